@@ -1,0 +1,83 @@
+"""The `homelab` command: Typer app, and main() — the one place exceptions become exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+import typer
+
+from homelabeazy import __version__
+from homelabeazy.cli import console, core_commands
+from homelabeazy.errors import ConfigError, ExitCode, HomelabError
+
+app = typer.Typer(
+    name="homelab",
+    help="Turn one validated homelab.yaml into a working homelab-as-code repository, and run it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.out.print(f"homelab {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """homelabeazy."""
+
+
+app.command()(core_commands.init)
+app.command()(core_commands.validate)
+app.command()(core_commands.schema)
+app.command()(core_commands.render)
+app.command()(core_commands.diff)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI and exit with the ExitCode; never show a traceback for a user's mistake."""
+    sys.exit(run(argv))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return the exit code (tests call this)."""
+    try:
+        result = app(
+            args=list(argv) if argv is not None else None, prog_name="homelab", standalone_mode=False
+        )
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        console.failure("aborted")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return ExitCode.BAD_INPUT
+    except ConfigError as exc:
+        for problem in exc.problems:
+            console.problem(problem)
+        return exc.exit_code
+    except HomelabError as exc:
+        console.failure(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.failure("interrupted")
+        return 130
+    except Exception as exc:  # the single place unexpected errors are reported
+        if os.environ.get("HOMELAB_DEBUG"):
+            traceback.print_exc()
+        console.failure(
+            f"internal error: {type(exc).__name__}: {exc} (set HOMELAB_DEBUG=1 for the traceback)"
+        )
+        return ExitCode.FAILED
+    return int(result) if isinstance(result, int) else ExitCode.OK

@@ -1,0 +1,32 @@
+"""Reading the config file for a command: the CLI's only job before calling the library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from homelabeazy.config import LoadedConfig, load_config
+from homelabeazy.errors import UsageError
+from homelabeazy.model import Homelab, build
+
+DEFAULT_CONFIG = Path("homelab.yaml")
+
+
+def read_config(path: Path) -> LoadedConfig:
+    """Load and validate `path`; a missing or unreadable file is a usage error (exit 2)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file (create one with `homelab init`)") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory, expected homelab.yaml") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: is not UTF-8 text") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be read: {exc.strerror}") from None
+    return load_config(text, file=str(path))
+
+
+def load_homelab(path: Path) -> tuple[LoadedConfig, Homelab]:
+    """Validated config and the model built from it."""
+    loaded = read_config(path)
+    return loaded, build(loaded.config)

@@ -1,0 +1,133 @@
+"""init, validate, schema, render, diff: the commands of the foundation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from homelabeazy.cli import console
+from homelabeazy.cli.common import DEFAULT_CONFIG, load_homelab, read_config
+from homelabeazy.errors import ConfigError, ExitCode, RenderConflictError, UsageError
+
+ConfigArg = Annotated[Path, typer.Argument(help="The homelab.yaml to read.", show_default=True)]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Output repo folder; defaults to the config file's folder.")
+]
+
+
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the starter config in.")] = Path("."),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing homelab.yaml.")] = False,
+) -> int:
+    """Write a fully commented starter homelab.yaml and its JSON Schema (editor completion)."""
+    from homelabeazy.config.starter import SCHEMA_FILE, example_text, json_schema_text
+
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / "homelab.yaml"
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists; use --force to replace it")
+    target.write_text(example_text(), encoding="utf-8")
+    (directory / SCHEMA_FILE).write_text(json_schema_text(), encoding="utf-8")
+    console.success(f"wrote {target} and {directory / SCHEMA_FILE}")
+    console.info("next: edit it, then `homelab validate` and `homelab render`")
+    return ExitCode.OK
+
+
+def validate(
+    config: ConfigArg = DEFAULT_CONFIG,
+    as_json: Annotated[bool, typer.Option("--json", help="Print problems as JSON on stdout.")] = False,
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Also render and validate every generated file.")
+    ] = False,
+    schemas: Annotated[
+        Path | None, typer.Option("--schemas", help="Folder of upstream schemas for --deep.")
+    ] = None,
+) -> int:
+    """Check homelab.yaml and report every problem at once as file:line:col: field: message."""
+    try:
+        loaded = read_config(config)
+    except ConfigError as exc:
+        _report(exc.problems, as_json)
+        return ExitCode.BAD_INPUT
+    _report(list(loaded.warnings), as_json)
+    if deep:
+        from homelabeazy.model import build
+        from homelabeazy.render.deep import validate_rendered
+
+        problems = validate_rendered(build(loaded.config), schemas)
+        for text in problems:
+            console.failure(text)
+        if problems:
+            return ExitCode.FAILED
+    if not as_json:
+        console.success(f"{config} is valid")
+    return ExitCode.OK
+
+
+def _report(problems: list, as_json: bool) -> None:  # type: ignore[type-arg]
+    if as_json:
+        console.out.print_json(json.dumps([p.__dict__ for p in problems]))
+        return
+    for p in sorted(problems, key=lambda p: p.severity != "error"):
+        console.problem(p)
+    errors = sum(1 for p in problems if p.severity == "error")
+    if errors:
+        console.failure(f"{errors} error(s) in {problems[0].file}")
+
+
+def schema() -> int:
+    """Print the JSON Schema of homelab.yaml."""
+    from homelabeazy.config.starter import json_schema_text
+
+    console.out.out(json_schema_text(), end="")
+    return ExitCode.OK
+
+
+def render(
+    config: ConfigArg = DEFAULT_CONFIG,
+    out: OutOption = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when the tree is out of date; write nothing.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite generated files you edited.")] = False,
+) -> int:
+    """Render the homelab repository (terraform/, ansible/, kubernetes/, network/, docs/)."""
+    from homelabeazy.render import render_all, writer
+
+    _, homelab = load_homelab(config)
+    target = out or config.parent
+    files = render_all(homelab)
+    plan = writer.plan(target, files)
+    if check:
+        if plan.changed or plan.conflicts:
+            for rel in (*plan.create, *plan.update, *plan.delete, *plan.conflicts):
+                console.info(f"out of date: {rel}")
+            console.failure(f"{target} is out of date with {config}; run `homelab render`")
+            return ExitCode.FAILED
+        console.success(f"{target} is up to date ({len(files)} files)")
+        return ExitCode.OK
+    if plan.conflicts and not force:
+        raise RenderConflictError(list(plan.conflicts))
+    writer.apply(target, plan, force=force)
+    console.success(
+        f"rendered {len(files)} files into {target}: {len(plan.create)} created, {len(plan.update)} updated, "
+        f"{len(plan.delete)} deleted, {len(plan.unchanged)} unchanged"
+        + (f", {len(plan.conflicts)} overwritten (--force)" if force and plan.conflicts else "")
+    )
+    return ExitCode.OK
+
+
+def diff(config: ConfigArg = DEFAULT_CONFIG, out: OutOption = None) -> int:
+    """Show, as a unified diff, what `homelab render` would change."""
+    from homelabeazy.render import render_all, writer
+
+    _, homelab = load_homelab(config)
+    text = writer.unified_diff(out or config.parent, render_all(homelab))
+    if text:
+        console.out.out(text, end="")
+    else:
+        console.success("no changes")
+    return ExitCode.OK

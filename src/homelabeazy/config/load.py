@@ -1,0 +1,295 @@
+"""Turn the text of homelab.yaml into a validated config, with every problem located at line:col.
+
+Pure: takes text, returns data or raises ConfigError. The CLI reads the file.
+ruamel.yaml keeps the position of every key and value, so pydantic's and the semantic checks'
+field paths can be mapped back to the exact line a user must edit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from homelabeazy.config.checks import Finding, format_path, run_checks
+from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.errors import ConfigError, Problem
+
+Path = tuple[str | int, ...]
+
+# Friendly words for the regex patterns of schema.py; a raw regex is no help to a user.
+_PATTERN_WORDS = {
+    "DNS_LABEL": "must be a DNS label: lowercase letters, digits and '-', at most 63 characters",
+    "K3S": "must be a K3s release like v1.33.5+k3s1",
+    "token_id": "must look like user@realm!tokenname",
+    "endpoint": "must be an https:// URL like https://10.10.30.2:8006/",
+    "size": "must be a Kubernetes size like 10Gi or 512Mi",
+    "duration": "must be a duration like 1h, 30m or 720h",
+}
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    """Where each field path was written in the file."""
+
+    file: str
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def locate(self, path: Path, *, prefer_key: bool = False) -> tuple[int | None, int | None]:
+        """Line and column (1-based) of `path`, or of its nearest written ancestor."""
+        probe = tuple(path)
+        while True:
+            table = (self.keys, self.values) if prefer_key else (self.values, self.keys)
+            for source in table:
+                if probe in source:
+                    line, col = source[probe]
+                    return line + 1, col + 1
+            if not probe:
+                return None, None
+            probe = probe[:-1]
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config, where it came from, and the warnings that did not stop it."""
+
+    config: HomelabConfig
+    source: SourceMap
+    warnings: tuple[Problem, ...] = ()
+
+
+def _plain(node: Any, path: Path, smap: SourceMap, seen: set[int]) -> Any:
+    """Copy ruamel's round-trip nodes into plain dicts/lists while recording positions."""
+    if isinstance(node, CommentedMap | CommentedSeq):
+        if id(node) in seen:
+            raise _RecursiveAlias(path)
+        seen = seen | {id(node)}
+    if isinstance(node, CommentedMap):
+        out: dict[Any, Any] = {}
+        for key in node:
+            name = key if isinstance(key, str) else str(key)
+            child = (*path, name)
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
+                smap.keys[child] = tuple(node.lc.key(key))
+                smap.values[child] = tuple(node.lc.value(key))
+            out[key] = _plain(node[key], child, smap, seen)
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for index, item in enumerate(node):
+            child = (*path, index)
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
+                smap.values[child] = tuple(node.lc.item(index))
+            items.append(_plain(item, child, smap, seen))
+        return items
+    if isinstance(node, str):
+        return str(node)  # drop ruamel's scalar string subclasses
+    return node
+
+
+class _RecursiveAlias(Exception):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+
+def parse_yaml(text: str, file: str = "homelab.yaml") -> tuple[dict[str, Any], SourceMap]:
+    """Parse YAML text into plain data and a source map; syntax errors become located Problems."""
+    smap = SourceMap(file=file)
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        col = mark.column + 1 if mark is not None else None
+        what = (exc.problem or exc.context or "invalid YAML").strip()
+        if "duplicate key" in what or "found duplicate key" in str(exc):
+            what = "duplicate key: a key may appear only once in a mapping"
+        raise ConfigError(
+            [
+                Problem(
+                    "", f"YAML syntax error: {what}", "fix the YAML syntax at this position", line, col, file
+                )
+            ]
+        ) from None
+    except (YAMLError, ValueError, TypeError, RecursionError, AttributeError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError([Problem("", f"YAML could not be read: {message}", "", 1, 1, file)]) from None
+    if tree is None:
+        raise ConfigError([Problem("", "the file is empty", "start from `homelab init`", 1, 1, file)])
+    if not isinstance(tree, CommentedMap):
+        raise ConfigError(
+            [
+                Problem(
+                    "",
+                    "the top level must be a mapping of keys (name:, domain:, proxmox:, ...)",
+                    "",
+                    1,
+                    1,
+                    file,
+                )
+            ]
+        )
+    try:
+        data = _plain(tree, (), smap, set())
+    except _RecursiveAlias as exc:
+        line, col = smap.locate(exc.path)
+        raise ConfigError(
+            [
+                Problem(
+                    format_path(exc.path),
+                    "a YAML alias refers to itself",
+                    "remove the recursive alias",
+                    line,
+                    col,
+                    file,
+                )
+            ]
+        ) from None
+    return data, smap
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types inside Optional/Union/Annotated/list/dict, for walking the schema."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for arg in typing.get_args(annotation) for t in _unwrap(arg)]
+    return [annotation]
+
+
+def _model_at(path: Path) -> type[BaseModel] | None:
+    """The pydantic model class that governs the mapping at `path` (for 'did you mean' hints)."""
+    current: Any = HomelabConfig
+    for step in path:
+        candidates = _unwrap(current)
+        nxt = None
+        for cand in candidates:
+            origin = typing.get_origin(cand)
+            if isinstance(step, int) and origin is list:
+                nxt = typing.get_args(cand)[0]
+            elif isinstance(step, str) and origin is dict:
+                nxt = typing.get_args(cand)[1]
+            elif isinstance(step, str) and isinstance(cand, type) and issubclass(cand, BaseModel):
+                for name, info in cand.model_fields.items():
+                    if step in (name, info.alias):
+                        nxt = info.annotation
+            if nxt is not None:
+                break
+        if nxt is None:
+            return None
+        current = nxt
+    for cand in _unwrap(current):
+        if isinstance(cand, type) and issubclass(cand, BaseModel):
+            return cand
+    return None
+
+
+def _known_keys(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _describe(error: Any) -> tuple[str, str]:
+    """A user-facing message and hint for one pydantic error."""
+    kind = error["type"]
+    loc = tuple(error["loc"])
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        hint = ""
+        if model is not None:
+            known = _known_keys(model)
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(known)
+        return f"unknown key '{loc[-1]}'", hint
+    if kind == "missing":
+        return "is required but missing", "add it (see homelab.schema.json for what it means)"
+    if kind == "string_pattern_mismatch":
+        return f"{error['input']!r} {_pattern_words(loc)}", ""
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    return message, ""
+
+
+def _pattern_words(loc: Path) -> str:
+    last = str(loc[-1]) if loc and not isinstance(loc[-1], int) else str(loc[-2]) if len(loc) > 1 else ""
+    mapping = {
+        "k3s_version": _PATTERN_WORDS["K3S"],
+        "token_id": _PATTERN_WORDS["token_id"],
+        "endpoint": _PATTERN_WORDS["endpoint"],
+        "storage": _PATTERN_WORDS["size"],
+        "ttl": _PATTERN_WORDS["duration"],
+        "session_expiration": _PATTERN_WORDS["duration"],
+        "session_inactivity": _PATTERN_WORDS["duration"],
+        "cron": "must be a 5-field cron expression like '0 3 * * *' or @daily",
+        "domain": "must be a DNS name like home.example.com (lowercase)",
+        "email": "must be an e-mail address",
+        "repo_url": "must be an https://, ssh:// or git@host:path Git URL",
+        "version": "must be an exact version like 1.2.3",
+        "username": "must be a lowercase login name (letters, digits, '_', '.', '-')",
+        "user": "must be a lowercase login name",
+        "ports": "must be a port (443) or a range (8000-8100)",
+        "bridge": "must be a Linux bridge name like vmbr0",
+        "checksum": "must be a hex digest",
+        "token_secret_env": "must be an environment variable name like PROXMOX_VE_API_TOKEN",
+    }
+    return mapping.get(last, _PATTERN_WORDS["DNS_LABEL"] if last else "has an invalid format")
+
+
+def _pydantic_problems(exc: ValidationError, smap: SourceMap) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[tuple[Path, str]] = set()
+    for error in exc.errors():
+        loc: Path = tuple(error["loc"])
+        message, hint = _describe(error)
+        if (loc, message) in seen:
+            continue
+        seen.add((loc, message))
+        prefer_key = error["type"] in ("extra_forbidden",)
+        line, col = smap.locate(loc, prefer_key=prefer_key)
+        problems.append(Problem(format_path(loc), message, hint, line, col, smap.file))
+    return problems
+
+
+def _finding_problem(finding: Finding, smap: SourceMap) -> Problem:
+    line, col = smap.locate(finding.path)
+    return Problem(
+        format_path(finding.path),
+        finding.message,
+        finding.hint,
+        line,
+        col,
+        smap.file,
+        finding.severity,
+        finding.check,
+    )
+
+
+def load_config(text: str, file: str = "homelab.yaml") -> LoadedConfig:
+    """Parse, validate the shape, run every semantic check; raise ConfigError with all errors."""
+    data, smap = parse_yaml(text, file)
+    try:
+        config = HomelabConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_pydantic_problems(exc, smap)) from None
+    findings = run_checks(config)
+    errors = [_finding_problem(f, smap) for f in findings if f.severity == "error"]
+    warnings = tuple(_finding_problem(f, smap) for f in findings if f.severity != "error")
+    if errors:
+        raise ConfigError(sorted(errors, key=_order) + list(warnings))
+    return LoadedConfig(config, smap, warnings)
+
+
+def _order(problem: Problem) -> tuple[int, int]:
+    return (problem.line or 0, problem.column or 0)

@@ -1,0 +1,594 @@
+"""The one input: `homelab.yaml`, as pydantic models.
+
+Every model forbids unknown keys (a typo must fail, not be ignored) and every field carries a
+docstring: those docstrings become the JSON Schema descriptions editors show while typing.
+Shape and format are checked here; rules that relate several fields live in `checks.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+DNS_NAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+K3S_VERSION = r"^v1\.(\d+)\.(\d+)\+k3s(\d+)$"
+
+Label = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
+"""A single DNS label: lowercase letters, digits and '-', not starting or ending with '-'."""
+
+DnsName = Annotated[str, StringConstraints(pattern=DNS_NAME, max_length=253)]
+Size = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*(Mi|Gi|Ti)$")]
+Duration = Annotated[str, StringConstraints(pattern=r"^([0-9]+(h|m|s))+$")]
+Cron = Annotated[str, StringConstraints(pattern=r"^(@(hourly|daily|weekly|monthly)|(\S+\s+){4}\S+)$")]
+
+
+def _check_range(value: str) -> str:
+    """Validate `A.B.C.D-E.F.G.H` (inclusive, start <= end) and normalise spacing."""
+    parts = [p.strip() for p in value.split("-")]
+    if len(parts) != 2:
+        raise ValueError("expected an address range like 10.10.10.20-10.10.10.59")
+    try:
+        start, end = IPv4Address(parts[0]), IPv4Address(parts[1])
+    except ValueError as exc:
+        raise ValueError(f"not a valid IPv4 range: {exc}") from None
+    if start > end:
+        raise ValueError(f"range start {start} is after its end {end}")
+    return f"{start}-{end}"
+
+
+IpRange = Annotated[str, AfterValidator(_check_range)]
+"""An inclusive IPv4 range written `first-last`, e.g. 10.10.10.200-10.10.10.239."""
+
+
+def _check_host(value: str) -> str:
+    if not re.match(DNS_NAME, value):
+        raise ValueError("not a valid DNS name (lowercase letters, digits, '-' and '.')")
+    return value
+
+
+HostName = Annotated[str, AfterValidator(_check_host)]
+"""A route host: a single label (prefixed to the domain) or a full name inside the domain."""
+
+
+class Section(BaseModel):
+    """Base for every config section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+# --------------------------------------------------------------------------- proxmox
+
+
+class ProxmoxHost(Section):
+    """One Proxmox VE node that can run VMs."""
+
+    name: Label
+    """The Proxmox node name exactly as Proxmox shows it (e.g. `pve1`); VMs are placed on it by this name."""
+    address: IPv4Address
+    """Management address of the node (usually in the management VLAN)."""
+    cpus: int = Field(ge=1, le=1024)
+    """Logical CPUs the node has; VM vCPUs placed on it must not exceed this."""
+    memory_mb: int = Field(ge=1024)
+    """Memory of the node in MiB; VM memory placed on it (plus a 2 GiB reserve for Proxmox) must fit."""
+
+
+class VmImage(Section):
+    """A cloud image the provider downloads onto each Proxmox host (no hand-made template needed)."""
+
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+    """Where to download the cloud image (qcow2/img), e.g. Debian 12 genericcloud."""
+    checksum: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32,128}$")] | None = None
+    """Hex checksum of the image; strongly recommended so a tampered or truncated download fails."""
+    checksum_algorithm: Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"] = "sha256"
+    """Algorithm of `checksum`."""
+    file_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+\.(img|qcow2|raw)$")] | None = None
+    """File name on the datastore; defaults to the last part of the URL."""
+    datastore: Label = "local"
+    """Datastore that holds the downloaded image (must allow the `import` content type)."""
+
+
+class VmTemplate(Section):
+    """An existing Proxmox template to clone instead of downloading an image."""
+
+    vm_id: int = Field(ge=100, le=999_999_999)
+    """VMID of the template."""
+    node: Label
+    """Proxmox node that holds the template."""
+    full_clone: bool = True
+    """Full clones are independent of the template; linked clones save space but pin it."""
+
+
+class ProxmoxConfig(Section):
+    """How to reach Proxmox and where VMs go."""
+
+    endpoint: Annotated[str, StringConstraints(pattern=r"^https://[^\s/]+(:\d+)?/?$")]
+    """API endpoint, e.g. `https://10.10.30.2:8006/`."""
+    token_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+![A-Za-z0-9._-]+$")]
+    """API token id `user@realm!name`. The secret part is never in this file."""
+    token_secret_env: Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$")] = (
+        "PROXMOX_VE_API_TOKEN"  # noqa: S105 - the variable's name, not a secret
+    )
+    """Name of the environment variable holding the full token `user@realm!name=secret`."""
+    verify_tls: bool = True
+    """Verify the API's TLS certificate. Turn off only for a self-signed lab certificate."""
+    hosts: list[ProxmoxHost] = Field(min_length=1)
+    """The Proxmox nodes VMs may be placed on."""
+    datastore: Label = "local-lvm"
+    """Datastore for VM disks and cloud-init drives."""
+    bridge: Annotated[str, StringConstraints(pattern=r"^vmbr[0-9]{1,4}$")] = "vmbr0"
+    """VLAN-aware Linux bridge the VMs attach to (the VLAN tag is set per VM)."""
+    image: VmImage | None = None
+    """Cloud image to download (default). Exactly one of `image` and `template`."""
+    template: VmTemplate | None = None
+    """Template to clone instead of `image`."""
+    vmid_start: int = Field(default=200, ge=100, le=999_999_000)
+    """First VMID used for cluster nodes; servers take start..start+9, agents start+10 onwards."""
+    cpu_type: str = "x86-64-v2-AES"
+    """QEMU CPU type of every VM (`host` for best speed when all nodes have the same CPU)."""
+    state_backend: S3State | None = None
+    """Optional S3-compatible remote state for Terraform (credentials come from the environment)."""
+
+
+class S3State(Section):
+    """Terraform state in an S3-compatible bucket (MinIO, Garage, AWS)."""
+
+    bucket: Label
+    """Bucket name."""
+    key: str = "homelab/terraform.tfstate"
+    """Object key of the state file."""
+    region: str = "us-east-1"
+    """Region (any value for MinIO)."""
+    endpoint: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+    """S3 endpoint URL."""
+
+
+# --------------------------------------------------------------------------- network
+
+Purpose = Literal["services", "guests", "management"]
+
+
+class Vlan(Section):
+    """One VLAN: a zone of the network."""
+
+    name: Label
+    """Zone name used in firewall rules (e.g. `services`)."""
+    id: int = Field(ge=1, le=4094)
+    """802.1Q VLAN id (1-4094)."""
+    cidr: IPv4Network
+    """Subnet of the VLAN, e.g. 10.10.10.0/24 (no host bits set)."""
+    gateway: IPv4Address
+    """Router address inside the subnet (pfSense interface address)."""
+    purpose: Purpose
+    """What lives here: `services` (the cluster), `guests` (isolated), `management` (Proxmox, admins)."""
+
+
+PortSpec = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,5}(-[0-9]{1,5})?$")]
+
+
+class FirewallRule(Section):
+    """One ordered rule between zones; the first matching rule decides, default is deny."""
+
+    from_zone: Label = Field(alias="from")
+    """Source zone: a VLAN name, `internet`, or `any`."""
+    to_zone: Label = Field(alias="to")
+    """Destination zone: a VLAN name, `internet`, or `any`."""
+    protocol: Literal["tcp", "udp", "icmp", "any"] = "any"
+    """IP protocol the rule matches."""
+    ports: list[PortSpec | int] = Field(default_factory=list)
+    """Destination ports or ranges (`443`, `8000-8100`); empty means all. Only with tcp/udp."""
+    action: Literal["allow", "deny"]
+    """What happens to matching traffic."""
+    description: str = ""
+    """Why the rule exists (shown by `homelab net check` and in pfSense)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, populate_by_name=True
+    )
+
+
+class FirewallConfig(Section):
+    """Inter-VLAN policy. Rules are evaluated in order; unmatched traffic is denied."""
+
+    defaults: bool = True
+    """Append the default policy after your rules: management reaches all; services and guests reach
+    only the internet and DNS; nothing else reaches management."""
+    rules: list[FirewallRule] = Field(default_factory=list)
+    """Your rules, evaluated before the defaults."""
+
+
+class NetworkConfig(Section):
+    """VLANs, DNS and the firewall policy."""
+
+    vlans: list[Vlan] = Field(min_length=1)
+    """The VLANs; exactly one must have purpose `services` (the cluster lives there)."""
+    dns_servers: list[IPv4Address] = Field(min_length=1)
+    """DNS resolvers handed to the VMs through cloud-init."""
+    firewall: FirewallConfig = Field(default_factory=FirewallConfig)
+    """Inter-VLAN firewall policy."""
+
+
+# --------------------------------------------------------------------------- cluster
+
+
+class NodeSize(Section):
+    """Size of one kind of K3s node VM."""
+
+    count: int = Field(ge=0, le=250)
+    """How many VMs of this kind."""
+    cores: int = Field(default=2, ge=1, le=128)
+    """vCPUs per VM."""
+    memory_mb: int = Field(default=4096, ge=512)
+    """Memory per VM in MiB."""
+    disk_gb: int = Field(default=32, ge=8, le=65536)
+    """Root disk per VM in GB."""
+
+
+class NodeOverride(Section):
+    """Per-node changes; only the named node's data changes."""
+
+    cores: int | None = Field(default=None, ge=1, le=128)
+    """vCPUs for this node."""
+    memory_mb: int | None = Field(default=None, ge=512)
+    """Memory for this node in MiB."""
+    disk_gb: int | None = Field(default=None, ge=8, le=65536)
+    """Root disk for this node in GB."""
+    host: Label | None = None
+    """Pin this node to a Proxmox host instead of the automatic spread."""
+
+
+class SshConfig(Section):
+    """The admin account cloud-init creates on every node."""
+
+    user: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "homelab"
+    """Login user (not root: root login is disabled)."""
+    public_keys: list[str] = Field(min_length=1)
+    """OpenSSH public keys allowed to log in (`ssh-ed25519 AAAA... comment`)."""
+
+
+class ClusterConfig(Section):
+    """The HA K3s cluster on Proxmox VMs."""
+
+    k3s_version: Annotated[str, StringConstraints(pattern=K3S_VERSION)]
+    """K3s release, e.g. `v1.33.5+k3s1`."""
+    vip: IPv4Address
+    """Virtual IP of the Kubernetes API held by kube-vip; agents and kubectl use it."""
+    node_ip_range: IpRange
+    """Addresses for node VMs in the services VLAN. The first 5 are reserved for servers."""
+    loadbalancer_range: IpRange
+    """Addresses MetalLB hands to LoadBalancer services (Traefik gets the first)."""
+    servers: NodeSize = Field(default_factory=lambda: NodeSize(count=3))
+    """Control-plane nodes with embedded etcd: 1, 3 or 5."""
+    agents: NodeSize = Field(default_factory=lambda: NodeSize(count=2, cores=4, memory_mb=8192, disk_gb=64))
+    """Worker nodes."""
+    node_overrides: dict[str, NodeOverride] = Field(default_factory=dict)
+    """Per-node overrides keyed by node name (`k3s-server-1`, `k3s-agent-2`, ...)."""
+    ssh: SshConfig
+    """Admin SSH access to the nodes."""
+    airgap: bool = False
+    """Install K3s from a local directory (binary + image tarball) instead of the release download."""
+
+
+# --------------------------------------------------------------------------- gitops
+
+
+class GitopsConfig(Section):
+    """Where ArgoCD reads this repository from."""
+
+    repo_url: Annotated[str, StringConstraints(pattern=r"^(https://\S+|ssh://\S+|git@[^\s:]+:\S+)$")]
+    """Git URL of the repository `homelab render` writes into."""
+    revision: str = "main"
+    """Branch, tag or commit ArgoCD follows."""
+    path: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]+$")] = "kubernetes"
+    """Folder in the repository holding the Kubernetes tree."""
+
+
+# --------------------------------------------------------------------------- services
+
+Access = Literal["public", "one_factor", "two_factor", "group"]
+
+
+class ServiceBase(Section):
+    """Common to every core service."""
+
+    enabled: bool = True
+    """Deploy this service."""
+
+
+class ArgocdConfig(ServiceBase):
+    """ArgoCD, which then manages itself and everything else."""
+
+    host: HostName = "argocd"
+    """Web UI host."""
+
+
+class TraefikConfig(ServiceBase):
+    """Traefik, the ingress in front of everything."""
+
+    dashboard_host: HostName = "traefik"
+    """Dashboard host (always behind SSO)."""
+    replicas: int = Field(default=2, ge=1, le=10)
+    """Traefik pods."""
+    loadbalancer_ip: IPv4Address | None = None
+    """Fixed LoadBalancer IP; defaults to the first address of the LoadBalancer range."""
+
+
+class AutheliaConfig(ServiceBase):
+    """Authelia SSO and 2FA, backed by OpenLDAP."""
+
+    host: HostName = "auth"
+    """Login portal host."""
+    default_policy: Literal["one_factor", "two_factor"] = "two_factor"
+    """Policy for protected routes that do not say otherwise."""
+    session_expiration: Duration = "1h"
+    """Session lifetime."""
+    session_inactivity: Duration = "5m"
+    """Idle time after which a session ends."""
+
+
+class OpenldapConfig(ServiceBase):
+    """OpenLDAP, the user directory."""
+
+    storage: Size = "1Gi"
+    """Volume size for the directory database."""
+    organisation: str = "Homelab"
+    """Organisation name of the base entry."""
+
+
+class VaultConfig(ServiceBase):
+    """Vault (HA raft) for every secret."""
+
+    host: HostName = "vault"
+    """UI host."""
+    replicas: int = Field(default=3, ge=1, le=7)
+    """Raft members (1, 3 or 5 recommended)."""
+    storage: Size = "10Gi"
+    """Raft volume size per member."""
+    kv_mount: Label = "homelab"
+    """KV v2 mount holding the homelab's secrets."""
+    key_shares: int = Field(default=5, ge=1, le=10)
+    """Shamir unseal key shares."""
+    key_threshold: int = Field(default=3, ge=1, le=10)
+    """Shares needed to unseal."""
+
+
+class BackupTarget(Section):
+    """S3-compatible object storage for Velero backups."""
+
+    provider: Literal["aws"] = "aws"
+    """Velero object store plugin (`aws` serves every S3-compatible store)."""
+    bucket: Label
+    """Bucket name."""
+    prefix: str = ""
+    """Folder inside the bucket."""
+    region: str = "us-east-1"
+    """Region (any value for MinIO)."""
+    s3_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
+    """Endpoint of a non-AWS store (MinIO, Garage, Ceph RGW)."""
+
+
+class BackupSchedule(Section):
+    """A recurring Velero backup."""
+
+    name: Label
+    """Schedule name."""
+    cron: Cron
+    """Cron expression (UTC)."""
+    ttl: Duration = "720h"
+    """How long each backup is kept."""
+    include_namespaces: list[Label] = Field(default_factory=lambda: ["*"])
+    """Namespaces to back up (`*` for all)."""
+
+
+class VeleroConfig(ServiceBase):
+    """Velero backups of cluster resources and volumes."""
+
+    target: BackupTarget | None = None
+    """Where backups go; required when Velero is enabled."""
+    schedules: list[BackupSchedule] = Field(
+        default_factory=lambda: [BackupSchedule(name="daily", cron="0 3 * * *", ttl="720h")]
+    )
+    """Backup schedules."""
+    volume_backup: bool = True
+    """Back up volume contents with file-system backup (node agent)."""
+
+
+class EfkConfig(ServiceBase):
+    """Elasticsearch, Fluentd and Kibana for logs."""
+
+    host: HostName = "kibana"
+    """Kibana host."""
+    storage: Size = "30Gi"
+    """Elasticsearch volume size per node."""
+    retention_days: int = Field(default=14, ge=1, le=3650)
+    """Days logs are kept before the index lifecycle deletes them."""
+    elasticsearch_nodes: int = Field(default=1, ge=1, le=9)
+    """Elasticsearch nodes."""
+
+
+class ConsulConfig(ServiceBase):
+    """Consul for service discovery and DNS."""
+
+    host: HostName = "consul"
+    """UI host."""
+    replicas: int = Field(default=3, ge=1, le=7)
+    """Consul servers (odd)."""
+    sync_catalog: bool = True
+    """Register every Kubernetes service in Consul."""
+
+
+class AcmeConfig(Section):
+    """Let's Encrypt through a DNS-01 challenge."""
+
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    """Account e-mail."""
+    server: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = (
+        "https://acme-v02.api.letsencrypt.org/directory"
+    )
+    """ACME directory URL."""
+    dns_provider: Literal["cloudflare", "route53"] = "cloudflare"
+    """DNS provider solving the challenge (its API token comes from Vault)."""
+
+
+class CertManagerConfig(ServiceBase):
+    """cert-manager issuing every route's certificate."""
+
+    issuer: Literal["internal_ca", "acme"] = "internal_ca"
+    """`internal_ca`: a self-signed CA inside the cluster; `acme`: Let's Encrypt via DNS-01."""
+    acme: AcmeConfig | None = None
+    """ACME settings; required when `issuer: acme`."""
+
+
+class MetallbConfig(ServiceBase):
+    """MetalLB announcing LoadBalancer IPs on the services VLAN (L2)."""
+
+
+class ExternalSecretsConfig(ServiceBase):
+    """External Secrets Operator syncing Vault secrets into Kubernetes."""
+
+
+class LonghornConfig(ServiceBase):
+    """Longhorn replicated storage (instead of K3s local-path)."""
+
+    enabled: bool = False
+    """Deploy Longhorn and make it the default StorageClass."""
+    host: HostName = "longhorn"
+    """UI host (behind SSO)."""
+    replicas: int = Field(default=2, ge=1, le=5)
+    """Replicas per volume."""
+
+
+class ServicesConfig(Section):
+    """The core services; each can be turned off."""
+
+    argocd: ArgocdConfig = Field(default_factory=ArgocdConfig)
+    """ArgoCD."""
+    metallb: MetallbConfig = Field(default_factory=MetallbConfig)
+    """MetalLB."""
+    cert_manager: CertManagerConfig = Field(default_factory=CertManagerConfig)
+    """cert-manager."""
+    traefik: TraefikConfig = Field(default_factory=TraefikConfig)
+    """Traefik."""
+    openldap: OpenldapConfig = Field(default_factory=OpenldapConfig)
+    """OpenLDAP."""
+    vault: VaultConfig = Field(default_factory=VaultConfig)
+    """Vault."""
+    external_secrets: ExternalSecretsConfig = Field(default_factory=ExternalSecretsConfig)
+    """External Secrets Operator."""
+    authelia: AutheliaConfig = Field(default_factory=AutheliaConfig)
+    """Authelia."""
+    consul: ConsulConfig = Field(default_factory=ConsulConfig)
+    """Consul."""
+    velero: VeleroConfig = Field(default_factory=VeleroConfig)
+    """Velero."""
+    efk: EfkConfig = Field(default_factory=EfkConfig)
+    """EFK logging."""
+    longhorn: LonghornConfig = Field(default_factory=LonghornConfig)
+    """Longhorn."""
+
+
+# --------------------------------------------------------------------------- apps
+
+
+class HelmSource(Section):
+    """A Helm chart from a chart repository."""
+
+    repo: Annotated[str, StringConstraints(pattern=r"^(https://|oci://)\S+$")]
+    """Chart repository URL (https:// or oci://)."""
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+    """Chart name."""
+    version: Annotated[str, StringConstraints(pattern=r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")]
+    """Exact chart version (pinned: ranges make renders non-reproducible)."""
+    values: dict[str, object] = Field(default_factory=dict)
+    """Values passed to the chart."""
+
+
+class ManifestSource(Section):
+    """Plain manifests kept in your Git repository."""
+
+    path: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]+$")]
+    """Folder in the GitOps repository holding the manifests."""
+
+
+class AppConfig(Section):
+    """One of your own applications."""
+
+    name: Label
+    """App name; also the default namespace and Service name."""
+    namespace: Label | None = None
+    """Namespace; defaults to the app name."""
+    chart: HelmSource | None = None
+    """Deploy from a Helm chart. Exactly one of `chart` and `manifests`."""
+    manifests: ManifestSource | None = None
+    """Deploy from manifests in Git."""
+    host: HostName | None = None
+    """Public host; omit for an app with no route."""
+    service: Label | None = None
+    """Kubernetes Service the route points at; defaults to the app name."""
+    port: int = Field(default=80, ge=1, le=65535)
+    """Service port."""
+    access: Access = "two_factor"
+    """Who may reach the route: `public`, `one_factor`, `two_factor`, or `group` (needs `groups`)."""
+    groups: list[Label] = Field(default_factory=list)
+    """Groups allowed when `access: group`."""
+
+
+# --------------------------------------------------------------------------- identity
+
+
+class GroupConfig(Section):
+    """An LDAP group (groupOfNames under ou=groups)."""
+
+    name: Label
+    """Group name (cn)."""
+    description: str = ""
+    """What members may do."""
+
+
+class UserConfig(Section):
+    """An LDAP user; the initial password is generated and kept in Vault."""
+
+    username: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_.-]{0,31}$")]
+    """Login name (uid)."""
+    display_name: str = Field(min_length=1)
+    """Full name (cn)."""
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    """E-mail address (needed by Authelia for 2FA registration)."""
+    groups: list[Label] = Field(default_factory=list)
+    """Groups the user belongs to."""
+
+
+# --------------------------------------------------------------------------- root
+
+
+class HomelabConfig(Section):
+    """homelab.yaml: everything that describes one homelab."""
+
+    name: Label
+    """Short name of this homelab (used in tags, Terraform and ArgoCD project names)."""
+    domain: DnsName
+    """DNS domain every route lives under, e.g. `home.example.com`."""
+    timezone: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$")] = "UTC"
+    """IANA time zone of the nodes, e.g. `Europe/Berlin`."""
+    proxmox: ProxmoxConfig
+    """Proxmox API and hosts."""
+    network: NetworkConfig
+    """VLANs, DNS, firewall."""
+    cluster: ClusterConfig
+    """K3s cluster."""
+    gitops: GitopsConfig
+    """GitOps repository."""
+    services: ServicesConfig = Field(default_factory=ServicesConfig)
+    """Core services."""
+    apps: list[AppConfig] = Field(default_factory=list)
+    """Your applications."""
+    groups: list[GroupConfig] = Field(default_factory=list)
+    """LDAP groups."""
+    users: list[UserConfig] = Field(default_factory=list)
+    """LDAP users."""
+
+
+ProxmoxConfig.model_rebuild()

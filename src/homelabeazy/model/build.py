@@ -1,0 +1,142 @@
+"""Build the Homelab from a validated config: the single place facts are derived."""
+
+from __future__ import annotations
+
+import re
+
+from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.model.catalog import REGISTRY
+from homelabeazy.model.catalog.base import SecretSpec, ServiceEntry
+from homelabeazy.model.homelab import App, Cluster, Homelab, Node, Route, Zone
+from homelabeazy.model.hosts import route_fqdn
+from homelabeazy.model.ipam import node_address, node_vmid, parse_range
+from homelabeazy.model.placement import place_nodes
+
+K3S_TOKEN = SecretSpec("cluster/k3s", ("token",), "k3s", "K3s join token shared by every node")
+
+
+def build(config: HomelabConfig) -> Homelab:
+    """Derive the immutable Homelab. The config must have passed `load_config` (checks included)."""
+    zones = tuple(Zone(v.name, v.id, v.cidr, v.gateway, v.purpose) for v in config.network.vlans)
+    services_zone = next(z for z in zones if z.purpose == "services")
+    nodes = _nodes(config, services_zone)
+    services = tuple(
+        builder(config) for name, builder in REGISTRY.items() if getattr(config.services, name).enabled
+    )
+    apps = tuple(_app(config, app_index) for app_index in range(len(config.apps)))
+    routes = tuple(_service_routes(config, services)) + tuple(a.route for a in apps if a.route is not None)
+    secrets = (K3S_TOKEN, *(s for entry in services for s in entry.secrets), *_user_secrets(config))
+    lb_first, lb_last = parse_range(config.cluster.loadbalancer_range)
+    cluster = Cluster(
+        k3s_version=config.cluster.k3s_version,
+        kubernetes_version=_kubernetes_version(config.cluster.k3s_version),
+        vip=config.cluster.vip,
+        api_host=f"k3s.{config.domain}",
+        loadbalancer_first=lb_first,
+        loadbalancer_last=lb_last,
+        traefik_ip=config.services.traefik.loadbalancer_ip or lb_first,
+        ssh_user=config.cluster.ssh.user,
+        ssh_keys=tuple(config.cluster.ssh.public_keys),
+        airgap=config.cluster.airgap,
+    )
+    return Homelab(
+        name=config.name,
+        domain=config.domain,
+        timezone=config.timezone,
+        config=config,
+        zones=zones,
+        services_zone=services_zone,
+        nodes=nodes,
+        cluster=cluster,
+        services=services,
+        apps=apps,
+        routes=routes,
+        secrets=secrets,
+        users=tuple(config.users),
+        groups=tuple(config.groups),
+        ldap_base_dn=",".join(f"dc={part}" for part in config.domain.split(".")),
+        vault_kv_mount=config.services.vault.kv_mount,
+    )
+
+
+def _kubernetes_version(k3s_version: str) -> str:
+    """`v1.33.5+k3s1` -> `1.33.5`: the Kubernetes release manifests are validated against."""
+    match = re.match(r"^v(\d+\.\d+\.\d+)", k3s_version)
+    return match.group(1) if match else k3s_version
+
+
+def _nodes(config: HomelabConfig, zone: Zone) -> tuple[Node, ...]:
+    nodes = []
+    for placed in place_nodes(config.cluster, config.proxmox):
+        role = placed.role
+        nodes.append(
+            Node(
+                name=placed.name,
+                role=role,
+                index=placed.index,
+                vmid=node_vmid(config.proxmox.vmid_start, role, placed.index),
+                host=placed.host,
+                ip=node_address(config.cluster.node_ip_range, role, placed.index),
+                prefix_len=zone.cidr.prefixlen,
+                gateway=zone.gateway,
+                vlan_id=zone.vlan_id,
+                cores=placed.cores,
+                memory_mb=placed.memory_mb,
+                disk_gb=placed.disk_gb,
+                fqdn=f"{placed.name}.{config.domain}",
+            )
+        )
+    return tuple(nodes)
+
+
+def _fqdn(host: str, domain: str) -> str:
+    fqdn = route_fqdn(host, domain)
+    if fqdn is None:  # the route-hosts check rejects this before build() is called
+        raise ValueError(f"{host} is outside {domain}")
+    return fqdn
+
+
+def _service_routes(config: HomelabConfig, services: tuple[ServiceEntry, ...]) -> list[Route]:
+    routes = []
+    for entry in services:
+        for spec in entry.routes:
+            routes.append(
+                Route(
+                    _fqdn(spec.host, config.domain),
+                    entry.name,
+                    entry.namespace,
+                    spec.backend,
+                    spec.port,
+                    spec.access,
+                    spec.groups,
+                    "service",
+                )
+            )
+    return routes
+
+
+def _app(config: HomelabConfig, index: int) -> App:
+    app = config.apps[index]
+    namespace = app.namespace or app.name
+    route = None
+    if app.host is not None:
+        route = Route(
+            _fqdn(app.host, config.domain),
+            app.name,
+            namespace,
+            app.service or app.name,
+            app.port,
+            app.access,
+            tuple(app.groups),
+            "app",
+        )
+    return App(app.name, namespace, app, route)
+
+
+def _user_secrets(config: HomelabConfig) -> list[SecretSpec]:
+    return [
+        SecretSpec(
+            f"users/{user.username}", ("password",), "openldap", f"initial password of {user.username}"
+        )
+        for user in config.users
+    ]

@@ -1,0 +1,40 @@
+"""The service catalog: one module per core service, one registry line each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.model.catalog import (
+    argocd,
+    authelia,
+    cert_manager,
+    consul,
+    efk,
+    external_secrets,
+    longhorn,
+    metallb,
+    openldap,
+    traefik,
+    vault,
+    velero,
+)
+from homelabeazy.model.catalog.base import ChartPin, RouteSpec, SecretSpec, ServiceEntry
+
+REGISTRY: dict[str, Callable[[HomelabConfig], ServiceEntry]] = {
+    "argocd": argocd.entry,
+    "metallb": metallb.entry,
+    "cert_manager": cert_manager.entry,
+    "longhorn": longhorn.entry,
+    "traefik": traefik.entry,
+    "openldap": openldap.entry,
+    "vault": vault.entry,
+    "consul": consul.entry,
+    "external_secrets": external_secrets.entry,
+    "authelia": authelia.entry,
+    "velero": velero.entry,
+    "efk": efk.entry,
+}
+"""Service name (its key under `services:`) -> catalog entry builder, in deployment order."""
+
+__all__ = ["REGISTRY", "ChartPin", "RouteSpec", "SecretSpec", "ServiceEntry"]

@@ -1,0 +1,21 @@
+"""EFK: ECK-managed Elasticsearch and Kibana, Fluentd shipping every container's logs."""
+
+from __future__ import annotations
+
+from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.model.catalog.base import ChartPin, RouteSpec, ServiceEntry
+
+CHART = ChartPin("https://helm.elastic.co", "eck-operator", "3.2.0")
+
+
+def entry(config: HomelabConfig) -> ServiceEntry:
+    """ECK generates the elastic user's password itself, inside the cluster."""
+    return ServiceEntry(
+        name="efk",
+        title="EFK logging",
+        namespace="logging",
+        chart=CHART,
+        wave=5,
+        description="Log collection (Fluentd), storage (Elasticsearch) and search (Kibana)",
+        routes=(RouteSpec(config.services.efk.host, "kibana-kb-http", 5601, "group", ("admins",)),),
+    )

@@ -1,0 +1,21 @@
+"""External Secrets Operator: turns Vault paths into Kubernetes Secrets the charts read."""
+
+from __future__ import annotations
+
+from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.model.catalog.base import ChartPin, ServiceEntry
+
+CHART = ChartPin("https://charts.external-secrets.io", "external-secrets", "1.1.0")
+
+
+def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
+    """Reads Vault through the Kubernetes auth role `homelab secrets init` configures."""
+    return ServiceEntry(
+        name="external_secrets",
+        title="External Secrets",
+        namespace="external-secrets",
+        chart=CHART,
+        wave=3,
+        description="Syncs Vault secrets into Kubernetes Secrets",
+        depends_on=("vault",),
+    )

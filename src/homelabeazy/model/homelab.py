@@ -1,0 +1,146 @@
+"""The Homelab: the derived, immutable view every renderer and lifecycle step reads.
+
+Every fact (an address, a host name, a chart version, a Vault path) is computed once here, in
+`build.py`, and read everywhere else; nothing downstream re-derives it from the raw config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+from typing import Literal
+
+from homelabeazy.config.schema import AppConfig, GroupConfig, HomelabConfig, UserConfig
+from homelabeazy.model.catalog.base import Access, SecretSpec, ServiceEntry
+
+Role = Literal["server", "agent"]
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A VLAN as a network zone."""
+
+    name: str
+    vlan_id: int
+    cidr: IPv4Network
+    gateway: IPv4Address
+    purpose: str
+
+
+@dataclass(frozen=True)
+class Node:
+    """One K3s node VM."""
+
+    name: str
+    role: Role
+    index: int
+    vmid: int
+    host: str
+    ip: IPv4Address
+    prefix_len: int
+    gateway: IPv4Address
+    vlan_id: int
+    cores: int
+    memory_mb: int
+    disk_gb: int
+    fqdn: str
+
+    @property
+    def cidr(self) -> str:
+        """Address with prefix, as cloud-init wants it (10.10.10.20/24)."""
+        return f"{self.ip}/{self.prefix_len}"
+
+
+@dataclass(frozen=True)
+class Route:
+    """A host served by Traefik: who owns it, where it goes, who may open it."""
+
+    host: str
+    owner: str
+    namespace: str
+    backend: str
+    port: int
+    access: Access
+    groups: tuple[str, ...]
+    kind: Literal["service", "app"]
+
+    @property
+    def protected(self) -> bool:
+        """Whether the Authelia middleware guards this route."""
+        return self.access != "public"
+
+
+@dataclass(frozen=True)
+class App:
+    """A user application with its resolved namespace and route."""
+
+    name: str
+    namespace: str
+    config: AppConfig
+    route: Route | None
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The K3s cluster's resolved facts."""
+
+    k3s_version: str
+    kubernetes_version: str
+    vip: IPv4Address
+    api_host: str
+    loadbalancer_first: IPv4Address
+    loadbalancer_last: IPv4Address
+    traefik_ip: IPv4Address
+    ssh_user: str
+    ssh_keys: tuple[str, ...]
+    airgap: bool
+
+
+@dataclass(frozen=True)
+class Homelab:
+    """Everything derived from one homelab.yaml."""
+
+    name: str
+    domain: str
+    timezone: str
+    config: HomelabConfig
+    zones: tuple[Zone, ...]
+    services_zone: Zone
+    nodes: tuple[Node, ...]
+    cluster: Cluster
+    services: tuple[ServiceEntry, ...]
+    apps: tuple[App, ...]
+    routes: tuple[Route, ...]
+    secrets: tuple[SecretSpec, ...]
+    users: tuple[UserConfig, ...]
+    groups: tuple[GroupConfig, ...]
+    ldap_base_dn: str
+    vault_kv_mount: str
+
+    @property
+    def servers(self) -> tuple[Node, ...]:
+        """Control-plane nodes, in order."""
+        return tuple(n for n in self.nodes if n.role == "server")
+
+    @property
+    def agents(self) -> tuple[Node, ...]:
+        """Worker nodes, in order."""
+        return tuple(n for n in self.nodes if n.role == "agent")
+
+    def service(self, name: str) -> ServiceEntry | None:
+        """The enabled service called `name`, or None when it is disabled."""
+        for entry in self.services:
+            if entry.name == name:
+                return entry
+        return None
+
+    def enabled(self, name: str) -> bool:
+        """Whether the core service `name` is deployed."""
+        return self.service(name) is not None
+
+    def zone(self, name: str) -> Zone | None:
+        """The zone called `name`."""
+        for zone in self.zones:
+            if zone.name == name:
+                return zone
+        return None

@@ -1,0 +1,202 @@
+"""The only code that writes the output tree; it implements the output-repo contract.
+
+- The user owns the repo; we own only what `.homelab/manifest.json` lists (path -> sha256).
+- A generated file whose bytes no longer match the manifest was edited by hand: we refuse to
+  overwrite or delete it (naming it) unless `force` is given. A file we never generated is never
+  touched; if the render wants its path, that is a conflict as well.
+- Atomic: every new file is first written beside its target as a temporary file and fsynced.
+  Only then is a journal (`.homelab/pending.json`) written: that is the commit point. A crash
+  before it leaves the old tree intact (stray temporaries are swept next time); a crash after it
+  is rolled forward by the next run, which finishes the renames and deletions the journal lists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from homelabeazy import __version__
+
+STATE_DIR = ".homelab"
+MANIFEST = f"{STATE_DIR}/manifest.json"
+JOURNAL = f"{STATE_DIR}/pending.json"
+TMP_SUFFIX = ".homelab-tmp"
+
+
+def sha256(text: str) -> str:
+    """Hash of a file's UTF-8 bytes, as the manifest records it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    """What a render would do to the tree: a pure description, so --check and diff are free."""
+
+    create: tuple[str, ...] = ()
+    update: tuple[str, ...] = ()
+    delete: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    files: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        """Whether applying this plan would change anything."""
+        return bool(self.create or self.update or self.delete)
+
+
+def read_manifest(out: Path) -> dict[str, str]:
+    """Generated path -> hash, from the last render (empty for a new tree)."""
+    path = out / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        files = data.get("files", {})
+        return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _disk_hash(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        return "<directory>"
+
+
+def plan(out: Path, files: Mapping[str, str]) -> RenderPlan:
+    """Compare the wanted files with the tree and its manifest."""
+    manifest = read_manifest(out)
+    create, update, unchanged, conflicts, delete = [], [], [], [], []
+    for rel in sorted(files):
+        want = sha256(files[rel])
+        have = _disk_hash(out / rel)
+        if have is None:
+            create.append(rel)
+        elif have == want:
+            unchanged.append(rel)
+        elif manifest.get(rel) == have:
+            update.append(rel)
+        else:  # edited by hand since we wrote it, or a file we never generated
+            conflicts.append(rel)
+    for rel in sorted(set(manifest) - set(files)):
+        have = _disk_hash(out / rel)
+        if have is None:
+            continue
+        if have == manifest[rel]:
+            delete.append(rel)
+        else:
+            conflicts.append(rel)
+    return RenderPlan(
+        tuple(create), tuple(update), tuple(delete), tuple(unchanged), tuple(sorted(conflicts)), dict(files)
+    )
+
+
+def unified_diff(out: Path, files: Mapping[str, str]) -> str:
+    """What a render would change, as a unified diff against the tree."""
+    result = plan(out, files)
+    chunks: list[str] = []
+    for rel in (*result.create, *result.update, *result.conflicts, *result.delete):
+        old_path = out / rel
+        old = old_path.read_text(encoding="utf-8", errors="replace") if old_path.is_file() else ""
+        new = files.get(rel, "")
+        chunks.extend(
+            difflib.unified_diff(
+                old.splitlines(keepends=True),
+                new.splitlines(keepends=True),
+                fromfile=f"a/{rel}" if old_path.exists() else "/dev/null",
+                tofile=f"b/{rel}" if rel in files else "/dev/null",
+            )
+        )
+    return "".join(chunks)
+
+
+def _write_temp(target: Path, text: str) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(target.name + TMP_SUFFIX)
+    with open(temp, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return temp
+
+
+def _atomic_write(target: Path, text: str) -> None:
+    os.replace(_write_temp(target, text), target)
+
+
+def _sweep_temporaries(out: Path) -> None:
+    for temp in out.rglob(f"*{TMP_SUFFIX}"):
+        if temp.is_file():
+            temp.unlink()
+
+
+def recover(out: Path) -> bool:
+    """Finish a render that crashed after its commit point; sweep temporaries of one that did not.
+
+    Returns True when an interrupted render was rolled forward.
+    """
+    journal = out / JOURNAL
+    rolled = False
+    if journal.exists():
+        data = json.loads(journal.read_text(encoding="utf-8"))
+        _finish(out, data["rename"], data["delete"], data["manifest"])
+        rolled = True
+    if out.exists():
+        _sweep_temporaries(out)
+    return rolled
+
+
+def _finish(out: Path, renames: list[str], deletes: list[str], manifest: dict[str, str]) -> None:
+    for rel in renames:
+        temp = (out / rel).with_name((out / rel).name + TMP_SUFFIX)
+        if temp.exists():
+            os.replace(temp, out / rel)
+    for rel in deletes:
+        with contextlib.suppress(FileNotFoundError):
+            (out / rel).unlink()
+        _prune_empty_dirs(out, (out / rel).parent)
+    _atomic_write(out / MANIFEST, _manifest_text(manifest))
+    (out / JOURNAL).unlink(missing_ok=True)
+
+
+def _prune_empty_dirs(out: Path, directory: Path) -> None:
+    root = out.resolve()
+    current = directory.resolve()
+    while current != root and root in current.parents:
+        try:
+            current.rmdir()
+        except OSError:
+            return
+        current = current.parent
+
+
+def _manifest_text(manifest: Mapping[str, str]) -> str:
+    data = {"generator": f"homelabeazy {__version__}", "files": dict(sorted(manifest.items()))}
+    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+
+def apply(out: Path, result: RenderPlan, *, force: bool = False) -> None:
+    """Carry out a plan atomically (see the module doc). Conflicts must be resolved by the caller."""
+    out.mkdir(parents=True, exist_ok=True)
+    recover(out)
+    writes = [*result.create, *result.update]
+    deletes = list(result.delete)
+    if force:
+        writes += [c for c in result.conflicts if c in result.files]
+        deletes += [c for c in result.conflicts if c not in result.files]
+    for rel in writes:
+        _write_temp(out / rel, result.files[rel])
+    manifest = {rel: sha256(text) for rel, text in result.files.items()}
+    journal = {"rename": sorted(writes), "delete": sorted(deletes), "manifest": manifest}
+    _atomic_write(out / JOURNAL, json.dumps(journal, indent=1, sort_keys=True))
+    _finish(out, sorted(writes), sorted(deletes), manifest)

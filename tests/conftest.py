@@ -1,0 +1,60 @@
+"""Shared test fixtures: the example config, the CLI runner, and the integration-skip policy."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from homelabeazy.cli.app import run
+from homelabeazy.config import LoadedConfig, load_config
+from homelabeazy.config.starter import example_text
+from homelabeazy.model import Homelab, build
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED_SCHEMAS = Path(os.environ.get("HOMELAB_SCHEMAS", REPO.parent / "shared" / "schemas"))
+
+
+def require_tool(reason: str) -> None:
+    """Skip an integration test whose tool is truly absent — or fail when CI requires them all."""
+    if os.environ.get("HOMELAB_REQUIRE_INTEGRATION") == "1":
+        pytest.fail(f"integration requirement missing (HOMELAB_REQUIRE_INTEGRATION=1): {reason}")
+    pytest.skip(reason)
+
+
+@dataclass
+class CliResult:
+    """Exit code and captured output of one in-process CLI run."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run `homelab ARGS...` in-process; returns exit code, stdout and stderr."""
+
+    def invoke(*args: str) -> CliResult:
+        capsys.readouterr()
+        code = run(list(args))
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return invoke
+
+
+@pytest.fixture(scope="session")
+def example_loaded() -> LoadedConfig:
+    """The embedded example, validated."""
+    return load_config(example_text())
+
+
+@pytest.fixture(scope="session")
+def example_homelab(example_loaded: LoadedConfig) -> Homelab:
+    """The model of the embedded example."""
+    return build(example_loaded.config)
