@@ -19,13 +19,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_SCHEMAS = Path(os.environ.get("HOMELAB_SCHEMAS", REPO.parent / "shared" / "schemas"))
 
 
-def require_tool(reason: str) -> None:
-    """Skip an integration test whose tool is truly absent — or fail when CI requires them all."""
-    if os.environ.get("HOMELAB_REQUIRE_INTEGRATION") == "1":
-        pytest.fail(f"integration requirement missing (HOMELAB_REQUIRE_INTEGRATION=1): {reason}")
-    pytest.skip(reason)
-
-
 @dataclass
 class CliResult:
     """Exit code and captured output of one in-process CLI run."""

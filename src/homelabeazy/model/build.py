@@ -9,6 +9,7 @@ from homelabeazy.model.catalog import REGISTRY
 from homelabeazy.model.catalog.base import SecretSpec, ServiceEntry
 from homelabeazy.model.homelab import App, Cluster, Homelab, Node, Route, Zone
 from homelabeazy.model.hosts import route_fqdn
+from homelabeazy.model.identity import ldap_layout
 from homelabeazy.model.ipam import node_address, node_vmid, parse_range
 from homelabeazy.model.placement import place_nodes
 
@@ -54,7 +55,7 @@ def build(config: HomelabConfig) -> Homelab:
         secrets=secrets,
         users=tuple(config.users),
         groups=tuple(config.groups),
-        ldap_base_dn=",".join(f"dc={part}" for part in config.domain.split(".")),
+        ldap=ldap_layout(config.domain),
         vault_kv_mount=config.services.vault.kv_mount,
     )
 

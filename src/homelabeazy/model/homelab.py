@@ -12,6 +12,7 @@ from typing import Literal
 
 from homelabeazy.config.schema import AppConfig, GroupConfig, HomelabConfig, UserConfig
 from homelabeazy.model.catalog.base import Access, SecretSpec, ServiceEntry
+from homelabeazy.model.identity import LdapLayout
 
 Role = Literal["server", "agent"]
 
@@ -114,7 +115,7 @@ class Homelab:
     secrets: tuple[SecretSpec, ...]
     users: tuple[UserConfig, ...]
     groups: tuple[GroupConfig, ...]
-    ldap_base_dn: str
+    ldap: LdapLayout
     vault_kv_mount: str
 
     @property
