@@ -74,11 +74,13 @@ class ChangeSummary:
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with every known secret value and every token-looking string replaced by `***`."""
-    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, "***")
+    # Patterns first, so a token keeps its (non-secret) id: `terraform@pve!homelab=***`.
     text = _TOKEN_PATTERN.sub(r"\1=***", text)
     text = _HEADER_PATTERN.sub(r"\1***", text)
-    return _ENV_ASSIGN_PATTERN.sub(r"\1=***", text)
+    text = _ENV_ASSIGN_PATTERN.sub(r"\1=***", text)
+    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def secret_values(env: Mapping[str, str]) -> list[str]:
@@ -309,6 +311,15 @@ def _meaningful(stderr: str) -> list[str]:
 
 _RULES: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (
+        re.compile(
+            r"Failed to query available provider packages|registry\.terraform\.io|Failed to install provider",
+            re.I,
+        ),
+        "the bpg/proxmox provider could not be downloaded",
+        "terraform init needs HTTPS access to registry.terraform.io and github.com, or a provider mirror "
+        "(provider_installation in ~/.terraformrc)",
+    ),
+    (
         re.compile(r"HTTP 401|\b401 Unauthorized|authentication failure|invalid token|no ticket", re.I),
         "Proxmox rejected the API token (HTTP 401)",
         "check that PROXMOX_VE_API_TOKEN is the full 'user@realm!tokenid=secret' of an existing, "
@@ -340,15 +351,6 @@ _RULES: tuple[tuple[re.Pattern[str], str, str], ...] = (
         re.compile(r"must specify the (endpoint|API|virtual environment)|endpoint.*(missing|required)", re.I),
         "the bpg/proxmox provider is not configured",
         "export PROXMOX_VE_ENDPOINT and PROXMOX_VE_API_TOKEN (`homelab up` sets them from homelab.yaml)",
-    ),
-    (
-        re.compile(
-            r"Failed to query available provider packages|registry\.terraform\.io|Failed to install provider",
-            re.I,
-        ),
-        "the bpg/proxmox provider could not be downloaded",
-        "terraform init needs HTTPS access to registry.terraform.io and github.com, or a provider mirror "
-        "(provider_installation in ~/.terraformrc)",
     ),
 )  # fmt: skip
 

@@ -20,6 +20,7 @@ FIX = "run `terraform apply` in terraform/ first (outputs exist only after an ap
 
 def inventory_from_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
     """Inventory data from the parsed `terraform output -json`."""
+    nodes = nodes_from_outputs(outputs)
     hosts = _value(outputs, "proxmox_hosts")
     user = _value(outputs, "ssh_user")
     if not isinstance(hosts, dict) or not all(isinstance(v, str) for v in hosts.values()):
@@ -28,7 +29,7 @@ def inventory_from_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
         )
     if not isinstance(user, str):
         raise ExternalSystemError("terraform", ACTION, "output `ssh_user` is not a string", FIX)
-    return build_inventory(nodes_from_outputs(outputs), sorted(hosts.items()), user)
+    return build_inventory(nodes, sorted(hosts.items()), user)
 
 
 def nodes_from_outputs(outputs: Mapping[str, Any]) -> list[InventoryNode]:
