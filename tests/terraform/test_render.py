@@ -14,7 +14,7 @@ import pytest
 from homelabeazy.model import Homelab
 from homelabeazy.render import render_all
 from homelabeazy.render.bpg_schema import schema_problems
-from homelabeazy.render.deep import validate_rendered
+from homelabeazy.render.deep import VALIDATORS, validate_rendered
 from homelabeazy.render.terraform import BACKEND, TFVARS, render
 from homelabeazy.render.terraform_validate import validate_terraform
 from tests.support.golden import assert_golden
@@ -58,6 +58,7 @@ def test_every_tf_file_parses_and_fits_the_provider_schema(example_homelab: Home
 
 
 def test_deep_validator_is_registered_and_clean(example_homelab: Homelab) -> None:
+    assert validate_terraform in VALIDATORS
     assert validate_rendered(example_homelab, None) == []
 
 
