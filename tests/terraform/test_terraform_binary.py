@@ -22,6 +22,7 @@ from homelabeazy.render.inventory import inventory_for
 from homelabeazy.render.terraform import TFVARS, render
 from homelabeazy.render.terraform_inventory import inventory_from_outputs
 from tests.support.integration import need_binary
+from tests.terraform import fake_s3
 from tests.terraform.conftest import homelab_from, two_hosts
 
 pytestmark = pytest.mark.integration
@@ -138,3 +139,27 @@ def test_terraform_rejects_a_mistyped_tfvars(example_homelab: Homelab, tmp_path:
     plan = _terraform(["plan", "-input=false", "-no-color"], tmp_path)
     assert plan.returncode != 0
     assert "Invalid value for input variable" in plan.stdout + plan.stderr
+
+
+def test_s3_backend_config_is_accepted_and_state_lands_in_the_bucket(
+    example_homelab: Homelab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real terraform init/apply against a loopback S3: the backend arguments exist and work."""
+    with fake_s3.serve() as s3:
+
+        def s3_state(data: dict[str, Any]) -> None:
+            data["proxmox"]["state_backend"] = {"bucket": "tfstate", "endpoint": s3.url}
+
+        files = render(homelab_from(s3_state))
+        _provider_free_module(files, tmp_path)
+        (tmp_path / "backend.tf.json").write_text(files["terraform/backend.tf.json"], encoding="utf-8")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "homelabtest")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
+        outputs = _apply(tmp_path)
+    assert inventory_from_outputs(outputs) == inventory_for(homelab_from(lambda d: None))
+    assert "/tfstate/homelab/terraform.tfstate" in s3.objects, s3.requests  # path style, configured key
+    state = json.loads(s3.objects["/tfstate/homelab/terraform.tfstate"])
+    assert state["outputs"]["ssh_user"]["value"] == "homelab"
+    assert all("Credential=homelabtest/" in auth for _, _, auth in s3.requests)
+    assert not (tmp_path / "terraform.tfstate").exists()
+    assert "not-a-real-secret" not in files["terraform/backend.tf.json"]
