@@ -230,3 +230,35 @@ def test_two_hosts_download_the_image_on_each(variant: Variant) -> None:
     assert "for node in values(var.nodes) : node.host" in text
     hosts = {v["host"] for v in tfvars_of(variant(two_hosts))["nodes"].values()}
     assert hosts == {"pve1", "pve2"}
+
+
+class _Recorder:
+    """Wraps the model and records which attributes the renderer reads."""
+
+    def __init__(self, target: object, prefix: str, seen: set[str]) -> None:
+        self._target, self._prefix, self._seen = target, prefix, seen
+
+    def __getattr__(self, name: str) -> Any:
+        path = f"{self._prefix}.{name}"
+        self._seen.add(path)
+        value = getattr(self._target, name)
+        return (
+            _Recorder(value, path, self._seen)
+            if path in {"homelab.config", "homelab.config.network"}
+            else value
+        )
+
+
+def test_renderer_reads_only_the_documented_parts_of_the_model(example_homelab: Homelab) -> None:
+    seen: set[str] = set()
+    render(_Recorder(example_homelab, "homelab", seen))  # type: ignore[arg-type]
+    assert seen <= {
+        "homelab.nodes",
+        "homelab.cluster",
+        "homelab.domain",
+        "homelab.config",
+        "homelab.config.proxmox",
+        "homelab.config.network",
+        "homelab.config.network.dns_servers",
+    }, seen
+    assert {"homelab.nodes", "homelab.config.proxmox"} <= seen

@@ -12,10 +12,12 @@ Public API (also used by the brownfield import, keep it small):
   not know, used the wrong way (block vs argument), or a required argument that is missing.
 - `schema_problems_in_text(text)`: the same for HCL text (parses it with python-hcl2).
 
-Source: the provider's documentation (Argument Reference of `proxmox_virtual_environment_vm`,
-`proxmox_virtual_environment_container`, `proxmox_virtual_environment_download_file`), bpg/proxmox
-0.7x-0.11x. Only resources listed here are checked; other resource types pass untouched, except
-`proxmox_virtual_environment_*` types, which are reported so a new one is added here first.
+Source: the provider's documentation (Argument Reference of `proxmox_virtual_environment_vm` and
+`proxmox_virtual_environment_container` as of the releases with `disk.import_from` (0.79+), the
+schema of `proxmox_virtual_environment_download_file` with `url`/`file_name`/`overwrite`). Later
+releases only add arguments: add one here before using it. Only resources listed here are
+checked; other resource types pass untouched, except `proxmox_virtual_environment_*` types, which
+are reported so a new one is added here first.
 """
 
 from __future__ import annotations

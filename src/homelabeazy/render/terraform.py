@@ -49,10 +49,9 @@ def blueprint_text(name: str) -> str:
 
 
 def tfvars(homelab: Homelab) -> dict[str, Any]:
-    """The variables of variables.tf, from the model only."""
+    """The variables of variables.tf, from the model only (nodes, proxmox, cluster, DNS, domain)."""
     proxmox = homelab.config.proxmox
     return {
-        "homelab": homelab.name,
         "proxmox": {"datastore": proxmox.datastore, "bridge": proxmox.bridge, "cpu_type": proxmox.cpu_type},
         "proxmox_hosts": {h.name: str(h.address) for h in proxmox.hosts},
         "image": _image(proxmox),

@@ -25,7 +25,7 @@ resource "proxmox_virtual_environment_vm" "node" {
   for_each = var.nodes
 
   name        = each.key
-  description = "K3s ${each.value.role} of homelab ${var.homelab}; managed by homelabeazy"
+  description = "K3s ${each.value.role} of ${var.dns.domain}; managed by homelabeazy"
   # Proxmox stores tags sorted; sorting here keeps the plan empty after apply.
   tags      = sort(["homelab", each.value.role])
   node_name = each.value.host
