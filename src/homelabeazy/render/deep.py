@@ -24,3 +24,13 @@ def validate_rendered(homelab: Homelab, schemas: Path | None) -> list[str]:
     for validator in VALIDATORS:
         problems.extend(validator(files, schemas))
     return problems
+
+
+def _register_layer_validators() -> None:
+    """Layers append their validators here (imported late: they import the renderers)."""
+    from homelabeazy.render.terraform_validate import validate_terraform  # noqa: PLC0415
+
+    VALIDATORS.append(validate_terraform)
+
+
+_register_layer_validators()

@@ -1,0 +1,36 @@
+"""The terraform layer through the CLI: `render` writes it, `validate --deep` checks it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from homelabeazy.config.starter import example_text
+
+
+def test_render_writes_the_terraform_tree(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    config = tmp_path / "homelab.yaml"
+    config.write_text(example_text(), encoding="utf-8")
+    result = cli("render", str(config))
+    assert result.code == 0, result.err
+    tfvars = json.loads((tmp_path / "terraform" / "homelab.auto.tfvars.json").read_text())
+    assert sorted(tfvars["nodes"]) == [
+        "k3s-agent-1",
+        "k3s-agent-2",
+        "k3s-server-1",
+        "k3s-server-2",
+        "k3s-server-3",
+    ]
+    assert (tmp_path / "terraform" / ".gitignore").is_file()
+    again = cli("render", str(config))
+    assert again.code == 0
+    assert "0 created, 0 updated, 0 deleted" in again.err
+
+
+def test_validate_deep_runs_the_terraform_validator(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    config = tmp_path / "homelab.yaml"
+    config.write_text(example_text(), encoding="utf-8")
+    result = cli("validate", str(config), "--deep")
+    assert result.code == 0, result.err
