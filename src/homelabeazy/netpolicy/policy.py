@@ -138,10 +138,11 @@ def _protocols(protocol: str) -> tuple[Protocol, ...]:
 
 
 def _user_rule(number: int, index: int, rule: FirewallRule, known: tuple[str, ...]) -> Rule:
+    for spec in rule.ports:
+        low, _, high = str(spec).partition("-")
+        if not (1 <= int(low) <= int(high or low) <= 65535):
+            raise PolicyError(f"port '{spec}' is outside 1-65535 or reversed")
     ports = PortSet.parse(rule.ports)
-    for lo, hi in ports.intervals:
-        if not (1 <= lo <= hi <= 65535):
-            raise PolicyError(f"port range {lo}-{hi} is outside 1-65535")
     if rule.ports and rule.protocol not in PORT_PROTOCOLS:
         raise PolicyError(f"ports given for protocol '{rule.protocol}'")
     return Rule(
