@@ -98,6 +98,16 @@ class NetLab:
             timeout=30,
         )
 
+    def list_chain(self, family_table_chain: tuple[str, str, str]) -> str:
+        """`nft list chain` in the router namespace."""
+        return subprocess.run(
+            ["ip", "netns", "exec", self.router, "nft", "list", "chain", *family_table_chain],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
+
     def listen(self, site: Site, tcp: list[int], udp: list[int]) -> None:
         """Start a listener in the site's namespace and wait until it is bound."""
         process = subprocess.Popen(

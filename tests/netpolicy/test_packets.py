@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from homelabeazy.cli.common import load_homelab
+from homelabeazy.netpolicy import policy_for_homelab
 from homelabeazy.render.network import render
 from tests.netpolicy.netlab import NetLab, Site
 from tests.support.integration import need_binary, need_root
@@ -105,6 +106,9 @@ def test_real_packets_match_net_check(
         lab.add_site(zone.name, IPv4Interface(f"{zone.gateway}/{zone.cidr.prefixlen}"), addresses)
     lab.add_site("internet", INTERNET_ROUTER, [INTERNET_HOST])
     lab.load_ruleset(ruleset)
+    lab.load_ruleset(ruleset)  # reloading replaces the table atomically instead of failing or duplicating
+    loaded = lab.list_chain(("inet", "homelab", "forward"))
+    assert loaded.count('comment "#') == len(policy_for_homelab(homelab).rules)
     for site in lab.sites:
         lab.listen(site, TCP_PORTS, UDP_PORTS)
 
