@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from homelabeazy.config.schema import NetworkConfig
 from homelabeazy.netpolicy import policy_from_network
 from homelabeazy.netpolicy.nftables import compile_nftables
-from tests.netpolicy.test_property import networks
+from tests.netpolicy.strategies import networks
 from tests.support.integration import need_binary, need_root
 
 pytestmark = pytest.mark.integration

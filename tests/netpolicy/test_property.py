@@ -8,60 +8,14 @@ is answered both ways; shadowed rules must be exactly the rules brute force neve
 from __future__ import annotations
 
 from ipaddress import IPv4Address
-from typing import Any
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from homelabeazy.config.schema import NetworkConfig
 from homelabeazy.netpolicy import compile_policy, policy_from_network, shadowed_rules
 from homelabeazy.netpolicy.decide import Endpoint
 from tests.netpolicy.oracle import brute_decide, zone_of
-
-ZONES = ["red", "green", "blue"]
-ORDINARY = {"red": "10.0.1.200", "green": "10.0.2.200", "blue": "10.0.3.200", "internet": "203.0.113.200"}
-DNS_CHOICES = ["10.0.1.1", "10.0.1.53", "10.0.2.53", "10.0.3.1", "198.51.100.53"]
-PORTS = range(1, 14)
-
-port_spec = st.tuples(st.integers(1, 12), st.integers(0, 4)).map(
-    lambda t: str(t[0]) if t[1] == 0 else f"{t[0]}-{min(12, t[0] + t[1])}"
-)
-
-
-@st.composite
-def rules(draw: st.DrawFn) -> dict[str, Any]:
-    protocol = draw(st.sampled_from(["tcp", "udp", "icmp", "any"]))
-    ports = draw(st.lists(port_spec, max_size=3)) if protocol in ("tcp", "udp") else []
-    return {
-        "from": draw(st.sampled_from([*ZONES, "internet", "any"])),
-        "to": draw(st.sampled_from([*ZONES, "internet", "any"])),
-        "protocol": protocol,
-        "ports": ports,
-        "action": draw(st.sampled_from(["allow", "deny"])),
-        "description": "",
-    }
-
-
-@st.composite
-def networks(draw: st.DrawFn) -> NetworkConfig:
-    purposes = draw(st.lists(st.sampled_from(["services", "guests", "management"]), min_size=3, max_size=3))
-    vlans = [
-        {
-            "name": name,
-            "id": 10 * (i + 1),
-            "cidr": f"10.0.{i + 1}.0/24",
-            "gateway": f"10.0.{i + 1}.1",
-            "purpose": p,
-        }
-        for i, (name, p) in enumerate(zip(ZONES, purposes, strict=True))
-    ]
-    return NetworkConfig.model_validate(
-        {
-            "vlans": vlans,
-            "dns_servers": draw(st.lists(st.sampled_from(DNS_CHOICES), min_size=1, max_size=2, unique=True)),
-            "firewall": {"defaults": draw(st.booleans()), "rules": draw(st.lists(rules(), max_size=8))},
-        }
-    )
+from tests.netpolicy.strategies import DNS_CHOICES, ORDINARY, PORTS, ZONES, networks
 
 
 def universe(network: NetworkConfig) -> list[tuple[str, IPv4Address, str, int | None]]:
@@ -118,7 +72,6 @@ def test_matrix_summary_agrees_with_brute_force(network: NetworkConfig) -> None:
             flows = [(p, port) for p in ("tcp", "udp") for port in PORTS] + [("icmp", None), ("other", None)]
             passed = [brute_decide(network, src, address, p, port)[0] == "allow" for p, port in flows]
             kind = reach(table, src, dst).kind
-            if all(passed):
-                assert kind == "all"
-            elif kind == "none":
-                assert not any(passed)
+            assert (kind == "all") == all(passed), (src, dst)
+            if kind == "none":
+                assert not any(passed), (src, dst)
