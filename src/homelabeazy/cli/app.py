@@ -12,6 +12,7 @@ import typer
 
 from homelabeazy import __version__
 from homelabeazy.cli import console, core_commands, terraform_commands
+from homelabeazy.cli.net import app as net_app
 from homelabeazy.errors import ConfigError, ExitCode, HomelabError
 
 app = typer.Typer(
@@ -43,6 +44,7 @@ app.command()(core_commands.schema)
 app.command()(core_commands.render)
 app.command()(core_commands.diff)
 app.command(name="tf-inventory")(terraform_commands.tf_inventory)
+app.add_typer(net_app, name="net")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

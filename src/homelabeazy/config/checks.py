@@ -20,6 +20,7 @@ from homelabeazy.config.schema import HomelabConfig, Vlan
 from homelabeazy.model.hosts import route_fqdn
 from homelabeazy.model.ipam import SERVER_SLOTS, parse_range
 from homelabeazy.model.placement import PROXMOX_RESERVE_MB, node_names, place_nodes
+from homelabeazy.netpolicy import PolicyError, compile_policy, policy_from_network, shadowed_rules
 
 FieldPath = tuple[str | int, ...]
 
@@ -743,3 +744,26 @@ def users_unique(config: HomelabConfig) -> Iterator[Finding]:
             )
         names.add(user.username)
         emails.add(user.email.lower())
+
+
+# --------------------------------------------------------------------------- firewall policy
+
+
+@check("firewall-shadowing")
+def firewall_rules_not_shadowed(config: HomelabConfig) -> Iterator[Finding]:
+    """A firewall rule that can never match (earlier rules decide all its traffic) is a warning."""
+    try:
+        policy = policy_from_network(config.network)
+    except PolicyError:  # unknown zones or bad ports: the firewall-zones check reports those
+        return
+    for shadowed in shadowed_rules(compile_policy(policy)):
+        index = shadowed.rule.config_index
+        assert index is not None  # only user rules are reported
+        yield Finding(
+            ("network", "firewall", "rules", index),
+            f"this rule never matches: {shadowed.reason}",
+            "remove it, or move it above the rules that cover it"
+            if shadowed.covered_by
+            else "remove it: hosts in one VLAN talk to each other directly",
+            "warning",
+        )

@@ -379,7 +379,7 @@ class BackupSchedule(Section):
     """Cron expression (UTC)."""
     ttl: Duration = "720h"
     """How long each backup is kept."""
-    include_namespaces: list[Label] = Field(default_factory=lambda: ["*"])
+    include_namespaces: list[Label | Literal["*"]] = Field(default_factory=lambda: ["*"])
     """Namespaces to back up (`*` for all)."""
 
 

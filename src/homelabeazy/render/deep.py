@@ -28,9 +28,11 @@ def validate_rendered(homelab: Homelab, schemas: Path | None) -> list[str]:
 
 def _register_layer_validators() -> None:
     """Layers append their validators here (imported late: they import the renderers)."""
+    from homelabeazy.render.deep_network import validate_nftables  # noqa: PLC0415
     from homelabeazy.render.terraform_validate import validate_terraform  # noqa: PLC0415
 
     VALIDATORS.append(validate_terraform)
+    VALIDATORS.append(validate_nftables)
 
 
 _register_layer_validators()

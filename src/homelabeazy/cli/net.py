@@ -1,0 +1,148 @@
+"""`homelab net check` and `homelab net matrix`: ask the firewall policy questions."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from homelabeazy.cli import console
+from homelabeazy.cli.common import DEFAULT_CONFIG
+from homelabeazy.errors import ExitCode, UsageError
+from homelabeazy.netpolicy.policy import Protocol
+
+app = typer.Typer(
+    help="Ask the network policy: who may reach what, and which rule decides.", no_args_is_help=True
+)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The homelab.yaml to read.")]
+_FLOW = re.compile(r"^(?:(?P<port>\d{1,5})(?:/(?P<proto>tcp|udp))?|(?P<icmp>icmp))$")
+
+
+def parse_flow(text: str) -> tuple[Protocol, int | None]:
+    """`443`, `443/tcp`, `53/udp` or `icmp` -> (protocol, port); anything else is a usage error."""
+    match = _FLOW.match(text.strip().lower())
+    if match is None:
+        raise UsageError(f"'{text}' is not PORT, PORT/tcp, PORT/udp or icmp (e.g. 443/tcp, 53/udp)")
+    if match.group("icmp"):
+        return "icmp", None
+    port = int(match.group("port"))
+    if not 1 <= port <= 65535:
+        raise UsageError(f"port {port} is outside 1-65535")
+    protocol: Protocol = "udp" if match.group("proto") == "udp" else "tcp"
+    return protocol, port
+
+
+@app.command()
+def check(
+    source: Annotated[
+        str, typer.Argument(help="Zone, IPv4 address or host name (node, route, Proxmox host).")
+    ],
+    destination: Annotated[str, typer.Argument(help="Zone, IPv4 address or host name.")],
+    flow: Annotated[
+        str | None, typer.Argument(metavar="[PORT/PROTO]", help="443, 443/tcp, 53/udp or icmp.")
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON on stdout.")] = False,
+) -> int:
+    """Would traffic from SOURCE to DESTINATION pass the firewall, and which rule decides?"""
+    from homelabeazy.cli.common import load_homelab
+    from homelabeazy.netpolicy import (
+        UnknownEndpointError,
+        compile_policy,
+        model_host_addresses,
+        policy_for_homelab,
+        reach,
+        resolve_endpoint,
+    )
+
+    _, homelab = load_homelab(config)
+    policy = policy_for_homelab(homelab)
+    names = model_host_addresses(homelab)
+    try:
+        src = resolve_endpoint(source, policy, names)
+        dst = resolve_endpoint(destination, policy, names)
+    except UnknownEndpointError as exc:
+        raise UsageError(str(exc)) from None
+    table = compile_policy(policy)
+    where = f"{_show(src.label, src.zone, src.address)} -> {_show(dst.label, dst.zone, dst.address)}"
+    if flow is None:
+        summary = reach(table, src.zone, dst.zone)
+        if as_json:
+            console.out.print_json(
+                json.dumps(
+                    {
+                        "source": src.zone,
+                        "destination": dst.zone,
+                        "reach": summary.kind,
+                        "summary": summary.text,
+                    }
+                )
+            )
+        else:
+            console.out.print(f"{where}: {summary.text}", markup=False)
+        return ExitCode.OK
+    protocol, port = parse_flow(flow)
+    verdict = table.decide(src, dst, protocol, port)
+    rule = verdict.rule
+    if as_json:
+        console.out.print_json(
+            json.dumps(
+                {
+                    "action": verdict.action,
+                    "source": {"input": source, "zone": src.zone, "address": _str(src.address)},
+                    "destination": {"input": destination, "zone": dst.zone, "address": _str(dst.address)},
+                    "protocol": protocol,
+                    "port": port,
+                    "rule": rule.number if rule else None,
+                    "rule_origin": rule.where() if rule else None,
+                    "reason": verdict.reason,
+                }
+            )
+        )
+        return ExitCode.OK
+    flow_text = protocol if port is None else f"{port}/{protocol}"
+    decided = f"rule #{rule.number} ({rule.where()}): {verdict.reason}" if rule else verdict.reason
+    style = "green" if verdict.allowed else "red"
+    console.out.print(f"[bold {style}]{verdict.action}[/] ", end="")
+    console.out.print(f"{where} {flow_text} — {decided}", markup=False)
+    return ExitCode.OK
+
+
+def _str(value: object | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _show(label: str, zone: str, address: object | None) -> str:
+    if address is None:
+        return zone
+    return f"{label} ({address}, {zone})" if label != str(address) else f"{address} ({zone})"
+
+
+@app.command()
+def matrix(config: ConfigOption = DEFAULT_CONFIG) -> int:
+    """Zone x zone table: what each zone (rows) may open in each zone (columns)."""
+    from rich.table import Table
+
+    from homelabeazy.cli.common import load_homelab
+    from homelabeazy.netpolicy import compile_policy, policy_for_homelab, reach
+
+    _, homelab = load_homelab(config)
+    policy = policy_for_homelab(homelab)
+    table = compile_policy(policy)
+    styles = {"all": "green", "some": "yellow", "none": "red", "local": "dim"}
+    grid = Table(title=f"{homelab.name}: who reaches what (rows: from, columns: to)", show_lines=True)
+    grid.add_column("from \\ to", style="bold")
+    for name in policy.zone_names:
+        grid.add_column(name)
+    for src in policy.zone_names:
+        cells = []
+        for dst in policy.zone_names:
+            summary = reach(table, src, dst)
+            cells.append(f"[{styles[summary.kind]}]{summary.text}[/]")
+        grid.add_row(src, *cells)
+    console.out.print(grid)
+    return ExitCode.OK

@@ -1,0 +1,251 @@
+"""The policy for pfSense, as data for a playbook using the pfsensible.core collection.
+
+pfSense filters traffic on the interface it enters, first match wins per interface. So each rule
+is placed on the interface of each of its source zones (the internet's is WAN), keeping the
+global order on every interface; a rule naming several destination zones becomes one pfSense
+rule per zone (same action, adjacent, so first-match is unchanged), and a rule with several port
+ranges one per range. Each rule is anchored `after` the previous one on its interface, so a
+re-run puts them back in order. Unmatched traffic meets pfSense's own default block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from homelabeazy.netpolicy.policy import INTERNET, PORT_PROTOCOLS, Policy, Rule, ZoneSpec
+
+WAN = "wan"
+VLANS_ALIAS = "hl_vlans"
+MODULE_PREFIX = "pfsensible.core."
+
+
+def interface_name(zone: ZoneSpec) -> str:
+    """The pfSense interface description of a VLAN (letters, digits and underscores only)."""
+    return f"VLAN{zone.vlan_id}_{zone.name.upper().replace('-', '_')}"[:32]
+
+
+def net_alias(zone: ZoneSpec) -> str:
+    """The network alias holding a VLAN's subnet (named by VLAN id: aliases allow 31 characters)."""
+    return f"hl_net_{zone.vlan_id}"
+
+
+def hosts_alias(rule: Rule) -> str:
+    """The host alias of an address-specific rule."""
+    return f"hl_hosts_{rule.number}"
+
+
+@dataclass(frozen=True)
+class PfRule:
+    """One pfsense_rule task's arguments."""
+
+    name: str
+    interface: str
+    action: str
+    protocol: str
+    source: str
+    destination: str
+    destination_port: str | None
+    after: str
+    number: int
+
+    def as_args(self) -> dict[str, Any]:
+        """The module arguments (ordered, `destination_port` only when there is one)."""
+        args: dict[str, Any] = {
+            "name": self.name,
+            "interface": self.interface,
+            "action": self.action,
+            "ipprotocol": "inet",
+            "protocol": self.protocol,
+            "source": self.source,
+            "destination": self.destination,
+        }
+        if self.destination_port is not None:
+            args["destination_port"] = self.destination_port
+        args["after"] = self.after
+        return args
+
+
+def _protocol(rule: Rule) -> str:
+    if rule.all_protocols:
+        return "any"
+    named = [p for p in rule.protocols if p != "other"]
+    return "tcp/udp" if named == ["tcp", "udp"] else named[0]
+
+
+def _zone_address(policy: Policy, zone: str) -> str:
+    spec = policy.zone(zone)
+    return "!" + VLANS_ALIAS if spec is None else net_alias(spec)
+
+
+def _destinations(policy: Policy, rule: Rule, source: str) -> list[str]:
+    if rule.hosts is not None:
+        return [hosts_alias(rule)]
+    if set(rule.destinations) == set(policy.zone_names):
+        return ["any"]
+    # traffic inside one zone never reaches the firewall, so that part of a rule has no pfSense form
+    return [_zone_address(policy, d) for d in rule.destinations if d != source]
+
+
+def _ports(rule: Rule) -> list[str | None]:
+    if rule.ports.is_all() or not set(rule.protocols) <= set(PORT_PROTOCOLS):
+        return [None]
+    return list(rule.ports.specs())
+
+
+def pfsense_rules(policy: Policy) -> list[PfRule]:
+    """Every pfSense rule, grouped by nothing: in effective order, each anchored on its interface."""
+    last: dict[str, str] = {}
+    out: list[PfRule] = []
+    for rule in policy.rules:
+        for source in rule.sources:
+            spec = policy.zone(source)
+            interface = WAN if spec is None else interface_name(spec)
+            pieces = [(d, p) for d in _destinations(policy, rule, source) for p in _ports(rule)]
+            for k, (destination, port) in enumerate(pieces):
+                suffix = f" [{k + 1}/{len(pieces)}]" if len(pieces) > 1 else ""
+                text = " ".join((rule.description or rule.label()).split())
+                name = f"hl{rule.number:03d} {text}"[:100] + suffix
+                out.append(
+                    PfRule(
+                        name=name,
+                        interface=interface,
+                        action="pass" if rule.action == "allow" else "block",
+                        protocol=_protocol(rule),
+                        source=_zone_address(policy, source) if source != INTERNET else "!" + VLANS_ALIAS,
+                        destination=destination,
+                        destination_port=port,
+                        after=last.get(interface, "top"),
+                        number=rule.number,
+                    )
+                )
+                last[interface] = name
+    return out
+
+
+def pfsense_vars(policy: Policy) -> dict[str, Any]:
+    """The playbook's data: VLANs, interfaces, aliases and rules in order."""
+    vlans = [
+        {
+            "id": zone.vlan_id,
+            "descr": f"{zone.name} ({zone.purpose})",
+            "interface": interface_name(zone),
+            "address": str(zone.gateway),
+            "prefixlen": zone.cidr.prefixlen,
+        }
+        for zone in policy.zones
+    ]
+    aliases: list[dict[str, Any]] = [
+        {
+            "name": net_alias(zone),
+            "type": "network",
+            "address": str(zone.cidr),
+            "descr": f"VLAN {zone.vlan_id} {zone.name}",
+        }
+        for zone in policy.zones
+    ]
+    aliases.append(
+        {
+            "name": VLANS_ALIAS,
+            "type": "network",
+            "address": " ".join(str(z.cidr) for z in policy.zones),
+            "descr": "every homelab VLAN (what is outside is the internet)",
+        }
+    )
+    for rule in policy.rules:
+        if rule.hosts is not None:
+            aliases.append(
+                {
+                    "name": hosts_alias(rule),
+                    "type": "host",
+                    "address": " ".join(str(h) for h in rule.hosts),
+                    "descr": f"destinations of rule {rule.number}",
+                }
+            )
+    return {
+        "pfsense_trunk_interface": "igb1",
+        "homelab_vlans": vlans,
+        "homelab_aliases": aliases,
+        "homelab_rules": [r.as_args() for r in pfsense_rules(policy)],
+    }
+
+
+def pfsense_playbook() -> list[dict[str, Any]]:
+    """The playbook: every task loops over the generated data, in order."""
+
+    def task(name: str, module: str, args: dict[str, Any], loop: str, label: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            MODULE_PREFIX + module: args,
+            "loop": "{{ " + loop + " }}",
+            "loop_control": {"label": "{{ " + label + " }}"},
+        }
+
+    return [
+        {
+            "name": "Configure the homelab VLANs and firewall policy on pfSense",
+            "hosts": "pfsense",
+            "gather_facts": False,
+            "vars_files": ["vars/homelab.yml"],
+            "tasks": [
+                task(
+                    "Declare the VLANs on the trunk interface",
+                    "pfsense_vlan",
+                    {
+                        "interface": "{{ pfsense_trunk_interface }}",
+                        "vlan_id": "{{ item.id }}",
+                        "descr": "{{ item.descr }}",
+                        "state": "present",
+                    },
+                    "homelab_vlans",
+                    "item.id",
+                ),
+                task(
+                    "Assign and address one interface per VLAN",
+                    "pfsense_interface",
+                    {
+                        "descr": "{{ item.interface }}",
+                        "interface": "{{ pfsense_trunk_interface }}.{{ item.id }}",
+                        "enable": True,
+                        "ipv4_type": "static",
+                        "ipv4_address": "{{ item.address }}",
+                        "ipv4_prefixlen": "{{ item.prefixlen }}",
+                        "state": "present",
+                    },
+                    "homelab_vlans",
+                    "item.interface",
+                ),
+                task(
+                    "Define the zone aliases",
+                    "pfsense_alias",
+                    {
+                        "name": "{{ item.name }}",
+                        "type": "{{ item.type }}",
+                        "address": "{{ item.address }}",
+                        "descr": "{{ item.descr }}",
+                        "state": "present",
+                    },
+                    "homelab_aliases",
+                    "item.name",
+                ),
+                task(
+                    "Install the firewall rules in order",
+                    "pfsense_rule",
+                    {
+                        "name": "{{ item.name }}",
+                        "interface": "{{ item.interface }}",
+                        "action": "{{ item.action }}",
+                        "ipprotocol": "{{ item.ipprotocol }}",
+                        "protocol": "{{ item.protocol }}",
+                        "source": "{{ item.source }}",
+                        "destination": "{{ item.destination }}",
+                        "destination_port": "{{ item.destination_port | default(omit) }}",
+                        "after": "{{ item.after }}",
+                        "state": "present",
+                    },
+                    "homelab_rules",
+                    "item.name",
+                ),
+            ],
+        }
+    ]
