@@ -290,3 +290,14 @@ def test_docs_list_every_chart_version_and_kubernetes(example_homelab: Homelab) 
             source = doc["spec"]["sources"][0]
             if doc["metadata"]["name"] in {e.name.replace("_", "-") for e in example_homelab.services}:
                 assert f"`{source['chart']}` | {source['targetRevision']} |" in table, source["chart"]
+
+
+def test_app_named_like_a_core_application_is_refused(cli, tmp_path) -> None:
+    data = example_data()
+    data["apps"][0]["name"] = "vault"
+    data["apps"][0]["namespace"] = "my-vault"
+    config = tmp_path / "homelab.yaml"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = cli("validate", str(config))
+    assert result.code == 2
+    assert "apps[0].name: 'vault' is the name of a core service's ArgoCD Application" in result.err

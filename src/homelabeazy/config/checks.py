@@ -743,3 +743,18 @@ def users_unique(config: HomelabConfig) -> Iterator[Finding]:
             )
         names.add(user.username)
         emails.add(user.email.lower())
+
+
+@check("app-name-reserved")
+def app_names_not_reserved(config: HomelabConfig) -> Iterator[Finding]:
+    """An app is not named like a core service's ArgoCD Application (or the root app-of-apps)."""
+    from homelabeazy.model.catalog import REGISTRY  # noqa: PLC0415 - the catalog imports this package
+
+    reserved = {name.replace("_", "-") for name in REGISTRY} | {"root"}
+    for i, app in enumerate(config.apps):
+        if app.name in reserved:
+            yield Finding(
+                ("apps", i, "name"),
+                f"'{app.name}' is the name of a core service's ArgoCD Application",
+                "rename the app (its namespace can stay the same with `namespace:`)",
+            )

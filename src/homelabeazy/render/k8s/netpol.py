@@ -34,6 +34,16 @@ def _hosts(addresses: list[str]) -> list[dict[str, Any]]:
     return [{"ipBlock": {"cidr": f"{address}/32"}} for address in addresses]
 
 
+def _internet_ports(ports: tuple[int, ...]) -> list[dict[str, Any]]:
+    """TCP ports; DNS (53) over UDP as well, as resolvers answer on both."""
+    result: list[dict[str, Any]] = []
+    for port in ports:
+        if port == 53:
+            result.append({"protocol": "UDP", "port": port})
+        result.append({"protocol": "TCP", "port": port})
+    return result
+
+
 def namespace_baseline(namespace: str) -> list[Manifest]:
     """Default deny both ways, then: same namespace, and DNS to CoreDNS."""
     return [
@@ -161,7 +171,7 @@ def bundle_policies(homelab: Homelab, bundle: Bundle) -> list[Manifest]:
                                     }
                                 }
                             ],
-                            "ports": [{"protocol": "TCP", "port": p} for p in needs.internet_ports],
+                            "ports": _internet_ports(needs.internet_ports),
                         }
                     ],
                 },

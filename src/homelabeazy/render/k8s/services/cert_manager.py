@@ -33,7 +33,7 @@ def internal_ca(homelab: Homelab, namespace: str) -> list[Manifest]:
             meta(CLUSTER_ISSUER_CA, namespace, annotations=_wave(1)),
             spec={
                 "isCA": True,
-                "commonName": f"{homelab.name} homelab CA",
+                "commonName": f"{homelab.domain} homelab CA",
                 "secretName": CLUSTER_ISSUER_CA,
                 "duration": "87600h",
                 "privateKey": {"algorithm": "ECDSA", "size": 256},

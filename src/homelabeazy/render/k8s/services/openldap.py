@@ -17,9 +17,17 @@ from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secr
 ADMIN_PATH = "openldap/admin"
 
 
-def structure_ldif(layout: LdapLayout) -> str:
-    """The organisational units, one LDIF record each."""
-    records = []
+def structure_ldif(layout: LdapLayout, organisation: str) -> str:
+    """The base entry and the organisational units, one LDIF record each.
+
+    The base entry is included because the image skips its own default tree as soon as custom
+    LDIF files are given.
+    """
+    first_dc = layout.base_dn.split(",", 1)[0].split("=", 1)[1]
+    records = [
+        f"dn: {layout.base_dn}\nobjectClass: dcObject\nobjectClass: organization\ndc: {first_dc}\n"
+        f"o: {organisation}\n"
+    ]
     for dn in (layout.people_dn, layout.groups_dn, layout.services_dn):
         ou = dn.split(",", 1)[0].split("=", 1)[1]
         records.append(f"dn: {dn}\nobjectClass: organizationalUnit\nou: {ou}\n")
@@ -36,9 +44,8 @@ def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:
             "ldapDomain": homelab.domain,
             "existingSecret": secret_name(secret_spec(entry, ADMIN_PATH)),
         },
-        "env": {"LDAP_ORGANISATION": config.organisation},
         "persistence": {"enabled": True, "size": config.storage},
-        "customLdifFiles": {"00-structure.ldif": structure_ldif(homelab.ldap)},
+        "customLdifFiles": {"00-structure.ldif": structure_ldif(homelab.ldap, config.organisation)},
         "ltb-passwd": {"enabled": False},
         "phpldapadmin": {"enabled": False},
     }
