@@ -34,7 +34,9 @@ def test_structure_ldif_loads_into_slapd(example_homelab: Homelab, tmp_path: Pat
         f"modulepath {MODULE_DIR}\nmoduleload back_mdb\n"
         f'database mdb\nsuffix "{example_homelab.ldap.base_dn}"\ndirectory {data}\nmaxsize 10485760\n'
     )
-    result = subprocess.run([slapadd, "-f", str(config), "-l", str(ldif)], capture_output=True, text=True)
+    result = subprocess.run(
+        [slapadd, "-f", str(config), "-l", str(ldif)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
     dump = subprocess.run(["slapcat", "-f", str(config)], capture_output=True, text=True, check=True).stdout
     layout = example_homelab.ldap
