@@ -301,3 +301,18 @@ def test_app_named_like_a_core_application_is_refused(cli, tmp_path) -> None:
     result = cli("validate", str(config))
     assert result.code == 2
     assert "apps[0].name: 'vault' is the name of a core service's ArgoCD Application" in result.err
+
+
+def test_dependencies_sync_in_earlier_waves(example_homelab: Homelab) -> None:
+    files = render_k8s(example_homelab)
+    waves = {
+        doc["metadata"]["name"]: int(doc["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
+        for path, doc in documents(files)
+        if path.startswith("kubernetes/apps/")
+    }
+    for entry in example_homelab.services:
+        for dependency in entry.depends_on:
+            assert waves[dependency.replace("_", "-")] < waves[entry.name.replace("_", "-")], (
+                entry.name,
+                dependency,
+            )

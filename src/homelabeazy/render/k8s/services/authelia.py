@@ -133,7 +133,15 @@ def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:
     digest = hashlib.sha256(configuration_text(homelab).encode("utf-8")).hexdigest()
     secrets = {path: secret_name(secret_spec(entry, path)) for path in (KEYS_PATH, LDAP_PATH)}
     return {
-        "configMap": {"disabled": False, "existingConfigMap": CONFIG_MAP, "key": CONFIG_KEY},
+        "configMap": {
+            "disabled": False,
+            "existingConfigMap": CONFIG_MAP,
+            "key": CONFIG_KEY,
+            # The chart's own secret wiring stays off: ours comes from Vault through SECRET_FILES.
+            "identity_validation": {"reset_password": {"secret": {"disabled": True}}},
+            "session": {"encryption_key": {"disabled": True}},
+            "storage": {"encryption_key": {"disabled": True}},
+        },
         "secret": {"disabled": True},
         "persistence": {"enabled": True, "size": "100Mi"},
         "pod": {
