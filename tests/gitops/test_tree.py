@@ -316,3 +316,35 @@ def test_dependencies_sync_in_earlier_waves(example_homelab: Homelab) -> None:
                 entry.name,
                 dependency,
             )
+
+
+def test_without_authelia_no_protected_route_is_rendered(homelab_from, schemas) -> None:
+    from homelabeazy.render.k8s.validate import validate_tree
+
+    data = example_data()
+    data["services"]["authelia"] = {"enabled": False}
+    data["apps"] = [app for app in data["apps"] if app["access"] == "public"]
+    homelab = homelab_from(data)
+    files = render_k8s(homelab)
+    assert not any(p.startswith("kubernetes/manifests/authelia/") for p in files)
+    hosts = sorted(r.host for r in homelab.routes)
+    assert hosts == ["vault.home.example.com", "whoami.home.example.com"]
+    for _, doc in documents(files):
+        if doc["kind"] == "IngressRoute":
+            assert "middlewares" not in doc["spec"]["routes"][0]
+    assert validate_tree(homelab, files, schemas).problems == []
+
+
+def test_gitops_path_and_argocd_managed_elsewhere(homelab_from, schemas) -> None:
+    from homelabeazy.render.k8s.validate import validate_tree
+
+    data = example_data()
+    data["gitops"]["path"] = "clusters/home"
+    data["services"]["argocd"] = {"enabled": False}
+    homelab = homelab_from(data)
+    files = render_k8s(homelab)
+    assert all(p.startswith("clusters/home/") for p in files)
+    assert "clusters/home/bootstrap/argocd-values.yaml" not in files
+    root = yaml.safe_load(files["clusters/home/bootstrap/root.yaml"])
+    assert root["spec"]["source"]["path"] == "clusters/home/apps"
+    assert validate_tree(homelab, files, schemas).problems == []

@@ -227,3 +227,23 @@ def test_cli_validate_deep(cli, tmp_path: Path, schemas: Path) -> None:
     result = cli("validate", "--deep", "--schemas", str(tmp_path / "nowhere"), config)
     assert result.code == 1
     assert "not a schema folder" in result.err
+
+
+def test_core_kinds_pass_kubernetes_validate_itself(example_homelab: Homelab) -> None:
+    """The cached validator agrees with the package's own entry point, strict, one object per kind."""
+    import kubernetes_validate
+
+    from homelabeazy.render.k8s.validate import is_core
+    from tests.gitops.conftest import documents
+
+    version = example_homelab.cluster.kubernetes_version
+    seen: dict[str, dict[str, Any]] = {}
+    for _, doc in documents(render_k8s(example_homelab)):
+        if is_core(doc["apiVersion"]):
+            seen.setdefault(doc["kind"], doc)
+    assert {"NetworkPolicy", "ConfigMap", "DaemonSet", "Job", "ServiceAccount", "ClusterRole"} <= set(seen)
+    for doc in seen.values():
+        assert kubernetes_validate.validate(doc, version, strict=True) == "1.33"
+    broken = {**seen["NetworkPolicy"], "spec": {**seen["NetworkPolicy"]["spec"], "podSelecter": {}}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, version, strict=True)
