@@ -53,7 +53,8 @@ def _scan(root: Path, files: dict[str, str]) -> dict[str, list[dict[str, object]
 
 
 def test_detect_secrets_finds_nothing(example_homelab: Homelab, tmp_path: Path) -> None:
-    assert _scan(tmp_path, render_k8s(example_homelab)) == {}
+    """The whole rendered repository, every target, not only kubernetes/."""
+    assert _scan(tmp_path, render_all(example_homelab)) == {}
 
 
 def test_detect_secrets_would_find_a_planted_secret(example_homelab: Homelab, tmp_path: Path) -> None:
