@@ -22,7 +22,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
                 "cert-manager/dns",
                 keys,
                 "cert_manager",
-                f"{cm.acme.dns_provider} API token for DNS-01",
+                f"{cm.acme.dns_provider} credentials for DNS-01",
                 "external",
             ),
         )
