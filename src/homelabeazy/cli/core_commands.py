@@ -57,7 +57,7 @@ def validate(
         from homelabeazy.model import build
         from homelabeazy.render.deep import validate_rendered
 
-        problems = validate_rendered(build(loaded.config), schemas)
+        problems = validate_rendered(build(loaded.config), schemas, note=console.info)
         for text in problems:
             console.failure(text)
         if problems:

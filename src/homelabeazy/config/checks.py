@@ -767,3 +767,38 @@ def firewall_rules_not_shadowed(config: HomelabConfig) -> Iterator[Finding]:
             else "remove it: hosts in one VLAN talk to each other directly",
             "warning",
         )
+
+
+@check("app-name-reserved")
+def app_names_not_reserved(config: HomelabConfig) -> Iterator[Finding]:
+    """An app is not named like a core service's ArgoCD Application (or the root app-of-apps)."""
+    from homelabeazy.model.catalog import REGISTRY  # noqa: PLC0415 - the catalog imports this package
+
+    reserved = {name.replace("_", "-") for name in REGISTRY} | {"root"}
+    for i, app in enumerate(config.apps):
+        if app.name in reserved:
+            yield Finding(
+                ("apps", i, "name"),
+                f"'{app.name}' is the name of a core service's ArgoCD Application",
+                "rename the app (its namespace can stay the same with `namespace:`)",
+            )
+
+
+@check("admin-uis-without-sso")
+def admin_uis_without_sso(config: HomelabConfig) -> Iterator[Finding]:
+    """With Authelia off, the admin UIs that need SSO get no route (reach them with a port-forward)."""
+    if config.services.authelia.enabled:
+        return
+    from homelabeazy.model.catalog import REGISTRY  # noqa: PLC0415 - the catalog imports this package
+
+    for name, builder in REGISTRY.items():
+        if not getattr(config.services, name).enabled:
+            continue
+        hidden = [spec.host for spec in builder(config).routes if spec.access != "public"]
+        if hidden:
+            yield Finding(
+                ("services", name),
+                f"no route for {', '.join(hidden)}: it needs SSO and services.authelia is disabled",
+                "enable services.authelia to reach it through Traefik, or use kubectl port-forward",
+                "warning",
+            )

@@ -101,6 +101,8 @@ def _service_routes(config: HomelabConfig, services: tuple[ServiceEntry, ...]) -
     routes = []
     for entry in services:
         for spec in entry.routes:
+            if spec.access != "public" and not config.services.authelia.enabled:
+                continue  # an admin UI without SSO in front stays unrouted (port-forward); see the check
             routes.append(
                 Route(
                     _fqdn(spec.host, config.domain),

@@ -16,13 +16,35 @@ Validator = Callable[[dict[str, str], Path | None], list[str]]
 VALIDATORS: list[Validator] = []
 """Each takes the rendered files and an optional schema folder, returns problems as text."""
 
+Note = Callable[[str], None]
+ModelValidator = Callable[[Homelab, dict[str, str], Path | None, Note], list[str]]
+MODEL_VALIDATORS: list[ModelValidator] = []
+"""Validators that also need the model (the Kubernetes version, the GitOps path); they may `note`
+things worth saying that are not problems."""
 
-def validate_rendered(homelab: Homelab, schemas: Path | None) -> list[str]:
+
+def _validate_kubernetes(
+    homelab: Homelab, files: dict[str, str], schemas: Path | None, note: Note
+) -> list[str]:
+    from homelabeazy.render.k8s.validate import validate_tree  # noqa: PLC0415 - jsonschema is slow to import
+
+    report = validate_tree(homelab, files, schemas)
+    for text in report.notes:
+        note(text)
+    return report.problems
+
+
+MODEL_VALIDATORS.append(_validate_kubernetes)
+
+
+def validate_rendered(homelab: Homelab, schemas: Path | None, note: Note | None = None) -> list[str]:
     """Every problem every registered validator finds in the rendered tree."""
     files = render_all(homelab)
     problems: list[str] = []
     for validator in VALIDATORS:
         problems.extend(validator(files, schemas))
+    for model_validator in MODEL_VALIDATORS:
+        problems.extend(model_validator(homelab, files, schemas, note or (lambda _text: None)))
     return problems
 
 

@@ -13,12 +13,16 @@ def entry(config: HomelabConfig) -> ServiceEntry:
     cm = config.services.cert_manager
     secrets: tuple[SecretSpec, ...] = ()
     if cm.issuer == "acme" and cm.acme is not None:
+        # Cloudflare takes one API token; Route 53 an access key pair.
+        keys = (
+            ("api_token",) if cm.acme.dns_provider == "cloudflare" else ("access_key_id", "secret_access_key")
+        )
         secrets = (
             SecretSpec(
                 "cert-manager/dns",
-                ("api_token",),
+                keys,
                 "cert_manager",
-                f"{cm.acme.dns_provider} API token for DNS-01",
+                f"{cm.acme.dns_provider} credentials for DNS-01",
                 "external",
             ),
         )

@@ -19,3 +19,11 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         description="Syncs Vault secrets into Kubernetes Secrets",
         depends_on=("vault",),
     )
+
+
+SERVICE_ACCOUNT = "external-secrets"
+"""The operator's service account: the identity Vault's Kubernetes auth role is bound to."""
+VAULT_AUTH_MOUNT = "kubernetes"
+"""Vault auth mount of the Kubernetes method (`homelab secrets init` enables it)."""
+VAULT_ROLE = "external-secrets"
+"""Vault role the operator logs in with; its policy reads `<kv_mount>/*`."""

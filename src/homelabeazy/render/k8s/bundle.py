@@ -1,0 +1,60 @@
+"""What one ArgoCD Application deploys: a chart with generated values plus our own manifests.
+
+Every file a service contributes hangs off its Bundle, so disabling the service removes exactly
+its Application, values and manifest folder (plus the lines other services keep about it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from homelabeazy.model.catalog.base import ChartPin
+from homelabeazy.render.k8s.objects import Manifest
+
+
+@dataclass(frozen=True)
+class Needs:
+    """The traffic a service needs beyond its own namespace: turned into NetworkPolicies.
+
+    Ingress from Traefik is not listed: it follows from the routes the service owns.
+    """
+
+    api: bool = False
+    """Talks to the Kubernetes API (controllers, operators, token reviews)."""
+    webhook: bool = False
+    """Serves admission webhooks or API extensions the API server calls from the nodes."""
+    internet_ports: tuple[int, ...] = ()
+    """TCP ports it opens to addresses outside the cluster (Git, Helm repos, ACME, S3)."""
+    egress_to: tuple[str, ...] = ()
+    """Namespaces it connects to."""
+    ingress_from: tuple[str, ...] = ()
+    """Namespaces that connect to it (other than Traefik)."""
+    world_ports: tuple[int, ...] = ()
+    """Pod ports anyone may reach (only Traefik's entry points)."""
+
+
+@dataclass
+class Bundle:
+    """One Application: its chart, its values, its extra manifests, its network needs."""
+
+    name: str
+    """Application and release name (Kubernetes spelling, `cert-manager`)."""
+    owner: str
+    """The model name routes and secrets are owned by (`cert_manager`, or an app's name)."""
+    namespace: str
+    wave: int
+    chart: ChartPin | None
+    values: dict[str, Any] | None = None
+    manifests: dict[str, list[Manifest]] = field(default_factory=dict)
+    """Manifest file stem -> documents, written to manifests/<name>/<stem>.yaml."""
+    git_path: str | None = None
+    """A folder of the user's own manifests in the GitOps repo (apps with `manifests:`)."""
+    needs: Needs = field(default_factory=Needs)
+    kind: str = "service"
+    """`service` for a core service, `app` for a user app (route owners are looked up by both)."""
+
+    def add(self, stem: str, *documents: Manifest) -> None:
+        """Append documents to manifests/<name>/<stem>.yaml."""
+        if documents:
+            self.manifests.setdefault(stem, []).extend(documents)

@@ -1,0 +1,198 @@
+"""Authelia: its configuration (LDAP backend, access rules from the routes, TOTP) and the Middleware.
+
+The configuration is ours, whole, in a ConfigMap the chart mounts: one document, validated
+against Authelia's own schema. Secrets reach it as files (Authelia's `*_FILE` variables) from
+Secrets that External Secrets makes out of Vault, mounted by us at a path we choose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from homelabeazy.model import Homelab, Route
+from homelabeazy.model.catalog.base import ServiceEntry
+from homelabeazy.model.identity import LdapLayout
+from homelabeazy.render.k8s.bundle import Bundle, Needs
+from homelabeazy.render.k8s.endpoints import authelia_authz_url, openldap_url
+from homelabeazy.render.k8s.objects import meta, obj
+from homelabeazy.render.k8s.routes import AUTH_MIDDLEWARE
+from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
+from homelabeazy.render.serialize import to_yaml_kube
+
+KEYS_PATH = "authelia/keys"
+LDAP_PATH = "authelia/ldap"
+CONFIG_MAP = "authelia-configuration"
+CONFIG_KEY = "configuration.yaml"
+SECRETS_DIR = "/homelab-secrets"
+DATA_DIR = "/config"
+
+SECRET_FILES = {
+    "AUTHELIA_IDENTITY_VALIDATION_RESET_PASSWORD_JWT_SECRET_FILE": (KEYS_PATH, "jwt_secret"),
+    "AUTHELIA_SESSION_SECRET_FILE": (KEYS_PATH, "session_secret"),
+    "AUTHELIA_STORAGE_ENCRYPTION_KEY_FILE": (KEYS_PATH, "storage_encryption_key"),
+    "AUTHELIA_AUTHENTICATION_BACKEND_LDAP_PASSWORD_FILE": (LDAP_PATH, "password"),
+}
+"""Environment variable -> (Vault path, key) of each secret Authelia reads from a file."""
+
+
+def _relative(dn: str, base: str) -> str:
+    """`ou=people,dc=home,dc=example,dc=com` under `dc=home,...` -> `ou=people`."""
+    suffix = "," + base
+    return dn[: -len(suffix)] if dn.endswith(suffix) else dn
+
+
+def access_rule(homelab: Homelab, route: Route) -> dict[str, Any]:
+    """One rule per route; `group` routes need the configured second factor and a listed group."""
+    rule: dict[str, Any] = {"domain": [route.host]}
+    if route.access == "public":
+        rule["policy"] = "bypass"
+    elif route.access == "group":
+        rule["policy"] = homelab.config.services.authelia.default_policy
+        rule["subject"] = [f"group:{group}" for group in route.groups]
+    else:
+        rule["policy"] = route.access
+    return rule
+
+
+def ldap_backend(homelab: Homelab, layout: LdapLayout) -> dict[str, Any]:
+    """The LDAP section, straight from the layout the directory is built with."""
+    return {
+        "implementation": "custom",
+        "address": openldap_url(homelab),
+        "timeout": "5s",
+        "start_tls": False,
+        "base_dn": layout.base_dn,
+        "additional_users_dn": _relative(layout.people_dn, layout.base_dn),
+        "users_filter": layout.users_filter,
+        "additional_groups_dn": _relative(layout.groups_dn, layout.base_dn),
+        "groups_filter": layout.groups_filter,
+        "user": layout.authelia_bind_dn,
+        "attributes": {
+            "username": layout.username_attribute,
+            "display_name": layout.display_name_attribute,
+            "mail": layout.mail_attribute,
+            "member_of": "memberOf",
+            "group_name": layout.group_name_attribute,
+        },
+    }
+
+
+def configuration(homelab: Homelab) -> dict[str, Any]:
+    """Authelia's configuration.yml: deny by default, one rule per route, in route order."""
+    config = homelab.config.services.authelia
+    portal = next(r for r in homelab.routes if r.owner == "authelia" and r.kind == "service")
+    return {
+        "theme": "auto",
+        "default_2fa_method": "totp",
+        "server": {"address": "tcp://:9091/"},
+        "log": {"level": "info"},
+        "totp": {"disable": False, "issuer": homelab.domain, "algorithm": "SHA1", "digits": 6, "period": 30},
+        "webauthn": {"disable": True},
+        "duo_api": {"disable": True},
+        "authentication_backend": {
+            "refresh_interval": "5m",
+            "password_reset": {"disable": False},
+            "ldap": ldap_backend(homelab, homelab.ldap),
+        },
+        "password_policy": {"zxcvbn": {"enabled": True, "min_score": 3}},
+        "access_control": {
+            "default_policy": "deny",
+            "rules": [access_rule(homelab, r) for r in homelab.routes],
+        },
+        "session": {
+            "name": "authelia_session",
+            "same_site": "lax",
+            "expiration": config.session_expiration,
+            "inactivity": config.session_inactivity,
+            "cookies": [
+                {
+                    "domain": homelab.domain,
+                    "authelia_url": f"https://{portal.host}",
+                    "default_redirection_url": f"https://{homelab.domain}",
+                }
+            ],
+        },
+        "regulation": {"max_retries": 3, "find_time": "2m", "ban_time": "10m"},
+        "storage": {"local": {"path": f"{DATA_DIR}/db.sqlite3"}},
+        "notifier": {"filesystem": {"filename": f"{DATA_DIR}/notification.txt"}},
+    }
+
+
+def configuration_text(homelab: Homelab) -> str:
+    """The configuration file as the ConfigMap holds it."""
+    return to_yaml_kube(configuration(homelab))
+
+
+def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:
+    """SQLite storage on a volume means exactly one replica, as a Deployment.
+
+    The pod carries the configuration's hash: the chart only restarts Authelia for a ConfigMap it
+    made itself, so a changed rule would otherwise wait for the next restart.
+    """
+    digest = hashlib.sha256(configuration_text(homelab).encode("utf-8")).hexdigest()
+    secrets = {path: secret_name(secret_spec(entry, path)) for path in (KEYS_PATH, LDAP_PATH)}
+    return {
+        "configMap": {
+            "disabled": False,
+            "existingConfigMap": CONFIG_MAP,
+            "key": CONFIG_KEY,
+            # The chart's own secret wiring stays off: ours comes from Vault through SECRET_FILES.
+            "identity_validation": {"reset_password": {"secret": {"disabled": True}}},
+            "session": {"encryption_key": {"disabled": True}},
+            "storage": {"encryption_key": {"disabled": True}},
+        },
+        "secret": {"disabled": True},
+        "persistence": {"enabled": True, "size": "100Mi"},
+        "pod": {
+            "kind": "Deployment",
+            "replicas": 1,
+            "annotations": {"homelabeazy/configuration-sha256": digest},
+            "env": [
+                {"name": var, "value": f"{SECRETS_DIR}/{secrets[path]}/{key}"}
+                for var, (path, key) in SECRET_FILES.items()
+            ],
+            "extraVolumes": [
+                {"name": name, "secret": {"secretName": name}} for name in sorted(set(secrets.values()))
+            ],
+            "extraVolumeMounts": [
+                {"name": name, "mountPath": f"{SECRETS_DIR}/{name}", "readOnly": True}
+                for name in sorted(set(secrets.values()))
+            ],
+        },
+    }
+
+
+def middleware(homelab: Homelab, namespace: str) -> dict[str, Any]:
+    """Traefik forwardAuth to Authelia; the user's identity is passed on to the app."""
+    return obj(
+        "traefik.io/v1alpha1",
+        "Middleware",
+        meta(AUTH_MIDDLEWARE, namespace),
+        spec={
+            "forwardAuth": {
+                "address": authelia_authz_url(homelab),
+                "trustForwardHeader": True,
+                "authResponseHeaders": ["Remote-User", "Remote-Groups", "Remote-Email", "Remote-Name"],
+            }
+        },
+    )
+
+
+def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
+    """Connects to OpenLDAP; Traefik connects to it (its route covers that)."""
+    ldap = homelab.service("openldap")
+    result = new_bundle(entry, Needs(egress_to=(ldap.namespace,) if ldap is not None else ()))
+    result.values = values(homelab, entry)
+    result.add(
+        "configuration",
+        obj(
+            "v1",
+            "ConfigMap",
+            meta(CONFIG_MAP, entry.namespace),
+            data={CONFIG_KEY: configuration_text(homelab)},
+        ),
+    )
+    result.add("middleware", middleware(homelab, entry.namespace))
+    result.add("secrets", synced_secret(entry, KEYS_PATH), synced_secret(entry, LDAP_PATH))
+    return result

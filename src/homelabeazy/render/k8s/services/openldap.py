@@ -1,0 +1,67 @@
+"""OpenLDAP: the directory under the domain's base DN, with the layout Authelia searches.
+
+Only the organisational units are created here. People, groups and the service accounts carry
+passwords, so `homelab users` adds them from Vault; nothing with a password is in Git.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homelabeazy.model import Homelab
+from homelabeazy.model.catalog.base import ServiceEntry
+from homelabeazy.model.identity import LdapLayout
+from homelabeazy.render.k8s.bundle import Bundle, Needs
+from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
+
+ADMIN_PATH = "openldap/admin"
+
+
+def structure_ldif(layout: LdapLayout, organisation: str) -> str:
+    """The base entry and the organisational units, one LDIF record each.
+
+    The base entry is included because the image skips its own default tree as soon as custom
+    LDIF files are given.
+    """
+    first_dc = layout.base_dn.split(",", 1)[0].split("=", 1)[1]
+    records = [
+        f"dn: {layout.base_dn}\nobjectClass: dcObject\nobjectClass: organization\ndc: {first_dc}\n"
+        f"o: {organisation}\n"
+    ]
+    for dn in (layout.people_dn, layout.groups_dn, layout.services_dn):
+        ou = dn.split(",", 1)[0].split("=", 1)[1]
+        records.append(f"dn: {dn}\nobjectClass: organizationalUnit\nou: {ou}\n")
+    return "\n".join(records)
+
+
+def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:
+    """The chart reads both admin passwords from the Secret External Secrets makes."""
+    config = homelab.config.services.openldap
+    return {
+        "fullnameOverride": "openldap",
+        "replicaCount": 1,
+        "global": {
+            "ldapDomain": homelab.domain,
+            "existingSecret": secret_name(secret_spec(entry, ADMIN_PATH)),
+        },
+        "persistence": {"enabled": True, "size": config.storage},
+        "customLdifFiles": {"00-structure.ldif": structure_ldif(homelab.ldap, config.organisation)},
+        "ltb-passwd": {"enabled": False},
+        "phpldapadmin": {"enabled": False},
+    }
+
+
+def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
+    """Only Authelia connects to it inside the cluster."""
+    clients = tuple(e.namespace for e in homelab.services if "openldap" in e.depends_on)
+    result = new_bundle(entry, Needs(ingress_from=clients))
+    result.values = values(homelab, entry)
+    result.add(
+        "secrets",
+        synced_secret(
+            entry,
+            ADMIN_PATH,
+            {"LDAP_ADMIN_PASSWORD": "password", "LDAP_CONFIG_ADMIN_PASSWORD": "config_password"},
+        ),
+    )
+    return result
