@@ -12,6 +12,7 @@ import typer
 
 from homelabeazy import __version__
 from homelabeazy.cli import console, core_commands
+from homelabeazy.cli import secrets as secrets_cli
 from homelabeazy.errors import ConfigError, ExitCode, HomelabError
 
 app = typer.Typer(
@@ -42,6 +43,8 @@ app.command()(core_commands.validate)
 app.command()(core_commands.schema)
 app.command()(core_commands.render)
 app.command()(core_commands.diff)
+
+app.add_typer(secrets_cli.app, name="secrets")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
