@@ -6,6 +6,7 @@ Output names paths, policies and roles — never a secret value, key or token.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -26,7 +27,7 @@ from homelabeazy.cli.vault_options import (
 from homelabeazy.errors import ExitCode
 
 if TYPE_CHECKING:
-    from homelabeazy.lifecycle.secrets import Report, VaultStatus
+    from homelabeazy.lifecycle.secrets import KubernetesAuth, Report, VaultStatus
 
 app = typer.Typer(
     name="secrets",
@@ -42,6 +43,30 @@ KubeHostOption = Annotated[
         help="Kubernetes API URL for Vault's kubernetes auth (configured only when given).",
     ),
 ]
+KubeCaOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--kubernetes-ca-cert",
+        help="PEM CA of the Kubernetes API, needed when Vault runs outside the cluster.",
+    ),
+]
+
+
+def _kubernetes(host: str | None, ca_cert: Path | None) -> KubernetesAuth | None:
+    from homelabeazy.errors import UsageError
+    from homelabeazy.lifecycle.secrets import KubernetesAuth
+
+    if host is None:
+        if ca_cert is not None:
+            raise UsageError("--kubernetes-ca-cert needs --kubernetes-host")
+        return None
+    pem = None
+    if ca_cert is not None:
+        try:
+            pem = ca_cert.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise UsageError(f"{ca_cert}: cannot read the Kubernetes CA certificate") from None
+    return KubernetesAuth(host, pem)
 
 
 def _print(report: Report) -> None:
@@ -56,12 +81,13 @@ def _print(report: Report) -> None:
 
 
 @app.command()
-def init(
+def init(  # noqa: PLR0917 - every Typer option is a parameter
     config: ConfigOption = DEFAULT_CONFIG,
     vault_addr: VaultAddrOption = None,
     ca_cert: CaCertOption = None,
     bootstrap_file: BootstrapOption = None,
     kubernetes_host: KubeHostOption = None,
+    kubernetes_ca_cert: KubeCaOption = None,
 ) -> int:
     """Initialise Vault once, keep its keys in a 0600 file outside the repo, unseal, configure."""
     from homelabeazy.lifecycle import secrets
@@ -69,7 +95,9 @@ def init(
     _, homelab = load_homelab(config)
     vault = vault_adapter(homelab, vault_addr, ca_cert, None, need_token=False)
     path = bootstrap_path(homelab, bootstrap_file)
-    report = secrets.initialize(vault, homelab, path, config.resolve().parent, kubernetes_host)
+    report = secrets.initialize(
+        vault, homelab, path, config.resolve().parent, _kubernetes(kubernetes_host, kubernetes_ca_cert)
+    )
     _print(report)
     console.info("next: `homelab secrets seed`")
     return ExitCode.OK
@@ -92,19 +120,20 @@ def unseal(
 
 
 @app.command()
-def seed(
+def seed(  # noqa: PLR0917 - every Typer option is a parameter
     config: ConfigOption = DEFAULT_CONFIG,
     vault_addr: VaultAddrOption = None,
     ca_cert: CaCertOption = None,
     bootstrap_file: BootstrapOption = None,
     kubernetes_host: KubeHostOption = None,
+    kubernetes_ca_cert: KubeCaOption = None,
 ) -> int:
     """Generate every missing secret, write policies and auth roles; never overwrite a secret."""
     from homelabeazy.lifecycle import secrets
 
     _, homelab = load_homelab(config)
     vault = vault_adapter(homelab, vault_addr, ca_cert, bootstrap_file)
-    report = secrets.seed(vault, homelab, kubernetes_host)
+    report = secrets.seed(vault, homelab, _kubernetes(kubernetes_host, kubernetes_ca_cert))
     _print(report)
     if report.missing:
         console.failure(f"{len(report.missing)} external secret(s) still missing")

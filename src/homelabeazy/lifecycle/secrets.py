@@ -177,7 +177,20 @@ def require_unsealed(vault: VaultAdapter) -> None:
         )
 
 
-def configure(vault: VaultAdapter, homelab: Homelab, kubernetes_host: str | None, report: Report) -> None:
+@dataclass(frozen=True)
+class KubernetesAuth:
+    """Where Vault reaches the Kubernetes API to review service-account tokens.
+
+    Inside the cluster Vault finds the API's CA on its own pod; from outside, `ca_cert` (PEM) is needed.
+    """
+
+    host: str
+    ca_cert: str | None = None
+
+
+def configure(
+    vault: VaultAdapter, homelab: Homelab, kubernetes: KubernetesAuth | None, report: Report
+) -> None:
     """KV v2 mount, policies, Kubernetes auth and AppRole; each step a no-op when already so."""
     mount = homelab.vault_kv_mount
     mounts = vault.secret_mounts()
@@ -199,11 +212,11 @@ def configure(vault: VaultAdapter, homelab: Homelab, kubernetes_host: str | None
         else:
             vault.write_policy(name, hcl)
             report.done.append(f"wrote policy {name}")
-    _configure_auth(vault, homelab, kubernetes_host, report)
+    _configure_auth(vault, homelab, kubernetes, report)
 
 
 def _configure_auth(
-    vault: VaultAdapter, homelab: Homelab, kubernetes_host: str | None, report: Report
+    vault: VaultAdapter, homelab: Homelab, kubernetes: KubernetesAuth | None, report: Report
 ) -> None:
     roles = auth_roles(homelab)
     enabled = vault.auth_methods()
@@ -213,13 +226,20 @@ def _configure_auth(
             report.done.append(f"enabled {method} auth at auth/{path}/")
     _write_role(vault, f"auth/{KUBERNETES_AUTH_PATH}/role/{ESO_ROLE}", roles.kubernetes_role, report)
     _write_role(vault, f"auth/{APPROLE_PATH}/role/{AUTOMATION_ROLE}", roles.approle, report)
-    if kubernetes_host:
+    if kubernetes:
+        wanted: dict[str, object] = {"kubernetes_host": kubernetes.host}
+        if kubernetes.ca_cert:
+            wanted["kubernetes_ca_cert"] = kubernetes.ca_cert
         current = vault.read(f"auth/{KUBERNETES_AUTH_PATH}/config") or {}
-        if current.get("kubernetes_host") == kubernetes_host:
-            report.unchanged.append(f"kubernetes auth config ({kubernetes_host})")
+        if all(str(current.get(k, "")).strip() == str(v).strip() for k, v in wanted.items()):
+            report.unchanged.append(f"kubernetes auth config ({kubernetes.host})")
         else:
-            vault.write(f"auth/{KUBERNETES_AUTH_PATH}/config", {"kubernetes_host": kubernetes_host})
-            report.done.append(f"configured kubernetes auth for {kubernetes_host}")
+            vault.write(
+                f"auth/{KUBERNETES_AUTH_PATH}/config",
+                wanted,
+                fix="when Vault runs outside the cluster, pass --kubernetes-ca-cert with the API server's CA",
+            )
+            report.done.append(f"configured kubernetes auth for {kubernetes.host}")
     else:
         report.notes.append(
             "kubernetes auth is enabled but not configured: no --kubernetes-host given; "
@@ -259,14 +279,14 @@ def read_all(vault: VaultAdapter, homelab: Homelab) -> dict[str, StoredSecret | 
 def seed(
     vault: VaultAdapter,
     homelab: Homelab,
-    kubernetes_host: str | None = None,
+    kubernetes: KubernetesAuth | None = None,
     token_bytes: Callable[[int], bytes] = secrets.token_bytes,
 ) -> Report:
     """Ensure mount, policies, roles, then generate every missing `random` secret (never overwrite)."""
     require_unsealed(vault)
     vault.check_token()
     report = Report()
-    configure(vault, homelab, kubernetes_host, report)
+    configure(vault, homelab, kubernetes, report)
     plan = plan_seed(homelab.secrets, read_all(vault, homelab))
     for action in plan.generate:
         stored = vault.read_secret(homelab.vault_kv_mount, action.path) if action.cas else None
@@ -360,7 +380,7 @@ def initialize(
     homelab: Homelab,
     bootstrap_path: Path,
     repo_dir: Path,
-    kubernetes_host: str | None = None,
+    kubernetes: KubernetesAuth | None = None,
 ) -> Report:
     """Initialise once (keys only into the bootstrap file), unseal, then configure.
 
@@ -400,7 +420,7 @@ def initialize(
         )
     unseal_with(vault, keys, report)
     vault.set_token(keys.root_token)
-    configure(vault, homelab, kubernetes_host, report)
+    configure(vault, homelab, kubernetes, report)
     return report
 
 

@@ -68,7 +68,7 @@ class VaultAdapter:
         address: str,
         token: str | None = None,
         ca_cert: str | None = None,
-        timeout: float = 10.0,
+        timeout: float = 30.0,
     ) -> None:
         self.address = address.rstrip("/")
         # Verification is on unless the caller gives a CA bundle to verify with instead.
@@ -270,6 +270,6 @@ class VaultAdapter:
         data = raw.get("data") if isinstance(raw, dict) else None
         return dict(data) if isinstance(data, dict) else {}
 
-    def write(self, path: str, data: Mapping[str, Any]) -> None:
+    def write(self, path: str, data: Mapping[str, Any], fix: str = "") -> None:
         """A generic logical write (auth roles, configs)."""
-        self._call(f"write {path}", lambda: self._client.write_data(path, data=dict(data)))
+        self._call(f"write {path}", lambda: self._client.write_data(path, data=dict(data)), fix)
