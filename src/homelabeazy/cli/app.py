@@ -13,6 +13,7 @@ import typer
 from homelabeazy import __version__
 from homelabeazy.cli import console, core_commands
 from homelabeazy.cli import secrets as secrets_cli
+from homelabeazy.cli import users as users_cli
 from homelabeazy.errors import ConfigError, ExitCode, HomelabError
 
 app = typer.Typer(
@@ -45,6 +46,7 @@ app.command()(core_commands.render)
 app.command()(core_commands.diff)
 
 app.add_typer(secrets_cli.app, name="secrets")
+app.add_typer(users_cli.app, name="users")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
