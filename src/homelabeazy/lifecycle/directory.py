@@ -123,9 +123,15 @@ def _ldif_line(name: str, value: str) -> str:
 
 
 def render_ldif(entries: tuple[LdapEntry, ...]) -> str:
-    """RFC 2849 LDIF of `entries`, deterministic (input order, attribute order as built)."""
+    """RFC 2849 LDIF of `entries`, deterministic (input order, attribute order as built).
+
+    An LDIF never holds a password, so entries whose schema requires one (the Authelia account,
+    a simpleSecurityObject) are left out: `homelab users bootstrap` creates them with their hash.
+    """
     blocks = ["version: 1"]
     for entry in entries:
+        if "simpleSecurityObject" in entry.values("objectClass"):
+            continue
         lines = [_ldif_line("dn", entry.dn)]
         lines += [_ldif_line(name, value) for name, values in entry.attributes.items() for value in values]
         blocks.append("\n".join(lines))
@@ -152,27 +158,39 @@ def authelia_groups_filter(layout: LdapLayout, dn: str) -> str:
 
 @dataclass(frozen=True)
 class BootstrapPlan:
-    """Entries to add and members to add to existing groups; nothing is ever removed."""
+    """Entries to add, members to add to existing groups, accounts still without a password.
+
+    Nothing is ever removed, and an existing password is never replaced.
+    """
 
     add: tuple[LdapEntry, ...]
     add_members: tuple[tuple[str, tuple[str, ...]], ...]
+    set_password: tuple[str, ...] = ()
 
 
-def plan_bootstrap(wanted: tuple[LdapEntry, ...], existing: Mapping[str, LdapEntry]) -> BootstrapPlan:
-    """Compare by DN (case-insensitive, as LDAP does); users added by hand stay untouched."""
+def plan_bootstrap(
+    wanted: tuple[LdapEntry, ...], existing: Mapping[str, LdapEntry], accounts: frozenset[str] = frozenset()
+) -> BootstrapPlan:
+    """Compare by DN (case-insensitive, as LDAP does); users added by hand stay untouched.
+
+    `accounts` are the DNs (lower case) that need a password: an existing one without
+    `userPassword` (loaded from the LDIF, say) gets its initial password.
+    """
     have = {dn.lower(): entry for dn, entry in existing.items()}
-    add, members = [], []
+    add, members, passwords = [], [], []
     for entry in wanted:
         current = have.get(entry.dn.lower())
         if current is None:
             add.append(entry)
             continue
+        if entry.dn.lower() in accounts and not current.values("userPassword"):
+            passwords.append(entry.dn)
         if "groupOfNames" in entry.values("objectClass"):
             present = {m.lower() for m in current.values("member")}
             lacking = tuple(m for m in entry.values("member") if m.lower() not in present)
             if lacking:
                 members.append((entry.dn, lacking))
-    return BootstrapPlan(tuple(add), tuple(members))
+    return BootstrapPlan(tuple(add), tuple(members), tuple(passwords))
 
 
 # ---------------------------------------------------------------------------- executor
@@ -220,7 +238,7 @@ def vault_password(vault: VaultAdapter, homelab: Homelab, path: str) -> str:
 
 def existing_entries(ldap: LdapAdapter, layout: LdapLayout) -> dict[str, LdapEntry]:
     """Every entry under the base DN that bootstrap could collide with."""
-    found = ldap.search(layout.base_dn, "(objectClass=*)", ("objectClass", "member"))
+    found = ldap.search(layout.base_dn, "(objectClass=*)", ("objectClass", "member", "userPassword"))
     return {entry.dn: entry for entry in found}
 
 
@@ -231,9 +249,9 @@ def bootstrap(ldap: LdapAdapter, homelab: Homelab, passwords: DirectoryPasswords
     rotate authelia/ldap` followed by bootstrap brings the directory in line.
     """
     layout = homelab.ldap
-    plan = plan_bootstrap(directory_entries(homelab), existing_entries(ldap, layout))
-    report = DirectoryReport()
     usernames = {user_dn(layout, u.username).lower(): u.username for u in homelab.users}
+    plan = plan_bootstrap(directory_entries(homelab), existing_entries(ldap, layout), frozenset(usernames))
+    report = DirectoryReport()
     for entry in plan.add:
         attributes = dict(entry.attributes)
         username = usernames.get(entry.dn.lower())
@@ -243,13 +261,16 @@ def bootstrap(ldap: LdapAdapter, homelab: Homelab, passwords: DirectoryPasswords
             attributes["userPassword"] = (ssha(passwords.authelia),)
         ldap.add(LdapEntry(entry.dn, attributes))
         report.done.append(f"added {entry.dn}")
+    for dn in plan.set_password:
+        ldap.set_password(dn, passwords.users[usernames[dn.lower()]])
+        report.done.append(f"set the initial password of {dn} (it had none)")
     for dn, members in plan.add_members:
         ldap.modify(dn, {layout.member_attribute: [(MODIFY_ADD, list(members))]})
         report.done.append(f"added {len(members)} member(s) to {dn}")
     if not ldap.can_bind(layout.authelia_bind_dn, passwords.authelia):
         ldap.set_password(layout.authelia_bind_dn, passwords.authelia)
         report.done.append(f"set the password of {layout.authelia_bind_dn} from Vault")
-    if not plan.add and not plan.add_members:
+    if not plan.add and not plan.add_members and not plan.set_password:
         report.unchanged.append(f"every entry of {layout.base_dn}")
     return report
 

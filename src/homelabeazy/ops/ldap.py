@@ -62,7 +62,7 @@ class LdapAdapter:
         bind_dn: str,
         password: str,
         ca_cert: str | None = None,
-        timeout: float = 10.0,
+        timeout: int = 10,
     ) -> None:
         self.url = url
         self.bind_dn = bind_dn
