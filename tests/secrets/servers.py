@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.integration import require_tool
+from tests.support.integration import need_binary, require_tool
 
 
 def free_port() -> int:
@@ -60,11 +60,14 @@ class BaoServer:
     binary: str = field(default_factory=bao_binary)
     port: int = field(default_factory=free_port)
     cluster_port: int = field(default_factory=free_port)
+    tls: tuple[Path, Path] | None = None
+    """Certificate and key for an HTTPS listener; plain HTTP when None."""
     proc: subprocess.Popen[bytes] | None = None
 
     @property
     def address(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def log(self) -> Path:
@@ -75,10 +78,15 @@ class BaoServer:
         data = self.workdir / "data"
         data.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "bao.hcl"
+        tls = (
+            f'  tls_cert_file = "{self.tls[0]}"\n  tls_key_file = "{self.tls[1]}"\n'
+            if self.tls
+            else "  tls_disable = true\n"
+        )
         config.write_text(
             f'storage "raft" {{\n  path = "{data}"\n  node_id = "test"\n}}\n'
             f'listener "tcp" {{\n  address = "127.0.0.1:{self.port}"\n'
-            f'  cluster_address = "127.0.0.1:{self.cluster_port}"\n  tls_disable = true\n}}\n'
+            f'  cluster_address = "127.0.0.1:{self.cluster_port}"\n{tls}}}\n'
             f'api_addr = "{self.address}"\ncluster_addr = "https://127.0.0.1:{self.cluster_port}"\n',
             encoding="utf-8",
         )
@@ -95,7 +103,7 @@ class BaoServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"bao server exited: {self.log.read_text(errors='replace')[-2000:]}")
             try:
-                httpx.get(f"{self.address}/v1/sys/seal-status", timeout=1).raise_for_status()
+                httpx.get(f"{self.address}/v1/sys/seal-status", timeout=1, verify=False).raise_for_status()
                 return
             except httpx.HTTPError:
                 time.sleep(0.1)
@@ -109,6 +117,37 @@ class BaoServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def self_signed_cert(folder: Path, name: str = "server") -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (its own CA) and its key, made with openssl."""
+    openssl = need_binary("openssl", "apt-get install openssl")
+    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={name}",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
 
 
 def ssha(password: str) -> str:
@@ -131,31 +170,43 @@ class SlapdServer:
     root_dn: str
     root_password: str
     port: int = field(default_factory=free_port)
+    tls: tuple[Path, Path] | None = None
+    """Certificate and key: serve ldaps:// instead of ldap://."""
     proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"ldap://127.0.0.1:{self.port}"
+        scheme = "ldaps" if self.tls else "ldap"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         if not Path(SLAPD).exists():
             require_tool(f"{SLAPD} not found (apt-get install slapd)")
         db = self.workdir / "db"
         db.mkdir(parents=True, exist_ok=True)
-        includes = "".join(f"include /etc/ldap/schema/{s}.schema\n" for s in SCHEMAS)
-        conf = self.workdir / "slapd.conf"
-        conf.write_text(
-            includes + "modulepath /usr/lib/ldap\nmoduleload back_mdb\n"
-            f"pidfile {self.workdir}/slapd.pid\n"
-            "password-hash {SSHA}\n"
+        lines = [f"include /etc/ldap/schema/{schema}.schema" for schema in SCHEMAS]
+        lines += [
+            "modulepath /usr/lib/ldap",
+            "moduleload back_mdb",
+            f"pidfile {self.workdir}/slapd.pid",
+            "password-hash {SSHA}",
+        ]
+        if self.tls:
+            lines += [f"TLSCertificateFile {self.tls[0]}", f"TLSCertificateKeyFile {self.tls[1]}"]
+        lines += [
             # The ACLs a directory for Authelia needs: passwords only for binding and self-service,
             # everything else readable by bound accounts (Authelia's service account).
-            "access to attrs=userPassword by self write by anonymous auth by * none\n"
-            "access to * by users read by * none\n"
-            f'database mdb\nmaxsize 104857600\nsuffix "{self.suffix}"\nrootdn "{self.root_dn}"\n'
-            f"rootpw {ssha(self.root_password)}\ndirectory {db}\n",
-            encoding="utf-8",
-        )
+            "access to attrs=userPassword by self write by anonymous auth by * none",
+            "access to * by users read by * none",
+            "database mdb",
+            "maxsize 104857600",
+            f'suffix "{self.suffix}"',
+            f'rootdn "{self.root_dn}"',
+            f"rootpw {ssha(self.root_password)}",
+            f"directory {db}",
+        ]
+        conf = self.workdir / "slapd.conf"
+        conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
         log = (self.workdir / "slapd.log").open("ab")
         # -d 0: stay in the foreground (a child we can kill) without debug output.
         self.proc = subprocess.Popen(

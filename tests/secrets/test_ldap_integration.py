@@ -24,7 +24,7 @@ from homelabeazy.model import Homelab, build
 from homelabeazy.ops.vault import VaultAdapter
 from tests.conftest import CliResult
 from tests.secrets.conftest import Transcript
-from tests.secrets.servers import BaoServer, SlapdServer, free_port
+from tests.secrets.servers import BaoServer, SlapdServer, free_port, self_signed_cert
 
 pytestmark = pytest.mark.integration
 
@@ -438,4 +438,43 @@ def test_sealed_vault_stops_bootstrap_before_any_ldap_write(
     finally:
         vault = VaultAdapter(seeded_vault.server.address)
         vault_secrets.unseal(vault, seeded_vault.bootstrap)
+    transcript.assert_clean(seeded_vault.every_secret())
+
+
+def test_ldaps_is_verified_and_trusts_the_given_ca(
+    homelab_cli: Cli, seeded_vault: SeededVault, isolated: Path, tmp_path: Path, transcript: Transcript
+) -> None:
+    del isolated
+    layout = seeded_vault.homelab.ldap
+    cert, key = self_signed_cert(tmp_path)
+    server = SlapdServer(
+        tmp_path / "slapd-tls",
+        layout.base_dn,
+        layout.admin_dn,
+        seeded_vault.password("openldap/admin"),
+        tls=(cert, key),
+    )
+    server.workdir.mkdir()
+    common = (
+        "-c",
+        str(seeded_vault.config),
+        "--ldap-url",
+        server.url,
+        "--vault-addr",
+        seeded_vault.server.address,
+        "--bootstrap-file",
+        str(seeded_vault.bootstrap),
+    )
+    try:
+        server.start()
+        untrusted = homelab_cli("users", "bootstrap", *common)
+        assert untrusted.code == 1
+        assert "LDAP: connect to ldaps://127.0.0.1" in untrusted.err
+        assert "TLS certificate verification failed" in untrusted.err
+        trusted = homelab_cli("users", "bootstrap", *common, "--ldap-ca-cert", str(cert))
+        assert trusted.code == 0, trusted.err
+        listed = homelab_cli("users", "list", "--json", *common, "--ldap-ca-cert", str(cert))
+        assert [r["username"] for r in json.loads(listed.out)] == ["alice", "bob"]
+    finally:
+        server.stop()
     transcript.assert_clean(seeded_vault.every_secret())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import stat
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from homelabeazy.config import load_config
 from homelabeazy.model import Homelab, build
 from tests.conftest import CliResult
 from tests.secrets.conftest import Transcript
-from tests.secrets.servers import BaoServer, free_port
+from tests.secrets.servers import BaoServer, free_port, self_signed_cert
 
 pytestmark = pytest.mark.integration
 
@@ -275,7 +274,7 @@ def test_policies_let_a_consumer_read_only_its_own_paths(
             "authelia/keys", mount_point="homelab", raise_on_deleted_version=True
         )
 
-    ca = self_signed_ca(repo.parent / "k8s-ca.pem")
+    ca, _ = self_signed_cert(repo.parent, "k3s-ca")
     kube = ("--kubernetes-host", "https://10.10.10.10:6443", "--kubernetes-ca-cert", str(ca))
     configured = homelab_cli("secrets", "seed", "-c", config, *addr, *kube)
     assert "configured kubernetes auth for https://10.10.10.10:6443" in configured.err
@@ -284,33 +283,6 @@ def test_policies_let_a_consumer_read_only_its_own_paths(
         "unchanged: kubernetes auth config" in homelab_cli("secrets", "seed", "-c", config, *addr, *kube).err
     )
     transcript.assert_clean(known_secrets(bao, isolated, homelab) | {token["client_token"], secret_id})
-
-
-def self_signed_ca(path: Path) -> Path:
-    """A throwaway CA certificate standing in for the K3s API server's CA."""
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            str(path.with_suffix(".key")),
-            "-out",
-            str(path),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=k3s-ca",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return path
 
 
 # ----------------------------------------------------------------------------- failures
@@ -388,3 +360,32 @@ def test_bootstrap_file_inside_the_repo_is_refused_before_init(
     assert "outside the homelab repository" in result.err
     assert not inside.exists()
     assert hvac.Client(url=bao.address).sys.is_initialized() is False
+
+
+def test_tls_is_verified_by_default_and_trusts_the_given_ca(
+    tmp_path: Path, repo: Path, isolated: Path, homelab_cli: Cli, transcript: Transcript
+) -> None:
+    cert, key = self_signed_cert(tmp_path)
+    server = BaoServer(tmp_path / "tls-bao", tls=(cert, key))
+    server.workdir.mkdir()
+    config = str(repo / "homelab.yaml")
+    try:
+        server.start()
+        assert server.address.startswith("https://")
+        untrusted = homelab_cli("secrets", "init", "-c", config, "--vault-addr", server.address)
+        assert untrusted.code == 1
+        assert "TLS certificate verification failed" in untrusted.err
+        assert "--ca-cert" in untrusted.err
+        assert not bootstrap_file(isolated).exists(), "a failed init leaves no bootstrap file"
+        trusted = homelab_cli(
+            "secrets", "init", "-c", config, "--vault-addr", server.address, "--ca-cert", str(cert)
+        )
+        assert trusted.code == 0, trusted.err
+        status = homelab_cli(
+            "secrets", "status", "-c", config, "--vault-addr", server.address, "--ca-cert", str(cert)
+        )
+        assert "initialised, unsealed" in status.err
+        boot = json.loads(bootstrap_file(isolated).read_text())
+        transcript.assert_clean({boot["root_token"], *boot["unseal_keys"]})
+    finally:
+        server.stop()

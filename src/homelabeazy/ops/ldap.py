@@ -94,6 +94,13 @@ class LdapAdapter:
         try:
             conn.open()
         except LDAPException as exc:
+            if "certificate" in str(exc).lower() or "ssl" in str(exc).lower():
+                raise ExternalSystemError(
+                    SYSTEM,
+                    f"connect to {self.url}",
+                    "TLS certificate verification failed",
+                    "pass the CA that signed the directory's certificate with --ldap-ca-cert / LDAP_CA_CERT",
+                ) from None
             raise ExternalSystemError(
                 SYSTEM,
                 f"connect to {self.url}",
