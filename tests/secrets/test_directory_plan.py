@@ -120,3 +120,11 @@ def test_ssha_is_salted_sha1_of_the_password() -> None:
     digest, salt = raw[:20], raw[20:]
     assert hashlib.sha1(b"pw-123" + salt).digest() == digest
     assert "pw-123" not in first
+
+
+def test_no_authelia_account_when_authelia_is_disabled(example_homelab: Homelab) -> None:
+    services = tuple(s for s in example_homelab.services if s.name != "authelia")
+    homelab = replace(example_homelab, services=services)
+    dns = [e.dn for e in directory.directory_entries(homelab)]
+    assert f"cn=authelia,ou=services,{BASE}" not in dns
+    assert f"ou=services,{BASE}" in dns

@@ -378,6 +378,25 @@ def test_password_change_then_real_bind(
     transcript.assert_clean(seeded_vault.every_secret() | {new, old, before})
 
 
+def test_rotating_authelias_password_then_bootstrap_updates_the_directory(
+    users: Cli, seeded_vault: SeededVault, slapd: SlapdServer, transcript: Transcript
+) -> None:
+    assert users("bootstrap").code == 0
+    authelia = "cn=authelia,ou=services," + BASE
+    old = seeded_vault.password("authelia/ldap")
+    vault = VaultAdapter(seeded_vault.server.address)
+    vault.set_token(json.loads(seeded_vault.bootstrap.read_text())["root_token"])
+    vault_secrets.rotate(vault, seeded_vault.homelab, "authelia/ldap")
+    new = seeded_vault.password("authelia/ldap")
+    assert new != old
+    synced = users("bootstrap")
+    assert synced.code == 0, synced.err
+    assert f"set the password of {authelia} from Vault" in synced.err
+    assert can_bind(slapd, authelia, new)
+    assert not can_bind(slapd, authelia, old)
+    transcript.assert_clean(seeded_vault.every_secret() | {old})
+
+
 # ----------------------------------------------------------------------------- failures
 
 

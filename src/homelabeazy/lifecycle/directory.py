@@ -90,8 +90,9 @@ def directory_entries(homelab: Homelab, organisation: str | None = None) -> tupl
             )
             for dn in (layout.people_dn, layout.groups_dn, layout.services_dn)
         ),
-        service_entry(layout),
     ]
+    if homelab.enabled("authelia"):
+        entries.append(service_entry(layout))
     entries += [user_entry(layout, u.username, u.display_name, u.email) for u in homelab.users]
     for group in homelab.groups:
         members = [user_dn(layout, u.username) for u in homelab.users if group.name in u.groups]
@@ -209,7 +210,7 @@ class DirectoryPasswords:
     """Initial passwords read from Vault; repr hides them."""
 
     users: Mapping[str, str]
-    authelia: str
+    authelia: str | None
 
     def __repr__(self) -> str:
         return f"DirectoryPasswords(users={sorted(self.users)}, <hidden>)"
@@ -220,7 +221,8 @@ def passwords_from_vault(vault: VaultAdapter, homelab: Homelab) -> DirectoryPass
     users = {}
     for user in homelab.users:
         users[user.username] = vault_password(vault, homelab, f"users/{user.username}")
-    return DirectoryPasswords(users, vault_password(vault, homelab, AUTHELIA_SECRET))
+    authelia = vault_password(vault, homelab, AUTHELIA_SECRET) if homelab.enabled("authelia") else None
+    return DirectoryPasswords(users, authelia)
 
 
 def vault_password(vault: VaultAdapter, homelab: Homelab, path: str) -> str:
@@ -243,7 +245,9 @@ def existing_entries(ldap: LdapAdapter, layout: LdapLayout) -> dict[str, LdapEnt
 
 
 def bootstrap(ldap: LdapAdapter, homelab: Homelab, passwords: DirectoryPasswords) -> DirectoryReport:
-    """Create what is missing; set initial passwords of new accounts only; never remove anything.
+    """Create what is missing; give configured accounts without a password their initial one.
+
+    Nothing is removed and no existing person's password is replaced.
 
     The Authelia account's password is (re)set to Vault's value every time, so `homelab secrets
     rotate authelia/ldap` followed by bootstrap brings the directory in line.
@@ -257,7 +261,7 @@ def bootstrap(ldap: LdapAdapter, homelab: Homelab, passwords: DirectoryPasswords
         username = usernames.get(entry.dn.lower())
         if username is not None:
             attributes["userPassword"] = (ssha(passwords.users[username]),)
-        elif entry.dn.lower() == layout.authelia_bind_dn.lower():
+        elif entry.dn.lower() == layout.authelia_bind_dn.lower() and passwords.authelia:
             attributes["userPassword"] = (ssha(passwords.authelia),)
         ldap.add(LdapEntry(entry.dn, attributes))
         report.done.append(f"added {entry.dn}")
@@ -267,7 +271,7 @@ def bootstrap(ldap: LdapAdapter, homelab: Homelab, passwords: DirectoryPasswords
     for dn, members in plan.add_members:
         ldap.modify(dn, {layout.member_attribute: [(MODIFY_ADD, list(members))]})
         report.done.append(f"added {len(members)} member(s) to {dn}")
-    if not ldap.can_bind(layout.authelia_bind_dn, passwords.authelia):
+    if passwords.authelia and not ldap.can_bind(layout.authelia_bind_dn, passwords.authelia):
         ldap.set_password(layout.authelia_bind_dn, passwords.authelia)
         report.done.append(f"set the password of {layout.authelia_bind_dn} from Vault")
     if not plan.add and not plan.add_members and not plan.set_password:

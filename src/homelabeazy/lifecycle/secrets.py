@@ -51,7 +51,7 @@ def value_format(path: str, key: str) -> ValueFormat:
 
 
 def generate_value(fmt: ValueFormat, token_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:
-    """A fresh value from the OS's cryptographic randomness."""
+    """A fresh value from the OS's cryptographic randomness (`token_bytes` feeds gossip keys)."""
     if fmt == "gossip_key":
         return base64.b64encode(token_bytes(32)).decode("ascii")
     return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
@@ -287,9 +287,10 @@ def seed(
     vault.check_token()
     report = Report()
     configure(vault, homelab, kubernetes, report)
-    plan = plan_seed(homelab.secrets, read_all(vault, homelab))
+    existing = read_all(vault, homelab)
+    plan = plan_seed(homelab.secrets, existing)
     for action in plan.generate:
-        stored = vault.read_secret(homelab.vault_kv_mount, action.path) if action.cas else None
+        stored = existing[action.path]
         data = dict(stored.data) if stored else {}
         for key in action.keys:
             data[key] = generate_value(value_format(action.path, key), token_bytes)
@@ -299,7 +300,7 @@ def seed(
     for path, keys in plan.missing_external:
         report.missing.append(
             f"{homelab.vault_kv_mount}/{path} ({', '.join(keys)}): external, write it yourself with "
-            f"`bao kv put -mount={homelab.vault_kv_mount} {path} {' '.join(k + '=...' for k in keys)}`"
+            f"`vault kv put -mount={homelab.vault_kv_mount} {path} {' '.join(k + '=...' for k in keys)}`"
         )
     return report
 
