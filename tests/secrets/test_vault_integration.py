@@ -116,7 +116,7 @@ def test_init_unseal_seed_status_flow(
     unhealthy = homelab_cli("secrets", "status", "-c", config, *addr, "--json")
     assert unhealthy.code == 1
     state = json.loads(unhealthy.out)
-    assert state["secrets"]["velero/s3"] == "missing"
+    assert state["secrets"]["velero/s3"] == "missing-external"
     assert state["secrets"]["authelia/keys"] == "present"
 
     put_external(client, homelab)

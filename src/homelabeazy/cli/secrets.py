@@ -213,5 +213,10 @@ def _show(state: VaultStatus, with_token: bool, mount: str) -> None:
         console.info(f"  {mount}/{path}: {where}")
     for name in state.policies_missing:
         console.info(f"  policy {name}: missing")
-    if not state.healthy:
+    states = {where for _, where in state.secrets}
+    if "missing" in states or state.policies_missing or not state.mount_ready:
         console.info("next: `homelab secrets seed`")
+    if "missing-external" in states:
+        console.info(
+            f"next: write the external secrets yourself (`vault kv put -mount={mount} <path> key=...`)"
+        )

@@ -367,8 +367,15 @@ def status(vault: VaultAdapter, homelab: Homelab, with_token: bool) -> VaultStat
     states: list[tuple[str, str]] = []
     if mount_ready:
         plan = plan_seed(homelab.secrets, read_all(vault, homelab))
-        lacking = {a.path for a in plan.generate} | {p for p, _ in plan.missing_external}
-        states = [(s.path, "missing" if s.path in lacking else "present") for s in homelab.secrets]
+        generate = {a.path for a in plan.generate}
+        external = {p for p, _ in plan.missing_external}
+        states = [
+            (
+                s.path,
+                "missing" if s.path in generate else "missing-external" if s.path in external else "present",
+            )
+            for s in homelab.secrets
+        ]
     policies_missing = tuple(n for n in consumer_policies(homelab) if vault.read_policy(n) is None)
     return VaultStatus(vault.address, True, False, seal.version, mount_ready, tuple(states), policies_missing)
 
