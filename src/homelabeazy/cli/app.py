@@ -12,6 +12,8 @@ import typer
 
 from homelabeazy import __version__
 from homelabeazy.cli import console, core_commands, terraform_commands
+from homelabeazy.cli import secrets as secrets_cli
+from homelabeazy.cli import users as users_cli
 from homelabeazy.cli.net import app as net_app
 from homelabeazy.errors import ConfigError, ExitCode, HomelabError
 
@@ -45,6 +47,8 @@ app.command()(core_commands.render)
 app.command()(core_commands.diff)
 app.command(name="tf-inventory")(terraform_commands.tf_inventory)
 app.add_typer(net_app, name="net")
+app.add_typer(secrets_cli.app, name="secrets")
+app.add_typer(users_cli.app, name="users")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

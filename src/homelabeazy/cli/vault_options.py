@@ -1,0 +1,97 @@
+"""Options shared by `homelab secrets` and `homelab users`: where Vault is and which token to use.
+
+The token never comes from the command line (it would show in `ps` and shell history): it is
+VAULT_TOKEN, or the root token of the bootstrap file `homelab secrets init` wrote.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from homelabeazy.cli.common import DEFAULT_CONFIG
+
+if TYPE_CHECKING:
+    from homelabeazy.model import Homelab
+    from homelabeazy.ops.vault import VaultAdapter
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The homelab.yaml to read.")]
+VaultAddrOption = Annotated[
+    str | None,
+    typer.Option(
+        "--vault-addr",
+        envvar="VAULT_ADDR",
+        help="Vault address; defaults to https://<the vault route> of the config.",
+    ),
+]
+CaCertOption = Annotated[
+    Path | None,
+    typer.Option("--ca-cert", envvar="VAULT_CACERT", help="CA bundle to verify Vault's TLS certificate."),
+]
+BootstrapOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--bootstrap-file",
+        envvar="HOMELAB_VAULT_BOOTSTRAP",
+        help="Unseal keys and root token file (default ~/.config/homelabeazy/<name>/vault-bootstrap.json).",
+    ),
+]
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "BootstrapOption",
+    "CaCertOption",
+    "ConfigOption",
+    "VaultAddrOption",
+    "bootstrap_path",
+    "vault_adapter",
+]
+
+
+def vault_address(homelab: Homelab, given: str | None) -> str:
+    """The given address, or https://<vault route host>."""
+    if given:
+        return given
+    for route in homelab.routes:
+        if route.owner == "vault":
+            return f"https://{route.host}"
+    from homelabeazy.errors import UsageError
+
+    raise UsageError("no Vault address: pass --vault-addr or set VAULT_ADDR")
+
+
+def bootstrap_path(homelab: Homelab, given: Path | None) -> Path:
+    """The given bootstrap file or the default one for this homelab."""
+    from homelabeazy.ops.vault_bootstrap import default_bootstrap_path
+
+    return given.expanduser() if given else default_bootstrap_path(homelab.name)
+
+
+def vault_adapter(
+    homelab: Homelab,
+    addr: str | None,
+    ca_cert: Path | None,
+    bootstrap: Path | None,
+    need_token: bool = True,
+) -> VaultAdapter:
+    """An adapter with VAULT_TOKEN, else the bootstrap file's root token (when one is needed)."""
+    from homelabeazy.ops import vault_bootstrap
+    from homelabeazy.ops.vault import VaultAdapter
+
+    vault = VaultAdapter(vault_address(homelab, addr), ca_cert=str(ca_cert) if ca_cert else None)
+    token = os.environ.get("VAULT_TOKEN")
+    if not token:
+        path = bootstrap_path(homelab, bootstrap)
+        if need_token or path.exists():
+            token = vault_bootstrap.load(path).root_token
+    if token:
+        vault.set_token(token)
+    return vault
+
+
+def has_token(homelab: Homelab, bootstrap: Path | None) -> bool:
+    """Whether a token is available without asking for one."""
+    return bool(os.environ.get("VAULT_TOKEN")) or bootstrap_path(homelab, bootstrap).exists()

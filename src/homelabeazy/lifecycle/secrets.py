@@ -1,0 +1,482 @@
+"""Vault for the homelab: what must exist (pure decisions) and one executor that makes it so.
+
+The pure half reads only the model and facts already fetched from Vault: which secrets are
+missing, which keys to generate, which policies and roles to write. The executor reads facts
+through `VaultAdapter`, asks the pure half, then applies. Idempotence is by construction: a
+secret is only ever written with check-and-set (version 0 = must not exist yet, or the version
+just read when filling missing keys), so a re-run never overwrites a value; only `rotate` asks.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from homelabeazy.errors import ExternalSystemError, UsageError
+from homelabeazy.model import Homelab
+from homelabeazy.model.catalog.base import SecretSpec
+from homelabeazy.ops import vault_bootstrap
+from homelabeazy.ops.vault import StoredSecret, VaultAdapter
+
+ValueFormat = Literal["password", "gossip_key"]
+
+# Consul's gossip encryption needs exactly 32 random bytes, base64; every other generated value
+# is a password-like string.
+FORMATS: Mapping[tuple[str, str], ValueFormat] = {("consul/gossip", "key"): "gossip_key"}
+
+PASSWORD_ALPHABET = string.ascii_letters + string.digits
+PASSWORD_LENGTH = 40  # ~238 bits; letters and digits survive every config format unquoted
+
+ESO_ROLE = "external-secrets"
+ESO_NAMESPACE = "external-secrets"
+ESO_SERVICE_ACCOUNT = "external-secrets"
+KUBERNETES_AUTH_PATH = "kubernetes"
+APPROLE_PATH = "approle"
+AUTOMATION_ROLE = "automation"
+# Consumers whose secrets never go into the cluster: the K3s join token is read by Ansible.
+AUTOMATION_CONSUMERS = ("k3s",)
+
+
+# ---------------------------------------------------------------------------- values
+
+
+def value_format(path: str, key: str) -> ValueFormat:
+    """The format a generated value of `path`/`key` must have."""
+    return FORMATS.get((path, key), "password")
+
+
+def generate_value(fmt: ValueFormat, token_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:
+    """A fresh value from the OS's cryptographic randomness (`token_bytes` feeds gossip keys)."""
+    if fmt == "gossip_key":
+        return base64.b64encode(token_bytes(32)).decode("ascii")
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+
+
+# ---------------------------------------------------------------------------- seed plan
+
+
+@dataclass(frozen=True)
+class SeedAction:
+    """Write the generated `keys` into `path`; `cas` is the version the write must find."""
+
+    path: str
+    keys: tuple[str, ...]
+    cas: int
+
+
+@dataclass(frozen=True)
+class SeedPlan:
+    """What `seed` does: generate, report external secrets still missing, leave the rest alone."""
+
+    generate: tuple[SeedAction, ...]
+    missing_external: tuple[tuple[str, tuple[str, ...]], ...]
+    complete: tuple[str, ...]
+
+
+def plan_seed(specs: tuple[SecretSpec, ...], existing: Mapping[str, StoredSecret | None]) -> SeedPlan:
+    """Decide per secret from what Vault already holds; keys present are never regenerated."""
+    generate, missing, complete = [], [], []
+    for spec in specs:
+        stored = existing.get(spec.path)
+        have = set(stored.data) if stored else set()
+        lacking = tuple(k for k in spec.keys if k not in have or not stored or not stored.data[k])
+        if not lacking:
+            complete.append(spec.path)
+        elif spec.generate == "external":
+            missing.append((spec.path, lacking))
+        else:
+            generate.append(SeedAction(spec.path, lacking, stored.version if stored else 0))
+    return SeedPlan(tuple(generate), tuple(missing), tuple(complete))
+
+
+def spec_for(specs: tuple[SecretSpec, ...], path: str) -> SecretSpec:
+    """The spec at `path`, or a usage error listing the known paths."""
+    for spec in specs:
+        if spec.path == path:
+            return spec
+    known = ", ".join(s.path for s in specs)
+    raise UsageError(f"no secret at {path!r} in this homelab; known paths: {known}")
+
+
+# ---------------------------------------------------------------------------- policies and roles
+
+
+def policy_name(homelab: Homelab, consumer: str) -> str:
+    """`<homelab>-<consumer>`: one policy per consumer."""
+    return f"{homelab.name}-{consumer.replace('_', '-')}"
+
+
+def consumer_policies(homelab: Homelab) -> dict[str, str]:
+    """Policy name -> HCL: each consumer may read exactly its own secrets' data, nothing else."""
+    by_consumer: dict[str, list[str]] = {}
+    for spec in homelab.secrets:
+        by_consumer.setdefault(spec.consumer, []).append(spec.path)
+    policies = {}
+    for consumer, paths in sorted(by_consumer.items()):
+        blocks = [
+            f'path "{homelab.vault_kv_mount}/data/{path}" {{\n  capabilities = ["read"]\n}}\n'
+            for path in sorted(set(paths))
+        ]
+        header = f"# {consumer}: read-only on its own secrets (generated by homelab secrets)\n"
+        policies[policy_name(homelab, consumer)] = header + "\n".join(blocks)
+    return policies
+
+
+@dataclass(frozen=True)
+class AuthRoles:
+    """The Kubernetes auth role of the secrets operator and the AppRole for automation."""
+
+    kubernetes_role: dict[str, object]
+    approle: dict[str, object]
+
+
+def auth_roles(homelab: Homelab) -> AuthRoles:
+    """External Secrets syncs every in-cluster consumer's secrets; automation reads the rest."""
+    consumers = sorted({s.consumer for s in homelab.secrets})
+    in_cluster = [policy_name(homelab, c) for c in consumers if c not in AUTOMATION_CONSUMERS]
+    automation = [policy_name(homelab, c) for c in consumers if c in AUTOMATION_CONSUMERS]
+    return AuthRoles(
+        kubernetes_role={
+            "bound_service_account_names": [ESO_SERVICE_ACCOUNT],
+            "bound_service_account_namespaces": [ESO_NAMESPACE],
+            "token_policies": in_cluster,
+            "token_ttl": "1h",
+        },
+        approle={"token_policies": automation, "token_ttl": "1h", "secret_id_ttl": "24h"},
+    )
+
+
+# ---------------------------------------------------------------------------- executor
+
+
+@dataclass
+class Report:
+    """What a command did, in words safe to print (paths and names, never values)."""
+
+    done: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def require_unsealed(vault: VaultAdapter) -> None:
+    """Fail before any change when Vault is not initialised or sealed."""
+    status = vault.seal_status()
+    if not status.initialized:
+        raise ExternalSystemError(
+            "Vault", f"use {vault.address}", "Vault is not initialised", "run `homelab secrets init`"
+        )
+    if status.sealed:
+        raise ExternalSystemError(
+            "Vault", f"use {vault.address}", "Vault is sealed", "run `homelab secrets unseal`"
+        )
+
+
+@dataclass(frozen=True)
+class KubernetesAuth:
+    """Where Vault reaches the Kubernetes API to review service-account tokens.
+
+    Inside the cluster Vault finds the API's CA on its own pod; from outside, `ca_cert` (PEM) is needed.
+    """
+
+    host: str
+    ca_cert: str | None = None
+
+
+def configure(
+    vault: VaultAdapter, homelab: Homelab, kubernetes: KubernetesAuth | None, report: Report
+) -> None:
+    """KV v2 mount, policies, Kubernetes auth and AppRole; each step a no-op when already so."""
+    mount = homelab.vault_kv_mount
+    mounts = vault.secret_mounts()
+    if mount not in mounts:
+        vault.enable_kv2(mount)
+        report.done.append(f"enabled KV v2 at {mount}/")
+    elif str((mounts[mount].get("options") or {}).get("version")) != "2":
+        raise ExternalSystemError(
+            "Vault",
+            f"use the {mount}/ mount",
+            f"{mount}/ is a {mounts[mount].get('type')} engine, not KV version 2",
+            "move it, or set services.vault.kv_mount to another name",
+        )
+    else:
+        report.unchanged.append(f"KV v2 at {mount}/")
+    for name, hcl in consumer_policies(homelab).items():
+        if vault.read_policy(name) == hcl:
+            report.unchanged.append(f"policy {name}")
+        else:
+            vault.write_policy(name, hcl)
+            report.done.append(f"wrote policy {name}")
+    _configure_auth(vault, homelab, kubernetes, report)
+
+
+def _configure_auth(
+    vault: VaultAdapter, homelab: Homelab, kubernetes: KubernetesAuth | None, report: Report
+) -> None:
+    roles = auth_roles(homelab)
+    enabled = vault.auth_methods()
+    for method, path in (("kubernetes", KUBERNETES_AUTH_PATH), ("approle", APPROLE_PATH)):
+        if path not in enabled:
+            vault.enable_auth(method, path)
+            report.done.append(f"enabled {method} auth at auth/{path}/")
+    _write_role(vault, f"auth/{KUBERNETES_AUTH_PATH}/role/{ESO_ROLE}", roles.kubernetes_role, report)
+    _write_role(vault, f"auth/{APPROLE_PATH}/role/{AUTOMATION_ROLE}", roles.approle, report)
+    if kubernetes:
+        wanted: dict[str, object] = {"kubernetes_host": kubernetes.host}
+        if kubernetes.ca_cert:
+            wanted["kubernetes_ca_cert"] = kubernetes.ca_cert
+        current = vault.read(f"auth/{KUBERNETES_AUTH_PATH}/config") or {}
+        if all(str(current.get(k, "")).strip() == str(v).strip() for k, v in wanted.items()):
+            report.unchanged.append(f"kubernetes auth config ({kubernetes.host})")
+        else:
+            vault.write(
+                f"auth/{KUBERNETES_AUTH_PATH}/config",
+                wanted,
+                fix="when Vault runs outside the cluster, pass --kubernetes-ca-cert with the API server's CA",
+            )
+            report.done.append(f"configured kubernetes auth for {kubernetes.host}")
+    else:
+        report.notes.append(
+            "kubernetes auth is enabled but not configured: no --kubernetes-host given; "
+            "re-run `homelab secrets seed --kubernetes-host https://<api>:6443` once the cluster is up"
+        )
+
+
+def _write_role(vault: VaultAdapter, path: str, wanted: Mapping[str, object], report: Report) -> None:
+    current = vault.read(path)
+    if current is not None and _role_matches(current, wanted):
+        report.unchanged.append(path)
+        return
+    vault.write(path, wanted)
+    report.done.append(f"wrote {path}")
+
+
+def _role_matches(current: Mapping[str, object], wanted: Mapping[str, object]) -> bool:
+    """Compare only what we set; Vault returns TTLs in seconds and lists sorted its own way."""
+    for key, value in wanted.items():
+        have = current.get(key)
+        if isinstance(value, list):
+            if sorted(map(str, value)) != sorted(map(str, have or [])):  # type: ignore[call-overload]
+                return False
+        elif isinstance(value, str) and value.endswith("h"):
+            if have != int(value[:-1]) * 3600:
+                return False
+        elif have != value:
+            return False
+    return True
+
+
+def read_all(vault: VaultAdapter, homelab: Homelab) -> dict[str, StoredSecret | None]:
+    """Every secret of the model as Vault holds it now."""
+    return {spec.path: vault.read_secret(homelab.vault_kv_mount, spec.path) for spec in homelab.secrets}
+
+
+def seed(
+    vault: VaultAdapter,
+    homelab: Homelab,
+    kubernetes: KubernetesAuth | None = None,
+    token_bytes: Callable[[int], bytes] = secrets.token_bytes,
+) -> Report:
+    """Ensure mount, policies, roles, then generate every missing `random` secret (never overwrite)."""
+    require_unsealed(vault)
+    vault.check_token()
+    report = Report()
+    configure(vault, homelab, kubernetes, report)
+    existing = read_all(vault, homelab)
+    plan = plan_seed(homelab.secrets, existing)
+    for action in plan.generate:
+        stored = existing[action.path]
+        data = dict(stored.data) if stored else {}
+        for key in action.keys:
+            data[key] = generate_value(value_format(action.path, key), token_bytes)
+        vault.write_secret(homelab.vault_kv_mount, action.path, data, cas=action.cas)
+        report.done.append(f"generated {action.path} ({', '.join(action.keys)})")
+    report.unchanged.extend(f"secret {path}" for path in plan.complete)
+    for path, keys in plan.missing_external:
+        report.missing.append(
+            f"{homelab.vault_kv_mount}/{path} ({', '.join(keys)}): external, write it yourself with "
+            f"`vault kv put -mount={homelab.vault_kv_mount} {path} {' '.join(k + '=...' for k in keys)}`"
+        )
+    return report
+
+
+def rotate(
+    vault: VaultAdapter,
+    homelab: Homelab,
+    path: str,
+    token_bytes: Callable[[int], bytes] = secrets.token_bytes,
+) -> Report:
+    """Replace every key of the one generated secret at `path` with a fresh value."""
+    spec = spec_for(homelab.secrets, path)
+    if spec.generate == "external":
+        raise UsageError(
+            f"{path} is an external secret: write its new value yourself, homelab cannot make one"
+        )
+    require_unsealed(vault)
+    vault.check_token()
+    stored = vault.read_secret(homelab.vault_kv_mount, path)
+    data = dict(stored.data) if stored else {}
+    for key in spec.keys:
+        data[key] = generate_value(value_format(path, key), token_bytes)
+    version = vault.write_secret(homelab.vault_kv_mount, path, data, cas=stored.version if stored else 0)
+    report = Report()
+    report.done.append(
+        f"rotated {homelab.vault_kv_mount}/{path} ({', '.join(spec.keys)}) -> version {version}"
+    )
+    report.notes.append(f"restart or resync {spec.consumer} so it picks up the new value")
+    return report
+
+
+@dataclass(frozen=True)
+class VaultStatus:
+    """What `homelab secrets status` shows."""
+
+    address: str
+    initialized: bool
+    sealed: bool
+    version: str
+    mount_ready: bool | None = None
+    secrets: tuple[tuple[str, str], ...] = ()
+    policies_missing: tuple[str, ...] = ()
+
+    @property
+    def healthy(self) -> bool:
+        """Unsealed with the mount, every secret and every policy in place."""
+        return (
+            self.initialized
+            and not self.sealed
+            and bool(self.mount_ready)
+            and all(state == "present" for _, state in self.secrets)
+            and not self.policies_missing
+        )
+
+
+def status(vault: VaultAdapter, homelab: Homelab, with_token: bool) -> VaultStatus:
+    """Seal state always; mount, secrets and policies when a token is available and Vault unsealed."""
+    seal = vault.seal_status()
+    base = VaultStatus(vault.address, seal.initialized, seal.sealed, seal.version)
+    if not seal.initialized or seal.sealed or not with_token:
+        return base
+    vault.check_token()
+    mount_ready = homelab.vault_kv_mount in vault.secret_mounts()
+    states: list[tuple[str, str]] = []
+    if mount_ready:
+        plan = plan_seed(homelab.secrets, read_all(vault, homelab))
+        generate = {a.path for a in plan.generate}
+        external = {p for p, _ in plan.missing_external}
+        states = [
+            (
+                s.path,
+                "missing" if s.path in generate else "missing-external" if s.path in external else "present",
+            )
+            for s in homelab.secrets
+        ]
+    policies_missing = tuple(n for n in consumer_policies(homelab) if vault.read_policy(n) is None)
+    return VaultStatus(vault.address, True, False, seal.version, mount_ready, tuple(states), policies_missing)
+
+
+# ---------------------------------------------------------------------------- init and unseal
+
+
+def initialize(
+    vault: VaultAdapter,
+    homelab: Homelab,
+    bootstrap_path: Path,
+    repo_dir: Path,
+    kubernetes: KubernetesAuth | None = None,
+) -> Report:
+    """Initialise once (keys only into the bootstrap file), unseal, then configure.
+
+    An already initialised Vault is never re-initialised: the command unseals it from an
+    existing bootstrap file and configures it, or says what to do.
+    """
+    report = Report()
+    seal = vault.seal_status()
+    if seal.initialized:
+        report.unchanged.append(f"Vault at {vault.address} is already initialised (not re-initialised)")
+        if not bootstrap_path.exists():
+            report.notes.append(
+                f"no bootstrap file at {bootstrap_path}: unseal and configure with the keys you hold"
+            )
+            return report
+        keys = vault_bootstrap.load(bootstrap_path)
+    else:
+        bootstrap_file_check(bootstrap_path, repo_dir)
+        vault_bootstrap.reserve(bootstrap_path)
+        try:
+            result = vault.initialize(homelab.config.services.vault.key_shares, _threshold(homelab))
+        except BaseException:
+            vault_bootstrap.release(bootstrap_path)
+            raise
+        keys = vault_bootstrap.VaultBootstrap(
+            vault.address,
+            homelab.config.services.vault.key_shares,
+            _threshold(homelab),
+            result.unseal_keys,
+            result.root_token,
+        )
+        vault_bootstrap.store(bootstrap_path, keys)
+        report.done.append(
+            f"initialised Vault ({keys.shares} key shares, threshold {keys.threshold}); unseal keys and "
+            f"root token saved ONLY in {bootstrap_path} (mode 0600) — back it up offline, it is not "
+            "shown again"
+        )
+    unseal_with(vault, keys, report)
+    vault.set_token(keys.root_token)
+    configure(vault, homelab, kubernetes, report)
+    return report
+
+
+def _threshold(homelab: Homelab) -> int:
+    cfg = homelab.config.services.vault
+    if cfg.key_threshold > cfg.key_shares:
+        raise UsageError(
+            f"services.vault.key_threshold ({cfg.key_threshold}) is larger than key_shares ({cfg.key_shares})"
+        )
+    return cfg.key_threshold
+
+
+def bootstrap_file_check(path: Path, repo_dir: Path) -> None:
+    """The bootstrap path must be outside the repo and not exist yet (checked before init)."""
+    vault_bootstrap.ensure_outside(path, repo_dir)
+    if path.exists():
+        raise UsageError(
+            f"{path} already exists but Vault at this address is not initialised: it may hold the keys "
+            "of another Vault; move it away or pass --bootstrap-file"
+        )
+
+
+def unseal_with(vault: VaultAdapter, keys: vault_bootstrap.VaultBootstrap, report: Report) -> None:
+    """Unseal with the stored keys (a no-op when already unsealed) and wait until active."""
+    seal = vault.seal_status()
+    if not seal.initialized:
+        raise ExternalSystemError(
+            "Vault", f"unseal {vault.address}", "Vault is not initialised", "run `homelab secrets init`"
+        )
+    if not seal.sealed:
+        report.unchanged.append("Vault is unsealed")
+    else:
+        after = vault.unseal(keys.unseal_keys)
+        if after.sealed:
+            raise ExternalSystemError(
+                "Vault",
+                f"unseal {vault.address}",
+                f"still sealed after {len(keys.unseal_keys)} keys "
+                f"(progress {after.progress}/{after.threshold})",
+                "the bootstrap file does not belong to this Vault; pass the right --bootstrap-file",
+            )
+        report.done.append("unsealed Vault")
+    vault.wait_active()
+
+
+def unseal(vault: VaultAdapter, bootstrap_path: Path) -> Report:
+    """Unseal from the bootstrap file (after a restart)."""
+    keys = vault_bootstrap.load(bootstrap_path)
+    report = Report()
+    unseal_with(vault, keys, report)
+    return report

@@ -1,0 +1,114 @@
+"""The Vault bootstrap file: unseal keys and root token, 0600, never inside the homelab repo.
+
+Vault hands out its unseal keys exactly once. The file is therefore reserved (created empty,
+exclusively, mode 0600) *before* Vault is initialised, so a path that cannot be written is found
+before the keys exist, and an existing file (keys of another Vault) is never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from homelabeazy.errors import UsageError
+
+
+@dataclass(frozen=True, repr=False)
+class VaultBootstrap:
+    """What `homelab secrets init` keeps. repr hides every secret."""
+
+    address: str
+    shares: int
+    threshold: int
+    unseal_keys: tuple[str, ...]
+    root_token: str
+
+    def __repr__(self) -> str:
+        return f"VaultBootstrap(address={self.address!r}, <keys and token hidden>)"
+
+
+def default_bootstrap_path(homelab_name: str) -> Path:
+    """~/.config/homelabeazy/<name>/vault-bootstrap.json (honours XDG_CONFIG_HOME)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "homelabeazy" / homelab_name / "vault-bootstrap.json"
+
+
+def ensure_outside(path: Path, repo_dir: Path) -> None:
+    """Refuse a bootstrap path inside the repo: one `git add .` would publish the root token."""
+    target = path.expanduser().resolve()
+    repo = repo_dir.expanduser().resolve()
+    if target == repo or repo in target.parents:
+        raise UsageError(
+            f"{path}: the Vault bootstrap file must live outside the homelab repository {repo} "
+            "(it holds the unseal keys and root token); choose a path under ~/.config"
+        )
+
+
+def reserve(path: Path) -> None:
+    """Create `path` empty with mode 0600 (parents 0700); refuse when it already exists."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise UsageError(
+            f"{path} already exists: it may hold the keys of another Vault; move it away or pass "
+            "--bootstrap-file with a new path"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot create the bootstrap file: {exc.strerror}") from None
+    os.close(fd)
+
+
+def release(path: Path) -> None:
+    """Remove a reserved, still empty file after initialisation failed."""
+    if path.exists() and path.stat().st_size == 0:
+        path.unlink()
+
+
+def store(path: Path, bootstrap: VaultBootstrap) -> None:
+    """Write the keys into the reserved file and flush them to disk."""
+    text = json.dumps(
+        {
+            "address": bootstrap.address,
+            "shares": bootstrap.shares,
+            "threshold": bootstrap.threshold,
+            "unseal_keys": list(bootstrap.unseal_keys),
+            "root_token": bootstrap.root_token,
+        },
+        indent=2,
+        sort_keys=True,
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(path, 0o600)
+
+
+def load(path: Path) -> VaultBootstrap:
+    """Read the bootstrap file; refuse one others can read."""
+    try:
+        mode = path.stat().st_mode
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(
+            f"{path}: no Vault bootstrap file (run `homelab secrets init`, or pass --bootstrap-file)"
+        ) from None
+    except (OSError, ValueError):
+        raise UsageError(f"{path}: not a readable Vault bootstrap file") from None
+    if stat.S_IMODE(mode) & 0o077:
+        raise UsageError(f"{path}: readable by other users; run `chmod 600 {path}` first")
+    try:
+        return VaultBootstrap(
+            address=str(raw["address"]),
+            shares=int(raw["shares"]),
+            threshold=int(raw["threshold"]),
+            unseal_keys=tuple(str(k) for k in raw["unseal_keys"]),
+            root_token=str(raw["root_token"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise UsageError(f"{path}: not a Vault bootstrap file written by `homelab secrets init`") from None
