@@ -187,14 +187,21 @@ def firewall_rule_zones(config: HomelabConfig) -> Iterator[Finding]:
                 "set protocol: tcp or udp, or remove ports",
             )
         for k, port in enumerate(rule.ports):
-            low, _, high = str(port).partition("-")
-            lo, hi = int(low), int(high or low)
+            lo, hi = _port_bounds(port)
             if not (1 <= lo <= hi <= 65535):
                 yield Finding(
                     (*base, "ports", k),
                     f"port '{port}' is outside 1-65535 or reversed",
                     "write a port like 443 or a range like 8000-8100",
                 )
+
+
+def _port_bounds(port: str | int) -> tuple[int, int]:
+    """First and last port of `443`, `"443"` or `"8000-8100"`; an int may be negative or a bool."""
+    if isinstance(port, int):
+        return int(port), int(port)
+    low, _, high = port.partition("-")
+    return int(low), int(high or low)
 
 
 # --------------------------------------------------------------------------- cluster addressing
