@@ -171,3 +171,41 @@ def test_random_yaml_structure_never_crashes(data: object, capsys: pytest.Captur
     text = json.dumps(data)  # JSON is YAML: random structures with random keys
     code, err = _validate(text, capsys)
     _assert_clean(text, code, err)
+
+
+SERVICES = [
+    "argocd",
+    "metallb",
+    "cert_manager",
+    "traefik",
+    "openldap",
+    "vault",
+    "external_secrets",
+    "authelia",
+    "consul",
+    "velero",
+    "efk",
+    "longhorn",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    off=st.sets(st.sampled_from(SERVICES)),
+    access=st.sampled_from(["public", "one_factor", "two_factor", "group"]),
+)
+def test_any_service_selection_builds_or_is_refused(off: set[str], access: str) -> None:
+    """Whatever the checks accept, the model and the docs build; what they refuse is exit 2."""
+    from homelabeazy.config.checks import run_checks
+    from homelabeazy.config.load import parse_yaml
+    from homelabeazy.config.schema import HomelabConfig
+
+    data, _ = parse_yaml(example_text())
+    for name in off:
+        data["services"][name] = {**data["services"][name], "enabled": False}
+    data["services"]["longhorn"]["enabled"] = "longhorn" not in off
+    data["apps"][1]["access"] = access
+    config = HomelabConfig.model_validate(data)
+    if any(f.severity == "error" for f in run_checks(config)):
+        return
+    render_all(build(config), ["docs"])

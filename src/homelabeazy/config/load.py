@@ -11,6 +11,7 @@ import contextlib
 import difflib
 import types
 import typing
+import warnings
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from typing import Any
@@ -146,7 +147,10 @@ def parse_yaml(text: str, file: str = "homelab.yaml") -> tuple[dict[str, Any], S
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
-        tree = yaml.load(text)
+        with warnings.catch_warnings():
+            # Redefining an anchor is legal YAML; ruamel's warning would only litter the output.
+            warnings.simplefilter("ignore")
+            tree = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
