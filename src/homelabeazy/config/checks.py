@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
 from homelabeazy.config.schema import HomelabConfig, Vlan
+from homelabeazy.model.catalog import REGISTRY
 from homelabeazy.model.hosts import route_fqdn
 from homelabeazy.model.ipam import SERVER_SLOTS, parse_range
 from homelabeazy.model.placement import PROXMOX_RESERVE_MB, node_names, place_nodes
@@ -701,6 +702,39 @@ def app_names_unique(config: HomelabConfig) -> Iterator[Finding]:
         seen.add(app.name)
         if (app.chart is None) == (app.manifests is None):
             yield Finding(("apps", i), "set exactly one of 'chart' and 'manifests'", "")
+
+
+KUBERNETES_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+@check("app-reserved-names")
+def app_names_not_reserved(config: HomelabConfig) -> Iterator[Finding]:
+    """An app's name and namespace do not take a core service's name or namespace."""
+    entries = [make(config) for key, make in REGISTRY.items() if getattr(config.services, key).enabled]
+    # Manifests spell service names with '-' (cert-manager) where the config has '_'.
+    names = {n for key in REGISTRY for n in (key, key.replace("_", "-"))}
+    namespaces = {e.namespace: e.name for e in entries}
+    for i, app in enumerate(config.apps):
+        if app.name in names:
+            yield Finding(
+                ("apps", i, "name"),
+                f"'{app.name}' is the name of a core service",
+                "rename the app: its ArgoCD Application would replace the service's",
+            )
+        namespace = app.namespace or app.name
+        key = "namespace" if app.namespace else "name"
+        if namespace in namespaces:
+            yield Finding(
+                ("apps", i, key),
+                f"namespace '{namespace}' belongs to the core service {namespaces[namespace]}",
+                "set apps[].namespace to a namespace of its own",
+            )
+        elif namespace in KUBERNETES_NAMESPACES:
+            yield Finding(
+                ("apps", i, key),
+                f"namespace '{namespace}' is a Kubernetes system namespace",
+                "set apps[].namespace to a namespace of its own",
+            )
 
 
 @check("groups-known")
