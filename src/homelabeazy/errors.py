@@ -91,6 +91,7 @@ class RenderConflictError(HomelabError):
         self.paths = paths
         listed = "\n".join(f"  {p}" for p in paths)
         super().__init__(
-            "refusing to overwrite files you edited after they were generated:\n"
+            "refusing to overwrite or delete files you edited after they were generated, or that "
+            "homelab render did not create:\n"
             f"{listed}\nmove your changes into homelab.yaml, or re-run with --force to discard them"
         )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import click
 import typer
+import typer.exceptions
 
 from homelabeazy import __version__
 from homelabeazy.cli import console, core_commands, terraform_commands
@@ -51,6 +52,12 @@ app.add_typer(secrets_cli.app, name="secrets")
 app.add_typer(users_cli.app, name="users")
 
 
+# Typer >= 0.24 ships its own copy of click: catch both its classes and click's.
+_EXIT = (click.exceptions.Exit, typer.Exit)
+_ABORT = (click.exceptions.Abort, typer.Abort)
+_USAGE = (click.ClickException, typer.exceptions.TyperException)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI and exit with the ExitCode; never show a traceback for a user's mistake."""
     sys.exit(run(argv))
@@ -62,13 +69,16 @@ def run(argv: Sequence[str] | None = None) -> int:
         result = app(
             args=list(argv) if argv is not None else None, prog_name="homelab", standalone_mode=False
         )
-    except click.exceptions.Exit as exc:
+    except _EXIT as exc:
         return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except _ABORT:
         console.failure("aborted")
         return 130
-    except click.ClickException as exc:
-        exc.show()
+    except _USAGE as exc:  # a bad option or argument: click's own message, exit 2
+        if hasattr(exc, "show"):
+            exc.show()
+        else:
+            console.failure(str(exc))
         return ExitCode.BAD_INPUT
     except ConfigError as exc:
         for problem in exc.problems:

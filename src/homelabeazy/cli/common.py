@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from homelabeazy.config import LoadedConfig, load_config
 from homelabeazy.errors import UsageError
-from homelabeazy.model import Homelab, build
+
+if TYPE_CHECKING:  # the config and model packages load pydantic: only when a command needs them
+    from homelabeazy.config import LoadedConfig
+    from homelabeazy.model import Homelab
 
 DEFAULT_CONFIG = Path("homelab.yaml")
 
 
 def read_config(path: Path) -> LoadedConfig:
     """Load and validate `path`; a missing or unreadable file is a usage error (exit 2)."""
+    from homelabeazy.config import load_config
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -28,5 +33,7 @@ def read_config(path: Path) -> LoadedConfig:
 
 def load_homelab(path: Path) -> tuple[LoadedConfig, Homelab]:
     """Validated config and the model built from it."""
+    from homelabeazy.model import build
+
     loaded = read_config(path)
     return loaded, build(loaded.config)

@@ -99,19 +99,31 @@ def render(
 
     _, homelab = load_homelab(config)
     target = out or config.parent
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} is not a folder; --out names the folder of the rendered repository")
     files = render_all(homelab)
-    plan = writer.plan(target, files)
     if check:
-        if plan.changed or plan.conflicts:
+        plan = writer.plan(target, files)
+        if plan.changed or plan.conflicts or writer.pending(target):
             for rel in (*plan.create, *plan.update, *plan.delete, *plan.conflicts):
                 console.info(f"out of date: {rel}")
             console.failure(f"{target} is out of date with {config}; run `homelab render`")
             return ExitCode.FAILED
         console.success(f"{target} is up to date ({len(files)} files)")
         return ExitCode.OK
-    if plan.conflicts and not force:
-        raise RenderConflictError(list(plan.conflicts))
-    writer.apply(target, plan, force=force)
+    try:
+        if writer.recover(target):
+            console.info(f"finished an interrupted render of {target} first")
+        plan = writer.plan(target, files)
+        if plan.conflicts and not force:
+            raise RenderConflictError(list(plan.conflicts))
+        writer.apply(target, plan, force=force)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise writer.WriterError(
+            f"cannot write the rendered tree into {target}{where}: {exc.strerror or exc}; "
+            "fix that, then run `homelab render` again: it finishes or discards the partial render"
+        ) from None
     console.success(
         f"rendered {len(files)} files into {target}: {len(plan.create)} created, {len(plan.update)} updated, "
         f"{len(plan.delete)} deleted, {len(plan.unchanged)} unchanged"

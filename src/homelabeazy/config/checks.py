@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
 from homelabeazy.config.schema import HomelabConfig, Vlan
+from homelabeazy.model.catalog import REGISTRY
 from homelabeazy.model.hosts import route_fqdn
 from homelabeazy.model.ipam import SERVER_SLOTS, parse_range
 from homelabeazy.model.placement import PROXMOX_RESERVE_MB, node_names, place_nodes
@@ -188,14 +189,21 @@ def firewall_rule_zones(config: HomelabConfig) -> Iterator[Finding]:
                 "set protocol: tcp or udp, or remove ports",
             )
         for k, port in enumerate(rule.ports):
-            low, _, high = str(port).partition("-")
-            lo, hi = int(low), int(high or low)
+            lo, hi = _port_bounds(port)
             if not (1 <= lo <= hi <= 65535):
                 yield Finding(
                     (*base, "ports", k),
                     f"port '{port}' is outside 1-65535 or reversed",
                     "write a port like 443 or a range like 8000-8100",
                 )
+
+
+def _port_bounds(port: str | int) -> tuple[int, int]:
+    """First and last port of `443`, `"443"` or `"8000-8100"`; an int may be negative or a bool."""
+    if isinstance(port, int):
+        return int(port), int(port)
+    low, _, high = port.partition("-")
+    return int(low), int(high or low)
 
 
 # --------------------------------------------------------------------------- cluster addressing
@@ -695,6 +703,39 @@ def app_names_unique(config: HomelabConfig) -> Iterator[Finding]:
         seen.add(app.name)
         if (app.chart is None) == (app.manifests is None):
             yield Finding(("apps", i), "set exactly one of 'chart' and 'manifests'", "")
+
+
+KUBERNETES_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+@check("app-reserved-names")
+def app_names_not_reserved(config: HomelabConfig) -> Iterator[Finding]:
+    """An app's name and namespace do not take a core service's name or namespace."""
+    entries = [make(config) for key, make in REGISTRY.items() if getattr(config.services, key).enabled]
+    # Manifests spell service names with '-' (cert-manager) where the config has '_'.
+    names = {n for key in REGISTRY for n in (key, key.replace("_", "-"))}
+    namespaces = {e.namespace: e.name for e in entries}
+    for i, app in enumerate(config.apps):
+        if app.name in names:
+            yield Finding(
+                ("apps", i, "name"),
+                f"'{app.name}' is the name of a core service",
+                "rename the app: its ArgoCD Application would replace the service's",
+            )
+        namespace = app.namespace or app.name
+        key = "namespace" if app.namespace else "name"
+        if namespace in namespaces:
+            yield Finding(
+                ("apps", i, key),
+                f"namespace '{namespace}' belongs to the core service {namespaces[namespace]}",
+                "set apps[].namespace to a namespace of its own",
+            )
+        elif namespace in KUBERNETES_NAMESPACES:
+            yield Finding(
+                ("apps", i, key),
+                f"namespace '{namespace}' is a Kubernetes system namespace",
+                "set apps[].namespace to a namespace of its own",
+            )
 
 
 @check("groups-known")

@@ -11,12 +11,14 @@ import contextlib
 import difflib
 import types
 import typing
+import warnings
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedKeyMap, CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from homelabeazy.config.checks import Finding, format_path, run_checks
@@ -34,6 +36,8 @@ _PATTERN_WORDS = {
     "size": "must be a Kubernetes size like 10Gi or 512Mi",
     "duration": "must be a duration like 1h, 30m or 720h",
 }
+
+_TOO_DEEP = "YAML could not be read: it is nested too deeply for a homelab config"
 
 
 @dataclass(frozen=True)
@@ -74,14 +78,24 @@ def _plain(node: Any, path: Path, smap: SourceMap, seen: set[int]) -> Any:
             raise _RecursiveAlias(path)
         seen = seen | {id(node)}
     if isinstance(node, CommentedMap):
-        out: dict[Any, Any] = {}
+        out: dict[str, Any] = {}
         for key in node:
-            name = key if isinstance(key, str) else str(key)
+            # Keys become text: `1:` or `~:` are then reported as the unknown key they are, at their
+            # line, instead of pydantic's locationless "Keys should be strings".
+            key_at: tuple[int, int] | None = None
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
+                key_at = tuple(node.lc.key(key))
+            name = _key_name(key, path, key_at)
             child = (*path, name)
             with contextlib.suppress(KeyError, TypeError, AttributeError):
                 smap.keys[child] = tuple(node.lc.key(key))
-                smap.values[child] = tuple(node.lc.value(key))
-            out[key] = _plain(node[key], child, smap, seen)
+                # A block mapping or list "starts" at its first child, lines below its key: a
+                # problem with the whole section is better shown at the key the user wrote.
+                if node[key] is not None and not _is_block(node[key]):
+                    smap.values[child] = tuple(node.lc.value(key))
+            if name in out:
+                raise _BadYaml(child, f"key '{name}' appears twice (written differently)")
+            out[name] = _plain(node[key], child, smap, seen)
         return out
     if isinstance(node, CommentedSeq):
         items = []
@@ -96,9 +110,35 @@ def _plain(node: Any, path: Path, smap: SourceMap, seen: set[int]) -> Any:
     return node
 
 
-class _RecursiveAlias(Exception):
-    def __init__(self, path: Path) -> None:
+def _is_block(value: Any) -> bool:
+    return isinstance(value, CommentedMap | CommentedSeq) and not value.fa.flow_style()
+
+
+def _key_name(key: Any, path: Path, at: tuple[int, int] | None) -> str:
+    """A mapping key as text; a list or mapping used as a key (`? [a, b]`) is refused."""
+    if isinstance(key, str):
+        return str(key)
+    if isinstance(key, tuple | frozenset | CommentedKeyMap):
+        raise _BadYaml(path, "a mapping key must be a plain word, not a list or mapping", at)
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return str(key)
+
+
+class _BadYaml(Exception):
+    """A YAML shape no config can have (recursive alias, complex key), located at `path`."""
+
+    def __init__(self, path: Path, message: str, at: tuple[int, int] | None = None) -> None:
         self.path = path
+        self.message = message
+        self.at = at
+
+
+class _RecursiveAlias(_BadYaml):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, "a YAML alias refers to itself")
 
 
 def parse_yaml(text: str, file: str = "homelab.yaml") -> tuple[dict[str, Any], SourceMap]:
@@ -107,7 +147,10 @@ def parse_yaml(text: str, file: str = "homelab.yaml") -> tuple[dict[str, Any], S
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
-        tree = yaml.load(text)
+        with warnings.catch_warnings():
+            # Redefining an anchor is legal YAML; ruamel's warning would only litter the output.
+            warnings.simplefilter("ignore")
+            tree = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -122,7 +165,9 @@ def parse_yaml(text: str, file: str = "homelab.yaml") -> tuple[dict[str, Any], S
                 )
             ]
         ) from None
-    except (YAMLError, ValueError, TypeError, RecursionError, AttributeError) as exc:
+    except RecursionError:
+        raise ConfigError([Problem("", _TOO_DEEP, "", 1, 1, file)]) from None
+    except (YAMLError, ValueError, TypeError, AttributeError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError([Problem("", f"YAML could not be read: {message}", "", 1, 1, file)]) from None
     if tree is None:
@@ -140,22 +185,17 @@ def parse_yaml(text: str, file: str = "homelab.yaml") -> tuple[dict[str, Any], S
                 )
             ]
         )
+    with contextlib.suppress(TypeError, AttributeError):
+        # Problems of the whole file (a missing top-level section) point at its first key.
+        smap.keys[()] = (int(tree.lc.line), int(tree.lc.col))
     try:
         data = _plain(tree, (), smap, set())
-    except _RecursiveAlias as exc:
-        line, col = smap.locate(exc.path)
-        raise ConfigError(
-            [
-                Problem(
-                    format_path(exc.path),
-                    "a YAML alias refers to itself",
-                    "remove the recursive alias",
-                    line,
-                    col,
-                    file,
-                )
-            ]
-        ) from None
+    except _BadYaml as exc:
+        line, col = (exc.at[0] + 1, exc.at[1] + 1) if exc.at else smap.locate(exc.path)
+        hint = "remove the recursive alias" if isinstance(exc, _RecursiveAlias) else ""
+        raise ConfigError([Problem(format_path(exc.path), exc.message, hint, line, col, file)]) from None
+    except RecursionError:
+        raise ConfigError([Problem("", _TOO_DEEP, "", 1, 1, file)]) from None
     return data, smap
 
 
@@ -169,31 +209,55 @@ def _unwrap(annotation: Any) -> list[Any]:
     return [annotation]
 
 
+def _step(current: Any, step: str | int) -> Any:
+    """The annotation one path step below `current`, or None when the step leads nowhere."""
+    for cand in _unwrap(current):
+        origin = typing.get_origin(cand)
+        if isinstance(step, int) and origin is list:
+            return typing.get_args(cand)[0]
+        if isinstance(step, str) and origin is dict:
+            return typing.get_args(cand)[1]
+        if isinstance(step, str) and isinstance(cand, type) and issubclass(cand, BaseModel):
+            for name, info in cand.model_fields.items():
+                if step in (name, info.alias):
+                    return info.annotation
+    return None
+
+
+def _is_container(annotation: Any) -> bool:
+    return any(
+        typing.get_origin(c) in (list, dict) or (isinstance(c, type) and issubclass(c, BaseModel))
+        for c in _unwrap(annotation)
+    )
+
+
 def _model_at(path: Path) -> type[BaseModel] | None:
     """The pydantic model class that governs the mapping at `path` (for 'did you mean' hints)."""
     current: Any = HomelabConfig
     for step in path:
-        candidates = _unwrap(current)
-        nxt = None
-        for cand in candidates:
-            origin = typing.get_origin(cand)
-            if isinstance(step, int) and origin is list:
-                nxt = typing.get_args(cand)[0]
-            elif isinstance(step, str) and origin is dict:
-                nxt = typing.get_args(cand)[1]
-            elif isinstance(step, str) and isinstance(cand, type) and issubclass(cand, BaseModel):
-                for name, info in cand.model_fields.items():
-                    if step in (name, info.alias):
-                        nxt = info.annotation
-            if nxt is not None:
-                break
-        if nxt is None:
+        current = _step(current, step)
+        if current is None:
             return None
-        current = nxt
     for cand in _unwrap(current):
         if isinstance(cand, type) and issubclass(cand, BaseModel):
             return cand
     return None
+
+
+def _user_path(loc: Path) -> Path:
+    """`loc` without pydantic's union-member tags (`ports[0].constrained-str` -> `ports[0]`).
+
+    A string step below a scalar-typed field cannot be a key the user wrote: it names the union
+    member pydantic tried, which means nothing to the user and is located nowhere in the file.
+    """
+    current: Any = HomelabConfig
+    kept: list[str | int] = []
+    for step in loc:
+        if current is not None and isinstance(step, str) and not _is_container(current):
+            continue
+        kept.append(step)
+        current = _step(current, step) if current is not None else None
+    return tuple(kept)
 
 
 def _known_keys(model: type[BaseModel]) -> list[str]:
@@ -216,10 +280,21 @@ def _describe(error: Any) -> tuple[str, str]:
         return "is required but missing", "add it (see homelab.schema.json for what it means)"
     if kind == "string_pattern_mismatch":
         return f"{error['input']!r} {_pattern_words(loc)}", ""
+    if kind == "ip_v4_network":
+        return _network_words(error["input"])
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     return message, ""
+
+
+def _network_words(value: Any) -> tuple[str, str]:
+    """Say *why* a subnet is wrong: host bits set is the usual slip (10.10.10.1/24)."""
+    try:
+        network = IPv4Network(str(value), strict=False)
+    except ValueError:
+        return f"{value!r} is not an IPv4 subnet", "write it like 10.10.10.0/24"
+    return f"{value} has host bits set", f"the subnet is {network}"
 
 
 def _pattern_words(loc: Path) -> str:
@@ -249,14 +324,15 @@ def _pattern_words(loc: Path) -> str:
 
 def _pydantic_problems(exc: ValidationError, smap: SourceMap) -> list[Problem]:
     problems: list[Problem] = []
-    seen: set[tuple[Path, str]] = set()
+    seen: set[Path] = set()
     for error in exc.errors():
-        loc: Path = tuple(error["loc"])
+        loc = _user_path(tuple(error["loc"]))
+        error["loc"] = loc
         message, hint = _describe(error)
-        if (loc, message) in seen:
+        if loc in seen:  # a union's members each fail; the first says it best
             continue
-        seen.add((loc, message))
-        prefer_key = error["type"] in ("extra_forbidden",)
+        seen.add(loc)
+        prefer_key = error["type"] in ("extra_forbidden", "missing")
         line, col = smap.locate(loc, prefer_key=prefer_key)
         problems.append(Problem(format_path(loc), message, hint, line, col, smap.file))
     return problems

@@ -217,7 +217,7 @@ class NetworkConfig(Section):
 class NodeSize(Section):
     """Size of one kind of K3s node VM."""
 
-    count: int = Field(ge=0, le=250)
+    count: int = Field(ge=0, le=1000)
     """How many VMs of this kind."""
     cores: int = Field(default=2, ge=1, le=128)
     """vCPUs per VM."""

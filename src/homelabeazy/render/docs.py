@@ -16,6 +16,8 @@ GITIGNORE = """\
 *.tfplan
 crash.log
 .homelab/state.json
+.homelab/staging/
+.homelab/pending.json
 kubeconfig*
 *.retry
 .vault-bootstrap*

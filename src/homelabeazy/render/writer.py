@@ -4,10 +4,12 @@
 - A generated file whose bytes no longer match the manifest was edited by hand: we refuse to
   overwrite or delete it (naming it) unless `force` is given. A file we never generated is never
   touched; if the render wants its path, that is a conflict as well.
-- Atomic: every new file is first written beside its target as a temporary file and fsynced.
-  Only then is a journal (`.homelab/pending.json`) written: that is the commit point. A crash
-  before it leaves the old tree intact (stray temporaries are swept next time); a crash after it
-  is rolled forward by the next run, which finishes the renames and deletions the journal lists.
+- Atomic: every new file is first staged under `.homelab/staging/` (same filesystem) and fsynced.
+  Only then is a journal (`.homelab/pending.json`) renamed into place: that is the commit point.
+  A crash before it leaves the old tree intact (the staging folder is swept, now or next time);
+  a crash after it is rolled forward by the next run, which finishes the renames and deletions
+  the journal lists. Every step after the commit point is idempotent, so a crash while rolling
+  forward is rolled forward again.
 """
 
 from __future__ import annotations
@@ -17,16 +19,23 @@ import difflib
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from homelabeazy import __version__
+from homelabeazy.errors import HomelabError
 
 STATE_DIR = ".homelab"
 MANIFEST = f"{STATE_DIR}/manifest.json"
 JOURNAL = f"{STATE_DIR}/pending.json"
-TMP_SUFFIX = ".homelab-tmp"
+TMP_DIR = f"{STATE_DIR}/staging"
+
+
+class WriterError(HomelabError):
+    """The output tree cannot be written or its render state is damaged (exit 1, never a traceback)."""
 
 
 def sha256(text: str) -> str:
@@ -69,8 +78,8 @@ def _disk_hash(path: Path) -> str | None:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:
         return None
-    except IsADirectoryError:
-        return "<directory>"
+    except (IsADirectoryError, NotADirectoryError):
+        return "<blocked>"  # a folder sits at the path, or a file where a folder must be: a conflict
 
 
 def plan(out: Path, files: Mapping[str, str]) -> RenderPlan:
@@ -120,9 +129,18 @@ def unified_diff(out: Path, files: Mapping[str, str]) -> str:
     return "".join(chunks)
 
 
-def _write_temp(target: Path, text: str) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(target.name + TMP_SUFFIX)
+def _temp_for(out: Path, rel: str) -> Path:
+    """Where the next version of `rel` is staged: inside our state folder, never in the user's tree.
+
+    Same filesystem as the target (so the rename is atomic), and a crash leaves nothing stray
+    among the user's files: the whole staging folder is ours to sweep.
+    """
+    return out / TMP_DIR / hashlib.sha256(rel.encode("utf-8")).hexdigest()[:32]
+
+
+def _write_temp(out: Path, rel: str, text: str) -> Path:
+    temp = _temp_for(out, rel)
+    temp.parent.mkdir(parents=True, exist_ok=True)
     with open(temp, "w", encoding="utf-8", newline="") as handle:
         handle.write(text)
         handle.flush()
@@ -130,43 +148,74 @@ def _write_temp(target: Path, text: str) -> Path:
     return temp
 
 
-def _atomic_write(target: Path, text: str) -> None:
-    os.replace(_write_temp(target, text), target)
+def _install(out: Path, rel: str) -> None:
+    """Move the staged `rel` into place (atomic rename); nothing to do when already moved."""
+    temp = _temp_for(out, rel)
+    if temp.exists():
+        target = out / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temp, target)
 
 
-def _sweep_temporaries(out: Path) -> None:
-    for temp in out.rglob(f"*{TMP_SUFFIX}"):
-        if temp.is_file():
-            temp.unlink()
+def _atomic_write(out: Path, rel: str, text: str) -> None:
+    _write_temp(out, rel, text)
+    _install(out, rel)
+
+
+def _sweep_staging(out: Path) -> None:
+    shutil.rmtree(out / TMP_DIR, ignore_errors=True)
+
+
+def _read_journal(out: Path) -> dict[str, Any]:
+    journal = out / JOURNAL
+    try:
+        data: dict[str, Any] = json.loads(journal.read_text(encoding="utf-8"))
+        if not (
+            isinstance(data, dict)
+            and isinstance(data.get("rename"), list)
+            and isinstance(data.get("delete"), list)
+            and isinstance(data.get("manifest"), dict)
+        ):
+            raise ValueError("missing rename/delete/manifest")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise WriterError(
+            f"{journal} (an interrupted render's journal) cannot be read: {exc}; delete it and "
+            "re-render (check the generated files with `git status` first)"
+        ) from None
+    return data
+
+
+def pending(out: Path) -> bool:
+    """Whether a render crashed after its commit point and still has to be rolled forward."""
+    return (out / JOURNAL).exists()
 
 
 def recover(out: Path) -> bool:
-    """Finish a render that crashed after its commit point; sweep temporaries of one that did not.
+    """Finish a render that crashed after its commit point; drop the staging of one that did not.
 
     Returns True when an interrupted render was rolled forward.
     """
-    journal = out / JOURNAL
     rolled = False
-    if journal.exists():
-        data = json.loads(journal.read_text(encoding="utf-8"))
+    if pending(out):
+        data = _read_journal(out)
         _finish(out, data["rename"], data["delete"], data["manifest"])
         rolled = True
     if out.exists():
-        _sweep_temporaries(out)
+        _sweep_staging(out)
     return rolled
 
 
 def _finish(out: Path, renames: list[str], deletes: list[str], manifest: dict[str, str]) -> None:
+    """Everything after the commit point; each step is idempotent so a re-run can repeat it."""
     for rel in renames:
-        temp = (out / rel).with_name((out / rel).name + TMP_SUFFIX)
-        if temp.exists():
-            os.replace(temp, out / rel)
+        _install(out, rel)
     for rel in deletes:
         with contextlib.suppress(FileNotFoundError):
             (out / rel).unlink()
         _prune_empty_dirs(out, (out / rel).parent)
-    _atomic_write(out / MANIFEST, _manifest_text(manifest))
+    _atomic_write(out, MANIFEST, _manifest_text(manifest))
     (out / JOURNAL).unlink(missing_ok=True)
+    _sweep_staging(out)
 
 
 def _prune_empty_dirs(out: Path, directory: Path) -> None:
@@ -186,7 +235,10 @@ def _manifest_text(manifest: Mapping[str, str]) -> str:
 
 
 def apply(out: Path, result: RenderPlan, *, force: bool = False) -> None:
-    """Carry out a plan atomically (see the module doc). Conflicts must be resolved by the caller."""
+    """Carry out a plan atomically (see the module doc). Conflicts must be resolved by the caller.
+
+    The plan should be made after `recover(out)`; apply recovers too, for callers that did not.
+    """
     out.mkdir(parents=True, exist_ok=True)
     recover(out)
     writes = [*result.create, *result.update]
@@ -194,9 +246,15 @@ def apply(out: Path, result: RenderPlan, *, force: bool = False) -> None:
     if force:
         writes += [c for c in result.conflicts if c in result.files]
         deletes += [c for c in result.conflicts if c not in result.files]
-    for rel in writes:
-        _write_temp(out / rel, result.files[rel])
     manifest = {rel: sha256(text) for rel, text in result.files.items()}
     journal = {"rename": sorted(writes), "delete": sorted(deletes), "manifest": manifest}
-    _atomic_write(out / JOURNAL, json.dumps(journal, indent=1, sort_keys=True))
+    try:
+        for rel in writes:
+            _write_temp(out, rel, result.files[rel])
+        _write_temp(out, JOURNAL, json.dumps(journal, indent=1, sort_keys=True))
+        _install(out, JOURNAL)  # the commit point
+    except BaseException:
+        if not pending(out):  # before the commit point: the old tree stands, drop what was staged
+            _sweep_staging(out)
+        raise
     _finish(out, sorted(writes), sorted(deletes), manifest)

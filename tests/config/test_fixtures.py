@@ -1,0 +1,109 @@
+"""The config fixtures: every invalid one fails exactly where and how its `.expected` says.
+
+Each fixture is the example with one mistake (see tests/fixtures/config/generate.py), so the line
+numbers are real. Through the library we assert the problem (path, line, column, message, check
+id); through the CLI we assert the printed `file:line:col: path: message` and the exit code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from homelabeazy.config import load_config
+from homelabeazy.config.checks import CHECKS, run_checks
+from homelabeazy.errors import ConfigError, Problem
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
+INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))
+WARNINGS = sorted((FIXTURES / "warnings").glob("*.yaml"))
+VALID = sorted((FIXTURES / "valid").glob("*.yaml"))
+
+
+def expected(case: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(case.with_suffix(".expected").read_text(encoding="utf-8"))
+    return data
+
+
+def problems_of(case: Path) -> list[Problem]:
+    """Every problem (errors and warnings) the validator reports for a fixture."""
+    try:
+        loaded = load_config(case.read_text(encoding="utf-8"), file=case.name)
+    except ConfigError as exc:
+        return exc.problems
+    return list(loaded.warnings)
+
+
+def matches(problem: Problem, want: dict[str, Any]) -> bool:
+    check = "" if want["check"] in ("schema", "yaml") else want["check"]
+    return (
+        problem.path == want["path"]
+        and problem.line == want["line"]
+        and (want["column"] is None or problem.column == want["column"])
+        and want["message"] in problem.format()
+        and problem.check == check
+        and problem.severity == want["severity"]
+    )
+
+
+def test_there_are_enough_invalid_fixtures() -> None:
+    assert len(INVALID) >= 35
+    for case in INVALID:
+        assert case.with_suffix(".expected").exists(), case.name
+
+
+@pytest.mark.parametrize("case", INVALID + WARNINGS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_fixture_reports_expected_problem(case: Path) -> None:
+    want = expected(case)
+    found = problems_of(case)
+    assert any(matches(p, want) for p in found), f"expected {want}\ngot:\n" + "\n".join(
+        f"  {p.format()} [{p.check or 'schema'}]" for p in found
+    )
+    errors = [p for p in found if p.severity == "error"]
+    assert bool(errors) == (want["exit_code"] == 2), [p.format() for p in errors]
+
+
+@pytest.mark.parametrize("case", INVALID + WARNINGS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_fixture_through_cli(case: Path, cli: Any) -> None:
+    want = expected(case)
+    result = cli("validate", str(case))
+    assert result.code == want["exit_code"], result.err
+    where = f"{case}:{want['line']}:"
+    if want["column"] is not None:
+        where += f"{want['column']}:"
+    path = f" {want['path']}:" if want["path"] else ""
+    assert any(where + path in row and want["message"] in row for row in result.err.splitlines()), result.err
+    assert "Traceback" not in result.err
+
+
+def test_every_check_has_a_bad_fixture() -> None:
+    named = {expected(case)["check"] for case in INVALID + WARNINGS}
+    missing = sorted(c.id for c in CHECKS if c.id not in named)
+    assert not missing, f"checks without a bad fixture: {missing}"
+
+
+def test_fixtures_cover_every_kind_of_mistake() -> None:
+    kinds = {expected(case)["check"] for case in INVALID}
+    assert {"yaml", "schema"} <= kinds
+    names = {case.stem for case in INVALID}
+    for prefix in ("yaml-", "unknown-key", "type-", "missing-", "pattern-"):
+        assert any(n.startswith(prefix) for n in names), prefix
+
+
+@pytest.mark.parametrize("case", VALID, ids=lambda p: p.stem)
+def test_valid_fixture_has_no_error(case: Path, cli: Any) -> None:
+    loaded = load_config(case.read_text(encoding="utf-8"), file=case.name)
+    assert all(w.severity != "error" for w in loaded.warnings)
+    assert cli("validate", str(case)).code == 0
+
+
+def test_every_check_has_a_good_fixture() -> None:
+    """For each check, some valid fixture gives it nothing to say (not even a warning)."""
+    findings = [
+        {f.check for f in run_checks(load_config(case.read_text(encoding="utf-8")).config)} for case in VALID
+    ]
+    silent_somewhere = {c.id for c in CHECKS if any(c.id not in found for found in findings)}
+    assert silent_somewhere == {c.id for c in CHECKS}, sorted({c.id for c in CHECKS} - silent_somewhere)
