@@ -300,7 +300,8 @@ def test_app_named_like_a_core_application_is_refused(cli, tmp_path) -> None:
     config.write_text(yaml.safe_dump(data, sort_keys=False))
     result = cli("validate", str(config))
     assert result.code == 2
-    assert "apps[0].name: 'vault' is the name of a core service's ArgoCD Application" in result.err
+    assert "apps[0].name: 'vault' is the name of a core service" in result.err
+    assert "ArgoCD Application would replace the service's" in result.err
 
 
 def test_dependencies_sync_in_earlier_waves(example_homelab: Homelab) -> None:

@@ -713,7 +713,8 @@ def app_names_not_reserved(config: HomelabConfig) -> Iterator[Finding]:
     """An app's name and namespace do not take a core service's name or namespace."""
     entries = [make(config) for key, make in REGISTRY.items() if getattr(config.services, key).enabled]
     # Manifests spell service names with '-' (cert-manager) where the config has '_'.
-    names = {n for key in REGISTRY for n in (key, key.replace("_", "-"))}
+    # `root` is the app-of-apps Application itself.
+    names = {n for key in REGISTRY for n in (key, key.replace("_", "-"))} | {"root"}
     namespaces = {e.namespace: e.name for e in entries}
     for i, app in enumerate(config.apps):
         if app.name in names:
@@ -810,28 +811,11 @@ def firewall_rules_not_shadowed(config: HomelabConfig) -> Iterator[Finding]:
         )
 
 
-@check("app-name-reserved")
-def app_names_not_reserved(config: HomelabConfig) -> Iterator[Finding]:
-    """An app is not named like a core service's ArgoCD Application (or the root app-of-apps)."""
-    from homelabeazy.model.catalog import REGISTRY  # noqa: PLC0415 - the catalog imports this package
-
-    reserved = {name.replace("_", "-") for name in REGISTRY} | {"root"}
-    for i, app in enumerate(config.apps):
-        if app.name in reserved:
-            yield Finding(
-                ("apps", i, "name"),
-                f"'{app.name}' is the name of a core service's ArgoCD Application",
-                "rename the app (its namespace can stay the same with `namespace:`)",
-            )
-
-
 @check("admin-uis-without-sso")
 def admin_uis_without_sso(config: HomelabConfig) -> Iterator[Finding]:
     """With Authelia off, the admin UIs that need SSO get no route (reach them with a port-forward)."""
     if config.services.authelia.enabled:
         return
-    from homelabeazy.model.catalog import REGISTRY  # noqa: PLC0415 - the catalog imports this package
-
     for name, builder in REGISTRY.items():
         if not getattr(config.services, name).enabled:
             continue
