@@ -11,7 +11,7 @@ import click
 import typer
 
 from homelabeazy import __version__
-from homelabeazy.cli import console, core_commands
+from homelabeazy.cli import console, core_commands, import_estate
 from homelabeazy.errors import ConfigError, ExitCode, HomelabError
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ app.command()(core_commands.validate)
 app.command()(core_commands.schema)
 app.command()(core_commands.render)
 app.command()(core_commands.diff)
+app.command(name="import")(import_estate.import_estate)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

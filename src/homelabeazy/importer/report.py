@@ -35,8 +35,9 @@ def _unmapped(guests: Sequence[Guest]) -> list[str]:
         if isinstance(g, Container):
             lines.append(
                 "- `operating_system.template_file_id`: needs your input — Proxmox does not record the "
-                "template a container was created from, and the provider requires one; set it to the "
-                "template you use. `lifecycle.ignore_changes` keeps Terraform from replacing the container."
+                "template a container was created from, and the provider requires one: set the variable "
+                "`container_template_file_id` (versions.tf). `lifecycle.ignore_changes` keeps Terraform "
+                "from replacing the adopted container because of it."
             )
         for note in notes:
             value = f" (`{_cell(note.value)}`)" if note.value else ""
