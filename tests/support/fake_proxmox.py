@@ -34,13 +34,14 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
 
 from tests.support.pve_apidata import ApiDescription
 
@@ -262,7 +263,9 @@ class FakeProxmox:
             context.load_cert_chain(self._tls.cert_file, self._tls.key_file)
             server.socket = context.wrap_socket(server.socket, server_side=True)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-proxmox", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-proxmox", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -455,9 +458,32 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("DELETE")
 
 
+@pytest.fixture
+def fake_proxmox() -> Iterator[Callable[..., FakeProxmox]]:
+    """Factory fixture: `fake_proxmox("homelab", latency=0.01)` -> a started FakeProxmox.
+
+    Every server it started is stopped at teardown, and the test fails if any of them received a
+    request that violates the Proxmox VE API description. Register it in a conftest.py with
+    `from tests.support.fake_proxmox import fake_proxmox  # noqa: F401`.
+    """
+    started: list[FakeProxmox] = []
+
+    def start(estate: str | Path | Estate = "homelab", **options: Any) -> FakeProxmox:
+        data = estate if isinstance(estate, Estate) else Estate.load(estate)
+        server = FakeProxmox(data, **options).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+    for server in started:
+        server.assert_valid()
+
+
 def estate_names() -> Iterable[str]:
     """Names of the fixture estates (file stems under tests/fixtures/proxmox/estates)."""
     return sorted(p.stem for p in ESTATES.glob("*.json"))
 
 
-__all__ = ["DEFAULT_TOKEN", "Estate", "FakeGuest", "FakeProxmox", "HTTPStatus", "estate_names"]
+__all__ = ["DEFAULT_TOKEN", "Estate", "FakeGuest", "FakeProxmox", "estate_names", "fake_proxmox"]

@@ -160,12 +160,17 @@ def check_value(spec: dict[str, Any], raw: str) -> list[str]:
         problems.append(f"not one of {spec['enum']}")
     if "maxLength" in spec and len(raw) > spec["maxLength"]:
         problems.append(f"longer than {spec['maxLength']}")
-    if "pattern" in spec and not re.fullmatch(spec["pattern"], raw):
+    if "pattern" in spec and not re.fullmatch(perl_pattern(spec["pattern"]), raw):
         problems.append(f"does not match {spec['pattern']}")
     fmt = spec.get("format")
     if isinstance(fmt, str) and fmt in _FORMATS and not _FORMATS[fmt].match(raw):
         problems.append(f"not a valid {fmt}")
     return problems
+
+
+def perl_pattern(pattern: str) -> str:
+    """Proxmox's patterns are Perl regexes serialised with `(?^:...)` / `(?^i:...)` groups."""
+    return re.sub(r"\(\?\^([a-z]*):", lambda m: f"(?{m.group(1)}:" if m.group(1) else "(?:", pattern)
 
 
 def _split_property_string(text: str, default_key: str | None) -> dict[str, str] | None:

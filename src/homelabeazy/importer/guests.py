@@ -117,6 +117,7 @@ class Nic:
     queues: int | None = None
     rate_limit: float | None = None
     disconnected: bool | None = None
+    trunks: str | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,7 @@ class Vm:
     scsi_hardware: str | None = None
     boot_order: tuple[str, ...] = ()
     os_type: str | None = None
+    keyboard_layout: str | None = None
     disks: tuple[Disk, ...] = ()
     cdroms: tuple[Cdrom, ...] = ()
     nics: tuple[Nic, ...] = ()
@@ -282,6 +284,15 @@ class DevicePassthrough:
 
 
 @dataclass(frozen=True)
+class Console:
+    """LXC console settings: `console`, `cmode`, `tty`."""
+
+    enabled: bool | None = None
+    type: str | None = None
+    tty_count: int | None = None
+
+
+@dataclass(frozen=True)
 class Container:
     """An LXC container as the import maps it onto `proxmox_virtual_environment_container`."""
 
@@ -309,6 +320,7 @@ class Container:
     features: tuple[tuple[str, bool | tuple[str, ...]], ...] = ()
     os_type: str | None = None
     startup: Startup | None = None
+    console: Console | None = None
     devices: tuple[DevicePassthrough, ...] = ()
     unmapped: tuple[Unmapped, ...] = ()
     kind: str = "lxc"
@@ -387,11 +399,23 @@ def _opt_int(props: Mapping[str, str], key: str) -> int | None:
     return parse_int(props[key], key) if key in props else None
 
 
-def _startup(text: Any) -> Startup | None:
+def _startup(text: Any, keys: _Keys) -> Startup | None:
     if text is None:
         return None
     props = split_property_string(str(text), "order")
+    if "order" not in props:
+        # The provider's startup block requires an order; Proxmox does not.
+        keys.skip("startup", "delays without a start order; the provider needs `order` to set them")
+        return None
+    _extra(keys.unmapped, "startup", props, {"order", "up", "down"})
     return Startup(_opt_int(props, "order"), _opt_int(props, "up"), _opt_int(props, "down"))
+
+
+def _console(keys: _Keys) -> Console | None:
+    enabled, mode, tty = keys.take("console"), keys.take("cmode"), keys.take("tty")
+    if enabled is None and mode is None and tty is None:
+        return None
+    return Console(_maybe(enabled, parse_bool), _opt_str(mode), _maybe(tty, lambda v: parse_int(v, "tty")))
 
 
 def _extra(unmapped: list[Unmapped], key: str, props: Mapping[str, str], known: set[str]) -> None:
@@ -472,7 +496,7 @@ def parse_qemu_nic(key: str, text: str, unmapped: list[Unmapped]) -> Nic:
             model, mac = name, props.pop(name) or mac
     if model is None:
         raise GuestConfigError(f"{key}: {text!r} names no NIC model")
-    known = {"bridge", "tag", "firewall", "mtu", "queues", "rate", "link_down"}
+    known = {"bridge", "tag", "firewall", "mtu", "queues", "rate", "link_down", "trunks"}
     _extra(unmapped, key, props, known)
     rate = props.get("rate")
     return Nic(
@@ -485,6 +509,7 @@ def parse_qemu_nic(key: str, text: str, unmapped: list[Unmapped]) -> Nic:
         queues=_opt_int(props, "queues"),
         rate_limit=float(rate) if rate is not None else None,
         disconnected=_opt_bool(props, "link_down"),
+        trunks=props.get("trunks"),
     )
 
 
@@ -658,12 +683,13 @@ def parse_vm(node: str, vmid: int, status: str, config: Mapping[str, Any]) -> Vm
         scsi_hardware=_opt_str(keys.take("scsihw")),
         boot_order=_boot_order(keys.take("boot"), keys),
         os_type=_opt_str(keys.take("ostype")),
+        keyboard_layout=_opt_str(keys.take("keyboard")),
         disks=tuple(disks),
         cdroms=tuple(cdroms),
         nics=nics,
         cloud_init=_cloud_init(keys, cloud_drive),
         agent=_agent(keys.take("agent"), keys.unmapped),
-        startup=_startup(keys.take("startup")),
+        startup=_startup(keys.take("startup"), keys),
         efi_disk=_efi(keys.take("efidisk0"), keys.unmapped),
         tpm_state=_tpm(keys.take("tpmstate0"), keys.unmapped),
         serial_devices=serials,
@@ -783,7 +809,8 @@ def parse_container(node: str, vmid: int, status: str, config: Mapping[str, Any]
     mounts = tuple(parse_mount_point(k, str(v), keys.unmapped) for _, k, v in keys.indexed("mp"))
     devices = tuple(_device(k, str(v), keys.unmapped) for _, k, v in keys.indexed("dev"))
     keys.skip("lxc", "raw lxc.* keys can only be set in the config file by root; not managed")
-    for name in ("console", "tty", "cmode", "timezone", "hookscript", "entrypoint", "env", "debug"):
+    console = _console(keys)
+    for name in ("timezone", "hookscript", "entrypoint", "env", "debug"):
         keys.skip(name, "no bpg provider argument is mapped for this setting yet")
     for _, key, _ in keys.indexed("unused"):
         keys.skip(key, "a detached volume is not part of the container; delete or re-attach it first")
@@ -812,7 +839,8 @@ def parse_container(node: str, vmid: int, status: str, config: Mapping[str, Any]
         dns_servers=tuple(split_list(str(nameserver))) if nameserver else (),
         features=_features(keys.take("features"), keys.unmapped),
         os_type=_opt_str(keys.take("ostype")),
-        startup=_startup(keys.take("startup")),
+        startup=_startup(keys.take("startup"), keys),
+        console=console,
         devices=devices,
     )
     return _with_unmapped(container, keys)

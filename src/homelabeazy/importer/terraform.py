@@ -69,7 +69,7 @@ def vm_block(vm: Vm) -> Block:
     res.attr("vm_id", vm.vmid).attr("tags", sorted(vm.tags) or None).attr("on_boot", vm.on_boot)
     res.attr("started", vm.started).attr("template", vm.template or None).attr("protection", vm.protection)
     res.attr("bios", vm.bios).attr("machine", vm.machine).attr("scsi_hardware", vm.scsi_hardware)
-    res.attr("boot_order", list(vm.boot_order) or None)
+    res.attr("boot_order", list(vm.boot_order) or None).attr("keyboard_layout", vm.keyboard_layout)
     if vm.agent is not None:
         res.block(
             Block("agent")
@@ -100,7 +100,7 @@ def vm_block(vm: Vm) -> Block:
         block = Block("network_device").attr("bridge", nic.bridge).attr("model", nic.model)
         block.attr("mac_address", nic.mac_address).attr("vlan_id", nic.vlan_id).attr("firewall", nic.firewall)
         block.attr("mtu", nic.mtu).attr("queues", nic.queues).attr("rate_limit", nic.rate_limit)
-        res.block(block.attr("disconnected", nic.disconnected))
+        res.block(block.attr("disconnected", nic.disconnected).attr("trunks", nic.trunks))
     if vm.cloud_init is not None:
         res.block(_vm_initialization(vm.cloud_init))
     res.block(Block("operating_system").attr("type", vm.os_type))
@@ -159,6 +159,9 @@ def container_block(ct: Container) -> Block:
     for name, value in ct.features:
         features.attr(name, list(value) if isinstance(value, tuple) else value)
     res.block(features)
+    if ct.console is not None:
+        console = Block("console").attr("enabled", ct.console.enabled).attr("type", ct.console.type)
+        res.block(console.attr("tty_count", ct.console.tty_count))
     for device in ct.devices:
         block = (
             Block("device_passthrough")
