@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from homelabeazy.cli import console
 from homelabeazy.errors import ExitCode, RenderConflictError, UsageError
@@ -66,7 +67,7 @@ def import_estate(  # noqa: PLR0917 - Typer maps each option to a parameter
     ) as client:
         found = _discover_with_progress(client, concurrency)
     for warning in found.warnings:
-        console.err.print(f"[yellow]warning[/]: {warning}")
+        console.err.print(f"[yellow]warning[/]: {escape(warning)}")
     files = render_import(found.guests, found.failures, endpoint=client.endpoint, release=found.release)
     plan = writer.plan(out, files)
     if plan.conflicts and not force:
@@ -115,10 +116,12 @@ def _read_record_target(path: Path) -> LoadedConfig:
 
 def _record(path: Path, loaded: LoadedConfig, found: Discovery) -> None:
     from homelabeazy.config import load_config
-    from homelabeazy.importer.record import record_unmanaged
+    from homelabeazy.importer.record import is_managed, record_unmanaged, vmid_clashes
     from homelabeazy.model import build
 
-    managed = {node.vmid for node in build(loaded.config).nodes}
+    managed = {node.vmid: node.name for node in build(loaded.config).nodes}
+    for clash in vmid_clashes(found.guests, managed):
+        console.err.print(f"[yellow]warning[/]: {escape(clash)}")
     text = path.read_text(encoding="utf-8")
     updated = record_unmanaged(text, found.guests, managed)
     if updated == text:
@@ -134,5 +137,5 @@ def _record(path: Path, loaded: LoadedConfig, found: Discovery) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    recorded = sum(1 for g in found.guests if g.vmid not in managed)
+    recorded = sum(1 for g in found.guests if not is_managed(g, managed))
     console.success(f"{path}: recorded {recorded} unmanaged guests")

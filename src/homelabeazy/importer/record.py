@@ -3,13 +3,15 @@
 Pure text -> text with ruamel's round-trip mode: comments, key order, quoting and the other
 sections survive. Entries are matched by vmid, so a re-run updates them in place (keeping any
 comment the user wrote beside one) and is a no-op when nothing changed. Guests the homelab itself
-manages (its K3s node VMIDs) are never recorded as unmanaged.
+manages (a K3s node VM: same VMID *and* name) are never recorded as unmanaged; a guest that holds
+a VMID the homelab assigns to one of its nodes under another name is recorded and reported as a
+clash, because `homelab up` could not create that node.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -28,11 +30,26 @@ def _yaml() -> YAML:
     return yaml
 
 
-def unmanaged_entries(guests: Sequence[Guest], managed_vmids: Collection[int]) -> list[dict[str, Any]]:
-    """The `unmanaged:` entries for `guests`, by vmid, leaving out guests the homelab manages."""
+def is_managed(guest: Guest, managed: Mapping[int, str]) -> bool:
+    """Whether `guest` is one of the homelab's own node VMs (VMID -> node name of the model)."""
+    return managed.get(guest.vmid) == guest.name
+
+
+def vmid_clashes(guests: Sequence[Guest], managed: Mapping[int, str]) -> list[str]:
+    """Guests that hold a VMID the homelab assigns to one of its nodes under another name."""
+    return [
+        f"VMID {g.vmid} is taken by {g.kind} guest {g.name!r} on {g.node}, but homelab.yaml assigns it to "
+        f"node {managed[g.vmid]!r}: change proxmox.vmid_start"
+        for g in sorted(guests, key=lambda g: g.vmid)
+        if g.vmid in managed and not is_managed(g, managed)
+    ]
+
+
+def unmanaged_entries(guests: Sequence[Guest], managed: Mapping[int, str]) -> list[dict[str, Any]]:
+    """The `unmanaged:` entries for `guests`, by vmid, leaving out the homelab's own node VMs."""
     entries = []
     for guest in sorted(guests, key=lambda g: g.vmid):
-        if guest.vmid in managed_vmids:
+        if is_managed(guest, managed):
             continue
         entry: dict[str, Any] = {
             "name": guest.name,
@@ -46,7 +63,7 @@ def unmanaged_entries(guests: Sequence[Guest], managed_vmids: Collection[int]) -
     return entries
 
 
-def record_unmanaged(text: str, guests: Sequence[Guest], managed_vmids: Collection[int] = ()) -> str:
+def record_unmanaged(text: str, guests: Sequence[Guest], managed: Mapping[int, str] | None = None) -> str:
     """`text` (a homelab.yaml) with its `unmanaged:` list set to the discovered guests."""
     yaml = _yaml()
     tree = yaml.load(text)
@@ -60,7 +77,7 @@ def record_unmanaged(text: str, guests: Sequence[Guest], managed_vmids: Collecti
         }
     seq = old if isinstance(old, CommentedSeq) else CommentedSeq()
     wanted = []
-    for entry in unmanaged_entries(guests, managed_vmids):
+    for entry in unmanaged_entries(guests, managed or {}):
         item = by_vmid.get(entry["vmid"], CommentedMap())
         for key, value in entry.items():
             if item.get(key) != value:
