@@ -134,6 +134,7 @@ def test_record_adds_unmanaged_inventory_keeping_the_file(
         "VMID 200 is taken by lxc guest 'pihole' on pve2, but homelab.yaml assigns it to node" in result.err
     )
     assert "VMID 201 is taken by lxc guest 'jellyfin'" in result.err
+    assert "unmanaged[0].ip: docker-host already uses 10.10.10.21, inside cluster.node_ip_range" in result.err
     after = homelab_yaml.read_text()
     removed = [
         line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line.startswith("- ")

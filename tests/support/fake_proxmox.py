@@ -410,6 +410,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeProxmox
     protocol_version = "HTTP/1.1"  # keep-alive, as pveproxy does
+    # Headers and body go out in separate writes; with Nagle on, the body would wait for the
+    # client's delayed ACK (~40 ms) and the fake would add latency nobody asked for.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         return

@@ -127,7 +127,7 @@ def _record(path: Path, loaded: LoadedConfig, found: Discovery) -> None:
     if updated == text:
         console.success(f"{path}: unmanaged inventory already up to date")
         return
-    load_config(updated, file=str(path))  # never write a file that would no longer validate
+    recorded_config = load_config(updated, file=str(path))  # never write a file that would not validate
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -139,3 +139,6 @@ def _record(path: Path, loaded: LoadedConfig, found: Discovery) -> None:
         raise
     recorded = sum(1 for g in found.guests if not is_managed(g, managed))
     console.success(f"{path}: recorded {recorded} unmanaged guests")
+    for problem in recorded_config.warnings:
+        if problem.path.startswith("unmanaged"):
+            console.problem(problem)
