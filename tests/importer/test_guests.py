@@ -237,17 +237,29 @@ def test_container_scalars() -> None:
 
 @pytest.mark.parametrize("name", estate_names())
 def test_every_config_key_is_mapped_ignored_or_reported(name: str) -> None:
-    """Nothing is dropped silently: each key is known internal, reported, or changes the parsed guest."""
+    """Nothing is dropped silently: each key is internal, reported, or changes the parsed guest —
+    unless it holds the value Proxmox documents as the default for an absent key."""
     from dataclasses import replace
 
     from homelabeazy.importer.guests import INTERNAL_KEYS
+    from tests.support.pve_apidata import ApiDescription, config_property_spec
 
+    api = ApiDescription.load()
     for raw in Estate.load(name).guests:
+        endpoint = api.endpoint(f"/nodes/{{node}}/{raw.kind}/{{vmid}}/config", "GET")
+        assert endpoint is not None
         guest = parse_guest(raw.kind, raw.node, raw.vmid, raw.status, raw.config)
         reported = {u.key for u in guest.unmapped}
         for key in sorted(set(raw.config) - INTERNAL_KEYS - reported):
             without = {k: v for k, v in raw.config.items() if k != key}
             other = parse_guest(raw.kind, raw.node, raw.vmid, raw.status, without)
-            assert replace(other, unmapped=()) != replace(guest, unmapped=()), (
-                f"{raw.vmid}: {key} has no effect"
-            )
+            if replace(other, unmapped=()) == replace(guest, unmapped=()):
+                spec = config_property_spec(endpoint.info["returns"], key) or {}
+                assert str(spec.get("default")) == str(raw.config[key]), f"{raw.vmid}: {key} has no effect"
+
+
+def test_absent_keys_take_proxmox_defaults_where_the_provider_differs() -> None:
+    vm = _vm({"name": "bare"})
+    assert (vm.on_boot, vm.scsi_hardware, vm.cpu_type) == (False, "lsi", "kvm64")
+    ct = _ct({"hostname": "bare"})
+    assert (ct.start_on_boot, ct.memory, ct.swap) == (False, 512, 512)

@@ -131,3 +131,15 @@ def test_a_plain_http_server_is_not_mistaken_for_proxmox(fake_proxmox) -> None:
     pve = fake_proxmox("homelab", tls=False)
     with ProxmoxClient(pve.url, _token()) as client:
         assert client.get("/version")["release"] == "9.1"
+
+
+def test_certificate_for_another_name_is_a_tls_error(fake_proxmox) -> None:
+    pve = fake_proxmox("homelab")
+    other_name = pve.url.replace("127.0.0.1", "localhost")  # the certificate is for 127.0.0.1 only
+    with (
+        ProxmoxClient(other_name, _token(), ca_cert=pve.ca_file) as client,
+        pytest.raises(ExternalSystemError) as info,
+    ):
+        client.get("/version")
+    assert "TLS handshake" in str(info.value)
+    assert "localhost" in str(info.value)

@@ -63,6 +63,15 @@ NIC_MODELS = frozenset(
 
 DISK_BUSES = ("scsi", "virtio", "sata", "ide")
 
+# Proxmox's documented value of a key that is absent from a config, written out explicitly where
+# the provider's own default differs; left implicit, the first `terraform plan` would show a change
+# (e.g. the provider defaults on_boot to true, Proxmox's onboot to 0).
+PVE_DEFAULT_ONBOOT = False
+PVE_DEFAULT_SCSIHW = "lsi"
+PVE_DEFAULT_CPUTYPE = "kvm64"
+PVE_DEFAULT_LXC_MEMORY = 512
+PVE_DEFAULT_LXC_SWAP = 512
+
 # Secrets Proxmox may return: never copied into generated files, only named in the report.
 SECRET_KEYS = frozenset({"cipassword"})
 
@@ -668,11 +677,11 @@ def parse_vm(node: str, vmid: int, status: str, config: Mapping[str, Any]) -> Vm
         template=template,
         description=_opt_str(keys.take("description")),
         tags=tuple(parse_tags(str(keys.take("tags") or ""))),
-        on_boot=_maybe(keys.take("onboot"), parse_bool),
+        on_boot=parse_bool(keys.take("onboot") or PVE_DEFAULT_ONBOOT),
         protection=_maybe(keys.take("protection"), parse_bool),
         cores=_maybe(cores, lambda v: parse_int(v, "cores")),
         sockets=_maybe(sockets, lambda v: parse_int(v, "sockets")),
-        cpu_type=cpu_type,
+        cpu_type=cpu_type or PVE_DEFAULT_CPUTYPE,
         cpu_flags=cpu_flags,
         numa=_maybe(keys.take("numa"), parse_bool),
         cpu_units=_maybe(units, lambda v: parse_int(v, "cpuunits")),
@@ -680,7 +689,7 @@ def parse_vm(node: str, vmid: int, status: str, config: Mapping[str, Any]) -> Vm
         balloon=_maybe(balloon, lambda v: parse_int(v, "balloon")),
         bios=_opt_str(keys.take("bios")),
         machine=_opt_str(keys.take("machine")),
-        scsi_hardware=_opt_str(keys.take("scsihw")),
+        scsi_hardware=_opt_str(keys.take("scsihw")) or PVE_DEFAULT_SCSIHW,
         boot_order=_boot_order(keys.take("boot"), keys),
         os_type=_opt_str(keys.take("ostype")),
         keyboard_layout=_opt_str(keys.take("keyboard")),
@@ -823,14 +832,14 @@ def parse_container(node: str, vmid: int, status: str, config: Mapping[str, Any]
         template=template,
         description=_opt_str(keys.take("description")),
         tags=tuple(parse_tags(str(keys.take("tags") or ""))),
-        start_on_boot=_maybe(keys.take("onboot"), parse_bool),
+        start_on_boot=parse_bool(keys.take("onboot") or PVE_DEFAULT_ONBOOT),
         protection=_maybe(keys.take("protection"), parse_bool),
         unprivileged=_maybe(keys.take("unprivileged"), parse_bool),
         architecture=_opt_str(keys.take("arch")),
         cores=_maybe(keys.take("cores"), lambda v: parse_int(v, "cores")),
         cpu_units=_maybe(keys.take("cpuunits"), lambda v: parse_int(v, "cpuunits")),
-        memory=_maybe(keys.take("memory"), lambda v: parse_int(v, "memory")),
-        swap=_maybe(keys.take("swap"), lambda v: parse_int(v, "swap")),
+        memory=parse_int(_default(keys.take("memory"), PVE_DEFAULT_LXC_MEMORY), "memory"),
+        swap=parse_int(_default(keys.take("swap"), PVE_DEFAULT_LXC_SWAP), "swap"),
         rootfs_datastore=datastore,
         rootfs_size_gb=size,
         mount_points=mounts,
@@ -851,6 +860,10 @@ def parse_container(node: str, vmid: int, status: str, config: Mapping[str, Any]
 
 def _opt_str(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
+
+
+def _default(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 def _maybe(value: Any, convert: Callable[[Any], Any]) -> Any:
