@@ -43,6 +43,15 @@ def test_invalid_requests_are_recorded_as_violations(
         pve.assert_valid()
 
 
+def test_requests_outside_the_api_and_unauthenticated_ones_are_still_checked(pve: FakeProxmox) -> None:
+    assert httpx.get(f"{pve.url}/api2/extjs/version").status_code == 404
+    assert httpx.get(f"{pve.url}/api2/json/nodes/pve1/qemu/1/config").status_code == 401
+    assert pve.violations == [
+        "GET /api2/extjs/version: not under /api2/json",
+        "GET /nodes/{node}/qemu/{vmid}/config: vmid='1': below the minimum 100",
+    ]
+
+
 def test_valid_requests_are_served(pve: FakeProxmox) -> None:
     assert _get(pve, "/cluster/resources?type=vm").json()["data"][0]["id"] == "qemu/100"
     assert _get(pve, "/nodes/pve2/lxc").json()["data"] == [

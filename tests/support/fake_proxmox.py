@@ -3,8 +3,9 @@
 Why a fake: no Proxmox can run here. Why strict: a lenient fake would let a client pass tests
 while asking real Proxmox for paths or parameters it rejects. Every request is checked against
 the real API description (pve-apidata.json, see `pve_apidata.py`): path template, method,
-parameter names, types, enums and ranges. Violations are collected in `violations`; the
-`fake_proxmox` fixtures (tests/lifecycle/conftest.py) fail the test when any were recorded.
+parameter names, types, enums and ranges — before authentication, so even a request that would
+be refused is checked. Violations are collected in `violations`; the `fake_proxmox` fixture below
+fails the test when any were recorded (register it in a conftest.py, as tests/importer does).
 
 It serves an *estate*: a JSON file (tests/fixtures/proxmox/estates/*.json) holding the version,
 the nodes and every guest with its node, type (qemu/lxc), status and config exactly as
@@ -334,16 +335,15 @@ class FakeProxmox:
     def answer(self, method: str, path: str, query: dict[str, list[str]], auth: str | None) -> _Answer:
         """The response to one request (also usable without a socket)."""
         authorized = auth == f"PVEAPIToken={self.token}"
+        problems = self.api.check_request(method, path, query)
         with self._lock:
             self.requests.append(RecordedRequest(method, path, query, authorized))
+            self.violations.extend(problems)
         if auth is None:
             return _Answer(401, "No ticket")
         if not authorized:
             return _Answer(401, "authentication failure")
-        problems = self.api.check_request(method, path, query)
         if problems:
-            with self._lock:
-                self.violations.extend(problems)
             return _Answer(400, "Parameter verification failed.", {"errors": problems})
         for failure in self._failures:
             if failure.pattern.search(path):
@@ -425,6 +425,8 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(fake.latency)
             url = urlsplit(self.path)
             if not url.path.startswith(API_PREFIX + "/"):
+                with fake._lock:
+                    fake.violations.append(f"{method} {url.path}: not under {API_PREFIX}")
                 answer = _Answer(404, "Not found")
             else:
                 path = unquote(url.path[len(API_PREFIX) :]).rstrip("/") or "/"
