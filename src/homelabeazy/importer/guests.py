@@ -477,7 +477,12 @@ def parse_qemu_disk(interface: str, text: str, unmapped: list[Unmapped]) -> Disk
     size = size_whole_gib(props.get("size", ""))
     if size is None:
         unmapped.append(
-            Unmapped(interface, "size is not a whole number of GiB, which the provider requires", text)
+            Unmapped(
+                interface,
+                "size is not a whole number of GiB, which the provider requires; the plan will want to "
+                "change this disk — resize it to whole GiB in Proxmox and re-import",
+                text,
+            )
         )
         return None
     _extra(unmapped, interface, props, _DISK_KNOWN)

@@ -54,11 +54,12 @@ def report_markdown(
     lines = [
         "# Import report",
         "",
-        f"Source: {source}. Imported {len(guests)} guests ({vms} QEMU VMs, "
-        f"{len(guests) - vms} LXC containers); {len(failures)} could not be read.",
+        f"Source: {source}. Imported {len(guests)} guest(s): {vms} QEMU VM(s), "
+        f"{len(guests) - vms} LXC container(s); {len(failures)} could not be read.",
         "",
         "Next: `terraform init`, then `terraform plan` — the `import {}` blocks in imports.tf adopt every",
-        "guest and the plan should show no changes. Below: what the generated resources do not carry.",
+        "guest and the plan should show no changes. Below: what the generated resources do not carry;",
+        "read `terraform plan` before any apply, as such a setting can show up there as a change.",
         "",
         "## Guests",
         "",
