@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import hcl2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from homelabeazy.importer import render_import
 from homelabeazy.importer.guests import (
     Cdrom,
     Container,
@@ -263,3 +267,27 @@ def test_absent_keys_take_proxmox_defaults_where_the_provider_differs() -> None:
     assert (vm.on_boot, vm.scsi_hardware, vm.cpu_type) == (False, "lsi", "kvm64")
     ct = _ct({"hostname": "bare"})
     assert (ct.start_on_boot, ct.memory, ct.swap) == (False, 512, 512)
+
+
+_KEYS = st.sampled_from(
+    ["name", "hostname", "net0", "net1", "scsi0", "virtio0", "ide2", "ipconfig0", "cores", "memory",
+     "balloon", "agent", "tags", "onboot", "template", "rootfs", "mp0", "features", "cpu", "boot", "startup",
+     "sshkeys", "cicustom", "efidisk0", "vga", "dev0", "swap", "description", "unknown9"]
+)  # fmt: skip
+_VALUES = st.one_of(
+    st.text(alphabet="abcvirtoe01=,:;/.-GMK", max_size=40),
+    st.integers(min_value=-5, max_value=10**6),
+    st.lists(st.text(max_size=5), max_size=2),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(kind=st.sampled_from(["qemu", "lxc"]), config=st.dictionaries(_KEYS, _VALUES, max_size=8))
+def test_garbage_configs_fail_only_as_guest_errors(kind: str, config: dict[str, Any]) -> None:
+    """Whatever a (broken) Proxmox returns, one guest never crashes the import, and whatever parses
+    renders to HCL that parses again."""
+    try:
+        guest = parse_guest(kind, "pve1", 100, "running", config)
+    except GuestConfigError:
+        return
+    hcl2.loads(render_import([guest])["guests.tf"])

@@ -891,4 +891,8 @@ def parse_guest(kind: str, node: str, vmid: int, status: str, config: Mapping[st
             return parse_container(node, vmid, status, config)
     except PropertyStringError as exc:
         raise GuestConfigError(str(exc)) from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        # Values of a shape no Proxmox writes (a list where a string belongs, a non-numeric rate):
+        # the guest is reported, the import goes on.
+        raise GuestConfigError(f"unexpected value ({type(exc).__name__}: {exc})") from None
     raise GuestConfigError(f"unknown guest type {kind!r} (expected qemu or lxc)")
