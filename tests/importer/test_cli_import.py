@@ -192,3 +192,24 @@ def test_the_homelabs_own_nodes_are_not_recorded() -> None:
         "unmanaged:\n  - name: legacy\n    vmid: 201\n    node: pve1\n    kind: qemu\n"
     )
     assert [c.split(" is taken")[0] for c in vmid_clashes([own, other], managed)] == ["VMID 201"]
+
+
+def test_record_keeps_entries_of_guests_that_could_not_be_read(
+    cli, fake_proxmox, token_env, homelab_yaml: Path, tmp_path: Path
+) -> None:
+    pve = fake_proxmox("homelab")
+    assert _import(cli, pve, tmp_path / "o", "--record", str(homelab_yaml)).code == 0
+    before = homelab_yaml.read_text()
+    pve.fail_guest(101)
+    result = _import(cli, pve, tmp_path / "o", "--record", str(homelab_yaml))
+    assert result.code == 1
+    assert homelab_yaml.read_text() == before  # pfsense (101) is still recorded
+
+
+def test_no_progress_bar_when_the_essentials_fail(cli, fake_proxmox, token_env, tmp_path: Path) -> None:
+    pve = fake_proxmox("homelab")
+    pve.deny(r"^/version$", reason="Permission check failed")
+    result = _import(cli, pve, tmp_path / "o")
+    assert result.code == 1
+    assert "reading guest configs" not in result.err
+    assert "Proxmox: GET /version failed: HTTP 403" in result.err

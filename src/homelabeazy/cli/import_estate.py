@@ -95,16 +95,22 @@ def _discover_with_progress(client: ProxmoxClient, concurrency: int) -> Discover
     from homelabeazy.lifecycle.importer import GuestRef, discover
 
     columns = (TextColumn("reading guest configs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console.err, transient=False) as progress:
-        task = progress.add_task("guests", total=None)
+    # The bar appears once the guest list is known, so a failing /version or /nodes prints no bar.
+    progress = Progress(*columns, console=console.err, transient=False)
+    task = progress.add_task("guests", total=None, start=False)
 
-        def started(total: int) -> None:
-            progress.update(task, total=total)
+    def started(total: int) -> None:
+        progress.update(task, total=total)
+        progress.start_task(task)
+        progress.start()
 
-        def advanced(done: int, total: int, ref: GuestRef) -> None:  # noqa: ARG001 - Progress signature
-            progress.update(task, completed=done)
+    def advanced(done: int, total: int, ref: GuestRef) -> None:  # noqa: ARG001 - Progress signature
+        progress.update(task, completed=done)
 
+    try:
         return discover(client, concurrency=concurrency, on_start=started, on_progress=advanced)
+    finally:
+        progress.stop()
 
 
 def _read_record_target(path: Path) -> LoadedConfig:
@@ -123,7 +129,8 @@ def _record(path: Path, loaded: LoadedConfig, found: Discovery) -> None:
     for clash in vmid_clashes(found.guests, managed):
         console.err.print(f"[yellow]warning[/]: {escape(clash)}")
     text = path.read_text(encoding="utf-8")
-    updated = record_unmanaged(text, found.guests, managed)
+    unreadable = {failure.vmid for failure in found.failures}
+    updated = record_unmanaged(text, found.guests, managed, keep=unreadable)
     if updated == text:
         console.success(f"{path}: unmanaged inventory already up to date")
         return

@@ -11,7 +11,7 @@ clash, because `homelab up` could not create that node.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -63,8 +63,17 @@ def unmanaged_entries(guests: Sequence[Guest], managed: Mapping[int, str]) -> li
     return entries
 
 
-def record_unmanaged(text: str, guests: Sequence[Guest], managed: Mapping[int, str] | None = None) -> str:
-    """`text` (a homelab.yaml) with its `unmanaged:` list set to the discovered guests."""
+def record_unmanaged(
+    text: str,
+    guests: Sequence[Guest],
+    managed: Mapping[int, str] | None = None,
+    keep: Collection[int] = (),
+) -> str:
+    """`text` (a homelab.yaml) with its `unmanaged:` list set to the discovered guests.
+
+    Entries whose VMID is in `keep` (guests that exist but could not be read this time) stay as
+    they are: a transient read failure must not erase what an earlier import recorded.
+    """
     yaml = _yaml()
     tree = yaml.load(text)
     if not isinstance(tree, CommentedMap):
@@ -76,7 +85,7 @@ def record_unmanaged(text: str, guests: Sequence[Guest], managed: Mapping[int, s
             int(item["vmid"]): item for item in old if isinstance(item, CommentedMap) and "vmid" in item
         }
     seq = old if isinstance(old, CommentedSeq) else CommentedSeq()
-    wanted = []
+    wanted: list[tuple[int, CommentedMap]] = []
     for entry in unmanaged_entries(guests, managed or {}):
         item = by_vmid.get(entry["vmid"], CommentedMap())
         for key, value in entry.items():
@@ -84,8 +93,9 @@ def record_unmanaged(text: str, guests: Sequence[Guest], managed: Mapping[int, s
                 item[key] = value
         if "ip" not in entry and "ip" in item:
             del item["ip"]
-        wanted.append(item)
-    seq[:] = wanted
+        wanted.append((entry["vmid"], item))
+    wanted += [(vmid, item) for vmid, item in by_vmid.items() if vmid in keep]
+    seq[:] = [item for _, item in sorted(wanted, key=lambda pair: pair[0])]
     if KEY not in tree:
         tree[KEY] = seq
         tree.yaml_set_comment_before_after_key(
