@@ -264,7 +264,7 @@ def test_every_config_key_is_mapped_ignored_or_reported(name: str) -> None:
 
 def test_absent_keys_take_proxmox_defaults_where_the_provider_differs() -> None:
     vm = _vm({"name": "bare"})
-    assert (vm.on_boot, vm.scsi_hardware, vm.cpu_type) == (False, "lsi", "kvm64")
+    assert (vm.on_boot, vm.scsi_hardware, vm.cpu_type) == (False, "lsi", None)
     ct = _ct({"hostname": "bare"})
     assert (ct.start_on_boot, ct.memory, ct.swap) == (False, 512, 512)
 

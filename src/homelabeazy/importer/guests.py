@@ -68,7 +68,6 @@ DISK_BUSES = ("scsi", "virtio", "sata", "ide")
 # (e.g. the provider defaults on_boot to true, Proxmox's onboot to 0).
 PVE_DEFAULT_ONBOOT = False
 PVE_DEFAULT_SCSIHW = "lsi"
-PVE_DEFAULT_CPUTYPE = "kvm64"
 PVE_DEFAULT_LXC_MEMORY = 512
 PVE_DEFAULT_LXC_SWAP = 512
 
@@ -686,7 +685,8 @@ def parse_vm(node: str, vmid: int, status: str, config: Mapping[str, Any]) -> Vm
         protection=_maybe(keys.take("protection"), parse_bool),
         cores=_maybe(cores, lambda v: parse_int(v, "cores")),
         sockets=_maybe(sockets, lambda v: parse_int(v, "sockets")),
-        cpu_type=cpu_type or PVE_DEFAULT_CPUTYPE,
+        # No default for an absent `cpu`: the provider reads it back as its own default (qemu64).
+        cpu_type=cpu_type,
         cpu_flags=cpu_flags,
         numa=_maybe(keys.take("numa"), parse_bool),
         cpu_units=_maybe(units, lambda v: parse_int(v, "cpuunits")),
