@@ -197,13 +197,15 @@ def test_container_nic() -> None:
         True,
     )
     assert nic.ip == IpConfig("10.10.10.53/24", "10.10.10.1")
-    assert parse_container_nic("net1", "name=eth1,bridge=vmbr1,link_down=1", []).enabled is False
+    unmapped: list = []
+    parse_container_nic("net1", "name=eth1,bridge=vmbr1,link_down=1", unmapped)
+    assert [u.key for u in unmapped] == ["net1.link_down"]
 
 
 def test_mount_points() -> None:
     volume = parse_mount_point("mp0", "tank:subvol-201-disk-1,mp=/var/lib/jellyfin,backup=1,size=64G", [])
     assert (volume.volume, volume.path, volume.size, volume.backup) == (
-        "tank",
+        "tank:subvol-201-disk-1",
         "/var/lib/jellyfin",
         "64G",
         True,

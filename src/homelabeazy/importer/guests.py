@@ -261,7 +261,6 @@ class ContainerNic:
     firewall: bool | None = None
     mtu: int | None = None
     rate_limit: float | None = None
-    enabled: bool | None = None
     ip: IpConfig = field(default_factory=IpConfig)
 
 
@@ -737,7 +736,15 @@ def parse_container_nic(key: str, text: str, unmapped: list[Unmapped]) -> Contai
     }
     _extra(unmapped, key, props, known)
     rate = props.get("rate")
-    link_down = _opt_bool(props, "link_down")
+    if _opt_bool(props, "link_down"):
+        unmapped.append(
+            Unmapped(
+                f"{key}.link_down",
+                "the provider reads every container NIC back as enabled, so a disconnected one cannot be "
+                "imported without a diff; reconnect it or manage the link by hand",
+                props["link_down"],
+            )
+        )
     return ContainerNic(
         name=props["name"],
         bridge=props.get("bridge"),
@@ -746,7 +753,6 @@ def parse_container_nic(key: str, text: str, unmapped: list[Unmapped]) -> Contai
         firewall=_opt_bool(props, "firewall"),
         mtu=_opt_int(props, "mtu"),
         rate_limit=float(rate) if rate is not None else None,
-        enabled=None if link_down is None else not link_down,
         ip=IpConfig(props.get("ip"), props.get("gw"), props.get("ip6"), props.get("gw6")),
     )
 
@@ -756,13 +762,12 @@ def parse_mount_point(key: str, text: str, unmapped: list[Unmapped]) -> MountPoi
     props = split_property_string(text, "volume")
     if "mp" not in props or "volume" not in props:
         raise GuestConfigError(f"{key}: {text!r} needs a volume and mp=")
-    store = volume_datastore(props["volume"])
     _extra(
         unmapped, key, props, {"volume", "mp", "size", "backup", "ro", "acl", "quota", "replicate", "shared"}
     )
     return MountPoint(
-        # A storage volume is recreated from its datastore; a bind mount is the host path itself.
-        volume=store if store is not None else props["volume"],
+        # The full volume id (`tank:subvol-201-disk-1`) or host path: what the provider reads back.
+        volume=props["volume"],
         path=props["mp"],
         size=props.get("size"),
         backup=_opt_bool(props, "backup"),

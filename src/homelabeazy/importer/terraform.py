@@ -117,7 +117,7 @@ def vm_block(vm: Vm) -> Block:
 def _container_nic(nic: ContainerNic) -> Block:
     block = Block("network_interface").attr("name", nic.name).attr("bridge", nic.bridge)
     block.attr("mac_address", nic.mac_address).attr("vlan_id", nic.vlan_id).attr("firewall", nic.firewall)
-    return block.attr("mtu", nic.mtu).attr("rate_limit", nic.rate_limit).attr("enabled", nic.enabled)
+    return block.attr("mtu", nic.mtu).attr("rate_limit", nic.rate_limit)
 
 
 def container_block(ct: Container) -> Block:
@@ -151,15 +151,17 @@ def container_block(ct: Container) -> Block:
     init = Block("initialization").attr("hostname", ct.name)
     if ct.dns_domain or ct.dns_servers:
         init.block(Block("dns").attr("domain", ct.dns_domain).attr("servers", list(ct.dns_servers) or None))
-    if any(not nic.ip.empty for nic in ct.nics):
-        for nic in ct.nics:
+    for nic in ct.nics:
+        # Unlike a VM's, a container's ip_config list is not positional: the provider reads back
+        # one entry per NIC that has an address, in NIC order.
+        if not nic.ip.empty:
             init.add_block_always(_ip_block("ip_config", nic.ip))
     res.block(init)
     features = Block("features")
     for name, value in ct.features:
         features.attr(name, list(value) if isinstance(value, tuple) else value)
     res.block(features)
-    if ct.console is not None:
+    if ct.console is not None and not _default_console(ct):
         console = Block("console").attr("enabled", ct.console.enabled).attr("type", ct.console.type)
         res.block(console.attr("tty_count", ct.console.tty_count))
     for device in ct.devices:
@@ -189,6 +191,14 @@ def template_variable_block() -> Block:
     )
     return Block(
         "variable", (TEMPLATE_VARIABLE,), [Attr("type", Expr("string")), Attr("description", description)]
+    )
+
+
+def _default_console(ct: Container) -> bool:
+    """Proxmox's defaults (console on, mode tty, 2 ttys): the provider reads no console block then."""
+    console = ct.console
+    return console is None or (
+        console.enabled in (None, True) and console.type in (None, "tty") and console.tty_count in (None, 2)
     )
 
 
