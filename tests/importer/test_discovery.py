@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from homelabeazy.errors import ExternalSystemError
-from homelabeazy.importer import Container, Vm
+from homelabeazy.importer import Container, Vm, render_import
 from homelabeazy.lifecycle.importer import GuestRef, discover, list_guests
 from homelabeazy.ops.proxmox import ApiToken, ProxmoxClient
 from tests.importer.conftest import parsed_estate
@@ -87,6 +87,8 @@ def test_an_empty_view_warns_about_privileges(fake_proxmox) -> None:
         found = discover(client)
     assert found.guests == ()
     assert "VM.Audit" in found.warnings[0]
+    report = render_import(found.guests, found.failures, warnings=found.warnings)["IMPORT_REPORT.md"]
+    assert "## Warnings\n\n- no guests are visible" in report
 
 
 def test_list_guests_keeps_qemu_and_lxc_only() -> None:

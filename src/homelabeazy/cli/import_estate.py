@@ -68,7 +68,9 @@ def import_estate(  # noqa: PLR0917 - Typer maps each option to a parameter
         found = _discover_with_progress(client, concurrency)
     for warning in found.warnings:
         console.err.print(f"[yellow]warning[/]: {escape(warning)}")
-    files = render_import(found.guests, found.failures, endpoint=client.endpoint, release=found.release)
+    files = render_import(
+        found.guests, found.failures, endpoint=client.endpoint, release=found.release, warnings=found.warnings
+    )
     plan = writer.plan(out, files)
     if plan.conflicts and not force:
         raise RenderConflictError(list(plan.conflicts))

@@ -46,7 +46,12 @@ def _unmapped(guests: Sequence[Guest]) -> list[str]:
 
 
 def report_markdown(
-    guests: Sequence[Guest], failures: Sequence[ReadFailure], *, endpoint: str, release: str
+    guests: Sequence[Guest],
+    failures: Sequence[ReadFailure],
+    *,
+    endpoint: str,
+    release: str,
+    warnings: Sequence[str] = (),
 ) -> str:
     """The report text (deterministic: no timestamps)."""
     source = f"{endpoint} (Proxmox VE {release})" if release else endpoint or "Proxmox VE"
@@ -69,6 +74,8 @@ def report_markdown(
         *(_unmapped(guests) or ["", "Every setting of every guest was mapped."]),
         "",
     ]
+    if warnings:
+        lines += ["## Warnings", "", *(f"- {_cell(w)}" for w in warnings), ""]
     if failures:
         lines += [
             "## Could not be read",

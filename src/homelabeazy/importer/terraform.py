@@ -233,6 +233,7 @@ def render_import(
     *,
     endpoint: str = "",
     release: str = "",
+    warnings: Sequence[str] = (),
 ) -> dict[str, str]:
     """Relative path -> text: versions.tf, guests.tf, imports.tf, and IMPORT_REPORT.md (with failures)."""
     ordered = sort_guests(guests)
@@ -244,7 +245,9 @@ def render_import(
         "versions.tf": render(top, HEADER),
         "guests.tf": render(blocks, HEADER) if blocks else _empty(HEADER),
         "imports.tf": render([import_block(g) for g in ordered], HEADER) if ordered else _empty(HEADER),
-        "IMPORT_REPORT.md": report_markdown(ordered, failures, endpoint=endpoint, release=release),
+        "IMPORT_REPORT.md": report_markdown(
+            ordered, failures, endpoint=endpoint, release=release, warnings=warnings
+        ),
     }
 
 
