@@ -213,3 +213,10 @@ def test_no_progress_bar_when_the_essentials_fail(cli, fake_proxmox, token_env, 
     assert result.code == 1
     assert "reading guest configs" not in result.err
     assert "Proxmox: GET /version failed: HTTP 403" in result.err
+
+
+def test_plain_http_endpoint_is_warned_about(cli, fake_proxmox, token_env, tmp_path: Path) -> None:
+    pve = fake_proxmox("homelab", tls=False)
+    result = cli("import", "--endpoint", pve.url, "--out", str(tmp_path / "o"))
+    assert result.code == 0, result.err
+    assert "token travels unencrypted" in result.err

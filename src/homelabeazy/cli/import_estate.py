@@ -58,6 +58,8 @@ def import_estate(  # noqa: PLR0917 - Typer maps each option to a parameter
         raise UsageError("--insecure and --ca-cert exclude each other")
     token = ApiToken.from_env(token_env)
     loaded = _read_record_target(record) if record is not None else None
+    if endpoint.strip().lower().startswith("http://"):
+        console.err.print("[yellow]warning[/]: plain http:// endpoint; the API token travels unencrypted")
     if insecure:
         console.err.print(
             "[yellow]warning[/]: TLS verification is off (--insecure); the token could be intercepted"
