@@ -12,7 +12,7 @@ import typer
 import typer.exceptions
 
 from homelabeazy import __version__
-from homelabeazy.cli import console, core_commands, terraform_commands
+from homelabeazy.cli import console, core_commands, import_estate, terraform_commands
 from homelabeazy.cli import secrets as secrets_cli
 from homelabeazy.cli import users as users_cli
 from homelabeazy.cli.net import app as net_app
@@ -50,6 +50,7 @@ app.command(name="tf-inventory")(terraform_commands.tf_inventory)
 app.add_typer(net_app, name="net")
 app.add_typer(secrets_cli.app, name="secrets")
 app.add_typer(users_cli.app, name="users")
+app.command(name="import")(import_estate.import_estate)
 
 
 # Typer >= 0.24 ships its own copy of click: catch both its classes and click's.

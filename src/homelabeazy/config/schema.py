@@ -561,6 +561,27 @@ class UserConfig(Section):
     """Groups the user belongs to."""
 
 
+# --------------------------------------------------------------------------- unmanaged inventory
+
+
+class UnmanagedGuest(Section):
+    """A Proxmox guest this homelab does not manage, recorded by `homelab import --record`.
+
+    Kept so status, docs and the network check know the address is taken and by what.
+    """
+
+    name: str = Field(min_length=1, max_length=128)
+    """The guest's name in Proxmox (QEMU name or LXC hostname)."""
+    vmid: int = Field(ge=100, le=999_999_999)
+    """Its Proxmox VMID."""
+    node: Label
+    """The Proxmox node it runs on."""
+    kind: Literal["qemu", "lxc"]
+    """`qemu` for a VM, `lxc` for a container."""
+    ip: IPv4Address | None = None
+    """Its first static IPv4 address from cloud-init or the container config, if it has one."""
+
+
 # --------------------------------------------------------------------------- root
 
 
@@ -589,6 +610,8 @@ class HomelabConfig(Section):
     """LDAP groups."""
     users: list[UserConfig] = Field(default_factory=list)
     """LDAP users."""
+    unmanaged: list[UnmanagedGuest] = Field(default_factory=list)
+    """Existing Proxmox guests outside this homelab's control (written by `homelab import --record`)."""
 
 
 ProxmoxConfig.model_rebuild()

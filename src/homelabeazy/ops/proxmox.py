@@ -1,0 +1,210 @@
+"""The Proxmox VE API adapter: authenticated, TLS-verified GETs with precise errors.
+
+Why httpx and not proxmoxer: we need a handful of read-only GETs, made concurrently, with the
+failure told apart precisely (bad token, missing privilege, refused connection, certificate
+problem, timeout). httpx gives one thread-safe pooled client (its pool sized to the import's
+concurrency), explicit timeouts, an `ssl.SSLContext` we build ourselves (system trust store or
+`--ca-cert`), and distinct exception types for each failure; proxmoxer's attribute-chaining
+wrapper over `requests` adds nothing here and hides the connection errors behind its own.
+
+The API token (`user@realm!tokenid=secret`) is read from an environment variable and only ever
+placed in the Authorization header; no message, log or repr contains it.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from homelabeazy.errors import ExternalSystemError, UsageError
+
+SYSTEM = "Proxmox"
+DEFAULT_TOKEN_ENV = "PROXMOX_VE_API_TOKEN"  # noqa: S105 - the variable's name, not a secret
+API_PREFIX = "/api2/json"
+TOKEN_SHAPE = "user@realm!tokenid=secret"  # noqa: S105 - a format description
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A Proxmox API token; its repr never shows the secret."""
+
+    token_id: str
+    secret: str = field(repr=False)
+
+    @classmethod
+    def parse(cls, value: str, source: str) -> ApiToken:
+        """Split `user@realm!tokenid=secret`; `source` names where it came from, for the error."""
+        token_id, sep, secret = value.strip().partition("=")
+        user, bang, name = token_id.partition("!")
+        if not sep or not secret or not bang or "@" not in user or not name:
+            raise UsageError(f"{source} does not hold an API token of the form {TOKEN_SHAPE}")
+        return cls(token_id, secret)
+
+    @classmethod
+    def from_env(cls, variable: str, environ: Mapping[str, str] | None = None) -> ApiToken:
+        """Read the token from environment variable `variable`."""
+        env = os.environ if environ is None else environ
+        value = env.get(variable)
+        if not value:
+            raise UsageError(
+                f"environment variable {variable} is not set: export it as {TOKEN_SHAPE} "
+                "(Datacenter > Permissions > API Tokens)"
+            )
+        return cls.parse(value, f"environment variable {variable}")
+
+    @property
+    def header(self) -> str:
+        """The Authorization header value Proxmox expects for token auth."""
+        return f"PVEAPIToken={self.token_id}={self.secret}"
+
+
+def tls_context(*, verify: bool = True, ca_cert: Path | None = None) -> ssl.SSLContext | bool:
+    """The TLS setting for httpx: the system trust store, a given CA file, or (only if asked) none."""
+    if not verify:
+        return False
+    if ca_cert is None:
+        return ssl.create_default_context()
+    try:
+        return ssl.create_default_context(cafile=str(ca_cert))
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"--ca-cert {ca_cert}: cannot be read as a PEM CA certificate ({exc})") from None
+
+
+def normalise_endpoint(endpoint: str) -> str:
+    """`https://host:8006` (with or without `/` or `/api2/json`) -> `https://host:8006`."""
+    parts = urlsplit(endpoint.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise UsageError(f"endpoint {endpoint!r} must be a URL like https://10.10.30.2:8006")
+    path = parts.path.rstrip("/")
+    if path in ("", API_PREFIX):
+        return f"{parts.scheme}://{parts.netloc}"
+    raise UsageError(f"endpoint {endpoint!r} must not carry a path other than {API_PREFIX}")
+
+
+class ProxmoxClient:
+    """Read-only access to one Proxmox VE API endpoint. Thread-safe: share one across workers."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        token: ApiToken,
+        *,
+        verify: bool = True,
+        ca_cert: Path | None = None,
+        timeout: float = 30.0,
+        max_connections: int = 8,
+    ) -> None:
+        self.endpoint = normalise_endpoint(endpoint)
+        self._verify = verify
+        self._client = httpx.Client(
+            base_url=self.endpoint + API_PREFIX,
+            headers={"Authorization": token.header, "Accept": "application/json"},
+            verify=tls_context(verify=verify, ca_cert=ca_cert),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._client.close()
+
+    def __enter__(self) -> ProxmoxClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        """GET an API path (e.g. `/nodes`) and return its `data`; failures raise ExternalSystemError."""
+        action = f"GET {path}" + (f"?{'&'.join(f'{k}={v}' for k, v in params.items())}" if params else "")
+        try:
+            response = self._client.get(path, params=dict(params or {}))
+        except httpx.ConnectError as exc:
+            raise self._connect_error(action, exc) from None
+        except httpx.TimeoutException:
+            raise ExternalSystemError(
+                SYSTEM,
+                f"{action} on {self.endpoint}",
+                "no answer before the timeout",
+                "check that the host is up and the API (pveproxy, port 8006) responds",
+            ) from None
+        except httpx.TransportError as exc:
+            raise ExternalSystemError(
+                SYSTEM, f"{action} on {self.endpoint}", _first_line(exc), "check the endpoint URL and network"
+            ) from None
+        return self._data(action, response)
+
+    def _data(self, action: str, response: httpx.Response) -> Any:
+        status = response.status_code
+        reason = response.reason_phrase or ""
+        if status == 200:
+            try:
+                return response.json()["data"]
+            except (ValueError, KeyError, TypeError):
+                raise ExternalSystemError(
+                    SYSTEM, action, "the answer is not Proxmox API JSON", "is the endpoint a Proxmox VE API?"
+                ) from None
+        answer = f"HTTP {status} {reason}".strip()
+        if status == 401:
+            raise ExternalSystemError(
+                SYSTEM,
+                f"{action} (authentication)",
+                f"{answer}: the API token was rejected",
+                f"check the token id and secret ({TOKEN_SHAPE}) and that the token is not expired",
+            )
+        if status == 403:
+            raise ExternalSystemError(
+                SYSTEM,
+                action,
+                f"{answer}: the token lacks a privilege",
+                "grant the token's user (and, for a privilege-separated token, the token itself) "
+                "the PVEAuditor role on / (Sys.Audit, VM.Audit, Datastore.Audit)",
+            )
+        raise ExternalSystemError(SYSTEM, action, answer, _fix_for(status))
+
+    def _connect_error(self, action: str, exc: httpx.ConnectError) -> ExternalSystemError:
+        text = _first_line(exc)
+        if _is_certificate_problem(exc):
+            fix = (
+                "pass the CA that signed the Proxmox certificate with --ca-cert FILE "
+                "(on a node: /etc/pve/pve-root-ca.pem), or --insecure for a throwaway lab"
+            )
+            return ExternalSystemError(SYSTEM, f"TLS handshake with {self.endpoint}", text, fix)
+        return ExternalSystemError(
+            SYSTEM,
+            f"{action}: connecting to {self.endpoint}",
+            text or "connection failed",
+            "check the address and port (default 8006) and that pveproxy is running",
+        )
+
+
+def _fix_for(status: int) -> str:
+    if status == 404:
+        return "the path does not exist on this Proxmox version"
+    if status in (500, 595, 596):
+        return "the node may be offline or its cluster filesystem unavailable; check `pvecm status`"
+    return ""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _is_certificate_problem(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
