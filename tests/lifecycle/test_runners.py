@@ -103,13 +103,14 @@ def test_preflight_reports_every_problem_at_once(example_homelab, rendered: Path
     assert "ansible-playbook 2.10 is too old: install ansible-playbook >= 2.16" in text
     assert "lacks SDN.Use, VM.Allocate on /" in text
     assert "out of date with homelab.yaml" in text
-    assert "git: ls-remote" in text and "no such branch or tag" in text
+    assert "git: ls-remote" in text
+    assert "no such branch or tag" in text
 
 
 @pytest.mark.integration
 def test_git_ls_remote_missing_remote(tmp_path: Path) -> None:
     need_binary("git", "apt-get install git")
-    with pytest.raises(ExternalSystemError, match="check gitops.repo_url"):
+    with pytest.raises(ExternalSystemError, match=r"check gitops\.repo_url"):
         tools.git_ls_remote(f"file://{tmp_path}/nothing.git", "main")
 
 
@@ -246,7 +247,7 @@ def test_bootstrap_server_side_applies_in_dependency_order(example_homelab, tmp_
 
 def test_bootstrap_without_manifests_fails_clearly(example_homelab, tmp_path: Path) -> None:
     stage = r.BootstrapStage(kube=lambda: pytest.fail("must not connect"))
-    with pytest.raises(ExternalSystemError, match="no manifests found.*homelab render"):
+    with pytest.raises(ExternalSystemError, match=r"no manifests found.*homelab render"):
         stage.run(StageContext(tmp_path, example_homelab))
 
 
@@ -292,7 +293,8 @@ def test_configure_locks_down_the_fetched_kubeconfig(example_homelab, tmp_path: 
 
     class Ansible:
         def run(self, playbook: Path, inventory: Path) -> str:
-            assert playbook.name == "site.yml" and inventory.name == "inventory.yml"
+            assert playbook.name == "site.yml"
+            assert inventory.name == "inventory.yml"
             target.parent.mkdir(parents=True)
             target.write_text("apiVersion: v1\n")
             target.chmod(0o644)
