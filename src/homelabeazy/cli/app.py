@@ -12,6 +12,7 @@ import typer
 
 from homelabeazy import __version__
 from homelabeazy.cli import console, core_commands
+from homelabeazy.cli import lifecycle as lifecycle_commands
 from homelabeazy.errors import ConfigError, ExitCode, HomelabError
 
 app = typer.Typer(
@@ -42,6 +43,11 @@ app.command()(core_commands.validate)
 app.command()(core_commands.schema)
 app.command()(core_commands.render)
 app.command()(core_commands.diff)
+app.command()(lifecycle_commands.up)
+app.command()(lifecycle_commands.status)
+app.command()(lifecycle_commands.destroy)
+app.command()(lifecycle_commands.drift)
+app.add_typer(lifecycle_commands.backup_app, name="backup")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

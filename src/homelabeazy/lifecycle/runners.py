@@ -134,6 +134,7 @@ REQUIRED_PRIVILEGES: tuple[str, ...] = (
     "VM.Config.Memory",
     "VM.Config.Network",
     "VM.Config.Options",
+    "VM.GuestAgent.Audit",
     "VM.PowerMgmt",
 )
 
