@@ -138,6 +138,15 @@ class Pki:
     key: Path
 
 
+def _san(host: str) -> x509.GeneralName:
+    import ipaddress
+
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
 def make_pki(tmp: Path, hosts: list[str], days: int) -> Pki:
     """A CA and a leaf certificate for `hosts`, valid for `days` days."""
     now = dt.datetime.now(dt.UTC)
@@ -178,7 +187,7 @@ def make_pki(tmp: Path, hosts: list[str], days: int) -> Pki:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(hours=1))
         .not_valid_after(now + dt.timedelta(days=days, hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hosts]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False

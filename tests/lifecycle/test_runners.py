@@ -329,3 +329,19 @@ def test_verify_fails_on_unhealthy_rows(example_homelab, tmp_path: Path) -> None
     bad = r.VerifyStage(collect=lambda h: [Row("vault", "vault", "down", "sealed")])
     with pytest.raises(ExternalSystemError, match="vault vault: sealed"):
         bad.run(StageContext(tmp_path, example_homelab))
+
+
+def test_required_privileges_exist_in_the_proxmox_api_description() -> None:
+    from tests.conftest import SHARED_SCHEMAS
+    from tests.support.integration import require_tool
+
+    path = SHARED_SCHEMAS / "proxmox" / "pve-apidata.json"
+    if not path.exists():
+        require_tool(f"{path} not available (set HOMELAB_SCHEMAS)")
+    text = path.read_text()
+    unknown = [
+        p for p in r.REQUIRED_PRIVILEGES if f'"{p}"' not in text and f"'{p}'" not in text and p not in text
+    ]
+    assert unknown == []
+    assert r.missing_privileges({"/": set(r.REQUIRED_PRIVILEGES) | {"Pool.Audit"}}) == []
+    assert r.missing_privileges({"/vms": set(r.REQUIRED_PRIVILEGES)}) == list(r.REQUIRED_PRIVILEGES)

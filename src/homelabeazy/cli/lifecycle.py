@@ -350,6 +350,9 @@ def drift(
     config: ConfigArg = DEFAULT_CONFIG,
     as_json: JsonOpt = False,
     kubeconfig: KubeconfigOpt = None,
+    ca_file: Annotated[
+        Path | None, typer.Option("--ca-file", help="CA bundle that signed the Proxmox API.")
+    ] = None,
 ) -> int:
     """Show where Proxmox (live VMs), the cluster (live Applications) and homelab.yaml disagree.
 
@@ -362,7 +365,7 @@ def drift(
     from homelabeazy.ops.kube import KubeAdapter
 
     _, homelab = load_homelab(config)
-    vms = proxmox_reader(homelab).vms()
+    vms = proxmox_reader(homelab, str(ca_file) if ca_file else None).vms()
     path = kubeconfig or kubeconfig_path(homelab)
     applications = None
     if path.exists():

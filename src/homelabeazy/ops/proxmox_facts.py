@@ -8,12 +8,14 @@ clone, tags) is ops/proxmox.py; once merged, it can provide these reads and this
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
 
 from homelabeazy.errors import ExternalSystemError
+from homelabeazy.ops.probes import failure_text
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,19 @@ class ProxmoxHttpReader:
             secret = secret.split("=", 1)[1]
         url = self.endpoint.rstrip("/") + "/api2/json" + path
         headers = {"Authorization": f"PVEAPIToken={self.token_id}={secret}"}
-        with httpx.Client(timeout=self.timeout, verify=self.verify) as client:
-            response = client.get(url, headers=headers)
+        tls: bool | ssl.SSLContext = (
+            ssl.create_default_context(cafile=self.verify) if isinstance(self.verify, str) else self.verify
+        )
+        try:
+            with httpx.Client(timeout=self.timeout, verify=tls) as client:
+                response = client.get(url, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ExternalSystemError(
+                "proxmox",
+                f"GET {self.endpoint.rstrip('/')}/api2/json{path}",
+                failure_text(exc, self.timeout),
+                "check proxmox.endpoint and that this machine can reach the API (port 8006)",
+            ) from None
         if response.status_code != 200:
             raise ExternalSystemError(
                 "proxmox",
