@@ -8,14 +8,13 @@ clone, tags) is ops/proxmox.py; once merged, it can provide these reads and this
 from __future__ import annotations
 
 import os
-import ssl
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
 
 from homelabeazy.errors import ExternalSystemError
-from homelabeazy.ops.probes import failure_text
+from homelabeazy.ops.probes import failure_text, tls_context
 
 
 @dataclass(frozen=True)
@@ -81,11 +80,10 @@ class ProxmoxHttpReader:
             secret = secret.split("=", 1)[1]
         url = self.endpoint.rstrip("/") + "/api2/json" + path
         headers = {"Authorization": f"PVEAPIToken={self.token_id}={secret}"}
-        tls: bool | ssl.SSLContext = (
-            ssl.create_default_context(cafile=self.verify) if isinstance(self.verify, str) else self.verify
-        )
         try:
-            with httpx.Client(timeout=self.timeout, verify=tls) as client:
+            with httpx.Client(
+                timeout=self.timeout, verify=tls_context(self.verify), trust_env=False
+            ) as client:
                 response = client.get(url, headers=headers)
         except httpx.HTTPError as exc:
             raise ExternalSystemError(
