@@ -368,3 +368,77 @@ def test_backup_without_kubeconfig_is_usage_error(cli, config: Path) -> None:
     result = cli("backup", "list", "--config", str(config))
     assert result.code == 2
     assert "no kubeconfig at" in result.err
+
+
+# --- up through the CLI with fake runners: live reporter, summaries, Ctrl-C ---------------------------
+
+
+class ScriptedRunner:
+    def __init__(self, name: str, log: list[str], interrupt: bool = False) -> None:
+        self.name, self.log, self.interrupt = name, log, interrupt
+
+    def describe(self, ctx: Any) -> str:
+        return f"{self.name} things"
+
+    def run(self, ctx: Any) -> str:
+        self.log.append(self.name)
+        ctx.progress(f"{self.name} working")
+        if self.interrupt:
+            raise KeyboardInterrupt
+        return f"{self.name} summary"
+
+
+def fake_wiring(monkeypatch: pytest.MonkeyPatch, log: list[str], interrupt: str = "") -> None:
+    from homelabeazy.lifecycle import wiring
+    from homelabeazy.lifecycle.stages import STAGE_NAMES
+
+    monkeypatch.setattr(
+        wiring,
+        "stage_runners",
+        lambda *a, **k: {n: ScriptedRunner(n, log, interrupt=n == interrupt) for n in STAGE_NAMES},
+    )
+
+
+def test_up_cli_prints_one_summary_line_per_stage_and_resumes(cli, config: Path, monkeypatch) -> None:
+    log: list[str] = []
+    fake_wiring(monkeypatch, log)
+    result = cli("up", "--yes", str(config))
+    assert result.code == 0, result.err
+    lines = [line for line in result.err.splitlines() if line.startswith("✓") and line.endswith("summary")]
+    assert len(lines) == 8
+    assert lines[1].split()[1] == "provision"
+    assert lines[1].endswith("provision summary")
+    assert "homelab is up: 8 stage(s) run, 0 already done" in result.err
+    log.clear()
+    again = cli("up", "--yes", str(config))
+    assert log == ["preflight", "verify"]
+    assert "- provision  skipped (done, inputs unchanged)" in again.err
+
+
+def test_up_cli_ctrl_c_exits_130_and_resumes_there(cli, config: Path, monkeypatch) -> None:
+    log: list[str] = []
+    fake_wiring(monkeypatch, log, interrupt="bootstrap")
+    result = cli("up", "--yes", str(config))
+    assert result.code == 130
+    assert "interrupted: the journal records where" in result.err
+    assert load_journal(config.parent).get("bootstrap").result == "interrupted"
+    log.clear()
+    fake_wiring(monkeypatch, log)
+    assert cli("up", "--yes", str(config)).code == 0
+    assert log == ["preflight", "bootstrap", "secrets", "sync", "verify"]
+
+
+def test_status_watch_redraws_until_ctrl_c(example_homelab) -> None:
+    from homelabeazy.cli.lifecycle import _watch
+    from homelabeazy.ops.probes import Row
+
+    calls = {"n": 0}
+
+    def probe() -> list[Row]:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return [Row("vault", "vault", "ok" if calls["n"] == 1 else "down", "x")]
+
+    assert _watch(example_homelab, probe, 0.01) == 1
+    assert calls["n"] == 3
