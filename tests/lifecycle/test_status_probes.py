@@ -357,3 +357,15 @@ def test_collect_status_all_layers_never_raises(example_homelab, tmp_path: Path)
     } <= layers
     assert only(rows, "route")[0].detail == "connection refused"
     assert exit_code(rows) == 1
+
+
+def test_cold_tls_contexts_do_not_eat_the_probe_deadline(example_homelab) -> None:
+    """Regression: every probe building its own CA store at once made refused routes time out."""
+    from homelabeazy.ops import probes as probes_module
+
+    probes_module._TLS_CONTEXTS.clear()
+    closed = servers.free_port()
+    targets = StatusTargets(traefik=("127.0.0.1", closed), timeout=1)
+    rows = run_probes(probes_for(example_homelab, targets, StatusClients(), "route"))
+    assert len(rows) == len(example_homelab.routes)
+    assert {r.detail for r in rows} == {"connection refused"}
