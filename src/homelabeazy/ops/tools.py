@@ -7,7 +7,9 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from homelabeazy.errors import ExternalSystemError
 
@@ -34,13 +36,18 @@ def parse_version(text: str) -> tuple[int, ...] | None:
     return tuple(int(p) for p in match.groups() if p is not None)
 
 
+def find_tool(name: str) -> str | None:
+    """`name` on PATH, or beside the running Python (a pip-installed ansible in homelab's own venv)."""
+    return shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+
+
 def _run(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def tool_version(name: str, timeout: float = 20.0) -> ToolVersion | None:
     """`name`'s version, or None when it is not on PATH. terraform answers JSON; others text."""
-    path = shutil.which(name)
+    path = find_tool(name)
     if path is None:
         return None
     if name == "terraform":
