@@ -369,3 +369,48 @@ def silent_server() -> Iterator[int]:
         for conn in held:
             conn.close()
         sock.close()
+
+
+# --- sshd -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Sshd:
+    port: int
+    user: str
+    options: list[str]
+
+
+@contextmanager
+def sshd(binary: str, tmp: Path) -> Iterator[Sshd]:
+    """A throwaway sshd on a loopback port accepting one generated key for the current user.
+
+    sshd refuses to start without its privilege-separation directory /run/sshd, which the
+    openssh-server package normally creates when its service starts; we create it the same way
+    when missing (and leave it, as the package does: other sshd processes may rely on it).
+    """
+    import getpass
+
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    for name in ("host_key", "user_key"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp / name)], check=True)
+    (tmp / "authorized_keys").write_text((tmp / "user_key.pub").read_text())
+    (tmp / "authorized_keys").chmod(0o600)
+    port = free_port()
+    config = tmp / "sshd_config"
+    config.write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {tmp / 'host_key'}\nPidFile {tmp / 'sshd.pid'}\n"
+        f"AuthorizedKeysFile {tmp / 'authorized_keys'}\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n"
+    )
+    options = [
+        "-i",
+        str(tmp / "user_key"),
+        "-o",
+        f"UserKnownHostsFile={tmp / 'known_hosts'}",
+        "-o",
+        "IdentitiesOnly=yes",
+    ]
+    with process([binary, "-D", "-e", "-f", str(config)], tmp / "sshd.log"):
+        wait_until("sshd", lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None)
+        yield Sshd(port, getpass.getuser(), options)

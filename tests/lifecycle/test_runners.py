@@ -346,3 +346,65 @@ def test_required_privileges_exist_in_the_proxmox_api_description() -> None:
     assert unknown == []
     assert r.missing_privileges({"/": set(r.REQUIRED_PRIVILEGES) | {"Pool.Audit"}}) == []
     assert r.missing_privileges({"/vms": set(r.REQUIRED_PRIVILEGES)}) == list(r.REQUIRED_PRIVILEGES)
+
+
+@pytest.mark.integration
+def test_cloud_init_check_over_real_ssh(tmp_path: Path) -> None:
+    from tests.lifecycle import servers
+
+    sshd_bin = servers.find_binary("sshd")
+    if sshd_bin is None or servers.find_binary("ssh") is None:
+        require_tool("sshd/ssh not found (apt-get install openssh-server openssh-client)")
+    assert sshd_bin is not None
+    marker = tmp_path / "boot-finished"
+    (tmp_path / "sshd").mkdir()
+    with servers.sshd(sshd_bin, tmp_path / "sshd") as server:
+        assert ssh.ssh_banner_ok("127.0.0.1", server.port, 3)
+        check = lambda: ssh.cloud_init_finished(  # noqa: E731
+            server.user, "127.0.0.1", server.port, 5, marker=str(marker), options=server.options
+        )
+        assert not check()  # logged in, but cloud-init has not finished
+        marker.write_text("")
+        assert check()
+        # A key the server does not accept: BatchMode makes ssh fail instead of prompting.
+        other = [
+            "-i",
+            str(tmp_path / "nokey"),
+            "-o",
+            f"UserKnownHostsFile={tmp_path / 'kh'}",
+            "-o",
+            "IdentitiesOnly=yes",
+        ]
+        assert not ssh.cloud_init_finished(
+            server.user, "127.0.0.1", server.port, 5, marker=str(marker), options=other
+        )
+
+
+@pytest.mark.integration
+def test_preflight_reads_token_privileges_over_http(
+    example_homelab, rendered: Path, bare_remote: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The permissions endpoint of a (fake) Proxmox API, read with the real HTTP reader."""
+    from homelabeazy.ops.proxmox_facts import ProxmoxHttpReader
+    from tests.lifecycle import servers
+
+    token_id = example_homelab.config.proxmox.token_id
+    monkeypatch.setenv("PVE_TOKEN_FOR_TEST", f"{token_id}=pve-secret")
+    granted = {p: 1 for p in r.REQUIRED_PRIVILEGES if p != "VM.Config.Cloudinit"}
+    state = servers.FakePve(
+        token=f"{token_id}=pve-secret", permissions={"/": {**granted, "VM.Config.Cloudinit": 0}}
+    )
+    with servers.fake_proxmox(state):
+        reader = ProxmoxHttpReader(
+            f"http://127.0.0.1:{state.port}", token_id, "PVE_TOKEN_FOR_TEST", timeout=3
+        )
+        stage = r.PreflightStage(
+            tool_version=lambda name: ToolVersion(name, "/x", (9, 9)),
+            proxmox=reader,
+            ls_remote=lambda url, rev: tools.git_ls_remote(bare_remote, rev),
+            render_current=r.render_current,
+        )
+        with pytest.raises(ExternalSystemError) as info:
+            stage.run(StageContext(rendered, example_homelab))
+    assert "lacks VM.Config.Cloudinit on /" in str(info.value)
+    assert "pve-secret" not in str(info.value)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
+from collections.abc import Sequence
 
 from homelabeazy.ops.probes import tcp_banner
 
@@ -17,8 +19,13 @@ def ssh_banner_ok(host: str, port: int, timeout: float) -> bool:
         return False
 
 
-def ssh_argv(user: str, host: str, port: int, command: str, timeout: float) -> list[str]:
-    """The ssh command line: batch mode (never prompt), new host keys accepted once, short timeout."""
+def ssh_argv(
+    user: str, host: str, port: int, command: str, timeout: float, *, options: Sequence[str] = ()
+) -> list[str]:
+    """The ssh command line: batch mode (never prompt), new host keys accepted once, short timeout.
+
+    `options` are extra ssh arguments (an identity file, a known-hosts file) placed before the host.
+    """
     return [
         "ssh",
         "-o",
@@ -27,6 +34,7 @@ def ssh_argv(user: str, host: str, port: int, command: str, timeout: float) -> l
         "StrictHostKeyChecking=accept-new",
         "-o",
         f"ConnectTimeout={max(1, int(timeout))}",
+        *options,
         "-p",
         str(port),
         f"{user}@{host}",
@@ -34,11 +42,19 @@ def ssh_argv(user: str, host: str, port: int, command: str, timeout: float) -> l
     ]
 
 
-def cloud_init_finished(user: str, host: str, port: int, timeout: float) -> bool:
-    """Whether cloud-init wrote its boot-finished marker on the node."""
+def cloud_init_finished(
+    user: str,
+    host: str,
+    port: int,
+    timeout: float,
+    *,
+    marker: str = BOOT_FINISHED,
+    options: Sequence[str] = (),
+) -> bool:
+    """Whether cloud-init wrote its boot-finished marker on the node (False while ssh cannot log in)."""
     try:
         done = subprocess.run(
-            ssh_argv(user, host, port, f"test -f {BOOT_FINISHED}", timeout),
+            ssh_argv(user, host, port, f"test -f {shlex.quote(marker)}", timeout, options=options),
             capture_output=True,
             text=True,
             timeout=timeout + 5,
