@@ -236,6 +236,17 @@ def test_declined_confirmation_runs_nothing(ctx: StageContext) -> None:
     assert not (ctx.repo / JOURNAL_PATH).exists()
 
 
+def test_second_concurrent_run_is_refused(ctx: StageContext) -> None:
+    from homelabeazy.lifecycle.journal import exclusive_run
+
+    log: list[str] = []
+    with exclusive_run(ctx.repo), pytest.raises(UsageError, match="another `homelab up` is running"):
+        run_up(ctx, runners(log), Recorder())
+    assert log == []
+    run_up(ctx, runners(log), Recorder())  # released: the next run goes ahead
+    assert log == list(STAGE_NAMES)
+
+
 def test_dry_run_describes_and_runs_nothing(ctx: StageContext) -> None:
     run_up(ctx, runners([]), Recorder(), start_from="provision")
     (ctx.repo / "ansible/site.yml").write_text("- hosts: k3s\n")

@@ -8,8 +8,11 @@ next run sees a stage that never finished and runs it again.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +21,7 @@ from typing import Literal
 from homelabeazy.errors import UsageError
 
 JOURNAL_PATH = ".homelab/state.json"
+LOCK_PATH = ".homelab/up.lock"
 JOURNAL_VERSION = 1
 
 Result = Literal["ok", "failed", "interrupted", "running", "stale"]
@@ -123,3 +127,25 @@ def save_journal(repo: Path, journal: Journal) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temp, path)
+
+
+@contextmanager
+def exclusive_run(repo: Path) -> Iterator[None]:
+    """Hold the repo's `homelab up` lock: two concurrent runs would apply terraform twice at once.
+
+    An advisory flock on `.homelab/up.lock`; the kernel drops it when the process dies, so a
+    crashed run never leaves the repo locked.
+    """
+    path = repo / LOCK_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(
+                f"another `homelab up` is running on {repo} (it holds {path}); wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -22,7 +22,14 @@ from typing import Literal, Protocol
 
 from homelabeazy.errors import HomelabError, UsageError
 from homelabeazy.lifecycle.inputs import StageInputs, inputs_hash
-from homelabeazy.lifecycle.journal import Journal, StageRecord, load_journal, now, save_journal
+from homelabeazy.lifecycle.journal import (
+    Journal,
+    StageRecord,
+    exclusive_run,
+    load_journal,
+    now,
+    save_journal,
+)
 from homelabeazy.model import Homelab
 
 
@@ -274,8 +281,25 @@ def run_up(
 
     A failure stops the run (StageFailedError); Ctrl-C marks the running stage `interrupted`,
     saves the journal and re-raises KeyboardInterrupt. `confirm` sees the plan before anything
-    runs and may decline (then nothing runs and the journal is untouched).
+    runs and may decline (then nothing runs and the journal is untouched). Only one run per repo
+    at a time: a second one is refused while the first holds the lock.
     """
+    with exclusive_run(ctx.repo):
+        return _run_up_locked(
+            ctx, runners, reporter, only=only, start_from=start_from, confirm=confirm, stages=stages
+        )
+
+
+def _run_up_locked(
+    ctx: StageContext,
+    runners: Mapping[str, StageRunner],
+    reporter: StageReporter,
+    *,
+    only: str | None,
+    start_from: str | None,
+    confirm: Callable[[list[PlannedStage]], bool],
+    stages: tuple[StageSpec, ...],
+) -> UpResult:
     journal = load_journal(ctx.repo)
     planned = plan_stages(
         journal,
