@@ -442,3 +442,17 @@ def test_status_watch_redraws_until_ctrl_c(example_homelab) -> None:
 
     assert _watch(example_homelab, probe, 0.01) == 1
     assert calls["n"] == 3
+
+
+def test_unreachable_cluster_is_an_outside_system_error(cli, config: Path, tmp_path: Path) -> None:
+    with FakeKubeServer() as kube:
+        kubeconfig = kube.kubeconfig(tmp_path)
+    # the server is gone now: its port refuses connections
+    result = cli("backup", "list", "--config", str(config), "--kubeconfig", str(kubeconfig))
+    assert result.code == 1
+    assert (
+        "kubernetes: GET /apis/velero.io/v1/namespaces/velero/backups failed: connection refused"
+        in result.err
+    )
+    assert "Traceback" not in result.err
+    assert "internal error" not in result.err

@@ -266,7 +266,15 @@ def test_kube_errors_become_rows(example_homelab, tmp_path: Path) -> None:
         rows = run_probes(
             [p for p in build_probes(example_homelab, StatusTargets(timeout=3), clients) if p.layer == "k3s"]
         )
-    assert rows == [Row("k3s", "nodes", "down", "HTTP 401 Unauthorized: Unauthorized")]
+    assert rows == [
+        Row(
+            "k3s",
+            "nodes",
+            "down",
+            "kubernetes: GET /api/v1/nodes failed: HTTP 401 Unauthorized: Unauthorized"
+            " — check the kubeconfig's credentials",
+        )
+    ]
     # Elasticsearch without endpoints: the API server's 503 is the row.
     with FakeKubeServer() as kube:
         clients = StatusClients(kube=KubeAdapter(kube.kubeconfig(tmp_path), timeout=3))
@@ -278,7 +286,8 @@ def test_kube_errors_become_rows(example_homelab, tmp_path: Path) -> None:
             ]
         )
     assert rows[0].health == "down"
-    assert rows[0].detail.startswith("HTTP 503")
+    assert rows[0].detail.startswith("kubernetes: GET /api/v1/namespaces/logging/services/")
+    assert "failed: HTTP 503" in rows[0].detail
 
 
 # --- fake Proxmox API -----------------------------------------------------------------------------

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import urllib3
 from kubernetes import config as kube_config
 
 from homelabeazy.errors import ExternalSystemError
+from homelabeazy.ops.probes import failure_text
 
 FIELD_MANAGER = "homelabeazy"
 
@@ -30,13 +32,14 @@ class ApiResource:
     namespaced: bool
 
 
-class KubeApiError(Exception):
-    """The API server answered with an error status."""
+class KubeApiError(ExternalSystemError):
+    """The API server answered an error status; the CLI reports it like any outside failure."""
 
-    def __init__(self, status: int, reason: str, message: str) -> None:
+    def __init__(self, action: str, status: int, reason: str, message: str) -> None:
         self.status = status
         self.reason = reason
-        super().__init__(f"HTTP {status} {reason}: {message}".strip())
+        fix = "check the kubeconfig's credentials" if status in (401, 403) else ""
+        super().__init__("kubernetes", action, f"HTTP {status} {reason}: {message}".strip(), fix)
 
 
 @dataclass
@@ -84,15 +87,23 @@ class KubeAdapter:
             body=body,
             auth_settings=["BearerToken"],
         )
-        response = api.call_api(*serialized, _request_timeout=self.timeout)
-        response.read()
+        try:
+            response = api.call_api(*serialized, _request_timeout=self.timeout)
+            response.read()
+        except urllib3.exceptions.HTTPError as exc:
+            raise ExternalSystemError(
+                "kubernetes",
+                f"{method} {path}",
+                failure_text(exc, self.timeout),
+                f"is the cluster up and reachable from here? (kubeconfig {self.kubeconfig})",
+            ) from None
         text = response.data.decode("utf-8", "replace") if response.data else ""
         if not 200 <= response.status < 300:
             try:
                 message = json.loads(text).get("message", text)
             except (ValueError, AttributeError):
                 message = text
-            raise KubeApiError(response.status, response.reason or "", str(message)[:200])
+            raise KubeApiError(f"{method} {path}", response.status, response.reason or "", str(message)[:200])
         if raw:
             return text
         return json.loads(text) if text else None
@@ -124,7 +135,9 @@ class KubeAdapter:
             }
         found = self._discovery[api_version].get(kind)
         if found is None:
-            raise KubeApiError(404, "Not Found", f"the server does not serve {kind} in {api_version}")
+            raise KubeApiError(
+                f"looking up {kind}", 404, "Not Found", f"the server does not serve {kind} in {api_version}"
+            )
         return found
 
     def object_path(self, manifest: dict[str, Any], default_namespace: str = "default") -> str:

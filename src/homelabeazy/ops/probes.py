@@ -60,7 +60,7 @@ def failure_text(exc: BaseException, timeout: float) -> str:
     """One short line for what went wrong, naming timeouts, refusals and TLS failures plainly."""
     if isinstance(exc, ProbeError | HomelabError):
         return str(exc)
-    if isinstance(exc, httpx.TimeoutException | socket.timeout | TimeoutError):
+    if isinstance(exc, httpx.TimeoutException | socket.timeout | TimeoutError) or "timed out" in str(exc):
         return f"timeout after {timeout:g}s"
     if (
         isinstance(exc, ssl.SSLError)
