@@ -258,7 +258,6 @@ def traefik(binary: str, tmp: Path, hosts: list[str], backend_port: int, pki: Pk
             },
         },
     }
-    (tmp / "dynamic.json").write_text(json.dumps(dynamic))
     # Traefik's file provider reads YAML or TOML by extension; JSON is valid YAML.
     (tmp / "dynamic.yml").write_text(json.dumps(dynamic))
     port = free_port()
