@@ -13,6 +13,7 @@ import typer.exceptions
 
 from homelabeazy import __version__
 from homelabeazy.cli import console, core_commands, import_estate, terraform_commands
+from homelabeazy.cli import lifecycle as lifecycle_commands
 from homelabeazy.cli import secrets as secrets_cli
 from homelabeazy.cli import users as users_cli
 from homelabeazy.cli.net import app as net_app
@@ -51,6 +52,11 @@ app.add_typer(net_app, name="net")
 app.add_typer(secrets_cli.app, name="secrets")
 app.add_typer(users_cli.app, name="users")
 app.command(name="import")(import_estate.import_estate)
+app.command()(lifecycle_commands.up)
+app.command()(lifecycle_commands.status)
+app.command()(lifecycle_commands.destroy)
+app.command()(lifecycle_commands.drift)
+app.add_typer(lifecycle_commands.backup_app, name="backup")
 
 
 # Typer >= 0.24 ships its own copy of click: catch both its classes and click's.

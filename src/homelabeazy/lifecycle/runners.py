@@ -1,0 +1,454 @@
+"""The real runners of `homelab up`'s stages, written against small protocols.
+
+Terraform, Ansible and the secrets bootstrap are done by their own adapters (ops/terraform.py,
+ops/ansible.py, lifecycle/secrets.py); the stages here only need the narrow protocols below, so
+each adapter plugs in with no change to the engine. Until one is wired, `UnwiredAdapter` stands
+in and fails the stage with a message saying so — it never pretends to have done the work.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ruamel.yaml import YAML
+
+from homelabeazy.errors import ExternalSystemError
+from homelabeazy.lifecycle.stages import StageContext
+from homelabeazy.model import Homelab, Node
+from homelabeazy.ops.probes import Row
+from homelabeazy.ops.proxmox_facts import ProxmoxReader
+from homelabeazy.ops.tools import ToolVersion
+from homelabeazy.render import render_all, writer
+
+# --- the seams other adapters plug into ----------------------------------------------------------
+
+
+class TerraformRunner(Protocol):
+    """ops/terraform.py: init + apply (and destroy) in a folder; returns a one-line summary."""
+
+    def apply(self, directory: Path) -> str:
+        """`terraform init` then `terraform apply` (no prompt); idempotent."""
+        ...
+
+    def destroy(self, directory: Path) -> str:
+        """`terraform destroy` (no prompt)."""
+        ...
+
+
+class AnsibleRunner(Protocol):
+    """ops/ansible.py: run a playbook against an inventory; returns a one-line summary (ok/changed)."""
+
+    def run(self, playbook: Path, inventory: Path) -> str:
+        """Run the playbook; raise ExternalSystemError naming the failed host and task."""
+        ...
+
+
+class SecretsRunner(Protocol):
+    """lifecycle/secrets.py: wait for Vault, init/unseal it and seed the secrets; idempotent."""
+
+    def bootstrap(self) -> str:
+        """Bring Vault to initialised + unsealed + seeded; returns a one-line summary."""
+        ...
+
+
+class KubeClient(Protocol):
+    """What bootstrap and sync need of the cluster (ops/kube.KubeAdapter provides it)."""
+
+    def server_side_apply(
+        self, manifests: Iterable[dict[str, Any]], default_namespace: str = "default"
+    ) -> int:
+        """Apply each manifest server-side; returns how many."""
+        ...
+
+    def list_items(self, path: str) -> list[dict[str, Any]]:
+        """The items of a list endpoint."""
+        ...
+
+
+@dataclass(frozen=True)
+class UnwiredAdapter:
+    """Stands in for an adapter not wired into this build; fails loudly, never fakes success."""
+
+    system: str
+
+    def _fail(self, action: str) -> str:
+        raise ExternalSystemError(
+            self.system,
+            action,
+            f"no {self.system} adapter is wired into this build of homelab",
+            "this stage cannot run yet; run it by hand or use a build that includes the adapter",
+        )
+
+    def apply(self, directory: Path) -> str:
+        """Fails: no terraform adapter."""
+        return self._fail(f"apply in {directory}")
+
+    def destroy(self, directory: Path) -> str:
+        """Fails: no terraform adapter."""
+        return self._fail(f"destroy in {directory}")
+
+    def run(self, playbook: Path, inventory: Path) -> str:
+        """Fails: no ansible adapter."""
+        return self._fail(f"running {playbook.name} with {inventory.name}")
+
+    def bootstrap(self) -> str:
+        """Fails: no secrets adapter."""
+        return self._fail("bootstrapping Vault")
+
+
+def kubeconfig_path(homelab: Homelab) -> Path:
+    """Where `configure` leaves the cluster's kubeconfig: outside the repo, never committed.
+
+    `$HOMELAB_STATE_HOME/<name>/kubeconfig`, by default under ~/.config/homelabeazy.
+    """
+    base = os.environ.get("HOMELAB_STATE_HOME") or str(Path.home() / ".config" / "homelabeazy")
+    return Path(base) / homelab.name / "kubeconfig"
+
+
+# --- preflight -----------------------------------------------------------------------------------
+
+MIN_VERSIONS: dict[str, tuple[int, ...]] = {"terraform": (1, 5), "ansible-playbook": (2, 16)}
+
+# What the bpg/proxmox provider needs to clone/create, configure, start and tag the VMs and to
+# download the cloud image (checked on "/": homelab grants the token's role on the root path).
+REQUIRED_PRIVILEGES: tuple[str, ...] = (
+    "Datastore.AllocateSpace",
+    "Datastore.AllocateTemplate",
+    "Datastore.Audit",
+    "SDN.Use",
+    "Sys.Audit",
+    "Sys.Modify",
+    "VM.Allocate",
+    "VM.Audit",
+    "VM.Clone",
+    "VM.Config.CDROM",
+    "VM.Config.Cloudinit",
+    "VM.Config.CPU",
+    "VM.Config.Disk",
+    "VM.Config.HWType",
+    "VM.Config.Memory",
+    "VM.Config.Network",
+    "VM.Config.Options",
+    "VM.GuestAgent.Audit",
+    "VM.PowerMgmt",
+)
+
+
+def missing_privileges(permissions: Mapping[str, set[str]]) -> list[str]:
+    """Required privileges the token lacks on `/` (pure, so the rule is tested on its own)."""
+    granted = permissions.get("/", set())
+    return [p for p in REQUIRED_PRIVILEGES if p not in granted]
+
+
+def check_tool(name: str, found: ToolVersion | None) -> str | None:
+    """A problem line for a missing or too-old tool, or None."""
+    minimum = MIN_VERSIONS[name]
+    wanted = ".".join(str(p) for p in minimum)
+    if found is None:
+        return f"{name} is not on PATH: install it ({name} >= {wanted})"
+    if found.version < minimum:
+        return f"{name} {found.text} is too old: install {name} >= {wanted}"
+    return None
+
+
+@dataclass
+class PreflightStage:
+    """Checks everything the later stages need, and reports every problem at once."""
+
+    tool_version: Callable[[str], ToolVersion | None]
+    proxmox: ProxmoxReader
+    ls_remote: Callable[[str, str], str]
+    render_current: Callable[[StageContext], list[str]]
+
+    def describe(self, ctx: StageContext) -> str:
+        """One line for --dry-run."""
+        cfg = ctx.homelab.config
+        return (
+            f"check {', '.join(MIN_VERSIONS)}; Proxmox API {cfg.proxmox.endpoint} and token privileges; "
+            f"`render --check`; git ls-remote {cfg.gitops.repo_url} {cfg.gitops.revision}"
+        )
+
+    def run(self, ctx: StageContext) -> str:
+        """Run each check; raise one error listing every problem with its fix."""
+        problems: list[str] = []
+        found: list[str] = []
+        for name in MIN_VERSIONS:
+            ctx.progress(f"checking {name}")
+            version = self.tool_version(name)
+            problem = check_tool(name, version)
+            if problem:
+                problems.append(problem)
+            elif version is not None:
+                found.append(f"{name} {version.text}")
+        ctx.progress("checking the Proxmox API token")
+        try:
+            lacking = missing_privileges(self.proxmox.permissions())
+            if lacking:
+                problems.append(
+                    f"Proxmox token {ctx.homelab.config.proxmox.token_id} lacks {', '.join(lacking)} on /: "
+                    "add them to its role (see the README's token privileges)"
+                )
+        except ExternalSystemError as exc:
+            problems.append(str(exc))
+        ctx.progress("checking the rendered repo")
+        stale = self.render_current(ctx)
+        if stale:
+            shown = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
+            problems.append(f"the repo is out of date with homelab.yaml ({shown}): run `homelab render`")
+        gitops = ctx.homelab.config.gitops
+        ctx.progress("checking the Git remote")
+        try:
+            self.ls_remote(gitops.repo_url, gitops.revision)
+        except ExternalSystemError as exc:
+            problems.append(str(exc))
+        if problems:
+            raise ExternalSystemError(
+                "preflight",
+                f"{len(problems)} check(s)",
+                "\n  " + "\n  ".join(problems),
+                "fix each, then re-run",
+            )
+        return f"{', '.join(found)}; Proxmox token ok; repo current; {gitops.revision} on the remote"
+
+
+def render_current(ctx: StageContext) -> list[str]:
+    """Paths `homelab render` would change in the repo (empty when current)."""
+    plan = writer.plan(ctx.repo, render_all(ctx.homelab))
+    return [*plan.create, *plan.update, *plan.delete, *plan.conflicts]
+
+
+# --- provision, configure, secrets: thin over the seams -------------------------------------------
+
+
+@dataclass
+class ProvisionStage:
+    """terraform init + apply in terraform/."""
+
+    terraform: TerraformRunner
+
+    def describe(self, ctx: StageContext) -> str:
+        """One line for --dry-run."""
+        return f"terraform init + apply in {ctx.repo / 'terraform'} ({len(ctx.homelab.nodes)} VMs)"
+
+    def run(self, ctx: StageContext) -> str:
+        """Apply; the adapter's summary is the stage's."""
+        return self.terraform.apply(ctx.repo / "terraform")
+
+
+@dataclass
+class ConfigureStage:
+    """Ansible site.yml; the playbook fetches the kubeconfig, which we then lock down to 0600."""
+
+    ansible: AnsibleRunner
+    kubeconfig: Callable[[Homelab], Path] = kubeconfig_path
+
+    def describe(self, ctx: StageContext) -> str:
+        """One line for --dry-run."""
+        return (
+            f"ansible-playbook site.yml -i inventory.yml in {ctx.repo / 'ansible'}; "
+            f"kubeconfig to {self.kubeconfig(ctx.homelab)} (0600)"
+        )
+
+    def run(self, ctx: StageContext) -> str:
+        """Run the playbook, then insist the kubeconfig arrived and is private."""
+        summary = self.ansible.run(ctx.repo / "ansible" / "site.yml", ctx.repo / "ansible" / "inventory.yml")
+        path = self.kubeconfig(ctx.homelab)
+        if not path.exists():
+            raise ExternalSystemError(
+                "ansible",
+                "fetching the kubeconfig",
+                f"{path} was not written",
+                "check the playbook's fetch-kubeconfig task output",
+            )
+        path.chmod(0o600)
+        return f"{summary}; kubeconfig at {path}"
+
+
+@dataclass
+class SecretsStage:
+    """Vault init/unseal/seed through the secrets adapter."""
+
+    secrets: SecretsRunner
+
+    def describe(self, ctx: StageContext) -> str:
+        """One line for --dry-run."""
+        return f"wait for Vault, init/unseal it, seed {len(ctx.homelab.secrets)} secret(s)"
+
+    def run(self, ctx: StageContext) -> str:  # noqa: ARG002 - uniform runner signature
+        """Delegate; the adapter is idempotent."""
+        return self.secrets.bootstrap()
+
+
+# --- wait ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class WaitStage:
+    """Every node answers SSH and cloud-init has finished, within `timeout` seconds."""
+
+    ssh_up: Callable[[str, int], bool]
+    booted: Callable[[str, str, int], bool]
+    address: Callable[[Node], tuple[str, int]] = lambda node: (str(node.ip), 22)
+    timeout: float = 900.0
+    interval: float = 5.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+    def describe(self, ctx: StageContext) -> str:
+        """One line for --dry-run."""
+        return f"wait up to {self.timeout:g}s for SSH and cloud-init on {len(ctx.homelab.nodes)} node(s)"
+
+    def run(self, ctx: StageContext) -> str:
+        """Poll every node until all are ready or the deadline passes (naming the laggards)."""
+        pending = {n.name: n for n in ctx.homelab.nodes}
+        user = ctx.homelab.cluster.ssh_user
+        deadline = self.clock() + self.timeout
+        waiting: dict[str, str] = {}
+        while True:
+            for name, node in list(pending.items()):
+                host, port = self.address(node)
+                if not self.ssh_up(host, port):
+                    waiting[name] = "no SSH answer"
+                elif not self.booted(user, host, port):
+                    waiting[name] = "cloud-init still running"
+                else:
+                    del pending[name]
+                    waiting.pop(name, None)
+            ready = len(ctx.homelab.nodes) - len(pending)
+            ctx.progress(f"{ready}/{len(ctx.homelab.nodes)} nodes ready")
+            if not pending:
+                return f"{ready} node(s) answer SSH, cloud-init finished"
+            if self.clock() >= deadline:
+                lagging = ", ".join(f"{n} ({waiting[n]})" for n in sorted(pending))
+                raise ExternalSystemError(
+                    "nodes",
+                    f"waiting {self.timeout:g}s for SSH and cloud-init",
+                    lagging,
+                    "check the VM consoles in Proxmox (network, cloud-init logs)",
+                )
+            self.sleep(self.interval)
+
+
+# --- bootstrap and sync --------------------------------------------------------------------------
+
+# Namespaces and CRDs before the objects that need them; the root Application last.
+_KIND_ORDER = {"Namespace": 0, "CustomResourceDefinition": 1, "Application": 9, "AppProject": 8}
+
+
+def load_manifests(folder: Path) -> list[dict[str, Any]]:
+    """Every YAML document under `folder` (sorted by path), ordered so dependencies come first."""
+    yaml = YAML(typ="safe")
+    docs: list[dict[str, Any]] = []
+    for path in sorted(folder.rglob("*.y*ml")):
+        for doc in yaml.load_all(path.read_text(encoding="utf-8")):
+            if isinstance(doc, dict) and doc.get("kind"):
+                docs.append(doc)
+    return sorted(docs, key=lambda d: _KIND_ORDER.get(str(d["kind"]), 5))
+
+
+@dataclass
+class BootstrapStage:
+    """ArgoCD (pinned, from kubernetes/bootstrap/) and the root Application, by server-side apply."""
+
+    kube: Callable[[], KubeClient]
+
+    def describe(self, ctx: StageContext) -> str:
+        """One line for --dry-run."""
+        folder = ctx.repo / "kubernetes" / "bootstrap"
+        count = len(load_manifests(folder)) if folder.is_dir() else 0
+        return f"server-side apply {count} manifest(s) from {folder}"
+
+    def run(self, ctx: StageContext) -> str:
+        """Apply every bootstrap manifest into the argocd namespace by default."""
+        folder = ctx.repo / "kubernetes" / "bootstrap"
+        manifests = load_manifests(folder) if folder.is_dir() else []
+        if not manifests:
+            raise ExternalSystemError(
+                "kubernetes", f"reading {folder}", "no manifests found", "run `homelab render` first"
+            )
+        ctx.progress(f"applying {len(manifests)} manifest(s)")
+        count = self.kube().server_side_apply(manifests, default_namespace="argocd")
+        return f"applied {count} manifest(s) (server-side)"
+
+
+def unready_applications(items: list[dict[str, Any]]) -> list[str]:
+    """`name (sync, health)` of every Application not yet Synced and Healthy."""
+    lagging = []
+    for item in sorted(items, key=lambda i: i.get("metadata", {}).get("name", "")):
+        status = item.get("status", {})
+        sync = status.get("sync", {}).get("status", "Unknown")
+        health = status.get("health", {}).get("status", "Unknown")
+        if (sync, health) != ("Synced", "Healthy"):
+            lagging.append(f"{item['metadata']['name']} ({sync}, {health})")
+    return lagging
+
+
+@dataclass
+class SyncStage:
+    """Wait until every ArgoCD Application is Synced and Healthy, showing who is still pending."""
+
+    kube: Callable[[], KubeClient]
+    timeout: float = 1800.0
+    interval: float = 10.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    path: str = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications"
+
+    def describe(self, ctx: StageContext) -> str:  # noqa: ARG002 - uniform runner signature
+        """One line for --dry-run."""
+        return f"wait up to {self.timeout:g}s until every ArgoCD Application is Synced and Healthy"
+
+    def run(self, ctx: StageContext) -> str:
+        """Poll the Applications; fail at the deadline naming the ones still pending."""
+        client = self.kube()
+        deadline = self.clock() + self.timeout
+        while True:
+            items = client.list_items(self.path)
+            lagging = unready_applications(items)
+            done = len(items) - len(lagging)
+            ctx.progress(
+                f"{done}/{len(items)} Synced+Healthy"
+                + (f"; waiting: {', '.join(lagging)}" if lagging else "")
+            )
+            if items and not lagging:
+                return f"{len(items)} Application(s) Synced and Healthy"
+            if self.clock() >= deadline:
+                raise ExternalSystemError(
+                    "argocd",
+                    f"waiting {self.timeout:g}s for Applications",
+                    ", ".join(lagging) or "no Applications exist",
+                    "look at them in the ArgoCD UI or `kubectl -n argocd get applications`",
+                )
+            self.sleep(self.interval)
+
+
+# --- verify --------------------------------------------------------------------------------------
+
+
+@dataclass
+class VerifyStage:
+    """`homelab status`: the stage fails when any layer is not healthy."""
+
+    collect: Callable[[Homelab], list[Row]]
+
+    def describe(self, ctx: StageContext) -> str:  # noqa: ARG002 - uniform runner signature
+        """One line for --dry-run."""
+        return "probe every layer (as `homelab status`)"
+
+    def run(self, ctx: StageContext) -> str:
+        """Collect; raise listing the unhealthy rows."""
+        rows = self.collect(ctx.homelab)
+        bad = [r for r in rows if r.health in ("down", "degraded")]
+        if bad:
+            raise ExternalSystemError(
+                "status",
+                "verifying the homelab",
+                "; ".join(f"{r.layer} {r.name}: {r.detail}" for r in bad[:8]),
+                "run `homelab status` for the full table",
+            )
+        return f"{len(rows)} check(s) healthy"

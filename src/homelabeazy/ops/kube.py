@@ -1,0 +1,168 @@
+"""The Kubernetes API, through the official Python client, as plain JSON.
+
+We read and write objects as dicts (they are built as dicts by the renderers and parsed as dicts
+by status/drift), so this adapter uses the client's configuration, authentication and transport
+but not its generated model classes. Server-side apply finds each kind's REST path by API
+discovery, as kubectl does, so any kind (ArgoCD's CRDs included) can be applied.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import urllib3
+from kubernetes import config as kube_config
+
+from homelabeazy.errors import ExternalSystemError
+from homelabeazy.ops.probes import failure_text
+
+FIELD_MANAGER = "homelabeazy"
+
+
+@dataclass(frozen=True)
+class ApiResource:
+    """A kind's REST name and scope, from discovery."""
+
+    plural: str
+    namespaced: bool
+
+
+class KubeApiError(ExternalSystemError):
+    """The API server answered an error status; the CLI reports it like any outside failure."""
+
+    def __init__(self, action: str, status: int, reason: str, message: str) -> None:
+        self.status = status
+        self.reason = reason
+        fix = "check the kubeconfig's credentials" if status in (401, 403) else ""
+        super().__init__("kubernetes", action, f"HTTP {status} {reason}: {message}".strip(), fix)
+
+
+@dataclass
+class KubeAdapter:
+    """A connection to one cluster, from a kubeconfig file."""
+
+    kubeconfig: Path
+    timeout: float = 10.0
+    _client: Any = None
+    _discovery: dict[str, dict[str, ApiResource]] = field(default_factory=dict)
+
+    def _api(self) -> Any:
+        if self._client is None:
+            try:
+                self._client = kube_config.new_client_from_config(  # type: ignore[no-untyped-call]
+                    config_file=str(self.kubeconfig)
+                )
+            except Exception as exc:  # the client raises ConfigException, OSError, YAML errors...
+                raise ExternalSystemError(
+                    "kubernetes",
+                    f"reading the kubeconfig {self.kubeconfig}",
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                    "run `homelab up --only configure` to fetch it, or pass --kubeconfig",
+                ) from None
+        return self._client
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Iterable[tuple[str, str]] = (),
+        body: Any = None,
+        content_type: str = "application/json",
+        raw: bool = False,
+    ) -> Any:
+        """One API call; returns the decoded JSON answer (or text with `raw`), raises KubeApiError."""
+        api = self._api()
+        headers = {"Accept": "application/json, */*", "Content-Type": content_type}
+        serialized = api.param_serialize(
+            method,
+            path,
+            query_params=list(query),
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        try:
+            response = api.call_api(*serialized, _request_timeout=self.timeout)
+            response.read()
+        except urllib3.exceptions.HTTPError as exc:
+            raise ExternalSystemError(
+                "kubernetes",
+                f"{method} {path}",
+                failure_text(exc, self.timeout),
+                f"is the cluster up and reachable from here? (kubeconfig {self.kubeconfig})",
+            ) from None
+        text = response.data.decode("utf-8", "replace") if response.data else ""
+        if not 200 <= response.status < 300:
+            try:
+                message = json.loads(text).get("message", text)
+            except (ValueError, AttributeError):
+                message = text
+            raise KubeApiError(f"{method} {path}", response.status, response.reason or "", str(message)[:200])
+        if raw:
+            return text
+        return json.loads(text) if text else None
+
+    def list_items(self, path: str) -> list[dict[str, Any]]:
+        """The `items` of a list endpoint."""
+        answer = self.request("GET", path)
+        return list(answer.get("items", [])) if isinstance(answer, dict) else []
+
+    def service_get(self, namespace: str, service: str, path: str) -> str:
+        """GET `path` on a Service through the API server's service proxy (`https:name:port` allowed)."""
+        return str(
+            self.request(
+                "GET",
+                f"/api/v1/namespaces/{namespace}/services/{quote(service, safe=':')}/proxy/{path}",
+                raw=True,
+            )
+        )
+
+    def resource(self, api_version: str, kind: str) -> ApiResource:
+        """The REST name of `kind` in `api_version`, by discovery (cached per group/version)."""
+        if api_version not in self._discovery:
+            base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+            answer = self.request("GET", base)
+            self._discovery[api_version] = {
+                r["kind"]: ApiResource(r["name"], bool(r.get("namespaced")))
+                for r in answer.get("resources", [])
+                if "/" not in r["name"]
+            }
+        found = self._discovery[api_version].get(kind)
+        if found is None:
+            raise KubeApiError(
+                f"looking up {kind}", 404, "Not Found", f"the server does not serve {kind} in {api_version}"
+            )
+        return found
+
+    def object_path(self, manifest: dict[str, Any], default_namespace: str = "default") -> str:
+        """The REST path of the object `manifest` describes."""
+        api_version = manifest["apiVersion"]
+        resource = self.resource(api_version, manifest["kind"])
+        base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+        name = manifest["metadata"]["name"]
+        if resource.namespaced:
+            namespace = manifest["metadata"].get("namespace") or default_namespace
+            return f"{base}/namespaces/{namespace}/{resource.plural}/{name}"
+        return f"{base}/{resource.plural}/{name}"
+
+    def server_side_apply(
+        self, manifests: Iterable[dict[str, Any]], default_namespace: str = "default"
+    ) -> int:
+        """Server-side apply each manifest (our fields win conflicts); returns how many were applied."""
+        count = 0
+        for manifest in manifests:
+            self.request(
+                "PATCH",
+                self.object_path(manifest, default_namespace),
+                query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
+                body=manifest,
+                content_type="application/apply-patch+yaml",
+            )
+            count += 1
+        return count
