@@ -51,18 +51,6 @@ __all__ = [
 ]
 
 
-def vault_address(homelab: Homelab, given: str | None) -> str:
-    """The given address, or https://<vault route host>."""
-    if given:
-        return given
-    for route in homelab.routes:
-        if route.owner == "vault":
-            return f"https://{route.host}"
-    from homelabeazy.errors import UsageError
-
-    raise UsageError("no Vault address: pass --vault-addr or set VAULT_ADDR")
-
-
 def bootstrap_path(homelab: Homelab, given: Path | None) -> Path:
     """The given bootstrap file or the default one for this homelab."""
     from homelabeazy.ops.vault_bootstrap import default_bootstrap_path
@@ -78,6 +66,7 @@ def vault_adapter(
     need_token: bool = True,
 ) -> VaultAdapter:
     """An adapter with VAULT_TOKEN, else the bootstrap file's root token (when one is needed)."""
+    from homelabeazy.lifecycle.secrets import vault_address
     from homelabeazy.ops import vault_bootstrap
     from homelabeazy.ops.vault import VaultAdapter
 
