@@ -14,7 +14,14 @@ from rich.table import Table
 
 from homelabeazy.cli import console
 from homelabeazy.cli.common import DEFAULT_CONFIG, load_homelab
-from homelabeazy.cli.vault_options import BootstrapOption, CaCertOption, VaultAddrOption
+from homelabeazy.cli.vault_options import (
+    BootstrapOption,
+    CaCertOption,
+    KubeCaOption,
+    KubeHostOption,
+    VaultAddrOption,
+    kubernetes_auth,
+)
 from homelabeazy.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -110,6 +117,8 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
     vault_addr: VaultAddrOption = None,
     vault_ca_cert: CaCertOption = None,
     bootstrap_file: BootstrapOption = None,
+    kubernetes_host: KubeHostOption = None,
+    kubernetes_ca_cert: KubeCaOption = None,
 ) -> int:
     """Bring the homelab up: preflight, provision, wait, configure, bootstrap, secrets, sync, verify.
 
@@ -132,7 +141,15 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
         timeout=5.0,
     )
     adapters = real_adapters(
-        homelab, repo, kubeconfig, VaultTarget(vault_addr, vault_ca_cert, bootstrap_file)
+        homelab,
+        repo,
+        kubeconfig,
+        VaultTarget(
+            vault_addr,
+            vault_ca_cert,
+            bootstrap_file,
+            kubernetes_auth(kubernetes_host, kubernetes_ca_cert),
+        ),
     )
     runners = stage_runners(homelab, adapters, targets, kubeconfig)
     ctx = StageContext(repo=repo, homelab=homelab)

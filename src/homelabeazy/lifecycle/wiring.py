@@ -16,8 +16,8 @@ from pathlib import Path
 from homelabeazy.errors import HomelabError
 from homelabeazy.lifecycle import runners
 from homelabeazy.lifecycle.ansible_runner import AnsibleAdapter
-from homelabeazy.lifecycle.secrets import vault_address
-from homelabeazy.lifecycle.secrets_runner import VaultSecretsRunner
+from homelabeazy.lifecycle.secrets import KubernetesAuth, vault_address
+from homelabeazy.lifecycle.secrets_runner import IN_CLUSTER_KUBERNETES, VaultSecretsRunner
 from homelabeazy.lifecycle.stages import StageRunner
 from homelabeazy.lifecycle.status import StatusClients, StatusTargets, collect_status
 from homelabeazy.lifecycle.terraform_runner import TerraformAdapter
@@ -40,11 +40,13 @@ class Adapters:
 
 @dataclass(frozen=True)
 class VaultTarget:
-    """Where `up` reaches Vault: --vault-addr / VAULT_ADDR or the model's route, and how."""
+    """Where `up` reaches Vault (--vault-addr / VAULT_ADDR or the model's route) and how; and where
+    Vault reviews service-account tokens (--kubernetes-host: default the in-cluster API)."""
 
     address: str | None = None
     ca_cert: Path | None = None
     bootstrap_file: Path | None = None
+    kubernetes: KubernetesAuth | None = None
 
 
 def real_adapters(
@@ -69,6 +71,7 @@ def real_adapters(
             bootstrap_file=target.bootstrap_file or default_bootstrap_path(homelab.name),
             ca_cert=str(target.ca_cert) if target.ca_cert else None,
             token=os.environ.get("VAULT_TOKEN") or None,
+            kubernetes=target.kubernetes or IN_CLUSTER_KUBERNETES,
         )
     ansible: runners.AnsibleRunner = runners.UnwiredAdapter("ansible")
     if importlib.util.find_spec("homelabeazy.ops.ansible") is not None:
