@@ -57,7 +57,10 @@ def test_other_events_are_not_task_results() -> None:
             "details hidden (no_log task)",
         ),
         (
-            {"results": [{"failed": False, "msg": "fine"}, {"failed": True, "msg": "item broke"}]},
+            {
+                "msg": "One or more items failed",
+                "results": [{"failed": False, "msg": "fine"}, {"failed": True, "msg": "item broke"}],
+            },
             "item broke",
         ),
         ({}, "no details"),

@@ -91,14 +91,15 @@ class ChrootLab:
             **extra,
         }
 
-    def run(self, playbook: str = "site.yml", **extra: Any) -> PlaybookResult:
-        """Run `playbook` against the chroots, recording progress events."""
+    def run(self, playbook: str = "site.yml", limit: str | None = None, **extra: Any) -> PlaybookResult:
+        """Run `playbook` against the chroots (or the `limit` ones), recording progress events."""
         return run_playbook(
             self.ansible_dir,
             playbook,
             inventory=self.inventory,
             extravars=self.extravars(**extra),
             secret_env={render_ansible.TOKEN_ENV: TOKEN},
+            limit=limit,
             progress=self.events.append,
             timeout=900,
         )
