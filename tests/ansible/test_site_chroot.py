@@ -169,7 +169,6 @@ def test_sshd_effective_config_is_hardened(runs: Runs, host: str) -> None:
     ).stdout.splitlines()
     for line in ("permitrootlogin no", "passwordauthentication no", "kbdinteractiveauthentication no"):
         assert line in effective
-    assert (root / "etc/systemd/system/multi-user.target.wants/ssh.service").is_symlink()
 
 
 def test_kernel_settings_written_not_applied(runs: Runs) -> None:
@@ -243,6 +242,19 @@ def test_upgrade_is_a_no_op_at_the_pinned_version(runs: Runs) -> None:
     result = runs.lab.run("upgrade.yml")
     assert result.changed == 0
     assert sorted(result.recap) == sorted((*SERVERS, AGENT))
+
+
+def test_upgrade_replaces_binaries_one_node_at_a_time(runs: Runs, tmp_path: Path) -> None:
+    newer = "v1.34.1+k3s1"
+    airgap = write_airgap(tmp_path / "airgap", newer)
+    upgraded = runs.lab.run("upgrade.yml", k3s_version=newer, k3s_airgap_dir=str(airgap))
+    for host in (*SERVERS, AGENT):
+        assert upgraded.recap[host].changed > 0, host
+        assert newer in (runs.lab.roots[host] / "usr/local/bin/k3s").read_text()
+    order = [e.host for e in runs.lab.events if e.task == "Copy the K3s binary" and e.status == "changed"]
+    assert order[-4:] == [*SERVERS, AGENT]
+    again = runs.lab.run("upgrade.yml", k3s_version=newer, k3s_airgap_dir=str(airgap))
+    assert again.changed == 0
 
 
 def test_reset_refuses_without_confirmation(runs: Runs) -> None:
