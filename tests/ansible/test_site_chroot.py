@@ -6,10 +6,13 @@ an agent are all exercised. site.yml runs twice; the second run must change noth
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import shutil
 import stat
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -255,6 +258,41 @@ def test_upgrade_replaces_binaries_one_node_at_a_time(runs: Runs, tmp_path: Path
     assert order[-4:] == [*SERVERS, AGENT]
     again = runs.lab.run("upgrade.yml", k3s_version=newer, k3s_airgap_dir=str(airgap))
     assert again.changed == 0
+
+
+@pytest.fixture
+def release_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A K3s release mirror on loopback: (base URL, folder it serves)."""
+    folder = tmp_path / "releases"
+    folder.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_download_mode_verifies_the_release_checksum(runs: Runs, release_server: tuple[str, Path]) -> None:
+    """The default (non-airgap) install: get_url checks the binary against the release's sha256 list."""
+    url, folder = release_server
+    version = "v1.35.0+k3s1"
+    write_airgap(folder / "good", version)
+    switches = {"homelab_airgap": False, "node_apt_update_cache": False, "k3s_version": version}
+    result = runs.lab.run(limit=AGENT, k3s_common_release_url=f"{url}/good", **switches)
+    assert result.recap[AGENT].changed > 0
+    assert version in (runs.lab.roots[AGENT] / "usr/local/bin/k3s").read_text()
+
+    bad = write_airgap(folder / "bad", "v9.9.9")
+    (bad / "k3s").write_text("#!/bin/sh\necho swapped on the mirror\n")
+    with pytest.raises(ExternalSystemError) as caught:
+        runs.lab.run(limit=AGENT, k3s_common_release_url=f"{url}/bad", **switches)
+    assert f"{AGENT}: Download the K3s binary: The checksum for" in str(caught.value)
+    assert version in (runs.lab.roots[AGENT] / "usr/local/bin/k3s").read_text()
 
 
 def test_reset_refuses_without_confirmation(runs: Runs) -> None:
