@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -248,3 +249,24 @@ def _failure_text(status: str, rc: int | None, failures: list[Failure], output: 
     errors = [" ".join(line.split()) for line in output.splitlines() if "ERROR" in line]
     detail = ": " + " ".join(errors) if errors else ""
     return f"ansible-playbook ended with status {status} (exit code {rc}) before any task ran{detail}"
+
+
+def syntax_check(ansible_dir: Path, playbook: str) -> str | None:
+    """`ansible-playbook --syntax-check` of one playbook: None when clean, else what it said."""
+    try:
+        binary = ansible_playbook_binary()
+    except ExternalSystemError as exc:
+        return str(exc)
+    done = subprocess.run(
+        [binary, "--syntax-check", playbook],
+        cwd=ansible_dir,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": os.pathsep.join([str(Path(binary).parent), os.environ.get("PATH", "")])},
+        timeout=300,
+        check=False,
+    )
+    if done.returncode == 0:
+        return None
+    lines = [" ".join(line.split()) for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+    return " ".join(lines[:6]) or f"exit code {done.returncode}"

@@ -24,3 +24,8 @@ def validate_rendered(homelab: Homelab, schemas: Path | None) -> list[str]:
     for validator in VALIDATORS:
         problems.extend(validator(files, schemas))
     return problems
+
+
+from homelabeazy.render.deep_ansible import validate_ansible  # noqa: E402
+
+VALIDATORS.append(validate_ansible)
