@@ -7,9 +7,10 @@ every failure.
 
 Secrets (the K3s join token) reach ansible-playbook only through its environment: ansible-runner
 puts extra vars on the command line and would write env files to disk, so secrets never go there
-(`suppress_env_files`), the runner's private data dir is a temporary 0700 directory removed after
-the run, the tasks that handle secrets are `no_log`, and every message we pass on is redacted
-against the secret values we were given.
+(`suppress_env_files`). ansible-runner still records the process environment in its `command`
+artifact (a 0600 file): that lives in the runner's private data dir, a temporary 0700 directory
+removed when the run ends, success or failure. The tasks that handle secrets are `no_log`, and
+every message we pass on is redacted against the secret values we were given.
 """
 
 from __future__ import annotations
