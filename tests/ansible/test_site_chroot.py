@@ -260,6 +260,21 @@ def test_upgrade_replaces_binaries_one_node_at_a_time(runs: Runs, tmp_path: Path
     assert again.changed == 0
 
 
+def test_sshd_hardening_refuses_to_lock_out_the_admin(runs: Runs) -> None:
+    keys = runs.lab.roots[AGENT] / "home/homelab/.ssh/authorized_keys"
+    saved = keys.read_text()
+    keys.unlink()
+    try:
+        with pytest.raises(ExternalSystemError) as caught:
+            runs.lab.run(limit=AGENT)
+    finally:
+        keys.write_text(saved)
+    assert (
+        f"{AGENT}: Fail when key login for the admin user is not set up: user homelab has no "
+        "~/.ssh/authorized_keys; refusing to disable password login"
+    ) in str(caught.value)
+
+
 @pytest.fixture
 def release_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A K3s release mirror on loopback: (base URL, folder it serves)."""
