@@ -50,11 +50,13 @@ def validate_rendered(homelab: Homelab, schemas: Path | None, note: Note | None 
 
 def _register_layer_validators() -> None:
     """Layers append their validators here (imported late: they import the renderers)."""
+    from homelabeazy.render.deep_ansible import validate_ansible  # noqa: PLC0415
     from homelabeazy.render.deep_network import validate_nftables  # noqa: PLC0415
     from homelabeazy.render.terraform_validate import validate_terraform  # noqa: PLC0415
 
     VALIDATORS.append(validate_terraform)
     VALIDATORS.append(validate_nftables)
+    VALIDATORS.append(validate_ansible)
 
 
 _register_layer_validators()

@@ -37,7 +37,9 @@ def build_inventory(
 
     def hosts(role: str) -> dict[str, Any]:
         return {
-            n.name: {"ansible_host": n.ip, "proxmox_vmid": n.vmid, "proxmox_node": n.host}
+            # node_ip is the cluster address K3s binds to; ansible_host is only how Ansible reaches
+            # the node (a jump host or test harness may change it, the cluster address stays).
+            n.name: {"ansible_host": n.ip, "node_ip": n.ip, "proxmox_vmid": n.vmid, "proxmox_node": n.host}
             for n in ordered
             if n.role == role
         }

@@ -1,0 +1,273 @@
+"""The ansible adapter: runs a playbook of the rendered ansible/ folder with ansible-runner.
+
+Each finished task on each host is reported to a progress callback as it happens; the play recap
+comes back as per-host counts (a re-run that changes nothing has `changed == 0` everywhere); a
+failed run becomes one `ExternalSystemError("ansible", ...)` listing host, task and message of
+every failure.
+
+Secrets (the K3s join token) reach ansible-playbook only through its environment: ansible-runner
+puts extra vars on the command line and would write env files to disk, so secrets never go there
+(`suppress_env_files`). ansible-runner still records the process environment in its `command`
+artifact (a 0600 file): that lives in the runner's private data dir, a temporary 0700 directory
+removed when the run ends, success or failure. The tasks that handle secrets are `no_log`, and
+every message we pass on is redacted against the secret values we were given.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from homelabeazy.errors import ExternalSystemError, UsageError
+
+SYSTEM = "ansible"
+INSTALL_HINT = "install Ansible (`pip install 'ansible>=12'`) so ansible-playbook is on PATH"
+
+_STATUS_BY_EVENT = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_unreachable": "unreachable",
+    "runner_on_skipped": "skipped",
+}
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """One task finished on one host: what the progress callback receives."""
+
+    host: str
+    task: str
+    status: str
+    """ok, changed, failed, unreachable, skipped (failed with ignore_errors counts as ok)."""
+
+
+ProgressCallback = Callable[[TaskResult], None]
+
+
+@dataclass(frozen=True)
+class HostStats:
+    """One host's line of the play recap."""
+
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed task: where, which, and what Ansible said."""
+
+    host: str
+    task: str
+    message: str
+
+    def format(self) -> str:
+        """`host: task: message`, one line."""
+        return f"{self.host}: {self.task}: {self.message}"
+
+
+@dataclass(frozen=True)
+class PlaybookResult:
+    """The outcome of a successful run."""
+
+    playbook: str
+    recap: Mapping[str, HostStats]
+
+    @property
+    def changed(self) -> int:
+        """Changed tasks over all hosts; 0 means the run was a no-op."""
+        return sum(stats.changed for stats in self.recap.values())
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret value replaced by `***`."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def task_result(event: Mapping[str, Any]) -> TaskResult | None:
+    """The task result an ansible-runner event reports, or None for other events."""
+    status = _STATUS_BY_EVENT.get(str(event.get("event", "")))
+    if status is None:
+        return None
+    data = event.get("event_data", {})
+    res = data.get("res") or {}
+    if status == "ok" and isinstance(res, Mapping) and res.get("changed"):
+        status = "changed"
+    if status == "failed" and data.get("ignore_errors"):
+        status = "ok"
+    return TaskResult(str(data.get("host", "?")), str(data.get("task", "?")), status)
+
+
+def failure_of(event: Mapping[str, Any]) -> Failure | None:
+    """The failure an event reports (failed or unreachable, not ignored), else None."""
+    name = event.get("event")
+    data = event.get("event_data", {})
+    if name not in ("runner_on_failed", "runner_on_unreachable") or data.get("ignore_errors"):
+        return None
+    return Failure(str(data.get("host", "?")), str(data.get("task", "?")), _message(data.get("res")))
+
+
+def _message(res: Any) -> str:
+    """The most telling line of a failed task's result (loops report per item)."""
+    if not isinstance(res, Mapping):
+        return "no details"
+    if res.get("censored"):
+        return "details hidden (no_log task)"
+    # A loop's own msg is only "One or more items failed": the first failed item says what.
+    for item in res.get("results", []) or []:
+        if isinstance(item, Mapping) and item.get("failed"):
+            return _message(item)
+    for key in ("msg", "stderr", "module_stderr", "stdout"):
+        value = res.get(key)
+        if value:
+            text = str(value).strip()
+            return text.splitlines()[0] if key != "msg" else " ".join(text.split())
+    return "no details"
+
+
+def recap_of(stats: Mapping[str, Mapping[str, int]] | None) -> dict[str, HostStats]:
+    """Per-host counts from ansible-runner's stats (`dark` is its name for unreachable)."""
+    if not stats:
+        return {}
+    hosts: set[str] = set()
+    for key in ("ok", "changed", "failures", "dark", "skipped", "processed"):
+        hosts.update((stats.get(key) or {}).keys())
+
+    def count(key: str, host: str) -> int:
+        return int((stats.get(key) or {}).get(host, 0))
+
+    return {
+        host: HostStats(
+            ok=count("ok", host),
+            changed=count("changed", host),
+            failed=count("failures", host),
+            unreachable=count("dark", host),
+            skipped=count("skipped", host),
+        )
+        for host in sorted(hosts)
+    }
+
+
+def ansible_playbook_binary() -> str:
+    """ansible-playbook beside this Python (a virtualenv install), else from PATH."""
+    beside = Path(sys.executable).parent / "ansible-playbook"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("ansible-playbook")
+    if found is None:
+        raise ExternalSystemError(SYSTEM, "finding ansible-playbook", "not installed", INSTALL_HINT)
+    return found
+
+
+def _environment(secret_env: Mapping[str, str] | None) -> dict[str, str]:
+    """The secrets plus a PATH that finds our ansible-playbook first.
+
+    ansible-runner only adds the playbook and its event callback when it runs `ansible-playbook`
+    by name (a `binary` path switches it to raw mode), so the right one must win on PATH.
+    """
+    folder = str(Path(ansible_playbook_binary()).parent)
+    return {**(secret_env or {}), "PATH": os.pathsep.join([folder, os.environ.get("PATH", "")])}
+
+
+def run_playbook(
+    ansible_dir: Path,
+    playbook: str,
+    *,
+    inventory: Path | None = None,
+    extravars: Mapping[str, Any] | None = None,
+    secret_env: Mapping[str, str] | None = None,
+    limit: str | None = None,
+    progress: ProgressCallback | None = None,
+    timeout: int | None = None,
+) -> PlaybookResult:
+    """Run `playbook` from the rendered `ansible_dir` (its ansible.cfg applies).
+
+    `inventory` defaults to the rendered inventory.yml. `extravars` must hold no secret (they end up
+    on ansible-playbook's command line); secrets go in `secret_env` (e.g. HOMELAB_K3S_TOKEN).
+    """
+    import ansible_runner  # noqa: PLC0415 - heavy; only needed when a playbook actually runs
+
+    if not (ansible_dir / playbook).is_file():
+        raise UsageError(f"{ansible_dir / playbook} does not exist; run `homelab render` first")
+    secrets = [value for value in (secret_env or {}).values() if value]
+    failures: list[Failure] = []
+
+    def on_event(event: Mapping[str, Any]) -> bool:
+        failure = failure_of(event)
+        if failure is not None:
+            failures.append(failure)
+        result = task_result(event)
+        if result is not None and progress is not None:
+            progress(result)
+        return True
+
+    with tempfile.TemporaryDirectory(prefix="homelab-ansible-") as private:
+        runner = ansible_runner.run(
+            private_data_dir=private,
+            project_dir=str(ansible_dir),
+            playbook=playbook,
+            inventory=str(inventory or ansible_dir / "inventory.yml"),
+            extravars=dict(extravars or {}),
+            envvars=_environment(secret_env),
+            limit=limit,
+            event_handler=on_event,
+            quiet=True,
+            suppress_env_files=True,
+            timeout=timeout,
+        )
+        status, rc, stats = runner.status, runner.rc, runner.stats
+        output = runner.stdout.read() if status != "successful" and not failures else ""
+
+    if status != "successful" or rc != 0:
+        raise ExternalSystemError(
+            SYSTEM,
+            f"running {playbook}",
+            redact(_failure_text(status, rc, failures, output), secrets),
+            "fix the cause above and re-run; the playbooks are idempotent, finished hosts are no-ops",
+        )
+    return PlaybookResult(playbook, recap_of(stats))
+
+
+def _failure_text(status: str, rc: int | None, failures: list[Failure], output: str = "") -> str:
+    """Failures as `host: task: message`; without any (a syntax error, a bad inventory), the
+    ERROR lines ansible-playbook printed."""
+    if failures:
+        return "; ".join(f.format() for f in failures)
+    if status == "timeout":
+        return "timed out"
+    errors = [" ".join(line.split()) for line in output.splitlines() if "ERROR" in line]
+    detail = ": " + " ".join(errors) if errors else ""
+    return f"ansible-playbook ended with status {status} (exit code {rc}) before any task ran{detail}"
+
+
+def syntax_check(ansible_dir: Path, playbook: str) -> str | None:
+    """`ansible-playbook --syntax-check` of one playbook: None when clean, else what it said."""
+    try:
+        binary = ansible_playbook_binary()
+    except ExternalSystemError as exc:
+        return str(exc)
+    done = subprocess.run(
+        [binary, "--syntax-check", playbook],
+        cwd=ansible_dir,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": os.pathsep.join([str(Path(binary).parent), os.environ.get("PATH", "")])},
+        timeout=300,
+        check=False,
+    )
+    if done.returncode == 0:
+        return None
+    lines = [" ".join(line.split()) for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+    return " ".join(lines[:6]) or f"exit code {done.returncode}"

@@ -1,0 +1,82 @@
+"""The rendered ansible/ tree: golden files, and the model facts it must carry."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ruamel.yaml import YAML
+
+from homelabeazy.model import Homelab
+from homelabeazy.render import ansible
+from homelabeazy.render.inventory import inventory_for
+from tests.support.golden import assert_golden
+
+
+def _load(text: str) -> object:
+    return YAML(typ="safe").load(text)
+
+
+def test_rendered_tree_matches_golden(example_homelab: Homelab) -> None:
+    assert_golden(ansible.render(example_homelab), "ansible")
+
+
+def test_render_is_deterministic(example_homelab: Homelab) -> None:
+    assert ansible.render(example_homelab) == ansible.render(example_homelab)
+
+
+def test_inventory_is_the_shared_inventory(example_homelab: Homelab) -> None:
+    files = ansible.render(example_homelab)
+    inventory = _load(files["ansible/inventory.yml"])
+    assert inventory == inventory_for(example_homelab)
+    groups = inventory["all"]["children"]
+    assert sorted(groups) == ["k3s_cluster", "proxmox_hosts"]
+    assert sorted(groups["k3s_cluster"]["children"]) == ["k3s_agents", "k3s_servers"]
+    servers = groups["k3s_cluster"]["children"]["k3s_servers"]["hosts"]
+    assert list(servers) == [n.name for n in example_homelab.servers]
+    for node in example_homelab.nodes:
+        role_group = "k3s_servers" if node.role == "server" else "k3s_agents"
+        hostvars = groups["k3s_cluster"]["children"][role_group]["hosts"][node.name]
+        assert hostvars["node_ip"] == hostvars["ansible_host"] == str(node.ip)
+
+
+def test_cluster_vars_come_from_the_model(example_homelab: Homelab) -> None:
+    files = ansible.render(example_homelab)
+    cluster = _load(files["ansible/group_vars/k3s_cluster.yml"])
+    model = example_homelab.cluster
+    assert cluster["k3s_version"] == model.k3s_version
+    assert cluster["k3s_api_vip"] == str(model.vip)
+    assert cluster["k3s_tls_san"] == [str(model.vip), model.api_host]
+    assert cluster["k3s_disable"] == ["traefik", "servicelb"]
+    assert cluster["k3s_token_vault_path"] == f"{example_homelab.vault_kv_mount}/cluster/k3s"
+    assert cluster["k3s_token"] == "{{ lookup('ansible.builtin.env', 'HOMELAB_K3S_TOKEN') }}"
+    everything = _load(files["ansible/group_vars/all.yml"])
+    assert everything["homelab_timezone"] == example_homelab.timezone
+    assert everything["homelab_ssh_user"] == model.ssh_user
+    assert everything["homelab_airgap"] is model.airgap
+    assert everything["homelab_kubeconfig_path"] == f"~/.kube/{example_homelab.name}.yaml"
+    assert everything["homelab_apply_kernel"] is everything["homelab_start_services"] is True
+
+
+def test_model_changes_flow_into_group_vars(example_homelab: Homelab) -> None:
+    cluster = dataclasses.replace(example_homelab.cluster, k3s_version="v1.34.1+k3s1", airgap=True)
+    changed = dataclasses.replace(example_homelab, cluster=cluster, name="lab2")
+    files = ansible.render(changed)
+    assert _load(files["ansible/group_vars/k3s_cluster.yml"])["k3s_version"] == "v1.34.1+k3s1"
+    everything = _load(files["ansible/group_vars/all.yml"])
+    assert everything["homelab_airgap"] is True
+    assert everything["homelab_kubeconfig_path"] == "~/.kube/lab2.yaml"
+
+
+def test_roles_and_playbooks_are_copied_verbatim(example_homelab: Homelab) -> None:
+    files = ansible.render(example_homelab)
+    blueprint = ansible.blueprint_files()
+    for role in ("node", "k3s_common", "k3s_server", "k3s_agent"):
+        assert f"roles/{role}/tasks/main.yml" in blueprint
+    for name in ("site.yml", "upgrade.yml", "reset.yml", "ansible.cfg"):
+        assert files[f"ansible/{name}"] == blueprint[name]
+    assert not [path for path in files if "__pycache__" in path or path.endswith(".py")]
+
+
+def test_no_secret_values_in_the_tree(example_homelab: Homelab) -> None:
+    text = "\n".join(ansible.render(example_homelab).values())
+    assert "token:" not in text.replace("k3s_token:", "")
