@@ -17,6 +17,7 @@ import pytest
 from homelabeazy.config.starter import example_text
 from homelabeazy.lifecycle.journal import load_journal
 from homelabeazy.model import Homelab
+from homelabeazy.render.ansible import k3s_token_secret
 from tests.secrets.servers import BaoServer, self_signed_cert
 
 pytestmark = pytest.mark.integration
@@ -79,6 +80,11 @@ def test_up_only_secrets_initialises_unseals_seeds_and_then_changes_nothing(
         outputs.extend((result.out, result.err))
         return result.code, result.err
 
+    # `configure` made the cluster's join token before Vault existed: Vault must adopt that value.
+    join = tmp_path / "state" / "homelab" / "k3s-token"
+    join.parent.mkdir(parents=True)
+    join.write_text("a1" * 32 + "\n")
+
     # 1. Vault is initialised, unsealed and seeded; the example's S3 credentials cannot be generated.
     code, err = up("--vault-addr", bao.address)
     assert code == 1
@@ -91,6 +97,8 @@ def test_up_only_secrets_initialises_unseals_seeds_and_then_changes_nothing(
     client = hvac.Client(url=bao.address, token=keys["root_token"])
     assert not client.sys.read_seal_status()["sealed"]
     generated = values(client, example_homelab)
+    k3s = k3s_token_secret(example_homelab)
+    assert generated[k3s.path][1] == {k3s.keys[0]: "a1" * 32}
     assert sorted(generated) == sorted(s.path for s in example_homelab.secrets if s.generate == "random")
     role = client.read("auth/kubernetes/role/external-secrets")["data"]
     assert role["bound_service_account_names"] == ["external-secrets"]
@@ -131,7 +139,7 @@ def test_up_only_secrets_initialises_unseals_seeds_and_then_changes_nothing(
     assert "Vault unsealed; 0 secret(s) generated" in err
     assert values(client, example_homelab) == before
 
-    secrets = {keys["root_token"], *keys["unseal_keys"]}
+    secrets = {keys["root_token"], *keys["unseal_keys"], "a1" * 32}
     secrets |= {v for _, data in before.values() for v in data.values()}
     everything = "\n".join([*outputs, caplog.text])
     assert not [s for s in secrets if s in everything], "a secret value appeared in the output or logs"

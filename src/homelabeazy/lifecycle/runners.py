@@ -110,13 +110,23 @@ class UnwiredAdapter:
         return self._fail("bootstrapping Vault")
 
 
-def kubeconfig_path(homelab: Homelab) -> Path:
-    """Where `configure` leaves the cluster's kubeconfig: outside the repo, never committed.
+def state_dir(homelab: Homelab) -> Path:
+    """This homelab's private files outside the repo, never committed.
 
-    `$HOMELAB_STATE_HOME/<name>/kubeconfig`, by default under ~/.config/homelabeazy.
+    `$HOMELAB_STATE_HOME/<name>`, by default under ~/.config/homelabeazy.
     """
     base = os.environ.get("HOMELAB_STATE_HOME") or str(Path.home() / ".config" / "homelabeazy")
-    return Path(base) / homelab.name / "kubeconfig"
+    return Path(base) / homelab.name
+
+
+def kubeconfig_path(homelab: Homelab) -> Path:
+    """Where `configure` leaves the cluster's kubeconfig (in the state folder)."""
+    return state_dir(homelab) / "kubeconfig"
+
+
+def k3s_token_path(homelab: Homelab) -> Path:
+    """The K3s join token `configure` made (0600, in the state folder); `secrets` stores it in Vault."""
+    return state_dir(homelab) / "k3s-token"
 
 
 # --- preflight -----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from homelabeazy.lifecycle import secrets
 from homelabeazy.lifecycle.runners import Progress, quiet
 from homelabeazy.model import Homelab
 from homelabeazy.ops.vault import VaultAdapter
+from homelabeazy.render.ansible import k3s_token_secret
 from homelabeazy.render.k8s.application import IN_CLUSTER
 
 IN_CLUSTER_KUBERNETES = secrets.KubernetesAuth(IN_CLUSTER)
@@ -61,6 +62,9 @@ class VaultSecretsRunner:
     ca_cert: str | None = None
     token: str | None = None
     kubernetes: secrets.KubernetesAuth | None = IN_CLUSTER_KUBERNETES
+    k3s_token_file: Path | None = None
+    """The join token `configure` generated (when no $HOMELAB_K3S_TOKEN was given): Vault must hold
+    that value, not a new random one, or nodes added later could not join."""
     wait_timeout: float = 600.0
     interval: float = 5.0
     sleep: Callable[[float], None] = field(default=time.sleep)
@@ -82,7 +86,9 @@ class VaultSecretsRunner:
                 "then run `homelab up` again",
             )
         progress("seeding the secrets")
+        adopted = self._adopt_k3s_token(vault)
         seeded = secrets.seed(vault, self.homelab, self.kubernetes)
+        seeded.done[:0] = adopted
         if seeded.missing:
             raise ExternalSystemError(
                 "Vault",
@@ -91,6 +97,22 @@ class VaultSecretsRunner:
                 "write them, then run `homelab up` again (everything else is already in place)",
             )
         return stage_summary(init, seeded)
+
+    def _adopt_k3s_token(self, vault: VaultAdapter) -> list[str]:
+        """Store the cluster's existing join token in Vault unless Vault already holds one."""
+        if self.k3s_token_file is None or not self.k3s_token_file.exists():
+            return []
+        spec = k3s_token_secret(self.homelab)
+        mount = self.homelab.vault_kv_mount
+        secrets.require_unsealed(vault)
+        if mount not in vault.secret_mounts():
+            return []  # seed enables the mount; the next run adopts the token
+        stored = vault.read_secret(mount, spec.path)
+        if stored is not None and stored.data.get(spec.keys[0]):
+            return []
+        data = {**(stored.data if stored else {}), spec.keys[0]: self.k3s_token_file.read_text().strip()}
+        vault.write_secret(mount, spec.path, data, cas=stored.version if stored else 0)
+        return [f"stored the cluster's K3s join token at {mount}/{spec.path}"]
 
     def _wait(self, vault: VaultAdapter, progress: Progress) -> None:
         """Poll the seal status (no token needed) until Vault answers or the deadline passes."""

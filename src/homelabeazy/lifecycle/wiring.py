@@ -7,7 +7,6 @@ the one Proxmox client (ops/proxmox.py). Tests swap any of them through `Adapter
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -72,11 +71,13 @@ def real_adapters(
             ca_cert=str(target.ca_cert) if target.ca_cert else None,
             token=os.environ.get("VAULT_TOKEN") or None,
             kubernetes=target.kubernetes or IN_CLUSTER_KUBERNETES,
+            k3s_token_file=runners.k3s_token_path(homelab),
         )
-    ansible: runners.AnsibleRunner = runners.UnwiredAdapter("ansible")
-    if importlib.util.find_spec("homelabeazy.ops.ansible") is not None:
-        ansible = AnsibleAdapter(kubeconfig_file)
-    return Adapters(terraform=TerraformAdapter(homelab.config.proxmox), ansible=ansible, secrets=secrets)
+    return Adapters(
+        terraform=TerraformAdapter(homelab.config.proxmox),
+        ansible=AnsibleAdapter(kubeconfig_file, runners.k3s_token_path(homelab)),
+        secrets=secrets,
+    )
 
 
 def proxmox_client(homelab: Homelab, verify: bool | str | None = None, timeout: float = 5.0) -> ProxmoxClient:
