@@ -67,7 +67,7 @@ def rendered(tmp_path: Path, example_homelab) -> Path:
 def test_preflight_passes_with_real_tools_remote_and_current_repo(
     example_homelab, rendered: Path, bare_remote: str, fake_proxmox
 ) -> None:
-    need_binary("terraform", "install terraform >= 1.5")
+    need_binary("terraform", "install terraform >= 1.6")
     if tools.find_tool("ansible-playbook") is None:
         require_tool("ansible-playbook not found (pip install ansible)")
     stage = r.PreflightStage(
@@ -104,7 +104,7 @@ def test_preflight_reports_every_problem_at_once(
     with pytest.raises(ExternalSystemError) as info:
         stage.run(StageContext(rendered, example_homelab))
     text = str(info.value)
-    assert "terraform is not on PATH: install it (terraform >= 1.5)" in text
+    assert "terraform is not on PATH: install it (terraform >= 1.6)" in text
     assert "ansible-playbook 2.10 is too old: install ansible-playbook >= 2.16" in text
     assert "lacks SDN.Use, VM.Allocate on /" in text
     assert "out of date with homelab.yaml" in text
@@ -421,3 +421,10 @@ def test_preflight_reports_a_rejected_token(
         stage.run(StageContext(rendered, example_homelab))
     assert "Proxmox: GET /access/permissions (authentication) failed: HTTP 401" in str(info.value)
     assert "not-the-secret" not in str(info.value)
+
+
+def test_preflight_wants_the_terraform_the_rendered_tree_requires() -> None:
+    """A terraform preflight accepts must be one `terraform init` of the rendered tree accepts."""
+    versions = (Path(r.__file__).parents[1] / "blueprint" / "terraform" / "versions.tf").read_text()
+    wanted = ".".join(map(str, r.MIN_VERSIONS["terraform"]))
+    assert f'required_version = ">= {wanted}"' in versions

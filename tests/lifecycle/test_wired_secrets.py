@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 import logging
 import stat
-from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import hvac
-import hvac.exceptions
 import pytest
 
 from homelabeazy.config.starter import example_text
@@ -19,20 +18,9 @@ from homelabeazy.lifecycle.journal import load_journal
 from homelabeazy.model import Homelab
 from homelabeazy.render.ansible import k3s_token_secret
 from tests.secrets.servers import BaoServer, self_signed_cert
+from tests.secrets.test_vault_integration import all_values, versions
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def bao(tmp_path: Path) -> Iterator[BaoServer]:
-    """A fresh, uninitialised OpenBao (the secrets tests' server helper); killed afterwards."""
-    server = BaoServer(tmp_path / "bao")
-    server.workdir.mkdir()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -52,17 +40,10 @@ def bootstrap(tmp_path: Path) -> Path:
 
 
 def values(client: hvac.Client, homelab: Homelab) -> dict[str, tuple[int, dict[str, str]]]:
-    """Every secret of the model Vault holds: version and data."""
-    found = {}
-    for spec in homelab.secrets:
-        try:
-            raw = client.secrets.kv.v2.read_secret_version(
-                spec.path, mount_point=homelab.vault_kv_mount, raise_on_deleted_version=True
-            )
-        except hvac.exceptions.InvalidPath:
-            continue
-        found[spec.path] = (int(raw["data"]["metadata"]["version"]), dict(raw["data"]["data"]))
-    return found
+    """Every secret of the model Vault holds, with its current version."""
+    data = all_values(client, homelab)
+    held = replace(homelab, secrets=tuple(s for s in homelab.secrets if s.path in data))
+    return {path: (version, data[path]) for path, version in versions(client, held).items()}
 
 
 def test_up_only_secrets_initialises_unseals_seeds_and_then_changes_nothing(

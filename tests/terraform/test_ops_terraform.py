@@ -91,7 +91,7 @@ def test_output_that_is_not_json_is_an_error(fake_bin: Path) -> None:
     ("scenario", "answer", "fix"),
     [
         ("auth401", "Proxmox rejected the API token (HTTP 401)", "user@realm!tokenid=secret"),
-        ("auth403", "lacks a Proxmox privilege (HTTP 403)", "privileges"),
+        ("auth403", "lacks a Proxmox privilege (HTTP 403)", "Proxmox API token"),
         ("unreachable", "Proxmox is unreachable at https://10.10.30.2:8006/", "port 8006"),
         ("tls", "TLS certificate is not trusted", "verify_tls"),
         ("noconfig", "provider is not configured", "PROXMOX_VE_ENDPOINT"),

@@ -22,6 +22,7 @@ from homelabeazy.errors import ExternalSystemError, HomelabError
 from homelabeazy.lifecycle.stages import StageContext
 from homelabeazy.model import Homelab, Node
 from homelabeazy.model.proxmox_privileges import REQUIRED_PRIVILEGES
+from homelabeazy.ops import terraform
 from homelabeazy.ops.probes import Row
 from homelabeazy.ops.proxmox import ProxmoxReader
 from homelabeazy.ops.tools import ToolVersion
@@ -131,7 +132,7 @@ def k3s_token_path(homelab: Homelab) -> Path:
 
 # --- preflight -----------------------------------------------------------------------------------
 
-MIN_VERSIONS: dict[str, tuple[int, ...]] = {"terraform": (1, 5), "ansible-playbook": (2, 16)}
+MIN_VERSIONS: dict[str, tuple[int, ...]] = {"terraform": terraform.MIN_VERSION, "ansible-playbook": (2, 16)}
 
 
 def missing_privileges(permissions: Mapping[str, set[str]]) -> list[str]:

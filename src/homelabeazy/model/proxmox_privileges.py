@@ -42,7 +42,7 @@ def pveum_commands(token_id: str) -> list[str]:
     """
     user, _, name = token_id.partition("!")
     return [
-        f'pveum role add {ROLE_NAME} -privs "{",".join(REQUIRED_PRIVILEGES)}"',
+        f'pveum role add {ROLE_NAME} --privs "{",".join(REQUIRED_PRIVILEGES)}"',
         f"pveum user add {user}",
         f"pveum acl modify / --users {user} --roles {ROLE_NAME}",
         f"pveum user token add {user} {name} --privsep 0",
