@@ -1,6 +1,6 @@
-"""Real servers on loopback for the status probes: OpenBao, slapd, Traefik (+ its backend), and
-small fakes for Proxmox and for a TCP peer that never answers. Each is a context manager that
-kills what it started, even when the test fails."""
+"""Real servers on loopback for the status probes: OpenBao, slapd, Traefik (+ its backend), and a
+TCP peer that never answers (Proxmox is the shared strict fake, tests/support/fake_proxmox.py).
+Each is a context manager that kills what it started, even when the test fails."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -282,62 +282,6 @@ def traefik(binary: str, tmp: Path, hosts: list[str], backend_port: int, pki: Pk
 
 
 # --- fakes ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class FakePve:
-    token: str
-    nodes: list[dict[str, Any]] = field(default_factory=list)
-    resources: list[dict[str, Any]] = field(default_factory=list)
-    permissions: dict[str, dict[str, int]] = field(default_factory=dict)
-    port: int = 0
-
-
-@contextmanager
-def fake_proxmox(state: FakePve, pki: Pki | None = None) -> Iterator[FakePve]:
-    """The three Proxmox reads status/drift/preflight use; checks the API-token header (HTTPS with `pki`)."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def do_GET(self) -> None:
-            if self.headers.get("Authorization") != f"PVEAPIToken={state.token}":
-                self.send_response(401, "authentication failure")
-                self.end_headers()
-                return
-            data = {
-                "/api2/json/nodes": state.nodes,
-                "/api2/json/cluster/resources?type=vm": state.resources,
-                "/api2/json/access/permissions": state.permissions,
-            }.get(self.path)
-            if data is None:
-                self.send_response(501, "not implemented")
-                self.end_headers()
-                return
-            body = json.dumps({"data": data}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    if pki is not None:
-        import ssl
-
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(pki.cert, pki.key)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-    state.port = int(server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextmanager

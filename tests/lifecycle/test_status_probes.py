@@ -23,8 +23,8 @@ from homelabeazy.lifecycle.status import (
 )
 from homelabeazy.ops.kube import KubeAdapter
 from homelabeazy.ops.probes import Probe, Row, run_probes
-from homelabeazy.ops.proxmox_facts import ProxmoxHttpReader
-from tests.lifecycle import servers
+from homelabeazy.ops.proxmox import ApiToken, ProxmoxClient
+from tests.lifecycle import pve, servers
 from tests.support.fake_kube import FakeKubeServer
 from tests.support.integration import require_tool
 
@@ -293,54 +293,34 @@ def test_kube_errors_become_rows(example_homelab, tmp_path: Path) -> None:
 # --- fake Proxmox API -----------------------------------------------------------------------------
 
 
-def test_proxmox_probes_against_fake_api(example_homelab, monkeypatch: pytest.MonkeyPatch) -> None:
-    token_id = example_homelab.config.proxmox.token_id
-    monkeypatch.setenv("PVE_TEST_TOKEN", "s3cret-value")
+def test_proxmox_probes_against_fake_api(example_homelab, fake_proxmox) -> None:
+    """The status probes read the shared strict fake through the one Proxmox client."""
     nodes = list(example_homelab.nodes)
-    resources = [
-        {
-            "type": "qemu",
-            "vmid": n.vmid,
-            "name": n.name,
-            "node": n.host,
-            "status": "running",
-            "maxcpu": n.cores,
-            "maxmem": n.memory_mb * 2**20,
-        }
-        for n in nodes[:-1]
-    ]
-    resources[1]["status"] = "stopped"
-    state = servers.FakePve(
-        token=f"{token_id}=s3cret-value",
-        nodes=[{"node": "pve1", "status": "online", "cpu": 0.25, "mem": 8 * 2**30, "maxmem": 64 * 2**30}],
-        resources=resources,
-    )
-    with servers.fake_proxmox(state):
-        reader = ProxmoxHttpReader(f"http://127.0.0.1:{state.port}", token_id, "PVE_TEST_TOKEN", timeout=3)
+    estate = pve.estate_for(example_homelab, vms=range(len(nodes) - 1))
+    estate.guests[1].status = "stopped"
+    server = fake_proxmox(estate, token=pve.token(example_homelab), tls=False)
+    with ProxmoxClient(server.url, ApiToken.parse(pve.token(example_homelab), "test"), timeout=3) as client:
         rows = run_probes(
             [
                 p
-                for p in build_probes(example_homelab, StatusTargets(), StatusClients(proxmox=reader))
+                for p in build_probes(example_homelab, StatusTargets(), StatusClients(proxmox=client))
                 if p.layer in ("proxmox", "vm")
             ]
         )
-        assert rows[0] == Row("proxmox", "pve1", "ok", "online, CPU 25%, memory 8.0/64.0 GiB")
-        vms = {r.name: r for r in only(rows, "vm")}
-        assert vms[nodes[0].name].health == "ok"
-        assert vms[nodes[0].name].detail == f"running (vmid {nodes[0].vmid} on pve1, {nodes[0].ip})"
-        assert vms[nodes[1].name].detail.startswith("stopped")
-        assert vms[nodes[-1].name].detail.startswith("missing")
-        monkeypatch.setenv("PVE_TEST_TOKEN", "wrong")
-        rows = run_probes(build_probes(example_homelab, StatusTargets(), StatusClients(proxmox=reader))[:1])
-    assert rows == [
-        Row(
-            "proxmox",
-            "hosts",
-            "down",
-            "proxmox: GET /nodes failed: HTTP 401 authentication failure — check the token id and secret",
-        )
-    ]
-    assert "wrong" not in rows[0].detail
+    assert rows[0] == Row("proxmox", "pve1", "ok", "online, CPU 25%, memory 8.0/64.0 GiB")
+    vms = {r.name: r for r in only(rows, "vm")}
+    assert vms[nodes[0].name].health == "ok"
+    assert vms[nodes[0].name].detail == f"running (vmid {nodes[0].vmid} on pve1, {nodes[0].ip})"
+    assert vms[nodes[1].name].detail.startswith("stopped")
+    assert vms[nodes[-1].name].detail.startswith("missing")
+    wrong = ApiToken(example_homelab.config.proxmox.token_id, "wrong-secret")
+    with ProxmoxClient(server.url, wrong, timeout=3) as client:
+        [row] = run_probes(build_probes(example_homelab, StatusTargets(), StatusClients(proxmox=client))[:1])
+    assert (row.layer, row.name, row.health) == ("proxmox", "hosts", "down")
+    assert row.detail.startswith("Proxmox: GET /nodes (authentication) failed: HTTP 401")
+    assert "the API token was rejected" in row.detail
+    assert "wrong-secret" not in row.detail
+    assert pve.SECRET not in row.detail
 
 
 def test_collect_status_all_layers_never_raises(example_homelab, tmp_path: Path) -> None:

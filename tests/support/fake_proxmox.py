@@ -12,6 +12,8 @@ the nodes and every guest with its node, type (qemu/lxc), status and config exac
 `GET /nodes/{node}/{type}/{vmid}/config` returns it. /cluster/resources and the per-node guest
 lists are derived from it, as Proxmox derives them from the guests' configs.
 
+The token's privileges (GET /access/permissions) are the estate's `permissions` (none unless given).
+
 Simulations: `latency` (seconds slept per request, concurrently per connection), a wrong or
 missing token (401), `deny()` a path (403 with Proxmox's wording), `fail_guest()` (a guest whose
 config read fails), and TLS with a freshly generated CA and server certificate (`tls=True`,
@@ -92,6 +94,8 @@ class Estate:
     version: dict[str, Any]
     nodes: list[dict[str, Any]]
     guests: list[FakeGuest]
+    permissions: dict[str, dict[str, int]] = field(default_factory=dict)
+    """GET /access/permissions: ACL path -> privilege -> propagate flag (1/0), for the token."""
 
     @classmethod
     def load(cls, path: Path | str) -> Estate:
@@ -101,7 +105,12 @@ class Estate:
             file = ESTATES / f"{path}.json"
         data = json.loads(file.read_text(encoding="utf-8"))
         guests = [FakeGuest(**g) for g in data["guests"]]
-        return cls(version=data["version"], nodes=data["nodes"], guests=guests)
+        return cls(
+            version=data["version"],
+            nodes=data["nodes"],
+            guests=guests,
+            permissions=data.get("permissions", {}),
+        )
 
     @classmethod
     def synthetic(cls, count: int, nodes: int = 5) -> Estate:
@@ -356,6 +365,8 @@ class FakeProxmox:
             return _Answer(200, "OK", estate.version)
         if path == "/nodes":
             return _Answer(200, "OK", estate.nodes)
+        if path == "/access/permissions":
+            return _Answer(200, "OK", estate.permissions)
         if path == "/cluster/resources":
             kind = query.get("type", [None])[-1]
             rows: list[dict[str, Any]] = []

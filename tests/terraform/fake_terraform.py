@@ -1,14 +1,18 @@
 """A stand-in `terraform` for unit tests: prints realistic `-json` UI lines or a failure.
 
-Installed by the tests as an executable named `terraform` in a temporary PATH folder. The scenario
-comes from FAKE_TF_SCENARIO; every invocation's arguments are appended to FAKE_TF_LOG.
+Installed by the tests as an executable named `terraform` in a temporary PATH folder (`install`).
+The scenario comes from FAKE_TF_SCENARIO; every invocation's arguments are appended to FAKE_TF_LOG,
+and, when FAKE_TF_ENV_LOG is set, its working folder and the provider settings it was given (the
+token's id only, never its secret) to that file.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
+from pathlib import Path
 
 TS = "2026-11-23T17:39:45.059936Z"
 VM = 'proxmox_virtual_environment_vm.node["k3s-server-1"]'
@@ -37,10 +41,30 @@ def summary(operation: str, add: int, change: int, remove: int) -> None:
     )
 
 
+def install(folder: Path) -> Path:
+    """Put an executable `terraform` running this script into `folder`; returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "terraform"
+    script.write_text(
+        f"#!{sys.executable}\nimport runpy\nrunpy.run_path({str(Path(__file__))!r}, run_name='__main__')\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return folder
+
+
 def main() -> int:
     args = sys.argv[1:]
     with open(os.environ["FAKE_TF_LOG"], "a", encoding="utf-8") as log:
         log.write(json.dumps(args) + "\n")
+    if os.environ.get("FAKE_TF_ENV_LOG"):
+        seen = {
+            "cwd": os.getcwd(),
+            "endpoint": os.environ.get("PROXMOX_VE_ENDPOINT"),
+            "insecure": os.environ.get("PROXMOX_VE_INSECURE"),
+            "token_id": os.environ.get("PROXMOX_VE_API_TOKEN", "").split("=", 1)[0],
+        }
+        with open(os.environ["FAKE_TF_ENV_LOG"], "a", encoding="utf-8") as log:
+            log.write(json.dumps(seen) + "\n")
     scenario = os.environ.get("FAKE_TF_SCENARIO", "ok")
     command = args[0]
     token = os.environ.get("PROXMOX_VE_API_TOKEN", "")

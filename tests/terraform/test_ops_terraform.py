@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,8 +11,8 @@ import pytest
 from homelabeazy.config.schema import ProxmoxConfig
 from homelabeazy.errors import ExternalSystemError, UsageError
 from homelabeazy.ops.terraform import ChangeSummary, Terraform, TerraformEvent, provider_environment, redact
+from tests.terraform.fake_terraform import install
 
-FAKE = Path(__file__).with_name("fake_terraform.py")
 SECRET = "4f6c2d1e-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
 TOKEN = f"terraform@pve!homelab={SECRET}"
 
@@ -22,14 +20,7 @@ TOKEN = f"terraform@pve!homelab={SECRET}"
 @pytest.fixture
 def fake_bin(tmp_path: Path) -> Path:
     """A folder holding an executable `terraform` that runs fake_terraform.py."""
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    script = folder / "terraform"
-    script.write_text(
-        f"#!{sys.executable}\nimport runpy\nrunpy.run_path({str(FAKE)!r}, run_name='__main__')\n"
-    )
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return folder
+    return install(tmp_path / "bin")
 
 
 def runner(fake_bin: Path, scenario: str, events: list[TerraformEvent] | None = None) -> Terraform:
@@ -100,7 +91,7 @@ def test_output_that_is_not_json_is_an_error(fake_bin: Path) -> None:
     ("scenario", "answer", "fix"),
     [
         ("auth401", "Proxmox rejected the API token (HTTP 401)", "user@realm!tokenid=secret"),
-        ("auth403", "lacks a Proxmox privilege (HTTP 403)", "privileges"),
+        ("auth403", "lacks a Proxmox privilege (HTTP 403)", "Proxmox API token"),
         ("unreachable", "Proxmox is unreachable at https://10.10.30.2:8006/", "port 8006"),
         ("tls", "TLS certificate is not trusted", "verify_tls"),
         ("noconfig", "provider is not configured", "PROXMOX_VE_ENDPOINT"),

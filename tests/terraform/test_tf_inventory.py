@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,7 @@ from homelabeazy.render.inventory import inventory_for
 from homelabeazy.render.terraform import TFVARS, render
 from homelabeazy.render.terraform_inventory import inventory_from_outputs
 from tests.terraform.conftest import homelab_from, two_hosts
-
-FAKE = Path(__file__).with_name("fake_terraform.py")
+from tests.terraform.fake_terraform import install
 
 
 def outputs_as_terraform_prints(homelab: Homelab) -> dict[str, Any]:
@@ -117,13 +114,7 @@ def test_cli_bad_json_is_a_usage_error(repo: Path, cli: Callable[..., Any]) -> N
 def test_cli_runs_terraform_output(
     repo: Path, example_homelab: Homelab, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = repo / "bin"
-    folder.mkdir()
-    script = folder / "terraform"
-    script.write_text(
-        f"#!{sys.executable}\nimport runpy\nrunpy.run_path({str(FAKE)!r}, run_name='__main__')\n"
-    )
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    folder = install(repo / "bin")
     monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
     monkeypatch.setenv("FAKE_TF_LOG", str(folder / "calls.log"))
     monkeypatch.setenv("FAKE_TF_OUTPUT", str(repo / "output.json"))

@@ -14,6 +14,14 @@ from rich.table import Table
 
 from homelabeazy.cli import console
 from homelabeazy.cli.common import DEFAULT_CONFIG, load_homelab
+from homelabeazy.cli.vault_options import (
+    BootstrapOption,
+    CaCertOption,
+    KubeCaOption,
+    KubeHostOption,
+    VaultAddrOption,
+    kubernetes_auth,
+)
 from homelabeazy.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -106,14 +114,20 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before changing anything.")] = False,
     kubeconfig: KubeconfigOpt = None,
+    vault_addr: VaultAddrOption = None,
+    vault_ca_cert: CaCertOption = None,
+    bootstrap_file: BootstrapOption = None,
+    kubernetes_host: KubeHostOption = None,
+    kubernetes_ca_cert: KubeCaOption = None,
 ) -> int:
     """Bring the homelab up: preflight, provision, wait, configure, bootstrap, secrets, sync, verify.
 
-    Resumable: a re-run skips stages already done whose inputs did not change.
+    Resumable: a re-run skips stages already done whose inputs did not change. The Proxmox token
+    comes from the variable homelab.yaml names; Vault's keys go to the bootstrap file, outside the repo.
     """
     from homelabeazy.lifecycle.stages import StageContext, run_up
     from homelabeazy.lifecycle.stages import dry_run as plan_dry_run
-    from homelabeazy.lifecycle.wiring import Adapters, stage_runners
+    from homelabeazy.lifecycle.wiring import VaultTarget, real_adapters, stage_runners
 
     _, homelab = load_homelab(config)
     repo = config.parent
@@ -126,7 +140,18 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
         insecure=False,
         timeout=5.0,
     )
-    runners = stage_runners(homelab, Adapters(), targets, kubeconfig)
+    adapters = real_adapters(
+        homelab,
+        repo,
+        kubeconfig,
+        VaultTarget(
+            vault_addr,
+            vault_ca_cert,
+            bootstrap_file,
+            kubernetes_auth(kubernetes_host, kubernetes_ca_cert),
+        ),
+    )
+    runners = stage_runners(homelab, adapters, targets, kubeconfig)
     ctx = StageContext(repo=repo, homelab=homelab)
     if dry_run:
         for line in plan_dry_run(ctx, runners, only=only, start_from=start_from):
@@ -189,8 +214,8 @@ def status(  # noqa: PLR0917 - Typer maps parameters to options
 
     Exit 0 when healthy, 1 when anything is degraded or down.
     """
-    from homelabeazy.lifecycle.status import collect_status, exit_code
-    from homelabeazy.lifecycle.wiring import status_clients
+    from homelabeazy.lifecycle.status import exit_code
+    from homelabeazy.lifecycle.wiring import status_rows
 
     _, homelab = load_homelab(config)
     targets = _targets(
@@ -204,8 +229,7 @@ def status(  # noqa: PLR0917 - Typer maps parameters to options
     )
 
     def probe() -> list[Row]:
-        clients, notes = status_clients(homelab, targets)
-        return notes + collect_status(homelab, targets, clients)
+        return status_rows(homelab, targets)
 
     if watch is None:
         rows = probe()
@@ -256,7 +280,7 @@ def destroy(
     from homelabeazy.lifecycle.destroy import confirmed, destroy_plan
     from homelabeazy.lifecycle.destroy import destroy as run_destroy
     from homelabeazy.lifecycle.runners import kubeconfig_path
-    from homelabeazy.lifecycle.wiring import Adapters
+    from homelabeazy.lifecycle.terraform_runner import TerraformAdapter
 
     _, homelab = load_homelab(config)
     repo = config.parent
@@ -272,7 +296,13 @@ def destroy(
         )
         if not confirmed(homelab, typed):
             raise UsageError(f"cancelled: {typed!r} is not {homelab.name!r}; nothing was deleted")
-    summary = run_destroy(repo, kube_file, Adapters().terraform)
+    with console.err.status("destroy: terraform") as spinner:
+        summary = run_destroy(
+            repo,
+            kube_file,
+            TerraformAdapter(homelab.config.proxmox),
+            lambda text: spinner.update(escape(text)),
+        )
     console.success(f"destroyed {homelab.name}: {summary}")
     return ExitCode.OK
 
@@ -361,11 +391,12 @@ def drift(
     from homelabeazy.lifecycle.drift import compute_drift
     from homelabeazy.lifecycle.runners import kubeconfig_path
     from homelabeazy.lifecycle.status import ARGOCD_NAMESPACE
-    from homelabeazy.lifecycle.wiring import proxmox_reader
+    from homelabeazy.lifecycle.wiring import proxmox_client
     from homelabeazy.ops.kube import KubeAdapter
 
     _, homelab = load_homelab(config)
-    vms = proxmox_reader(homelab, str(ca_file) if ca_file else None).vms()
+    with proxmox_client(homelab, str(ca_file) if ca_file else None) as proxmox:
+        vms = proxmox.vms()
     path = kubeconfig or kubeconfig_path(homelab)
     applications = None
     if path.exists():

@@ -6,7 +6,6 @@ Output names paths, policies and roles — never a secret value, key or token.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -19,54 +18,24 @@ from homelabeazy.cli.vault_options import (
     BootstrapOption,
     CaCertOption,
     ConfigOption,
+    KubeCaOption,
+    KubeHostOption,
     VaultAddrOption,
     bootstrap_path,
     has_token,
+    kubernetes_auth,
     vault_adapter,
 )
 from homelabeazy.errors import ExitCode
 
 if TYPE_CHECKING:
-    from homelabeazy.lifecycle.secrets import KubernetesAuth, Report, VaultStatus
+    from homelabeazy.lifecycle.secrets import Report, VaultStatus
 
 app = typer.Typer(
     name="secrets",
     help="Initialise, unseal and fill Vault with every secret the homelab needs.",
     no_args_is_help=True,
 )
-
-KubeHostOption = Annotated[
-    str | None,
-    typer.Option(
-        "--kubernetes-host",
-        envvar="HOMELAB_KUBERNETES_HOST",
-        help="Kubernetes API URL for Vault's kubernetes auth (configured only when given).",
-    ),
-]
-KubeCaOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--kubernetes-ca-cert",
-        help="PEM CA of the Kubernetes API, needed when Vault runs outside the cluster.",
-    ),
-]
-
-
-def _kubernetes(host: str | None, ca_cert: Path | None) -> KubernetesAuth | None:
-    from homelabeazy.errors import UsageError
-    from homelabeazy.lifecycle.secrets import KubernetesAuth
-
-    if host is None:
-        if ca_cert is not None:
-            raise UsageError("--kubernetes-ca-cert needs --kubernetes-host")
-        return None
-    pem = None
-    if ca_cert is not None:
-        try:
-            pem = ca_cert.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            raise UsageError(f"{ca_cert}: cannot read the Kubernetes CA certificate") from None
-    return KubernetesAuth(host, pem)
 
 
 def _print(report: Report) -> None:
@@ -96,7 +65,7 @@ def init(  # noqa: PLR0917 - every Typer option is a parameter
     vault = vault_adapter(homelab, vault_addr, ca_cert, None, need_token=False)
     path = bootstrap_path(homelab, bootstrap_file)
     report = secrets.initialize(
-        vault, homelab, path, config.resolve().parent, _kubernetes(kubernetes_host, kubernetes_ca_cert)
+        vault, homelab, path, config.resolve().parent, kubernetes_auth(kubernetes_host, kubernetes_ca_cert)
     )
     _print(report)
     console.info("next: `homelab secrets seed`")
@@ -133,7 +102,7 @@ def seed(  # noqa: PLR0917 - every Typer option is a parameter
 
     _, homelab = load_homelab(config)
     vault = vault_adapter(homelab, vault_addr, ca_cert, bootstrap_file)
-    report = secrets.seed(vault, homelab, _kubernetes(kubernetes_host, kubernetes_ca_cert))
+    report = secrets.seed(vault, homelab, kubernetes_auth(kubernetes_host, kubernetes_ca_cert))
     _print(report)
     if report.missing:
         console.failure(f"{len(report.missing)} external secret(s) still missing")

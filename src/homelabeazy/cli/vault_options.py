@@ -15,6 +15,7 @@ import typer
 from homelabeazy.cli.common import DEFAULT_CONFIG
 
 if TYPE_CHECKING:
+    from homelabeazy.lifecycle.secrets import KubernetesAuth
     from homelabeazy.model import Homelab
     from homelabeazy.ops.vault import VaultAdapter
 
@@ -40,27 +41,53 @@ BootstrapOption = Annotated[
     ),
 ]
 
+KubeHostOption = Annotated[
+    str | None,
+    typer.Option(
+        "--kubernetes-host",
+        envvar="HOMELAB_KUBERNETES_HOST",
+        help="Kubernetes API URL for Vault's kubernetes auth (configured only when given).",
+    ),
+]
+KubeCaOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--kubernetes-ca-cert",
+        help="PEM CA of the Kubernetes API, needed when Vault runs outside the cluster.",
+    ),
+]
+
+
+def kubernetes_auth(host: str | None, ca_cert: Path | None) -> KubernetesAuth | None:
+    """Vault's Kubernetes auth target from --kubernetes-host / --kubernetes-ca-cert (None without a host)."""
+    from homelabeazy.errors import UsageError
+    from homelabeazy.lifecycle.secrets import KubernetesAuth
+
+    if host is None:
+        if ca_cert is not None:
+            raise UsageError("--kubernetes-ca-cert needs --kubernetes-host")
+        return None
+    pem = None
+    if ca_cert is not None:
+        try:
+            pem = ca_cert.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise UsageError(f"{ca_cert}: cannot read the Kubernetes CA certificate") from None
+    return KubernetesAuth(host, pem)
+
+
 __all__ = [
     "DEFAULT_CONFIG",
     "BootstrapOption",
     "CaCertOption",
     "ConfigOption",
+    "KubeCaOption",
+    "KubeHostOption",
     "VaultAddrOption",
     "bootstrap_path",
+    "kubernetes_auth",
     "vault_adapter",
 ]
-
-
-def vault_address(homelab: Homelab, given: str | None) -> str:
-    """The given address, or https://<vault route host>."""
-    if given:
-        return given
-    for route in homelab.routes:
-        if route.owner == "vault":
-            return f"https://{route.host}"
-    from homelabeazy.errors import UsageError
-
-    raise UsageError("no Vault address: pass --vault-addr or set VAULT_ADDR")
 
 
 def bootstrap_path(homelab: Homelab, given: Path | None) -> Path:
@@ -78,6 +105,7 @@ def vault_adapter(
     need_token: bool = True,
 ) -> VaultAdapter:
     """An adapter with VAULT_TOKEN, else the bootstrap file's root token (when one is needed)."""
+    from homelabeazy.lifecycle.secrets import vault_address
     from homelabeazy.ops import vault_bootstrap
     from homelabeazy.ops.vault import VaultAdapter
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from homelabeazy.lifecycle.journal import JOURNAL_PATH
-from homelabeazy.lifecycle.runners import TerraformRunner
+from homelabeazy.lifecycle.runners import Progress, TerraformRunner, quiet
 from homelabeazy.model import Homelab
 
 
@@ -29,9 +29,9 @@ def confirmed(homelab: Homelab, typed: str) -> bool:
     return typed.strip() == homelab.name
 
 
-def destroy(repo: Path, kubeconfig: Path, terraform: TerraformRunner) -> str:
+def destroy(repo: Path, kubeconfig: Path, terraform: TerraformRunner, progress: Progress = quiet) -> str:
     """terraform destroy, then forget the journal and the kubeconfig (the cluster is gone)."""
-    summary = terraform.destroy(repo / "terraform")
+    summary = terraform.destroy(repo / "terraform", progress)
     (repo / JOURNAL_PATH).unlink(missing_ok=True)
     kubeconfig.unlink(missing_ok=True)
     return summary

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from homelabeazy.model import Homelab
-from homelabeazy.ops.proxmox_facts import VmFacts
+from homelabeazy.ops.proxmox import VmFacts
 
 DriftKind = Literal["missing", "extra", "differs"]
 

@@ -11,31 +11,41 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from ruamel.yaml import YAML
 
-from homelabeazy.errors import ExternalSystemError
+from homelabeazy.errors import ExternalSystemError, HomelabError
 from homelabeazy.lifecycle.stages import StageContext
 from homelabeazy.model import Homelab, Node
+from homelabeazy.model.proxmox_privileges import REQUIRED_PRIVILEGES
+from homelabeazy.ops import terraform
 from homelabeazy.ops.probes import Row
-from homelabeazy.ops.proxmox_facts import ProxmoxReader
+from homelabeazy.ops.proxmox import ProxmoxReader
 from homelabeazy.ops.tools import ToolVersion
 from homelabeazy.render import render_all, writer
 
 # --- the seams other adapters plug into ----------------------------------------------------------
 
+Progress = Callable[[str], None]
+"""Where an adapter reports what it is doing now (the stage's live progress line)."""
+
+
+def quiet(_text: str) -> None:
+    """The default Progress: report nothing."""
+
 
 class TerraformRunner(Protocol):
     """ops/terraform.py: init + apply (and destroy) in a folder; returns a one-line summary."""
 
-    def apply(self, directory: Path) -> str:
+    def apply(self, directory: Path, progress: Progress = quiet) -> str:
         """`terraform init` then `terraform apply` (no prompt); idempotent."""
         ...
 
-    def destroy(self, directory: Path) -> str:
+    def destroy(self, directory: Path, progress: Progress = quiet) -> str:
         """`terraform destroy` (no prompt)."""
         ...
 
@@ -43,7 +53,7 @@ class TerraformRunner(Protocol):
 class AnsibleRunner(Protocol):
     """ops/ansible.py: run a playbook against an inventory; returns a one-line summary (ok/changed)."""
 
-    def run(self, playbook: Path, inventory: Path) -> str:
+    def run(self, playbook: Path, inventory: Path, progress: Progress = quiet) -> str:
         """Run the playbook; raise ExternalSystemError naming the failed host and task."""
         ...
 
@@ -51,7 +61,7 @@ class AnsibleRunner(Protocol):
 class SecretsRunner(Protocol):
     """lifecycle/secrets.py: wait for Vault, init/unseal it and seed the secrets; idempotent."""
 
-    def bootstrap(self) -> str:
+    def bootstrap(self, progress: Progress = quiet) -> str:
         """Bring Vault to initialised + unsealed + seeded; returns a one-line summary."""
         ...
 
@@ -84,63 +94,49 @@ class UnwiredAdapter:
             "this stage cannot run yet; run it by hand or use a build that includes the adapter",
         )
 
-    def apply(self, directory: Path) -> str:
+    def apply(self, directory: Path, progress: Progress = quiet) -> str:  # noqa: ARG002
         """Fails: no terraform adapter."""
         return self._fail(f"apply in {directory}")
 
-    def destroy(self, directory: Path) -> str:
+    def destroy(self, directory: Path, progress: Progress = quiet) -> str:  # noqa: ARG002
         """Fails: no terraform adapter."""
         return self._fail(f"destroy in {directory}")
 
-    def run(self, playbook: Path, inventory: Path) -> str:
+    def run(self, playbook: Path, inventory: Path, progress: Progress = quiet) -> str:  # noqa: ARG002
         """Fails: no ansible adapter."""
         return self._fail(f"running {playbook.name} with {inventory.name}")
 
-    def bootstrap(self) -> str:
+    def bootstrap(self, progress: Progress = quiet) -> str:  # noqa: ARG002
         """Fails: no secrets adapter."""
         return self._fail("bootstrapping Vault")
 
 
-def kubeconfig_path(homelab: Homelab) -> Path:
-    """Where `configure` leaves the cluster's kubeconfig: outside the repo, never committed.
+def state_dir(homelab: Homelab) -> Path:
+    """This homelab's private files outside the repo, never committed.
 
-    `$HOMELAB_STATE_HOME/<name>/kubeconfig`, by default under ~/.config/homelabeazy.
+    `$HOMELAB_STATE_HOME/<name>`, by default under ~/.config/homelabeazy.
     """
     base = os.environ.get("HOMELAB_STATE_HOME") or str(Path.home() / ".config" / "homelabeazy")
-    return Path(base) / homelab.name / "kubeconfig"
+    return Path(base) / homelab.name
+
+
+def kubeconfig_path(homelab: Homelab) -> Path:
+    """Where `configure` leaves the cluster's kubeconfig (in the state folder)."""
+    return state_dir(homelab) / "kubeconfig"
+
+
+def k3s_token_path(homelab: Homelab) -> Path:
+    """The K3s join token `configure` made (0600, in the state folder); `secrets` stores it in Vault."""
+    return state_dir(homelab) / "k3s-token"
 
 
 # --- preflight -----------------------------------------------------------------------------------
 
-MIN_VERSIONS: dict[str, tuple[int, ...]] = {"terraform": (1, 5), "ansible-playbook": (2, 16)}
-
-# What the bpg/proxmox provider needs to clone/create, configure, start and tag the VMs and to
-# download the cloud image (checked on "/": homelab grants the token's role on the root path).
-REQUIRED_PRIVILEGES: tuple[str, ...] = (
-    "Datastore.AllocateSpace",
-    "Datastore.AllocateTemplate",
-    "Datastore.Audit",
-    "SDN.Use",
-    "Sys.Audit",
-    "Sys.Modify",
-    "VM.Allocate",
-    "VM.Audit",
-    "VM.Clone",
-    "VM.Config.CDROM",
-    "VM.Config.Cloudinit",
-    "VM.Config.CPU",
-    "VM.Config.Disk",
-    "VM.Config.HWType",
-    "VM.Config.Memory",
-    "VM.Config.Network",
-    "VM.Config.Options",
-    "VM.GuestAgent.Audit",
-    "VM.PowerMgmt",
-)
+MIN_VERSIONS: dict[str, tuple[int, ...]] = {"terraform": terraform.MIN_VERSION, "ansible-playbook": (2, 16)}
 
 
 def missing_privileges(permissions: Mapping[str, set[str]]) -> list[str]:
-    """Required privileges the token lacks on `/` (pure, so the rule is tested on its own)."""
+    """Required privileges the token lacks on `/` with propagation (pure, tested on its own)."""
     granted = permissions.get("/", set())
     return [p for p in REQUIRED_PRIVILEGES if p not in granted]
 
@@ -161,7 +157,7 @@ class PreflightStage:
     """Checks everything the later stages need, and reports every problem at once."""
 
     tool_version: Callable[[str], ToolVersion | None]
-    proxmox: ProxmoxReader
+    proxmox: Callable[[], AbstractContextManager[ProxmoxReader]]
     ls_remote: Callable[[str, str], str]
     render_current: Callable[[StageContext], list[str]]
 
@@ -187,13 +183,14 @@ class PreflightStage:
                 found.append(f"{name} {version.text}")
         ctx.progress("checking the Proxmox API token")
         try:
-            lacking = missing_privileges(self.proxmox.permissions())
+            with self.proxmox() as proxmox:
+                lacking = missing_privileges(proxmox.permissions())
             if lacking:
                 problems.append(
-                    f"Proxmox token {ctx.homelab.config.proxmox.token_id} lacks {', '.join(lacking)} on /: "
-                    "add them to its role (see the README's token privileges)"
+                    f"Proxmox token {ctx.homelab.config.proxmox.token_id} lacks {', '.join(lacking)} on / "
+                    "(granted with propagation): add them to its role (README.md, 'Proxmox API token')"
                 )
-        except ExternalSystemError as exc:
+        except HomelabError as exc:  # unreachable, rejected, or the token variable is not set
             problems.append(str(exc))
         ctx.progress("checking the rendered repo")
         stale = self.render_current(ctx)
@@ -237,7 +234,7 @@ class ProvisionStage:
 
     def run(self, ctx: StageContext) -> str:
         """Apply; the adapter's summary is the stage's."""
-        return self.terraform.apply(ctx.repo / "terraform")
+        return self.terraform.apply(ctx.repo / "terraform", ctx.progress)
 
 
 @dataclass
@@ -256,7 +253,8 @@ class ConfigureStage:
 
     def run(self, ctx: StageContext) -> str:
         """Run the playbook, then insist the kubeconfig arrived and is private."""
-        summary = self.ansible.run(ctx.repo / "ansible" / "site.yml", ctx.repo / "ansible" / "inventory.yml")
+        ansible = ctx.repo / "ansible"
+        summary = self.ansible.run(ansible / "site.yml", ansible / "inventory.yml", ctx.progress)
         path = self.kubeconfig(ctx.homelab)
         if not path.exists():
             raise ExternalSystemError(
@@ -279,9 +277,9 @@ class SecretsStage:
         """One line for --dry-run."""
         return f"wait for Vault, init/unseal it, seed {len(ctx.homelab.secrets)} secret(s)"
 
-    def run(self, ctx: StageContext) -> str:  # noqa: ARG002 - uniform runner signature
+    def run(self, ctx: StageContext) -> str:
         """Delegate; the adapter is idempotent."""
-        return self.secrets.bootstrap()
+        return self.secrets.bootstrap(ctx.progress)
 
 
 # --- wait ----------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Literal
 
 from homelabeazy.errors import ExternalSystemError, UsageError
 from homelabeazy.model import Homelab
+from homelabeazy.model.catalog import external_secrets
 from homelabeazy.model.catalog.base import SecretSpec
 from homelabeazy.ops import vault_bootstrap
 from homelabeazy.ops.vault import StoredSecret, VaultAdapter
@@ -32,14 +33,26 @@ FORMATS: Mapping[tuple[str, str], ValueFormat] = {("consul/gossip", "key"): "gos
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
 PASSWORD_LENGTH = 40  # ~238 bits; letters and digits survive every config format unquoted
 
-ESO_ROLE = "external-secrets"
-ESO_NAMESPACE = "external-secrets"
-ESO_SERVICE_ACCOUNT = "external-secrets"
-KUBERNETES_AUTH_PATH = "kubernetes"
+# The External Secrets Operator's identity is the catalog's (its ClusterSecretStore is rendered
+# from the same constants), so the role written here is the one the operator logs in with.
+ESO_ROLE = external_secrets.VAULT_ROLE
+ESO_NAMESPACE = external_secrets.NAMESPACE
+ESO_SERVICE_ACCOUNT = external_secrets.SERVICE_ACCOUNT
+KUBERNETES_AUTH_PATH = external_secrets.VAULT_AUTH_MOUNT
 APPROLE_PATH = "approle"
 AUTOMATION_ROLE = "automation"
 # Consumers whose secrets never go into the cluster: the K3s join token is read by Ansible.
 AUTOMATION_CONSUMERS = ("k3s",)
+
+
+def vault_address(homelab: Homelab, given: str | None = None) -> str:
+    """`given` (--vault-addr / VAULT_ADDR), else https://<the Vault route's host> of the model."""
+    if given:
+        return given
+    for route in homelab.routes:
+        if route.owner == "vault":
+            return f"https://{route.host}"
+    raise UsageError("no Vault address: pass --vault-addr or set VAULT_ADDR")
 
 
 # ---------------------------------------------------------------------------- values

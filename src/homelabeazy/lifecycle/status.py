@@ -1,6 +1,6 @@
 """`homelab status`: one probe per layer, all concurrently, judged against the model.
 
-Reading is ops' job (ops/probes.py, ops/kube.py, ops/proxmox_facts.py); deciding whether what was
+Reading is ops' job (ops/probes.py, ops/kube.py, ops/proxmox.py); deciding whether what was
 read is healthy is done here by small pure `judge_*` functions, each tested from captured answers.
 """
 
@@ -29,7 +29,7 @@ from homelabeazy.ops.probes import (
     ldap_count,
     run_probes,
 )
-from homelabeazy.ops.proxmox_facts import HostFacts, ProxmoxReader, VmFacts
+from homelabeazy.ops.proxmox import HostFacts, ProxmoxReader, VmFacts
 
 ARGOCD_NAMESPACE = "argocd"
 VELERO_NAMESPACE = "velero"

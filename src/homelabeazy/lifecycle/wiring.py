@@ -1,49 +1,100 @@
 """Composing the real adapters into runners and clients: the one place they are plugged together.
 
-When the Terraform, Ansible and secrets adapters land, they replace the `UnwiredAdapter`s in
-`Adapters` below; nothing else changes.
+`up`, `destroy`, `status` and `drift` get their outside-system adapters from here: Terraform
+(ops/terraform.py), Vault (lifecycle/secrets.py over ops/vault.py), Ansible (ops/ansible.py) and
+the one Proxmox client (ops/proxmox.py). Tests swap any of them through `Adapters`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 
+from homelabeazy.errors import HomelabError
 from homelabeazy.lifecycle import runners
+from homelabeazy.lifecycle.ansible_runner import AnsibleAdapter
+from homelabeazy.lifecycle.secrets import KubernetesAuth, vault_address
+from homelabeazy.lifecycle.secrets_runner import IN_CLUSTER_KUBERNETES, VaultSecretsRunner
 from homelabeazy.lifecycle.stages import StageRunner
 from homelabeazy.lifecycle.status import StatusClients, StatusTargets, collect_status
+from homelabeazy.lifecycle.terraform_runner import TerraformAdapter
 from homelabeazy.model import Homelab
 from homelabeazy.ops import ssh, tools
 from homelabeazy.ops.kube import KubeAdapter
 from homelabeazy.ops.probes import Row
-from homelabeazy.ops.proxmox_facts import ProxmoxHttpReader
+from homelabeazy.ops.proxmox import ProxmoxClient, ProxmoxReader, client_for
+from homelabeazy.ops.vault_bootstrap import default_bootstrap_path
 
 
 @dataclass
 class Adapters:
-    """The outside-system adapters `up`, `destroy` and `status` use."""
+    """The outside-system adapters `up` and `destroy` use."""
 
-    terraform: runners.TerraformRunner = field(default_factory=lambda: runners.UnwiredAdapter("terraform"))
-    ansible: runners.AnsibleRunner = field(default_factory=lambda: runners.UnwiredAdapter("ansible"))
-    secrets: runners.SecretsRunner = field(default_factory=lambda: runners.UnwiredAdapter("secrets"))
+    terraform: runners.TerraformRunner
+    ansible: runners.AnsibleRunner
+    secrets: runners.SecretsRunner
 
 
-def proxmox_reader(
-    homelab: Homelab, verify: bool | str | None = None, timeout: float = 5.0
-) -> ProxmoxHttpReader:
-    """The Proxmox reader for the model's endpoint and token (the secret comes from the environment)."""
-    cfg = homelab.config.proxmox
-    return ProxmoxHttpReader(
-        cfg.endpoint,
-        cfg.token_id,
-        cfg.token_secret_env,
-        verify=cfg.verify_tls if verify is None else verify,
-        timeout=timeout,
+@dataclass(frozen=True)
+class VaultTarget:
+    """Where `up` reaches Vault (--vault-addr / VAULT_ADDR or the model's route) and how; and where
+    Vault reviews service-account tokens (--kubernetes-host: default the in-cluster API)."""
+
+    address: str | None = None
+    ca_cert: Path | None = None
+    bootstrap_file: Path | None = None
+    kubernetes: KubernetesAuth | None = None
+
+
+def real_adapters(
+    homelab: Homelab, repo: Path, kubeconfig: Path | None = None, vault: VaultTarget | None = None
+) -> Adapters:
+    """The adapters of a real run, configured from the model and the environment.
+
+    The Vault address is resolved when the secrets stage runs, so a homelab without a Vault route
+    can still be provisioned and configured.
+    """
+    target = vault or VaultTarget()
+    kubeconfig_file = kubeconfig or runners.kubeconfig_path(homelab)
+    try:
+        address = vault_address(homelab, target.address)
+    except HomelabError:
+        secrets: runners.SecretsRunner = runners.UnwiredAdapter("secrets")
+    else:
+        secrets = VaultSecretsRunner(
+            homelab,
+            repo.resolve(),
+            address,
+            bootstrap_file=target.bootstrap_file or default_bootstrap_path(homelab.name),
+            ca_cert=str(target.ca_cert) if target.ca_cert else None,
+            token=os.environ.get("VAULT_TOKEN") or None,
+            kubernetes=target.kubernetes or IN_CLUSTER_KUBERNETES,
+            k3s_token_file=runners.k3s_token_path(homelab),
+        )
+    return Adapters(
+        terraform=TerraformAdapter(homelab.config.proxmox),
+        ansible=AnsibleAdapter(kubeconfig_file, runners.k3s_token_path(homelab)),
+        secrets=secrets,
     )
 
 
-def status_clients(homelab: Homelab, targets: StatusTargets) -> tuple[StatusClients, list[Row]]:
-    """Clients for status, plus rows for the layers that cannot be probed from here (and why)."""
+def proxmox_client(homelab: Homelab, verify: bool | str | None = None, timeout: float = 5.0) -> ProxmoxClient:
+    """The Proxmox client for the model's endpoint and token (the secret comes from the environment)."""
+    return client_for(homelab.config.proxmox, verify=verify, timeout=timeout)
+
+
+def _status_verify(targets: StatusTargets) -> bool | str | None:
+    """Status's TLS choice for Proxmox: --insecure / --ca-file, else homelab.yaml's verify_tls."""
+    return targets.verify if targets.verify is not True else None
+
+
+def status_rows(homelab: Homelab, targets: StatusTargets) -> list[Row]:
+    """Every row of `homelab status` (and of `up`'s verify stage), clients closed afterwards.
+
+    A layer that cannot be probed from here (no kubeconfig, no Proxmox token) gets a row saying why.
+    """
     kubeconfig = targets.kubeconfig or runners.kubeconfig_path(homelab)
     notes: list[Row] = []
     kube: KubeAdapter | None = None
@@ -58,8 +109,16 @@ def status_clients(homelab: Homelab, targets: StatusTargets) -> tuple[StatusClie
                 f"no kubeconfig at {kubeconfig} (`homelab up` fetches it; or --kubeconfig)",
             )
         )
-    verify = targets.verify if targets.verify is not True else None
-    return StatusClients(proxmox=proxmox_reader(homelab, verify, targets.timeout), kube=kube), notes
+    proxmox: ProxmoxClient | None = None
+    try:
+        proxmox = proxmox_client(homelab, _status_verify(targets), targets.timeout)
+    except HomelabError as exc:
+        notes.append(Row("proxmox", "api", "down", str(exc)))
+    try:
+        return notes + collect_status(homelab, targets, StatusClients(proxmox=proxmox, kube=kube))
+    finally:
+        if proxmox is not None:
+            proxmox.close()
 
 
 def stage_runners(
@@ -71,14 +130,13 @@ def stage_runners(
     def kube() -> KubeAdapter:
         return KubeAdapter(kubeconfig_file)
 
-    def verify(h: Homelab) -> list[Row]:
-        clients, notes = status_clients(h, targets)
-        return notes + collect_status(h, targets, clients)
+    def proxmox() -> AbstractContextManager[ProxmoxReader]:
+        return proxmox_client(homelab)
 
     return {
         "preflight": runners.PreflightStage(
             tool_version=tools.tool_version,
-            proxmox=proxmox_reader(homelab),
+            proxmox=proxmox,
             ls_remote=tools.git_ls_remote,
             render_current=runners.render_current,
         ),
@@ -91,5 +149,15 @@ def stage_runners(
         "bootstrap": runners.BootstrapStage(kube),
         "secrets": runners.SecretsStage(adapters.secrets),
         "sync": runners.SyncStage(kube),
-        "verify": runners.VerifyStage(verify),
+        "verify": runners.VerifyStage(lambda h: status_rows(h, targets)),
     }
+
+
+__all__ = [
+    "Adapters",
+    "VaultTarget",
+    "proxmox_client",
+    "real_adapters",
+    "stage_runners",
+    "status_rows",
+]

@@ -16,9 +16,7 @@ every message we pass on is redacted against the secret values we were given.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from homelabeazy.errors import ExternalSystemError, UsageError
+from homelabeazy.ops.tools import find_tool
 
 SYSTEM = "ansible"
 INSTALL_HINT = "install Ansible (`pip install 'ansible>=12'`) so ansible-playbook is on PATH"
@@ -161,11 +160,8 @@ def recap_of(stats: Mapping[str, Mapping[str, int]] | None) -> dict[str, HostSta
 
 
 def ansible_playbook_binary() -> str:
-    """ansible-playbook beside this Python (a virtualenv install), else from PATH."""
-    beside = Path(sys.executable).parent / "ansible-playbook"
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("ansible-playbook")
+    """ansible-playbook beside this Python (a virtualenv install), else from PATH (as preflight finds it)."""
+    found = find_tool("ansible-playbook")
     if found is None:
         raise ExternalSystemError(SYSTEM, "finding ansible-playbook", "not installed", INSTALL_HINT)
     return found

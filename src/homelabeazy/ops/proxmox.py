@@ -1,5 +1,9 @@
 """The Proxmox VE API adapter: authenticated, TLS-verified GETs with precise errors.
 
+The one Proxmox client of homelab: `homelab import` discovers the estate through it, and
+`status`, `drift` and `up`'s preflight read hosts, VMs and the token's privileges through the
+`ProxmoxReader` methods below (`client_for` builds it from homelab.yaml's `proxmox:` section).
+
 Why httpx and not proxmoxer: we need a handful of read-only GETs, made concurrently, with the
 failure told apart precisely (bad token, missing privilege, refused connection, certificate
 problem, timeout). httpx gives one thread-safe pooled client (its pool sized to the import's
@@ -18,12 +22,15 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 
 from homelabeazy.errors import ExternalSystemError, UsageError
+
+if TYPE_CHECKING:
+    from homelabeazy.config.schema import ProxmoxConfig
 
 SYSTEM = "Proxmox"
 DEFAULT_TOKEN_ENV = "PROXMOX_VE_API_TOKEN"  # noqa: S105 - the variable's name, not a secret
@@ -88,6 +95,86 @@ def normalise_endpoint(endpoint: str) -> str:
     raise UsageError(f"endpoint {endpoint!r} must not carry a path other than {API_PREFIX}")
 
 
+@dataclass(frozen=True)
+class HostFacts:
+    """A Proxmox node as GET /nodes reports it."""
+
+    name: str
+    online: bool
+    cpu: float
+    mem_used: int
+    mem_total: int
+
+
+@dataclass(frozen=True)
+class VmFacts:
+    """A QEMU VM as GET /cluster/resources?type=vm reports it."""
+
+    vmid: int
+    name: str
+    host: str
+    running: bool
+    cores: int
+    memory_mb: int
+    tags: tuple[str, ...]
+
+
+class ProxmoxReader(Protocol):
+    """What status, drift and preflight read from Proxmox (ProxmoxClient; fakes in tests)."""
+
+    def hosts(self) -> list[HostFacts]:
+        """Every cluster node."""
+        ...
+
+    def vms(self) -> list[VmFacts]:
+        """Every QEMU VM in the cluster (templates excluded)."""
+        ...
+
+    def permissions(self) -> dict[str, set[str]]:
+        """The token's privileges per ACL path, counting only those that propagate."""
+        ...
+
+
+def host_facts(rows: list[dict[str, Any]]) -> list[HostFacts]:
+    """HostFacts from the rows of GET /nodes."""
+    return [
+        HostFacts(
+            name=str(n["node"]),
+            online=n.get("status") == "online",
+            cpu=float(n.get("cpu") or 0.0),
+            mem_used=int(n.get("mem") or 0),
+            mem_total=int(n.get("maxmem") or 0),
+        )
+        for n in rows
+    ]
+
+
+def vm_facts(rows: list[dict[str, Any]]) -> list[VmFacts]:
+    """VmFacts from the rows of GET /cluster/resources?type=vm (containers and templates dropped)."""
+    return [
+        VmFacts(
+            vmid=int(r["vmid"]),
+            name=str(r.get("name", "")),
+            host=str(r.get("node", "")),
+            running=r.get("status") == "running",
+            cores=int(r.get("maxcpu") or 0),
+            memory_mb=int(r.get("maxmem") or 0) // (1024 * 1024),
+            tags=tuple(t for t in str(r.get("tags", "")).replace(",", ";").split(";") if t),
+        )
+        for r in rows
+        if r.get("type") == "qemu" and not r.get("template")
+    ]
+
+
+def propagated_privileges(data: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
+    """GET /access/permissions -> privileges per path.
+
+    Proxmox maps each privilege to its *propagate* flag: a privilege granted on `/` without
+    propagation does not reach the VMs and storages below it, so only propagated ones count.
+    """
+    return {path: {p for p, propagate in privs.items() if propagate} for path, privs in data.items()}
+
+
 class ProxmoxClient:
     """Read-only access to one Proxmox VE API endpoint. Thread-safe: share one across workers."""
 
@@ -142,6 +229,18 @@ class ProxmoxClient:
             ) from None
         return self._data(action, response)
 
+    def hosts(self) -> list[HostFacts]:
+        """Every cluster node with its load (one GET /nodes)."""
+        return host_facts(self.get("/nodes") or [])
+
+    def vms(self) -> list[VmFacts]:
+        """Every QEMU VM of the cluster (one GET /cluster/resources?type=vm)."""
+        return vm_facts(self.get("/cluster/resources", {"type": "vm"}) or [])
+
+    def permissions(self) -> dict[str, set[str]]:
+        """The token's propagated privileges per ACL path (GET /access/permissions)."""
+        return propagated_privileges(self.get("/access/permissions") or {})
+
     def _data(self, action: str, response: httpx.Response) -> Any:
         status = response.status_code
         reason = response.reason_phrase or ""
@@ -184,6 +283,31 @@ class ProxmoxClient:
             text or "connection failed",
             "check the address and port (default 8006) and that pveproxy is running",
         )
+
+
+def client_for(
+    proxmox: ProxmoxConfig,
+    *,
+    verify: bool | str | None = None,
+    timeout: float = 30.0,
+    environ: Mapping[str, str] | None = None,
+) -> ProxmoxClient:
+    """The client for homelab.yaml's `proxmox:` section, token from its `token_secret_env`.
+
+    `verify`: None follows `proxmox.verify_tls`, False turns verification off, a string is a CA
+    bundle to verify with. The token must belong to `proxmox.token_id` (the same rule the
+    terraform provider's environment follows), so a token for another user is refused up front.
+    """
+    token = ApiToken.from_env(proxmox.token_secret_env, environ)
+    if token.token_id != proxmox.token_id:
+        raise UsageError(
+            f"environment variable {proxmox.token_secret_env} holds a token for another id than "
+            f"proxmox.token_id ({proxmox.token_id}); the value is not shown"
+        )
+    if isinstance(verify, str):
+        return ProxmoxClient(proxmox.endpoint, token, ca_cert=Path(verify), timeout=timeout)
+    on = proxmox.verify_tls if verify is None else verify
+    return ProxmoxClient(proxmox.endpoint, token, verify=on, timeout=timeout)
 
 
 def _fix_for(status: int) -> str:

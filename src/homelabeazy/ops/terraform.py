@@ -32,8 +32,11 @@ from homelabeazy.errors import ExternalSystemError, UsageError
 log = logging.getLogger(__name__)
 
 SYSTEM = "terraform"
+MIN_VERSION = (1, 6)
+"""The oldest Terraform the rendered tree accepts (blueprint/terraform/versions.tf: required_version)."""
 INSTALL_HINT = (
-    "install Terraform >= 1.6 (https://developer.hashicorp.com/terraform/install, "
+    f"install Terraform >= {'.'.join(map(str, MIN_VERSION))} "
+    "(https://developer.hashicorp.com/terraform/install, "
     "or `apt install terraform` from the HashiCorp apt repository) and make sure it is on PATH"
 )
 TOKEN_ENV = "PROXMOX_VE_API_TOKEN"  # noqa: S105 - a variable name
@@ -328,8 +331,8 @@ _RULES: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (
         re.compile(r"HTTP 403|\b403 Forbidden|permission check failed", re.I),
         "the API token lacks a Proxmox privilege (HTTP 403)",
-        "grant the token's user (and the token, if privilege-separated) a role with the privileges "
-        "listed in the terraform section of the README, on / or on the VMs' pool and storages",
+        "grant the token's user (and the token, if privilege-separated) the role of README.md's "
+        "'Proxmox API token' section on / (`homelab up --only preflight` lists what is missing)",
     ),
     (
         re.compile(r"x509|certificate signed by unknown authority|certificate is not valid|tls: ", re.I),

@@ -37,8 +37,12 @@ def parse_version(text: str) -> tuple[int, ...] | None:
 
 
 def find_tool(name: str) -> str | None:
-    """`name` on PATH, or beside the running Python (a pip-installed ansible in homelab's own venv)."""
-    return shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    """`name` beside the running Python (a pip-installed ansible in homelab's own venv), else on PATH.
+
+    The same order ops/ansible.py runs ansible-playbook in, so preflight checks the version of the
+    very binary the configure stage will run.
+    """
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
 
 
 def _run(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:

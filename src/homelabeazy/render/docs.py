@@ -6,6 +6,7 @@ import re
 from collections import defaultdict
 
 from homelabeazy.model import Homelab, Route
+from homelabeazy.model.proxmox_privileges import REQUIRED_PRIVILEGES, pveum_commands
 from homelabeazy.render.templates import render_template
 
 GITIGNORE = """\
@@ -76,6 +77,8 @@ def render(homelab: Homelab) -> dict[str, str]:
         "mermaid": mermaid(homelab),
         "routes_by_owner": routes_by_owner,
         "access": access_label,
+        "privileges": REQUIRED_PRIVILEGES,
+        "pveum": pveum_commands(homelab.config.proxmox.token_id),
     }
     return {
         "README.md": render_template("docs/README.md.j2", context),

@@ -13,7 +13,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
     return ServiceEntry(
         name="external_secrets",
         title="External Secrets",
-        namespace="external-secrets",
+        namespace=NAMESPACE,
         chart=CHART,
         wave=3,
         description="Syncs Vault secrets into Kubernetes Secrets",
@@ -21,9 +21,12 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
     )
 
 
+NAMESPACE = "external-secrets"
+"""Where the operator runs: the namespace Vault's Kubernetes auth role is bound to."""
 SERVICE_ACCOUNT = "external-secrets"
-"""The operator's service account: the identity Vault's Kubernetes auth role is bound to."""
+"""The operator's service account (the chart names it after `fullnameOverride`): the identity
+Vault's Kubernetes auth role is bound to."""
 VAULT_AUTH_MOUNT = "kubernetes"
 """Vault auth mount of the Kubernetes method (`homelab secrets init` enables it)."""
 VAULT_ROLE = "external-secrets"
-"""Vault role the operator logs in with; its policy reads `<kv_mount>/*`."""
+"""Vault role the operator logs in with; its policies read every in-cluster consumer's secrets."""

@@ -1,0 +1,128 @@
+"""The configure stage runs Ansible through ops/ansible.py (ansible-runner): a real local run of a
+stand-in site.yml through `homelab up --only configure`, and the real rendered paths with a
+recording runner."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from homelabeazy.config.starter import example_text
+from homelabeazy.lifecycle import runners
+from homelabeazy.lifecycle.ansible_runner import AnsibleAdapter
+from homelabeazy.lifecycle.journal import load_journal
+from homelabeazy.lifecycle.stages import StageContext
+from homelabeazy.ops.ansible import PlaybookResult
+from homelabeazy.render import render_all, writer
+from homelabeazy.render.ansible import TOKEN_ENV
+
+# Stands in for the rendered site.yml on this machine (no VMs to configure): it checks the join
+# token arrived through the environment and writes the kubeconfig where homelab asked, as the
+# real playbook's last play does.
+SITE = """\
+- name: Stand-in for the rendered site.yml
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: The join token arrives through the environment
+      ansible.builtin.assert:
+        that: lookup('ansible.builtin.env', 'HOMELAB_K3S_TOKEN') | length == 64
+        quiet: true
+    - name: Write the kubeconfig where homelab asked
+      ansible.builtin.copy:
+        content: "apiVersion: v1\\nkind: Config\\n"
+        dest: "{{ homelab_kubeconfig_path }}"
+        mode: "0600"
+"""
+FAILING = """\
+- name: A playbook that fails
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Install K3s
+      ansible.builtin.fail:
+        msg: checksum mismatch for k3s
+"""
+INVENTORY = """\
+all:
+  hosts:
+    k3s-server-1:
+      ansible_connection: local
+      ansible_python_interpreter: "{{ ansible_playbook_python }}"
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HOMELAB_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    folder = tmp_path / "repo"
+    (folder / "ansible").mkdir(parents=True)
+    (folder / "homelab.yaml").write_text(example_text())
+    (folder / "ansible" / "site.yml").write_text(SITE)
+    (folder / "ansible" / "inventory.yml").write_text(INVENTORY)
+    return folder
+
+
+@pytest.mark.integration
+def test_up_only_configure_runs_site_yml_and_keeps_the_kubeconfig_private(
+    cli, repo: Path, tmp_path: Path
+) -> None:
+    result = cli("up", "--only", "configure", "--yes", str(repo / "homelab.yaml"))
+    assert result.code == 0, result.err
+    kubeconfig = tmp_path / "state" / "homelab" / "kubeconfig"
+    token_file = tmp_path / "state" / "homelab" / "k3s-token"
+    assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    token = token_file.read_text().strip()
+    assert len(token) == 64
+    assert "site.yml: 1 host(s), 1 changed; kubeconfig at" in result.err
+    again = cli("up", "--only", "configure", "--yes", str(repo / "homelab.yaml"))
+    assert again.code == 0, again.err
+    assert "site.yml: 1 host(s), no changes" in again.err
+    assert token_file.read_text().strip() == token, "the join token is made once"
+    assert token not in result.out + result.err + again.out + again.err
+    record = load_journal(repo).get("configure")
+    assert record is not None
+    assert record.result == "ok"
+
+
+@pytest.mark.integration
+def test_a_failed_task_is_a_stage_failure_naming_host_and_task(cli, repo: Path) -> None:
+    (repo / "ansible" / "site.yml").write_text(FAILING)
+    result = cli("up", "--only", "configure", "--yes", str(repo / "homelab.yaml"))
+    assert result.code == 1
+    assert "stage configure failed" in result.err
+    assert "k3s-server-1: Install K3s: checksum mismatch for k3s" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_configure_uses_the_rendered_playbook_inventory_and_private_paths(
+    example_homelab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, "given-join-token")
+    repo = tmp_path / "repo"
+    writer.apply(repo, writer.plan(repo, render_all(example_homelab)))
+    kubeconfig = tmp_path / "private" / "kubeconfig"
+    calls: list[tuple[Any, ...]] = []
+
+    def fake_run(ansible_dir: Path, playbook: str, **options: Any) -> PlaybookResult:
+        calls.append((ansible_dir, playbook, options))
+        Path(options["extravars"]["homelab_kubeconfig_path"]).write_text("apiVersion: v1\n")
+        return PlaybookResult(playbook, {})
+
+    adapter = AnsibleAdapter(kubeconfig, tmp_path / "private" / "k3s-token", run_playbook=fake_run)
+    stage = runners.ConfigureStage(adapter, kubeconfig=lambda _h: kubeconfig)
+    summary = stage.run(StageContext(repo, example_homelab))
+    [(ansible_dir, playbook, options)] = calls
+    assert (ansible_dir, playbook) == (repo / "ansible", "site.yml")
+    assert (ansible_dir / playbook).is_file()
+    assert options["inventory"] == repo / "ansible" / "inventory.yml"
+    assert options["inventory"].is_file()
+    assert options["extravars"] == {"homelab_kubeconfig_path": str(kubeconfig)}
+    assert options["secret_env"] == {TOKEN_ENV: "given-join-token"}
+    assert not (tmp_path / "private" / "k3s-token").exists(), "a given token is not stored"
+    assert summary == f"site.yml: 0 host(s), no changes; kubeconfig at {kubeconfig}"
