@@ -250,6 +250,67 @@ def test_bootstrap_server_side_applies_in_dependency_order(example_homelab, tmp_
     assert len(kube.objects) == 3
 
 
+HELMCHART_AND_ROOT = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: root
+spec: {}
+---
+apiVersion: helm.cattle.io/v1
+kind: HelmChart
+metadata:
+  name: argocd
+  namespace: kube-system
+spec: {chart: argo-cd}
+"""
+
+
+def test_bootstrap_waits_for_argocd_before_applying_applications(example_homelab, tmp_path: Path) -> None:
+    folder = tmp_path / "kubernetes" / "bootstrap"
+    folder.mkdir(parents=True)
+    (folder / "install.yaml").write_text(HELMCHART_AND_ROOT)
+    polls: list[float] = []
+    with FakeKubeServer() as kube:
+        kube.hidden.add("argoproj.io/v1alpha1")
+
+        def sleep(seconds: float) -> None:  # helm-controller finishes after the second poll
+            polls.append(seconds)
+            if len(polls) == 2:
+                kube.hidden.discard("argoproj.io/v1alpha1")
+
+        adapter = KubeAdapter(kube.kubeconfig(tmp_path), timeout=3)
+        stage = r.BootstrapStage(kube=lambda: adapter, interval=0.5, sleep=sleep)
+        assert stage.run(StageContext(tmp_path, example_homelab)) == "applied 2 manifest(s) (server-side)"
+    assert polls == [0.5, 0.5]
+    assert [p for p, _, _ in kube.applied] == [
+        "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/argocd",
+        "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/root",
+    ]
+
+
+def test_bootstrap_names_the_helm_job_when_argocd_never_comes(example_homelab, tmp_path: Path) -> None:
+    folder = tmp_path / "kubernetes" / "bootstrap"
+    folder.mkdir(parents=True)
+    (folder / "install.yaml").write_text(HELMCHART_AND_ROOT)
+    now = [0.0]
+    with FakeKubeServer() as kube:
+        kube.hidden.add("argoproj.io/v1alpha1")
+        adapter = KubeAdapter(kube.kubeconfig(tmp_path), timeout=3)
+        stage = r.BootstrapStage(
+            kube=lambda: adapter,
+            timeout=30,
+            interval=10,
+            clock=lambda: now[0],
+            sleep=lambda s: now.__setitem__(0, now[0] + s),
+        )
+        with pytest.raises(ExternalSystemError, match=r"Application API.*job/helm-install-argocd"):
+            stage.run(StageContext(tmp_path, example_homelab))
+    assert [p for p, _, _ in kube.applied] == [
+        "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts/argocd"
+    ]
+
+
 def test_bootstrap_without_manifests_fails_clearly(example_homelab, tmp_path: Path) -> None:
     stage = r.BootstrapStage(kube=lambda: pytest.fail("must not connect"))
     with pytest.raises(ExternalSystemError, match=r"no manifests found.*homelab render"):

@@ -31,6 +31,7 @@ DISCOVERY: dict[str, list[dict[str, Any]]] = {
         {"name": "applications", "kind": "Application", "namespaced": True},
         {"name": "appprojects", "kind": "AppProject", "namespaced": True},
     ],
+    "helm.cattle.io/v1": [{"name": "helmcharts", "kind": "HelmChart", "namespaced": True}],
     "velero.io/v1": [
         {"name": "backups", "kind": "Backup", "namespaced": True},
         {"name": "restores", "kind": "Restore", "namespaced": True},
@@ -51,6 +52,8 @@ class FakeKube:
     applied: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
     on_create: list[Callable[[str, dict[str, Any]], None]] = field(default_factory=list)
+    hidden: set[str] = field(default_factory=set)
+    """Group/versions discovery does not serve yet (a CRD not installed); tests reveal them."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
 
@@ -119,6 +122,9 @@ def _handler(state: FakeKube) -> type[BaseHTTPRequestHandler]:
                 return
             for version, resources in DISCOVERY.items():
                 base = "/api/v1" if version == "v1" else f"/apis/{version}"
+                if path == base and version in state.hidden:
+                    self._status(404, f"{path} not found")
+                    return
                 if path == base:
                     self._send(
                         200, {"kind": "APIResourceList", "groupVersion": version, "resources": resources}

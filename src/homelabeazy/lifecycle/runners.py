@@ -79,6 +79,10 @@ class KubeClient(Protocol):
         """The items of a list endpoint."""
         ...
 
+    def serves(self, api_version: str, kind: str) -> bool:
+        """Whether the API serves `kind` in `api_version` right now."""
+        ...
+
 
 @dataclass(frozen=True)
 class UnwiredAdapter:
@@ -335,7 +339,14 @@ class WaitStage:
 # --- bootstrap and sync --------------------------------------------------------------------------
 
 # Namespaces and CRDs before the objects that need them; the root Application last.
-_KIND_ORDER = {"Namespace": 0, "CustomResourceDefinition": 1, "Application": 9, "AppProject": 8}
+_KIND_ORDER = {
+    "Namespace": 0,
+    "CustomResourceDefinition": 1,
+    "HelmChart": 2,
+    "AppProject": 8,
+    "Application": 9,
+}
+_ARGOCD_API = "argoproj.io/v1alpha1"
 
 
 def load_manifests(folder: Path) -> list[dict[str, Any]]:
@@ -351,9 +362,17 @@ def load_manifests(folder: Path) -> list[dict[str, Any]]:
 
 @dataclass
 class BootstrapStage:
-    """ArgoCD (pinned, from kubernetes/bootstrap/) and the root Application, by server-side apply."""
+    """ArgoCD (a K3s HelmChart at the pinned version) and the root Application, by server-side apply.
+
+    ArgoCD's objects only exist once helm-controller has installed the chart, so everything else
+    is applied first and the Applications only when the API serves their kind.
+    """
 
     kube: Callable[[], KubeClient]
+    timeout: float = 600.0
+    interval: float = 5.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
 
     def describe(self, ctx: StageContext) -> str:
         """One line for --dry-run."""
@@ -362,16 +381,35 @@ class BootstrapStage:
         return f"server-side apply {count} manifest(s) from {folder}"
 
     def run(self, ctx: StageContext) -> str:
-        """Apply every bootstrap manifest into the argocd namespace by default."""
+        """Apply the install, wait for ArgoCD's API, then apply the Applications."""
         folder = ctx.repo / "kubernetes" / "bootstrap"
         manifests = load_manifests(folder) if folder.is_dir() else []
         if not manifests:
             raise ExternalSystemError(
                 "kubernetes", f"reading {folder}", "no manifests found", "run `homelab render` first"
             )
-        ctx.progress(f"applying {len(manifests)} manifest(s)")
-        count = self.kube().server_side_apply(manifests, default_namespace="argocd")
+        argo = [m for m in manifests if str(m.get("apiVersion")) == _ARGOCD_API]
+        rest = [m for m in manifests if str(m.get("apiVersion")) != _ARGOCD_API]
+        kube = self.kube()
+        ctx.progress(f"applying {len(rest)} manifest(s)")
+        count = kube.server_side_apply(rest, default_namespace="argocd")
+        if argo:
+            self._wait_for_argocd(ctx, kube)
+            count += kube.server_side_apply(argo, default_namespace="argocd")
         return f"applied {count} manifest(s) (server-side)"
+
+    def _wait_for_argocd(self, ctx: StageContext, kube: KubeClient) -> None:
+        deadline = self.clock() + self.timeout
+        while not kube.serves(_ARGOCD_API, "Application"):
+            if self.clock() >= deadline:
+                raise ExternalSystemError(
+                    "kubernetes",
+                    f"waiting {self.timeout:g}s for ArgoCD's Application API",
+                    "argoproj.io/v1alpha1 Application is still not served",
+                    "see why the install job failed: `kubectl -n kube-system logs job/helm-install-argocd`",
+                )
+            ctx.progress("waiting for ArgoCD to be installed (helm-controller)")
+            self.sleep(self.interval)
 
 
 def unready_applications(items: list[dict[str, Any]]) -> list[str]:

@@ -140,6 +140,18 @@ class KubeAdapter:
             )
         return found
 
+    def serves(self, api_version: str, kind: str) -> bool:
+        """Whether the API serves `kind` now (fresh discovery: a CRD may have just been installed)."""
+        self._discovery.pop(api_version, None)
+        try:
+            self.resource(api_version, kind)
+        except KubeApiError as exc:
+            if exc.status == 404:
+                self._discovery.pop(api_version, None)
+                return False
+            raise
+        return True
+
     def object_path(self, manifest: dict[str, Any], default_namespace: str = "default") -> str:
         """The REST path of the object `manifest` describes."""
         api_version = manifest["apiVersion"]

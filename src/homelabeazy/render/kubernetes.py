@@ -1,6 +1,7 @@
 """The kubernetes layer: the ArgoCD app-of-apps tree ArgoCD syncs from the user's repository.
 
-    <gitops.path>/bootstrap/argocd-values.yaml   values `homelab up` installs ArgoCD with
+    <gitops.path>/bootstrap/argocd-values.yaml   values of ArgoCD's own Application (self-managed)
+    <gitops.path>/bootstrap/argocd-install.yaml  a K3s HelmChart `homelab up` installs ArgoCD with
     <gitops.path>/bootstrap/root.yaml            the root Application (app-of-apps) -> apps/
     <gitops.path>/apps/<name>.yaml               one Application per service and user app
     <gitops.path>/values/<name>.yaml             the chart values of each (ArgoCD's in bootstrap/)
@@ -14,7 +15,7 @@ a service off removes them and nothing else.
 from __future__ import annotations
 
 from homelabeazy.model import Homelab
-from homelabeazy.render.k8s.application import application, root_application
+from homelabeazy.render.k8s.application import application, argocd_install, root_application
 from homelabeazy.render.k8s.apps import app_bundle
 from homelabeazy.render.k8s.bundle import Bundle
 from homelabeazy.render.k8s.netpol import bundle_policies, namespace_baseline
@@ -63,6 +64,10 @@ def render(homelab: Homelab) -> dict[str, str]:
             )
             values_file = f"{root}/{rel}"
             files[values_file] = to_yaml_kube(bundle.values, HEADER)
+            if rel == ARGOCD_VALUES:
+                files[f"{root}/bootstrap/argocd-install.yaml"] = to_yaml_kube(
+                    argocd_install(homelab, bundle.values), HEADER
+                )
         manifests_dir: str | None = None
         if bundle.manifests:
             manifests_dir = f"{root}/manifests/{bundle.name}"

@@ -12,6 +12,7 @@ from typing import Any
 from homelabeazy.model import Homelab
 from homelabeazy.render.k8s.bundle import Bundle
 from homelabeazy.render.k8s.objects import Manifest, meta, obj
+from homelabeazy.render.serialize import to_yaml_kube
 
 IN_CLUSTER = "https://kubernetes.default.svc"
 PROJECT = "default"
@@ -100,5 +101,30 @@ def root_application(homelab: Homelab, apps_dir: str) -> Manifest:
             "destination": {"server": IN_CLUSTER, "namespace": namespace},
             "source": {**_git(homelab), "path": apps_dir},
             "syncPolicy": sync_policy(),
+        },
+    )
+
+
+def argocd_install(homelab: Homelab, values: dict[str, Any]) -> Manifest:
+    """K3s's helm-controller installs ArgoCD at its pinned chart version: no helm binary needed.
+
+    `homelab up` applies this HelmChart once; from then on ArgoCD's own Application (in apps/)
+    manages ArgoCD from Git. helm-controller only acts when this object changes, so the two never
+    fight; deleting it would uninstall ArgoCD, which is why `up` never deletes it.
+    """
+    entry = homelab.service("argocd")
+    assert entry is not None  # the argocd bundle exists only when the service is enabled
+    assert entry.chart is not None
+    return obj(
+        "helm.cattle.io/v1",
+        "HelmChart",
+        meta("argocd", "kube-system"),
+        spec={
+            "repo": entry.chart.repo,
+            "chart": entry.chart.name,
+            "version": entry.chart.version,
+            "targetNamespace": argocd_namespace(homelab),
+            "createNamespace": True,
+            "valuesContent": to_yaml_kube(values),
         },
     )
