@@ -7,7 +7,7 @@ import re
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.model.catalog import REGISTRY
 from homelabeazy.model.catalog.base import SecretSpec, ServiceEntry
-from homelabeazy.model.homelab import App, Cluster, Homelab, Node, Route, Zone
+from homelabeazy.model.homelab import App, Cluster, Homelab, Node, Route, Zone, zones_of
 from homelabeazy.model.hosts import route_fqdn
 from homelabeazy.model.identity import ldap_layout
 from homelabeazy.model.ipam import node_address, node_vmid, parse_range
@@ -18,7 +18,7 @@ K3S_TOKEN = SecretSpec("cluster/k3s", ("token",), "k3s", "K3s join token shared 
 
 def build(config: HomelabConfig) -> Homelab:
     """Derive the immutable Homelab. The config must have passed `load_config` (checks included)."""
-    zones = tuple(Zone(v.name, v.id, v.cidr, v.gateway, v.purpose) for v in config.network.vlans)
+    zones = zones_of(config.network)
     services_zone = next(z for z in zones if z.purpose == "services")
     nodes = _nodes(config, services_zone)
     services = tuple(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import Literal
 
-from homelabeazy.config.schema import AppConfig, GroupConfig, HomelabConfig, UserConfig
+from homelabeazy.config.schema import AppConfig, GroupConfig, HomelabConfig, NetworkConfig, UserConfig
 from homelabeazy.model.catalog.base import Access, SecretSpec, ServiceEntry
 from homelabeazy.model.identity import LdapLayout
 
@@ -26,6 +26,11 @@ class Zone:
     cidr: IPv4Network
     gateway: IPv4Address
     purpose: str
+
+
+def zones_of(network: NetworkConfig) -> tuple[Zone, ...]:
+    """The zones of a validated `network:` section; the one derivation the model and netpolicy share."""
+    return tuple(Zone(v.name, v.id, v.cidr, v.gateway, v.purpose) for v in network.vlans)
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ chain's drop policy. The file replaces only its own table, atomically, when load
 
 from __future__ import annotations
 
-from homelabeazy.netpolicy.policy import ALL_PROTOCOLS, INTERNET, PORT_PROTOCOLS, Policy, Rule, ZoneSpec
+from homelabeazy.model.homelab import Zone
+from homelabeazy.netpolicy.policy import ALL_PROTOCOLS, INTERNET, PORT_PROTOCOLS, Policy, Rule
 
 TABLE = "homelab"
 
 
-def _set_name(zone: ZoneSpec) -> str:
+def _set_name(zone: Zone) -> str:
     return f"zone_{zone.name.replace('-', '_')}"
 
 
@@ -29,7 +30,7 @@ def _addresses(policy: Policy, zones: tuple[str, ...], direction: str) -> str:
     return f"ip {direction} {_set_ref(policy, vlans)}"
 
 
-def _set_ref(policy: Policy, zones: list[ZoneSpec]) -> str:
+def _set_ref(policy: Policy, zones: list[Zone]) -> str:
     if len(zones) == 1:
         return "@" + _set_name(zones[0])
     if len(zones) == len(policy.zones):

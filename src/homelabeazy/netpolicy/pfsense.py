@@ -13,19 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from homelabeazy.netpolicy.policy import INTERNET, PORT_PROTOCOLS, Policy, Rule, ZoneSpec
+from homelabeazy.model.homelab import Zone
+from homelabeazy.netpolicy.policy import INTERNET, PORT_PROTOCOLS, Policy, Rule
 
 WAN = "wan"
 VLANS_ALIAS = "hl_vlans"
 MODULE_PREFIX = "pfsensible.core."
 
 
-def interface_name(zone: ZoneSpec) -> str:
+def interface_name(zone: Zone) -> str:
     """The pfSense interface description of a VLAN (letters, digits and underscores only)."""
     return f"VLAN{zone.vlan_id}_{zone.name.upper().replace('-', '_')}"[:32]
 
 
-def net_alias(zone: ZoneSpec) -> str:
+def net_alias(zone: Zone) -> str:
     """The network alias holding a VLAN's subnet (named by VLAN id: aliases allow 31 characters)."""
     return f"hl_net_{zone.vlan_id}"
 

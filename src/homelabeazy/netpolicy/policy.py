@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Literal
 
 from homelabeazy.config.schema import FirewallRule, NetworkConfig
+from homelabeazy.model.homelab import Zone, zones_of
 from homelabeazy.netpolicy.ports import PortSet
 
 if TYPE_CHECKING:
@@ -35,17 +36,6 @@ Origin = Literal["user", "default"]
 
 class PolicyError(ValueError):
     """The firewall config names something that does not exist (the config checks report it first)."""
-
-
-@dataclass(frozen=True)
-class ZoneSpec:
-    """A VLAN seen as a firewall zone."""
-
-    name: str
-    vlan_id: int
-    cidr: IPv4Network
-    gateway: IPv4Address
-    purpose: str
 
 
 @dataclass(frozen=True)
@@ -102,7 +92,7 @@ class Rule:
 class Policy:
     """The zones and the effective ordered rules. Unmatched traffic between zones is denied."""
 
-    zones: tuple[ZoneSpec, ...]
+    zones: tuple[Zone, ...]
     rules: tuple[Rule, ...]
     dns_servers: tuple[IPv4Address, ...]
 
@@ -111,7 +101,7 @@ class Policy:
         """Every zone a packet can come from or go to: the VLANs in config order, then `internet`."""
         return (*(z.name for z in self.zones), INTERNET)
 
-    def zone(self, name: str) -> ZoneSpec | None:
+    def zone(self, name: str) -> Zone | None:
         """The VLAN zone called `name` (None for `internet` and unknown names)."""
         return next((z for z in self.zones if z.name == name), None)
 
@@ -161,12 +151,12 @@ def _user_rule(number: int, index: int, rule: FirewallRule, known: tuple[str, ..
     )
 
 
-def _who(zone: ZoneSpec) -> str:
+def _who(zone: Zone) -> str:
     return zone.name if zone.name == zone.purpose else f"{zone.name} ({zone.purpose})"
 
 
 def _default_rules(
-    start: int, zones: tuple[ZoneSpec, ...], known: tuple[str, ...], dns: tuple[IPv4Address, ...]
+    start: int, zones: tuple[Zone, ...], known: tuple[str, ...], dns: tuple[IPv4Address, ...]
 ) -> list[Rule]:
     """The default policy, in the order it is appended (see FirewallConfig.defaults)."""
     policy_zones = Policy(zones, (), dns)
@@ -244,7 +234,7 @@ def _default_rules(
 
 
 def build_policy(
-    zones: Sequence[ZoneSpec],
+    zones: Sequence[Zone],
     rules: Sequence[FirewallRule],
     defaults: bool,
     dns_servers: Sequence[IPv4Address],
@@ -261,12 +251,12 @@ def build_policy(
 
 def policy_from_network(network: NetworkConfig) -> Policy:
     """The policy of a validated `network:` section (also usable before the model is built)."""
-    zones = [ZoneSpec(v.name, v.id, v.cidr, v.gateway, v.purpose) for v in network.vlans]
+    zones = zones_of(network)
     return build_policy(zones, network.firewall.rules, network.firewall.defaults, network.dns_servers)
 
 
 def policy_for_homelab(homelab: Homelab) -> Policy:
     """The policy of a built homelab: its zones from the model, rules and DNS from its config."""
-    zones = [ZoneSpec(z.name, z.vlan_id, z.cidr, z.gateway, z.purpose) for z in homelab.zones]
+    zones = homelab.zones
     network = homelab.config.network
     return build_policy(zones, network.firewall.rules, network.firewall.defaults, network.dns_servers)
