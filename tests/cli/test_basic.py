@@ -40,3 +40,19 @@ def test_version(cli) -> None:
     result = cli("--version")
     assert result.code == 0
     assert "homelab 0.1.0" in result.out
+
+
+def test_every_config_reading_command_takes_dash_c(cli, tmp_path: Path) -> None:
+    cli("init", str(tmp_path))
+    config = str(tmp_path / "homelab.yaml")
+    assert cli("validate", "-c", config).code == 0
+    assert cli("render", "--config", config).code == 0
+    assert cli("render", "--check", "-c", config).code == 0
+    assert cli("net", "matrix", "-c", config).code == 0
+
+
+def test_two_different_configs_are_refused(cli, tmp_path: Path) -> None:
+    cli("init", str(tmp_path))
+    result = cli("validate", str(tmp_path / "homelab.yaml"), "-c", str(tmp_path / "other.yaml"))
+    assert result.code == 2
+    assert "two configs given" in result.err

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 from homelabeazy.errors import UsageError
 
@@ -37,3 +39,21 @@ def load_homelab(path: Path) -> tuple[LoadedConfig, Homelab]:
 
     loaded = read_config(path)
     return loaded, build(loaded.config)
+
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The homelab.yaml to read.")]
+"""For commands with other arguments: the config is always `-c FILE` (default ./homelab.yaml)."""
+
+ConfigFileOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="The homelab.yaml to read (same as the argument).")
+]
+"""Every command that reads the config accepts `-c FILE`; those with no other argument also take FILE."""
+
+
+def pick_config(argument: Path, option: Path | None) -> Path:
+    """The config a command reads: `-c FILE` or the positional FILE, never two different ones."""
+    if option is None:
+        return argument
+    if argument not in (DEFAULT_CONFIG, option):
+        raise UsageError(f"two configs given ({argument} and -c {option}); give one")
+    return option

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from homelabeazy.cli import console
-from homelabeazy.cli.common import DEFAULT_CONFIG, load_homelab, read_config
+from homelabeazy.cli.common import DEFAULT_CONFIG, ConfigFileOption, load_homelab, pick_config, read_config
 from homelabeazy.errors import ConfigError, ExitCode, RenderConflictError, UsageError
 
 ConfigArg = Annotated[Path, typer.Argument(help="The homelab.yaml to read.", show_default=True)]
@@ -38,6 +38,7 @@ def init(
 
 def validate(
     config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print problems as JSON on stdout.")] = False,
     deep: Annotated[
         bool, typer.Option("--deep", help="Also render and validate every generated file.")
@@ -47,6 +48,7 @@ def validate(
     ] = None,
 ) -> int:
     """Check homelab.yaml and report every problem at once as file:line:col: field: message."""
+    config = pick_config(config, config_file)
     try:
         loaded = read_config(config)
     except ConfigError as exc:
@@ -88,6 +90,7 @@ def schema() -> int:
 
 def render(
     config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     out: OutOption = None,
     check: Annotated[
         bool, typer.Option("--check", help="Exit 1 when the tree is out of date; write nothing.")
@@ -95,6 +98,7 @@ def render(
     force: Annotated[bool, typer.Option("--force", help="Overwrite generated files you edited.")] = False,
 ) -> int:
     """Render the homelab repository (terraform/, ansible/, kubernetes/, network/, docs/)."""
+    config = pick_config(config, config_file)
     from homelabeazy.render import render_all, writer
 
     _, homelab = load_homelab(config)
@@ -132,8 +136,11 @@ def render(
     return ExitCode.OK
 
 
-def diff(config: ConfigArg = DEFAULT_CONFIG, out: OutOption = None) -> int:
+def diff(
+    config: ConfigArg = DEFAULT_CONFIG, config_file: ConfigFileOption = None, out: OutOption = None
+) -> int:
     """Show, as a unified diff, what `homelab render` would change."""
+    config = pick_config(config, config_file)
     from homelabeazy.render import render_all, writer
 
     _, homelab = load_homelab(config)

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from homelabeazy.cli import console
-from homelabeazy.cli.common import DEFAULT_CONFIG, load_homelab
+from homelabeazy.cli.common import DEFAULT_CONFIG, ConfigFileOption, ConfigOption, load_homelab, pick_config
 from homelabeazy.cli.vault_options import (
     BootstrapOption,
     CaCertOption,
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from homelabeazy.ops.probes import Row
 
 ConfigArg = Annotated[Path, typer.Argument(help="The homelab.yaml to read.", show_default=True)]
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="The homelab.yaml to read.")]
 KubeconfigOpt = Annotated[
     Path | None,
     typer.Option("--kubeconfig", help="Cluster kubeconfig (default: the one `homelab up` fetched)."),
@@ -105,6 +104,7 @@ def _targets(
 
 def up(  # noqa: PLR0917 - Typer maps parameters to options
     config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     only: Annotated[str | None, typer.Option("--only", help="Run just this stage.")] = None,
     start_from: Annotated[
         str | None, typer.Option("--from", help="Run this stage and every one after it.")
@@ -125,6 +125,7 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
     Resumable: a re-run skips stages already done whose inputs did not change. The Proxmox token
     comes from the variable homelab.yaml names; Vault's keys go to the bootstrap file, outside the repo.
     """
+    config = pick_config(config, config_file)
     from homelabeazy.lifecycle.stages import StageContext, run_up
     from homelabeazy.lifecycle.stages import dry_run as plan_dry_run
     from homelabeazy.lifecycle.wiring import VaultTarget, real_adapters, stage_runners
@@ -189,6 +190,7 @@ def _status_table(rows: list[Row], title: str) -> Table:
 
 def status(  # noqa: PLR0917 - Typer maps parameters to options
     config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     as_json: JsonOpt = False,
     watch: Annotated[
         float | None, typer.Option("--watch", help="Re-probe every N seconds until Ctrl-C.", min=1.0)
@@ -214,6 +216,7 @@ def status(  # noqa: PLR0917 - Typer maps parameters to options
 
     Exit 0 when healthy, 1 when anything is degraded or down.
     """
+    config = pick_config(config, config_file)
     from homelabeazy.lifecycle.status import exit_code
     from homelabeazy.lifecycle.wiring import status_rows
 
@@ -271,12 +274,14 @@ def _watch(homelab: Homelab, probe: Any, every: float) -> int:
 
 def destroy(
     config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     yes: Annotated[
         bool, typer.Option("--yes", help="Do not ask for the homelab's name (automation).")
     ] = False,
     kubeconfig: KubeconfigOpt = None,
 ) -> int:
     """Delete every VM of the homelab (terraform destroy) after you type its name back."""
+    config = pick_config(config, config_file)
     from homelabeazy.lifecycle.destroy import confirmed, destroy_plan
     from homelabeazy.lifecycle.destroy import destroy as run_destroy
     from homelabeazy.lifecycle.runners import kubeconfig_path
@@ -323,7 +328,7 @@ def _velero(config: Path, kubeconfig: Path | None) -> tuple[Homelab, Any]:
 
 @backup_app.command("now")
 def backup_now(
-    config: ConfigOpt = DEFAULT_CONFIG,
+    config: ConfigOption = DEFAULT_CONFIG,
     kubeconfig: KubeconfigOpt = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for completion.")] = 3600.0,
 ) -> int:
@@ -340,7 +345,7 @@ def backup_now(
 
 @backup_app.command("list")
 def backup_list(
-    config: ConfigOpt = DEFAULT_CONFIG, kubeconfig: KubeconfigOpt = None, as_json: JsonOpt = False
+    config: ConfigOption = DEFAULT_CONFIG, kubeconfig: KubeconfigOpt = None, as_json: JsonOpt = False
 ) -> int:
     """List Velero backups, newest first."""
     from homelabeazy.lifecycle.backup import list_backups
@@ -362,7 +367,7 @@ def backup_list(
 @backup_app.command("restore")
 def backup_restore(
     name: Annotated[str, typer.Argument(help="The backup to restore (see `homelab backup list`).")],
-    config: ConfigOpt = DEFAULT_CONFIG,
+    config: ConfigOption = DEFAULT_CONFIG,
     kubeconfig: KubeconfigOpt = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for completion.")] = 3600.0,
 ) -> int:
@@ -378,6 +383,7 @@ def backup_restore(
 
 def drift(
     config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     as_json: JsonOpt = False,
     kubeconfig: KubeconfigOpt = None,
     ca_file: Annotated[
@@ -388,6 +394,7 @@ def drift(
 
     Exit 0 when they agree, 1 when anything drifted.
     """
+    config = pick_config(config, config_file)
     from homelabeazy.lifecycle.drift import compute_drift
     from homelabeazy.lifecycle.runners import kubeconfig_path
     from homelabeazy.lifecycle.status import ARGOCD_NAMESPACE

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from homelabeazy.cli import console
-from homelabeazy.cli.common import DEFAULT_CONFIG
+from homelabeazy.cli.common import DEFAULT_CONFIG, ConfigOption
 from homelabeazy.errors import ExitCode, UsageError
 from homelabeazy.netpolicy.policy import Protocol
 
@@ -18,7 +17,6 @@ app = typer.Typer(
     help="Ask the network policy: who may reach what, and which rule decides.", no_args_is_help=True
 )
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The homelab.yaml to read.")]
 _FLOW = re.compile(r"^(?:(?P<port>\d{1,5})(?:/(?P<proto>tcp|udp))?|(?P<icmp>icmp))$")
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from homelabeazy.cli import console
-from homelabeazy.cli.common import DEFAULT_CONFIG, load_homelab
+from homelabeazy.cli.common import DEFAULT_CONFIG, ConfigFileOption, load_homelab, pick_config
 from homelabeazy.errors import ExitCode, UsageError
 
 INVENTORY_FILE = "inventory.yml"
@@ -19,6 +19,7 @@ def tf_inventory(
     config: Annotated[
         Path, typer.Argument(help="The homelab.yaml whose terraform/ folder to read.")
     ] = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help=f"Write DIR/{INVENTORY_FILE} instead of printing it.")
     ] = None,
@@ -30,6 +31,7 @@ def tf_inventory(
     ] = None,
 ) -> int:
     """Build the Ansible inventory from `terraform output -json` (name, ip, role, vmid, host per node)."""
+    config = pick_config(config, config_file)
     from homelabeazy.render.serialize import to_yaml
     from homelabeazy.render.terraform_inventory import inventory_from_outputs
 

@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from homelabeazy.cli.common import DEFAULT_CONFIG
+from homelabeazy.cli.common import DEFAULT_CONFIG, ConfigOption
 
 if TYPE_CHECKING:
     from homelabeazy.lifecycle.secrets import KubernetesAuth
     from homelabeazy.model import Homelab
     from homelabeazy.ops.vault import VaultAdapter
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The homelab.yaml to read.")]
 VaultAddrOption = Annotated[
     str | None,
     typer.Option(
