@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
 from homelabeazy.config.schema import HomelabConfig, Vlan
-from homelabeazy.model.catalog import REGISTRY
+from homelabeazy.model.catalog import REGISTRY, enabled_entries
 from homelabeazy.model.hosts import route_fqdn
 from homelabeazy.model.ipam import SERVER_SLOTS, parse_range
 from homelabeazy.model.placement import PROXMOX_RESERVE_MB, node_names, place_nodes
@@ -505,19 +505,10 @@ def tls_verification(config: HomelabConfig) -> Iterator[Finding]:
 
 
 def _routes(config: HomelabConfig) -> Iterator[tuple[FieldPath, str]]:
-    svc = config.services
-    pairs: list[tuple[FieldPath, bool, str]] = [
-        (("services", "argocd", "host"), svc.argocd.enabled, svc.argocd.host),
-        (("services", "traefik", "dashboard_host"), svc.traefik.enabled, svc.traefik.dashboard_host),
-        (("services", "authelia", "host"), svc.authelia.enabled, svc.authelia.host),
-        (("services", "vault", "host"), svc.vault.enabled, svc.vault.host),
-        (("services", "efk", "host"), svc.efk.enabled, svc.efk.host),
-        (("services", "consul", "host"), svc.consul.enabled, svc.consul.host),
-        (("services", "longhorn", "host"), svc.longhorn.enabled, svc.longhorn.host),
-    ]
-    for path, enabled, host in pairs:
-        if enabled:
-            yield path, host
+    """Every route host with the field it was written at: the catalog's routes, then the apps'."""
+    for entry in enabled_entries(config):
+        for spec in entry.routes:
+            yield ("services", entry.name, spec.field), spec.host
     for i, app in enumerate(config.apps):
         if app.host is not None:
             yield ("apps", i, "host"), app.host
@@ -711,7 +702,7 @@ KUBERNETES_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lea
 @check("app-reserved-names")
 def app_names_not_reserved(config: HomelabConfig) -> Iterator[Finding]:
     """An app's name and namespace do not take a core service's name or namespace."""
-    entries = [make(config) for key, make in REGISTRY.items() if getattr(config.services, key).enabled]
+    entries = enabled_entries(config)
     # Manifests spell service names with '-' (cert-manager) where the config has '_'.
     # `root` is the app-of-apps Application itself.
     names = {n for key in REGISTRY for n in (key, key.replace("_", "-"))} | {"root"}
@@ -816,13 +807,11 @@ def admin_uis_without_sso(config: HomelabConfig) -> Iterator[Finding]:
     """With Authelia off, the admin UIs that need SSO get no route (reach them with a port-forward)."""
     if config.services.authelia.enabled:
         return
-    for name, builder in REGISTRY.items():
-        if not getattr(config.services, name).enabled:
-            continue
-        hidden = [spec.host for spec in builder(config).routes if spec.access != "public"]
+    for entry in enabled_entries(config):
+        hidden = [spec.host for spec in entry.routes if spec.access != "public"]
         if hidden:
             yield Finding(
-                ("services", name),
+                ("services", entry.name),
                 f"no route for {', '.join(hidden)}: it needs SSO and services.authelia is disabled",
                 "enable services.authelia to reach it through Traefik, or use kubectl port-forward",
                 "warning",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.model.catalog import REGISTRY
+from homelabeazy.model.catalog import enabled_entries
 from homelabeazy.model.catalog.base import SecretSpec, ServiceEntry
 from homelabeazy.model.homelab import App, Cluster, Homelab, Node, Route, Zone, zones_of
 from homelabeazy.model.hosts import route_fqdn
@@ -21,9 +21,7 @@ def build(config: HomelabConfig) -> Homelab:
     zones = zones_of(config.network)
     services_zone = next(z for z in zones if z.purpose == "services")
     nodes = _nodes(config, services_zone)
-    services = tuple(
-        builder(config) for name, builder in REGISTRY.items() if getattr(config.services, name).enabled
-    )
+    services = enabled_entries(config)
     apps = tuple(_app(config, app_index) for app_index in range(len(config.apps)))
     routes = tuple(_service_routes(config, services)) + tuple(a.route for a in apps if a.route is not None)
     secrets = (K3S_TOKEN, *(s for entry in services for s in entry.secrets), *_user_secrets(config))

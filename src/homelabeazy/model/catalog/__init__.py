@@ -37,4 +37,10 @@ REGISTRY: dict[str, Callable[[HomelabConfig], ServiceEntry]] = {
 }
 """Service name (its key under `services:`) -> catalog entry builder, in deployment order."""
 
-__all__ = ["REGISTRY", "ChartPin", "RouteSpec", "SecretSpec", "ServiceEntry"]
+
+def enabled_entries(config: HomelabConfig) -> tuple[ServiceEntry, ...]:
+    """The catalog entries of the services this config enables, in registry order."""
+    return tuple(make(config) for name, make in REGISTRY.items() if getattr(config.services, name).enabled)
+
+
+__all__ = ["REGISTRY", "ChartPin", "RouteSpec", "SecretSpec", "ServiceEntry", "enabled_entries"]

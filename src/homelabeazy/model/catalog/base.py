@@ -29,6 +29,8 @@ class RouteSpec:
     port: int
     access: Access
     groups: tuple[str, ...] = ()
+    field: str = "host"
+    """The key under `services.<name>` the host was written at (errors point there)."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,15 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         chart=CHART,
         wave=2,
         description="Ingress controller in front of every route",
-        routes=(RouteSpec(config.services.traefik.dashboard_host, "api@internal", 0, "group", ("admins",)),),
+        routes=(
+            RouteSpec(
+                config.services.traefik.dashboard_host,
+                "api@internal",
+                0,
+                "group",
+                ("admins",),
+                "dashboard_host",
+            ),
+        ),
         depends_on=("metallb", "cert_manager"),
     )
