@@ -3,9 +3,9 @@ pinned in a requirements.yml, at the version tested (the one the `ansible` packa
 with only ansible-core plus those requirements the playbooks parse.
 
 The integration test is the proof: a fresh virtualenv with ansible-core alone, the pinned
-collections installed offline from the `ansible` package's own copies (type `dir`, the pinned
-version checked by ansible-galaxy), then `ansible-playbook --syntax-check`, which fails with
-"couldn't resolve module/action" for any module whose collection is missing.
+collections installed offline from tarballs the test builds from the `ansible` package's own
+copies (ansible-galaxy checks each is the pinned version), then `ansible-playbook --syntax-check`,
+which fails with "couldn't resolve module/action" for any module whose collection is missing.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import venv
 from collections.abc import Iterator
@@ -162,19 +163,61 @@ def _isolated_env(bin_dir: Path, home: Path, collections: Path) -> dict[str, str
     }
 
 
-def install_requirements(bin_dir: Path, folder: Path, env: dict[str, str], collections: Path) -> None:
-    """The folder's requirements.yml, each pin taken from the `ansible` package's copy (offline)."""
-    root = bundled_collections()
+GALAXY_KEYS = (
+    "namespace",
+    "name",
+    "version",
+    "readme",
+    "authors",
+    "description",
+    "license",
+    "tags",
+    "dependencies",
+)
+
+
+def build_tarball(bin_dir: Path, name: str, version: str, work: Path, env: dict[str, str]) -> Path:
+    """A collection artifact built with `ansible-galaxy collection build` from the `ansible`
+    package's installed copy of `name`.
+
+    An installed copy has MANIFEST.json but no galaxy.yml (and lacks files its FILES.json lists, so
+    it cannot simply be tarred up): copy it, write galaxy.yml from the manifest, build.
+    """
+    namespace, collection = name.split(".")
+    installed = bundled_collections() / namespace / collection
+    info = json.loads((installed / "MANIFEST.json").read_text())["collection_info"]
+    assert info["version"] == version, (
+        f"{name}: the `ansible` package bundles {info['version']}, pinned {version}"
+    )
+    source = work / "src" / name
+    shutil.copytree(
+        installed, source, ignore=shutil.ignore_patterns("__pycache__", "MANIFEST.json", "FILES.json")
+    )
+    galaxy = {key: info[key] for key in GALAXY_KEYS if info.get(key) not in (None, "", [])}
+    (source / "galaxy.yml").write_text(json.dumps(galaxy))  # JSON is YAML
+    argv = [str(bin_dir / "ansible-galaxy"), "collection", "build", str(source), "--output-path", str(work)]
+    done = _run(argv, work, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return work / f"{namespace}-{collection}-{version}.tar.gz"
+
+
+def install_requirements(
+    bin_dir: Path, folder: Path, env: dict[str, str], collections: Path, work: Path
+) -> None:
+    """The folder's requirements.yml, offline: each pin from a tarball built from the `ansible`
+    package's copy (ansible-galaxy checks the tarball is the pinned version)."""
     local = []
     for entry in _load((folder / "requirements.yml").read_text())["collections"]:
-        namespace, name = entry["name"].split(".")
-        local.append({"name": str(root / namespace / name), "type": "dir", "version": entry["version"]})
-    offline = folder / "requirements.offline.yml"
+        name, version = entry["name"], entry["version"]
+        tarball = work / f"{name.replace('.', '-')}-{version}.tar.gz"
+        if not tarball.exists():
+            tarball = build_tarball(bin_dir, name, version, work, env)
+        local.append({"name": str(tarball), "type": "file", "version": version})
+    offline = work / f"requirements-{folder.name}.yml"
     offline.write_text(json.dumps({"collections": local}))
     argv = [str(bin_dir / "ansible-galaxy"), "collection", "install", "--offline", "-r", str(offline)]
     done = _run([*argv, "-p", str(collections)], folder, env)
     assert done.returncode == 0, done.stdout + done.stderr
-    offline.unlink()
 
 
 def syntax_check(
@@ -193,13 +236,15 @@ def test_playbooks_parse_with_ansible_core_and_the_requirements_only(
         target = repo / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
+    work = tmp_path / "tarballs"
+    work.mkdir()
     for folder, playbooks in (("ansible", PLAYBOOK_TREES["ansible"]), ("network/proxmox", ("playbook.yml",))):
         collections = tmp_path / "collections" / folder.replace("/", "-")
         env = _isolated_env(core_only, tmp_path, collections)
         before = syntax_check(core_only, repo / folder, playbooks[0], env)
         assert before.returncode != 0, f"{folder}: parsed without its collections, so this proves nothing"
         assert "couldn't resolve module/action" in before.stdout + before.stderr
-        install_requirements(core_only, repo / folder, env, collections)
+        install_requirements(core_only, repo / folder, env, collections, work)
         for playbook in playbooks:
             done = syntax_check(core_only, repo / folder, playbook, env)
             assert done.returncode == 0, f"{folder}/{playbook}:\n{done.stdout}{done.stderr}"

@@ -11,7 +11,7 @@ from homelabeazy.toolchain import TOOLS
 from tests.support.fake_proxmox import DEFAULT_TOKEN
 
 GALAXY = "cd ansible && ansible-galaxy collection install -r requirements.yml"
-PIPELINE = {"ansible.posix": ("2.1.0",), "community.general": ("11.4.2",), "pfsensible.core": ("0.6.0",)}
+INSTALLED = {"ansible.posix": ("2.1.0",), "community.general": ("11.4.2",), "pfsensible.core": ("0.6.0",)}
 
 
 def healthy(**changes: ToolFact) -> Facts:
@@ -20,7 +20,7 @@ def healthy(**changes: ToolFact) -> Facts:
     tools.update({f.name: f for f in changes.values()})
     return Facts(
         tools=tools,
-        collections=CollectionsFact(PIPELINE),
+        collections=CollectionsFact(INSTALLED),
         proxmox=ProxmoxFact("https://pve:8006", True, "9.1.1"),
     )
 
