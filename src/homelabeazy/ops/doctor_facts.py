@@ -15,7 +15,6 @@ from functools import partial
 
 from homelabeazy.errors import ExternalSystemError, HomelabError
 from homelabeazy.ops import tools
-from homelabeazy.ops.proxmox import ApiToken, ProxmoxClient
 
 ENDPOINT_ENV = "PROXMOX_VE_ENDPOINT"
 TOKEN_ENV = "PROXMOX_VE_API_TOKEN"  # noqa: S105 - a variable name
@@ -86,6 +85,8 @@ def proxmox_fact(environ: Mapping[str, str] | None = None, timeout: float = 10.0
 
     Error texts come from ops/proxmox.py, which never includes the token's secret.
     """
+    from homelabeazy.ops.proxmox import ApiToken, ProxmoxClient  # noqa: PLC0415 - httpx only when asked
+
     env = os.environ if environ is None else environ
     endpoint = env.get(ENDPOINT_ENV) or None
     if endpoint is None:
