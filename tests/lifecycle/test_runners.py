@@ -14,14 +14,17 @@ import pytest
 
 from homelabeazy.errors import ExternalSystemError
 from homelabeazy.lifecycle import runners as r
+from homelabeazy.lifecycle.doctor import Row as DoctorRow
+from homelabeazy.lifecycle.doctor import decide, up_tool_names
 from homelabeazy.lifecycle.stages import StageContext
 from homelabeazy.model.proxmox_privileges import REQUIRED_PRIVILEGES
 from homelabeazy.ops import ssh, tools
+from homelabeazy.ops.doctor_facts import CollectionsFact, Facts, ToolFact, gather
 from homelabeazy.ops.kube import KubeAdapter
 from homelabeazy.ops.probes import Row
 from homelabeazy.ops.proxmox import ApiToken, ProxmoxClient
-from homelabeazy.ops.tools import ToolVersion
 from homelabeazy.render import render_all, writer
+from homelabeazy.toolchain import ANSIBLE_COLLECTIONS
 from tests.lifecycle import pve
 from tests.support.fake_kube import FakeKubeServer
 from tests.support.fake_proxmox import FakeProxmox
@@ -32,6 +35,16 @@ def pve_reader(server: FakeProxmox, homelab) -> Callable[[], ProxmoxClient]:
     """Preflight's Proxmox factory, reading the shared fake with the model's token."""
     token = ApiToken.parse(pve.token(homelab), "test")
     return lambda: ProxmoxClient(server.url, token, ca_cert=server.ca_file, timeout=3)
+
+
+def up_tools(**versions: tuple[int, ...] | None) -> Callable[[], list[DoctorRow]]:
+    """Preflight's tool rows from stand-in facts: each tool at 9.9 unless given (None: missing)."""
+    found = {name: versions.get(name.replace("-", "_"), (9, 9)) for name in up_tool_names()}
+    facts = Facts(
+        tools={n: ToolFact(n, "/x" if v else None, v) for n, v in found.items()},
+        collections=CollectionsFact({c.name: (c.version,) for c in ANSIBLE_COLLECTIONS}),
+    )
+    return lambda: decide(facts, for_up=True)
 
 
 @pytest.fixture
@@ -71,7 +84,7 @@ def test_preflight_passes_with_real_tools_remote_and_current_repo(
     if tools.find_tool("ansible-playbook") is None:
         require_tool("ansible-playbook not found (pip install ansible)")
     stage = r.PreflightStage(
-        tool_version=tools.tool_version,
+        tools=lambda: decide(gather(up_tool_names(), proxmox=False), for_up=True),
         proxmox=pve_reader(
             fake_proxmox(pve.estate_for(example_homelab), token=pve.token(example_homelab)), example_homelab
         ),
@@ -96,7 +109,7 @@ def test_preflight_reports_every_problem_at_once(
     for path in sorted(rendered.rglob("*.md"))[:1]:
         path.write_text("edited by hand\n")
     stage = r.PreflightStage(
-        tool_version=lambda name: None if name == "terraform" else ToolVersion(name, "/x", (2, 10)),
+        tools=up_tools(terraform=None, ansible_playbook=(2, 10)),
         proxmox=pve_reader(server, example_homelab),
         ls_remote=lambda url, rev: tools.git_ls_remote(bare_remote, "no-such-branch"),
         render_current=r.render_current,
@@ -104,8 +117,8 @@ def test_preflight_reports_every_problem_at_once(
     with pytest.raises(ExternalSystemError) as info:
         stage.run(StageContext(rendered, example_homelab))
     text = str(info.value)
-    assert "terraform is not on PATH: install it (terraform >= 1.6)" in text
-    assert "ansible-playbook 2.10 is too old: install ansible-playbook >= 2.16" in text
+    assert "terraform: missing (not on PATH); needs >= 1.6: install Terraform" in text
+    assert "ansible-playbook: too old (2.10 at /x); needs >= 2.16: upgrade: pip install" in text
     assert "lacks SDN.Use, VM.Allocate on /" in text
     assert "out of date with homelab.yaml" in text
     assert "git: ls-remote" in text
@@ -454,7 +467,7 @@ def test_preflight_counts_only_propagated_privileges(
     estate.permissions["/"]["VM.Config.Cloudinit"] = 0
     server = fake_proxmox(estate, token=pve.token(example_homelab))
     stage = r.PreflightStage(
-        tool_version=lambda name: ToolVersion(name, "/x", (9, 9)),
+        tools=up_tools(),
         proxmox=pve_reader(server, example_homelab),
         ls_remote=lambda url, rev: tools.git_ls_remote(bare_remote, rev),
         render_current=r.render_current,
@@ -473,7 +486,7 @@ def test_preflight_reports_a_rejected_token(
     server = fake_proxmox(pve.estate_for(example_homelab), token=pve.token(example_homelab))
     wrong = ApiToken(example_homelab.config.proxmox.token_id, "not-the-secret")
     stage = r.PreflightStage(
-        tool_version=lambda name: ToolVersion(name, "/x", (9, 9)),
+        tools=up_tools(),
         proxmox=lambda: ProxmoxClient(server.url, wrong, ca_cert=server.ca_file, timeout=3),
         ls_remote=lambda url, rev: tools.git_ls_remote(bare_remote, rev),
         render_current=r.render_current,
@@ -484,8 +497,14 @@ def test_preflight_reports_a_rejected_token(
     assert "not-the-secret" not in str(info.value)
 
 
-def test_preflight_wants_the_terraform_the_rendered_tree_requires() -> None:
-    """A terraform preflight accepts must be one `terraform init` of the rendered tree accepts."""
-    versions = (Path(r.__file__).parents[1] / "blueprint" / "terraform" / "versions.tf").read_text()
-    wanted = ".".join(map(str, r.MIN_VERSIONS["terraform"]))
-    assert f'required_version = ">= {wanted}"' in versions
+def test_preflight_lists_a_missing_collection() -> None:
+    """`up` runs site.yml, which calls community.general: no collection, no configure stage."""
+    rows = decide(
+        Facts(
+            tools={n: ToolFact(n, "/x", (9, 9)) for n in up_tool_names()},
+            collections=CollectionsFact({"ansible.posix": ("2.1.0",)}),
+        ),
+        for_up=True,
+    )
+    assert [r.check for r in rows if r.level == "fail"] == ["collection community.general"]
+    assert "helm" not in [r.check for r in rows]  # `up` does not run helm

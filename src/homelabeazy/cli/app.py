@@ -12,7 +12,7 @@ import typer
 import typer.exceptions
 
 from homelabeazy import __version__
-from homelabeazy.cli import console, core_commands, import_estate, terraform_commands
+from homelabeazy.cli import console, core_commands, doctor, import_estate, terraform_commands
 from homelabeazy.cli import lifecycle as lifecycle_commands
 from homelabeazy.cli import secrets as secrets_cli
 from homelabeazy.cli import users as users_cli
@@ -56,6 +56,7 @@ app.command()(lifecycle_commands.up)
 app.command()(lifecycle_commands.status)
 app.command()(lifecycle_commands.destroy)
 app.command()(lifecycle_commands.drift)
+app.command()(doctor.doctor)
 app.add_typer(lifecycle_commands.backup_app, name="backup")
 
 

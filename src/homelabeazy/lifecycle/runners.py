@@ -19,13 +19,13 @@ from typing import Any, Protocol
 from ruamel.yaml import YAML
 
 from homelabeazy.errors import ExternalSystemError, HomelabError
+from homelabeazy.lifecycle.doctor import Row as DoctorRow
+from homelabeazy.lifecycle.doctor import up_tool_names
 from homelabeazy.lifecycle.stages import StageContext
 from homelabeazy.model import Homelab, Node
 from homelabeazy.model.proxmox_privileges import REQUIRED_PRIVILEGES
-from homelabeazy.ops import terraform
 from homelabeazy.ops.probes import Row
 from homelabeazy.ops.proxmox import ProxmoxReader
-from homelabeazy.ops.tools import ToolVersion
 from homelabeazy.render import render_all, writer
 
 # --- the seams other adapters plug into ----------------------------------------------------------
@@ -136,8 +136,6 @@ def k3s_token_path(homelab: Homelab) -> Path:
 
 # --- preflight -----------------------------------------------------------------------------------
 
-MIN_VERSIONS: dict[str, tuple[int, ...]] = {"terraform": terraform.MIN_VERSION, "ansible-playbook": (2, 16)}
-
 
 def missing_privileges(permissions: Mapping[str, set[str]]) -> list[str]:
     """Required privileges the token lacks on `/` with propagation (pure, tested on its own)."""
@@ -145,22 +143,12 @@ def missing_privileges(permissions: Mapping[str, set[str]]) -> list[str]:
     return [p for p in REQUIRED_PRIVILEGES if p not in granted]
 
 
-def check_tool(name: str, found: ToolVersion | None) -> str | None:
-    """A problem line for a missing or too-old tool, or None."""
-    minimum = MIN_VERSIONS[name]
-    wanted = ".".join(str(p) for p in minimum)
-    if found is None:
-        return f"{name} is not on PATH: install it ({name} >= {wanted})"
-    if found.version < minimum:
-        return f"{name} {found.text} is too old: install {name} >= {wanted}"
-    return None
-
-
 @dataclass
 class PreflightStage:
     """Checks everything the later stages need, and reports every problem at once."""
 
-    tool_version: Callable[[str], ToolVersion | None]
+    tools: Callable[[], list[DoctorRow]]
+    """`homelab doctor`'s rows for what `up` runs (lifecycle/doctor.py: decide(..., for_up=True))."""
     proxmox: Callable[[], AbstractContextManager[ProxmoxReader]]
     ls_remote: Callable[[str, str], str]
     render_current: Callable[[StageContext], list[str]]
@@ -169,7 +157,8 @@ class PreflightStage:
         """One line for --dry-run."""
         cfg = ctx.homelab.config
         return (
-            f"check {', '.join(MIN_VERSIONS)}; Proxmox API {cfg.proxmox.endpoint} and token privileges; "
+            f"check {', '.join(up_tool_names())} and the Ansible collections; "
+            f"Proxmox API {cfg.proxmox.endpoint} and token privileges; "
             f"`render --check`; git ls-remote {cfg.gitops.repo_url} {cfg.gitops.revision}"
         )
 
@@ -177,14 +166,12 @@ class PreflightStage:
         """Run each check; raise one error listing every problem with its fix."""
         problems: list[str] = []
         found: list[str] = []
-        for name in MIN_VERSIONS:
-            ctx.progress(f"checking {name}")
-            version = self.tool_version(name)
-            problem = check_tool(name, version)
-            if problem:
-                problems.append(problem)
-            elif version is not None:
-                found.append(f"{name} {version.text}")
+        ctx.progress("checking the local tools (as `homelab doctor` does)")
+        for row in self.tools():
+            if row.level == "fail":
+                problems.append(row.problem)
+            elif row.level == "ok" and row.check in up_tool_names():
+                found.append(f"{row.check} {row.version}")
         ctx.progress("checking the Proxmox API token")
         try:
             with self.proxmox() as proxmox:

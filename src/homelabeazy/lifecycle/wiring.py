@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from homelabeazy.errors import HomelabError
-from homelabeazy.lifecycle import runners
+from homelabeazy.lifecycle import doctor, runners
 from homelabeazy.lifecycle.ansible_runner import AnsibleAdapter
 from homelabeazy.lifecycle.secrets import KubernetesAuth, vault_address
 from homelabeazy.lifecycle.secrets_runner import IN_CLUSTER_KUBERNETES, VaultSecretsRunner
@@ -21,7 +21,7 @@ from homelabeazy.lifecycle.stages import StageRunner
 from homelabeazy.lifecycle.status import StatusClients, StatusTargets, collect_status
 from homelabeazy.lifecycle.terraform_runner import TerraformAdapter
 from homelabeazy.model import Homelab
-from homelabeazy.ops import ssh, tools
+from homelabeazy.ops import doctor_facts, ssh, tools
 from homelabeazy.ops.kube import KubeAdapter
 from homelabeazy.ops.probes import Row
 from homelabeazy.ops.proxmox import ProxmoxClient, ProxmoxReader, client_for
@@ -135,7 +135,9 @@ def stage_runners(
 
     return {
         "preflight": runners.PreflightStage(
-            tool_version=tools.tool_version,
+            tools=lambda: doctor.decide(
+                doctor_facts.gather(doctor.up_tool_names(), proxmox=False), for_up=True
+            ),
             proxmox=proxmox,
             ls_remote=tools.git_ls_remote,
             render_current=runners.render_current,

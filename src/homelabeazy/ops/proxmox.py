@@ -241,6 +241,11 @@ class ProxmoxClient:
         """The token's propagated privileges per ACL path (GET /access/permissions)."""
         return propagated_privileges(self.get("/access/permissions") or {})
 
+    def version(self) -> str:
+        """The Proxmox VE version, e.g. `9.1.1` (GET /version; any valid token may read it)."""
+        data = self.get("/version") or {}
+        return str(data.get("version", "")) if isinstance(data, dict) else ""
+
     def _data(self, action: str, response: httpx.Response) -> Any:
         status = response.status_code
         reason = response.reason_phrase or ""

@@ -28,12 +28,13 @@ from typing import Any
 
 from homelabeazy.config.schema import ProxmoxConfig
 from homelabeazy.errors import ExternalSystemError, UsageError
+from homelabeazy.toolchain import terraform_min_version
 
 log = logging.getLogger(__name__)
 
 SYSTEM = "terraform"
-MIN_VERSION = (1, 6)
-"""The oldest Terraform the rendered tree accepts (blueprint/terraform/versions.tf: required_version)."""
+MIN_VERSION = terraform_min_version()
+"""The oldest Terraform the rendered tree accepts (read from blueprint/terraform/versions.tf)."""
 INSTALL_HINT = (
     f"install Terraform >= {'.'.join(map(str, MIN_VERSION))} "
     "(https://developer.hashicorp.com/terraform/install, "

@@ -1,4 +1,5 @@
-"""Local command-line tools preflight relies on: their versions, and `git ls-remote`."""
+"""Local command-line tools preflight and doctor rely on: their versions, the Ansible collections
+installed, and `git ls-remote`."""
 
 from __future__ import annotations
 
@@ -49,25 +50,70 @@ def _run(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
 
 
+VERSION_ARGS: dict[str, list[str]] = {
+    "terraform": ["version", "-json"],
+    "helm": ["version", "--short"],
+    "kubectl": ["version", "--client"],
+    "ssh": ["-V"],
+}
+"""How each tool is asked its version (default `--version`); none of these contacts a server."""
+
+
 def tool_version(name: str, timeout: float = 20.0) -> ToolVersion | None:
     """`name`'s version, or None when it is not on PATH. terraform answers JSON; others text."""
     path = find_tool(name)
     if path is None:
         return None
+    try:
+        done = _run([path, *VERSION_ARGS.get(name, ["--version"])], timeout)
+    except subprocess.TimeoutExpired:
+        raise ExternalSystemError(name, "reading its version", f"no answer in {timeout:g}s") from None
+    except OSError as exc:
+        raise ExternalSystemError(name, f"running {path}", exc.strerror or str(exc)) from None
+    version = None
     if name == "terraform":
-        done = _run([path, "version", "-json"], timeout)
         try:
             version = parse_version(json.loads(done.stdout)["terraform_version"])
-        except (ValueError, KeyError):
-            version = parse_version(done.stdout)
-    else:
-        done = _run([path, "--version"], timeout)
-        version = parse_version(done.stdout + done.stderr)
+        except (ValueError, KeyError, TypeError):
+            version = None
+    version = version or parse_version(done.stdout + done.stderr)
     if version is None:
         raise ExternalSystemError(
             name, "reading its version", (done.stdout + done.stderr).strip()[:200] or "no output"
         )
     return ToolVersion(name, path, version)
+
+
+def installed_collections(ansible_playbook: str | None, timeout: float = 60.0) -> dict[str, list[str]]:
+    """Every Ansible collection ansible-galaxy sees, name -> versions (one per collections path).
+
+    The ansible-galaxy beside `ansible_playbook` (the one `up` runs), so both read the same
+    Python's collections and the same ANSIBLE_COLLECTIONS_PATH.
+    """
+    galaxy = None
+    if ansible_playbook is not None:
+        galaxy = shutil.which("ansible-galaxy", path=str(Path(ansible_playbook).parent))
+    galaxy = galaxy or find_tool("ansible-galaxy")
+    if galaxy is None:
+        raise ExternalSystemError(
+            "ansible-galaxy", "listing the installed collections", "ansible-galaxy is not on PATH"
+        )
+    try:
+        done = _run([galaxy, "collection", "list", "--format", "json"], timeout)
+    except subprocess.TimeoutExpired:
+        raise ExternalSystemError("ansible-galaxy", "collection list", f"no answer in {timeout:g}s") from None
+    except OSError as exc:
+        raise ExternalSystemError("ansible-galaxy", f"running {galaxy}", exc.strerror or str(exc)) from None
+    try:
+        listing = json.loads(done.stdout or "{}")
+        found: dict[str, list[str]] = {}
+        for collections in listing.values():
+            for name, info in collections.items():
+                found.setdefault(name, []).append(str(info.get("version", "")))
+    except (ValueError, AttributeError, TypeError):
+        answer = (done.stderr.strip() or done.stdout.strip())[:200] or f"exit code {done.returncode}"
+        raise ExternalSystemError("ansible-galaxy", "collection list --format json", answer) from None
+    return found
 
 
 def git_ls_remote(url: str, revision: str, timeout: float = 20.0) -> str:

@@ -15,6 +15,7 @@ from homelabeazy.model import Homelab
 from homelabeazy.model.catalog.base import SecretSpec
 from homelabeazy.render.inventory import inventory_for
 from homelabeazy.render.serialize import to_yaml
+from homelabeazy.toolchain import ANSIBLE_COLLECTIONS, requirements
 
 KUBE_VIP_VERSION = "v1.0.1"
 """kube-vip image pinned for the API VIP static pod; bumped together with the blueprint."""
@@ -45,6 +46,12 @@ CLUSTER_VARS_DOC = """\
 # and `homelab` passes it as HOMELAB_K3S_TOKEN (or set k3s_token with -e @file outside the repo).
 """
 
+REQUIREMENTS_DOC = """\
+# The collections the playbooks call modules from, pinned to the versions they were tested with.
+# ansible-core alone does not ship them: run once, from this folder,
+#   ansible-galaxy collection install -r requirements.yml
+"""
+
 _BLUEPRINT_SKIP = {"__pycache__", "__init__.py"}
 
 
@@ -54,6 +61,7 @@ def render(homelab: Homelab) -> dict[str, str]:
     out["ansible/inventory.yml"] = to_yaml(inventory_for(homelab), HEADER)
     out["ansible/group_vars/all.yml"] = to_yaml(all_vars(homelab), HEADER + ALL_VARS_DOC)
     out["ansible/group_vars/k3s_cluster.yml"] = to_yaml(cluster_vars(homelab), HEADER + CLUSTER_VARS_DOC)
+    out["ansible/requirements.yml"] = to_yaml(requirements(ANSIBLE_COLLECTIONS), HEADER + REQUIREMENTS_DOC)
     return dict(sorted(out.items()))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from homelabeazy import toolchain
 from homelabeazy.model import Homelab, Route
 from homelabeazy.model.proxmox_privileges import REQUIRED_PRIVILEGES, pveum_commands
 from homelabeazy.render.templates import render_template
@@ -79,6 +80,9 @@ def render(homelab: Homelab) -> dict[str, str]:
         "access": access_label,
         "privileges": REQUIRED_PRIVILEGES,
         "pveum": pveum_commands(homelab.config.proxmox.token_id),
+        "tools": toolchain.TOOLS,
+        "collections": toolchain.ANSIBLE_COLLECTIONS,
+        "pfsensible": toolchain.PFSENSE_COLLECTIONS[0].version,
     }
     return {
         "README.md": render_template("docs/README.md.j2", context),

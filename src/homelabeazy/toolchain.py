@@ -1,0 +1,139 @@
+"""The outside tools the rendered repo and the lifecycle need: minimum versions and tested pins.
+
+One source of truth for three readers: the rendered `ansible/requirements.yml` (and the network
+playbooks' requirements), the rendered README's "Tested with" table, and `homelab doctor` /
+`up`'s preflight, which compare what is installed against these numbers. Pure data; the only
+read is of the package's own blueprint (Terraform's `required_version`), so the version doctor
+demands is exactly the one `terraform init` of the rendered tree enforces.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib.resources import files
+
+Version = tuple[int, ...]
+
+
+def version_text(version: Version) -> str:
+    """(1, 6) -> `1.6`."""
+    return ".".join(str(p) for p in version)
+
+
+def parse_version_text(text: str) -> Version:
+    """`11.4.2` -> (11, 4, 2); the numeric prefix of each part (`9.2p1` -> (9, 2))."""
+    parts: list[int] = []
+    for piece in text.strip().lstrip("v").split("."):
+        digits = re.match(r"\d+", piece)
+        if digits is None:
+            break
+        parts.append(int(digits.group()))
+    if not parts:
+        raise ValueError(f"no version number in {text!r}")
+    return tuple(parts)
+
+
+def terraform_min_version() -> Version:
+    """The `required_version = ">= X"` of the blueprint's versions.tf (what the rendered tree accepts)."""
+    text = files("homelabeazy.blueprint").joinpath("terraform", "versions.tf").read_text(encoding="utf-8")
+    match = re.search(r'required_version\s*=\s*">=\s*([0-9.]+)"', text)
+    if match is None:  # a blueprint edit that breaks this must fail the test suite, not doctor
+        raise LookupError('blueprint/terraform/versions.tf has no `required_version = ">= X"`')
+    return parse_version_text(match.group(1))
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A command-line tool: the oldest version that works, the one tested, and who needs it."""
+
+    name: str
+    minimum: Version
+    tested: str
+    needed_for: str
+    install: str
+    required: bool = True
+    for_up: bool = True
+    """`homelab up` runs it (its preflight checks it); False: other commands only (validate --deep)."""
+
+    @property
+    def wanted(self) -> str:
+        """`>= 1.6`, or `any version` when there is no floor."""
+        return f">= {version_text(self.minimum)}" if self.minimum > (0,) else "any version"
+
+
+@dataclass(frozen=True)
+class Collection:
+    """An Ansible collection the rendered playbooks call modules from, pinned to the tested version."""
+
+    name: str
+    version: str
+    tested: bool = True
+    """False: pinned but never run here (pfsensible.core: no pfSense on the test machines)."""
+
+
+ANSIBLE_CORE_TESTED = "2.19.14"
+
+TOOLS: tuple[Tool, ...] = (
+    Tool(
+        "terraform",
+        terraform_min_version(),
+        "1.11.4",
+        "up: provision the VMs",
+        "install Terraform (developer.hashicorp.com/terraform/install) and put it on PATH",
+    ),
+    Tool(
+        "ansible-playbook",
+        (2, 16),
+        f"{ANSIBLE_CORE_TESTED} (ansible-core)",
+        "up: configure the nodes and K3s",
+        f"pip install 'ansible-core=={ANSIBLE_CORE_TESTED}' (or the `ansible` package)",
+    ),
+    Tool(
+        "helm",
+        (3, 14),
+        "4.1.4",
+        "validate --deep: render every chart",
+        "install Helm >= 3.14 (helm.sh/docs/intro/install) and put it on PATH",
+        for_up=False,
+    ),
+    Tool(
+        "kubectl",
+        (0,),
+        "1.35.2",
+        "looking at the cluster by hand (homelab itself talks to the API directly)",
+        "install kubectl matching the K3s version (kubernetes.io/docs/tasks/tools)",
+        required=False,
+        for_up=False,
+    ),
+    Tool("ssh", (0,), "OpenSSH 9.2", "up: Ansible reaches the nodes over SSH", "apt install openssh-client"),
+    Tool("git", (0,), "2.39", "up: check the GitOps remote ArgoCD pulls", "apt install git"),
+)
+
+ANSIBLE_COLLECTIONS: tuple[Collection, ...] = (
+    Collection("ansible.posix", "2.1.0"),
+    Collection("community.general", "11.4.2"),
+)
+"""What ansible/ (site.yml, upgrade.yml, reset.yml) needs: the versions the `ansible` 12.3 package bundles."""
+
+PROXMOX_COLLECTIONS: tuple[Collection, ...] = (Collection("community.general", "11.4.2"),)
+"""network/proxmox/playbook.yml (the VLAN-aware bridge role)."""
+
+PFSENSE_COLLECTIONS: tuple[Collection, ...] = (Collection("pfsensible.core", "0.6.0", tested=False),)
+"""network/pfsense/playbook.yml. Not on PyPI nor in the `ansible` package: pinned, never run here."""
+
+PROXMOX_VE_MIN: Version = (8, 0)
+"""The Proxmox VE releases the pinned bpg/proxmox provider supports (8.x and 9.x); older: a warning."""
+
+
+def tool(name: str) -> Tool:
+    """The requirement named `name`."""
+    for entry in TOOLS:
+        if entry.name == name:
+            return entry
+    raise KeyError(name)
+
+
+def requirements(collections: tuple[Collection, ...]) -> dict[str, object]:
+    """An ansible-galaxy requirements.yml document pinning `collections` exactly."""
+    return {"collections": [{"name": c.name, "version": c.version} for c in collections]}
