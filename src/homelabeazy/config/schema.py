@@ -503,7 +503,10 @@ class HelmSource(Section):
     version: Annotated[str, StringConstraints(pattern=r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")]
     """Exact chart version (pinned: ranges make renders non-reproducible)."""
     values: dict[str, object] = Field(default_factory=dict)
-    """Values passed to the chart."""
+    """Values passed to the chart, exactly as in a Helm values file; written to
+    `<gitops.path>/values/<app>.yaml` and given to the app's ArgoCD Application as its value file.
+    For a few well-known charts the homelab adds what they need behind its routes (Homepage:
+    `HOMEPAGE_ALLOWED_HOSTS` = the app's host) unless these values already set it."""
 
 
 class ManifestSource(Section):
