@@ -200,6 +200,19 @@ class FirewallConfig(Section):
     """Your rules, evaluated before the defaults."""
 
 
+class PfsenseConfig(Section):
+    """How Ansible reaches pfSense to apply the VLANs and the firewall policy (`network/pfsense/`)."""
+
+    address: IPv4Address
+    """An address pfSense answers SSH on *before* the playbook runs, e.g. its LAN address
+    `192.168.1.1`. Not a VLAN gateway from `network.vlans` unless that interface already exists:
+    the playbook creates those interfaces."""
+    ssh_user: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "admin"
+    """SSH user; pfsensible.core must run as root, which on pfSense `admin` is."""
+    trunk_interface: Annotated[str, StringConstraints(pattern=r"^[a-z]+[0-9]+$")] = "igb1"
+    """The physical pfSense port carrying the tagged VLANs (e.g. `igb1`, `vtnet1`)."""
+
+
 class NetworkConfig(Section):
     """VLANs, DNS and the firewall policy."""
 
@@ -209,6 +222,8 @@ class NetworkConfig(Section):
     """DNS resolvers handed to the VMs through cloud-init."""
     firewall: FirewallConfig = Field(default_factory=FirewallConfig)
     """Inter-VLAN firewall policy."""
+    pfsense: PfsenseConfig | None = None
+    """Where Ansible reaches pfSense. Without it the pfSense playbook is rendered with no inventory."""
 
 
 # --------------------------------------------------------------------------- cluster
