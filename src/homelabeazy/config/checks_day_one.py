@@ -26,3 +26,19 @@ def pfsense_address_exists_before_the_play(config: HomelabConfig) -> Iterator[Fi
                 "already exists",
                 "warning",
             )
+
+
+@check("authelia-codes-to-a-file")
+def authelia_notifier_reaches_users(config: HomelabConfig) -> Iterator[Finding]:
+    """Without `services.authelia.smtp`, 2FA registration and password reset codes go to a file in the pod."""
+    authelia = config.services.authelia
+    if not authelia.enabled or authelia.smtp is not None:
+        return
+    yield Finding(
+        ("services", "authelia"),
+        "two-factor registration and password reset are on, but with no services.authelia.smtp their "
+        "codes are written to /config/notification.txt inside the Authelia pod, not sent to the user",
+        "set services.authelia.smtp (host, sender, username; the password goes to Vault at "
+        "authelia/smtp), or read codes with kubectl exec as an admin",
+        "warning",
+    )
