@@ -38,7 +38,7 @@ def authelia_notifier_reaches_users(config: HomelabConfig) -> Iterator[Finding]:
         ("services", "authelia"),
         "two-factor registration and password reset are on, but with no services.authelia.smtp their "
         "codes are written to /config/notification.txt inside the Authelia pod, not sent to the user",
-        "set services.authelia.smtp (host, sender, username; the password goes to Vault at "
-        "authelia/smtp), or read codes with kubectl exec as an admin",
+        "set services.authelia.smtp: host, sender and username, with the password in Vault at "
+        "authelia/smtp; or have an admin read the codes with kubectl exec",
         "warning",
     )
