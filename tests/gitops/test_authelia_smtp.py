@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from homelabeazy.errors import ConfigError
-from homelabeazy.lifecycle.secrets import plan_seed
+from homelabeazy.lifecycle.secrets import consumer_policies, plan_seed
 from homelabeazy.model import Homelab
 from homelabeazy.render import render_all
 from homelabeazy.render.k8s.validate import validate_tree
@@ -68,6 +68,8 @@ def test_smtp_with_login_mails_codes_and_reads_the_password_from_vault(homelab_f
     plan = plan_seed(homelab.secrets, {})
     assert ("authelia/smtp", ("password",)) in plan.missing_external
     assert all(a.path != "authelia/smtp" for a in plan.generate)
+    # ... and Authelia's Vault policy lets External Secrets read it for Authelia
+    assert 'path "homelab/data/authelia/smtp"' in consumer_policies(homelab)["homelab-authelia"]
     synced = [
         d for d in _docs(files, "kubernetes/manifests/authelia/secrets.yaml") if d["kind"] == "ExternalSecret"
     ]
