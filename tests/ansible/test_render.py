@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from ruamel.yaml import YAML
 
@@ -80,3 +81,40 @@ def test_roles_and_playbooks_are_copied_verbatim(example_homelab: Homelab) -> No
 def test_no_secret_values_in_the_tree(example_homelab: Homelab) -> None:
     text = "\n".join(ansible.render(example_homelab).values())
     assert "token:" not in text.replace("k3s_token:", "")
+
+
+KUBE_VIP_V1_0_ENV = frozenset(
+    {
+        "address",
+        "port",
+        "vip_address",
+        "vip_interface",
+        "vip_subnet",
+        "vip_arp",
+        "cp_enable",
+        "cp_namespace",
+        "svc_enable",
+        "vip_leaderelection",
+        "vip_leasename",
+        "vip_leaseduration",
+        "vip_renewdeadline",
+        "vip_retryperiod",
+        "k8s_config_file",
+    }
+)
+"""Environment names kube-vip v1.0.x reads (pkg/kubevip/config_envvar.go at v1.0.1), of those we may set.
+
+An unknown name is silently ignored by kube-vip (`vip_cidr` was, before 1.0 renamed it), so the
+manifest is checked against the names the pinned release really reads.
+"""
+
+
+def test_kube_vip_manifest_sets_only_names_the_pinned_release_reads(example_homelab: Homelab) -> None:
+    files = ansible.render(example_homelab)
+    assert ansible.KUBE_VIP_VERSION.startswith("v1.0."), "re-check the env names against the new release"
+    template = files["ansible/roles/k3s_server/templates/kube-vip.yaml.j2"]
+    env_block = template.split("env:", 1)[1].split("securityContext:", 1)[0]
+    names = re.findall(r"^\s+- name: (\S+)$", env_block, re.M)
+    assert names, "no env names found in the kube-vip manifest"
+    assert set(names) <= KUBE_VIP_V1_0_ENV, sorted(set(names) - KUBE_VIP_V1_0_ENV)
+    assert "vip_subnet" in names

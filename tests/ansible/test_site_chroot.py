@@ -137,6 +137,7 @@ def test_kube_vip_static_pod_holds_the_vip(runs: Runs, host: str) -> None:
     assert env["address"] == "10.10.10.10"
     assert env["port"] == "6443"
     assert env["cp_enable"] == env["vip_arp"] == env["vip_leaderelection"] == "true"
+    assert env["vip_subnet"] == "32"
     assert container["image"] == "ghcr.io/kube-vip/kube-vip:v1.0.1"
     assert pod["spec"]["volumes"][0]["hostPath"]["path"] == "/etc/rancher/k3s/k3s.yaml"
 

@@ -37,7 +37,8 @@ def test_json_output(cli: Any) -> None:
     assert result.code == 2
     problems = json.loads(result.out)
     vip = next(p for p in problems if p["path"] == "cluster.vip")
-    assert vip["line"] == 75
+    expected = json.loads((FIXTURES / "invalid" / "vip-outside-services-vlan.expected").read_text())
+    assert vip["line"] == expected["line"] == 78
     assert vip["check"] == "cluster-in-services-vlan"
     assert vip["severity"] == "error"
 

@@ -32,7 +32,8 @@ def test_unmanaged_guest_inside_the_node_range_is_a_located_warning() -> None:
     assert [(p.path, p.line, p.severity) for p in warnings if p.path.startswith("unmanaged")] == [
         ("unmanaged[0].ip", line, "warning")
     ]
-    assert "legacy already uses 10.10.10.20, inside cluster.node_ip_range" in warnings[-1].message
+    (unmanaged,) = (p for p in warnings if p.path.startswith("unmanaged"))
+    assert "legacy already uses 10.10.10.20, inside cluster.node_ip_range" in unmanaged.message
 
 
 def test_duplicate_vmid_is_an_error_and_vip_clash_a_warning() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 from pathlib import Path
@@ -224,3 +225,38 @@ def test_pfsense_playbook_syntax_check(example_homelab: Homelab, tmp_path: Path)
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pfsense_inventory_targets_the_address_pfsense_already_answers_on(example_homelab: Homelab) -> None:
+    """Not a VLAN gateway: the playbook creates those interfaces, so they are not there on its first run."""
+    files = render(example_homelab)
+    host = _yaml(files["network/pfsense/inventory.yml"])["pfsense"]["hosts"]["pfsense"]
+    pfsense = example_homelab.config.network.pfsense
+    assert pfsense is not None
+    assert host == {"ansible_host": str(pfsense.address), "ansible_user": pfsense.ssh_user}
+    created = {vlan["address"] for vlan in _yaml(files["network/pfsense/vars/homelab.yml"])["homelab_vlans"]}
+    assert host["ansible_host"] not in created
+
+
+def test_pfsense_settings_flow_into_inventory_and_vars() -> None:
+    text = example_with(
+        network={"pfsense": {"address": "172.16.0.1", "ssh_user": "root", "trunk_interface": "vtnet1"}}
+    )
+    files = render(build(load_config(text).config))
+    host = _yaml(files["network/pfsense/inventory.yml"])["pfsense"]["hosts"]["pfsense"]
+    assert host == {"ansible_host": "172.16.0.1", "ansible_user": "root"}
+    assert _yaml(files["network/pfsense/vars/homelab.yml"])["pfsense_trunk_interface"] == "vtnet1"
+    assert "here `vtnet1`" in files["network/README.md"]
+
+
+def test_without_pfsense_settings_no_inventory_guesses_an_address() -> None:
+    yaml = YAML(typ="safe", pure=True)
+    data = yaml.load(example_with())
+    del data["network"]["pfsense"]
+    out = io.StringIO()
+    yaml.dump(data, out)
+    files = render(build(load_config(out.getvalue()).config))
+    assert "network/pfsense/inventory.yml" not in files
+    assert "network/pfsense/playbook.yml" in files
+    assert _yaml(files["network/pfsense/vars/homelab.yml"])["pfsense_trunk_interface"] == "igb1"
+    assert "Set\n`network.pfsense.address`" in files["network/README.md"]

@@ -21,6 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedKeyMap, CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from homelabeazy.config import checks_day_one  # noqa: F401 - registers its checks
 from homelabeazy.config.checks import Finding, format_path, run_checks
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.errors import ConfigError, Problem
@@ -318,7 +319,13 @@ def _pattern_words(loc: Path) -> str:
         "bridge": "must be a Linux bridge name like vmbr0",
         "checksum": "must be a hex digest",
         "token_secret_env": "must be an environment variable name like PROXMOX_VE_API_TOKEN",
+        "sender": "must be a bare e-mail address like auth@example.com",
+        "server_name": "must be a DNS name like smtp.example.com",
+        "ssh_user": "must be a lowercase login name",
+        "trunk_interface": "must be a pfSense interface name like igb1 or vtnet1",
     }
+    if last == "host" and "smtp" in loc:
+        return "must be a DNS name like smtp.example.com or an IPv4 address"
     return mapping.get(last, _PATTERN_WORDS["DNS_LABEL"] if last else "has an invalid format")
 
 

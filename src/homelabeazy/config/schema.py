@@ -16,6 +16,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 DNS_NAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 K3S_VERSION = r"^v1\.(\d+)\.(\d+)\+k3s(\d+)$"
+SENDER = r"^[A-Za-z0-9._~!#$%&'*/=?^{|}+-]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$"
+"""A bare mailbox as Authelia's schema spells it. Its `Name <mailbox>` form is left out: the schema
+offers the two forms as a `oneOf` with `format: email`, which a validator that does not check
+formats strictly matches twice, so the deep validation would refuse it."""
 
 Label = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
 """A single DNS label: lowercase letters, digits and '-', not starting or ending with '-'."""
@@ -200,6 +204,19 @@ class FirewallConfig(Section):
     """Your rules, evaluated before the defaults."""
 
 
+class PfsenseConfig(Section):
+    """How Ansible reaches pfSense to apply the VLANs and the firewall policy (`network/pfsense/`)."""
+
+    address: IPv4Address
+    """An address pfSense answers SSH on *before* the playbook runs, e.g. its LAN address
+    `192.168.1.1`. Not a VLAN gateway from `network.vlans` unless that interface already exists:
+    the playbook creates those interfaces."""
+    ssh_user: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "admin"
+    """SSH user; pfsensible.core must run as root, which on pfSense `admin` is."""
+    trunk_interface: Annotated[str, StringConstraints(pattern=r"^[a-z]+[0-9]+$")] = "igb1"
+    """The physical pfSense port carrying the tagged VLANs (e.g. `igb1`, `vtnet1`)."""
+
+
 class NetworkConfig(Section):
     """VLANs, DNS and the firewall policy."""
 
@@ -209,6 +226,8 @@ class NetworkConfig(Section):
     """DNS resolvers handed to the VMs through cloud-init."""
     firewall: FirewallConfig = Field(default_factory=FirewallConfig)
     """Inter-VLAN firewall policy."""
+    pfsense: PfsenseConfig | None = None
+    """Where Ansible reaches pfSense. Without it the pfSense playbook is rendered with no inventory."""
 
 
 # --------------------------------------------------------------------------- cluster
@@ -316,6 +335,40 @@ class TraefikConfig(ServiceBase):
     """Fixed LoadBalancer IP; defaults to the first address of the LoadBalancer range."""
 
 
+class SmtpTls(Section):
+    """How Authelia checks the mail server's TLS certificate."""
+
+    server_name: DnsName | None = None
+    """Name to check the certificate against; defaults to `host`."""
+    skip_verify: bool = False
+    """Accept any certificate. Only for a lab server with a self-signed certificate."""
+    minimum_version: Literal["TLS1.2", "TLS1.3"] = "TLS1.2"
+    """Oldest TLS version accepted."""
+
+
+class AutheliaSmtp(Section):
+    """The mail server Authelia sends one-time codes through (2FA registration, password reset).
+
+    The password is never in this file: it is an external secret you write once to Vault at
+    `<kv_mount>/authelia/smtp`, key `password` (`homelab secrets seed` prints the command), and
+    External Secrets syncs it into the cluster.
+    """
+
+    host: DnsName
+    """Mail server name or IPv4 address, e.g. `smtp.fastmail.com`."""
+    port: int | None = Field(default=None, ge=1, le=65535)
+    """Server port; defaults to 587 with `security: starttls`, 465 with `security: tls`."""
+    security: Literal["starttls", "tls"] = "starttls"
+    """`starttls`: plain connection upgraded with STARTTLS (submission, port 587); `tls`: TLS from
+    the first byte (submissions, port 465). Authelia refuses to send without TLS either way."""
+    sender: Annotated[str, StringConstraints(pattern=SENDER)]
+    """From address, e.g. `auth@example.com`."""
+    username: str | None = Field(default=None, min_length=1)
+    """Login of the SMTP account; omit for a relay that needs none (then no password is read)."""
+    tls: SmtpTls = Field(default_factory=SmtpTls)
+    """Certificate checks."""
+
+
 class AutheliaConfig(ServiceBase):
     """Authelia SSO and 2FA, backed by OpenLDAP."""
 
@@ -327,6 +380,10 @@ class AutheliaConfig(ServiceBase):
     """Session lifetime."""
     session_inactivity: Duration = "5m"
     """Idle time after which a session ends."""
+    smtp: AutheliaSmtp | None = None
+    """Send 2FA registration and password reset codes by e-mail. Default (omitted): the filesystem
+    notifier, which writes them to `/config/notification.txt` inside the Authelia pod, where only
+    an admin with kubectl can read them (`homelab validate` warns about that)."""
 
 
 class OpenldapConfig(ServiceBase):
@@ -503,7 +560,10 @@ class HelmSource(Section):
     version: Annotated[str, StringConstraints(pattern=r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")]
     """Exact chart version (pinned: ranges make renders non-reproducible)."""
     values: dict[str, object] = Field(default_factory=dict)
-    """Values passed to the chart."""
+    """Values passed to the chart, exactly as in a Helm values file; written to
+    `<gitops.path>/values/<app>.yaml` and given to the app's ArgoCD Application as its value file.
+    For a few well-known charts the homelab adds what they need behind its routes (Homepage:
+    `HOMEPAGE_ALLOWED_HOSTS` = the app's host) unless these values already set it."""
 
 
 class ManifestSource(Section):

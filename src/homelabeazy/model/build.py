@@ -6,6 +6,7 @@ import re
 
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.model.catalog import enabled_entries
+from homelabeazy.model.catalog.apps import AppFacts, app_values
 from homelabeazy.model.catalog.base import SecretSpec, ServiceEntry
 from homelabeazy.model.homelab import App, Cluster, Homelab, Node, Route, Zone, zones_of
 from homelabeazy.model.hosts import route_fqdn
@@ -131,7 +132,11 @@ def _app(config: HomelabConfig, index: int) -> App:
             tuple(app.groups),
             "app",
         )
-    return App(app.name, namespace, app, route)
+    values = None
+    if app.chart is not None:
+        facts = AppFacts(hosts=(route.host,) if route is not None else ())
+        values = app_values(app.chart.repo, app.chart.name, app.chart.values, facts)
+    return App(app.name, namespace, app, route, values)
 
 
 def _user_secrets(config: HomelabConfig) -> list[SecretSpec]:

@@ -6,9 +6,9 @@ Every fact (an address, a host name, a chart version, a Vault path) is computed 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
-from typing import Literal
+from typing import Any, Literal
 
 from homelabeazy.config.schema import AppConfig, GroupConfig, HomelabConfig, NetworkConfig, UserConfig
 from homelabeazy.model.catalog.base import Access, SecretSpec, ServiceEntry
@@ -84,6 +84,8 @@ class App:
     namespace: str
     config: AppConfig
     route: Route | None
+    values: dict[str, Any] | None = field(default=None, compare=False)
+    """The chart's values (the user's, completed for a well-known chart); None for a manifests app."""
 
 
 @dataclass(frozen=True)

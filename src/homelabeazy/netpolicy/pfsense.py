@@ -19,6 +19,8 @@ from homelabeazy.netpolicy.policy import INTERNET, PORT_PROTOCOLS, Policy, Rule
 WAN = "wan"
 VLANS_ALIAS = "hl_vlans"
 MODULE_PREFIX = "pfsensible.core."
+DEFAULT_TRUNK = "igb1"
+"""The trunk port when `network.pfsense` is not given (the schema's default too)."""
 
 
 def interface_name(zone: Zone) -> str:
@@ -124,8 +126,8 @@ def pfsense_rules(policy: Policy) -> list[PfRule]:
     return out
 
 
-def pfsense_vars(policy: Policy) -> dict[str, Any]:
-    """The playbook's data: VLANs, interfaces, aliases and rules in order."""
+def pfsense_vars(policy: Policy, trunk_interface: str = DEFAULT_TRUNK) -> dict[str, Any]:
+    """The playbook's data: the trunk port, VLANs, interfaces, aliases and rules in order."""
     vlans = [
         {
             "id": zone.vlan_id,
@@ -164,7 +166,7 @@ def pfsense_vars(policy: Policy) -> dict[str, Any]:
                 }
             )
     return {
-        "pfsense_trunk_interface": "igb1",
+        "pfsense_trunk_interface": trunk_interface,
         "homelab_vlans": vlans,
         "homelab_aliases": aliases,
         "homelab_rules": [r.as_args() for r in pfsense_rules(policy)],

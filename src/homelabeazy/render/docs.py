@@ -8,6 +8,7 @@ from collections import defaultdict
 from homelabeazy import toolchain
 from homelabeazy.model import Homelab, Route
 from homelabeazy.model.proxmox_privileges import REQUIRED_PRIVILEGES, pveum_commands
+from homelabeazy.render.k8s.services.authelia import DATA_DIR, notifier
 from homelabeazy.render.templates import render_template
 
 GITIGNORE = """\
@@ -68,6 +69,18 @@ def mermaid(homelab: Homelab) -> str:
     return "\n".join(lines)
 
 
+def _authelia_mail(homelab: Homelab) -> dict[str, str] | None:
+    """How Authelia delivers one-time codes (its notifier section), None without Authelia."""
+    entry = homelab.service("authelia")
+    portal = next((r for r in homelab.routes if r.owner == "authelia" and r.kind == "service"), None)
+    if entry is None or portal is None:
+        return None
+    smtp = notifier(homelab.config.services.authelia.smtp, portal.host).get("smtp")
+    if smtp is None:
+        return {"file": f"{DATA_DIR}/notification.txt", "namespace": entry.namespace}
+    return {"address": smtp["address"], "sender": smtp["sender"], "login": smtp.get("username", "")}
+
+
 def render(homelab: Homelab) -> dict[str, str]:
     """README.md, docs/ARCHITECTURE.md and .gitignore."""
     routes_by_owner: dict[str, list[Route]] = defaultdict(list)
@@ -83,6 +96,7 @@ def render(homelab: Homelab) -> dict[str, str]:
         "tools": toolchain.TOOLS,
         "collections": toolchain.ANSIBLE_COLLECTIONS,
         "pfsensible": toolchain.PFSENSE_COLLECTIONS[0].version,
+        "mail": _authelia_mail(homelab),
     }
     return {
         "README.md": render_template("docs/README.md.j2", context),

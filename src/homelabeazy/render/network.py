@@ -43,29 +43,23 @@ def _blueprint_files(root: Traversable, prefix: str) -> dict[str, str]:
     return out
 
 
-def _management_address(homelab: Homelab) -> str:
-    """Where Ansible reaches pfSense: its management VLAN address (else the services gateway)."""
-    zone = next((z for z in homelab.zones if z.purpose == "management"), homelab.services_zone)
-    return str(zone.gateway)
-
-
 def _pfsense_files(homelab: Homelab, data: dict[str, Any]) -> dict[str, str]:
-    inventory = {
-        "pfsense": {
-            "hosts": {
-                "pfsense": {
-                    "ansible_host": _management_address(homelab),
-                    "ansible_user": "admin",
-                }
-            }
-        }
-    }
-    return {
+    """The playbook, its data and, when `network.pfsense` says where pfSense answers, its inventory.
+
+    The inventory targets the address pfSense already answers on (its LAN, say), never a VLAN
+    gateway: the playbook creates those interfaces, so before its first run they do not exist.
+    """
+    out = {
         "network/pfsense/playbook.yml": _playbook_yaml(pfsense_playbook()),
         "network/pfsense/vars/homelab.yml": to_yaml(data, HEADER + "---\n"),
-        "network/pfsense/inventory.yml": to_yaml(inventory, HEADER + "---\n"),
         "network/pfsense/requirements.yml": to_yaml(requirements(PFSENSE_COLLECTIONS), HEADER + "---\n"),
     }
+    pfsense = homelab.config.network.pfsense
+    if pfsense is not None:
+        host = {"ansible_host": str(pfsense.address), "ansible_user": pfsense.ssh_user}
+        inventory = {"pfsense": {"hosts": {"pfsense": host}}}
+        out["network/pfsense/inventory.yml"] = to_yaml(inventory, HEADER + "---\n")
+    return out
 
 
 def proxmox_bridge_vars(homelab: Homelab) -> dict[str, Any]:
@@ -110,7 +104,8 @@ def render(homelab: Homelab) -> dict[str, str]:
     """Relative path -> file text for the network/ tree."""
     policy = policy_for_homelab(homelab)
     table = compile_policy(policy)
-    data = pfsense_vars(policy)
+    pfsense = homelab.config.network.pfsense
+    data = pfsense_vars(policy, pfsense.trunk_interface) if pfsense is not None else pfsense_vars(policy)
     matrix = [(src, [reach(table, src, dst).text for dst in policy.zone_names]) for src in policy.zone_names]
     readme = render_template(
         "network/README.md.j2",
@@ -121,6 +116,8 @@ def render(homelab: Homelab) -> dict[str, str]:
             "pf_rules": data["homelab_rules"],
             "bridge": proxmox_bridge_vars(homelab),
             "pfsensible_version": PFSENSE_COLLECTIONS[0].version,
+            "pfsense": pfsense,
+            "pf_trunk": data["pfsense_trunk_interface"],
         },
     )
     return {

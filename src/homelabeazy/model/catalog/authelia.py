@@ -6,10 +6,17 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.model.catalog.base import ChartPin, RouteSpec, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://charts.authelia.com", "authelia", "0.11.5")
+SMTP_PATH = "authelia/smtp"
+SMTP_PASSWORD = SecretSpec(
+    SMTP_PATH, ("password",), "authelia", "password of the SMTP account Authelia sends mail with", "external"
+)
+"""The user's mail account: external (written by the user into Vault), needed only with a username."""
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:
     """The portal itself must be reachable without logging in."""
+    smtp = config.services.authelia.smtp
+    mail = (SMTP_PASSWORD,) if smtp is not None and smtp.username is not None else ()
     return ServiceEntry(
         name="authelia",
         title="Authelia",
@@ -28,6 +35,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
             SecretSpec(
                 "authelia/ldap", ("password",), "authelia", "password of Authelia's LDAP bind account"
             ),
+            *mail,
         ),
         depends_on=("openldap", "external_secrets", "traefik"),
     )

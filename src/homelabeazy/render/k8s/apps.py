@@ -13,7 +13,7 @@ def app_wave(homelab: Homelab) -> int:
 
 
 def app_bundle(homelab: Homelab, app: App) -> Bundle:
-    """A chart app gets its own values; a manifests app points at its folder in the repo."""
+    """A chart app gets its values from the model; a manifests app points at its folder in the repo."""
     chart = app.config.chart
     return Bundle(
         name=app.name,
@@ -21,7 +21,7 @@ def app_bundle(homelab: Homelab, app: App) -> Bundle:
         namespace=app.namespace,
         wave=app_wave(homelab),
         chart=ChartPin(chart.repo, chart.name, chart.version) if chart is not None else None,
-        values=dict(chart.values) if chart is not None else None,
+        values=app.values,
         git_path=app.config.manifests.path if app.config.manifests is not None else None,
         kind="app",
     )

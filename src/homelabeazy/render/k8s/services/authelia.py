@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from homelabeazy.config.schema import AutheliaSmtp
 from homelabeazy.model import Homelab, Route
+from homelabeazy.model.catalog.authelia import SMTP_PATH
 from homelabeazy.model.catalog.base import ServiceEntry
 from homelabeazy.model.identity import LdapLayout
 from homelabeazy.render.k8s.bundle import Bundle, Needs
@@ -33,7 +35,11 @@ SECRET_FILES = {
     "AUTHELIA_STORAGE_ENCRYPTION_KEY_FILE": (KEYS_PATH, "storage_encryption_key"),
     "AUTHELIA_AUTHENTICATION_BACKEND_LDAP_PASSWORD_FILE": (LDAP_PATH, "password"),
 }
-"""Environment variable -> (Vault path, key) of each secret Authelia reads from a file."""
+"""Environment variable -> (Vault path, key) of each secret Authelia always reads from a file."""
+SMTP_PASSWORD_FILE = {"AUTHELIA_NOTIFIER_SMTP_PASSWORD_FILE": (SMTP_PATH, "password")}
+"""The SMTP password's file, when the catalog declares that secret (an SMTP account with a login)."""
+SMTP_SCHEMES = {"starttls": ("submission", 587), "tls": ("submissions", 465)}
+"""`services.authelia.smtp.security` -> Authelia's address scheme and that scheme's usual port."""
 
 
 def _relative(dn: str, base: str) -> str:
@@ -115,8 +121,41 @@ def configuration(homelab: Homelab) -> dict[str, Any]:
         },
         "regulation": {"max_retries": 3, "find_time": "2m", "ban_time": "10m"},
         "storage": {"local": {"path": f"{DATA_DIR}/db.sqlite3"}},
-        "notifier": {"filesystem": {"filename": f"{DATA_DIR}/notification.txt"}},
+        "notifier": notifier(config.smtp, portal.host),
     }
+
+
+def smtp_port(smtp: AutheliaSmtp) -> int:
+    """The configured port, else the usual one for the chosen security."""
+    return smtp.port if smtp.port is not None else SMTP_SCHEMES[smtp.security][1]
+
+
+def notifier(smtp: AutheliaSmtp | None, portal_host: str) -> dict[str, Any]:
+    """Mail through the user's server, else codes written to a file inside the pod (the default).
+
+    The password is not here: Authelia reads it from AUTHELIA_NOTIFIER_SMTP_PASSWORD_FILE. The
+    HELO name is the portal's host, since some servers refuse Authelia's default `localhost`.
+    """
+    if smtp is None:
+        return {"filesystem": {"filename": f"{DATA_DIR}/notification.txt"}}
+    tls: dict[str, Any] = {"skip_verify": smtp.tls.skip_verify, "minimum_version": smtp.tls.minimum_version}
+    if smtp.tls.server_name is not None:
+        tls["server_name"] = smtp.tls.server_name
+    settings: dict[str, Any] = {
+        "address": f"{SMTP_SCHEMES[smtp.security][0]}://{smtp.host}:{smtp_port(smtp)}",
+        "sender": smtp.sender,
+        "identifier": portal_host,
+        "tls": tls,
+    }
+    if smtp.username is not None:
+        settings["username"] = smtp.username
+    return {"smtp": settings}
+
+
+def secret_files(entry: ServiceEntry) -> dict[str, tuple[str, str]]:
+    """Every secret file Authelia reads: the fixed ones, and the SMTP password when it has one."""
+    declared = {spec.path for spec in entry.secrets}
+    return {**SECRET_FILES, **(SMTP_PASSWORD_FILE if SMTP_PATH in declared else {})}
 
 
 def configuration_text(homelab: Homelab) -> str:
@@ -131,7 +170,8 @@ def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:
     made itself, so a changed rule would otherwise wait for the next restart.
     """
     digest = hashlib.sha256(configuration_text(homelab).encode("utf-8")).hexdigest()
-    secrets = {path: secret_name(secret_spec(entry, path)) for path in (KEYS_PATH, LDAP_PATH)}
+    files = secret_files(entry)
+    secrets = {path: secret_name(secret_spec(entry, path)) for path, _ in files.values()}
     return {
         "configMap": {
             "disabled": False,
@@ -150,7 +190,7 @@ def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:
             "annotations": {"homelabeazy/configuration-sha256": digest},
             "env": [
                 {"name": var, "value": f"{SECRETS_DIR}/{secrets[path]}/{key}"}
-                for var, (path, key) in SECRET_FILES.items()
+                for var, (path, key) in files.items()
             ],
             "extraVolumes": [
                 {"name": name, "secret": {"secretName": name}} for name in sorted(set(secrets.values()))
@@ -180,9 +220,14 @@ def middleware(homelab: Homelab, namespace: str) -> dict[str, Any]:
 
 
 def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
-    """Connects to OpenLDAP; Traefik connects to it (its route covers that)."""
+    """Connects to OpenLDAP and to the mail server if any; Traefik connects to it (its route covers that)."""
     ldap = homelab.service("openldap")
-    result = new_bundle(entry, Needs(egress_to=(ldap.namespace,) if ldap is not None else ()))
+    smtp = homelab.config.services.authelia.smtp
+    needs = Needs(
+        egress_to=(ldap.namespace,) if ldap is not None else (),
+        internet_ports=(smtp_port(smtp),) if smtp is not None else (),
+    )
+    result = new_bundle(entry, needs)
     result.values = values(homelab, entry)
     result.add(
         "configuration",
@@ -194,5 +239,6 @@ def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
         ),
     )
     result.add("middleware", middleware(homelab, entry.namespace))
-    result.add("secrets", synced_secret(entry, KEYS_PATH), synced_secret(entry, LDAP_PATH))
+    paths = sorted({path for path, _ in secret_files(entry).values()})
+    result.add("secrets", *(synced_secret(entry, path) for path in paths))
     return result
