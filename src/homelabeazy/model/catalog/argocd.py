@@ -15,7 +15,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         title="ArgoCD",
         namespace="argocd",
         chart=CHART,
-        wave=0,
+        crd_groups=("argoproj.io",),
         description="GitOps controller syncing this repository into the cluster",
         routes=(RouteSpec(config.services.argocd.host, "argocd-server", 80, "group", ("admins",)),),
     )
