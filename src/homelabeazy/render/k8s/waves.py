@@ -26,13 +26,14 @@ from __future__ import annotations
 from graphlib import CycleError, TopologicalSorter
 
 from homelabeazy.model import Homelab
+from homelabeazy.model.catalog.base import COMPANION_PARTS
 from homelabeazy.render.k8s.bundle import Bundle
 from homelabeazy.render.k8s.objects import Manifest
 
 WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
 AFTER_WEBHOOK = 1
 """Resource wave of custom resources validated by their own Application's webhook."""
-DEFERRABLE = ("routes", "issuers")
+DEFERRABLE = COMPANION_PARTS
 """Manifest stems a service runs without, which may sync in a companion Application."""
 
 
