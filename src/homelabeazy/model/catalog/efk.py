@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from typing import Any
+
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.converge.state import DesiredState, Finding
 from homelabeazy.model.catalog.base import STORAGE, ChartPin, RouteSpec, ServiceEntry
+from homelabeazy.model.catalog.traps import health_finding, json_documents, mapping
 
 CHART = ChartPin("https://helm.elastic.co", "eck-operator", "3.2.0")
 
@@ -18,6 +23,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         crd_groups=("elasticsearch.k8s.elastic.co", "kibana.k8s.elastic.co"),
         description="Log collection (Fluentd), storage (Elasticsearch) and search (Kibana)",
         routes=(RouteSpec(config.services.efk.host, "kibana-kb-http", 5601, "group", ("admins",)),),
+        health_checks=(replicas_fit_the_nodes,),
         depends_on=(STORAGE,),
     )
 
@@ -44,3 +50,48 @@ def index_replicas(nodes: int) -> int:
     unassigned: the cluster turns yellow and ArgoCD's Elasticsearch health says Degraded.
     """
     return min(1, nodes - 1)
+
+
+def _template_replicas(template: Mapping[str, Any]) -> int:
+    """index.number_of_replicas an index template sets (flat or nested), else Elasticsearch's 1."""
+    settings = mapping(mapping(template.get("template")).get("settings"))
+    nested = mapping(settings.get("index"))
+    for value in (settings.get("index.number_of_replicas"), nested.get("number_of_replicas")):
+        if value is not None:
+            return int(value)
+    return 1
+
+
+def replicas_fit_the_nodes(state: DesiredState) -> Iterator[Finding]:
+    """Every index template in an Elasticsearch's namespace keeps no more replicas than it has
+    other nodes; with no such template at all, a one-node cluster gets Elasticsearch's default 1."""
+    for es in state.of_kind("Elasticsearch", "elasticsearch.k8s.elastic.co"):
+        node_sets = mapping(es.doc.get("spec")).get("nodeSets")
+        nodes = sum(int(mapping(s).get("count", 1)) for s in node_sets or [])
+        wanted = index_replicas(nodes)
+        templates = [
+            (cm, key, body)
+            for cm in state.of_kind("ConfigMap", "")
+            if cm.namespace == es.namespace
+            for key, body in json_documents(cm)
+            if "index_patterns" in body
+        ]
+        consequence = "replicas stay unassigned, the cluster turns yellow and ArgoCD calls it Degraded"
+        if not templates and wanted == 0:
+            yield health_finding(
+                es,
+                "efk",
+                f"no index template sets index.number_of_replicas: on {nodes} node(s) every new index keeps "
+                f"1 replica and {consequence}",
+                "ship an index template with index.number_of_replicas: 0",
+            )
+        for cm, key, body in templates:
+            count = _template_replicas(body)
+            if count > wanted:
+                yield health_finding(
+                    cm,
+                    "efk",
+                    f"index template {key} keeps {count} replica(s) of each shard but Elasticsearch "
+                    f"{es.name} has {nodes} node(s): {consequence}",
+                    f"set index.number_of_replicas to {wanted}",
+                )
