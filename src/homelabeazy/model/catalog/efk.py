@@ -43,13 +43,19 @@ ELASTICSEARCH_HTTP_SERVICE = f"{ELASTICSEARCH}-es-http"
 HTTP_PORT = 9200
 
 
-def index_replicas(nodes: int) -> int:
-    """Replicas per shard of the log indices: one where another node can hold it, else none.
+def assignable_replicas(nodes: int) -> int:
+    """The most replicas per shard a cluster of `nodes` can place.
 
-    Elasticsearch never puts a replica on its primary's node, so with one node any replica stays
-    unassigned: the cluster turns yellow and ArgoCD's Elasticsearch health says Degraded.
+    Elasticsearch never puts a replica on its primary's node (nor two copies on one node), so
+    beyond this they stay unassigned: the cluster turns yellow and ArgoCD's Elasticsearch health
+    says Degraded.
     """
-    return min(1, nodes - 1)
+    return max(0, nodes - 1)
+
+
+def index_replicas(nodes: int) -> int:
+    """Replicas per shard of the log indices: one where another node can hold it, else none."""
+    return min(1, assignable_replicas(nodes))
 
 
 def _template_replicas(template: Mapping[str, Any]) -> int:
@@ -68,7 +74,7 @@ def replicas_fit_the_nodes(state: DesiredState) -> Iterator[Finding]:
     for es in state.of_kind("Elasticsearch", "elasticsearch.k8s.elastic.co"):
         node_sets = mapping(es.doc.get("spec")).get("nodeSets")
         nodes = sum(int(mapping(s).get("count", 1)) for s in node_sets or [])
-        wanted = index_replicas(nodes)
+        most = assignable_replicas(nodes)
         templates = [
             (cm, key, body)
             for cm in state.of_kind("ConfigMap", "")
@@ -77,7 +83,7 @@ def replicas_fit_the_nodes(state: DesiredState) -> Iterator[Finding]:
             if "index_patterns" in body
         ]
         consequence = "replicas stay unassigned, the cluster turns yellow and ArgoCD calls it Degraded"
-        if not templates and wanted == 0:
+        if not templates and most == 0:
             yield health_finding(
                 es,
                 "efk",
@@ -87,11 +93,11 @@ def replicas_fit_the_nodes(state: DesiredState) -> Iterator[Finding]:
             )
         for cm, key, body in templates:
             count = _template_replicas(body)
-            if count > wanted:
+            if count > most:
                 yield health_finding(
                     cm,
                     "efk",
                     f"index template {key} keeps {count} replica(s) of each shard but Elasticsearch "
                     f"{es.name} has {nodes} node(s): {consequence}",
-                    f"set index.number_of_replicas to {wanted}",
+                    f"set index.number_of_replicas to {index_replicas(nodes)}",
                 )
