@@ -3,7 +3,9 @@
     <gitops.path>/bootstrap/argocd-values.yaml   values of ArgoCD's own Application (self-managed)
     <gitops.path>/bootstrap/argocd-install.yaml  a K3s HelmChart `homelab up` installs ArgoCD with
     <gitops.path>/bootstrap/root.yaml            the root Application (app-of-apps) -> apps/
-    <gitops.path>/apps/<name>.yaml               one Application per service and user app
+    <gitops.path>/apps/<name>.yaml               one Application per service and user app, plus
+                                                 `<service>-routes` / `-issuers` companions for parts
+                                                 that must wait for a later wave (render/k8s/waves.py)
     <gitops.path>/values/<name>.yaml             the chart values of each (ArgoCD's in bootstrap/)
     <gitops.path>/manifests/<name>/<part>.yaml   our own manifests: routes, certificates,
                                                  NetworkPolicies, ExternalSecrets, CRs
