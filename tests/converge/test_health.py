@@ -334,3 +334,63 @@ def test_every_service_trap_is_registered(example_homelab: Homelab) -> None:
     assert checks["openldap"] == (openldap.replication_follows_replicas,)
     assert checks["vault"] == (vault.raft_config_takes_effect,)
     assert checks["argocd"] == (argocd.application_health_restored,)
+
+
+# --- small states for OpenLDAP and ArgoCD ----------------------------------------------------------------
+
+
+def _ldap_state(schemas: str, count: int) -> DesiredState:
+    env = [{"name": "LDAP_EXTRA_SCHEMAS", "value": schemas}, {"name": "POD_NAME", "valueFrom": {}}]
+    sts = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "openldap", "namespace": "openldap"},
+        "spec": {"replicas": count, "template": {"spec": {"containers": [{"name": "ldap", "env": env}]}}},
+    }
+    return _state([_obj(sts, "openldap", "openldap-stack-ha-4.3.3/templates/statefulset.yaml")])
+
+
+def test_ldap_single_server_without_replication() -> None:
+    assert (
+        _texts(openldap.replication_follows_replicas(_ldap_state("cosine,inetorgperson,nis,acls", 1))) == []
+    )
+
+
+def test_ldap_single_server_replicating_with_itself() -> None:
+    state = _ldap_state("cosine,syncprov,serverid,csyncprov,rep,bsyncprov,brep,acls", 1)
+    [finding] = openldap.replication_follows_replicas(state)
+    assert finding.message == (
+        "replication is on (LDAP_EXTRA_SCHEMAS loads rep, syncprov) with 1 replica: "
+        "the server keeps trying to sync with itself"
+    )
+    assert (finding.object, finding.config_path) == ("StatefulSet/openldap/openldap", "services.openldap")
+
+
+def test_ldap_three_replicating_servers() -> None:
+    state = _ldap_state("syncprov,serverid,csyncprov,rep,bsyncprov,brep,acls", 3)
+    assert _texts(openldap.replication_follows_replicas(state)) == []
+
+
+def test_ldap_other_statefulsets_are_not_judged() -> None:
+    other = _ldap_state("acls", 1).objects[0].doc
+    doc = {**other, "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "x"}]}}}}
+    assert _texts(openldap.replication_follows_replicas(_state([_obj(doc, "x", "x.yaml")]))) == []
+
+
+def _argocd_cm(data: dict[str, str]) -> DesiredState:
+    doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "argocd-cm", "namespace": "argocd"}}
+    return _state(
+        [_obj({**doc, "data": data}, "argocd", "argo-cd-9.1.4/templates/argocd-configs/argocd-cm.yaml")]
+    )
+
+
+def test_argocd_application_health_present() -> None:
+    script = "hs = {}\nhs.status = obj.status.health.status\nreturn hs\n"
+    state = _argocd_cm({argocd.APPLICATION_HEALTH_KEY: script})
+    assert _texts(argocd.application_health_restored(state)) == []
+
+
+def test_argocd_application_health_missing() -> None:
+    [finding] = argocd.application_health_restored(_argocd_cm({"timeout.reconciliation": "180s"}))
+    assert finding.object == "ConfigMap/argocd/argocd-cm"
+    assert finding.message.startswith("no health check for argoproj.io/Application")
