@@ -8,6 +8,7 @@ Kubernetes service registration (it needs the pod's environment).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -94,3 +95,12 @@ def test_rendered_raft_configuration_runs(bao_server: tuple[str, Path]) -> None:
     assert "Storage: raft (HA available)" in text
     assert 'tls: "disabled"' in text
     assert "raft retry join initiated" in text
+
+
+def test_chart_receives_the_configuration_as_a_string(example_homelab: Homelab) -> None:
+    """The chart fails on a structured `server.ha.raft.config` (its schema allows one)."""
+    from homelabeazy.render.k8s.services.vault import values
+
+    config = values(example_homelab, "vault")["server"]["ha"]["raft"]["config"]
+    assert isinstance(config, str)
+    assert json.loads(config) == server_config(example_homelab, "vault")

@@ -254,6 +254,8 @@ def test_drift_pure_rules(example_homelab) -> None:
 
     vms = [VmFacts(n.vmid, n.name, n.host, True, n.cores, n.memory_mb, ()) for n in example_homelab.nodes]
     apps = [{"metadata": {"name": n}} for n in expected_applications(example_homelab)]
+    # The rendered companions (routes of services that sync before Traefik) are expected too.
+    assert {"argocd-routes", "cert-manager", "root"} <= {a["metadata"]["name"] for a in apps}
     assert compute_drift(example_homelab, vms, apps) == []
     untagged_stranger = VmFacts(9999, "someone-elses", "pve1", True, 1, 512, ())
     assert compute_drift(example_homelab, [*vms, untagged_stranger], None) == []

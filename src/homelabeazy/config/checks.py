@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
 from homelabeazy.config.schema import HomelabConfig, Vlan
-from homelabeazy.model.catalog import REGISTRY, enabled_entries
+from homelabeazy.model.catalog import COMPANION_PARTS, REGISTRY, enabled_entries
 from homelabeazy.model.hosts import route_fqdn
 from homelabeazy.model.ipam import SERVER_SLOTS, parse_range
 from homelabeazy.model.placement import PROXMOX_RESERVE_MB, node_names, place_nodes
@@ -706,12 +706,19 @@ def app_names_not_reserved(config: HomelabConfig) -> Iterator[Finding]:
     # Manifests spell service names with '-' (cert-manager) where the config has '_'.
     # `root` is the app-of-apps Application itself.
     names = {n for key in REGISTRY for n in (key, key.replace("_", "-"))} | {"root"}
+    companions = {f"{key.replace('_', '-')}-{part}": key for key in REGISTRY for part in COMPANION_PARTS}
     namespaces = {e.namespace: e.name for e in entries}
     for i, app in enumerate(config.apps):
         if app.name in names:
             yield Finding(
                 ("apps", i, "name"),
                 f"'{app.name}' is the name of a core service",
+                "rename the app: its ArgoCD Application would replace the service's",
+            )
+        elif app.name in companions:
+            yield Finding(
+                ("apps", i, "name"),
+                f"'{app.name}' is the name of an Application of the core service {companions[app.name]}",
                 "rename the app: its ArgoCD Application would replace the service's",
             )
         namespace = app.namespace or app.name

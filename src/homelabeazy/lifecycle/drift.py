@@ -34,16 +34,11 @@ class DriftItem:
         return dict(self.__dict__)
 
 
-def application_name(name: str) -> str:
-    """Kubernetes names cannot hold `_`: the catalog's `cert_manager` is the Application `cert-manager`."""
-    return name.replace("_", "-")
-
-
 def expected_applications(homelab: Homelab) -> set[str]:
-    """Every Application the rendered app-of-apps defines."""
-    names = {application_name(s.name) for s in homelab.services}
-    names |= {application_name(a.name) for a in homelab.apps}
-    return names | {ROOT_APPLICATION}
+    """Every Application the rendered app-of-apps defines (route companions included)."""
+    from homelabeazy.render.kubernetes import bundles  # noqa: PLC0415 - only drift needs the renderer
+
+    return {bundle.name for bundle in bundles(homelab)} | {ROOT_APPLICATION}
 
 
 def vm_drift(homelab: Homelab, vms: Iterable[VmFacts]) -> list[DriftItem]:

@@ -16,6 +16,8 @@ from typing import Any
 
 from homelabeazy.errors import ExitCode
 from homelabeazy.model import Homelab
+from homelabeazy.model.catalog.efk import ELASTICSEARCH_HTTP_SERVICE
+from homelabeazy.model.catalog.efk import HTTP_PORT as ELASTICSEARCH_PORT
 from homelabeazy.ops.kube import KubeAdapter
 from homelabeazy.ops.probes import (
     Health,
@@ -34,7 +36,7 @@ from homelabeazy.ops.proxmox import HostFacts, ProxmoxReader, VmFacts
 ARGOCD_NAMESPACE = "argocd"
 VELERO_NAMESPACE = "velero"
 # In-cluster Services the renderers deploy (kept here until the GitOps layer exports them).
-ELASTICSEARCH_SERVICE = ("logging", "https:elasticsearch-es-http:9200")
+ELASTICSEARCH_SERVICE = ("logging", f"https:{ELASTICSEARCH_HTTP_SERVICE}:{ELASTICSEARCH_PORT}")
 CONSUL_SERVICE = ("consul", "consul-server:8500")
 CERT_WARN_DAYS = 14
 

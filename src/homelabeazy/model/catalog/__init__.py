@@ -19,7 +19,7 @@ from homelabeazy.model.catalog import (
     vault,
     velero,
 )
-from homelabeazy.model.catalog.base import ChartPin, RouteSpec, SecretSpec, ServiceEntry
+from homelabeazy.model.catalog.base import COMPANION_PARTS, ChartPin, RouteSpec, SecretSpec, ServiceEntry
 
 REGISTRY: dict[str, Callable[[HomelabConfig], ServiceEntry]] = {
     "argocd": argocd.entry,
@@ -43,4 +43,12 @@ def enabled_entries(config: HomelabConfig) -> tuple[ServiceEntry, ...]:
     return tuple(make(config) for name, make in REGISTRY.items() if getattr(config.services, name).enabled)
 
 
-__all__ = ["REGISTRY", "ChartPin", "RouteSpec", "SecretSpec", "ServiceEntry", "enabled_entries"]
+__all__ = [
+    "COMPANION_PARTS",
+    "REGISTRY",
+    "ChartPin",
+    "RouteSpec",
+    "SecretSpec",
+    "ServiceEntry",
+    "enabled_entries",
+]

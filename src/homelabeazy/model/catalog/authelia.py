@@ -22,7 +22,6 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         title="Authelia",
         namespace="authelia",
         chart=CHART,
-        wave=4,
         description="Single sign-on and two-factor authentication",
         routes=(RouteSpec(config.services.authelia.host, "authelia", 80, "public"),),
         secrets=(

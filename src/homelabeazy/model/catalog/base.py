@@ -1,4 +1,5 @@
-"""What a catalog entry says about one service: chart pin, namespace, wave, routes, secrets.
+"""What a catalog entry says about one service: chart pin, namespace, routes, secrets, what it
+depends on and provides, and the health traps it is known for.
 
 Adding a service is one module in this package plus one line in the registry.
 """
@@ -7,6 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
+
+from homelabeazy.converge.state import HealthCheck
+
+STORAGE = "longhorn"
+"""The service providing the default StorageClass when enabled: stateful services wait for it, so
+their volumes are replicated from the start."""
+
+COMPANION_PARTS = ("routes", "issuers")
+"""Parts of a service it runs without (its routes, cert-manager's ACME issuer): when they need a
+service that syncs later, they sync in a companion Application `<service>-<part>`."""
 
 Access = Literal["public", "one_factor", "two_factor", "group"]
 
@@ -56,8 +67,13 @@ class ServiceEntry:
     title: str
     namespace: str
     chart: ChartPin | None
-    wave: int
     description: str
     routes: tuple[RouteSpec, ...] = ()
     secrets: tuple[SecretSpec, ...] = ()
     depends_on: tuple[str, ...] = field(default=())
+    """Services that must be up before this one syncs (its sync wave is derived from these and
+    from the CRDs its manifests use; a disabled one is simply not waited for)."""
+    crd_groups: tuple[str, ...] = ()
+    """API groups whose CRDs its chart installs, as far as this homelab's manifests use them."""
+    health_checks: tuple[HealthCheck, ...] = ()
+    """Known traps of this service, checked on the desired cluster state (`validate --deep`)."""

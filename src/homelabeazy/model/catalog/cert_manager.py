@@ -31,7 +31,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         title="cert-manager",
         namespace="cert-manager",
         chart=CHART,
-        wave=1,
+        crd_groups=("cert-manager.io", "acme.cert-manager.io"),
         description="TLS certificates for every route",
         secrets=secrets,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.model.catalog.base import ChartPin, RouteSpec, SecretSpec, ServiceEntry
+from homelabeazy.model.catalog.base import STORAGE, ChartPin, RouteSpec, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://helm.releases.hashicorp.com", "consul", "1.9.1")
 
@@ -15,8 +15,8 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         title="Consul",
         namespace="consul",
         chart=CHART,
-        wave=2,
         description="Service discovery and DNS",
         routes=(RouteSpec(config.services.consul.host, "consul-ui", 80, "group", ("admins",)),),
         secrets=(SecretSpec("consul/gossip", ("key",), "consul", "gossip encryption key"),),
+        depends_on=(STORAGE,),
     )

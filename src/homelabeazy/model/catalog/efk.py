@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from typing import Any
+
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.model.catalog.base import ChartPin, RouteSpec, ServiceEntry
+from homelabeazy.converge.state import DesiredState, Finding
+from homelabeazy.model.catalog.base import STORAGE, ChartPin, RouteSpec, ServiceEntry
+from homelabeazy.model.catalog.traps import health_finding, json_documents, mapping
 
 CHART = ChartPin("https://helm.elastic.co", "eck-operator", "3.2.0")
 
@@ -15,9 +20,11 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         title="EFK logging",
         namespace="logging",
         chart=CHART,
-        wave=5,
+        crd_groups=("elasticsearch.k8s.elastic.co", "kibana.k8s.elastic.co"),
         description="Log collection (Fluentd), storage (Elasticsearch) and search (Kibana)",
         routes=(RouteSpec(config.services.efk.host, "kibana-kb-http", 5601, "group", ("admins",)),),
+        health_checks=(replicas_fit_the_nodes,),
+        depends_on=(STORAGE,),
     )
 
 
@@ -28,3 +35,69 @@ FLUENTD_IMAGE = "fluent/fluentd-kubernetes-daemonset:v1.17-debian-elasticsearch8
 INDEX_PREFIX = "k8s-logs"
 """Daily indices are `<prefix>-YYYY.MM.DD`; the retention policy matches this prefix. Not `logs-*-*`:
 Elasticsearch's built-in `logs` template would turn those into data streams Fluentd cannot write."""
+ELASTICSEARCH = "elasticsearch"
+"""Name of the ECK Elasticsearch resource; ECK names everything it makes for it after this."""
+ELASTICSEARCH_HTTP_SERVICE = f"{ELASTICSEARCH}-es-http"
+"""The HTTP Service ECK creates (`<name>-es-http`); its self-signed certificate names
+`<service>.<namespace>.svc` and `<service>.<namespace>`, never `….svc.cluster.local`."""
+HTTP_PORT = 9200
+
+
+def assignable_replicas(nodes: int) -> int:
+    """The most replicas per shard a cluster of `nodes` can place.
+
+    Elasticsearch never puts a replica on its primary's node (nor two copies on one node), so
+    beyond this they stay unassigned: the cluster turns yellow and ArgoCD's Elasticsearch health
+    says Degraded.
+    """
+    return max(0, nodes - 1)
+
+
+def index_replicas(nodes: int) -> int:
+    """Replicas per shard of the log indices: one where another node can hold it, else none."""
+    return min(1, assignable_replicas(nodes))
+
+
+def _template_replicas(template: Mapping[str, Any]) -> int:
+    """index.number_of_replicas an index template sets (flat or nested), else Elasticsearch's 1."""
+    settings = mapping(mapping(template.get("template")).get("settings"))
+    nested = mapping(settings.get("index"))
+    for value in (settings.get("index.number_of_replicas"), nested.get("number_of_replicas")):
+        if value is not None:
+            return int(value)
+    return 1
+
+
+def replicas_fit_the_nodes(state: DesiredState) -> Iterator[Finding]:
+    """Every index template in an Elasticsearch's namespace keeps no more replicas than it has
+    other nodes; with no such template at all, a one-node cluster gets Elasticsearch's default 1."""
+    for es in state.of_kind("Elasticsearch", "elasticsearch.k8s.elastic.co"):
+        node_sets = mapping(es.doc.get("spec")).get("nodeSets")
+        nodes = sum(int(mapping(s).get("count", 1)) for s in node_sets or [])
+        most = assignable_replicas(nodes)
+        templates = [
+            (cm, key, body)
+            for cm in state.of_kind("ConfigMap", "")
+            if cm.namespace == es.namespace
+            for key, body in json_documents(cm)
+            if "index_patterns" in body
+        ]
+        consequence = "replicas stay unassigned, the cluster turns yellow and ArgoCD calls it Degraded"
+        if not templates and most == 0:
+            yield health_finding(
+                es,
+                "efk",
+                f"no index template sets index.number_of_replicas: on {nodes} node(s) every new index keeps "
+                f"1 replica and {consequence}",
+                "ship an index template with index.number_of_replicas: 0",
+            )
+        for cm, key, body in templates:
+            count = _template_replicas(body)
+            if count > most:
+                yield health_finding(
+                    cm,
+                    "efk",
+                    f"index template {key} keeps {count} replica(s) of each shard but Elasticsearch "
+                    f"{es.name} has {nodes} node(s): {consequence}",
+                    f"set index.number_of_replicas to {index_replicas(nodes)}",
+                )

@@ -15,7 +15,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         title="External Secrets",
         namespace=NAMESPACE,
         chart=CHART,
-        wave=3,
+        crd_groups=("external-secrets.io", "generators.external-secrets.io"),
         description="Syncs Vault secrets into Kubernetes Secrets",
         depends_on=("vault",),
     )

@@ -15,7 +15,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         title="Longhorn",
         namespace="longhorn-system",
         chart=CHART,
-        wave=1,
+        crd_groups=("longhorn.io",),
         description="Replicated volumes",
         routes=(RouteSpec(config.services.longhorn.host, "longhorn-frontend", 80, "group", ("admins",)),),
     )

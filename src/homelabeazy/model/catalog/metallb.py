@@ -15,6 +15,6 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         title="MetalLB",
         namespace="metallb-system",
         chart=CHART,
-        wave=1,
+        crd_groups=("metallb.io",),
         description="LoadBalancer IPs on the services VLAN (layer 2)",
     )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.model.catalog.base import ChartPin, SecretSpec, ServiceEntry
+from homelabeazy.converge.state import DesiredState, Finding
+from homelabeazy.model.catalog.base import STORAGE, ChartPin, SecretSpec, ServiceEntry
+from homelabeazy.model.catalog.traps import containers, env_value, health_finding, replicas
 
 CHART = ChartPin("https://jp-gouin.github.io/helm-openldap", "openldap-stack-ha", "4.3.3")
 
@@ -15,11 +19,59 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         title="OpenLDAP",
         namespace="openldap",
         chart=CHART,
-        wave=2,
         description="User and group directory",
         secrets=(
             SecretSpec(
                 "openldap/admin", ("password", "config_password"), "openldap", "directory admin passwords"
             ),
         ),
+        depends_on=(STORAGE,),
+        health_checks=(replication_follows_replicas,),
     )
+
+
+REPLICAS = 1
+"""Directory pods. One: Authelia's reads are light and Velero backs the volume up."""
+REPLICATION_SCHEMAS = ("syncprov", "rep")
+"""Schema files the chart loads only with `replication.enabled` (multi-master sync): a single
+server configured so keeps retrying a sync with itself."""
+
+
+def replication_enabled(count: int) -> bool:
+    """Multi-master replication needs a second server to sync with."""
+    return count > 1
+
+
+SCHEMAS_ENV = "LDAP_EXTRA_SCHEMAS"
+"""The env var the chart lists its schema files in: how its StatefulSet is told apart, and where
+replication shows (its schemas are loaded only with `replication.enabled`)."""
+
+
+def replication_follows_replicas(state: DesiredState) -> Iterator[Finding]:
+    """Multi-master replication exactly when there is more than one server.
+
+    On one server the chart's replication makes it sync with itself forever; on several servers
+    without it each holds its own directory and the Service answers from any of them.
+    """
+    for sts in state.of_kind("StatefulSet", "apps"):
+        for container in containers(sts):
+            schemas = env_value(container, SCHEMAS_ENV)
+            if schemas is None:
+                continue
+            loaded = sorted(set(schemas.split(",")) & set(REPLICATION_SCHEMAS))
+            count = replicas(sts)
+            if loaded and not replication_enabled(count):
+                yield health_finding(
+                    sts,
+                    "openldap",
+                    f"replication is on ({SCHEMAS_ENV} loads {', '.join(loaded)}) with {count} replica: "
+                    "the server keeps trying to sync with itself",
+                    "set replication.enabled: false for a single server",
+                )
+            elif not loaded and replication_enabled(count):
+                yield health_finding(
+                    sts,
+                    "openldap",
+                    f"{count} replicas without replication: each holds a directory of its own",
+                    "set replication.enabled: true",
+                )

@@ -15,7 +15,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         title="Traefik",
         namespace="traefik",
         chart=CHART,
-        wave=2,
+        crd_groups=("traefik.io", "hub.traefik.io"),
         description="Ingress controller in front of every route",
         routes=(
             RouteSpec(

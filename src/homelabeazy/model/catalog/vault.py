@@ -2,20 +2,121 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.model.catalog.base import ChartPin, RouteSpec, ServiceEntry
+from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
+from homelabeazy.model.catalog.base import STORAGE, ChartPin, RouteSpec, ServiceEntry
+from homelabeazy.model.catalog.traps import (
+    config_map_data,
+    config_map_volumes,
+    health_finding,
+    mapping,
+    replicas,
+)
 
 CHART = ChartPin("https://helm.releases.hashicorp.com", "vault", "0.34.1")
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:
-    """Vault's own UI login is the gate; Authelia in front would break the API clients."""
+    """Vault's own UI login is the gate; Authelia in front would break the API clients.
+
+    It waits for Traefik: `homelab up` initialises and unseals Vault through its route, and Vault
+    is not healthy (so the root app goes no further) until that has happened.
+    """
     return ServiceEntry(
         name="vault",
         title="Vault",
         namespace="vault",
         chart=CHART,
-        wave=2,
         description="Secrets store (HA raft)",
         routes=(RouteSpec(config.services.vault.host, "vault-ui", 8200, "public"),),
+        depends_on=(STORAGE, "traefik"),
+        health_checks=(raft_config_takes_effect,),
     )
+
+
+CONFIG_KEY = "extraconfig-from-values.hcl"
+"""The key of the chart's `<release>-config` ConfigMap the server starts from (JSON or HCL)."""
+
+
+def _server_config(state: DesiredState, sts: DesiredObject) -> str | None:
+    """The configuration text of a StatefulSet's ConfigMap volume holding the chart's key."""
+    for config_map in config_map_volumes(sts).values():
+        data = config_map_data(state, sts.namespace, config_map)
+        if data is not None and CONFIG_KEY in data:
+            return str(data[CONFIG_KEY])
+    return None
+
+
+def _json_object(text: str) -> Mapping[str, Any] | None:
+    """The configuration as a JSON object, None when it is HCL."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, Mapping) else None
+
+
+def _hcl_storage(text: str) -> list[str]:
+    """The kinds of `storage "<kind>" {` blocks of an HCL configuration (comments skipped)."""
+    return sorted(set(re.findall(r'(?m)^\s*storage\s+"([A-Za-z0-9_]+)"', text)))
+
+
+def _missing_members(sts: DesiredObject, config: Mapping[str, Any]) -> list[str]:
+    """Members (`<sts>-<i>`) whose stable address no retry_join entry names."""
+    raft = mapping(mapping(config.get("storage")).get("raft"))
+    joined = {
+        urlsplit(str(mapping(j).get("leader_api_addr", ""))).hostname for j in raft.get("retry_join") or []
+    }
+    service = mapping(sts.doc.get("spec")).get("serviceName", "")
+    members = [f"{sts.name}-{i}" for i in range(replicas(sts))]
+    return [m for m in members if f"{m}.{service}.{sts.namespace}.svc" not in joined]
+
+
+def raft_config_takes_effect(state: DesiredState) -> Iterator[Finding]:
+    """The server really starts from this homelab's raft configuration, and every member joins.
+
+    The chart wants `server.ha.raft.config` as a string (it fails on a structured value, which
+    its own values schema allows) and falls back to its default Consul-backed `server.ha.config`
+    when raft is off. `homelab up` initialises whichever member its route reaches, so retry_join
+    must name every member for the others to join that one.
+    """
+    for app in (a for a in state.applications if a.owner == "vault"):
+        objects = [o for o in state.objects if o.origin.application == app.name]
+        servers = [o for o in objects if o.kind == "StatefulSet" and _server_config(state, o) is not None]
+        if objects and not servers:
+            anchor = next((o for o in objects if o.kind == "StatefulSet"), objects[0])
+            yield health_finding(
+                anchor,
+                "vault",
+                "Vault's chart rendered no server configuration",
+                "server.ha.raft.config must be a string (JSON or HCL), not a mapping",
+            )
+        for sts in servers:
+            text = _server_config(state, sts) or ""
+            config = _json_object(text)
+            storage = sorted(mapping(config.get("storage"))) if config is not None else _hcl_storage(text)
+            if "raft" not in storage:
+                yield health_finding(
+                    sts,
+                    "vault",
+                    f"the server would start with storage {', '.join(storage) or 'none'}, not raft",
+                    "enable server.ha.raft and give its config",
+                )
+                continue
+            if config is None:
+                continue  # HCL: the storage kind is all this check reads of it
+            missing = _missing_members(sts, config)
+            if missing:
+                yield health_finding(
+                    sts,
+                    "vault",
+                    f"raft retry_join does not name {', '.join(missing)}: if Vault is initialised there, "
+                    "the other members cannot join it",
+                    "list every member's <pod>.<headless service>.<namespace>.svc in retry_join",
+                )

@@ -15,7 +15,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         title="Velero",
         namespace="velero",
         chart=CHART,
-        wave=5,
+        crd_groups=("velero.io",),
         description="Backups of cluster resources and volumes",
         secrets=(
             SecretSpec(

@@ -43,7 +43,6 @@ class Bundle:
     owner: str
     """The model name routes and secrets are owned by (`cert_manager`, or an app's name)."""
     namespace: str
-    wave: int
     chart: ChartPin | None
     values: dict[str, Any] | None = None
     manifests: dict[str, list[Manifest]] = field(default_factory=dict)
@@ -53,6 +52,8 @@ class Bundle:
     needs: Needs = field(default_factory=Needs)
     kind: str = "service"
     """`service` for a core service, `app` for a user app (route owners are looked up by both)."""
+    wave: int = 0
+    """The Application's sync wave, set once every bundle is known (render/k8s/waves.py)."""
 
     def add(self, stem: str, *documents: Manifest) -> None:
         """Append documents to manifests/<name>/<stem>.yaml."""

@@ -7,6 +7,7 @@ otherwise prefix the release), so a renamed release changes exactly one line.
 from __future__ import annotations
 
 from homelabeazy.model import Homelab
+from homelabeazy.model.catalog.efk import ELASTICSEARCH_HTTP_SERVICE
 
 CLUSTER_DOMAIN = "cluster.local"
 
@@ -14,6 +15,12 @@ CLUSTER_DOMAIN = "cluster.local"
 def service_dns(service: str, namespace: str) -> str:
     """`<service>.<namespace>.svc.cluster.local`."""
     return f"{service}.{namespace}.svc.{CLUSTER_DOMAIN}"
+
+
+def service_svc_name(service: str, namespace: str) -> str:
+    """`<service>.<namespace>.svc`: resolves through the pod's DNS search path, and is the form
+    operators that issue their own certificates (ECK) put in them."""
+    return f"{service}.{namespace}.svc"
 
 
 def _namespace(homelab: Homelab, name: str) -> str:
@@ -39,5 +46,6 @@ def authelia_authz_url(homelab: Homelab) -> str:
 
 
 def elasticsearch_host(homelab: Homelab) -> str:
-    """The ECK Elasticsearch HTTP Service (`<name>-es-http`)."""
-    return service_dns("elasticsearch-es-http", _namespace(homelab, "efk"))
+    """The ECK Elasticsearch HTTP Service, by a name its self-signed certificate carries (clients
+    verify it, so `….svc.cluster.local` would fail the TLS handshake)."""
+    return service_svc_name(ELASTICSEARCH_HTTP_SERVICE, _namespace(homelab, "efk"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homelabeazy.model import Homelab
+from homelabeazy.model.catalog.argocd import APPLICATION_HEALTH_KEY
 from homelabeazy.model.catalog.base import ServiceEntry
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.services.common import new_bundle
@@ -27,7 +28,7 @@ def values(homelab: Homelab) -> dict[str, Any]:
     """Install values: Traefik terminates TLS, so the server speaks plain HTTP inside the cluster."""
     route = next((r for r in homelab.routes if r.owner == "argocd" and r.kind == "service"), None)
     cm: dict[str, Any] = {
-        "resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH,
+        APPLICATION_HEALTH_KEY: APPLICATION_HEALTH,
         "timeout.reconciliation": "180s",
     }
     if route is not None:

@@ -9,13 +9,15 @@ from homelabeazy.model.catalog.base import ServiceEntry
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.objects import CLUSTER_ISSUER_ACME, CLUSTER_ISSUER_CA, Manifest, meta, obj
 from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
+from homelabeazy.render.k8s.waves import AFTER_WEBHOOK, WAVE_ANNOTATION
 
 SELF_SIGNED = "selfsigned"
 DNS_SECRET_PATH = "cert-manager/dns"  # noqa: S105 - a Vault path
 
 
-def _wave(wave: int) -> dict[str, str]:
-    return {"argocd.argoproj.io/sync-wave": str(wave)}
+def _wave(step: int) -> dict[str, str]:
+    """Each link of the CA chain waits for the one before (and all for the webhook)."""
+    return {WAVE_ANNOTATION: str(AFTER_WEBHOOK + step)}
 
 
 def internal_ca(homelab: Homelab, namespace: str) -> list[Manifest]:

@@ -8,12 +8,11 @@ from homelabeazy.render.k8s.objects import Manifest, dashed, external_secret
 
 
 def new_bundle(entry: ServiceEntry, needs: Needs) -> Bundle:
-    """A bundle named after the entry, in its namespace and wave, with its chart pin."""
+    """A bundle named after the entry, in its namespace, with its chart pin (waves come later)."""
     return Bundle(
         name=dashed(entry.name),
         owner=entry.name,
         namespace=entry.namespace,
-        wave=entry.wave,
         chart=entry.chart,
         needs=needs,
     )

@@ -12,21 +12,34 @@ from typing import Any
 
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog.base import ServiceEntry
-from homelabeazy.model.catalog.efk import ELASTIC_VERSION, FLUENTD_IMAGE, INDEX_PREFIX
+from homelabeazy.model.catalog.efk import (
+    ELASTIC_VERSION,
+    ELASTICSEARCH,
+    ELASTICSEARCH_HTTP_SERVICE,
+    FLUENTD_IMAGE,
+    HTTP_PORT,
+    INDEX_PREFIX,
+    index_replicas,
+)
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.endpoints import elasticsearch_host
 from homelabeazy.render.k8s.objects import Manifest, meta, obj, secret_key_ref
 from homelabeazy.render.k8s.services.common import new_bundle
 from homelabeazy.render.k8s.services.fluentd_conf import Directive, render_conf
+from homelabeazy.render.k8s.waves import AFTER_WEBHOOK, WAVE_ANNOTATION
 
-ES = "elasticsearch"
+ES = ELASTICSEARCH
 KIBANA = "kibana"
 FLUENTD = "fluentd"
 ELASTIC_USER_SECRET = f"{ES}-es-elastic-user"
-CA_SECRET = f"{ES}-es-http-certs-public"
+CA_SECRET = f"{ELASTICSEARCH_HTTP_SERVICE}-certs-public"
 CA_DIR = "/etc/elasticsearch/certs"
 RETENTION_JOB_IMAGE = "curlimages/curl:8.17.0"
 POLICY = "homelab-logs"
+RETENTION_WAVE = AFTER_WEBHOOK + 1
+"""The retention Job runs once Elasticsearch (validated by ECK's webhook) is healthy..."""
+FLUENTD_WAVE = RETENTION_WAVE + 1
+"""...and Fluentd starts after it, so no log index exists before the template sets its replicas."""
 
 
 def elasticsearch(homelab: Homelab, namespace: str) -> Manifest:
@@ -94,7 +107,7 @@ def fluentd_configuration(homelab: Homelab) -> str:
         params=(
             ("@type", "elasticsearch"),
             ("host", elasticsearch_host(homelab)),
-            ("port", "9200"),
+            ("port", str(HTTP_PORT)),
             ("scheme", "https"),
             ("ssl_verify", "true"),
             ("ca_file", f"{CA_DIR}/ca.crt"),
@@ -165,7 +178,7 @@ def fluentd(homelab: Homelab, namespace: str) -> list[Manifest]:
         obj(
             "apps/v1",
             "DaemonSet",
-            meta(FLUENTD, namespace),
+            meta(FLUENTD, namespace, annotations={WAVE_ANNOTATION: str(FLUENTD_WAVE)}),
             spec={
                 "selector": {"matchLabels": labels},
                 "template": {"metadata": {"labels": labels}, "spec": pod_spec},
@@ -175,8 +188,11 @@ def fluentd(homelab: Homelab, namespace: str) -> list[Manifest]:
 
 
 def lifecycle_requests(homelab: Homelab) -> dict[str, Any]:
-    """The ILM policy and the index template that attaches it to the daily indices."""
-    days = homelab.config.services.efk.retention_days
+    """The ILM policy, the index template that attaches it (and the replica count the node count
+    allows) to the daily indices, and that replica count for indices made before the template."""
+    efk = homelab.config.services.efk
+    days = efk.retention_days
+    replicas = index_replicas(efk.elasticsearch_nodes)
     return {
         "policy.json": {
             "policy": {
@@ -188,14 +204,19 @@ def lifecycle_requests(homelab: Homelab) -> dict[str, Any]:
         },
         "template.json": {
             "index_patterns": [f"{INDEX_PREFIX}-*"],
-            "template": {"settings": {"index.lifecycle.name": POLICY}},
+            "template": {"settings": {"index.lifecycle.name": POLICY, "index.number_of_replicas": replicas}},
         },
+        "replicas.json": {"index.number_of_replicas": replicas},
     }
 
 
 def retention(homelab: Homelab, namespace: str) -> list[Manifest]:
-    """A Sync-hook Job (recreated on each sync) PUTting the policy, then the template."""
-    base = f"https://{elasticsearch_host(homelab)}:9200"
+    """A Sync-hook Job (recreated on each sync) PUTting the policy, then the template.
+
+    Fluentd may write today's index before the template exists, so the Job then sets the
+    replica count on every existing log index as well (no index yet is fine).
+    """
+    base = f"https://{elasticsearch_host(homelab)}:{HTTP_PORT}"
     curl = (
         "curl -sSf --retry 60 --retry-all-errors --retry-delay 10 --cacert /ca/ca.crt "
         '-u "elastic:$ELASTIC_PASSWORD" '
@@ -203,7 +224,9 @@ def retention(homelab: Homelab, namespace: str) -> list[Manifest]:
     )
     script = (
         f"{curl} {base}/_ilm/policy/{POLICY} --data-binary @/requests/policy.json && "
-        f"{curl} {base}/_index_template/{POLICY} --data-binary @/requests/template.json"
+        f"{curl} {base}/_index_template/{POLICY} --data-binary @/requests/template.json && "
+        f"{curl} '{base}/{INDEX_PREFIX}-*/_settings?allow_no_indices=true' "
+        "--data-binary @/requests/replicas.json"
     )
     requests = {name: json.dumps(body, sort_keys=True) for name, body in lifecycle_requests(homelab).items()}
     job_meta = meta(
@@ -212,6 +235,7 @@ def retention(homelab: Homelab, namespace: str) -> list[Manifest]:
         annotations={
             "argocd.argoproj.io/hook": "Sync",
             "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+            WAVE_ANNOTATION: str(RETENTION_WAVE),
         },
     )
     return [

@@ -10,6 +10,7 @@ from typing import Any
 
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog.base import ServiceEntry
+from homelabeazy.model.catalog.openldap import REPLICAS, replication_enabled
 from homelabeazy.model.identity import LdapLayout
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
@@ -35,11 +36,15 @@ def structure_ldif(layout: LdapLayout, organisation: str) -> str:
 
 
 def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:
-    """The chart reads both admin passwords from the Secret External Secrets makes."""
+    """The chart reads both admin passwords from the Secret External Secrets makes.
+
+    The chart turns replication on by default, even for one replica; it follows the count here.
+    """
     config = homelab.config.services.openldap
     return {
         "fullnameOverride": "openldap",
-        "replicaCount": 1,
+        "replicaCount": REPLICAS,
+        "replication": {"enabled": replication_enabled(REPLICAS)},
         "global": {
             "ldapDomain": homelab.domain,
             "existingSecret": secret_name(secret_spec(entry, ADMIN_PATH)),

@@ -8,6 +8,10 @@ from homelabeazy.model import Homelab
 from homelabeazy.model.catalog.base import ServiceEntry
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.services.common import new_bundle
+from homelabeazy.render.serialize import to_json
+
+CHART_PLACEHOLDERS = ("HOST_IP", "POD_IP", "HOSTNAME", "API_ADDR", "TRANSIT_ADDR", "RAFT_ADDR")
+"""Words the chart's start script replaces with `sed` everywhere in the configuration file."""
 
 
 def server_config(homelab: Homelab, namespace: str) -> dict[str, Any]:
@@ -28,6 +32,20 @@ def server_config(homelab: Homelab, namespace: str) -> dict[str, Any]:
     }
 
 
+def server_config_text(homelab: Homelab, namespace: str) -> str:
+    """The configuration as the chart takes it: a string (it fails on a structured value).
+
+    The chart passes the string through Helm's `tpl` and, once the pod starts, `sed` replaces the
+    placeholder words in it; generated JSON holds neither template braces nor those words, so
+    what Vault reads is exactly what was rendered.
+    """
+    text = to_json(server_config(homelab, namespace))
+    clashes = [word for word in CHART_PLACEHOLDERS if word in text]
+    if "{{" in text or clashes:
+        raise ValueError(f"Vault configuration would be rewritten by the chart: {clashes or '{{'}")
+    return text
+
+
 def values(homelab: Homelab, namespace: str) -> dict[str, Any]:
     """Raft members set their node id from the pod name, so a rescheduled pod rejoins as itself."""
     config = homelab.config.services.vault
@@ -38,7 +56,11 @@ def values(homelab: Homelab, namespace: str) -> dict[str, Any]:
             "ha": {
                 "enabled": True,
                 "replicas": config.replicas,
-                "raft": {"enabled": True, "setNodeId": True, "config": server_config(homelab, namespace)},
+                "raft": {
+                    "enabled": True,
+                    "setNodeId": True,
+                    "config": server_config_text(homelab, namespace),
+                },
             },
         },
         "ui": {"enabled": True, "serviceType": "ClusterIP"},
