@@ -21,7 +21,12 @@ from ruamel.yaml import YAML
 from homelabeazy.errors import ExternalSystemError, HomelabError
 from homelabeazy.lifecycle.stages import StageContext
 from homelabeazy.model import Homelab, Node
-from homelabeazy.model.proxmox_privileges import REQUIRED_PRIVILEGES
+from homelabeazy.model.proxmox_privileges import (
+    IMPORT_CONTENT_SINCE,
+    SUPPORTED_MAJORS,
+    PveVersion,
+    required_privileges,
+)
 from homelabeazy.ops import terraform
 from homelabeazy.ops.probes import Row
 from homelabeazy.ops.proxmox import ProxmoxReader
@@ -139,10 +144,45 @@ def k3s_token_path(homelab: Homelab) -> Path:
 MIN_VERSIONS: dict[str, tuple[int, ...]] = {"terraform": terraform.MIN_VERSION, "ansible-playbook": (2, 16)}
 
 
-def missing_privileges(permissions: Mapping[str, set[str]]) -> list[str]:
-    """Required privileges the token lacks on `/` with propagation (pure, tested on its own)."""
+def missing_privileges(permissions: Mapping[str, set[str]], major: int) -> list[str]:
+    """Privileges Proxmox VE `major` requires that the token lacks on `/` with propagation (pure)."""
     granted = permissions.get("/", set())
-    return [p for p in REQUIRED_PRIVILEGES if p not in granted]
+    return [p for p in required_privileges(major) if p not in granted]
+
+
+def proxmox_problems(proxmox: ProxmoxReader, homelab: Homelab) -> tuple[list[str], str]:
+    """What is wrong with the Proxmox side for this version, and a one-line summary when all is well.
+
+    The version decides the privilege set (and whether a cloud image can be downloaded at all),
+    so it is read first; the token's privileges are then checked against that version's set.
+    """
+    cfg = homelab.config.proxmox
+    release = proxmox.release()
+    try:
+        version = PveVersion.parse(release)
+    except ValueError:
+        return [f"Proxmox answered an unknown release {release!r} to GET /version"], ""
+    if not version.supported:
+        known = " and ".join(f"{m}.x" for m in SUPPORTED_MAJORS)
+        return [
+            f"Proxmox VE {version} is not supported: homelab knows the privileges of Proxmox VE {known}"
+        ], ""
+    problems = []
+    lacking = missing_privileges(proxmox.permissions(), version.major)
+    if lacking:
+        problems.append(
+            f"Proxmox token {cfg.token_id} lacks {', '.join(lacking)} on / (granted with propagation), "
+            f"which Proxmox VE {version.major}.x requires: add them to its role "
+            f"(README.md, 'Proxmox API token', the Proxmox VE {version.major}.x block)"
+        )
+    if cfg.image is not None and not version.has_import_content:
+        since = ".".join(map(str, IMPORT_CONTENT_SINCE))
+        problems.append(
+            f"Proxmox VE {version} cannot hold the cloud image proxmox.image downloads: the storage "
+            f"content type `import` exists from Proxmox VE {since} on; upgrade Proxmox, or clone a "
+            "template instead (set proxmox.template and remove proxmox.image)"
+        )
+    return problems, f"Proxmox VE {version}, token ok"
 
 
 def check_tool(name: str, found: ToolVersion | None) -> str | None:
@@ -169,7 +209,8 @@ class PreflightStage:
         """One line for --dry-run."""
         cfg = ctx.homelab.config
         return (
-            f"check {', '.join(MIN_VERSIONS)}; Proxmox API {cfg.proxmox.endpoint} and token privileges; "
+            f"check {', '.join(MIN_VERSIONS)}; "
+            f"Proxmox API {cfg.proxmox.endpoint}: version and token privileges; "
             f"`render --check`; git ls-remote {cfg.gitops.repo_url} {cfg.gitops.revision}"
         )
 
@@ -185,15 +226,12 @@ class PreflightStage:
                 problems.append(problem)
             elif version is not None:
                 found.append(f"{name} {version.text}")
-        ctx.progress("checking the Proxmox API token")
+        ctx.progress("checking the Proxmox version and API token")
+        proxmox_summary = ""
         try:
             with self.proxmox() as proxmox:
-                lacking = missing_privileges(proxmox.permissions())
-            if lacking:
-                problems.append(
-                    f"Proxmox token {ctx.homelab.config.proxmox.token_id} lacks {', '.join(lacking)} on / "
-                    "(granted with propagation): add them to its role (README.md, 'Proxmox API token')"
-                )
+                lacking, proxmox_summary = proxmox_problems(proxmox, ctx.homelab)
+            problems += lacking
         except HomelabError as exc:  # unreachable, rejected, or the token variable is not set
             problems.append(str(exc))
         ctx.progress("checking the rendered repo")
@@ -214,7 +252,7 @@ class PreflightStage:
                 "\n  " + "\n  ".join(problems),
                 "fix each, then re-run",
             )
-        return f"{', '.join(found)}; Proxmox token ok; repo current; {gitops.revision} on the remote"
+        return f"{', '.join(found)}; {proxmox_summary}; repo current; {gitops.revision} on the remote"
 
 
 def render_current(ctx: StageContext) -> list[str]:

@@ -134,6 +134,10 @@ class ProxmoxReader(Protocol):
         """The token's privileges per ACL path, counting only those that propagate."""
         ...
 
+    def release(self) -> str:
+        """The Proxmox VE point release, `x.y` (GET /version)."""
+        ...
+
 
 def host_facts(rows: list[dict[str, Any]]) -> list[HostFacts]:
     """HostFacts from the rows of GET /nodes."""
@@ -240,6 +244,16 @@ class ProxmoxClient:
     def permissions(self) -> dict[str, set[str]]:
         """The token's propagated privileges per ACL path (GET /access/permissions)."""
         return propagated_privileges(self.get("/access/permissions") or {})
+
+    def release(self) -> str:
+        """The Proxmox VE point release `x.y` (GET /version's `release`; any token may read it)."""
+        data = self.get("/version") or {}
+        release = data.get("release") if isinstance(data, dict) else None
+        if not isinstance(release, str) or not release:
+            raise ExternalSystemError(
+                SYSTEM, "GET /version", "the answer has no `release`", "is the endpoint a Proxmox VE API?"
+            )
+        return release
 
     def _data(self, action: str, response: httpx.Response) -> Any:
         status = response.status_code

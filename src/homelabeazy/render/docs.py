@@ -6,7 +6,12 @@ import re
 from collections import defaultdict
 
 from homelabeazy.model import Homelab, Route
-from homelabeazy.model.proxmox_privileges import REQUIRED_PRIVILEGES, pveum_commands
+from homelabeazy.model.proxmox_privileges import (
+    IMPORT_CONTENT_SINCE,
+    SUPPORTED_MAJORS,
+    pveum_commands,
+    required_privileges,
+)
 from homelabeazy.render.templates import render_template
 
 GITIGNORE = """\
@@ -77,8 +82,11 @@ def render(homelab: Homelab) -> dict[str, str]:
         "mermaid": mermaid(homelab),
         "routes_by_owner": routes_by_owner,
         "access": access_label,
-        "privileges": REQUIRED_PRIVILEGES,
-        "pveum": pveum_commands(homelab.config.proxmox.token_id),
+        "pveum": [
+            (major, len(required_privileges(major)), pveum_commands(homelab.config.proxmox.token_id, major))
+            for major in sorted(SUPPORTED_MAJORS, reverse=True)
+        ],
+        "import_since": ".".join(map(str, IMPORT_CONTENT_SINCE)),
     }
     return {
         "README.md": render_template("docs/README.md.j2", context),
