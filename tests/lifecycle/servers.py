@@ -325,8 +325,9 @@ class Sshd:
 
 
 @contextmanager
-def sshd(binary: str, tmp: Path) -> Iterator[Sshd]:
-    """A throwaway sshd on a loopback port accepting one generated key for the current user.
+def sshd(binary: str, tmp: Path, authorized_keys: str | None = None) -> Iterator[Sshd]:
+    """A throwaway sshd on a loopback port accepting one generated key for the current user
+    (or exactly the public keys in `authorized_keys`, when given).
 
     sshd refuses to start without its privilege-separation directory /run/sshd, which the
     openssh-server package normally creates when its service starts; we create it the same way
@@ -337,7 +338,7 @@ def sshd(binary: str, tmp: Path) -> Iterator[Sshd]:
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     for name in ("host_key", "user_key"):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp / name)], check=True)
-    (tmp / "authorized_keys").write_text((tmp / "user_key.pub").read_text())
+    (tmp / "authorized_keys").write_text(authorized_keys or (tmp / "user_key.pub").read_text())
     (tmp / "authorized_keys").chmod(0o600)
     port = free_port()
     config = tmp / "sshd_config"

@@ -204,6 +204,9 @@ class PreflightStage:
     proxmox: Callable[[], AbstractContextManager[ProxmoxReader]]
     ls_remote: Callable[[str, str], str]
     render_current: Callable[[StageContext], list[str]]
+    argocd_remote: Callable[[StageContext], str] | None = None
+    """For `gitops.private`: check the remote with ArgoCD's own credentials instead of the user's
+    (lifecycle/repo_access.ArgocdRemoteCheck, which creates the deploy key the first time)."""
 
     def describe(self, ctx: StageContext) -> str:
         """One line for --dry-run."""
@@ -241,9 +244,13 @@ class PreflightStage:
             problems.append(f"the repo is out of date with homelab.yaml ({shown}): run `homelab render`")
         gitops = ctx.homelab.config.gitops
         ctx.progress("checking the Git remote")
+        remote = f"{gitops.revision} on the remote"
         try:
-            self.ls_remote(gitops.repo_url, gitops.revision)
-        except ExternalSystemError as exc:
+            if gitops.private and self.argocd_remote is not None:
+                remote = self.argocd_remote(ctx)
+            else:
+                self.ls_remote(gitops.repo_url, gitops.revision)
+        except HomelabError as exc:  # refused, unreachable, or the token variable is not set
             problems.append(str(exc))
         if problems:
             raise ExternalSystemError(
@@ -252,7 +259,7 @@ class PreflightStage:
                 "\n  " + "\n  ".join(problems),
                 "fix each, then re-run",
             )
-        return f"{', '.join(found)}; {proxmox_summary}; repo current; {gitops.revision} on the remote"
+        return f"{', '.join(found)}; {proxmox_summary}; repo current; {remote}"
 
 
 def render_current(ctx: StageContext) -> list[str]:
@@ -411,6 +418,8 @@ class BootstrapStage:
     interval: float = 5.0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    repo_secret: Callable[[Homelab], dict[str, Any] | None] = lambda _homelab: None
+    """ArgoCD's repository Secret for a private repository (lifecycle/repo_access), else None."""
 
     def describe(self, ctx: StageContext) -> str:
         """One line for --dry-run."""
@@ -428,13 +437,23 @@ class BootstrapStage:
             )
         argo = [m for m in manifests if str(m.get("apiVersion")) == _ARGOCD_API]
         rest = [m for m in manifests if str(m.get("apiVersion")) != _ARGOCD_API]
+        secret = self.repo_secret(ctx.homelab)  # before any change: a missing key fails here
         kube = self.kube()
         ctx.progress(f"applying {len(rest)} manifest(s)")
         count = kube.server_side_apply(rest, default_namespace="argocd")
-        if argo:
+        if argo or secret is not None:
+            # The argocd namespace exists once helm-controller has installed the chart.
             self._wait_for_argocd(ctx, kube)
+        if secret is not None:
+            ctx.progress("applying ArgoCD's repository credentials")
+            count += kube.server_side_apply([secret], default_namespace="argocd")
+        if argo:
             count += kube.server_side_apply(argo, default_namespace="argocd")
-        return f"applied {count} manifest(s) (server-side)"
+        summary = f"applied {count} manifest(s) (server-side)"
+        if secret is not None:
+            meta = secret["metadata"]
+            summary += f", ArgoCD's repository credentials as Secret {meta['namespace']}/{meta['name']}"
+        return summary
 
     def _wait_for_argocd(self, ctx: StageContext, kube: KubeClient) -> None:
         deadline = self.clock() + self.timeout
