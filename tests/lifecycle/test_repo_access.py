@@ -20,6 +20,7 @@ from homelabeazy.lifecycle import repo_access as ra
 from homelabeazy.lifecycle import runners as r
 from homelabeazy.lifecycle.stages import StageContext
 from homelabeazy.model import Homelab, build
+from homelabeazy.ops import tools
 from homelabeazy.ops.kube import KubeAdapter
 from homelabeazy.render import render_all
 from tests.lifecycle import servers
@@ -299,3 +300,49 @@ def test_a_public_repository_keeps_the_users_ls_remote(
     stage.argocd_remote = lambda ctx: called.append("argocd") or ""
     assert stage.run(StageContext(tmp_path, example_homelab)).endswith("main on the remote")
     assert called == []
+
+
+# ---------------------------------------------------------------------------- https + token
+
+
+@pytest.mark.integration
+def test_an_https_token_reads_the_repo_and_a_wrong_one_is_refused(
+    example_homelab: Homelab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real `git http-backend` behind basic auth; the token travels in the environment only."""
+    git = need_binary("git", "apt-get install git")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e"}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+    work, root = tmp_path / "work", tmp_path / "served"
+    subprocess.run([git, "init", "-q", "-b", "main", str(work)], check=True, env=env)
+    (work / "README.md").write_text("x\n")
+    subprocess.run([git, "-C", str(work), "commit", "-qm", "init", "--allow-empty"], check=True, env=env)
+    subprocess.run([git, "clone", "-q", "--bare", str(work), str(root / "lab.git")], check=True, env=env)
+    # The user's own credential helper would answer with the right token: it must not be asked.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".gitconfig").write_text("[credential]\n\thelper = store\n")
+    homelab = private(example_homelab, "https://git.example.com/me/lab.git", token_username="deploy")
+    ctx = StageContext(tmp_path, homelab)
+    with servers.git_http(root, "deploy", "tok-right-4411") as base:
+        host = base.removeprefix("http://")
+        (tmp_path / ".git-credentials").write_text(f"http://deploy:tok-right-4411@{host}\n")
+
+        def ls_remote(url: str, revision: str, **kwargs: object) -> str:
+            assert url == "https://git.example.com/me/lab.git"
+            return tools.git_ls_remote(f"{base}/lab.git", revision, **kwargs)  # type: ignore[arg-type]
+
+        def check(token: str) -> str:
+            environ = {"HOMELAB_GIT_TOKEN": token} if token else {}
+            return ra.ArgocdRemoteCheck(lambda _h: tmp_path / "state", environ=environ, ls_remote=ls_remote)(
+                ctx
+            )
+
+        assert check("tok-right-4411") == "ArgoCD's the token in $HOMELAB_GIT_TOKEN reads main"
+        with pytest.raises(ExternalSystemError) as info:
+            check("tok-wrong-0000")
+        assert "the remote refused the token" in str(info.value)
+        assert "check that $HOMELAB_GIT_TOKEN holds a token that can read" in str(info.value)
+        assert "tok-wrong-0000" not in str(info.value)
+        with pytest.raises(UsageError, match="export HOMELAB_GIT_TOKEN"):
+            check("")
+    assert not (tmp_path / "state").exists(), "an https repository needs no key"

@@ -266,8 +266,12 @@ class ArgocdRemoteCheck:
         try:
             self.ls_remote(gitops.repo_url, gitops.revision, env=env, fix=fix)
         except ExternalSystemError as exc:
+            answer = exc.answer
+            if creds.key is None and "could not read Username" in answer:
+                # git asks for a user name once the server has refused the token.
+                answer = "the remote refused the token (it asked for a user name and password)"
             raise ExternalSystemError(
-                "git", f"ls-remote {gitops.repo_url} as ArgoCD ({what})", exc.answer, exc.fix
+                "git", f"ls-remote {gitops.repo_url} as ArgoCD ({what})", answer, exc.fix
             ) from None
         return f"ArgoCD's {what} reads {gitops.revision}"
 
