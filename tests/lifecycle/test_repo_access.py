@@ -346,3 +346,61 @@ def test_an_https_token_reads_the_repo_and_a_wrong_one_is_refused(
         with pytest.raises(UsageError, match="export HOMELAB_GIT_TOKEN"):
             check("")
     assert not (tmp_path / "state").exists(), "an https repository needs no key"
+
+
+# ---------------------------------------------------------------------------- end to end
+
+
+@pytest.mark.integration
+def test_homelab_up_prints_the_key_then_passes_once_it_is_added(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a user meets it: `homelab up` refuses, printing the public key and where it goes; the
+    key is added on the server (its authorized_keys, standing in for the forge's deploy keys); the
+    next run reads the repository with it. The wiring is the real one (state folder, known hosts)."""
+    from homelabeazy.config.starter import example_text
+
+    git = need_binary("git", "apt-get install git")
+    sshd_bin = servers.find_binary("sshd")
+    if sshd_bin is None or servers.find_binary("ssh") is None:
+        require_tool("sshd/ssh not found (apt-get install openssh-server openssh-client)")
+    assert sshd_bin is not None
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HOMELAB_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("PROXMOX_VE_API_TOKEN", "terraform@pve!homelab=not-a-real-secret")
+    bare = tmp_path / "remote.git"
+    subprocess.run([git, "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e"}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+    (tmp_path / "sshd").mkdir()
+    with servers.sshd(sshd_bin, tmp_path / "sshd", authorized_keys="\n") as server:
+        url = f"ssh://{server.user}@127.0.0.1:{server.port}{bare}"
+        text = example_text().replace("https://10.10.30.2:8006/", f"https://127.0.0.1:{servers.free_port()}/")
+        text = text.replace(
+            "  repo_url: https://github.com/example/homelab.git", f"  repo_url: {url}\n  private: true"
+        )
+        repo = tmp_path / "repo"
+        repo.mkdir()
+        (repo / "homelab.yaml").write_text(text)
+        assert cli("render", str(repo / "homelab.yaml")).code == 0
+        subprocess.run([git, "-C", str(repo), "init", "-q", "-b", "main"], check=True, env=env)
+        subprocess.run([git, "-C", str(repo), "add", "."], check=True, env=env)
+        subprocess.run([git, "-C", str(repo), "commit", "-qm", "render"], check=True, env=env)
+        subprocess.run([git, "-C", str(repo), "push", "-q", str(bare), "main"], check=True, env=env)
+
+        first = cli("up", "--only", "preflight", "--yes", str(repo / "homelab.yaml"))
+        assert first.code == 1
+        key_file = tmp_path / "state" / "homelab" / "argocd-deploy-key"
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        public = (tmp_path / "state" / "homelab" / "argocd-deploy-key.pub").read_text().strip()
+        assert public in first.err
+        assert "add ArgoCD's public key as a read-only deploy key" in first.err
+        assert key_file.read_text().splitlines()[1] not in first.err + first.out
+
+        (tmp_path / "sshd" / "authorized_keys").write_text(public + "\n")  # the user adds the key
+        second = cli("up", "--only", "preflight", "--yes", str(repo / "homelab.yaml"))
+        assert second.code == 1  # Proxmox is not there; the Git remote is no longer a problem
+        assert "ls-remote" not in second.err
+        assert "Proxmox" in second.err
+        assert (tmp_path / "state" / "homelab" / "git-known-hosts").exists()
+        assert not (tmp_path / "home" / ".ssh" / "known_hosts").exists(), "the user's file is only read"
