@@ -404,3 +404,16 @@ def test_homelab_up_prints_the_key_then_passes_once_it_is_added(
         assert "Proxmox" in second.err
         assert (tmp_path / "state" / "homelab" / "git-known-hosts").exists()
         assert not (tmp_path / "home" / ".ssh" / "known_hosts").exists(), "the user's file is only read"
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("git@github.com:me/lab.git", "prints its public half and where to add it as a **read-only**"),
+        ("https://github.com/me/lab.git", "Export `HOMELAB_GIT_TOKEN` with a read-only access token"),
+    ],
+)
+def test_the_generated_readme_explains_private_access(example_homelab: Homelab, url: str, says: str) -> None:
+    readme = render_all(private(example_homelab, url), ["docs"])["README.md"]
+    assert says in readme
+    assert "### ArgoCD's access to this repository" not in render_all(example_homelab, ["docs"])["README.md"]

@@ -14,7 +14,7 @@ from homelabeazy.errors import ExternalSystemError
 from homelabeazy.lifecycle import repo_access as ra
 from homelabeazy.lifecycle.secrets import KubernetesAuth
 from homelabeazy.lifecycle.secrets_runner import VaultSecretsRunner
-from homelabeazy.model import Homelab, build
+from homelabeazy.model import Homelab, build, repo_credentials
 from tests.secrets.servers import BaoServer, self_signed_cert
 
 pytestmark = pytest.mark.integration
@@ -55,7 +55,9 @@ def test_the_deploy_key_is_kept_in_vault_once(
     mount = homelab.vault_kv_mount
 
     def held() -> tuple[int, dict[str, str]]:
-        answer = client.secrets.kv.v2.read_secret_version(ra.VAULT_PATH, mount_point=mount)["data"]
+        answer = client.secrets.kv.v2.read_secret_version(repo_credentials.VAULT_PATH, mount_point=mount)[
+            "data"
+        ]
         return answer["metadata"]["version"], answer["data"]
 
     assert held() == (

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -34,20 +34,14 @@ from homelabeazy.config.schema import GitopsConfig
 from homelabeazy.errors import ExternalSystemError, UsageError
 from homelabeazy.lifecycle.stages import StageContext
 from homelabeazy.model import Homelab
+from homelabeazy.model.repo_credentials import (
+    KEY_FILE,
+    KNOWN_HOSTS_FILE,
+    SECRET_NAME,
+    SECRET_NAMESPACE,
+    url_kind,
+)
 from homelabeazy.ops import tools
-
-SECRET_NAME = "homelab-repository"  # noqa: S105 - an object's name, not a secret
-SECRET_NAMESPACE = "argocd"  # noqa: S105 - a namespace, not a secret
-VAULT_PATH = "argocd/repository"
-KEY_FILE = "argocd-deploy-key"
-KNOWN_HOSTS_FILE = "git-known-hosts"
-
-UrlKind = Literal["ssh", "https"]
-
-
-def url_kind(url: str) -> UrlKind:
-    """`ssh` for `ssh://…` and `user@host:path`, `https` for `https://…` (the schema allows no other)."""
-    return "https" if url.startswith("https://") else "ssh"
 
 
 def _host_and_path(url: str) -> tuple[str, str]:
@@ -290,7 +284,7 @@ class RepositorySecret:
         return None if creds is None else repository_secret(creds)
 
     def vault_data(self, homelab: Homelab) -> dict[str, str] | None:
-        """What the secrets stage keeps in Vault at VAULT_PATH (None: nothing to keep)."""
+        """What the secrets stage keeps in Vault at repo_credentials.VAULT_PATH (None: nothing to keep)."""
         gitops = homelab.config.gitops
         try:
             creds = credentials(gitops, self.state(homelab), comment_for(homelab), self.environ, create=False)

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from homelabeazy.errors import ExternalSystemError
-from homelabeazy.lifecycle import repo_access, secrets
+from homelabeazy.lifecycle import secrets
 from homelabeazy.lifecycle.runners import Progress, quiet
-from homelabeazy.model import Homelab
+from homelabeazy.model import Homelab, repo_credentials
 from homelabeazy.ops.vault import VaultAdapter
 from homelabeazy.render.ansible import k3s_token_secret
 from homelabeazy.render.k8s.application import IN_CLUSTER
@@ -130,16 +130,16 @@ class VaultSecretsRunner:
         secrets.require_unsealed(vault)
         if mount not in vault.secret_mounts():
             return []  # seed enables the mount; the next run keeps the credentials
-        stored = vault.read_secret(mount, repo_access.VAULT_PATH)
+        stored = vault.read_secret(mount, repo_credentials.VAULT_PATH)
         if stored is not None and stored.data:
             if stored.data == data:
                 return []
             return [
-                f"left {mount}/{repo_access.VAULT_PATH} as it is: Vault holds other repository "
+                f"left {mount}/{repo_credentials.VAULT_PATH} as it is: Vault holds other repository "
                 "credentials than the state folder (not replaced)"
             ]
-        vault.write_secret(mount, repo_access.VAULT_PATH, data, cas=stored.version if stored else 0)
-        return [f"stored ArgoCD's repository credentials at {mount}/{repo_access.VAULT_PATH}"]
+        vault.write_secret(mount, repo_credentials.VAULT_PATH, data, cas=stored.version if stored else 0)
+        return [f"stored ArgoCD's repository credentials at {mount}/{repo_credentials.VAULT_PATH}"]
 
     def _wait(self, vault: VaultAdapter, progress: Progress) -> None:
         """Poll the seal status (no token needed) until Vault answers or the deadline passes."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from homelabeazy.model import Homelab, Route
+from homelabeazy.model import Homelab, Route, repo_credentials
 from homelabeazy.model.proxmox_privileges import (
     IMPORT_CONTENT_SINCE,
     SUPPORTED_MAJORS,
@@ -87,6 +87,7 @@ def render(homelab: Homelab) -> dict[str, str]:
             for major in sorted(SUPPORTED_MAJORS, reverse=True)
         ],
         "import_since": ".".join(map(str, IMPORT_CONTENT_SINCE)),
+        "repo": repo_credentials,
     }
     return {
         "README.md": render_template("docs/README.md.j2", context),
