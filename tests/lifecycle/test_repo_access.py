@@ -158,10 +158,13 @@ def test_the_deploy_key_reads_the_repo_and_another_key_is_refused(
     homelab = private(example_homelab, ssh_remote.url)
     ctx = StageContext(tmp_path, homelab)
     key = ra.ensure_deploy_key(ssh_remote.state, "argocd@lab")
-    assert _check(ssh_remote.state)(ctx) == f"ArgoCD's deploy key {key.fingerprint} reads main"
-    assert "[127.0.0.1]:" in ssh_remote.known_hosts.read_text()  # recorded on first contact
+    summary = _check(ssh_remote.state)(ctx)
+    assert summary.startswith(f"ArgoCD's deploy key {key.fingerprint} reads main; ")
+    host = ra.known_hosts_name(ssh_remote.url)
+    assert f"note: ArgoCD trusts no host key for {host} out of the box" in summary
+    assert host in ssh_remote.known_hosts.read_text()  # recorded on first contact, under that name
     # Idempotent: the same key again, nothing rotated.
-    assert _check(ssh_remote.state)(ctx) == f"ArgoCD's deploy key {key.fingerprint} reads main"
+    assert _check(ssh_remote.state)(ctx) == summary
     assert ra.ensure_deploy_key(ssh_remote.state, "argocd@lab").private_text() == key.private_text()
 
     # Another homelab state: a new key the server does not know.
@@ -213,7 +216,7 @@ def test_preflight_uses_argocds_key_not_the_users(
     assert "ssh-ed25519 " in str(info.value)
     assert user_checked == []
     stage.argocd_remote = _check(ssh_remote.state)
-    assert stage.run(StageContext(tmp_path, homelab)).endswith("reads main")
+    assert "reads main; note: ArgoCD trusts no host key" in stage.run(StageContext(tmp_path, homelab))
 
 
 # ---------------------------------------------------------------------------- bootstrap + kube
@@ -417,3 +420,32 @@ def test_the_generated_readme_explains_private_access(example_homelab: Homelab, 
     readme = render_all(private(example_homelab, url), ["docs"])["README.md"]
     assert says in readme
     assert "### ArgoCD's access to this repository" not in render_all(example_homelab, ["docs"])["README.md"]
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("git@github.com:me/lab.git", "github.com"),
+        ("ssh://git@ssh.github.com:443/me/lab.git", "[ssh.github.com]:443"),
+        ("ssh://git@GitLab.com:22/me/lab.git", "gitlab.com"),
+        ("ssh://git@git.home.lan:2222/me/lab.git", "[git.home.lan]:2222"),
+    ],
+)
+def test_known_hosts_names(url: str, name: str) -> None:
+    assert ra.known_hosts_name(url) == name
+
+
+def test_argocds_trusted_hosts_are_the_pinned_charts_defaults() -> None:
+    """The list in model/repo_credentials.py must be what the pinned argo-cd chart trusts."""
+    from ruamel.yaml import YAML
+
+    from homelabeazy.model.catalog.argocd import CHART
+    from tests.conftest import REPO
+
+    charts = Path(os.environ.get("HOMELAB_CHARTS", REPO.parent / "shared" / "charts"))
+    values = charts / f"{CHART.name}-{CHART.version}" / "values.yaml"
+    if not values.exists():
+        require_tool(f"{values} not available (set HOMELAB_CHARTS to the chart cache)")
+    known = YAML(typ="safe").load(values.read_text())["configs"]["ssh"]["knownHosts"]
+    hosts = {line.split()[0] for line in known.splitlines() if line.strip() and not line.startswith("#")}
+    assert hosts == ra.ARGOCD_KNOWN_SSH_HOSTS

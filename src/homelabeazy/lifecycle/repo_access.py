@@ -35,10 +35,12 @@ from homelabeazy.errors import ExternalSystemError, UsageError
 from homelabeazy.lifecycle.stages import StageContext
 from homelabeazy.model import Homelab
 from homelabeazy.model.repo_credentials import (
+    ARGOCD_KNOWN_SSH_HOSTS,
     KEY_FILE,
     KNOWN_HOSTS_FILE,
     SECRET_NAME,
     SECRET_NAMESPACE,
+    known_hosts_name,
     url_kind,
 )
 from homelabeazy.ops import tools
@@ -267,7 +269,15 @@ class ArgocdRemoteCheck:
             raise ExternalSystemError(
                 "git", f"ls-remote {gitops.repo_url} as ArgoCD ({what})", answer, exc.fix
             ) from None
-        return f"ArgoCD's {what} reads {gitops.revision}"
+        summary = f"ArgoCD's {what} reads {gitops.revision}"
+        host = known_hosts_name(gitops.repo_url)
+        if creds.key is not None and host not in ARGOCD_KNOWN_SSH_HOSTS:
+            summary += (
+                f"; note: ArgoCD trusts no host key for {host} out of the box and will refuse it until "
+                f"its line from {state / KNOWN_HOSTS_FILE} is in ArgoCD's known hosts "
+                "(argocd-ssh-known-hosts-cm)"
+            )
+        return summary
 
 
 @dataclass
