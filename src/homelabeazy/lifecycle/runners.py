@@ -215,6 +215,7 @@ class PreflightStage:
             f"check {', '.join(MIN_VERSIONS)}; "
             f"Proxmox API {cfg.proxmox.endpoint}: version and token privileges; "
             f"`render --check`; git ls-remote {cfg.gitops.repo_url} {cfg.gitops.revision}"
+            + (" with ArgoCD's own credentials" if cfg.gitops.private else "")
         )
 
     def run(self, ctx: StageContext) -> str:
