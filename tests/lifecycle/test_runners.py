@@ -14,6 +14,7 @@ import pytest
 
 from homelabeazy.errors import ExternalSystemError
 from homelabeazy.lifecycle import runners as r
+from homelabeazy.lifecycle.proxmox_preflight import missing_privileges
 from homelabeazy.lifecycle.stages import StageContext
 from homelabeazy.model.proxmox_privileges import required_privileges
 from homelabeazy.ops import ssh, tools
@@ -411,9 +412,9 @@ def test_required_privileges_exist_in_the_proxmox_api_description() -> None:
     assert [p for p in nine if f'"{p}"' not in text] == []
     assert '"VM.Monitor"' not in text
     assert set(required_privileges(8)) ^ set(nine) == {"VM.Monitor", "VM.GuestAgent.Audit"}
-    assert r.missing_privileges({"/": set(nine) | {"Pool.Audit"}}, 9) == []
-    assert r.missing_privileges({"/": set(nine)}, 8) == ["VM.Monitor"]
-    assert r.missing_privileges({"/vms": set(nine)}, 9) == list(nine)
+    assert missing_privileges({"/": set(nine) | {"Pool.Audit"}}, 9) == []
+    assert missing_privileges({"/": set(nine)}, 8) == ["VM.Monitor"]
+    assert missing_privileges({"/vms": set(nine)}, 9) == list(nine)
 
 
 @pytest.mark.integration

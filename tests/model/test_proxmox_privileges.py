@@ -7,7 +7,7 @@ import shlex
 
 import pytest
 
-from homelabeazy.lifecycle import runners
+from homelabeazy.lifecycle.proxmox_preflight import missing_privileges
 from homelabeazy.model.proxmox_privileges import (
     ROLE_NAME,
     SUPPORTED_MAJORS,
@@ -26,7 +26,7 @@ def test_the_readme_grants_what_preflight_checks(example_homelab, major: int) ->
         assert command in block.split("```", 2)[1]
     role = shlex.split(commands[0])
     granted = set(role[role.index("--privs") + 1].split(","))
-    assert runners.missing_privileges({"/": granted}, major) == []
+    assert missing_privileges({"/": granted}, major) == []
     assert granted == set(required_privileges(major))
     assert shlex.split(commands[2]) == [
         "pveum", "acl", "modify", "/", "--users", "terraform@pve", "--roles", ROLE_NAME,
