@@ -325,8 +325,9 @@ class Sshd:
 
 
 @contextmanager
-def sshd(binary: str, tmp: Path) -> Iterator[Sshd]:
-    """A throwaway sshd on a loopback port accepting one generated key for the current user.
+def sshd(binary: str, tmp: Path, authorized_keys: str | None = None) -> Iterator[Sshd]:
+    """A throwaway sshd on a loopback port accepting one generated key for the current user
+    (or exactly the public keys in `authorized_keys`, when given).
 
     sshd refuses to start without its privilege-separation directory /run/sshd, which the
     openssh-server package normally creates when its service starts; we create it the same way
@@ -337,7 +338,7 @@ def sshd(binary: str, tmp: Path) -> Iterator[Sshd]:
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     for name in ("host_key", "user_key"):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp / name)], check=True)
-    (tmp / "authorized_keys").write_text((tmp / "user_key.pub").read_text())
+    (tmp / "authorized_keys").write_text(authorized_keys or (tmp / "user_key.pub").read_text())
     (tmp / "authorized_keys").chmod(0o600)
     port = free_port()
     config = tmp / "sshd_config"
@@ -357,3 +358,72 @@ def sshd(binary: str, tmp: Path) -> Iterator[Sshd]:
     with process([binary, "-D", "-e", "-f", str(config)], tmp / "sshd.log"):
         wait_until("sshd", lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None)
         yield Sshd(port, getpass.getuser(), options)
+
+
+# --- git over HTTP with basic auth ----------------------------------------------------------------
+
+
+@contextmanager
+def git_http(root: Path, username: str, password: str) -> Iterator[str]:
+    """Real `git http-backend` (smart HTTP) serving the repositories under `root` on loopback,
+    behind HTTP basic auth for exactly `username:password`. Yields the base URL."""
+    import base64
+
+    expected = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _serve(self) -> None:
+            if self.headers.get("Authorization") != expected:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="git"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            path, _, query = self.path.partition("?")
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            env = {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "GIT_PROJECT_ROOT": str(root),
+                "GIT_HTTP_EXPORT_ALL": "1",
+                "PATH_INFO": path,
+                "QUERY_STRING": query,
+                "REQUEST_METHOD": self.command,
+                "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                "CONTENT_LENGTH": str(len(body)),
+                "REMOTE_USER": username,
+                "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+            }
+            done = subprocess.run(
+                ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
+            )
+            head, _, payload = done.stdout.partition(b"\r\n\r\n")
+            status = 200
+            headers = []
+            for line in head.decode("latin-1").split("\r\n"):
+                name, _, value = line.partition(":")
+                if name.lower() == "status":
+                    status = int(value.split()[0])
+                elif name:
+                    headers.append((name, value.strip()))
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = _serve
+        do_POST = _serve
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -84,7 +84,7 @@ def test_up_preflight_failure_is_journaled_and_explained(cli, config: Path) -> N
     assert result.code == 1
     assert "stage preflight failed" in result.err
     assert "resumes at preflight" in result.err
-    assert "Proxmox: GET /access/permissions" in result.err
+    assert "Proxmox: GET /version" in result.err
     assert "git: ls-remote" in result.err
     assert "not-a-real-secret" not in result.err
     assert "Traceback" not in result.err

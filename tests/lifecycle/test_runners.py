@@ -16,8 +16,9 @@ from homelabeazy.errors import ExternalSystemError
 from homelabeazy.lifecycle import runners as r
 from homelabeazy.lifecycle.doctor import Row as DoctorRow
 from homelabeazy.lifecycle.doctor import decide, up_tool_names
+from homelabeazy.lifecycle.proxmox_preflight import missing_privileges
 from homelabeazy.lifecycle.stages import StageContext
-from homelabeazy.model.proxmox_privileges import REQUIRED_PRIVILEGES
+from homelabeazy.model.proxmox_privileges import required_privileges
 from homelabeazy.ops import ssh, tools
 from homelabeazy.ops.doctor_facts import CollectionsFact, Facts, ToolFact, gather
 from homelabeazy.ops.kube import KubeAdapter
@@ -101,7 +102,7 @@ def test_preflight_passes_with_real_tools_remote_and_current_repo(
 def test_preflight_reports_every_problem_at_once(
     example_homelab, rendered: Path, bare_remote: str, fake_proxmox
 ) -> None:
-    lacking = set(REQUIRED_PRIVILEGES) - {"VM.Allocate", "SDN.Use"}
+    lacking = set(required_privileges(9)) - {"VM.Allocate", "SDN.Use"}
     server = fake_proxmox(
         pve.estate_for(example_homelab, privileges=lacking), token=pve.token(example_homelab)
     )
@@ -411,6 +412,8 @@ def test_verify_fails_on_unhealthy_rows(example_homelab, tmp_path: Path) -> None
 
 
 def test_required_privileges_exist_in_the_proxmox_api_description() -> None:
+    """The 9.x set against the 9.1 API description; 8.x differs only by the guest-agent privilege
+    that 9.0 dropped (VM.Monitor, absent from the 9.1 description)."""
     from tests.conftest import SHARED_SCHEMAS
     from tests.support.integration import require_tool
 
@@ -418,12 +421,13 @@ def test_required_privileges_exist_in_the_proxmox_api_description() -> None:
     if not path.exists():
         require_tool(f"{path} not available (set HOMELAB_SCHEMAS)")
     text = path.read_text()
-    unknown = [
-        p for p in REQUIRED_PRIVILEGES if f'"{p}"' not in text and f"'{p}'" not in text and p not in text
-    ]
-    assert unknown == []
-    assert r.missing_privileges({"/": set(REQUIRED_PRIVILEGES) | {"Pool.Audit"}}) == []
-    assert r.missing_privileges({"/vms": set(REQUIRED_PRIVILEGES)}) == list(REQUIRED_PRIVILEGES)
+    nine = required_privileges(9)
+    assert [p for p in nine if f'"{p}"' not in text] == []
+    assert '"VM.Monitor"' not in text
+    assert set(required_privileges(8)) ^ set(nine) == {"VM.Monitor", "VM.GuestAgent.Audit"}
+    assert missing_privileges({"/": set(nine) | {"Pool.Audit"}}, 9) == []
+    assert missing_privileges({"/": set(nine)}, 8) == ["VM.Monitor"]
+    assert missing_privileges({"/vms": set(nine)}, 9) == list(nine)
 
 
 @pytest.mark.integration
@@ -476,7 +480,7 @@ def test_preflight_counts_only_propagated_privileges(
         stage.run(StageContext(rendered, example_homelab))
     assert "lacks VM.Config.Cloudinit on / (granted with propagation)" in str(info.value)
     assert pve.SECRET not in str(info.value)
-    assert [q.path for q in server.requests] == ["/access/permissions"]
+    assert [q.path for q in server.requests] == ["/version", "/access/permissions"]
 
 
 @pytest.mark.integration
@@ -493,7 +497,7 @@ def test_preflight_reports_a_rejected_token(
     )
     with pytest.raises(ExternalSystemError) as info:
         stage.run(StageContext(rendered, example_homelab))
-    assert "Proxmox: GET /access/permissions (authentication) failed: HTTP 401" in str(info.value)
+    assert "Proxmox: GET /version (authentication) failed: HTTP 401" in str(info.value)
     assert "not-the-secret" not in str(info.value)
 
 

@@ -23,6 +23,7 @@ DISCOVERY: dict[str, list[dict[str, Any]]] = {
         {"name": "nodes", "kind": "Node", "namespaced": False},
         {"name": "namespaces", "kind": "Namespace", "namespaced": False},
         {"name": "configmaps", "kind": "ConfigMap", "namespaced": True},
+        {"name": "secrets", "kind": "Secret", "namespaced": True},
         {"name": "services", "kind": "Service", "namespaced": True},
         {"name": "services/proxy", "kind": "ServiceProxyOptions", "namespaced": True},
     ],

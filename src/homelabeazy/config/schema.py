@@ -303,6 +303,20 @@ class GitopsConfig(Section):
     """Branch, tag or commit ArgoCD follows."""
     path: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]+$")] = "kubernetes"
     """Folder in the repository holding the Kubernetes tree."""
+    private: bool = False
+    """The repository needs credentials to be read (most homelab repositories do: they hold
+    addresses and topology). `homelab up` then gives ArgoCD read-only credentials of its own and
+    checks them before bootstrap. For an `ssh://` or `git@host:path` URL it creates an ed25519
+    deploy key once (the private half stays in the 0600 state folder outside the repository, then
+    in Vault; the public half is printed, to be added as a read-only deploy key); for an
+    `https://` URL it uses the access token in the environment variable `token_env`. Neither is
+    ever written into the repository. Leave false for a public repository: no credentials."""
+    token_env: Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$")] = "HOMELAB_GIT_TOKEN"  # noqa: S105 - the variable's name, not a secret
+    """`https://` private repositories only: the environment variable holding a read-only access
+    token (a GitHub fine-grained token with Contents: read, a GitLab deploy token, ...)."""
+    token_username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._@+-]{1,100}$")] = "git"  # noqa: S105 - a user name, not a secret
+    """`https://` private repositories only: the user name sent with the token (a GitLab deploy
+    token has its own; GitHub and Gitea accept any non-empty name)."""
 
 
 # --------------------------------------------------------------------------- services

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +21,9 @@ from ruamel.yaml import YAML
 from homelabeazy.errors import ExternalSystemError, HomelabError
 from homelabeazy.lifecycle.doctor import Row as DoctorRow
 from homelabeazy.lifecycle.doctor import up_tool_names
+from homelabeazy.lifecycle.proxmox_preflight import proxmox_problems
 from homelabeazy.lifecycle.stages import StageContext
 from homelabeazy.model import Homelab, Node
-from homelabeazy.model.proxmox_privileges import REQUIRED_PRIVILEGES
 from homelabeazy.ops.probes import Row
 from homelabeazy.ops.proxmox import ProxmoxReader
 from homelabeazy.render import render_all, writer
@@ -137,10 +137,6 @@ def k3s_token_path(homelab: Homelab) -> Path:
 # --- preflight -----------------------------------------------------------------------------------
 
 
-def missing_privileges(permissions: Mapping[str, set[str]]) -> list[str]:
-    """Required privileges the token lacks on `/` with propagation (pure, tested on its own)."""
-    granted = permissions.get("/", set())
-    return [p for p in REQUIRED_PRIVILEGES if p not in granted]
 
 
 @dataclass
@@ -152,14 +148,18 @@ class PreflightStage:
     proxmox: Callable[[], AbstractContextManager[ProxmoxReader]]
     ls_remote: Callable[[str, str], str]
     render_current: Callable[[StageContext], list[str]]
+    argocd_remote: Callable[[StageContext], str] | None = None
+    """For `gitops.private`: check the remote with ArgoCD's own credentials instead of the user's
+    (lifecycle/repo_access.ArgocdRemoteCheck, which creates the deploy key the first time)."""
 
     def describe(self, ctx: StageContext) -> str:
         """One line for --dry-run."""
         cfg = ctx.homelab.config
         return (
             f"check {', '.join(up_tool_names())} and the Ansible collections; "
-            f"Proxmox API {cfg.proxmox.endpoint} and token privileges; "
+            f"Proxmox API {cfg.proxmox.endpoint}: version and token privileges; "
             f"`render --check`; git ls-remote {cfg.gitops.repo_url} {cfg.gitops.revision}"
+            + (" with ArgoCD's own credentials" if cfg.gitops.private else "")
         )
 
     def run(self, ctx: StageContext) -> str:
@@ -172,15 +172,12 @@ class PreflightStage:
                 problems.append(row.problem)
             elif row.level == "ok" and row.check in up_tool_names():
                 found.append(f"{row.check} {row.version}")
-        ctx.progress("checking the Proxmox API token")
+        ctx.progress("checking the Proxmox version and API token")
+        proxmox_summary = ""
         try:
             with self.proxmox() as proxmox:
-                lacking = missing_privileges(proxmox.permissions())
-            if lacking:
-                problems.append(
-                    f"Proxmox token {ctx.homelab.config.proxmox.token_id} lacks {', '.join(lacking)} on / "
-                    "(granted with propagation): add them to its role (README.md, 'Proxmox API token')"
-                )
+                lacking, proxmox_summary = proxmox_problems(proxmox, ctx.homelab)
+            problems += lacking
         except HomelabError as exc:  # unreachable, rejected, or the token variable is not set
             problems.append(str(exc))
         ctx.progress("checking the rendered repo")
@@ -190,9 +187,13 @@ class PreflightStage:
             problems.append(f"the repo is out of date with homelab.yaml ({shown}): run `homelab render`")
         gitops = ctx.homelab.config.gitops
         ctx.progress("checking the Git remote")
+        remote = f"{gitops.revision} on the remote"
         try:
-            self.ls_remote(gitops.repo_url, gitops.revision)
-        except ExternalSystemError as exc:
+            if gitops.private and self.argocd_remote is not None:
+                remote = self.argocd_remote(ctx)
+            else:
+                self.ls_remote(gitops.repo_url, gitops.revision)
+        except HomelabError as exc:  # refused, unreachable, or the token variable is not set
             problems.append(str(exc))
         if problems:
             raise ExternalSystemError(
@@ -201,7 +202,7 @@ class PreflightStage:
                 "\n  " + "\n  ".join(problems),
                 "fix each, then re-run",
             )
-        return f"{', '.join(found)}; Proxmox token ok; repo current; {gitops.revision} on the remote"
+        return f"{', '.join(found)}; {proxmox_summary}; repo current; {remote}"
 
 
 def render_current(ctx: StageContext) -> list[str]:
@@ -360,6 +361,8 @@ class BootstrapStage:
     interval: float = 5.0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    repo_secret: Callable[[Homelab], dict[str, Any] | None] = lambda _homelab: None
+    """ArgoCD's repository Secret for a private repository (lifecycle/repo_access), else None."""
 
     def describe(self, ctx: StageContext) -> str:
         """One line for --dry-run."""
@@ -377,13 +380,23 @@ class BootstrapStage:
             )
         argo = [m for m in manifests if str(m.get("apiVersion")) == _ARGOCD_API]
         rest = [m for m in manifests if str(m.get("apiVersion")) != _ARGOCD_API]
+        secret = self.repo_secret(ctx.homelab)  # before any change: a missing key fails here
         kube = self.kube()
         ctx.progress(f"applying {len(rest)} manifest(s)")
         count = kube.server_side_apply(rest, default_namespace="argocd")
-        if argo:
+        if argo or secret is not None:
+            # The argocd namespace exists once helm-controller has installed the chart.
             self._wait_for_argocd(ctx, kube)
+        if secret is not None:
+            ctx.progress("applying ArgoCD's repository credentials")
+            count += kube.server_side_apply([secret], default_namespace="argocd")
+        if argo:
             count += kube.server_side_apply(argo, default_namespace="argocd")
-        return f"applied {count} manifest(s) (server-side)"
+        summary = f"applied {count} manifest(s) (server-side)"
+        if secret is not None:
+            meta = secret["metadata"]
+            summary += f", ArgoCD's repository credentials as Secret {meta['namespace']}/{meta['name']}"
+        return summary
 
     def _wait_for_argocd(self, ctx: StageContext, kube: KubeClient) -> None:
         deadline = self.clock() + self.timeout

@@ -18,7 +18,7 @@ from pathlib import Path
 from homelabeazy.errors import ExternalSystemError
 from homelabeazy.lifecycle import secrets
 from homelabeazy.lifecycle.runners import Progress, quiet
-from homelabeazy.model import Homelab
+from homelabeazy.model import Homelab, repo_credentials
 from homelabeazy.ops.vault import VaultAdapter
 from homelabeazy.render.ansible import k3s_token_secret
 from homelabeazy.render.k8s.application import IN_CLUSTER
@@ -65,6 +65,9 @@ class VaultSecretsRunner:
     k3s_token_file: Path | None = None
     """The join token `configure` generated (when no $HOMELAB_K3S_TOKEN was given): Vault must hold
     that value, not a new random one, or nodes added later could not join."""
+    repo_credentials: Callable[[], dict[str, str] | None] | None = None
+    """ArgoCD's repository credentials (lifecycle/repo_access): Vault keeps a copy, so the deploy
+    key outlives the workstation it was made on."""
     wait_timeout: float = 600.0
     interval: float = 5.0
     sleep: Callable[[float], None] = field(default=time.sleep)
@@ -86,7 +89,7 @@ class VaultSecretsRunner:
                 "then run `homelab up` again",
             )
         progress("seeding the secrets")
-        adopted = self._adopt_k3s_token(vault)
+        adopted = self._adopt_k3s_token(vault) + self._adopt_repo_credentials(vault)
         seeded = secrets.seed(vault, self.homelab, self.kubernetes)
         seeded.done[:0] = adopted
         if seeded.missing:
@@ -113,6 +116,30 @@ class VaultSecretsRunner:
         data = {**(stored.data if stored else {}), spec.keys[0]: self.k3s_token_file.read_text().strip()}
         vault.write_secret(mount, spec.path, data, cas=stored.version if stored else 0)
         return [f"stored the cluster's K3s join token at {mount}/{spec.path}"]
+
+    def _adopt_repo_credentials(self, vault: VaultAdapter) -> list[str]:
+        """Keep ArgoCD's repository credentials at argocd/repository unless Vault holds some.
+
+        Never replaced silently: different credentials already in Vault are left as they are and
+        reported, since one of the two keys may be the one registered at the forge.
+        """
+        data = self.repo_credentials() if self.repo_credentials is not None else None
+        if not data:
+            return []
+        mount = self.homelab.vault_kv_mount
+        secrets.require_unsealed(vault)
+        if mount not in vault.secret_mounts():
+            return []  # seed enables the mount; the next run keeps the credentials
+        stored = vault.read_secret(mount, repo_credentials.VAULT_PATH)
+        if stored is not None and stored.data:
+            if stored.data == data:
+                return []
+            return [
+                f"left {mount}/{repo_credentials.VAULT_PATH} as it is: Vault holds other repository "
+                "credentials than the state folder (not replaced)"
+            ]
+        vault.write_secret(mount, repo_credentials.VAULT_PATH, data, cas=stored.version if stored else 0)
+        return [f"stored ArgoCD's repository credentials at {mount}/{repo_credentials.VAULT_PATH}"]
 
     def _wait(self, vault: VaultAdapter, progress: Progress) -> None:
         """Poll the seal status (no token needed) until Vault answers or the deadline passes."""

@@ -73,6 +73,11 @@ def _secret_specs(h: Homelab) -> object:
     return [(s.path, s.keys, s.generate) for s in h.secrets]
 
 
+def _repo_access(h: Homelab) -> object:
+    g = h.config.gitops
+    return (g.repo_url, g.private, g.token_env, g.token_username)
+
+
 def _proxmox_and_git(h: Homelab) -> object:
     return {"proxmox": h.config.proxmox, "gitops": h.config.gitops}
 
@@ -80,9 +85,11 @@ def _proxmox_and_git(h: Homelab) -> object:
 STAGES: tuple[StageSpec, ...] = (
     StageSpec(
         "preflight",
-        "check tools, the Proxmox API and token privileges, the rendered repo and the Git remote",
+        "check tools, the Proxmox version and token privileges, the rendered repo and the Git remote "
+        "(as ArgoCD will read it)",
         StageInputs(model=(("proxmox+gitops", _proxmox_and_git),)),
-        "read-only: it checks and changes nothing, so it runs every time",
+        "it only reads the world, so it runs every time; for a private repository it creates "
+        "ArgoCD's deploy key once, in the state folder, and reuses it afterwards",
         check=True,
     ),
     StageSpec(
@@ -105,8 +112,9 @@ STAGES: tuple[StageSpec, ...] = (
     ),
     StageSpec(
         "bootstrap",
-        "install ArgoCD at the pinned version and apply the root Application (server-side apply)",
-        StageInputs(paths=("kubernetes/bootstrap",)),
+        "install ArgoCD at the pinned version, give it the repository's credentials (private "
+        "repositories) and apply the root Application (server-side apply)",
+        StageInputs(paths=("kubernetes/bootstrap",), model=(("repository access", _repo_access),)),
         "server-side apply of unchanged manifests leaves the objects as they are",
     ),
     StageSpec(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from homelabeazy.errors import HomelabError
-from homelabeazy.lifecycle import doctor, runners
+from homelabeazy.lifecycle import doctor, repo_access, runners
 from homelabeazy.lifecycle.ansible_runner import AnsibleAdapter
 from homelabeazy.lifecycle.secrets import KubernetesAuth, vault_address
 from homelabeazy.lifecycle.secrets_runner import IN_CLUSTER_KUBERNETES, VaultSecretsRunner
@@ -72,6 +72,7 @@ def real_adapters(
             token=os.environ.get("VAULT_TOKEN") or None,
             kubernetes=target.kubernetes or IN_CLUSTER_KUBERNETES,
             k3s_token_file=runners.k3s_token_path(homelab),
+            repo_credentials=lambda: repo_access.RepositorySecret(runners.state_dir).vault_data(homelab),
         )
     return Adapters(
         terraform=TerraformAdapter(homelab.config.proxmox),
@@ -141,6 +142,7 @@ def stage_runners(
             proxmox=proxmox,
             ls_remote=tools.git_ls_remote,
             render_current=runners.render_current,
+            argocd_remote=repo_access.ArgocdRemoteCheck(runners.state_dir),
         ),
         "provision": runners.ProvisionStage(adapters.terraform),
         "wait": runners.WaitStage(
@@ -148,7 +150,9 @@ def stage_runners(
             booted=lambda user, host, port: ssh.cloud_init_finished(user, host, port, 10),
         ),
         "configure": runners.ConfigureStage(adapters.ansible, kubeconfig=lambda _homelab: kubeconfig_file),
-        "bootstrap": runners.BootstrapStage(kube),
+        "bootstrap": runners.BootstrapStage(
+            kube, repo_secret=repo_access.RepositorySecret(runners.state_dir)
+        ),
         "secrets": runners.SecretsStage(adapters.secrets),
         "sync": runners.SyncStage(kube),
         "verify": runners.VerifyStage(lambda h: status_rows(h, targets)),

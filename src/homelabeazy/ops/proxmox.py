@@ -134,6 +134,10 @@ class ProxmoxReader(Protocol):
         """The token's privileges per ACL path, counting only those that propagate."""
         ...
 
+    def release(self) -> str:
+        """The Proxmox VE point release, `x.y` (GET /version)."""
+        ...
+
 
 def host_facts(rows: list[dict[str, Any]]) -> list[HostFacts]:
     """HostFacts from the rows of GET /nodes."""
@@ -245,6 +249,16 @@ class ProxmoxClient:
         """The Proxmox VE version, e.g. `9.1.1` (GET /version; any valid token may read it)."""
         data = self.get("/version") or {}
         return str(data.get("version", "")) if isinstance(data, dict) else ""
+
+    def release(self) -> str:
+        """The Proxmox VE point release `x.y` (GET /version's `release`; any token may read it)."""
+        data = self.get("/version") or {}
+        release = data.get("release") if isinstance(data, dict) else None
+        if not isinstance(release, str) or not release:
+            raise ExternalSystemError(
+                SYSTEM, "GET /version", "the answer has no `release`", "is the endpoint a Proxmox VE API?"
+            )
+        return release
 
     def _data(self, action: str, response: httpx.Response) -> Any:
         status = response.status_code

@@ -3,12 +3,15 @@ installed, and `git ls-remote`."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,10 +119,21 @@ def installed_collections(ansible_playbook: str | None, timeout: float = 60.0) -
     return found
 
 
-def git_ls_remote(url: str, revision: str, timeout: float = 20.0) -> str:
+_GIT_BOILERPLATE = ("Please make sure you have the correct access rights", "and the repository exists")
+
+
+def git_ls_remote(
+    url: str,
+    revision: str,
+    timeout: float = 20.0,
+    *,
+    env: Mapping[str, str] | None = None,
+    fix: str = "check gitops.repo_url and your credentials for it",
+) -> str:
     """The commit `revision` points to on the remote; raises when the remote or the branch is missing.
 
-    GIT_TERMINAL_PROMPT=0: a remote asking for a password must fail, not hang preflight.
+    GIT_TERMINAL_PROMPT=0: a remote asking for a password must fail, not hang preflight. `env`
+    adds variables (the credentials of `ssh_key_env` / `token_env`); `fix` is the hint on failure.
     """
     try:
         done = subprocess.run(
@@ -128,17 +142,25 @@ def git_ls_remote(url: str, revision: str, timeout: float = 20.0) -> str:
             text=True,
             timeout=timeout,
             check=False,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
+            # With credentials of its own, run outside any repository: a clone's .git/config
+            # (url rewrites, credential helpers) must not change which remote or key is used.
+            cwd=os.path.abspath(os.sep) if env else None,
         )
     except subprocess.TimeoutExpired:
-        raise ExternalSystemError("git", f"ls-remote {url}", f"no answer in {timeout:g}s") from None
+        raise ExternalSystemError("git", f"ls-remote {url}", f"no answer in {timeout:g}s", fix) from None
     except FileNotFoundError:
         raise ExternalSystemError("git", "running git", "git is not installed", "install git") from None
     if done.returncode != 0:
-        answer = (done.stderr.strip().splitlines() or ["exit code " + str(done.returncode)])[-1]
-        raise ExternalSystemError(
-            "git", f"ls-remote {url}", answer, "check gitops.repo_url and your credentials for it"
-        )
+        # ssh says why (`Permission denied (publickey)`, a changed host key) before git's own
+        # closing words, which say nothing more than that it failed.
+        lines = [
+            line.strip()
+            for line in done.stderr.splitlines()
+            if line.strip() and not line.startswith(_GIT_BOILERPLATE)
+        ]
+        answer = "; ".join(lines[-2:]) or f"exit code {done.returncode}"
+        raise ExternalSystemError("git", f"ls-remote {url}", answer, fix)
     line = done.stdout.strip().splitlines()[0] if done.stdout.strip() else ""
     if not line:
         raise ExternalSystemError(
@@ -148,3 +170,57 @@ def git_ls_remote(url: str, revision: str, timeout: float = 20.0) -> str:
             f"push {revision} (the rendered repo) to the remote first",
         )
     return line.split()[0]
+
+
+# Git as ArgoCD sees the remote: none of the user's git or ssh configuration (url rewrites,
+# credential helpers, askpass programs, core.sshCommand, IdentityFile entries, agent keys) may
+# help the check pass. Configuration given through GIT_CONFIG_COUNT outranks every file; an
+# empty credential.helper clears the list, an empty GIT_ASKPASS disables askpass.
+def _isolated_git(*config: tuple[str, str]) -> dict[str, str]:
+    pairs = [("credential.helper", ""), *config]
+    env = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_ASKPASS": ""}
+    env["GIT_CONFIG_COUNT"] = str(len(pairs))
+    for i, (key, value) in enumerate(pairs):
+        env[f"GIT_CONFIG_KEY_{i}"] = key
+        env[f"GIT_CONFIG_VALUE_{i}"] = value
+    return env
+
+
+def ssh_key_env(key: Path, known_hosts: Sequence[Path]) -> dict[str, str]:
+    """Environment making git reach an ssh remote with exactly `key`, nothing else.
+
+    `-F /dev/null` and `IdentitiesOnly=yes` (with no agent) leave `key` the only identity offered;
+    BatchMode fails instead of prompting. Host keys: `StrictHostKeyChecking=accept-new` trusts a
+    host seen for the first time, records it in the first `known_hosts` file, and refuses a
+    changed key on every later run; a host already in a later file (the user's own
+    ~/.ssh/known_hosts) is checked against that record.
+    """
+    command = [
+        "ssh",
+        "-F",
+        os.devnull,
+        "-i",
+        str(key),
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "IdentityAgent=none",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=accept-new",
+        "-o",
+        "UserKnownHostsFile=" + " ".join(f'"{p}"' for p in known_hosts),
+    ]
+    return {**_isolated_git(), "GIT_SSH_COMMAND": shlex.join(command)}
+
+
+def token_env(username: str, token: str) -> dict[str, str]:
+    """Environment making git send HTTP basic credentials `username:token` to an https remote.
+
+    Passed as configuration through the environment (GIT_CONFIG_COUNT, git >= 2.31), so the
+    token is neither in the command line (visible to every user in `ps`) nor in the URL (which
+    error messages print).
+    """
+    basic = base64.b64encode(f"{username}:{token}".encode()).decode("ascii")
+    return _isolated_git(("http.extraHeader", f"Authorization: Basic {basic}"))

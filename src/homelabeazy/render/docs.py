@@ -6,8 +6,13 @@ import re
 from collections import defaultdict
 
 from homelabeazy import toolchain
-from homelabeazy.model import Homelab, Route
-from homelabeazy.model.proxmox_privileges import REQUIRED_PRIVILEGES, pveum_commands
+from homelabeazy.model import Homelab, Route, repo_credentials
+from homelabeazy.model.proxmox_privileges import (
+    IMPORT_CONTENT_SINCE,
+    SUPPORTED_MAJORS,
+    pveum_commands,
+    required_privileges,
+)
 from homelabeazy.render.k8s.services.authelia import DATA_DIR, notifier
 from homelabeazy.render.templates import render_template
 
@@ -91,12 +96,16 @@ def render(homelab: Homelab) -> dict[str, str]:
         "mermaid": mermaid(homelab),
         "routes_by_owner": routes_by_owner,
         "access": access_label,
-        "privileges": REQUIRED_PRIVILEGES,
-        "pveum": pveum_commands(homelab.config.proxmox.token_id),
         "tools": toolchain.TOOLS,
         "collections": toolchain.ANSIBLE_COLLECTIONS,
         "pfsensible": toolchain.PFSENSE_COLLECTIONS[0].version,
         "mail": _authelia_mail(homelab),
+        "pveum": [
+            (major, len(required_privileges(major)), pveum_commands(homelab.config.proxmox.token_id, major))
+            for major in sorted(SUPPORTED_MAJORS, reverse=True)
+        ],
+        "import_since": ".".join(map(str, IMPORT_CONTENT_SINCE)),
+        "repo": repo_credentials,
     }
     return {
         "README.md": render_template("docs/README.md.j2", context),
