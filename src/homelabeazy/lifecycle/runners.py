@@ -137,8 +137,6 @@ def k3s_token_path(homelab: Homelab) -> Path:
 # --- preflight -----------------------------------------------------------------------------------
 
 
-
-
 @dataclass
 class PreflightStage:
     """Checks everything the later stages need, and reports every problem at once."""
