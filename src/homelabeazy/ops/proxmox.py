@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-import httpx
-
 from homelabeazy.errors import ExternalSystemError, UsageError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # httpx is imported where a client is made: `homelab --help` never pays for it
+    import httpx
+
     from homelabeazy.config.schema import ProxmoxConfig
 
 SYSTEM = "Proxmox"
@@ -188,6 +188,8 @@ class ProxmoxClient:
         timeout: float = 30.0,
         max_connections: int = 8,
     ) -> None:
+        import httpx  # noqa: PLC0415 - loaded only when a client is made (fast --help)
+
         self.endpoint = normalise_endpoint(endpoint)
         self._verify = verify
         self._client = httpx.Client(
@@ -211,6 +213,8 @@ class ProxmoxClient:
 
     def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         """GET an API path (e.g. `/nodes`) and return its `data`; failures raise ExternalSystemError."""
+        import httpx  # noqa: PLC0415 - already loaded by __init__; names the exceptions
+
         action = f"GET {path}" + (f"?{'&'.join(f'{k}={v}' for k, v in params.items())}" if params else "")
         try:
             response = self._client.get(path, params=dict(params or {}))
