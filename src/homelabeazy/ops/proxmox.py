@@ -18,7 +18,6 @@ placed in the Authorization header; no message, log or repr contains it.
 from __future__ import annotations
 
 import os
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,9 @@ from urllib.parse import urlsplit
 
 from homelabeazy.errors import ExternalSystemError, UsageError
 
-if TYPE_CHECKING:  # httpx is imported where a client is made: `homelab --help` never pays for it
+if TYPE_CHECKING:  # httpx and ssl are imported where a client is made: `homelab --help` never pays for them
+    import ssl
+
     import httpx
 
     from homelabeazy.config.schema import ProxmoxConfig
@@ -74,6 +75,8 @@ class ApiToken:
 
 def tls_context(*, verify: bool = True, ca_cert: Path | None = None) -> ssl.SSLContext | bool:
     """The TLS setting for httpx: the system trust store, a given CA file, or (only if asked) none."""
+    import ssl  # noqa: PLC0415 - see TYPE_CHECKING above
+
     if not verify:
         return False
     if ca_cert is None:
@@ -328,6 +331,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _is_certificate_problem(exc: BaseException) -> bool:
+    import ssl  # noqa: PLC0415 - see TYPE_CHECKING above
+
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, ssl.SSLCertVerificationError):
