@@ -28,8 +28,13 @@ USED_WITHOUT_IMPORT = {
 }
 """Declared distributions src/ needs without an import statement, and why."""
 
-HEAVY = ("httpx", "proxmoxer", "kubernetes", "hvac", "ldap3", "jsonschema", "ansible_runner")
-"""Libraries only some commands use: `homelab --help` must not pay for importing them."""
+HEAVY = (
+    *("httpx", "proxmoxer", "kubernetes", "hvac", "ldap3", "jsonschema", "ansible_runner"),
+    *("pydantic", "rich", "ruamel", "jinja2", "yaml", "requests", "urllib3", "cryptography", "hcl2", "ssl"),
+    *("homelabeazy.config.schema", "homelabeazy.model", "homelabeazy.netpolicy", "homelabeazy.render"),
+)
+"""What only some commands use: `homelab --help` must not pay for importing them (together they
+cost several times the whole --help budget of benchmarks/bench_startup.py)."""
 
 
 def third_party_imports(root: Path) -> dict[str, set[str]]:
