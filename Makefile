@@ -2,19 +2,36 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+# Every package of the dev/CI environment, pinned with hashes (`make lock` refreshes it); the
+# package's own requirements in pyproject.toml stay ranges.
+LOCK := requirements/dev.lock
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha256sum | cut -c1-12)
 SYSTEM_PACKAGES := slapd ldap-utils nftables debootstrap iproute2 openssh-server openssh-client
 
-.PHONY: setup system-deps demo test test-fast lint typecheck bench clean
+.PHONY: setup lock system-deps demo test test-fast lint typecheck bench clean
 
-$(STAMP): pyproject.toml
+# The lock's exact versions and hashes (pip and setuptools included), then the project itself,
+# editable, built with the locked setuptools; pip check fails when the lock misses a dependency.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	@$(BIN)/pip check || { echo "$(LOCK) does not satisfy pyproject.toml: run 'make lock'" >&2; exit 1; }
 	rm -f $(VENV)/.installed-*
 	touch $@
 
 setup: $(STAMP)
+
+# Re-resolve $(LOCK) after editing the dependencies in pyproject.toml: keeps each pin that still
+# fits; `make lock UPGRADE=1` moves every package to its newest allowed release. Runs pip-compile
+# (the version the lock pins) from its own venv, so a stale lock cannot stop it.
+LOCK_VENV := .venv-lock
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install -q $$(grep -E '^(pip|pip-tools)==' $(LOCK) | cut -d' ' -f1)
+	$(LOCK_VENV)/bin/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade) \
+	  --output-file $(LOCK) pyproject.toml requirements/tools.in
 
 # The integration tests start real slapd, nftables, debootstrap'd hosts: install them when missing.
 system-deps:
@@ -49,4 +66,4 @@ bench: setup
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) demo-homelab .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOCK_VENV) demo-homelab .pytest_cache .mypy_cache .ruff_cache

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 
-import click
 import typer
-import typer.exceptions
 
 from homelabeazy import __version__
 from homelabeazy.cli import console, core_commands, doctor, import_estate, terraform_commands
@@ -24,6 +21,9 @@ app = typer.Typer(
     help="Turn one validated homelab.yaml into a working homelab-as-code repository, and run it.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help text: typer's rich formatter loads rich, markdown-it and pygments, which alone take
+    # longer than the whole of `homelab --help` is allowed (benchmarks/bench_startup.py).
+    rich_markup_mode=None,
 )
 
 
@@ -60,10 +60,11 @@ app.command()(doctor.doctor)
 app.add_typer(lifecycle_commands.backup_app, name="backup")
 
 
-# Typer >= 0.24 ships its own copy of click: catch both its classes and click's.
-_EXIT = (click.exceptions.Exit, typer.Exit)
-_ABORT = (click.exceptions.Abort, typer.Abort)
-_USAGE = (click.ClickException, typer.exceptions.TyperException)
+# Typer (0.29) carries its own copy of click and raises only its own classes: click itself is not a
+# dependency of homelab and is never imported (a user's venv does not have it).
+_EXIT = typer.Exit
+_ABORT = typer.Abort
+_USAGE = typer.TyperException
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -100,6 +101,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the single place unexpected errors are reported
         if os.environ.get("HOMELAB_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         console.failure(
             f"internal error: {type(exc).__name__}: {exc} (set HOMELAB_DEBUG=1 for the traceback)"

@@ -1,34 +1,61 @@
-"""One place for output: status and problems to stderr, machine-readable output to stdout."""
+"""One place for output: status and problems to stderr, machine-readable output to stdout.
+
+The two rich Consoles (`err`, `out`) are made on first use, not at import: importing rich costs
+more than the rest of `homelab --help`, which never prints through them.
+"""
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.markup import escape
+from functools import cache
+from typing import TYPE_CHECKING
 
-from homelabeazy.errors import Problem
+if TYPE_CHECKING:
+    from rich.console import Console
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+    from homelabeazy.errors import Problem
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+@cache
+def _console(stderr: bool) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def __getattr__(name: str) -> Console:
+    """`console.err` and `console.out`: the Consoles, created on first access."""
+    if name == "err":
+        return _console(True)
+    if name == "out":
+        return _console(False)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def escape(text: str) -> str:
+    """`text` with rich markup escaped, so user data never styles (or breaks) a line."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def problem(p: Problem) -> None:
     """Print one located problem: `file:line:col: field: message (hint)` with its severity."""
     style = _STYLE.get(p.severity, "")
-    err.print(f"[{style}]{p.severity}[/]: {escape(p.format())}")
+    _console(True).print(f"[{style}]{p.severity}[/]: {escape(p.format())}")
 
 
 def success(message: str) -> None:
     """A green one-line success report."""
-    err.print(f"[green]✓[/] {escape(message)}")
+    _console(True).print(f"[green]✓[/] {escape(message)}")
 
 
 def info(message: str) -> None:
     """A plain progress/status line."""
-    err.print(escape(message))
+    _console(True).print(escape(message))
 
 
 def failure(message: str) -> None:
     """A red failure report (no traceback)."""
-    err.print(f"[bold red]error[/]: {escape(message)}")
+    _console(True).print(f"[bold red]error[/]: {escape(message)}")

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from homelabeazy.cli import console
 from homelabeazy.errors import ExitCode, RenderConflictError, UsageError
-from homelabeazy.lifecycle.importer import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+from homelabeazy.lifecycle.import_limits import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from homelabeazy.ops.proxmox import DEFAULT_TOKEN_ENV
 
 if TYPE_CHECKING:
@@ -69,7 +68,7 @@ def import_estate(  # noqa: PLR0917 - Typer maps each option to a parameter
     ) as client:
         found = _discover_with_progress(client, concurrency)
     for warning in found.warnings:
-        console.err.print(f"[yellow]warning[/]: {escape(warning)}")
+        console.err.print(f"[yellow]warning[/]: {console.escape(warning)}")
     files = render_import(
         found.guests, found.failures, endpoint=client.endpoint, release=found.release, warnings=found.warnings
     )
@@ -131,7 +130,7 @@ def _record(path: Path, loaded: LoadedConfig, found: Discovery) -> None:
 
     managed = {node.vmid: node.name for node in build(loaded.config).nodes}
     for clash in vmid_clashes(found.guests, managed):
-        console.err.print(f"[yellow]warning[/]: {escape(clash)}")
+        console.err.print(f"[yellow]warning[/]: {console.escape(clash)}")
     text = path.read_text(encoding="utf-8")
     unreadable = {failure.vmid for failure in found.failures}
     updated = record_unmanaged(text, found.guests, managed, keep=unreadable)

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from homelabeazy.cli import console
 from homelabeazy.cli.common import DEFAULT_CONFIG, ConfigFileOption, ConfigOption, load_homelab, pick_config
@@ -26,6 +24,7 @@ from homelabeazy.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from rich.status import Status
+    from rich.table import Table
 
     from homelabeazy.lifecycle.journal import StageRecord
     from homelabeazy.lifecycle.stages import PlannedStage, StageSpec
@@ -52,17 +51,19 @@ class RichReporter:
 
     def skipped(self, spec: StageSpec, reason: str) -> None:
         """`- provision  skipped (done, inputs unchanged)`."""
-        console.err.print(f"[dim]- {spec.name:<10} skipped ({escape(reason)})[/]")
+        console.err.print(f"[dim]- {spec.name:<10} skipped ({console.escape(reason)})[/]")
 
     def started(self, spec: StageSpec, reason: str) -> None:
         """Start the spinner."""
-        self._status = console.err.status(f"{spec.name}: {escape(spec.purpose)} ({escape(reason)})")
+        self._status = console.err.status(
+            f"{spec.name}: {console.escape(spec.purpose)} ({console.escape(reason)})"
+        )
         self._status.start()
 
     def progress(self, spec: StageSpec, text: str) -> None:
         """Update the spinner's text."""
         if self._status is not None:
-            self._status.update(f"{spec.name}: {escape(text)}")
+            self._status.update(f"{spec.name}: {console.escape(text)}")
 
     def finished(self, spec: StageSpec, record: StageRecord, seconds: float) -> None:
         """Stop the spinner; print the stage's one-line summary."""
@@ -70,7 +71,7 @@ class RichReporter:
             self._status.stop()
             self._status = None
         mark = _RESULT_MARK.get(record.result, "?")
-        console.err.print(f"{mark} {spec.name:<10} {seconds:6.1f}s  {escape(record.summary)}")
+        console.err.print(f"{mark} {spec.name:<10} {seconds:6.1f}s  {console.escape(record.summary)}")
 
 
 def _targets(
@@ -156,7 +157,7 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
     ctx = StageContext(repo=repo, homelab=homelab)
     if dry_run:
         for line in plan_dry_run(ctx, runners, only=only, start_from=start_from):
-            console.out.print(escape(line))
+            console.out.print(console.escape(line))
         return ExitCode.OK
 
     def confirm(planned: list[PlannedStage]) -> bool:
@@ -179,12 +180,16 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
 
 
 def _status_table(rows: list[Row], title: str) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for column in ("layer", "name", "health", "detail"):
         table.add_column(column)
     for row in rows:
         style = _HEALTH_STYLE.get(row.health, "")
-        table.add_row(row.layer, escape(row.name), f"[{style}]{row.health}[/]", escape(row.detail))
+        table.add_row(
+            row.layer, console.escape(row.name), f"[{style}]{row.health}[/]", console.escape(row.detail)
+        )
     return table
 
 
@@ -290,9 +295,9 @@ def destroy(
     _, homelab = load_homelab(config)
     repo = config.parent
     kube_file = kubeconfig or kubeconfig_path(homelab)
-    console.err.print(f"[bold]homelab destroy deletes, for {escape(homelab.name)}:[/]")
+    console.err.print(f"[bold]homelab destroy deletes, for {console.escape(homelab.name)}:[/]")
     for line in destroy_plan(homelab, repo, kube_file):
-        console.err.print(f"  - {escape(line)}")
+        console.err.print(f"  - {console.escape(line)}")
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError("refusing to destroy without a terminal to confirm on: pass --yes")
@@ -306,13 +311,15 @@ def destroy(
             repo,
             kube_file,
             TerraformAdapter(homelab.config.proxmox),
-            lambda text: spinner.update(escape(text)),
+            lambda text: spinner.update(console.escape(text)),
         )
     console.success(f"destroyed {homelab.name}: {summary}")
     return ExitCode.OK
 
 
-backup_app = typer.Typer(help="Velero backups: take one now, list them, restore one.", no_args_is_help=True)
+backup_app = typer.Typer(
+    help="Velero backups: take one now, list them, restore one.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 def _velero(config: Path, kubeconfig: Path | None) -> tuple[Homelab, Any]:
@@ -338,7 +345,7 @@ def backup_now(
 
     homelab, kube = _velero(config, kubeconfig)
     with console.err.status("backup: starting") as spinner:
-        info = take(kube, homelab, Waiter(timeout=timeout), lambda text: spinner.update(escape(text)))
+        info = take(kube, homelab, Waiter(timeout=timeout), lambda text: spinner.update(console.escape(text)))
     console.success(f"backup {info.name} completed")
     return ExitCode.OK
 
@@ -355,6 +362,8 @@ def backup_list(
     if as_json:
         console.out.out(json.dumps([b.as_dict() for b in backups]))
         return ExitCode.OK
+    from rich.table import Table
+
     table = Table()
     for column in ("name", "phase", "schedule", "started", "completed", "expires", "errors"):
         table.add_column(column)
@@ -376,7 +385,9 @@ def backup_restore(
 
     _, kube = _velero(config, kubeconfig)
     with console.err.status("restore: starting") as spinner:
-        restored = restore(kube, name, Waiter(timeout=timeout), lambda text: spinner.update(escape(text)))
+        restored = restore(
+            kube, name, Waiter(timeout=timeout), lambda text: spinner.update(console.escape(text))
+        )
     console.success(f"restore {restored} from {name} completed")
     return ExitCode.OK
 
@@ -418,10 +429,14 @@ def drift(
     elif not items:
         console.success("no drift: the live homelab matches homelab.yaml")
     else:
+        from rich.table import Table
+
         table = Table(title=f"{homelab.name}: {len(items)} difference(s)", title_justify="left")
         for column in ("layer", "name", "drift", "model", "live"):
             table.add_column(column)
         for i in items:
-            table.add_row(i.layer, escape(i.name), i.kind, escape(i.model), escape(i.live))
+            table.add_row(
+                i.layer, console.escape(i.name), i.kind, console.escape(i.model), console.escape(i.live)
+            )
         console.err.print(table)
     return ExitCode.FAILED if items else ExitCode.OK

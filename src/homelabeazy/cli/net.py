@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from homelabeazy.cli import console
 from homelabeazy.cli.common import DEFAULT_CONFIG, ConfigOption
 from homelabeazy.errors import ExitCode, UsageError
-from homelabeazy.netpolicy.policy import Protocol
+
+if TYPE_CHECKING:  # netpolicy loads the config schema (pydantic): only when a command runs
+    from homelabeazy.netpolicy.policy import Protocol
 
 app = typer.Typer(
-    help="Ask the network policy: who may reach what, and which rule decides.", no_args_is_help=True
+    help="Ask the network policy: who may reach what, and which rule decides.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 _FLOW = re.compile(r"^(?:(?P<port>\d{1,5})(?:/(?P<proto>tcp|udp))?|(?P<icmp>icmp))$")

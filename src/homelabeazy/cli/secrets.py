@@ -9,7 +9,6 @@ import json
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from homelabeazy.cli import console
 from homelabeazy.cli.common import load_homelab
@@ -35,6 +34,7 @@ app = typer.Typer(
     name="secrets",
     help="Initialise, unseal and fill Vault with every secret the homelab needs.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain help, as the root app (fast start)
 )
 
 
@@ -46,7 +46,7 @@ def _print(report: Report) -> None:
     for line in report.notes:
         console.info(f"note: {line}")
     for line in report.missing:
-        console.err.print(f"[yellow]missing[/]: {escape(line)}")
+        console.err.print(f"[yellow]missing[/]: {console.escape(line)}")
 
 
 @app.command()

@@ -32,7 +32,10 @@ if TYPE_CHECKING:
     from homelabeazy.ops.vault import VaultAdapter
 
 app = typer.Typer(
-    name="users", help="Manage the people and groups of the LDAP directory.", no_args_is_help=True
+    name="users",
+    help="Manage the people and groups of the LDAP directory.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 LdapUrlOption = Annotated[

@@ -61,7 +61,8 @@ HostName = Annotated[str, AfterValidator(_check_host)]
 class Section(BaseModel):
     """Base for every config section: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    # The field docstrings reach the JSON Schema through config.starter, read only when asked for.
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --------------------------------------------------------------------------- proxmox
@@ -189,9 +190,7 @@ class FirewallRule(Section):
     description: str = ""
     """Why the rule exists (shown by `homelab net check` and in pfSense)."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, use_attribute_docstrings=True, populate_by_name=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class FirewallConfig(Section):

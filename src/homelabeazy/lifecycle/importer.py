@@ -20,9 +20,8 @@ from typing import Any, Protocol
 from homelabeazy.errors import ExternalSystemError
 from homelabeazy.importer.addresses import ReadFailure
 from homelabeazy.importer.guests import Guest, GuestConfigError, parse_guest
+from homelabeazy.lifecycle.import_limits import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
-DEFAULT_CONCURRENCY = 16
-MAX_CONCURRENCY = 64
 GUEST_KINDS = ("qemu", "lxc")
 
 

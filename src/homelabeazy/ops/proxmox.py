@@ -18,18 +18,19 @@ placed in the Authorization header; no message, log or repr contains it.
 from __future__ import annotations
 
 import os
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-import httpx
-
 from homelabeazy.errors import ExternalSystemError, UsageError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # httpx and ssl are imported where a client is made: `homelab --help` never pays for them
+    import ssl
+
+    import httpx
+
     from homelabeazy.config.schema import ProxmoxConfig
 
 SYSTEM = "Proxmox"
@@ -74,6 +75,8 @@ class ApiToken:
 
 def tls_context(*, verify: bool = True, ca_cert: Path | None = None) -> ssl.SSLContext | bool:
     """The TLS setting for httpx: the system trust store, a given CA file, or (only if asked) none."""
+    import ssl  # noqa: PLC0415 - see TYPE_CHECKING above
+
     if not verify:
         return False
     if ca_cert is None:
@@ -192,6 +195,8 @@ class ProxmoxClient:
         timeout: float = 30.0,
         max_connections: int = 8,
     ) -> None:
+        import httpx  # noqa: PLC0415 - loaded only when a client is made (fast --help)
+
         self.endpoint = normalise_endpoint(endpoint)
         self._verify = verify
         self._client = httpx.Client(
@@ -215,6 +220,8 @@ class ProxmoxClient:
 
     def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         """GET an API path (e.g. `/nodes`) and return its `data`; failures raise ExternalSystemError."""
+        import httpx  # noqa: PLC0415 - already loaded by __init__; names the exceptions
+
         action = f"GET {path}" + (f"?{'&'.join(f'{k}={v}' for k, v in params.items())}" if params else "")
         try:
             response = self._client.get(path, params=dict(params or {}))
@@ -343,6 +350,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _is_certificate_problem(exc: BaseException) -> bool:
+    import ssl  # noqa: PLC0415 - see TYPE_CHECKING above
+
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, ssl.SSLCertVerificationError):
