@@ -14,6 +14,7 @@ from homelabeazy.converge.state import DesiredState
 from homelabeazy.model import Homelab
 from homelabeazy.ops.helm import ChartCache
 from tests.conftest import REPO
+from tests.gitops.conftest import homelab_from  # noqa: F401 - the variants' fixture, shared
 from tests.support.chart_cache import build_chart_cache, shared_dir
 from tests.support.integration import require_tool
 
@@ -33,7 +34,7 @@ def helm_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def chart_dir(tmp_path_factory: pytest.TempPathFactory, helm_path: str) -> Path:  # noqa: ARG001 - needs Helm
+def chart_dir(tmp_path_factory: pytest.TempPathFactory, helm_path: str) -> Path:
     """The test chart cache assembled from the shared charts (HOMELAB_SHARED or ../shared).
 
     Renders are cached between sessions in .pytest_cache (keyed by everything that decides them).
@@ -45,7 +46,9 @@ def chart_dir(tmp_path_factory: pytest.TempPathFactory, helm_path: str) -> Path:
 
 
 @pytest.fixture
-def deep(chart_dir: Path, tmp_path: Path) -> Callable[[Homelab, Mapping[str, str]], tuple[DesiredState, Report]]:
+def deep(
+    chart_dir: Path, tmp_path: Path
+) -> Callable[[Homelab, Mapping[str, str]], tuple[DesiredState, Report]]:
     """Build the state of rendered `files` with real Helm (offline: no pull) and run every check."""
 
     def run(homelab: Homelab, files: Mapping[str, str]) -> tuple[DesiredState, Report]:
@@ -53,4 +56,3 @@ def deep(chart_dir: Path, tmp_path: Path) -> Callable[[Homelab, Mapping[str, str
         return state, run_checks(state, homelab)
 
     return run
-
