@@ -16,10 +16,12 @@ rendered both by the bootstrap HelmChart and by the argocd Application).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
 from functools import cache
+from importlib.metadata import version as version_of
 from typing import Any
 
 import jsonschema
@@ -40,6 +42,15 @@ from homelabeazy.render.k8s.services.authelia import CONFIG_KEY, CONFIG_MAP
 
 MAX_ERRORS = 5
 """Per object: the first few say what is wrong; hundreds would drown the report."""
+MEMO_FORMAT = 1
+"""Bump when what the memo's keys or values mean changes."""
+
+MEMO: dict[str, list[str]] = {}
+"""Content key (the document and the exact schema it is checked against) -> its problems.
+Checking is pure, so a result holds for as long as both are unchanged; `validate --deep` keeps
+this memo between runs (render/deep.py) and a warm run validates only what changed."""
+USED: set[str] = set()
+"""Keys looked up since the memo was loaded (what is worth keeping)."""
 
 
 def check_schema(state: DesiredState, homelab: Homelab) -> list[Finding]:
@@ -48,17 +59,51 @@ def check_schema(state: DesiredState, homelab: Homelab) -> list[Finding]:
     crds = _crd_index(state)
     builtin_groups = {g for g, _, _ in served_kinds(version)}
     findings: list[Finding] = []
-    seen: dict[str, list[str]] = {}
     for obj in state.objects:
         if obj.origin.source == "cluster":
             continue
-        key = json.dumps(obj.doc, sort_keys=True, default=str)
-        if key not in seen:
-            seen[key] = list(_problems(obj, version, crds, builtin_groups))
+        key = _memo_key(obj, version, crds)
+        USED.add(key)
+        if key not in MEMO:
+            MEMO[key] = list(_problems(obj, version, crds, builtin_groups))
         findings.extend(
-            Finding("schema", text, obj.origin.file, obj.ident, obj.origin.application) for text in seen[key]
+            Finding("schema", text, obj.origin.file, obj.ident, obj.origin.application) for text in MEMO[key]
         )
     return findings
+
+
+def _memo_key(obj: DesiredObject, version: str, crds: Mapping[tuple[str, str], Mapping[str, Any]]) -> str:
+    """The document and everything its verdict depends on: the Kubernetes schemas' version (and
+    kubernetes-validate's), the CRD it is checked against, the shipped Authelia schema."""
+    digest = hashlib.sha256()
+    crd = crds.get((obj.group, obj.kind))
+    parts = [MEMO_FORMAT, version, _kube_validate_version(), _authelia_digest(), crd is not None]
+    digest.update(json.dumps(parts).encode())
+    if crd is not None:
+        digest.update(_crd_digest(id(crd), crd))
+    digest.update(json.dumps(obj.doc, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+_CRD_DIGESTS: dict[int, tuple[Mapping[str, Any], bytes]] = {}
+
+
+def _crd_digest(ident: int, crd: Mapping[str, Any]) -> bytes:
+    cached = _CRD_DIGESTS.get(ident)
+    if cached is None or cached[0] is not crd:
+        cached = (crd, hashlib.sha256(json.dumps(crd.get("spec"), sort_keys=True).encode()).digest())
+        _CRD_DIGESTS[ident] = cached
+    return cached[1]
+
+
+@cache
+def _kube_validate_version() -> str:
+    return version_of("kubernetes-validate")
+
+
+@cache
+def _authelia_digest() -> str:
+    return hashlib.sha256(data_path("authelia/configuration.json").read_bytes()).hexdigest()
 
 
 def _problems(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -26,6 +25,7 @@ from typing import Any
 import yaml
 
 from homelabeazy.errors import ExternalSystemError, UsageError
+from homelabeazy.ops.memo import cache_root, read_json, write_json
 from homelabeazy.ops.tools import find_tool, parse_version
 
 MIN_HELM = (3, 16)
@@ -215,27 +215,19 @@ def chart_fingerprint(chart_dir: Path) -> str:
 
 
 def _cache_read(path: Path) -> tuple[Document, ...] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    data = read_json(path)
+    if not isinstance(data, list):
         return None
     return tuple((str(source), doc) for source, doc in data)
 
 
 def _cache_write(path: Path, documents: tuple[Document, ...]) -> None:
-    """Atomic (rename), best effort: a cache that cannot be written only costs time."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as out:
-            json.dump(documents, out, separators=(",", ":"))
-        os.replace(out.name, path)
-    except OSError:
-        return
+    write_json(path, documents)
 
 
 def render_cache_dir() -> Path:
     """Where rendered charts are kept between runs (`$XDG_CACHE_HOME/homelabeazy/rendered`)."""
-    return user_cache_dir().parent / "rendered"
+    return cache_root() / "rendered"
 
 
 # ----------------------------------------------------------------------------- chart cache
@@ -243,8 +235,7 @@ def render_cache_dir() -> Path:
 
 def user_cache_dir() -> Path:
     """`$XDG_CACHE_HOME/homelabeazy/charts` (default ~/.cache)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "homelabeazy" / "charts"
+    return cache_root() / "charts"
 
 
 @dataclass(frozen=True)

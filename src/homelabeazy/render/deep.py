@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,16 +47,33 @@ class DeepResult:
 
 def validate_deep(homelab: Homelab, charts: Path | None = None) -> DeepResult:
     """Render once; run the file validators and the convergence proof over the same files."""
+    from homelabeazy.converge import schema  # noqa: PLC0415
     from homelabeazy.converge.build import build_state  # noqa: PLC0415 - jsonschema/yaml are slow to import
     from homelabeazy.converge.engine import run_checks  # noqa: PLC0415
     from homelabeazy.ops.helm import ChartCache  # noqa: PLC0415
+    from homelabeazy.ops.memo import cache_root, read_json, write_json  # noqa: PLC0415
 
     files = render_all(homelab)
+    cache = ChartCache.default(charts)
+    memo_path = cache_root() / "schema-memo.json"
+    stored = read_json(memo_path)
+    if isinstance(stored, dict):
+        schema.MEMO.update(stored)
+    schema.USED.clear()
+    # The file validators mostly wait on subprocesses (ansible, terraform): run them meanwhile.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(_file_problems, files)
+        report = run_checks(build_state(homelab, files, cache), homelab)
+        problems = pending.result()
+    write_json(memo_path, {key: schema.MEMO[key] for key in sorted(schema.USED)})
+    return DeepResult(problems, report)
+
+
+def _file_problems(files: dict[str, str]) -> list[str]:
     problems: list[str] = []
     for validator in VALIDATORS:
         problems.extend(validator(files, None))
-    state = build_state(homelab, files, ChartCache.default(charts))
-    return DeepResult(problems, run_checks(state, homelab))
+    return problems
 
 
 def _register_layer_validators() -> None:
