@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib.metadata import version as version_of
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -77,7 +78,14 @@ def _memo_key(obj: DesiredObject, version: str, crds: Mapping[tuple[str, str], M
     kubernetes-validate's), the CRD it is checked against, the shipped Authelia schema."""
     digest = hashlib.sha256()
     crd = crds.get((obj.group, obj.kind))
-    parts = [MEMO_FORMAT, version, _kube_validate_version(), _authelia_digest(), crd is not None]
+    parts = [
+        MEMO_FORMAT,
+        _code_digest(),
+        version,
+        _kube_validate_version(),
+        _authelia_digest(),
+        crd is not None,
+    ]
     digest.update(json.dumps(parts).encode())
     if crd is not None:
         digest.update(_crd_digest(id(crd), crd))
@@ -94,6 +102,12 @@ def _crd_digest(ident: int, crd: Mapping[str, Any]) -> bytes:
         cached = (crd, hashlib.sha256(json.dumps(crd.get("spec"), sort_keys=True).encode()).digest())
         _CRD_DIGESTS[ident] = cached
     return cached[1]
+
+
+@cache
+def _code_digest() -> str:
+    """This module's own source: a changed check never reuses an old verdict."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 @cache
