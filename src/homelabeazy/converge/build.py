@@ -261,7 +261,8 @@ class _Builder:
         results = _render_all(self.helm, self.renders, kube, base)
         apis = base | _crd_kinds(doc for res in results.values() for _, doc in res.documents)
         if apis != base:
-            again = [r for r in self.renders if _asks_api_versions(r.request.chart_dir)]
+            groups = {group for group, _, _ in apis - base}
+            again = [r for r in self.renders if _may_change(r.request.chart_dir, groups)]
             results.update(_render_all(self.helm, again, kube, apis))
         for chart in self.renders:
             self._add_output(chart, results[chart])
@@ -305,14 +306,26 @@ def _render_all(
         return dict(zip(todo, pool.map(one, todo), strict=True))
 
 
+def _may_change(chart_dir: Path, groups: set[str]) -> bool:
+    """Whether more API versions can change the chart's output: its templates (or its subcharts')
+    read .Capabilities.APIVersions and name one of the API groups that were added."""
+    if _packed_subcharts(chart_dir):
+        return True  # templates inside .tgz subcharts are not read here: assume they may
+    text = _template_text(chart_dir)
+    return "APIVersions" in text and any(group in text for group in groups)
+
+
 @cache
-def _asks_api_versions(chart_dir: Path) -> bool:
-    """Whether any template of the chart (or its subcharts) reads .Capabilities.APIVersions."""
-    return any(
-        path.suffix in {".yaml", ".yml", ".tpl", ".txt"}
-        and path.is_file()
-        and "APIVersions" in path.read_text(encoding="utf-8", errors="replace")
-        for path in chart_dir.rglob("*")
+def _packed_subcharts(chart_dir: Path) -> bool:
+    return any(chart_dir.rglob("charts/*.tgz"))
+
+
+@cache
+def _template_text(chart_dir: Path) -> str:
+    return "\n".join(
+        path.read_text(encoding="utf-8", errors="replace")
+        for path in sorted(chart_dir.rglob("*"))
+        if path.suffix in {".yaml", ".yml", ".tpl", ".txt"} and "templates" in path.parts and path.is_file()
     )
 
 
