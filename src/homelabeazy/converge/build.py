@@ -124,7 +124,8 @@ class _Builder:
         if not self.homelab.enabled("argocd"):
             self._external_argocd()
         folder = f"{self.root}/bootstrap"
-        self.state.applications.append(ApplicationInfo("bootstrap", BOOTSTRAP_WAVE, "argocd", folder))
+        owner = "argocd" if self.homelab.enabled("argocd") else None
+        self.state.applications.append(ApplicationInfo("bootstrap", BOOTSTRAP_WAVE, "argocd", folder, owner))
         apps: list[tuple[str, Mapping[str, Any]]] = []
         # As `homelab up` reads the folder: every YAML document with a kind (not argocd-values.yaml),
         # applied with `argocd` as the default namespace.
