@@ -21,7 +21,8 @@ VAULT_HELM = (
     "helm",
     "kubernetes/values/vault.yaml",
     "",
-    "helm template of vault 0.34.1 (https://helm.releases.hashicorp.com) failed: Error: execution error at "
+    "Application vault: helm template of vault 0.34.1 (https://helm.releases.hashicorp.com) failed: "
+    "Error: execution error at "
     "(vault/templates/_helpers.tpl:1168:4): structured server config is not supported, "
     "value must be a string",
 )
@@ -103,7 +104,7 @@ def _add_gadget(files: dict[str, str]) -> dict[str, str]:
                 lambda docs: docs[0]["pod"].update(kind="ReplicaSet"),
             ),
             ("helm", "kubernetes/values/authelia.yaml", "",
-             "values of authelia 0.11.5 rejected by its values.schema.json: "
+             "Application authelia: values of authelia 0.11.5 rejected by its values.schema.json: "
              "pod.kind: 'ReplicaSet' is not one of "
              "['Deployment', 'DaemonSet', 'StatefulSet', '']"),
         ),
@@ -147,7 +148,7 @@ def test_helm_values_schema_failure_is_a_finding_on_the_values_file(example_home
         "helm", "kubernetes/values/traefik.yaml", "traefik", "services.traefik",
     )  # fmt: skip
     assert new[0].message.startswith(
-        "helm template of traefik 41.3.0 (https://traefik.github.io/charts) failed: "
+        "Application traefik: helm template of traefik 41.3.0 (https://traefik.github.io/charts) failed: "
     )
     assert "dashbord" in new[0].message
 
@@ -203,7 +204,7 @@ def test_cli_validate_deep_json_and_exit_code(cli, tmp_path: Path, chart_dir: Pa
     assert vault["config_path"] == "services.vault"
     assert vault["config_line"] == f"{config}:{_line_of(config, 'vault:')}: services.vault"
     result = cli("validate", "--deep", "--charts", str(chart_dir), config)
-    assert "kubernetes/values/vault.yaml: helm template of vault 0.34.1" in result.err
+    assert "kubernetes/values/vault.yaml: Application vault: helm template of vault 0.34.1" in result.err
     assert f"from {config}:" in result.err
     assert "wave   3: external-secrets:" in result.err
 

@@ -151,3 +151,39 @@ def test_template_error_is_returned_not_raised(tmp_path: Path, helm_path: str) -
     result = helm_ops.template(helm, helm_ops.TemplateRequest("r", chart, "ns", "v1.33.5"))
     assert result.documents == ()
     assert result.error == "Error: execution error at (tiny/templates/bad.yaml:1:3): values must say yes"
+
+
+@pytest.mark.integration
+def test_assembled_external_secrets_renders_its_crds_behind_its_switches(chart_dir: Path) -> None:
+    """The generated templates/crds/ behave as the published chart's: 23 CRDs, off with installCRDs=false,
+    the Cluster* kinds each behind their own crds.create<Kind>."""
+    helm = helm_ops.find_helm()
+    chart = chart_dir / "external-secrets-1.1.0"
+
+    def crds(*values: str) -> list[str]:
+        files = []
+        for i, text in enumerate(values):
+            path = chart_dir.parent / f"eso-values-{i}.yaml"
+            path.write_text(text)
+            files.append(path)
+        req = helm_ops.TemplateRequest("eso", chart, "external-secrets", "v1.33.5", value_files=tuple(files))
+        result = helm_ops.template(helm, req)
+        assert result.error == ""
+        return sorted(
+            d["metadata"]["name"] for _, d in result.documents if d["kind"] == "CustomResourceDefinition"
+        )
+
+    everything = crds()
+    assert len(everything) == 23
+    assert "externalsecrets.external-secrets.io" in everything
+    assert crds("installCRDs: false\n") == []
+    without = crds("crds:\n  createClusterSecretStore: false\n")
+    assert set(everything) - set(without) == {"clustersecretstores.external-secrets.io"}
+    annotated = helm_ops.template(
+        helm,
+        helm_ops.TemplateRequest(
+            "eso", chart, "x", "v1.33.5", set_values=(("crds.annotations.team", "a", True),)
+        ),
+    )
+    crd = next(d for _, d in annotated.documents if d["kind"] == "CustomResourceDefinition")
+    assert crd["metadata"]["annotations"]["team"] == "a"

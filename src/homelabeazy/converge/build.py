@@ -239,7 +239,8 @@ class _Builder:
         pin = self.pins.get((chart, version))
         skip_schema = offline_schema(pin) is not None
         for message in check_values(pin, chart_dir, layers):
-            self.state.findings.append(Finding("helm", message, values_file, application=application))
+            text = f"{_who(application)}: {message}"
+            self.state.findings.append(Finding("helm", text, values_file, application=application))
         request = helm_ops.TemplateRequest(
             release, chart_dir, namespace, "", value_files=value_files, set_values=params,
             include_crds=include_crds, skip_schema_validation=skip_schema, skip_tests=skip_tests,
@@ -275,7 +276,8 @@ class _Builder:
             self.state.findings.append(
                 Finding(
                     "helm",
-                    f"helm template of {chart.name} {chart.version} ({chart.repo}) failed: {result.error}",
+                    f"{_who(chart.application)}: helm template of {chart.name} {chart.version} "
+                    f"({chart.repo}) failed: {result.error}",
                     chart.values_file,
                     application=chart.application,
                 )
@@ -305,6 +307,15 @@ def _render_all(
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         return dict(zip(todo, pool.map(one, todo), strict=True))
+
+
+def _who(application: str) -> str:
+    """How a chart's owner is named in a finding."""
+    if application == "bootstrap":
+        return "the bootstrap HelmChart (K3s installs ArgoCD)"
+    if application == "k3s":
+        return "ArgoCD managed elsewhere (its CRDs)"
+    return f"Application {application}"
 
 
 def _may_change(chart_dir: Path, groups: set[str]) -> bool:
