@@ -159,3 +159,13 @@ def test_strict_schema_keeps_open_maps_open() -> None:
     assert "additionalProperties" not in spec["extra"]
     assert spec["labels"]["additionalProperties"] == {"type": "string"}
     assert spec["port"] == {"type": ["integer", "string"]}
+
+
+def test_custom_resource_metadata_is_checked_as_object_meta(example_homelab: Homelab) -> None:
+    gadget = _gadget({"port": 1})
+    gadget["metadata"] = {**gadget["metadata"], "labels": {"a": 1}, "lables": {}}
+    assert _messages(_state(_crd(), gadget), example_homelab) == [
+        "file1.yaml: Gadget/apps/g: "
+        "metadata: Additional properties are not allowed ('lables' was unexpected)",
+        "file1.yaml: Gadget/apps/g: metadata.labels.a: 1 is not of type 'string', 'null'",
+    ]

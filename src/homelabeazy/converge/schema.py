@@ -145,9 +145,17 @@ def _problems(
             yield f"the CRD {crd['metadata']['name']} does not serve {obj.api_version}"
             return
         validator = _crd_validator(json.dumps(served, sort_keys=True))
+        # The API server checks a custom resource's metadata as any object's.
+        found = errors(_object_meta_validator(version), obj.doc.get("metadata"))
+        yield from [_under("metadata", text) for text in found][:MAX_ERRORS]
     yield from list(errors(validator, obj.doc))[:MAX_ERRORS]
     if obj.kind == "ConfigMap" and obj.name == CONFIG_MAP and CONFIG_KEY in (obj.doc.get("data") or {}):
         yield from _authelia(obj.doc["data"][CONFIG_KEY])
+
+
+def _under(field: str, text: str) -> str:
+    """`(root): x` -> `metadata: x`; `labels.a: x` -> `metadata.labels.a: x`."""
+    return field + text.removeprefix("(root)") if text.startswith("(root)") else f"{field}.{text}"
 
 
 def _crd_index(state: DesiredState) -> dict[tuple[str, str], Mapping[str, Any]]:
@@ -191,6 +199,15 @@ def _kube_validator(version: str, kind: str, api_version: str) -> jsonschema.pro
     schema = json.loads(path.read_text(encoding="utf-8"))
     registry = _kube_registry(version).with_resource(path.name, Resource.from_contents(schema)).crawl()
     return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+@cache
+def _object_meta_validator(version: str) -> jsonschema.protocols.Validator:
+    ref = f"{kube_definitions(version).get('$id', '_definitions.json')}#/$defs/{_OBJECT_META}"
+    return jsonschema.Draft202012Validator({"$ref": ref}, registry=_kube_registry(version))
+
+
+_OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 
 
 # ----------------------------------------------------------------------------- custom resources
