@@ -30,8 +30,9 @@ from homelabeazy.config import load_config  # noqa: E402
 from homelabeazy.config.starter import example_text  # noqa: E402
 from homelabeazy.converge.build import build_state  # noqa: E402
 from homelabeazy.converge.engine import run_checks  # noqa: E402
+from homelabeazy.errors import UsageError  # noqa: E402
 from homelabeazy.model import Homelab, build  # noqa: E402
-from homelabeazy.ops.helm import ChartCache  # noqa: E402
+from homelabeazy.ops.helm import ChartCache, find_helm  # noqa: E402
 from homelabeazy.render import render_all  # noqa: E402
 
 TARGET = 5.0
@@ -63,7 +64,12 @@ def cli_seconds(config: Path, charts: Path, env: dict[str, str]) -> tuple[float,
 
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-deep-"))
-    charts = build_chart_cache(ROOT / ".cache" / "bench-charts")
+    try:
+        find_helm()
+        charts = build_chart_cache(ROOT / ".cache" / "bench-charts")
+    except (UsageError, FileNotFoundError) as exc:
+        print(f"cannot measure validate --deep: {exc}", file=sys.stderr)
+        return 1
     env = {
         **os.environ,
         "XDG_CACHE_HOME": str(work / "xdg"),
