@@ -205,7 +205,7 @@ def test_cli_validate_deep_json_and_exit_code(cli, tmp_path: Path, chart_dir: Pa
     assert vault["config_line"] == f"{config}:{_line_of(config, 'vault:')}: services.vault"
     result = cli("validate", "--deep", "--charts", str(chart_dir), config)
     assert "kubernetes/values/vault.yaml: Application vault: helm template of vault 0.34.1" in result.err
-    assert f"from {config}:" in result.err
+    assert f"    helm check; from {config}:" in result.err
     assert "wave   3: external-secrets:" in result.err
 
 

@@ -56,10 +56,9 @@ def print_deep(result: DeepResult, loaded: LoadedConfig, as_json: bool) -> int:
             console.failure(text)
         _summary(report)
         for finding in report.findings:
-            console.failure(f"[{finding.check}] {finding.text()}")
+            console.failure(finding.text())
             located = config_line(finding, loaded)
-            if located:
-                console.info(f"    from {located}")
+            console.info(f"    {finding.check} check" + (f"; from {located}" if located else ""))
         if report.findings:
             console.failure(f"{len(report.findings)} finding(s): the cluster state would not converge")
     if report.findings:
