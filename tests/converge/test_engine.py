@@ -49,3 +49,20 @@ def test_report_per_wave_and_config_paths(example_homelab: Homelab) -> None:
     data = report.as_json()
     assert data["converges"] is False
     assert data["findings"][1]["object"] == "ConfigMap/whoami/c"
+
+
+def test_config_line_points_at_the_service_or_app(example_loaded) -> None:
+    from homelabeazy.cli.deep_output import config_line
+
+    text = example_loaded.source.file
+    vault = Finding("helm", "m", "f", config_path="services.vault")
+    first_app = Finding("schema", "m", "f", config_path="apps[0]")
+    line = config_line(vault, example_loaded)
+    assert line is not None
+    assert line.startswith(f"{text}:")
+    assert line.endswith(": services.vault")
+    app_line = config_line(first_app, example_loaded)
+    assert app_line is not None
+    assert app_line.endswith(": apps[0]")
+    assert app_line != line
+    assert config_line(Finding("schema", "m", "f"), example_loaded) is None
