@@ -47,3 +47,10 @@ def test_resource_wave_prefers_argocd_then_helm_weight() -> None:
     assert _obj({"argocd.argoproj.io/sync-wave": "soon"}).resource_wave == 0
     assert _obj({"helm.sh/hook": "post-install"}).phase == "PostSync"
     assert _obj({}).ident == "ConfigMap/ns/x"
+
+
+def test_schemeless_chart_repository_is_oci() -> None:
+    from homelabeazy.converge.build import _helm_repo
+
+    assert _helm_repo("ghcr.io/org/charts") == "oci://ghcr.io/org/charts"
+    assert _helm_repo("https://charts.example.com") == "https://charts.example.com"

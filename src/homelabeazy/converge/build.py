@@ -223,7 +223,7 @@ class _Builder:
             for p in spec.get("parameters") or []
         )
         self._queue(
-            name, app.wave, repo=str(source.get("repoURL", "")), chart=str(source["chart"]),
+            name, app.wave, repo=_helm_repo(str(source.get("repoURL", ""))), chart=str(source["chart"]),
             version=str(source.get("targetRevision", "")), release=str(spec.get("releaseName") or name),
             namespace=app.namespace, value_files=tuple(value_files), layers=layers, params=params,
             values_file=last, include_crds=not spec.get("skipCrds"), skip_tests=bool(spec.get("skipTests")),
@@ -307,6 +307,11 @@ def _render_all(
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         return dict(zip(todo, pool.map(one, todo), strict=True))
+
+
+def _helm_repo(repo_url: str) -> str:
+    """ArgoCD names an OCI Helm repository without a scheme; Helm pulls it as `oci://`."""
+    return repo_url if "://" in repo_url else f"oci://{repo_url}"
 
 
 def _who(application: str) -> str:
