@@ -80,6 +80,8 @@ class _Chart:
     """The file a failure is reported against: the last values layer, or the Application."""
     crds_only: bool = False
     """Keep only its CustomResourceDefinitions, as cluster objects (a pre-installed ArgoCD)."""
+    layers: tuple[Any, ...] = ()
+    """The parsed values layers in order (for a values schema Helm cannot load offline)."""
 
 
 def build_state(homelab: Homelab, files: Mapping[str, str], charts: helm_ops.ChartCache) -> DesiredState:
@@ -235,17 +237,32 @@ class _Builder:
         params: tuple[tuple[str, str, bool], ...], values_file: str,
         include_crds: bool = True, skip_tests: bool = False, crds_only: bool = False,
     ) -> None:  # fmt: skip
-        chart_dir = self.charts.get(self.helm, repo, chart, version)
-        pin = self.pins.get((chart, version))
-        skip_schema = offline_schema(pin) is not None
-        for message in check_values(pin, chart_dir, layers):
-            text = f"{_who(application)}: {message}"
-            self.state.findings.append(Finding("helm", text, values_file, application=application))
+        skip_schema = offline_schema(self.pins.get((chart, version))) is not None
         request = helm_ops.TemplateRequest(
-            release, chart_dir, namespace, "", value_files=value_files, set_values=params,
+            release, Path(), namespace, "", value_files=value_files, set_values=params,
             include_crds=include_crds, skip_schema_validation=skip_schema, skip_tests=skip_tests,
         )  # fmt: skip
-        self.renders.append(_Chart(application, wave, repo, chart, version, request, values_file, crds_only))
+        self.renders.append(
+            _Chart(application, wave, repo, chart, version, request, values_file, crds_only, tuple(layers))
+        )
+
+    def _locate_charts(self) -> None:
+        """Every chart's folder, pulling the missing ones in parallel; then the offline values checks."""
+        wanted = sorted({(c.repo, c.name, c.version) for c in self.renders})
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            folders = dict(
+                zip(wanted, pool.map(lambda w: self.charts.get(self.helm, *w), wanted), strict=True)
+            )
+        located = []
+        for chart in self.renders:
+            folder = folders[(chart.repo, chart.name, chart.version)]
+            for message in check_values(self.pins.get((chart.name, chart.version)), folder, chart.layers):
+                text = f"{_who(chart.application)}: {message}"
+                self.state.findings.append(
+                    Finding("helm", text, chart.values_file, application=chart.application)
+                )
+            located.append(replace(chart, request=replace(chart.request, chart_dir=folder)))
+        self.renders = located
 
     def _write_values(self, label: str, values: Any) -> Path:
         path = self.tmp / f"{len(self.renders)}-{len(list(self.tmp.iterdir()))}-{label.replace('/', '_')}"
@@ -257,6 +274,7 @@ class _Builder:
 
     def finish(self) -> DesiredState:
         """Render every chart (twice where the API versions changed), then resolve namespaces."""
+        self._locate_charts()
         kube = self.homelab.cluster.kubernetes_version
         version, _ = schema_version(kube)
         base = served_kinds(version) | _crd_kinds(r.doc for r in self.raws)
