@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -34,15 +34,17 @@ def helm_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def chart_dir(tmp_path_factory: pytest.TempPathFactory, helm_path: str) -> Path:
+def chart_dir(tmp_path_factory: pytest.TempPathFactory, helm_path: str) -> Iterator[Path]:
     """The test chart cache assembled from the shared charts (HOMELAB_SHARED or ../shared).
 
-    Renders are cached between sessions in .pytest_cache (keyed by everything that decides them).
+    Needs Helm (helm_path). Renders are cached between sessions in .pytest_cache (keyed by
+    everything that decides them), not in the user's cache.
     """
     if not (shared_dir() / "charts").is_dir():
         require_tool(f"shared charts {shared_dir() / 'charts'} missing (set HOMELAB_SHARED)")
-    os.environ["XDG_CACHE_HOME"] = str(REPO / ".pytest_cache" / "homelab-xdg")
-    return build_chart_cache(tmp_path_factory.mktemp("charts"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(REPO / ".pytest_cache" / "homelab-xdg"))
+        yield build_chart_cache(tmp_path_factory.mktemp("charts"))
 
 
 @pytest.fixture
