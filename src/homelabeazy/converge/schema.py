@@ -266,6 +266,11 @@ def _authelia_validator() -> jsonschema.protocols.Validator:
     return jsonschema.validators.validator_for(schema)(schema)
 
 
+def authelia_problems(text: str) -> list[str]:
+    """What Authelia's configuration schema says about the configuration file `text` (empty: valid)."""
+    return list(_authelia(text))
+
+
 def _authelia(text: str) -> Iterator[str]:
     try:
         configuration = yaml.safe_load(text)
