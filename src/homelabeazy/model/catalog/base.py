@@ -5,10 +5,17 @@ Adding a service is one module in this package plus one line in the registry.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from homelabeazy.converge.state import DesiredObject, DesiredState
+
 Access = Literal["public", "one_factor", "two_factor", "group"]
+
+CreatedObjects = Callable[[DesiredState], Iterable[DesiredObject]]
+"""What a service's operator creates in the cluster from the desired state (ECK makes a Secret and a
+Service per Elasticsearch, say): objects no manifest holds, that others may still reference."""
 
 
 @dataclass(frozen=True)
@@ -61,3 +68,5 @@ class ServiceEntry:
     routes: tuple[RouteSpec, ...] = ()
     secrets: tuple[SecretSpec, ...] = ()
     depends_on: tuple[str, ...] = field(default=())
+    creates: CreatedObjects | None = None
+    """Objects its operator creates at run time, for the convergence proof's reference check."""

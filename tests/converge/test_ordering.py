@@ -1,0 +1,242 @@
+"""Ordering as ArgoCD applies it: CRDs, namespaces, admission webhooks, ExternalSecrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from homelabeazy.converge.ordering import check_ordering
+from homelabeazy.converge.state import DesiredObject, Origin
+from homelabeazy.converge.sync import resource_wave, sync_phase
+from homelabeazy.model import Homelab
+from tests.converge.states import StateFixture, crd, deployment, doc, service
+
+CERT_CRD = crd("cert-manager.io", "Certificate", "certificates")
+
+
+def texts(fixture: StateFixture, homelab: Homelab) -> list[str]:
+    return [f.text() for f in check_ordering(fixture.state(), homelab)]
+
+
+def certificate(**meta: Any) -> dict[str, Any]:
+    return doc("cert-manager.io/v1", "Certificate", "web", **meta, spec={"secretName": "web-tls"})
+
+
+# ---------------------------------------------------------------------------- CRDs
+
+
+def test_cr_in_a_later_wave_than_its_crd_is_fine(example_homelab: Homelab) -> None:
+    fx = StateFixture().app("cert-manager", 1, "cert-manager").app("web", 2, "web")
+    fx.add("cert-manager", CERT_CRD, file="cert-manager-v1.19.1/templates/crds.yaml", source="chart")
+    fx.add("web", certificate())
+    assert texts(fx, example_homelab) == []
+
+
+def test_cr_one_wave_before_its_crd(example_homelab: Homelab) -> None:
+    fx = StateFixture().app("cert-manager", 1, "cert-manager").app("web", 1, "web")
+    fx.add("cert-manager", CERT_CRD, file="cert-manager-v1.19.1/templates/crds.yaml", source="chart")
+    fx.add("web", certificate())
+    assert texts(fx, example_homelab) == [
+        "kubernetes/manifests/web/objects.yaml: Certificate/web/web: its CRD certificates.cert-manager.io"
+        " comes from application cert-manager (wave 1), not before application web (wave 1)"
+        " (move the resource to a later sync wave than the Application installing its CRD)"
+    ]
+
+
+def test_cr_beside_its_crd_in_one_application_is_fine(example_homelab: Homelab) -> None:
+    fx = StateFixture().app("cert-manager", 1, "cert-manager")
+    fx.add("cert-manager", CERT_CRD).add("cert-manager", certificate())
+    assert texts(fx, example_homelab) == []
+
+
+def test_cr_in_an_earlier_resource_wave_than_its_crd_in_one_application(example_homelab: Homelab) -> None:
+    fx = StateFixture().app("cert-manager", 1, "cert-manager")
+    late_crd = {
+        **CERT_CRD,
+        "metadata": {**CERT_CRD["metadata"], "annotations": {"argocd.argoproj.io/sync-wave": "1"}},
+    }
+    fx.add("cert-manager", late_crd)
+    fx.add("cert-manager", certificate())
+    assert texts(fx, example_homelab) == [
+        "kubernetes/manifests/cert-manager/objects.yaml: Certificate/cert-manager/web: its CRD"
+        " certificates.cert-manager.io is applied in a later sync wave of cert-manager"
+        " (move the resource to a later sync wave than the Application installing its CRD)"
+    ]
+
+
+def test_cr_without_any_crd(example_homelab: Homelab) -> None:
+    fx = StateFixture().app("web", 2, "web").add("web", certificate())
+    [found] = check_ordering(fx.state(), example_homelab)
+    assert found.text() == (
+        "kubernetes/manifests/web/objects.yaml: Certificate/web/web: no CRD for Certificate.cert-manager.io"
+        " is installed by any Application (enable the service whose chart installs it, or drop the resource)"
+    )
+    assert (found.check, found.application, found.object) == ("ordering", "web", "Certificate/web/web")
+
+
+def test_finding_names_the_config_entry(example_homelab: Homelab) -> None:
+    fx = StateFixture().app("authelia", 4, "authelia", owner="authelia").add("authelia", certificate())
+    [found] = check_ordering(fx.state(), example_homelab)
+    assert found.config_path == "services.authelia"
+
+
+# ---------------------------------------------------------------------------- namespaces
+
+
+def test_namespace_created_by_nobody(example_homelab: Homelab) -> None:
+    fx = StateFixture().app("web", 2, "web").add("web", doc("v1", "ConfigMap", "settings", "elsewhere"))
+    assert texts(fx, example_homelab) == [
+        "kubernetes/manifests/web/objects.yaml: ConfigMap/elsewhere/settings: namespace elsewhere does not"
+        " exist yet when application web (wave 2) applies it (create the namespace in an earlier wave"
+        " (a Namespace object or CreateNamespace=true))"
+    ]
+
+
+def test_namespace_from_an_earlier_namespace_object_or_k3s(example_homelab: Homelab) -> None:
+    fx = StateFixture().app("base", 0, "base").app("web", 2, "web")
+    fx.add("base", doc("v1", "Namespace", "elsewhere"))
+    fx.add("web", doc("v1", "ConfigMap", "settings", "elsewhere"))
+    fx.add("web", doc("v1", "ConfigMap", "settings", "kube-system"))
+    assert texts(fx, example_homelab) == []
+
+
+def test_namespace_object_in_a_later_wave(example_homelab: Homelab) -> None:
+    fx = StateFixture().app("base", 3, "base").app("web", 2, "web")
+    fx.add("base", doc("v1", "Namespace", "elsewhere"))
+    fx.add("web", doc("v1", "ConfigMap", "settings", "elsewhere"))
+    assert len(texts(fx, example_homelab)) == 1
+
+
+# ---------------------------------------------------------------------------- admission webhooks
+
+
+def webhook_app(fx: StateFixture, **hook: Any) -> StateFixture:
+    """external-secrets (wave 3) with a validating webhook for its stores, served by `eso-webhook`."""
+    rule = {"apiGroups": ["external-secrets.io"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"]}
+    rule["resources"] = ["clustersecretstores"]
+    webhook = {
+        "name": "validate.clustersecretstore.external-secrets.io",
+        "clientConfig": {"service": {"name": "eso-webhook", "namespace": "external-secrets"}},
+        "rules": [rule],
+        **hook,
+    }
+    fx.app("external-secrets", 3, "external-secrets")
+    fx.add("external-secrets", crd("external-secrets.io", "ClusterSecretStore", "clustersecretstores"))
+    fx.add("external-secrets", deployment("eso-webhook"))
+    fx.add("external-secrets", service("eso-webhook", {"app": "eso-webhook"}, [{"port": 443}]))
+    config = doc(
+        "admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "eso", webhooks=[webhook]
+    )
+    return fx.add("external-secrets", config)
+
+
+def store(**meta: Any) -> dict[str, Any]:
+    return doc("external-secrets.io/v1", "ClusterSecretStore", "vault", **meta, spec={"provider": {}})
+
+
+def test_resource_validated_before_its_webhook_serves(example_homelab: Homelab) -> None:
+    fx = webhook_app(StateFixture()).add("external-secrets", store())
+    assert texts(fx, example_homelab) == [
+        "kubernetes/manifests/external-secrets/objects.yaml: ClusterSecretStore/vault: admission webhook"
+        " validate.clustersecretstore.external-secrets.io (ValidatingWebhookConfiguration/eso) is served by"
+        " Deployment/external-secrets/eso-webhook, not ready before application external-secrets (wave 3)"
+        " (apply the resource in a later sync wave than the webhook's Deployment)"
+    ]
+
+
+def test_resource_in_a_later_resource_wave_than_the_webhook_is_fine(example_homelab: Homelab) -> None:
+    fx = webhook_app(StateFixture())
+    fx.add("external-secrets", store(annotations={"argocd.argoproj.io/sync-wave": "1"}))
+    assert texts(fx, example_homelab) == []
+
+
+@pytest.mark.parametrize(
+    "hook",
+    [
+        {"failurePolicy": "Ignore"},
+        {"objectSelector": {"matchLabels": {"validate": "yes"}}},
+        {"rules": [{"apiGroups": ["*"], "resources": ["secretstores"], "operations": ["CREATE"]}]},
+        {"rules": [{"apiGroups": ["*"], "resources": ["*"], "operations": ["DELETE"]}]},
+    ],
+    ids=["ignore", "object-selector", "other-resource", "delete-only"],
+)
+def test_webhooks_that_do_not_intercept_the_resource(example_homelab: Homelab, hook: dict[str, Any]) -> None:
+    fx = webhook_app(StateFixture(), **hook).add("external-secrets", store())
+    assert texts(fx, example_homelab) == []
+
+
+def test_namespace_selector_of_a_webhook(example_homelab: Homelab) -> None:
+    selector = {
+        "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["web"]}]
+    }
+    rule = {"apiGroups": [""], "resources": ["configmaps"], "operations": ["*"]}
+    fx = webhook_app(StateFixture(), namespaceSelector=selector, rules=[rule])
+    fx.app("web", 3, "web").add("web", doc("v1", "ConfigMap", "a")).add(
+        "web", doc("v1", "ConfigMap", "b", "external-secrets")
+    )
+    found = check_ordering(fx.state(), example_homelab)
+    assert [f.object for f in found if "admission webhook" in f.message] == ["ConfigMap/external-secrets/b"]
+
+
+# ---------------------------------------------------------------------------- ExternalSecrets
+
+
+def external_secret(namespace: str = "web") -> dict[str, Any]:
+    ref = {"kind": "ClusterSecretStore", "name": "vault"}
+    return doc("external-secrets.io/v1", "ExternalSecret", "db", namespace, spec={"secretStoreRef": ref})
+
+
+def eso_fixture(web_wave: int) -> StateFixture:
+    fx = StateFixture().app("external-secrets", 3, "external-secrets").app("web", web_wave, "web")
+    fx.add("external-secrets", crd("external-secrets.io", "ExternalSecret", "externalsecrets"))
+    fx.add("external-secrets", crd("external-secrets.io", "ClusterSecretStore", "clustersecretstores"))
+    fx.add("external-secrets", deployment("external-secrets"))
+    fx.add("external-secrets", store())
+    return fx.add("web", external_secret())
+
+
+def test_external_secret_after_operator_and_store(example_homelab: Homelab) -> None:
+    assert texts(eso_fixture(4), example_homelab) == []
+
+
+def test_external_secret_beside_operator_and_store(example_homelab: Homelab) -> None:
+    found = [f.message for f in check_ordering(eso_fixture(3).state(), example_homelab)]
+    assert found == [
+        "its CRD externalsecrets.external-secrets.io comes from application external-secrets (wave 3),"
+        " not before application web (wave 3)",
+        "the External Secrets operator (Deployment/external-secrets/external-secrets) is not running before"
+        " application web (wave 3)",
+        "its store ClusterSecretStore/vault comes from application external-secrets (wave 3), not before"
+        " application web (wave 3)",
+    ]
+
+
+# ---------------------------------------------------------------------------- sync phases and waves
+
+
+def obj(annotations: dict[str, str]) -> DesiredObject:
+    return DesiredObject(doc("v1", "Pod", "p", annotations=annotations), Origin("a", 0, "f", "chart"), "ns")
+
+
+@pytest.mark.parametrize(
+    ("annotations", "phase", "wave"),
+    [
+        ({}, "Sync", 0),
+        ({"argocd.argoproj.io/sync-wave": "-2"}, "Sync", -2),
+        ({"helm.sh/hook": "pre-install,pre-upgrade", "helm.sh/hook-weight": "-5"}, "PreSync", -5),
+        ({"helm.sh/hook": "post-install"}, "PostSync", 0),
+        ({"helm.sh/hook": "test"}, None, 0),
+        ({"argocd.argoproj.io/hook": "Skip", "helm.sh/hook": "pre-install"}, None, 0),
+        ({"argocd.argoproj.io/hook": "PostSync"}, "PostSync", 0),
+    ],
+    ids=["plain", "wave", "helm-pre", "helm-post", "helm-test", "skip", "argocd-hook"],
+)
+def test_sync_phase_and_wave(annotations: dict[str, str], phase: str | None, wave: int) -> None:
+    assert (sync_phase(obj(annotations)), resource_wave(obj(annotations))) == (phase, wave)
+
+
+def test_hooks_argocd_never_applies_are_not_checked(example_homelab: Homelab) -> None:
+    fx = StateFixture().app("web", 2, "web")
+    fx.add("web", doc("cert-manager.io/v1", "Certificate", "t", annotations={"helm.sh/hook": "test"}))
+    assert texts(fx, example_homelab) == []
