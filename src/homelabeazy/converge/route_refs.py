@@ -170,6 +170,8 @@ def certificate_problems(objects: Iterable[DesiredObject], have: Inventory) -> I
         kind = str(ref.get("kind") or "Issuer")
         namespace = None if kind == "ClusterIssuer" else cert.namespace
         name = str(ref.get("name", ""))
-        if not have.has(kind, namespace, name):
+        if not name:
+            yield cert, "names no issuer (spec.issuerRef.name)", "name the homelab's ClusterIssuer"
+        elif not have.has(kind, namespace, name):
             where = name if namespace is None else f"{namespace}/{name}"
             yield cert, f"{kind} {where} does not exist", "enable cert_manager or name an issuer it renders"
