@@ -5,7 +5,13 @@ from __future__ import annotations
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.model.catalog.base import ChartPin, RouteSpec, SecretSpec, ServiceEntry
 
-CHART = ChartPin("https://charts.authelia.com", "authelia", "0.11.5")
+CHART = ChartPin(
+    "https://charts.authelia.com",
+    "authelia",
+    "0.11.5",
+    # The chart's values.schema.json `$ref`s its definitions by published URL.
+    schema_refs=(("https://charts.authelia.com/definitions.json", "authelia/chart-definitions.json"),),
+)
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:
