@@ -7,8 +7,6 @@ from typing import Any
 import pytest
 
 from homelabeazy.converge.ordering import check_ordering
-from homelabeazy.converge.state import DesiredObject, Origin
-from homelabeazy.converge.sync import resource_wave, sync_phase
 from homelabeazy.model import Homelab
 from tests.converge.states import StateFixture, crd, deployment, doc, service
 
@@ -212,31 +210,28 @@ def test_external_secret_beside_operator_and_store(example_homelab: Homelab) -> 
     ]
 
 
-# ---------------------------------------------------------------------------- sync phases and waves
-
-
-def obj(annotations: dict[str, str]) -> DesiredObject:
-    return DesiredObject(doc("v1", "Pod", "p", annotations=annotations), Origin("a", 0, "f", "chart"), "ns")
-
-
-@pytest.mark.parametrize(
-    ("annotations", "phase", "wave"),
-    [
-        ({}, "Sync", 0),
-        ({"argocd.argoproj.io/sync-wave": "-2"}, "Sync", -2),
-        ({"helm.sh/hook": "pre-install,pre-upgrade", "helm.sh/hook-weight": "-5"}, "PreSync", -5),
-        ({"helm.sh/hook": "post-install"}, "PostSync", 0),
-        ({"helm.sh/hook": "test"}, None, 0),
-        ({"argocd.argoproj.io/hook": "Skip", "helm.sh/hook": "pre-install"}, None, 0),
-        ({"argocd.argoproj.io/hook": "PostSync"}, "PostSync", 0),
-    ],
-    ids=["plain", "wave", "helm-pre", "helm-post", "helm-test", "skip", "argocd-hook"],
-)
-def test_sync_phase_and_wave(annotations: dict[str, str], phase: str | None, wave: int) -> None:
-    assert (sync_phase(obj(annotations)), resource_wave(obj(annotations))) == (phase, wave)
+# ---------------------------------------------------------------------------- hooks
 
 
 def test_hooks_argocd_never_applies_are_not_checked(example_homelab: Homelab) -> None:
     fx = StateFixture().app("web", 2, "web")
     fx.add("web", doc("cert-manager.io/v1", "Certificate", "t", annotations={"helm.sh/hook": "test"}))
+    assert texts(fx, example_homelab) == []
+
+
+def test_a_pre_sync_hook_comes_before_the_crd_of_its_own_application(example_homelab: Homelab) -> None:
+    fx = StateFixture().app("cert-manager", 1, "cert-manager").add("cert-manager", CERT_CRD)
+    fx.add(
+        "cert-manager", certificate(annotations={"helm.sh/hook": "pre-install", "helm.sh/hook-weight": "5"})
+    )
+    [found] = check_ordering(fx.state(), example_homelab)
+    assert (
+        found.message
+        == "its CRD certificates.cert-manager.io is applied in a later sync wave of cert-manager"
+    )
+
+
+def test_the_destination_namespace_exists_before_pre_sync_hooks(example_homelab: Homelab) -> None:
+    fx = StateFixture().app("web", 2, "web")
+    fx.add("web", doc("v1", "ConfigMap", "c", annotations={"argocd.argoproj.io/hook": "PreSync"}))
     assert texts(fx, example_homelab) == []

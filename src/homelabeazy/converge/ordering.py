@@ -128,14 +128,6 @@ def _namespace_creators(state: DesiredState, objects: list[DesiredObject]) -> di
             if target is not None and isinstance(namespace, str):
                 # ArgoCD creates the destination namespace before the child's first sync step.
                 created.setdefault(namespace, []).append(Position(2, target.wave, target.name, -1, 0))
-        elif (
-            obj.kind == "HelmChart"
-            and obj.group == "helm.cattle.io"
-            and dig(obj.doc, "spec", "createNamespace")
-        ):
-            namespace = dig(obj.doc, "spec", "targetNamespace")
-            if isinstance(namespace, str):
-                created.setdefault(namespace, []).append(position(obj))
     return created
 
 

@@ -3,58 +3,19 @@
 ArgoCD's root Application applies child Applications wave by wave, waiting for each wave's health
 (our Application health customisation makes that wait real). Inside one Application a sync runs
 phase by phase (PreSync, Sync, PostSync), inside a phase resource wave by resource wave, and inside
-a wave by kind (Namespaces and CRDs first). Helm hooks map onto ArgoCD hooks (`pre-install` ->
-PreSync, `post-install` -> PostSync, `helm.sh/hook-weight` -> wave); hooks ArgoCD does not
-support (`test`, `pre-delete`, rollback hooks) and `Skip` hooks are never applied during a sync.
-What K3s provides exists before anything; what `homelab up` bootstraps exists before ArgoCD syncs.
+a wave by kind (Namespaces and CRDs first); `DesiredObject.phase` and `.resource_wave` say where
+gitops-engine puts an object. What K3s provides exists before anything; what `homelab up`
+bootstraps (the ArgoCD HelmChart and what its chart renders) exists before ArgoCD syncs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from homelabeazy.converge.state import PHASES, Check, DesiredObject, DesiredState, Finding, Phase
+from homelabeazy.converge.state import PHASES, Check, DesiredObject, DesiredState, Finding
 
-HOOK = "argocd.argoproj.io/hook"
-SYNC_WAVE = "argocd.argoproj.io/sync-wave"
-HELM_HOOK = "helm.sh/hook"
-HELM_WEIGHT = "helm.sh/hook-weight"
-
-_HELM_PHASES: dict[str, Phase] = {
-    "crd-install": "PreSync",
-    "pre-install": "PreSync",
-    "pre-upgrade": "PreSync",
-    "post-install": "PostSync",
-    "post-upgrade": "PostSync",
-}
-_STAGES = {"cluster": 0, "bootstrap": 1}
+_STAGES = {"k3s": 0, "bootstrap": 1}
 """K3s built-ins, then what `homelab up` applies; every ArgoCD Application comes after both."""
-
-
-def sync_phase(obj: DesiredObject) -> Phase | None:
-    """The phase ArgoCD applies `obj` in during a sync, or None when a sync never applies it."""
-    hook = obj.annotations.get(HOOK)
-    if hook is not None:
-        types = [t.strip() for t in str(hook).split(",")]
-        return next((p for p in PHASES if p in types), None)
-    helm_hook = obj.annotations.get(HELM_HOOK)
-    if helm_hook is not None:
-        types = [t.strip() for t in str(helm_hook).split(",")]
-        found = {_HELM_PHASES[t] for t in types if t in _HELM_PHASES}
-        return next((p for p in PHASES if p in found), None)
-    return "Sync"
-
-
-def resource_wave(obj: DesiredObject) -> int:
-    """`argocd.argoproj.io/sync-wave`, else the Helm hook weight, else 0 (unparsable counts as 0)."""
-    for key in (SYNC_WAVE, HELM_WEIGHT):
-        value = obj.annotations.get(key)
-        if value is not None:
-            try:
-                return int(str(value).strip())
-            except ValueError:
-                return 0
-    return 0
 
 
 @dataclass(frozen=True)
@@ -94,16 +55,17 @@ class Position:
 
 
 def position(obj: DesiredObject) -> Position:
-    """The object's position (a never-applied hook gets the last phase; callers skip those)."""
-    phase = sync_phase(obj)
-    index = PHASES.index(phase) if phase is not None else len(PHASES)
-    stage = _STAGES.get(obj.origin.source, 2)
-    return Position(stage, obj.origin.wave, obj.origin.application, index, resource_wave(obj))
+    """The object's position: the first phase it is applied in, and its resource wave."""
+    stage = 0 if obj.origin.source == "cluster" else 1 if obj.origin.source == "bootstrap" else 2
+    stage = min(stage, _STAGES.get(obj.origin.application, 2))
+    return Position(
+        stage, obj.origin.wave, obj.origin.application, PHASES.index(obj.phase), obj.resource_wave
+    )
 
 
 def applied(state: DesiredState) -> list[DesiredObject]:
-    """The objects a sync really applies (hooks ArgoCD skips are left out)."""
-    return [o for o in state.objects if sync_phase(o) is not None]
+    """The objects a sync really applies (a hand-built state may still hold hooks ArgoCD skips)."""
+    return [o for o in state.objects if o.phases]
 
 
 @dataclass(frozen=True)
