@@ -288,3 +288,21 @@ def test_external_secret_store_missing_or_on_another_mount(example_homelab: Home
     assert [f.message for f in check_references(fx.state(), example_homelab)] == [
         "store ClusterSecretStore/vault reads KV mount kv, not homelab"
     ]
+
+
+def test_secrets_made_by_argocd_and_metallb_resolve(example_homelab: Homelab) -> None:
+    env = [{"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "argocd-redis", "key": "auth"}}}]
+    init = {"containers": [{"name": "secret-init", "command": ["argocd", "admin", "redis-initial-password"]}]}
+    fx = StateFixture().app("argocd", 0, "argocd", owner="argocd")
+    fx.add("argocd", deployment("argocd-server", containers=[{"name": "server", "env": env}]))
+    speaker_volume = {"name": "memberlist", "secret": {"secretName": "metallb-memberlist"}}
+    fx.app("metallb", 1, "metallb-system", owner="metallb")
+    fx.add("metallb", deployment("speaker", volumes=[speaker_volume]))
+    assert [f.message for f in check_references(fx.state(), example_homelab)] == [
+        "Secret argocd-redis (env REDIS_PASSWORD of container server) does not exist in namespace argocd",
+        "Secret metallb-memberlist (volume memberlist) does not exist in namespace metallb-system",
+    ]
+    fx.add("argocd", doc("batch/v1", "Job", "redis-secret-init", spec={"template": {"spec": init}}))
+    controller_env = [{"name": "METALLB_ML_SECRET_NAME", "value": "metallb-memberlist"}]
+    fx.add("metallb", deployment("controller", containers=[{"name": "controller", "env": controller_env}]))
+    assert texts(fx, example_homelab) == []

@@ -19,6 +19,7 @@ from homelabeazy.converge.selectors import as_list, dig, equality_selects, label
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.converge.sync import Locator, Position, applied, position
 from homelabeazy.model import Homelab
+from homelabeazy.model.catalog import external_secrets
 
 BUILTIN_GROUPS = frozenset(
     {
@@ -57,11 +58,14 @@ def check_ordering(state: DesiredState, homelab: Homelab) -> list[Finding]:
     """Every CRD, namespace, webhook and secret store in place before what needs it."""
     at = Locator(state, tuple(a.name for a in homelab.apps))
     objects = applied(state)
+    crds = list(_crds(at, objects))
+    # An ExternalSecret whose CRD is late is late for its operator and store too: say it once.
+    late = {f.object for f in crds}
     return [
-        *_crds(at, objects),
+        *crds,
         *_namespaces(at, objects),
         *_webhooks(at, objects),
-        *_external_secrets(at, objects),
+        *_external_secrets(at, [o for o in objects if o.ident not in late or o.kind != "ExternalSecret"]),
     ]
 
 
@@ -254,9 +258,8 @@ def _plural(kind: str) -> str:
 
 
 def _external_secrets(at: Locator, objects: list[DesiredObject]) -> Iterator[Finding]:
-    crds = _crd_of(objects, _ESO_GROUP, "ExternalSecret")
-    operator_apps = {c.origin.application for c in crds}
-    operator = [o for o in objects if o.kind in WORKLOAD_KINDS and o.origin.application in operator_apps]
+    # The operator (controller, webhook, cert controller) is every workload of its namespace.
+    operator = [o for o in objects if o.kind in WORKLOAD_KINDS and o.namespace == external_secrets.NAMESPACE]
     for es in (o for o in objects if o.kind == "ExternalSecret" and o.group == _ESO_GROUP):
         where = position(es)
         late = [

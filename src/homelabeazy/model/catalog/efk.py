@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
-from typing import Any
 
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.converge.made import made_beside
 from homelabeazy.converge.selectors import dig
 from homelabeazy.converge.state import DesiredObject, DesiredState
 from homelabeazy.model.catalog.base import ChartPin, RouteSpec, ServiceEntry
@@ -49,39 +48,21 @@ def operator_objects(state: DesiredState) -> Iterator[DesiredObject]:
     Job and the Kibana route reference although no manifest declares them."""
     for es in state.of_kind("Elasticsearch", ES_GROUP):
         scheme = _scheme(es)
-        yield _made(es, "Service", f"{es.name}-es-http", ports=[(scheme, ES_HTTP_PORT)])
-        yield _made(es, "Service", f"{es.name}-es-transport", ports=[("tls-transport", 9300)])
-        yield _made(es, "Secret", f"{es.name}-es-elastic-user", keys=("elastic",))
-        yield _made(es, "Secret", f"{es.name}-es-http-certs-public", keys=("ca.crt", "tls.crt"))
-        yield _made(es, "Secret", f"{es.name}-es-http-certs-internal", keys=("ca.crt", "tls.crt", "tls.key"))
-        yield _made(es, "Secret", f"{es.name}-es-http-ca-internal", keys=("tls.crt", "tls.key"))
+        yield made_beside(es, "Service", f"{es.name}-es-http", ports=((scheme, ES_HTTP_PORT),))
+        yield made_beside(es, "Service", f"{es.name}-es-transport", ports=(("tls-transport", 9300),))
+        yield made_beside(es, "Secret", f"{es.name}-es-elastic-user", keys=("elastic",))
+        yield made_beside(es, "Secret", f"{es.name}-es-http-certs-public", keys=("ca.crt", "tls.crt"))
+        yield made_beside(
+            es, "Secret", f"{es.name}-es-http-certs-internal", keys=("ca.crt", "tls.crt", "tls.key")
+        )
+        yield made_beside(es, "Secret", f"{es.name}-es-http-ca-internal", keys=("tls.crt", "tls.key"))
     for kb in state.of_kind("Kibana", KB_GROUP):
-        yield _made(kb, "Service", f"{kb.name}-kb-http", ports=[(_scheme(kb), KB_HTTP_PORT)])
-        yield _made(kb, "Secret", f"{kb.name}-kb-config", keys=None)
-        yield _made(kb, "Secret", f"{kb.name}-kb-http-certs-public", keys=("ca.crt", "tls.crt"))
+        yield made_beside(kb, "Service", f"{kb.name}-kb-http", ports=((_scheme(kb), KB_HTTP_PORT),))
+        yield made_beside(kb, "Secret", f"{kb.name}-kb-config")
+        yield made_beside(kb, "Secret", f"{kb.name}-kb-http-certs-public", keys=("ca.crt", "tls.crt"))
 
 
 def _scheme(owner: DesiredObject) -> str:
     """ECK names the HTTP port `https` unless the self-signed certificate is disabled."""
     disabled = dig(owner.doc, "spec", "http", "tls", "selfSignedCertificate", "disabled") is True
     return "http" if disabled else "https"
-
-
-def _made(
-    owner: DesiredObject,
-    kind: str,
-    name: str,
-    keys: tuple[str, ...] | None = None,
-    ports: list[tuple[str, int]] | None = None,
-) -> DesiredObject:
-    """An object ECK creates beside `owner` (same Application, file and namespace)."""
-    doc: dict[str, Any] = {
-        "apiVersion": "v1",
-        "kind": kind,
-        "metadata": {"name": name, "namespace": owner.namespace},
-    }
-    if keys is not None:
-        doc["data"] = dict.fromkeys(keys, "")
-    if ports is not None:
-        doc["spec"] = {"ports": [{"name": n, "port": p, "targetPort": p} for n, p in ports]}
-    return replace(owner, doc=doc)
