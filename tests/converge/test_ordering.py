@@ -156,12 +156,20 @@ def test_resource_in_a_later_resource_wave_than_the_webhook_is_fine(example_home
         {"objectSelector": {"matchLabels": {"validate": "yes"}}},
         {"rules": [{"apiGroups": ["*"], "resources": ["secretstores"], "operations": ["CREATE"]}]},
         {"rules": [{"apiGroups": ["*"], "resources": ["*"], "operations": ["DELETE"]}]},
+        {"rules": [{"apiGroups": ["cert-manager.io"], "resources": ["*/*"], "operations": ["CREATE"]}]},
     ],
-    ids=["ignore", "object-selector", "other-resource", "delete-only"],
+    ids=["ignore", "object-selector", "other-resource", "delete-only", "other-group"],
 )
 def test_webhooks_that_do_not_intercept_the_resource(example_homelab: Homelab, hook: dict[str, Any]) -> None:
     fx = webhook_app(StateFixture(), **hook).add("external-secrets", store())
     assert texts(fx, example_homelab) == []
+
+
+@pytest.mark.parametrize("resources", [["*"], ["*/*"], ["clustersecretstores/*"]])
+def test_webhook_resource_wildcards(example_homelab: Homelab, resources: list[str]) -> None:
+    rule = {"apiGroups": ["external-secrets.io"], "resources": resources, "operations": ["CREATE"]}
+    fx = webhook_app(StateFixture(), rules=[rule]).add("external-secrets", store())
+    assert [f.object for f in check_ordering(fx.state(), example_homelab)] == ["ClusterSecretStore/vault"]
 
 
 def test_namespace_selector_of_a_webhook(example_homelab: Homelab) -> None:

@@ -229,7 +229,7 @@ def _rule_matches(rule: Any, obj: DesiredObject, resource: str) -> bool:
     return (
         ("CREATE" in operations or "*" in operations)
         and ("*" in groups or obj.group in groups)
-        and ("*" in resources or resource in resources)
+        and any(r in ("*", "*/*", resource, f"{resource}/*") for r in resources)
     )
 
 
