@@ -306,3 +306,29 @@ def test_secrets_made_by_argocd_and_metallb_resolve(example_homelab: Homelab) ->
     controller_env = [{"name": "METALLB_ML_SECRET_NAME", "value": "metallb-memberlist"}]
     fx.add("metallb", deployment("controller", containers=[{"name": "controller", "env": controller_env}]))
     assert texts(fx, example_homelab) == []
+
+
+def test_vault_pods_label_themselves_active_or_standby(example_homelab: Homelab) -> None:
+    labels = {"app": "vault", "component": "server"}
+    env = [{"name": "VAULT_K8S_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+    pod = {"containers": [{"name": "vault", "env": env, "ports": [{"name": "http", "containerPort": 8200}]}]}
+    server = doc(
+        "apps/v1", "StatefulSet", "vault", spec={"template": {"metadata": {"labels": labels}, "spec": pod}}
+    )
+    fx = StateFixture().app("vault", 2, "vault", owner="vault")
+    fx.add("vault", service("vault-active", {**labels, "vault-active": "true"}, [{"port": 8200}]))
+    fx.add("vault", service("vault-standby", {**labels, "vault-active": "false"}, [{"port": 8200}]))
+    plain = {
+        **server,
+        "spec": {"template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "v"}]}}},
+    }
+    assert [
+        f.message.split(" (")[0] for f in check_references(fx.add("vault", plain).state(), example_homelab)
+    ] == [
+        "selects no pod",
+        "selects no pod",
+    ]
+    fx = StateFixture().app("vault", 2, "vault", owner="vault").add("vault", server)
+    fx.add("vault", service("vault-active", {**labels, "vault-active": "true"}, [{"port": 8200}]))
+    fx.add("vault", service("vault-standby", {**labels, "vault-active": "false"}, [{"port": 8200}]))
+    assert texts(fx, example_homelab) == []

@@ -41,7 +41,7 @@ def check_references(state: DesiredState, homelab: Homelab) -> list[Finding]:
     at = Locator(state, tuple(a.name for a in homelab.apps))
     problems: list[Problem] = [
         *_pod_problems(objects, have),
-        *service_problems(objects),
+        *service_problems([*objects, *(o for o in made if o.kind == "Pod")]),
         *ingress_route_problems(objects, have, traefik.allows_cross_namespace(state)),
         *ingress_problems(objects, have),
         *certificate_problems(objects, have),
