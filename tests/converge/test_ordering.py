@@ -250,3 +250,11 @@ def test_the_destination_namespace_exists_before_pre_sync_hooks(example_homelab:
     fx = StateFixture().app("web", 2, "web")
     fx.add("web", doc("v1", "ConfigMap", "c", annotations={"argocd.argoproj.io/hook": "PreSync"}))
     assert texts(fx, example_homelab) == []
+
+
+def test_a_cr_before_its_crd_is_not_also_reported_for_the_crds_webhook(example_homelab: Homelab) -> None:
+    fx = webhook_app(StateFixture()).app("web", 3, "web")
+    fx.add("web", store())
+    assert [f.message.split(" comes")[0] for f in check_ordering(fx.state(), example_homelab)] == [
+        "its CRD clustersecretstores.external-secrets.io"
+    ]

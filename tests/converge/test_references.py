@@ -332,3 +332,28 @@ def test_vault_pods_label_themselves_active_or_standby(example_homelab: Homelab)
     fx.add("vault", service("vault-active", {**labels, "vault-active": "true"}, [{"port": 8200}]))
     fx.add("vault", service("vault-standby", {**labels, "vault-active": "false"}, [{"port": 8200}]))
     assert texts(fx, example_homelab) == []
+
+
+def test_longhorn_manager_pods_label_themselves(longhorn_homelab: Homelab) -> None:
+    manager = deployment("longhorn-manager", containers=[{"name": "longhorn-manager"}])
+    manager["kind"] = "DaemonSet"
+    fx = StateFixture().app("longhorn", 1, "longhorn-system", owner="longhorn")
+    selector = {"longhorn.io/admission-webhook": "longhorn-admission-webhook"}
+    fx.add("longhorn", service("longhorn-admission-webhook", selector, [{"port": 9502}]))
+    assert len(texts(fx, longhorn_homelab)) == 1
+    assert texts(fx.add("longhorn", manager), longhorn_homelab) == []
+
+
+def test_references_into_a_users_own_manifest_folder(minimal_homelab: Homelab) -> None:
+    route = doc(
+        "traefik.io/v1alpha1",
+        "IngressRoute",
+        "blog",
+        spec={"routes": [{"services": [{"name": "blog", "port": 80}]}]},
+    )
+    fx = StateFixture().app("blog", 6, "blog", owner="blog").add("blog", route)
+    assert texts(fx, minimal_homelab) == []
+    fx.add("blog", doc("v1", "ConfigMap", "seen"), file="apps/blog/config.yaml")
+    assert [f.message for f in check_references(fx.state(), minimal_homelab)] == [
+        "Service blog/blog does not exist"
+    ]

@@ -39,9 +39,14 @@ class Inventory:
 
     objects: dict[Key, DesiredObject] = field(default_factory=dict)
     keys: dict[Key, frozenset[str] | None] = field(default_factory=dict)
+    opaque: frozenset[str] = frozenset()
+    """Namespaces filled from manifests the state cannot see (a user's own folder): anything
+    named there may exist."""
 
     def has(self, kind: str, namespace: str | None, name: str) -> bool:
-        """Whether the object will exist (Kubernetes' per-namespace defaults included)."""
+        """Whether the object will (or, in an opaque namespace, may) exist."""
+        if namespace in self.opaque:
+            return True
         return (kind, namespace, name) in self.objects or PER_NAMESPACE.get(kind) == name
 
     def get(self, kind: str, namespace: str | None, name: str) -> DesiredObject | None:
@@ -59,9 +64,11 @@ class Inventory:
             self.keys[key] = keys
 
 
-def inventory(state: DesiredState, made_by_operators: Iterable[DesiredObject]) -> Inventory:
+def inventory(
+    state: DesiredState, made_by_operators: Iterable[DesiredObject], opaque: frozenset[str] = frozenset()
+) -> Inventory:
     """Everything that will exist once the state converges."""
-    result = Inventory()
+    result = Inventory(opaque=opaque)
     for obj in [*applied(state), *made_by_operators]:
         result.add(obj.kind, obj, obj.name, _data_keys(obj))
         if obj.kind == "ExternalSecret":

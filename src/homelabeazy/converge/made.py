@@ -5,6 +5,7 @@ A leaf module (it imports only `state`), so catalog modules can use it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -31,3 +32,21 @@ def made_beside(
     if ports is not None:
         doc["spec"] = {"ports": [{"name": n, "port": p, "targetPort": p} for n, p in ports]}
     return replace(owner, doc=doc)
+
+
+def labelled_pod(owner: DesiredObject, suffix: str, labels: Mapping[str, str]) -> DesiredObject:
+    """A pod of workload `owner` as it runs once it has labelled itself with `labels` (Services
+    may select on labels a controller only adds at run time)."""
+    template = owner.doc.get("spec", {}).get("template", {})
+    metadata = template.get("metadata", {})
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            **metadata,
+            "name": f"{owner.name}-{suffix}",
+            "labels": {**metadata.get("labels", {}), **labels},
+        },
+        "spec": template.get("spec", {}),
+    }
+    return replace(owner, doc=pod)

@@ -59,12 +59,12 @@ def check_ordering(state: DesiredState, homelab: Homelab) -> list[Finding]:
     at = Locator(state, tuple(a.name for a in homelab.apps))
     objects = applied(state)
     crds = list(_crds(at, objects))
-    # An ExternalSecret whose CRD is late is late for its operator and store too: say it once.
+    # A resource whose CRD is late is also late for the CRD's webhook, operator and store: say it once.
     late = {f.object for f in crds}
     return [
         *crds,
         *_namespaces(at, objects),
-        *_webhooks(at, objects),
+        *_webhooks(at, objects, late),
         *_external_secrets(at, [o for o in objects if o.ident not in late or o.kind != "ExternalSecret"]),
     ]
 
@@ -143,7 +143,7 @@ def _creates_namespace(doc: Mapping[str, Any]) -> bool:
 # ---------------------------------------------------------------------------- admission webhooks
 
 
-def _webhooks(at: Locator, objects: list[DesiredObject]) -> Iterator[Finding]:
+def _webhooks(at: Locator, objects: list[DesiredObject], reported: set[str]) -> Iterator[Finding]:
     plurals = _plurals(objects)
     namespaces = {o.name: o.labels for o in objects if o.kind == "Namespace" and o.group == ""}
     for config in (o for o in objects if o.kind in _WEBHOOK_KINDS):
@@ -155,7 +155,11 @@ def _webhooks(at: Locator, objects: list[DesiredObject]) -> Iterator[Finding]:
                 continue
             servers = _servers(objects, str(service.get("namespace", "")), str(service.get("name", "")))
             for obj in objects:
-                if obj.kind in _WEBHOOK_KINDS or position(obj).before(position(config)):
+                if (
+                    obj.kind in _WEBHOOK_KINDS
+                    or obj.ident in reported
+                    or position(obj).before(position(config))
+                ):
                     continue
                 if not _intercepts(hook, obj, plurals, namespaces):
                     continue

@@ -37,7 +37,7 @@ def check_references(state: DesiredState, homelab: Homelab) -> list[Finding]:
     """Every name an object uses resolves to something that will exist."""
     objects = applied(state)
     made = [o for entry in homelab.services if entry.creates is not None for o in entry.creates(state)]
-    have = inventory(state, made)
+    have = inventory(state, made, _unseen_namespaces(state, homelab))
     at = Locator(state, tuple(a.name for a in homelab.apps))
     problems: list[Problem] = [
         *_pod_problems(objects, have),
@@ -60,3 +60,17 @@ def _pod_problems(objects: Iterable[DesiredObject], have: Inventory) -> list[Pro
                 seen.add(message)
                 problems.append((owner, message, _POD_HINTS.get(ref.kind, "")))
     return problems
+
+
+def _unseen_namespaces(state: DesiredState, homelab: Homelab) -> frozenset[str]:
+    """Namespaces of apps deployed from the user's own manifest folder when the state holds none
+    of its files (`homelab render` does not generate them): references into them cannot be judged."""
+    unseen = set()
+    for app in homelab.apps:
+        source = app.config.manifests
+        if source is None:
+            continue
+        folder = source.path.strip("/") + "/"
+        if not any(o.origin.file.startswith(folder) for o in state.objects):
+            unseen.add(app.namespace)
+    return frozenset(unseen)

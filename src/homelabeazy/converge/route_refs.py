@@ -58,7 +58,7 @@ def service_port(have: Inventory, namespace: str | None, name: str, port: Any) -
     """Why `name:port` does not resolve to a Service port, or None."""
     service = have.get("Service", namespace, name)
     if service is None:
-        return f"Service {namespace}/{name} does not exist"
+        return None if have.has("Service", namespace, name) else f"Service {namespace}/{name} does not exist"
     ports = [as_map(p) for p in as_list(dig(service.doc, "spec", "ports"))]
     if not any(str(p.get("port")) == str(port) or p.get("name") == port for p in ports):
         known = ", ".join(str(p.get("name") or p.get("port")) for p in ports)
