@@ -120,10 +120,14 @@ class _Builder:
         folder = f"{self.root}/bootstrap"
         self.state.applications.append(ApplicationInfo("bootstrap", BOOTSTRAP_WAVE, "argocd", folder))
         apps: list[tuple[str, Mapping[str, Any]]] = []
-        for path in sorted(p for p in self.files if p.startswith(f"{folder}/")):
+        # As `homelab up` reads the folder: every YAML document with a kind (not argocd-values.yaml),
+        # applied with `argocd` as the default namespace.
+        for path in sorted(p for p in self.files if p.startswith(f"{folder}/") and _is_yaml(p)):
             for doc in _yaml_docs(self.files[path]):
+                if not doc.get("kind"):
+                    continue
                 origin = Origin("bootstrap", BOOTSTRAP_WAVE, path, "bootstrap")
-                self.raws.append(_Raw(doc, origin, "default"))
+                self.raws.append(_Raw(doc, origin, "argocd"))
                 if doc.get("kind") == "HelmChart":
                     self._helm_chart(doc, path, origin)
                 elif doc.get("kind") == "Application":
@@ -302,6 +306,10 @@ def _wave(annotations: Mapping[str, Any]) -> int:
         return int(str(annotations.get("argocd.argoproj.io/sync-wave", "0")).strip())
     except ValueError:
         return 0
+
+
+def _is_yaml(path: str) -> bool:
+    return re.search(r"\.ya?ml$", path) is not None
 
 
 def _folder_files(files: Mapping[str, str], folder: str, recurse: bool) -> list[str]:
