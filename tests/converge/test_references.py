@@ -8,6 +8,7 @@ import pytest
 
 from homelabeazy.converge.references import check_references
 from homelabeazy.converge.secret_refs import seeded_keys
+from homelabeazy.converge.state import Finding
 from homelabeazy.model import Homelab
 from tests.converge.states import StateFixture, deployment, doc, service
 
@@ -357,3 +358,20 @@ def test_references_into_a_users_own_manifest_folder(minimal_homelab: Homelab) -
     assert [f.message for f in check_references(fx.state(), minimal_homelab)] == [
         "Service blog/blog does not exist"
     ]
+
+
+def test_references_into_an_application_helm_could_not_render(example_homelab: Homelab) -> None:
+    route = doc(
+        "traefik.io/v1alpha1",
+        "IngressRoute",
+        "ui",
+        spec={"routes": [{"services": [{"name": "ui", "port": 80}]}]},
+    )
+    fx = StateFixture().app("vault", 2, "vault", owner="vault").add("vault", route)
+    assert [f.message for f in check_references(fx.state(), example_homelab)] == [
+        "Service vault/ui does not exist"
+    ]
+    fx.builder.findings.append(
+        Finding("helm", "helm template of vault failed", "values/vault.yaml", application="vault")
+    )
+    assert texts(fx, example_homelab) == []

@@ -63,8 +63,10 @@ def _pod_problems(objects: Iterable[DesiredObject], have: Inventory) -> list[Pro
 
 
 def _unseen_namespaces(state: DesiredState, homelab: Homelab) -> frozenset[str]:
-    """Namespaces of apps deployed from the user's own manifest folder when the state holds none
-    of its files (`homelab render` does not generate them): references into them cannot be judged."""
+    """Namespaces whose content the state cannot show, so references into them are not judged:
+    those of apps deployed from the user's own manifest folder when the state holds none of its
+    files (`homelab render` does not generate them), and those of Applications whose chart Helm
+    could not render (the `helm` check reports that cause once; its consequences would only repeat it)."""
     unseen = set()
     for app in homelab.apps:
         source = app.config.manifests
@@ -73,4 +75,6 @@ def _unseen_namespaces(state: DesiredState, homelab: Homelab) -> frozenset[str]:
         folder = source.path.strip("/") + "/"
         if not any(o.origin.file.startswith(folder) for o in state.objects):
             unseen.add(app.namespace)
+    failed = {f.application for f in state.findings if f.check == "helm"}
+    unseen.update(a.namespace for a in state.applications if a.name in failed)
     return frozenset(unseen)
