@@ -33,6 +33,8 @@ class StateFixture:
 
     def __init__(self) -> None:
         self.builder = StateBuilder()
+        for namespace in ("default", "kube-system"):  # K3s' own, as the builder ships them
+            self.add("k3s", doc("v1", "Namespace", namespace), "(k3s)", -3, "cluster")
         # What `homelab up` bootstraps: ArgoCD's namespace and the Application CRD of its chart.
         self.add(
             "bootstrap",

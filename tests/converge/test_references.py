@@ -375,3 +375,13 @@ def test_references_into_an_application_helm_could_not_render(example_homelab: H
         Finding("helm", "helm template of vault failed", "values/vault.yaml", application="vault")
     )
     assert texts(fx, example_homelab) == []
+
+
+def test_keys_picked_by_volume_items(example_homelab: Homelab) -> None:
+    items = [{"key": "ca.crt", "path": "ca.crt"}, {"key": "ca.pem", "path": "ca.pem"}]
+    volume = {"name": "ca", "projected": {"sources": [{"secret": {"name": "web-tls", "items": items}}]}}
+    fx = web().add("web", doc("cert-manager.io/v1", "Certificate", "web", spec={"secretName": "web-tls"}))
+    fx.add("web", deployment("app", volumes=[volume]))
+    assert [
+        f.message for f in check_references(fx.state(), example_homelab) if f.object.startswith("Deploy")
+    ] == ["Secret web-tls has no key ca.pem (volume ca; it has: ca.crt, tls.crt, tls.key)"]

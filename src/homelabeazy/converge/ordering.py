@@ -46,9 +46,6 @@ BUILTIN_GROUPS = frozenset(
 )
 """API groups the Kubernetes API server serves itself (no CRD needed)."""
 
-K3S_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
-"""Namespaces every K3s cluster has from the start."""
-
 WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 _WEBHOOK_KINDS = frozenset({"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"})
 _ESO_GROUP = "external-secrets.io"
@@ -110,7 +107,7 @@ def _crds(at: Locator, objects: list[DesiredObject]) -> Iterator[Finding]:
 def _namespaces(at: Locator, objects: list[DesiredObject]) -> Iterator[Finding]:
     created = _namespace_creators(at.state, objects)
     for obj in objects:
-        if obj.namespace is None or obj.namespace in K3S_NAMESPACES:
+        if obj.namespace is None:
             continue
         where = position(obj)
         if any(p.not_after(where) for p in created.get(obj.namespace, [])):

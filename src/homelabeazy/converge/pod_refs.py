@@ -45,16 +45,12 @@ def pod_refs(owner: DesiredObject, template: Mapping[str, Any]) -> Iterator[PodR
 def _volume_refs(claim_templates: set[str], spec: Mapping[str, Any]) -> Iterator[PodRef]:
     for volume in (as_map(v) for v in as_list(spec.get("volumes"))):
         where = f"volume {volume.get('name', '?')}"
-        if "secret" in volume:
-            source = as_map(volume["secret"])
-            yield PodRef(
-                "Secret", str(source.get("secretName", "")), where, optional=source.get("optional") is True
-            )
-        if "configMap" in volume:
-            source = as_map(volume["configMap"])
-            yield PodRef(
-                "ConfigMap", str(source.get("name", "")), where, optional=source.get("optional") is True
-            )
+        for kind, field, name_field in (
+            ("Secret", "secret", "secretName"),
+            ("ConfigMap", "configMap", "name"),
+        ):
+            if field in volume:
+                yield from _source_refs(kind, as_map(volume[field]), name_field, where)
         claim = dig(volume, "persistentVolumeClaim", "claimName")
         if claim is not None and claim not in claim_templates:
             yield PodRef("PersistentVolumeClaim", str(claim), where)
@@ -62,7 +58,16 @@ def _volume_refs(claim_templates: set[str], spec: Mapping[str, Any]) -> Iterator
             for kind, field in (("Secret", "secret"), ("ConfigMap", "configMap")):
                 ref = as_map(as_map(source).get(field))
                 if ref:
-                    yield PodRef(kind, str(ref.get("name", "")), where, optional=ref.get("optional") is True)
+                    yield from _source_refs(kind, ref, "name", where)
+
+
+def _source_refs(kind: str, source: Mapping[str, Any], name_field: str, where: str) -> Iterator[PodRef]:
+    """A Secret or ConfigMap volume source: the object, and each key its `items` pick."""
+    name, optional = str(source.get(name_field, "")), source.get("optional") is True
+    yield PodRef(kind, name, where, optional=optional)
+    for item in (as_map(i) for i in as_list(source.get("items"))):
+        if item.get("key") is not None:
+            yield PodRef(kind, name, where, str(item["key"]), optional)
 
 
 def _container_refs(container: Mapping[str, Any]) -> Iterator[PodRef]:
