@@ -69,21 +69,21 @@ def check_ordering(state: DesiredState, homelab: Homelab) -> list[Finding]:
 # ---------------------------------------------------------------------------- CRDs
 
 
-def _crd_of(objects: list[DesiredObject], group: str, kind: str) -> list[DesiredObject]:
-    return [
-        o
-        for o in objects
-        if o.kind == "CustomResourceDefinition"
-        and dig(o.doc, "spec", "group") == group
-        and dig(o.doc, "spec", "names", "kind") == kind
-    ]
+def _crds_by_kind(objects: list[DesiredObject]) -> dict[tuple[str, str], list[DesiredObject]]:
+    """(group, kind) -> the CRDs in the state that define it."""
+    found: dict[tuple[str, str], list[DesiredObject]] = {}
+    for crd in (o for o in objects if o.kind == "CustomResourceDefinition"):
+        key = (str(dig(crd.doc, "spec", "group")), str(dig(crd.doc, "spec", "names", "kind")))
+        found.setdefault(key, []).append(crd)
+    return found
 
 
 def _crds(at: Locator, objects: list[DesiredObject]) -> Iterator[Finding]:
+    by_kind = _crds_by_kind(objects)
     for obj in objects:
         if obj.group in BUILTIN_GROUPS:
             continue
-        crds = _crd_of(objects, obj.group, obj.kind)
+        crds = by_kind.get((obj.group, obj.kind), [])
         where = position(obj)
         if any(position(c).not_after(where) for c in crds):
             continue
@@ -143,6 +143,7 @@ def _creates_namespace(doc: Mapping[str, Any]) -> bool:
 def _webhooks(at: Locator, objects: list[DesiredObject], reported: set[str]) -> Iterator[Finding]:
     plurals = _plurals(objects)
     namespaces = {o.name: o.labels for o in objects if o.kind == "Namespace" and o.group == ""}
+    positions = {id(o): position(o) for o in objects}
     for config in (o for o in objects if o.kind in _WEBHOOK_KINDS):
         for hook in as_list(dig(config.doc, "webhooks")):
             if not isinstance(hook, Mapping) or hook.get("failurePolicy", "Fail") != "Fail":
@@ -151,16 +152,14 @@ def _webhooks(at: Locator, objects: list[DesiredObject], reported: set[str]) -> 
             if not isinstance(service, Mapping):
                 continue
             servers = _servers(objects, str(service.get("namespace", "")), str(service.get("name", "")))
+            registered, serving = positions[id(config)], [positions[id(s)] for s in servers]
             for obj in objects:
-                if (
-                    obj.kind in _WEBHOOK_KINDS
-                    or obj.ident in reported
-                    or position(obj).before(position(config))
-                ):
+                where = positions[id(obj)]
+                if obj.kind in _WEBHOOK_KINDS or obj.ident in reported or where.before(registered):
                     continue
                 if not _intercepts(hook, obj, plurals, namespaces):
                     continue
-                if any(position(s).before(position(obj)) for s in servers):
+                if any(s.before(where) for s in serving):
                     continue
                 message = _webhook_problem(obj, config, hook, servers)
                 hint = "apply the resource in a later sync wave than the webhook's Deployment"
