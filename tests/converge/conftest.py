@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from homelabeazy.config import load_config
 from homelabeazy.converge.build import build_state
 from homelabeazy.converge.engine import Report, run_checks
 from homelabeazy.converge.state import DesiredState
-from homelabeazy.model import Homelab, build
+from homelabeazy.model import Homelab
 from homelabeazy.ops.helm import ChartCache
-from tests.conftest import FIXTURES, REPO
+from tests.conftest import REPO
+from tests.gitops.conftest import homelab_from  # noqa: F401 - the variants' fixture, shared
 from tests.support.chart_cache import build_chart_cache, shared_dir
 from tests.support.integration import require_tool
 
@@ -34,7 +34,7 @@ def helm_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def chart_dir(tmp_path_factory: pytest.TempPathFactory, helm_path: str) -> Path:  # noqa: ARG001 - needs Helm
+def chart_dir(tmp_path_factory: pytest.TempPathFactory, helm_path: str) -> Path:
     """The test chart cache assembled from the shared charts (HOMELAB_SHARED or ../shared).
 
     Renders are cached between sessions in .pytest_cache (keyed by everything that decides them).
@@ -56,21 +56,3 @@ def deep(
         return state, run_checks(state, homelab)
 
     return run
-
-
-def _valid_homelab(name: str) -> Homelab:
-    return build(load_config((FIXTURES / "config" / "valid" / f"{name}.yaml").read_text()).config)
-
-
-@pytest.fixture(scope="session")
-def minimal_homelab() -> Homelab:
-    """One app deployed from the user's own manifest folder (`apps/blog`)."""
-    return _valid_homelab("minimal")
-
-
-@pytest.fixture(scope="session")
-def longhorn_homelab() -> Homelab:
-    """Three hosts, Longhorn enabled."""
-    homelab = _valid_homelab("three-hosts")
-    assert homelab.enabled("longhorn")
-    return homelab

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+from homelabeazy.config import load_config
 from homelabeazy.converge.state import (
     ApplicationInfo,
     DesiredObject,
@@ -12,6 +14,8 @@ from homelabeazy.converge.state import (
     SourceKind,
     StateBuilder,
 )
+from homelabeazy.model import Homelab, build
+from tests.conftest import FIXTURES
 
 CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "ClusterIssuer", "ClusterSecretStore"}
 CLUSTER_SCOPED |= {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}
@@ -111,3 +115,10 @@ def service(
 ) -> dict[str, Any]:
     """A Service."""
     return doc("v1", "Service", name, namespace, spec={"selector": selector, "ports": ports})
+
+
+@cache
+def valid_homelab(name: str) -> Homelab:
+    """The model of `tests/fixtures/config/valid/<name>.yaml` (`minimal`: an app from the user's own
+    manifest folder; `three-hosts`: Longhorn enabled)."""
+    return build(load_config((FIXTURES / "config" / "valid" / f"{name}.yaml").read_text()).config)

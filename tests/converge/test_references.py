@@ -10,7 +10,7 @@ from homelabeazy.converge.references import check_references
 from homelabeazy.converge.secret_refs import seeded_keys
 from homelabeazy.converge.state import Finding
 from homelabeazy.model import Homelab
-from tests.converge.states import StateFixture, deployment, doc, service
+from tests.converge.states import StateFixture, deployment, doc, service, valid_homelab
 
 FILE = "kubernetes/manifests/web/objects.yaml"
 
@@ -335,7 +335,9 @@ def test_vault_pods_label_themselves_active_or_standby(example_homelab: Homelab)
     assert texts(fx, example_homelab) == []
 
 
-def test_longhorn_manager_pods_label_themselves(longhorn_homelab: Homelab) -> None:
+def test_longhorn_manager_pods_label_themselves() -> None:
+    longhorn_homelab = valid_homelab("three-hosts")
+    assert longhorn_homelab.enabled("longhorn")
     manager = deployment("longhorn-manager", containers=[{"name": "longhorn-manager"}])
     manager["kind"] = "DaemonSet"
     fx = StateFixture().app("longhorn", 1, "longhorn-system", owner="longhorn")
@@ -345,7 +347,8 @@ def test_longhorn_manager_pods_label_themselves(longhorn_homelab: Homelab) -> No
     assert texts(fx.add("longhorn", manager), longhorn_homelab) == []
 
 
-def test_references_into_a_users_own_manifest_folder(minimal_homelab: Homelab) -> None:
+def test_references_into_a_users_own_manifest_folder() -> None:
+    minimal_homelab = valid_homelab("minimal")
     route = doc(
         "traefik.io/v1alpha1",
         "IngressRoute",

@@ -80,7 +80,10 @@ def test_valid_custom_resource_passes(example_homelab: Homelab) -> None:
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        ({"port": 1, "colour": "red"}, "spec: Additional properties are not allowed ('colour' was unexpected)"),
+        (
+            {"port": 1, "colour": "red"},
+            "spec: Additional properties are not allowed ('colour' was unexpected)",
+        ),
         ({"port": 1.5}, "spec.port: 1.5 is not of type 'integer', 'string'"),
         ({}, "spec: 'port' is a required property"),
         ({"port": 1, "size": "big"}, "spec.size: 'big' is not of type 'integer', 'null'"),
@@ -104,7 +107,12 @@ def test_custom_resource_without_crd_or_version(example_homelab: Homelab) -> Non
 
 
 def test_core_kinds_strict_and_served(example_homelab: Homelab) -> None:
-    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "a"}, "data": {"k": 1}}
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "namespace": "a"},
+        "data": {"k": 1},
+    }
     pdb = {
         "apiVersion": "policy/v1beta1",
         "kind": "PodDisruptionBudget",
@@ -119,8 +127,11 @@ def test_core_kinds_strict_and_served(example_homelab: Homelab) -> None:
     }
     assert _messages(_state(cm, pdb, netpol), example_homelab) == [
         "file0.yaml: ConfigMap/a/c: data.k: 1 is not of type 'string', 'null'",
-        "file1.yaml: PodDisruptionBudget/a/p: PodDisruptionBudget policy/v1beta1 is not served by Kubernetes 1.33",
-        "file2.yaml: NetworkPolicy/a/n: spec: Additional properties are not allowed ('podSelecter' was unexpected)",
+        "file1.yaml: PodDisruptionBudget/a/p: "
+        "PodDisruptionBudget policy/v1beta1 is not served by Kubernetes 1.33",
+        "file2.yaml: NetworkPolicy/a/n: spec: 'podSelector' is a required property",
+        "file2.yaml: NetworkPolicy/a/n: "
+        "spec: Additional properties are not allowed ('podSelecter' was unexpected)",
     ]
 
 

@@ -40,11 +40,13 @@ from homelabeazy.converge.state import (
     DesiredState,
     Finding,
     Origin,
+    SourceKind,
     StateBuilder,
     hook_phases,
 )
 from homelabeazy.converge.values import check_values, offline_schema
 from homelabeazy.model import Homelab
+from homelabeazy.model.catalog import argocd
 from homelabeazy.model.catalog.base import ChartPin
 from homelabeazy.ops import helm as helm_ops
 
@@ -76,6 +78,8 @@ class _Chart:
     request: helm_ops.TemplateRequest
     values_file: str
     """The file a failure is reported against: the last values layer, or the Application."""
+    crds_only: bool = False
+    """Keep only its CustomResourceDefinitions, as cluster objects (a pre-installed ArgoCD)."""
 
 
 def build_state(homelab: Homelab, files: Mapping[str, str], charts: helm_ops.ChartCache) -> DesiredState:
@@ -117,6 +121,8 @@ class _Builder:
         self.state.applications.append(ApplicationInfo("k3s", CLUSTER_WAVE, "kube-system", "(k3s)"))
         for builtin in k3s_objects():
             self.raws.append(_Raw(builtin, Origin("k3s", CLUSTER_WAVE, "(k3s)", "cluster"), "default"))
+        if not self.homelab.enabled("argocd"):
+            self._external_argocd()
         folder = f"{self.root}/bootstrap"
         self.state.applications.append(ApplicationInfo("bootstrap", BOOTSTRAP_WAVE, "argocd", folder))
         apps: list[tuple[str, Mapping[str, Any]]] = []
@@ -134,6 +140,15 @@ class _Builder:
                     apps.append((path, doc))
         for path, app in apps:
             self._application(path, app, BOOTSTRAP_WAVE)
+
+    def _external_argocd(self) -> None:
+        """ArgoCD managed elsewhere is already installed: its CRDs (at the pinned chart) are the cluster's."""
+        self._queue(
+            "k3s", CLUSTER_WAVE, repo=argocd.CHART.repo, chart=argocd.CHART.name,
+            version=argocd.CHART.version,
+            release="argocd", namespace="argocd", value_files=(), layers=[], params=(),
+            values_file="(ArgoCD managed elsewhere)", crds_only=True,
+        )  # fmt: skip
 
     def _helm_chart(self, doc: Mapping[str, Any], path: str, origin: Origin) -> None:
         """A K3s HelmChart: helm-controller installs `chart` `version` from `repo` with valuesContent."""
@@ -217,7 +232,7 @@ class _Builder:
         self, application: str, wave: int, *, repo: str, chart: str, version: str, release: str,
         namespace: str, value_files: tuple[Path, ...], layers: list[Any],
         params: tuple[tuple[str, str, bool], ...], values_file: str,
-        include_crds: bool = True, skip_tests: bool = False,
+        include_crds: bool = True, skip_tests: bool = False, crds_only: bool = False,
     ) -> None:  # fmt: skip
         chart_dir = self.charts.get(self.helm, repo, chart, version)
         pin = self.pins.get((chart, version))
@@ -228,7 +243,7 @@ class _Builder:
             release, chart_dir, namespace, "", value_files=value_files, set_values=params,
             include_crds=include_crds, skip_schema_validation=skip_schema, skip_tests=skip_tests,
         )  # fmt: skip
-        self.renders.append(_Chart(application, wave, repo, chart, version, request, values_file))
+        self.renders.append(_Chart(application, wave, repo, chart, version, request, values_file, crds_only))
 
     def _write_values(self, label: str, values: Any) -> Path:
         path = self.tmp / f"{len(self.renders)}-{len(list(self.tmp.iterdir()))}-{label.replace('/', '_')}"
@@ -266,8 +281,11 @@ class _Builder:
             return
         prefix = f"{chart.name}-{chart.version}"
         for template, doc in result.documents:
+            if chart.crds_only and doc.get("kind") != "CustomResourceDefinition":
+                continue
             rel = template.split("/", 1)[1] if "/" in template else template
-            origin = Origin(chart.application, chart.wave, f"{prefix}/{rel}", "chart")
+            kind: SourceKind = "cluster" if chart.crds_only else "chart"
+            origin = Origin(chart.application, chart.wave, f"{prefix}/{rel}", kind)
             self.raws.append(_Raw(doc, origin, chart.request.namespace))
 
 
