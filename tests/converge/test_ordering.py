@@ -258,3 +258,13 @@ def test_a_cr_before_its_crd_is_not_also_reported_for_the_crds_webhook(example_h
     assert [f.message.split(" comes")[0] for f in check_ordering(fx.state(), example_homelab)] == [
         "its CRD clustersecretstores.external-secrets.io"
     ]
+
+
+def test_webhook_whose_service_selects_no_workload(example_homelab: Homelab) -> None:
+    fx = webhook_app(StateFixture())
+    fx.builder.objects = [o for o in fx.builder.objects if o.kind != "Deployment"]
+    fx.add("external-secrets", store(annotations={"argocd.argoproj.io/sync-wave": "1"}))
+    assert [f.message for f in check_ordering(fx.state(), example_homelab)] == [
+        "admission webhook validate.clustersecretstore.external-secrets.io"
+        " (ValidatingWebhookConfiguration/eso) has no Deployment serving it"
+    ]

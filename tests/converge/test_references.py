@@ -388,3 +388,19 @@ def test_keys_picked_by_volume_items(example_homelab: Homelab) -> None:
     assert [
         f.message for f in check_references(fx.state(), example_homelab) if f.object.startswith("Deploy")
     ] == ["Secret web-tls has no key ca.pem (volume ca; it has: ca.crt, tls.crt, tls.key)"]
+
+
+def test_ingress_route_to_a_service_of_another_namespace(example_homelab: Homelab) -> None:
+    fx = routed().app("edge", 6, "edge")
+    fx.add(
+        "edge",
+        doc(
+            "traefik.io/v1alpha1",
+            "IngressRoute",
+            "r",
+            spec={"routes": [{"services": [{"name": "app", "namespace": "web", "port": "http"}]}]},
+        ),
+    )
+    assert [f.message for f in check_references(fx.state(), example_homelab)] == [
+        "Service web/app is in another namespace"
+    ]
