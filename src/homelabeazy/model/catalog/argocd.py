@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.state import DesiredState, Finding
+from homelabeazy.converge.made import made_beside
+from homelabeazy.converge.selectors import as_list, dig
+from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.base import ChartPin, RouteSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import health_finding, mapping
 
@@ -23,6 +25,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         description="GitOps controller syncing this repository into the cluster",
         routes=(RouteSpec(config.services.argocd.host, "argocd-server", 80, "group", ("admins",)),),
         health_checks=(application_health_restored,),
+        creates=redis_secret,
     )
 
 
@@ -49,3 +52,17 @@ def application_health_restored(state: DesiredState) -> Iterator[Finding]:
                 "wave to be healthy before the next",
                 f"set {APPLICATION_HEALTH_KEY} to a Lua check returning obj.status.health",
             )
+
+
+REDIS_SECRET = "argocd-redis"  # noqa: S105 - a resource name
+"""The Secret `argocd admin redis-initial-password` creates (key `auth`); every ArgoCD component
+reads Redis' password from it."""
+
+
+def redis_secret(state: DesiredState) -> Iterator[DesiredObject]:
+    """The chart's `redis-secret-init` hook Job runs `argocd admin redis-initial-password`, which
+    creates the Redis password Secret before the components start."""
+    for job in state.of_kind("Job", "batch"):
+        for container in as_list(dig(job.doc, "spec", "template", "spec", "containers")):
+            if "redis-initial-password" in [str(a) for a in as_list(dig(container, "command"))]:
+                yield made_beside(job, "Secret", REDIS_SECRET, keys=("auth",))

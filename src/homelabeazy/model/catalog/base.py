@@ -6,10 +6,11 @@ Adding a service is one module in this package plus one line in the registry.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from homelabeazy.converge.state import HealthCheck
+from homelabeazy.converge.state import DesiredObject, DesiredState, HealthCheck
 
 STORAGE = "longhorn"
 """The service providing the default StorageClass when enabled: stateful services wait for it, so
@@ -20,6 +21,10 @@ COMPANION_PARTS = ("routes", "issuers")
 service that syncs later, they sync in a companion Application `<service>-<part>`."""
 
 Access = Literal["public", "one_factor", "two_factor", "group"]
+
+CreatedObjects = Callable[[DesiredState], Iterable[DesiredObject]]
+"""What a service's operator creates in the cluster from the desired state (ECK makes a Secret and a
+Service per Elasticsearch, say): objects no manifest holds, that others may still reference."""
 
 
 @dataclass(frozen=True)
@@ -81,3 +86,5 @@ class ServiceEntry:
     """API groups whose CRDs its chart installs, as far as this homelab's manifests use them."""
     health_checks: tuple[HealthCheck, ...] = ()
     """Known traps of this service, checked on the desired cluster state (`validate --deep`)."""
+    creates: CreatedObjects | None = None
+    """Objects its operator creates at run time, for the convergence proof's reference check."""

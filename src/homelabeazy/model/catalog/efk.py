@@ -6,7 +6,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.state import DesiredState, Finding
+from homelabeazy.converge.made import made_beside
+from homelabeazy.converge.selectors import dig
+from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.base import STORAGE, ChartPin, RouteSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import health_finding, json_documents, mapping
 
@@ -25,6 +27,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         routes=(RouteSpec(config.services.efk.host, "kibana-kb-http", 5601, "group", ("admins",)),),
         health_checks=(replicas_fit_the_nodes,),
         depends_on=(STORAGE,),
+        creates=operator_objects,
     )
 
 
@@ -101,3 +104,35 @@ def replicas_fit_the_nodes(state: DesiredState) -> Iterator[Finding]:
                     f"{es.name} has {nodes} node(s): {consequence}",
                     f"set index.number_of_replicas to {index_replicas(nodes)}",
                 )
+
+
+ES_GROUP = "elasticsearch.k8s.elastic.co"
+KB_GROUP = "kibana.k8s.elastic.co"
+ES_HTTP_PORT = 9200
+KB_HTTP_PORT = 5601
+
+
+def operator_objects(state: DesiredState) -> Iterator[DesiredObject]:
+    """The Secrets and Services ECK creates for each Elasticsearch and Kibana (its naming scheme:
+    `<name>-es-http`, `<name>-es-elastic-user`, `<name>-kb-http`, ...), which Fluentd, the retention
+    Job and the Kibana route reference although no manifest declares them."""
+    for es in state.of_kind("Elasticsearch", ES_GROUP):
+        scheme = _scheme(es)
+        yield made_beside(es, "Service", f"{es.name}-es-http", ports=((scheme, ES_HTTP_PORT),))
+        yield made_beside(es, "Service", f"{es.name}-es-transport", ports=(("tls-transport", 9300),))
+        yield made_beside(es, "Secret", f"{es.name}-es-elastic-user", keys=("elastic",))
+        yield made_beside(es, "Secret", f"{es.name}-es-http-certs-public", keys=("ca.crt", "tls.crt"))
+        yield made_beside(
+            es, "Secret", f"{es.name}-es-http-certs-internal", keys=("ca.crt", "tls.crt", "tls.key")
+        )
+        yield made_beside(es, "Secret", f"{es.name}-es-http-ca-internal", keys=("tls.crt", "tls.key"))
+    for kb in state.of_kind("Kibana", KB_GROUP):
+        yield made_beside(kb, "Service", f"{kb.name}-kb-http", ports=((_scheme(kb), KB_HTTP_PORT),))
+        yield made_beside(kb, "Secret", f"{kb.name}-kb-config")
+        yield made_beside(kb, "Secret", f"{kb.name}-kb-http-certs-public", keys=("ca.crt", "tls.crt"))
+
+
+def _scheme(owner: DesiredObject) -> str:
+    """ECK names the HTTP port `https` unless the self-signed certificate is disabled."""
+    disabled = dig(owner.doc, "spec", "http", "tls", "selfSignedCertificate", "disabled") is True
+    return "http" if disabled else "https"

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.converge.made import labelled_pod
+from homelabeazy.converge.selectors import as_list, as_map, dig
+from homelabeazy.converge.state import DesiredObject, DesiredState
 from homelabeazy.model.catalog.base import ChartPin, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://charts.longhorn.io", "longhorn", "1.10.1")
@@ -18,4 +23,24 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         crd_groups=("longhorn.io",),
         description="Replicated volumes",
         routes=(RouteSpec(config.services.longhorn.host, "longhorn-frontend", 80, "group", ("admins",)),),
+        creates=manager_pods,
     )
+
+
+MANAGER_LABELS = {
+    "longhorn.io/admission-webhook": "longhorn-admission-webhook",
+    "longhorn.io/recovery-backend": "longhorn-recovery-backend",
+}
+"""Labels longhorn-manager puts on its own pod once its admission webhook and recovery backend
+serve; the chart's `longhorn-admission-webhook` and `longhorn-recovery-backend` Services select them."""
+
+
+def manager_pods(state: DesiredState) -> Iterator[DesiredObject]:
+    """The longhorn-manager DaemonSet's pods as they run (self-labelled)."""
+    for daemonset in state.of_kind("DaemonSet", "apps"):
+        names = [
+            as_map(c).get("name")
+            for c in as_list(dig(daemonset.doc, "spec", "template", "spec", "containers"))
+        ]
+        if "longhorn-manager" in names:
+            yield labelled_pod(daemonset, "running", MANAGER_LABELS)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.converge.made import made_beside
+from homelabeazy.converge.selectors import as_list, as_map, dig
+from homelabeazy.converge.state import DesiredObject, DesiredState
 from homelabeazy.model.catalog.base import ChartPin, ServiceEntry
 
 CHART = ChartPin("https://metallb.github.io/metallb", "metallb", "0.15.2")
@@ -17,4 +22,15 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         chart=CHART,
         crd_groups=("metallb.io",),
         description="LoadBalancer IPs on the services VLAN (layer 2)",
+        creates=memberlist_secret,
     )
+
+
+def memberlist_secret(state: DesiredState) -> Iterator[DesiredObject]:
+    """The controller creates the speakers' memberlist Secret (key `secretkey`) under the name its
+    `METALLB_ML_SECRET_NAME` variable gives; the speaker DaemonSet mounts it."""
+    for deployment in state.of_kind("Deployment", "apps"):
+        for container in as_list(dig(deployment.doc, "spec", "template", "spec", "containers")):
+            for env in (as_map(e) for e in as_list(dig(container, "env"))):
+                if env.get("name") == "METALLB_ML_SECRET_NAME" and env.get("value"):
+                    yield made_beside(deployment, "Secret", str(env["value"]), keys=("secretkey",))

@@ -9,6 +9,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.converge.made import labelled_pod
+from homelabeazy.converge.selectors import as_list, as_map, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.base import STORAGE, ChartPin, RouteSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import (
@@ -37,6 +39,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         routes=(RouteSpec(config.services.vault.host, "vault-ui", 8200, "public"),),
         depends_on=(STORAGE, "traefik"),
         health_checks=(raft_config_takes_effect,),
+        creates=labelled_pods,
     )
 
 
@@ -120,3 +123,15 @@ def raft_config_takes_effect(state: DesiredState) -> Iterator[Finding]:
                     "the other members cannot join it",
                     "list every member's <pod>.<headless service>.<namespace>.svc in retry_join",
                 )
+
+
+def labelled_pods(state: DesiredState) -> Iterator[DesiredObject]:
+    """Vault's Kubernetes service registration (our server config enables it) labels its own pod
+    `vault-active: "true"|"false"` at run time; the chart's `vault-active` and `vault-standby`
+    Services select on that label, so the server pods exist once in each role."""
+    for server in state.of_kind("StatefulSet", "apps"):
+        containers = as_list(dig(server.doc, "spec", "template", "spec", "containers"))
+        env = [as_map(e).get("name") for c in containers for e in as_list(as_map(c).get("env"))]
+        if "VAULT_K8S_POD_NAME" in env:
+            yield labelled_pod(server, "active", {"vault-active": "true"})
+            yield labelled_pod(server, "standby", {"vault-active": "false"})
