@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.converge.state import DesiredState
 from homelabeazy.model.catalog.base import ChartPin, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://traefik.github.io/charts", "traefik", "41.3.0")
@@ -29,3 +33,24 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         ),
         depends_on=("metallb", "cert_manager"),
     )
+
+
+PROXY_LABELS = {"app.kubernetes.io/name": "traefik"}
+"""The chart's proxy pods: they open every connection to a route's backend and to forwardAuth."""
+
+
+def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+    """Every IngressRoute's Services (their Service port) and every forwardAuth address."""
+    clients = Clients(entry(config).namespace, PROXY_LABELS, "Traefik")
+    for route in state.of_kind("IngressRoute", "traefik.io"):
+        for rule in (route.doc.get("spec") or {}).get("routes") or ():
+            for service in rule.get("services") or ():
+                if service.get("kind", "Service") != "Service" or service.get("port") is None:
+                    continue
+                namespace = service.get("namespace") or route.namespace
+                host = f"{service['name']}.{namespace}.svc"
+                yield FlowNeed(clients, host, service["port"], f"route backend of {route.ident}", route)
+    for middleware in state.of_kind("Middleware", "traefik.io"):
+        address = ((middleware.doc.get("spec") or {}).get("forwardAuth") or {}).get("address")
+        if address:
+            yield need_from_url(str(address), clients, f"forwardAuth of {middleware.ident}", middleware)
