@@ -27,7 +27,8 @@ from homelabeazy.converge.podnet import (
     service_of_host,
 )
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
-from homelabeazy.netpolicy.kube import Decision, Host, Peer
+from homelabeazy.netpolicy.endpoints import model_host_addresses
+from homelabeazy.netpolicy.kube import Decision, Host, Peer, Pod
 
 if TYPE_CHECKING:
     from homelabeazy.model import Homelab
@@ -60,8 +61,6 @@ class _Context:
 
 def check_flows(state: DesiredState, homelab: Homelab) -> list[Finding]:
     """A finding for each needed flow the NetworkPolicies deny, or whose TLS name does not match."""
-    from homelabeazy.netpolicy.endpoints import model_host_addresses
-
     modules = _catalog_modules(homelab)
     implied: list[DesiredObject] = []
     cert_names: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -111,8 +110,12 @@ def _sources(ctx: _Context, workload: WorkloadPod) -> list[Peer]:
     return [workload.pod]
 
 
-def _declared(need: FlowNeed) -> str:
-    return f", named in {need.declared_by.ident}" if need.declared_by is not None else ""
+def _details(need: FlowNeed, dest: Peer) -> str:
+    """` (pod port of X, named in Y)`: where the port really lands and who names the server."""
+    parts = [f"pod port of {dest.name}"] if isinstance(dest, Pod) else []
+    if need.declared_by is not None:
+        parts.append(f"named in {need.declared_by.ident}")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _finding_for_object(obj: DesiredObject | None, message: str, hint: str, subject: str) -> Finding:
@@ -187,27 +190,27 @@ def _denied(ctx: _Context, decision: Decision, client: DesiredObject, need: Flow
     where = f"{decision.protocol}/{decision.port}"
     if not decision.egress.allowed:
         blocking = decision.egress.selecting[0]
-        to = f"namespace {dst.namespace}" if hasattr(dst, "namespace") else dst.name
+        to = f"namespace {dst.namespace}" if isinstance(dst, Pod) else dst.name
         hint = f"missing: an egress rule in namespace {client.namespace} allowing {where} to {to}"
     else:
         blocking = decision.ingress.selecting[0]
-        frm = f"namespace {src.namespace}" if hasattr(src, "namespace") else src.name
-        hint = f"missing: an ingress rule in namespace {decision.dest.namespace} allowing {where} from {frm}"  # type: ignore[union-attr]
+        frm = f"namespace {src.namespace}" if isinstance(src, Pod) else src.name
+        dest_ns = dst.namespace if isinstance(dst, Pod) else ""
+        hint = f"missing: an ingress rule in namespace {dest_ns} allowing {where} from {frm}"
     policy = ctx.cluster.policy_objects.get(blocking)
     message = (
-        f"{need.purpose}: {client.ident} cannot open {where} on {server} "
-        f"(pod port of {dst.name}{_declared(need)}): {decision.reason()}"
+        f"{need.purpose}: {client.ident} cannot open {where} on {server}{_details(need, dst)}: "
+        f"{decision.reason()}"
     )
     return _finding_for_object(policy, message, hint, client.ident)
 
 
 def _name_matches(host: str, names: Iterable[str]) -> bool:
     host = host.lower().rstrip(".")
-    for name in names:
-        name = name.lower()
-        if name == host:
+    for candidate in (n.lower() for n in names):
+        if candidate == host:
             return True
-        if name.startswith("*.") and "." in host and host.split(".", 1)[1] == name[2:]:
+        if candidate.startswith("*.") and "." in host and host.split(".", 1)[1] == candidate[2:]:
             return True
     return False
 

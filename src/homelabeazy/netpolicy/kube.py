@@ -94,7 +94,7 @@ def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> 
 
 
 def _expression_matches(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    key, operator = expression.get("key"), expression.get("operator")
+    key, operator = str(expression.get("key")), expression.get("operator")
     values = {str(v) for v in expression.get("values") or ()}
     present = key in labels
     if operator == "In":
@@ -192,7 +192,7 @@ class NetworkPolicy:
             # the API server's default: Ingress always, Egress when there are egress rules
             types = frozenset(["Ingress", "Egress"] if egress else ["Ingress"])
         name = str((doc.get("metadata") or {}).get("name", ""))
-        return cls(name, namespace, spec.get("podSelector") or {}, types, ingress, egress)  # type: ignore[arg-type]
+        return cls(name, namespace, spec.get("podSelector") or {}, types, ingress, egress)
 
 
 def _rule(rule: Mapping[str, Any], peers_key: str) -> PolicyRule:
@@ -330,9 +330,9 @@ class PodNetwork:
                 opened = opened.union(self._rule_ports(rule, dest, protocol))
         return opened
 
-    def _side(
-        self, end: Peer, direction: Direction, other: Peer, dest: Peer, port: int, protocol: str
-    ) -> Side:
+    def _side(self, direction: Direction, source: Peer, dest: Peer, port: int, protocol: str) -> Side:
+        """The egress side (the source's policies) or the ingress side (the destination's)."""
+        end, other = (source, dest) if direction == "Egress" else (dest, source)
         if not isinstance(end, Pod) or end.host_network:
             return Side(direction, isolated=False)
         selecting = self.selecting(end, direction)
@@ -345,8 +345,8 @@ class PodNetwork:
         """May `source` open `port`/`protocol` on `dest`? `port` is the destination pod's port."""
         if not 1 <= port <= 65535:
             raise ValueError(f"port {port} is outside 1-65535")
-        egress = self._side(source, "Egress", dest, dest, port, protocol)
-        ingress = self._side(dest, "Ingress", source, dest, port, protocol)
+        egress = self._side("Egress", source, dest, port, protocol)
+        ingress = self._side("Ingress", source, dest, port, protocol)
         return Decision(source, dest, port, protocol, egress, ingress)
 
 
