@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from homelabeazy.converge.flows import check_flows
+from homelabeazy.converge.flows import certificate_covers, check_flows
 from homelabeazy.converge.needs import Clients, need_from_url
 from homelabeazy.converge.state import DesiredObject, DesiredState, Origin
 from homelabeazy.model import Homelab
@@ -386,3 +386,19 @@ def test_need_from_url_ports_and_tls() -> None:
     assert (scp.host, scp.port) == ("github.com", 22)
     with pytest.raises(ValueError, match="names no host"):
         need_from_url("foo://h", clients, "p")
+
+
+@pytest.mark.parametrize(
+    ("host", "carried"),
+    [
+        ("elasticsearch-es-default-0.elasticsearch-es-default.logging.svc", True),
+        ("ELASTICSEARCH-ES-DEFAULT-0.elasticsearch-es-default.logging.svc.", True),
+        ("a.b.elasticsearch-es-default.logging.svc", False),
+        ("elasticsearch-es-default.logging.svc", False),
+        ("elasticsearch-es-http.logging.svc", True),
+        ("elasticsearch-es-http.logging.svc.cluster.local", False),
+    ],
+)
+def test_certificate_covers_exact_names_and_one_label_wildcards(host: str, carried: bool) -> None:
+    names = ["*.elasticsearch-es-default.logging.svc", "elasticsearch-es-http.logging.svc"]
+    assert certificate_covers(host, names) is carried

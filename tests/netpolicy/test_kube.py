@@ -308,3 +308,15 @@ def test_bad_ip_block_and_port_are_errors() -> None:
         policy("api", {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "nope"}}]}]})
     with pytest.raises(ValueError, match="outside"):
         net().decide(WEB, API, 0)
+
+
+def test_empty_peer_list_means_every_peer() -> None:
+    rule = {
+        "podSelector": {},
+        "policyTypes": ["Ingress"],
+        "ingress": [{"from": [], "ports": [{"port": 9000}]}],
+    }
+    network = net(policy("api", rule))
+    assert network.decide(WEB, API, 9000).allowed
+    assert network.decide(NODE, API, 9000).allowed
+    assert not network.decide(WEB, API, 9001).allowed

@@ -205,7 +205,8 @@ def _denied(ctx: _Context, decision: Decision, client: DesiredObject, need: Flow
     return _finding_for_object(policy, message, hint, client.ident)
 
 
-def _name_matches(host: str, names: Iterable[str]) -> bool:
+def certificate_covers(host: str, names: Iterable[str]) -> bool:
+    """Whether a certificate naming `names` is valid for `host` (a wildcard covers one label)."""
     host = host.lower().rstrip(".")
     for candidate in (n.lower() for n in names):
         if candidate == host:
@@ -217,7 +218,7 @@ def _name_matches(host: str, names: Iterable[str]) -> bool:
 
 def _check_tls_name(ctx: _Context, need: FlowNeed, service: tuple[str, str], what: str) -> Iterator[Finding]:
     names = ctx.cert_names.get(service)
-    if names is None or _name_matches(need.host, names):
+    if names is None or certificate_covers(need.host, names):
         return
     obj = need.declared_by
     yield _finding_for_object(
