@@ -1,9 +1,8 @@
-"""Fixtures for the GitOps layer: the schema folder, variant configs, and parsed trees."""
+"""Fixtures for the GitOps layer: variant configs and parsed trees."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,16 +12,6 @@ from homelabeazy.config import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.model import Homelab, build
 from homelabeazy.render import kubernetes
-from tests.conftest import SHARED_SCHEMAS
-from tests.support.integration import require_tool
-
-
-@pytest.fixture(scope="session")
-def schemas() -> Path:
-    """The shared upstream schema folder (tests/conftest.py SHARED_SCHEMAS, or $HOMELAB_SCHEMAS)."""
-    if not (SHARED_SCHEMAS / "crds").is_dir():
-        require_tool(f"upstream schema folder {SHARED_SCHEMAS} is missing (set HOMELAB_SCHEMAS)")
-    return SHARED_SCHEMAS
 
 
 def example_data() -> dict[str, Any]:

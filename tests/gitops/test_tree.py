@@ -319,9 +319,8 @@ def test_dependencies_sync_in_earlier_waves(example_homelab: Homelab) -> None:
             )
 
 
-def test_without_authelia_no_protected_route_is_rendered(homelab_from, schemas) -> None:
-    from homelabeazy.render.k8s.validate import validate_tree
-
+def test_without_authelia_no_protected_route_is_rendered(homelab_from) -> None:
+    """(`validate --deep` of this variant: tests/converge/test_deep_example.py.)"""
     data = example_data()
     data["services"]["authelia"] = {"enabled": False}
     data["apps"] = [app for app in data["apps"] if app["access"] == "public"]
@@ -333,12 +332,10 @@ def test_without_authelia_no_protected_route_is_rendered(homelab_from, schemas) 
     for _, doc in documents(files):
         if doc["kind"] == "IngressRoute":
             assert "middlewares" not in doc["spec"]["routes"][0]
-    assert validate_tree(homelab, files, schemas).problems == []
 
 
-def test_gitops_path_and_argocd_managed_elsewhere(homelab_from, schemas) -> None:
-    from homelabeazy.render.k8s.validate import validate_tree
-
+def test_gitops_path_and_argocd_managed_elsewhere(homelab_from) -> None:
+    """(`validate --deep` of this variant: tests/converge/test_deep_example.py.)"""
     data = example_data()
     data["gitops"]["path"] = "clusters/home"
     data["services"]["argocd"] = {"enabled": False}
@@ -348,4 +345,3 @@ def test_gitops_path_and_argocd_managed_elsewhere(homelab_from, schemas) -> None
     assert "clusters/home/bootstrap/argocd-values.yaml" not in files
     root = yaml.safe_load(files["clusters/home/bootstrap/root.yaml"])
     assert root["spec"]["source"]["path"] == "clusters/home/apps"
-    assert validate_tree(homelab, files, schemas).problems == []

@@ -39,12 +39,24 @@ def init(
 def validate(
     config: ConfigArg = DEFAULT_CONFIG,
     config_file: ConfigFileOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print problems as JSON on stdout.")] = False,
-    deep: Annotated[
-        bool, typer.Option("--deep", help="Also render and validate every generated file.")
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print problems (with --deep: the convergence report) as JSON.")
     ] = False,
-    schemas: Annotated[
-        Path | None, typer.Option("--schemas", help="Folder of upstream schemas for --deep.")
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep",
+            help="Also render, validate every generated file, and prove the cluster state converges "
+            "(real Helm over every chart).",
+        ),
+    ] = False,
+    charts: Annotated[
+        Path | None,
+        typer.Option(
+            "--charts",
+            help="Chart cache for --deep, laid out <chart>-<version>/ (default $HOMELAB_CHARTS, then "
+            "pulled into ~/.cache/homelabeazy/charts).",
+        ),
     ] = None,
 ) -> int:
     """Check homelab.yaml and report every problem at once as file:line:col: field: message."""
@@ -54,19 +66,22 @@ def validate(
     except ConfigError as exc:
         _report(exc.problems, as_json)
         return ExitCode.BAD_INPUT
-    _report(list(loaded.warnings), as_json)
-    if deep:
-        from homelabeazy.model import build
-        from homelabeazy.render.deep import validate_rendered
-
-        problems = validate_rendered(build(loaded.config), schemas, note=console.info)
-        for text in problems:
-            console.failure(text)
-        if problems:
-            return ExitCode.FAILED
+    if not deep:
+        _report(list(loaded.warnings), as_json)
+        if not as_json:
+            console.success(f"{config} is valid")
+        return ExitCode.OK
     if not as_json:
-        console.success(f"{config} is valid")
-    return ExitCode.OK
+        _report(list(loaded.warnings), as_json)
+    from homelabeazy.cli.deep_output import print_deep
+    from homelabeazy.model import build
+    from homelabeazy.render.deep import validate_deep
+
+    result = validate_deep(build(loaded.config), charts)
+    code = print_deep(result, loaded, as_json)
+    if code == ExitCode.OK and not as_json:
+        console.success(f"{config} is valid and its cluster state converges")
+    return code
 
 
 def _report(problems: list, as_json: bool) -> None:  # type: ignore[type-arg]

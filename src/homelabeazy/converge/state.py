@@ -32,6 +32,50 @@ class Origin:
     source: SourceKind
 
 
+ARGO_HOOKS: dict[str, Phase | None] = {
+    "PreSync": "PreSync",
+    "Sync": "Sync",
+    "PostSync": "PostSync",
+    "Skip": None,
+    "SyncFail": None,
+    "PreDelete": None,
+    "PostDelete": None,
+}
+"""`argocd.argoproj.io/hook` values; None: never applied by a successful sync."""
+HELM_HOOKS: dict[str, Phase] = {
+    "pre-install": "PreSync",
+    "pre-upgrade": "PreSync",
+    "post-install": "PostSync",
+    "post-upgrade": "PostSync",
+}
+"""gitops-engine (pkg/sync/hook/helm/type.go) maps only these four; any other Helm hook (`test`,
+`pre-delete`, `pre-rollback`, ...) is still a hook there, so ArgoCD never applies it."""
+
+
+def _csv(value: Any) -> list[str]:
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def hook_phases(annotations: Mapping[str, Any]) -> tuple[Phase, ...] | None:
+    """The phases ArgoCD applies an object in, or None when a sync never applies it.
+
+    As gitops-engine decides it: an ArgoCD hook annotation wins over Helm's (Helm's is then
+    ignored); `helm.sh/hook: crd-install` is not a hook; a hook of no known phase is skipped.
+    """
+    helm_hook = "helm.sh/hook" in annotations and str(annotations["helm.sh/hook"]).strip() != "crd-install"
+    helm = {HELM_HOOKS[n] for n in _csv(annotations.get("helm.sh/hook", "")) if n in HELM_HOOKS}
+    if "argocd.argoproj.io/hook" in annotations:
+        names = _csv(annotations["argocd.argoproj.io/hook"])
+        argo = [ARGO_HOOKS[n] for n in names if n in ARGO_HOOKS]
+        if argo:
+            return tuple(p for p in PHASES if p in argo) or None
+        # An ArgoCD hook of no known type: still a hook, typed by its Helm annotation if any.
+        return tuple(p for p in PHASES if p in helm) or None
+    if helm_hook:
+        return tuple(p for p in PHASES if p in helm) or None
+    return ("Sync",)
+
+
 @dataclass(frozen=True)
 class DesiredObject:
     """One Kubernetes object as the cluster would receive it."""
@@ -81,6 +125,27 @@ class DesiredObject:
         return value if isinstance(value, Mapping) else {}
 
     @property
+    def resource_wave(self) -> int:
+        """The object's own sync wave inside its Application (gitops-engine: the
+        `argocd.argoproj.io/sync-wave` annotation, else `helm.sh/hook-weight`, else 0)."""
+        for key in ("argocd.argoproj.io/sync-wave", "helm.sh/hook-weight"):
+            try:
+                return int(str(self.annotations[key]).strip())
+            except (KeyError, ValueError):
+                continue
+        return 0
+
+    @property
+    def phases(self) -> tuple[Phase, ...]:
+        """The sync phases ArgoCD applies it in (`("Sync",)` for a plain resource); see `hook_phases`."""
+        return hook_phases(self.annotations) or ()
+
+    @property
+    def phase(self) -> Phase:
+        """The first phase it is applied in (objects of the state always have one)."""
+        return (self.phases or ("Sync",))[0]
+
+    @property
     def ident(self) -> str:
         """`Kind/namespace/name` (or `Kind/name` when cluster-scoped): how findings name it."""
         return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
@@ -106,6 +171,9 @@ class DesiredState:
 
     applications: tuple[ApplicationInfo, ...]
     objects: tuple[DesiredObject, ...]
+    findings: tuple[Finding, ...] = ()
+    """What building the state itself found (a chart Helm cannot render, values its schema
+    rejects); the `helm` check reports them."""
 
     def of_kind(self, kind: str, group: str | None = None) -> Iterator[DesiredObject]:
         """Objects of one kind (and API group, when given)."""
@@ -157,9 +225,10 @@ class StateBuilder:
 
     applications: list[ApplicationInfo] = field(default_factory=list)
     objects: list[DesiredObject] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
     def freeze(self) -> DesiredState:
         """The immutable state, objects in application-wave order."""
         order = {a.name: (a.wave, i) for i, a in enumerate(self.applications)}
         objects = sorted(self.objects, key=lambda o: order.get(o.origin.application, (-1, -1)))
-        return DesiredState(tuple(self.applications), tuple(objects))
+        return DesiredState(tuple(self.applications), tuple(objects), tuple(self.findings))

@@ -11,7 +11,13 @@ from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.state import DesiredState
 from homelabeazy.model.catalog.base import ChartPin, RouteSpec, SecretSpec, ServiceEntry
 
-CHART = ChartPin("https://charts.authelia.com", "authelia", "0.11.5")
+CHART = ChartPin(
+    "https://charts.authelia.com",
+    "authelia",
+    "0.11.5",
+    # The chart's values.schema.json `$ref`s its definitions by published URL.
+    schema_refs=(("https://charts.authelia.com/definitions.json", "authelia/chart-definitions.json"),),
+)
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:

@@ -18,6 +18,10 @@ class ChartPin:
     repo: str
     name: str
     version: str
+    schema_refs: tuple[tuple[str, str], ...] = ()
+    """(URL, file in homelabeazy/converge/data) for each document the chart's values.schema.json
+    `$ref`s by URL. Helm would fetch them (and fail offline), so `validate --deep` renders such a
+    chart with `--skip-schema-validation` and checks its values against the shipped copies."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,138 @@
+"""The convergence engine: build the desired state once, run every registered check, report.
+
+Checks are plain functions `(state, homelab) -> findings`, listed in CHECKS in the order they
+run; each is pure (no I/O: the state already holds every rendered object).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from homelabeazy.converge.schema import check_schema
+from homelabeazy.converge.state import DesiredState, Finding
+from homelabeazy.model import Homelab
+
+CheckFn = Callable[[DesiredState, Homelab], list[Finding]]
+
+
+def check_helm(state: DesiredState, homelab: Homelab) -> list[Finding]:  # noqa: ARG001 - a check's signature
+    """What Helm itself refused while the state was built (template errors, values schemas)."""
+    return [f for f in state.findings if f.check == "helm"]
+
+
+CHECKS: list[tuple[str, CheckFn]] = [
+    ("helm", check_helm),
+    ("schema", check_schema),
+    # --- integrator: register the other checks here, in this order ---
+    # ("reference", converge.references.check_references),
+    # ("ordering", converge.ordering.check_ordering),
+    # ("flow", converge.flows.check_flows),
+    # ("health", converge.health.check_health),
+]
+"""(name, check) in the order they run and are reported."""
+
+
+@dataclass(frozen=True)
+class WaveReport:
+    """One sync wave of the root app: what it deploys and what was found in it."""
+
+    wave: int
+    applications: tuple[str, ...]
+    objects: int
+    crds: tuple[str, ...]
+    findings: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Report:
+    """The convergence report: per wave, per check, and every finding."""
+
+    waves: tuple[WaveReport, ...]
+    checks: Mapping[str, int]
+    findings: tuple[Finding, ...]
+    objects: int
+    notes: tuple[str, ...] = field(default=())
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain data for `validate --deep --json`."""
+        return {
+            "converges": not self.findings,
+            "objects": self.objects,
+            "checks": dict(self.checks),
+            "waves": [
+                {
+                    "wave": w.wave,
+                    "applications": list(w.applications),
+                    "objects": w.objects,
+                    "crds": list(w.crds),
+                    "findings": dict(w.findings),
+                }
+                for w in self.waves
+            ],
+            "findings": [
+                {
+                    "check": f.check,
+                    "file": f.file,
+                    "object": f.object,
+                    "application": f.application,
+                    "config_path": f.config_path,
+                    "message": f.message,
+                    "hint": f.hint,
+                }
+                for f in self.findings
+            ],
+            "notes": list(self.notes),
+        }
+
+
+def run_checks(
+    state: DesiredState, homelab: Homelab, checks: list[tuple[str, CheckFn]] | None = None
+) -> Report:
+    """Run every check over the state; findings get the homelab.yaml path of their Application."""
+    found: list[Finding] = []
+    per_check: dict[str, int] = {}
+    for name, check in checks if checks is not None else CHECKS:
+        results = [_locate(f, state, homelab) for f in check(state, homelab)]
+        per_check[name] = len(results)
+        found.extend(results)
+    found = sorted(set(found), key=lambda f: (_wave_of(f, state), f.file, f.object, f.check, f.message))
+    return Report(_waves(state, found), per_check, tuple(found), len(state.objects))
+
+
+def _locate(finding: Finding, state: DesiredState, homelab: Homelab) -> Finding:
+    """Fill `config_path` from the Application's owner: `services.<name>` or `apps[<i>]`."""
+    if finding.config_path is not None:
+        return finding
+    app = state.application(finding.application)
+    if app is None or app.owner is None:
+        return finding
+    if homelab.service(app.owner) is not None:
+        return replace(finding, config_path=f"services.{app.owner}")
+    for index, user_app in enumerate(homelab.apps):
+        if user_app.name == app.owner:
+            return replace(finding, config_path=f"apps[{index}]")
+    return finding
+
+
+def _wave_of(finding: Finding, state: DesiredState) -> int:
+    app = state.application(finding.application)
+    return app.wave if app is not None else 0
+
+
+def _waves(state: DesiredState, findings: list[Finding]) -> tuple[WaveReport, ...]:
+    by_wave: dict[int, list[str]] = {}
+    for app in state.applications:
+        by_wave.setdefault(app.wave, []).append(app.name)
+    reports = []
+    for wave in sorted(by_wave):
+        names = set(by_wave[wave])
+        objects = [o for o in state.objects if o.origin.application in names]
+        crds = sorted(o.name for o in objects if o.kind == "CustomResourceDefinition")
+        counts: Counter[str] = Counter(str(f.check) for f in findings if f.application in names)
+        reports.append(
+            WaveReport(wave, tuple(by_wave[wave]), len(objects), tuple(dict.fromkeys(crds)), dict(counts))
+        )
+    return tuple(reports)
