@@ -402,3 +402,187 @@ def test_need_from_url_ports_and_tls() -> None:
 def test_certificate_covers_exact_names_and_one_label_wildcards(host: str, carried: bool) -> None:
     names = ["*.elasticsearch-es-default.logging.svc", "elasticsearch-es-http.logging.svc"]
     assert certificate_covers(host, names) is carried
+
+
+def _vault_registration(text: str) -> DesiredObject:
+    doc = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta("vault-config", "vault"),
+        "data": {"x.hcl": text},
+    }
+    return obj(doc, "vault")
+
+
+def _with_active_selector(st: DesiredState) -> list[DesiredObject]:
+    """The chart's vault-active Service selects the label Vault sets on its leader at run time."""
+    objects = [o for o in st.objects if not (o.kind == "Service" and o.name == "vault-active")]
+    selector = {**VAULT, "component": "server", "vault-active": "true"}
+    objects.append(obj(service("vault-active", "vault", selector, [{"name": "http", "port": 8200}]), "vault"))
+    for i, o in enumerate(objects):
+        if o.kind == "StatefulSet":
+            doc = copy.deepcopy(o.doc)
+            doc["spec"]["template"]["metadata"]["labels"] = {**VAULT, "component": "server"}
+            objects[i] = obj(doc, "vault")
+    return objects
+
+
+@pytest.mark.parametrize(
+    "config",
+    ['{"service_registration":{"kubernetes":{}}}', 'service_registration "kubernetes" {}\n'],
+)
+def test_vault_labels_its_active_pod_with_kubernetes_registration(
+    example_homelab: Homelab, config: str
+) -> None:
+    objects = _with_active_selector(eso_vault_state())
+    assert check_flows(state(*objects, _vault_registration(config)), example_homelab) == []
+
+
+def test_without_registration_vault_active_selects_no_pod(example_homelab: Homelab) -> None:
+    objects = _with_active_selector(eso_vault_state())
+    findings = check_flows(state(*objects, _vault_registration('storage "raft" {}')), example_homelab)
+    assert len(findings) == 1
+    assert findings[0].object == "Service/vault/vault-active"
+    assert findings[0].message.endswith(
+        "Service/vault/vault-active selects no pod ({'app.kubernetes.io/name': 'vault', "
+        "'component': 'server', 'vault-active': 'true'})"
+    )
+
+
+def test_a_chart_that_did_not_render_is_not_reported_again(example_homelab: Homelab) -> None:
+    from homelabeazy.converge.state import ApplicationInfo, Finding
+
+    st = eso_vault_state()
+    without_vault = tuple(o for o in st.objects if o.namespace != "vault")
+    assert len(check_flows(DesiredState((), without_vault), example_homelab)) == 1  # no Service vault-active
+    failed = Finding(
+        "helm", "helm template of vault failed", "kubernetes/values/vault.yaml", application="vault"
+    )
+    apps = (ApplicationInfo("vault", 2, "vault", "kubernetes/apps/vault.yaml"),)
+    assert check_flows(DesiredState(apps, without_vault, (failed,)), example_homelab) == []
+
+
+def _traefik_state(*, egress: bool) -> DesiredState:
+    route = {
+        "apiVersion": "traefik.io/v1alpha1",
+        "kind": "IngressRoute",
+        "metadata": meta("whoami", "whoami"),
+        "spec": {"routes": [{"match": "Host(`w`)", "services": [{"name": "whoami", "port": "web"}]}]},
+    }
+    auth = {
+        "apiVersion": "traefik.io/v1alpha1",
+        "kind": "Middleware",
+        "metadata": meta("authelia", "authelia"),
+        "spec": {"forwardAuth": {"address": "http://authelia.authelia.svc.cluster.local/api/authz"}},
+    }
+    traefik_labels = {"app.kubernetes.io/name": "traefik"}
+    objects = [
+        *DNS_OBJECTS,
+        obj(workload("Deployment", "traefik", "traefik", traefik_labels), "traefik"),
+        obj(
+            workload(
+                "Deployment", "whoami", "whoami", {"app": "whoami"}, [{"name": "http", "containerPort": 8080}]
+            ),
+            "whoami",
+        ),
+        obj(
+            service(
+                "whoami", "whoami", {"app": "whoami"}, [{"name": "web", "port": 80, "targetPort": "http"}]
+            ),
+            "whoami",
+        ),
+        obj(
+            workload(
+                "Deployment",
+                "authelia",
+                "authelia",
+                {"app.kubernetes.io/name": "authelia"},
+                [{"name": "http", "containerPort": 9091}],
+            ),
+            "authelia",
+        ),
+        obj(
+            service(
+                "authelia",
+                "authelia",
+                {"app.kubernetes.io/name": "authelia"},
+                [{"port": 80, "targetPort": "http"}],
+            ),
+            "authelia",
+        ),
+        obj(route, "whoami"),
+        obj(auth, "authelia"),
+        *baseline("traefik", "traefik"),
+    ]
+    if egress:
+        spec = {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {"to": to_namespace("whoami")},
+                {"to": to_namespace("authelia"), "ports": [{"port": 9091}]},
+            ],
+        }
+        objects.append(obj(netpol("allow-traefik-egress", "traefik", spec), "traefik"))
+    return state(*objects)
+
+
+def test_traefik_reaches_route_backends_and_forward_auth(example_homelab: Homelab) -> None:
+    assert check_flows(_traefik_state(egress=True), example_homelab) == []
+    findings = check_flows(_traefik_state(egress=False), example_homelab)
+    assert [f.message.split(":")[0] for f in findings] == [
+        "route backend of IngressRoute/whoami/whoami",
+        "forwardAuth of Middleware/authelia/authelia",
+    ]
+    assert "cannot open TCP/8080 on Service/whoami/whoami port web" in findings[0].message
+    assert "cannot open TCP/9091 on Service/authelia/authelia port 80" in findings[1].message
+    assert {f.file for f in findings} == {"kubernetes/manifests/traefik/network-policies.yaml"}
+
+
+def test_api_server_reaches_webhooks(example_homelab: Homelab) -> None:
+    hook = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": meta("eso-validate"),
+        "webhooks": [
+            {
+                "name": "v.eso.io",
+                "clientConfig": {
+                    "service": {"namespace": "external-secrets", "name": "eso-webhook", "port": 443}
+                },
+            }
+        ],
+    }
+    webhook = workload(
+        "Deployment",
+        "eso-webhook",
+        "external-secrets",
+        {"app": "hook"},
+        [{"name": "webhook", "containerPort": 10250}],
+    )
+    svc = service(
+        "eso-webhook", "external-secrets", {"app": "hook"}, [{"port": 443, "targetPort": "webhook"}]
+    )
+    base = [
+        *eso_vault_state().objects,
+        obj(hook, "external-secrets"),
+        obj(webhook, "external-secrets"),
+        obj(svc, "external-secrets"),
+    ]
+    findings = check_flows(state(*base), example_homelab)
+    assert len(findings) == len(example_homelab.servers)
+    assert {f.object for f in findings} == {"ValidatingWebhookConfiguration/eso-validate"}
+    assert all(
+        "cannot open TCP/10250 on Service/external-secrets/eso-webhook port 443" in f.message
+        for f in findings
+    )
+    from_nodes = netpol(
+        "from-nodes",
+        "external-secrets",
+        {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"ipBlock": {"cidr": f"{n.ip}/32"}} for n in example_homelab.servers]}],
+        },
+    )
+    assert check_flows(state(*base, obj(from_nodes, "external-secrets")), example_homelab) == []

@@ -57,6 +57,14 @@ class _Context:
     homelab: Homelab
     cert_names: Mapping[tuple[str, str], tuple[str, ...]]
     known_hosts: Mapping[str, IPv4Address]
+    unrendered: frozenset[str]
+    """Namespaces of Applications whose chart did not render: what is missing there is the helm
+    check's finding, not a flow's."""
+
+
+def _unrendered(state: DesiredState) -> frozenset[str]:
+    failed = {f.application for f in state.findings if f.check == "helm"}
+    return frozenset(a.namespace for a in state.applications if a.name in failed)
 
 
 def check_flows(state: DesiredState, homelab: Homelab) -> list[Finding]:
@@ -69,8 +77,11 @@ def check_flows(state: DesiredState, homelab: Homelab) -> list[Finding]:
             implied.extend(make(state))
         if (names := _hook(module, "certificate_names")) is not None:
             cert_names.update(names(state))
-    cluster = build_cluster(state, implied)
-    ctx = _Context(cluster, homelab, cert_names, model_host_addresses(homelab))
+    runtime = [
+        r for m in modules if (hook := _hook(m, "runtime_labels")) for r in hook(state, homelab.config)
+    ]
+    cluster = build_cluster(state, implied, runtime)
+    ctx = _Context(cluster, homelab, cert_names, model_host_addresses(homelab), _unrendered(state))
     needs: list[FlowNeed] = [*dns_needs(cluster)]
     for module in modules:
         if (declare := _hook(module, "flow_needs")) is not None:
@@ -128,6 +139,8 @@ def _check_need(ctx: _Context, need: FlowNeed) -> Iterator[Finding]:
     clients = _clients(ctx.cluster, need.clients)
     what = need.clients.what or f"pods {dict(need.clients.labels)} of namespace {need.clients.namespace}"
     if not clients:
+        if need.clients.namespace in ctx.unrendered:
+            return
         yield _finding_for_object(
             need.declared_by,
             f"no pod of the state is {what}, which needs {need.host}:{need.port} ({need.purpose})",
@@ -142,6 +155,8 @@ def _check_need(ctx: _Context, need: FlowNeed) -> Iterator[Finding]:
     namespace, name = target
     service = ctx.cluster.find("Service", namespace, name)
     if service is None:
+        if namespace in ctx.unrendered:
+            return
         yield _finding_for_object(
             need.declared_by,
             f"{what} connects to {need.host} ({need.purpose}), but no Service {namespace}/{name} exists",

@@ -1,6 +1,6 @@
 """The flows a service needs, as its catalog module declares them (a leaf: imports only `state`).
 
-A service's catalog module may define any of three hooks, which `converge.flows` looks up by name:
+A service's catalog module may define any of four hooks, which `converge.flows` looks up by name:
 
 - `flow_needs(state, config) -> Iterable[FlowNeed]`: the connections its pods open (read from the
   desired state where a config names the server: a URL in a ConfigMap, a custom resource's field);
@@ -8,7 +8,9 @@ A service's catalog module may define any of three hooks, which `converge.flows`
   from the custom resources in the state (they are not in any manifest, yet policies must admit
   them);
 - `certificate_names(state) -> Mapping[(namespace, service), tuple[str, ...]]`: the DNS names in the
-  certificate the pods behind a Service present, so TLS clients can be checked against them.
+  certificate the pods behind a Service present, so TLS clients can be checked against them;
+- `runtime_labels(state, config) -> Iterable[(namespace, pod labels, variants)]`: labels pods give
+  themselves once running, which Services may select on (see `podnet.RuntimeLabels`).
 """
 
 from __future__ import annotations

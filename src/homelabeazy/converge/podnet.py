@@ -9,7 +9,7 @@ selector picks, a named targetPort looked up on each pod's containers.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from homelabeazy.converge.state import DesiredObject, DesiredState
@@ -110,10 +110,33 @@ def _namespace_labels(objects: Iterable[DesiredObject]) -> dict[str, dict[str, s
     return labels
 
 
-def build_cluster(state: DesiredState, implied: Iterable[DesiredObject] = ()) -> Cluster:
-    """Index a state (and the objects operators would add) for the flow checks."""
+RuntimeLabels = tuple[str, Mapping[str, str], tuple[Mapping[str, str], ...]]
+"""(namespace, labels the pods carry, variants of the labels added at run time): pods that label
+themselves once running (Vault marks its active pod) stand for one pod per variant."""
+
+
+def _with_runtime_labels(pod: WorkloadPod, runtime: Iterable[RuntimeLabels]) -> list[WorkloadPod]:
+    for namespace, selector, variants in runtime:
+        if pod.pod.namespace == namespace and all(pod.pod.labels.get(k) == v for k, v in selector.items()):
+            return [
+                replace(pod, pod=replace(pod.pod, labels={**pod.pod.labels, **variant}))
+                for variant in variants
+            ]
+    return [pod]
+
+
+def build_cluster(
+    state: DesiredState, implied: Iterable[DesiredObject] = (), runtime: Iterable[RuntimeLabels] = ()
+) -> Cluster:
+    """Index a state (and the objects operators would add, the labels pods give themselves)."""
     objects = (*state.objects, *implied)
-    pods = tuple(p for p in (workload_pod(o) for o in objects) if p is not None)
+    runtime = list(runtime)
+    pods = tuple(
+        variant
+        for pod in (workload_pod(o) for o in objects)
+        if pod is not None
+        for variant in _with_runtime_labels(pod, runtime)
+    )
     policy_objects = {
         f"NetworkPolicy/{o.namespace}/{o.name}": o
         for o in objects
