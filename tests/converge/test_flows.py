@@ -112,12 +112,14 @@ def eso_vault_state(
     target_port: Any = 8200,
     pod_port_name: str = "http",
     ingress_ports: list[Doc] | None = None,
+    server: str = "http://vault-active.vault.svc.cluster.local:8200",
+    vault_secret: str | None = None,
 ) -> DesiredState:
     store = {
         "apiVersion": "external-secrets.io/v1",
         "kind": "ClusterSecretStore",
         "metadata": meta("vault"),
-        "spec": {"provider": {"vault": {"server": "http://vault-active.vault.svc.cluster.local:8200"}}},
+        "spec": {"provider": {"vault": {"server": server}}},
     }
     ingress_rule: Doc = {"from": to_namespace("external-secrets")}
     if ingress_ports is not None:
@@ -127,7 +129,12 @@ def eso_vault_state(
         obj(workload("Deployment", "external-secrets", "external-secrets", ESO), "external-secrets"),
         obj(
             workload(
-                "StatefulSet", "vault", "vault", VAULT, [{"name": pod_port_name, "containerPort": 8200}]
+                "StatefulSet",
+                "vault",
+                "vault",
+                VAULT,
+                [{"name": pod_port_name, "containerPort": 8200}],
+                volumes=[{"name": "tls", "secret": {"secretName": vault_secret}}] if vault_secret else [],
             ),
             "vault",
         ),
@@ -548,7 +555,7 @@ def test_api_server_reaches_webhooks(example_homelab: Homelab) -> None:
             {
                 "name": "v.eso.io",
                 "clientConfig": {
-                    "service": {"namespace": "external-secrets", "name": "eso-webhook", "port": 443}
+                    "service": {"namespace": "external-secrets", "name": "eso-webhook", "port": 8443}
                 },
             }
         ],
@@ -561,7 +568,7 @@ def test_api_server_reaches_webhooks(example_homelab: Homelab) -> None:
         [{"name": "webhook", "containerPort": 10250}],
     )
     svc = service(
-        "eso-webhook", "external-secrets", {"app": "hook"}, [{"port": 443, "targetPort": "webhook"}]
+        "eso-webhook", "external-secrets", {"app": "hook"}, [{"port": 8443, "targetPort": "webhook"}]
     )
     base = [
         *eso_vault_state().objects,
@@ -573,7 +580,7 @@ def test_api_server_reaches_webhooks(example_homelab: Homelab) -> None:
     assert len(findings) == len(example_homelab.servers)
     assert {f.object for f in findings} == {"ValidatingWebhookConfiguration/eso-validate"}
     assert all(
-        "cannot open TCP/10250 on Service/external-secrets/eso-webhook port 443" in f.message
+        "cannot open TCP/10250 on Service/external-secrets/eso-webhook port 8443" in f.message
         for f in findings
     )
     from_nodes = netpol(
@@ -586,3 +593,70 @@ def test_api_server_reaches_webhooks(example_homelab: Homelab) -> None:
         },
     )
     assert check_flows(state(*base, obj(from_nodes, "external-secrets")), example_homelab) == []
+
+
+def _certificate(ns: str, secret: str, names: list[str]) -> DesiredObject:
+    doc = {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": meta(secret, ns),
+        "spec": {"secretName": secret, "dnsNames": names},
+    }
+    return obj(doc, "x")
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["vault-active.vault.svc"], 0),
+        (["*.vault.svc"], 0),
+        (["vault.vault.svc", "vault-active.vault.svc.cluster.local"], 1),
+    ],
+)
+def test_tls_client_checked_against_the_mounted_cert_manager_certificate(
+    example_homelab: Homelab, names: list[str], expected: int
+) -> None:
+    st = eso_vault_state(server="https://vault-active.vault.svc:8200", vault_secret="vault-tls")
+    findings = check_flows(state(*st.objects, _certificate("vault", "vault-tls", names)), example_homelab)
+    assert len(findings) == expected
+    if expected:
+        assert findings[0].object == "ClusterSecretStore/vault"
+        assert "as 'vault-active.vault.svc' (secrets from Vault), a name the certificate does not carry" in (
+            findings[0].message
+        )
+
+
+def test_tls_client_of_an_unmanaged_certificate_is_not_checked(example_homelab: Homelab) -> None:
+    st = eso_vault_state(server="https://vault-active.vault.svc:8200", vault_secret="vault-tls")
+    assert check_flows(st, example_homelab) == []
+
+
+def _route(hosts: str, secret: str = "w-tls") -> DesiredObject:
+    doc = {
+        "apiVersion": "traefik.io/v1alpha1",
+        "kind": "IngressRoute",
+        "metadata": meta("w", "whoami"),
+        "spec": {"routes": [{"match": hosts, "services": []}], "tls": {"secretName": secret}},
+    }
+    return obj(doc, "whoami", "kubernetes/manifests/whoami/routes.yaml")
+
+
+def test_routed_hosts_must_be_in_their_certificate(example_homelab: Homelab) -> None:
+    cert = _certificate("whoami", "w-tls", ["w.example.com"])
+    assert check_flows(state(*DNS_OBJECTS, cert, _route("Host(`w.example.com`)")), example_homelab) == []
+    findings = check_flows(
+        state(*DNS_OBJECTS, cert, _route("Host(`w.example.com`, `x.example.com`) && PathPrefix(`/`)")),
+        example_homelab,
+    )
+    assert [(f.file, f.object, f.message, f.hint) for f in findings] == [
+        (
+            "kubernetes/manifests/whoami/routes.yaml",
+            "IngressRoute/whoami/w",
+            "serves 'x.example.com' with the certificate in Secret whoami/w-tls, which names only "
+            "w.example.com: clients verifying the name refuse it",
+            "add 'x.example.com' to the dnsNames of the Certificate whose secretName is w-tls",
+        )
+    ]
+    # a Secret no Certificate manages is not cert-manager's to name
+    other = _route("Host(`x.example.com`)", "user-tls")
+    assert check_flows(state(*DNS_OBJECTS, cert, other), example_homelab) == []

@@ -23,6 +23,7 @@ from homelabeazy.converge.podnet import (
     ServiceError,
     WorkloadPod,
     build_cluster,
+    pod_template,
     service_backends,
     service_of_host,
 )
@@ -81,6 +82,11 @@ def check_flows(state: DesiredState, homelab: Homelab) -> list[Finding]:
         r for m in modules if (hook := _hook(m, "runtime_labels")) for r in hook(state, homelab.config)
     ]
     cluster = build_cluster(state, implied, runtime)
+    secrets: dict[tuple[str, str], tuple[str, ...]] = {}
+    for module in modules:
+        if (tls := _hook(module, "tls_secrets")) is not None:
+            secrets.update(tls(state, homelab.config))
+    cert_names = {**mounted_certificate_names(cluster, secrets), **cert_names}
     ctx = _Context(cluster, homelab, cert_names, model_host_addresses(homelab), _unrendered(state))
     needs: list[FlowNeed] = [*dns_needs(cluster)]
     for module in modules:
@@ -89,6 +95,9 @@ def check_flows(state: DesiredState, homelab: Homelab) -> list[Finding]:
     findings: list[Finding] = []
     for need in needs:
         findings.extend(_check_need(ctx, need))
+    for module in modules:
+        if (served := _hook(module, "served_hosts")) is not None:
+            findings.extend(served_name_findings(served(state, homelab.config), secrets))
     findings.extend(api_findings(ctx))
     findings.extend(webhook_findings(ctx))
     return list(dict.fromkeys(findings))
@@ -318,3 +327,50 @@ def webhook_findings(ctx: _Context) -> Iterator[Finding]:
                     decision = ctx.cluster.network.decide(server, backend.pod.pod, backend.port, "TCP")
                     if not decision.allowed:
                         yield _denied(ctx, decision, obj, need, f"{service.ident} port {port}")
+
+
+def _mounted_secrets(workload: WorkloadPod) -> set[str]:
+    spec = (pod_template(workload.source) or {}).get("spec") or {}
+    names: set[str] = set()
+    for volume in spec.get("volumes") or ():
+        if (volume.get("secret") or {}).get("secretName"):
+            names.add(str(volume["secret"]["secretName"]))
+        for source in (volume.get("projected") or {}).get("sources") or ():
+            if (source.get("secret") or {}).get("name"):
+                names.add(str(source["secret"]["name"]))
+    return names
+
+
+def mounted_certificate_names(
+    cluster: Cluster, secrets: Mapping[tuple[str, str], tuple[str, ...]]
+) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(namespace, Service) -> names of the managed certificates its pods mount (and so serve)."""
+    names: dict[tuple[str, str], tuple[str, ...]] = {}
+    for service in cluster.objects:
+        selector = (service.doc.get("spec") or {}).get("selector") if service.kind == "Service" else None
+        if not selector or service.namespace is None:
+            continue
+        served: list[str] = []
+        for workload in cluster.pods_matching(service.namespace, selector):
+            for secret in sorted(_mounted_secrets(workload)):
+                served += [n for n in secrets.get((service.namespace, secret), ()) if n not in served]
+        if served:
+            names[(service.namespace, service.name)] = tuple(served)
+    return names
+
+
+def served_name_findings(
+    served: Iterable[tuple[DesiredObject, str, str, str]], secrets: Mapping[tuple[str, str], tuple[str, ...]]
+) -> Iterator[Finding]:
+    """A host a proxy serves with a managed certificate that does not name it: browsers refuse."""
+    for route, host, namespace, secret in served:
+        names = secrets.get((namespace, secret))
+        if names is None or certificate_covers(host, names):
+            continue
+        yield _finding_for_object(
+            route,
+            f"serves '{host}' with the certificate in Secret {namespace}/{secret}, which names only "
+            f"{', '.join(names) or 'nothing'}: clients verifying the name refuse it",
+            f"add '{host}' to the dnsNames of the Certificate whose secretName is {secret}",
+            route.ident,
+        )

@@ -1,6 +1,6 @@
 """The flows a service needs, as its catalog module declares them (a leaf: imports only `state`).
 
-A service's catalog module may define any of four hooks, which `converge.flows` looks up by name:
+A service's catalog module may define any of these hooks, which `converge.flows` looks up by name:
 
 - `flow_needs(state, config) -> Iterable[FlowNeed]`: the connections its pods open (read from the
   desired state where a config names the server: a URL in a ConfigMap, a custom resource's field);
@@ -10,7 +10,11 @@ A service's catalog module may define any of four hooks, which `converge.flows` 
 - `certificate_names(state) -> Mapping[(namespace, service), tuple[str, ...]]`: the DNS names in the
   certificate the pods behind a Service present, so TLS clients can be checked against them;
 - `runtime_labels(state, config) -> Iterable[(namespace, pod labels, variants)]`: labels pods give
-  themselves once running, which Services may select on (see `podnet.RuntimeLabels`).
+  themselves once running, which Services may select on (see `podnet.RuntimeLabels`);
+- `tls_secrets(state, config) -> Mapping[(namespace, secret), names]`: the DNS names of the
+  certificates a controller keeps in Secrets (cert-manager); pods mounting one serve those names;
+- `served_hosts(state, config) -> Iterable[(object, host, namespace, secret)]`: host names a proxy
+  answers with the certificate in a Secret (Traefik's IngressRoutes).
 """
 
 from __future__ import annotations

@@ -68,3 +68,18 @@ def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]
                     for protocol in ("UDP", "TCP"):
                         purpose = f"DNS-01 self-check of {issuer.ident}"
                         yield FlowNeed(clients, "authoritative name servers", 53, purpose, issuer, protocol)
+
+
+def tls_secrets(state: DesiredState, config: HomelabConfig) -> dict[tuple[str, str], tuple[str, ...]]:  # noqa: ARG001
+    """(namespace, Secret) -> the DNS names of the certificate cert-manager keeps in that Secret.
+
+    Only `dnsNames`: TLS clients (Go's since 1.15, browsers) ignore the common name.
+    """
+    names: dict[tuple[str, str], tuple[str, ...]] = {}
+    for cert in state.of_kind("Certificate", "cert-manager.io"):
+        spec = cert.doc.get("spec") or {}
+        if spec.get("secretName") and cert.namespace:
+            names[(cert.namespace, str(spec["secretName"]))] = tuple(
+                str(n) for n in spec.get("dnsNames") or ()
+            )
+    return names
