@@ -660,3 +660,32 @@ def test_routed_hosts_must_be_in_their_certificate(example_homelab: Homelab) -> 
     # a Secret no Certificate manages is not cert-manager's to name
     other = _route("Host(`x.example.com`)", "user-tls")
     assert check_flows(state(*DNS_OBJECTS, cert, other), example_homelab) == []
+
+
+def test_load_balancer_ports_admit_outside_clients(example_homelab: Homelab) -> None:
+    proxy = workload(
+        "Deployment", "traefik", "traefik", {"app": "t"}, [{"name": "websecure", "containerPort": 8443}]
+    )
+    lb = service(
+        "traefik", "traefik", {"app": "t"}, [{"name": "websecure", "port": 443, "targetPort": "websecure"}]
+    )
+    lb["spec"]["type"] = "LoadBalancer"
+    world = netpol(
+        "world",
+        "traefik",
+        {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"ports": [{"port": 8443}]}]},
+    )
+    base = [*DNS_OBJECTS, obj(proxy, "traefik"), obj(lb, "traefik"), *baseline("traefik", "traefik")]
+    assert check_flows(state(*base, obj(world, "traefik")), example_homelab) == []
+    findings = check_flows(state(*base), example_homelab)
+    assert [(f.object, f.message.split(": ingress")[0]) for f in findings] == [
+        (
+            "Service/traefik/traefik",
+            "LoadBalancer Service: a client outside the cluster cannot open TCP/8443 on "
+            "Service/traefik/traefik port 443 (pod port of Deployment/traefik/traefik)",
+        )
+    ]
+    assert findings[0].hint == (
+        "missing: an ingress rule in namespace traefik allowing TCP/8443 from a client outside the "
+        "cluster (192.0.2.1)"
+    )

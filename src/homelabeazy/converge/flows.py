@@ -98,6 +98,7 @@ def check_flows(state: DesiredState, homelab: Homelab) -> list[Finding]:
     for module in modules:
         if (served := _hook(module, "served_hosts")) is not None:
             findings.extend(served_name_findings(served(state, homelab.config), secrets))
+    findings.extend(exposed_findings(ctx))
     findings.extend(api_findings(ctx))
     findings.extend(webhook_findings(ctx))
     return list(dict.fromkeys(findings))
@@ -208,7 +209,9 @@ def _check_outside(ctx: _Context, need: FlowNeed, clients: list[WorkloadPod]) ->
                 yield _denied(ctx, decision, client.source, need, dest.name)
 
 
-def _denied(ctx: _Context, decision: Decision, client: DesiredObject, need: FlowNeed, server: str) -> Finding:
+def _denied(
+    ctx: _Context, decision: Decision, client: DesiredObject, need: FlowNeed, server: str, *, actor: str = ""
+) -> Finding:
     """Name both ends, the port, the side that denies and the policy that is missing."""
     src, dst = decision.source, decision.dest
     where = f"{decision.protocol}/{decision.port}"
@@ -223,7 +226,7 @@ def _denied(ctx: _Context, decision: Decision, client: DesiredObject, need: Flow
         hint = f"missing: an ingress rule in namespace {dest_ns} allowing {where} from {frm}"
     policy = ctx.cluster.policy_objects.get(blocking)
     message = (
-        f"{need.purpose}: {client.ident} cannot open {where} on {server}{_details(need, dst)}: "
+        f"{need.purpose}: {actor or client.ident} cannot open {where} on {server}{_details(need, dst)}: "
         f"{decision.reason()}"
     )
     return _finding_for_object(policy, message, hint, client.ident)
@@ -374,3 +377,26 @@ def served_name_findings(
             f"add '{host}' to the dnsNames of the Certificate whose secretName is {secret}",
             route.ident,
         )
+
+
+def exposed_findings(ctx: _Context) -> Iterator[Finding]:
+    """A LoadBalancer or NodePort Service is there for clients outside the cluster: its pods must
+    admit them on every port it exposes (kube-proxy keeps or SNATs the source; both are outside
+    addresses to the policy)."""
+    client = Host(OUTSIDE, "a client outside the cluster")
+    for service in ctx.cluster.objects:
+        spec = service.doc.get("spec") or {}
+        if service.kind != "Service" or spec.get("type") not in ("LoadBalancer", "NodePort"):
+            continue
+        for entry in spec.get("ports") or ():
+            protocol = str(entry.get("protocol") or "TCP")
+            need = FlowNeed(Clients(""), service.name, entry.get("port"), f"{spec['type']} Service")
+            try:
+                backends = service_backends(ctx.cluster, service, entry.get("port"), protocol)
+            except ServiceError:
+                continue  # a Service selecting nothing is reported where a flow needs it
+            for backend in backends:
+                decision = ctx.cluster.network.decide(client, backend.pod.pod, backend.port, backend.protocol)
+                if not decision.allowed:
+                    server = f"{service.ident} port {entry.get('port')}"
+                    yield _denied(ctx, decision, service, need, server, actor=client.label)
