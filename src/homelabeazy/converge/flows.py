@@ -68,36 +68,33 @@ def _unrendered(state: DesiredState) -> frozenset[str]:
     return frozenset(a.namespace for a in state.applications if a.name in failed)
 
 
+def _calls(modules: list[ModuleType], hook: str, state: DesiredState, homelab: Homelab) -> Iterator[Any]:
+    """What each catalog module's `hook(state, config)` returns, for the modules that define it."""
+    for module in modules:
+        if (function := _hook(module, hook)) is not None:
+            yield function(state, homelab.config)
+
+
 def check_flows(state: DesiredState, homelab: Homelab) -> list[Finding]:
     """A finding for each needed flow the NetworkPolicies deny, or whose TLS name does not match."""
     modules = _catalog_modules(homelab)
-    implied: list[DesiredObject] = []
-    cert_names: dict[tuple[str, str], tuple[str, ...]] = {}
-    for module in modules:
-        if (make := _hook(module, "implied_objects")) is not None:
-            implied.extend(make(state))
-        if (names := _hook(module, "certificate_names")) is not None:
-            cert_names.update(names(state))
-    runtime = [
-        r for m in modules if (hook := _hook(m, "runtime_labels")) for r in hook(state, homelab.config)
-    ]
+    implied = [o for objects in _calls(modules, "implied_objects", state, homelab) for o in objects]
+    runtime = [r for labels in _calls(modules, "runtime_labels", state, homelab) for r in labels]
     cluster = build_cluster(state, implied, runtime)
     secrets: dict[tuple[str, str], tuple[str, ...]] = {}
-    for module in modules:
-        if (tls := _hook(module, "tls_secrets")) is not None:
-            secrets.update(tls(state, homelab.config))
-    cert_names = {**mounted_certificate_names(cluster, secrets), **cert_names}
+    for found in _calls(modules, "tls_secrets", state, homelab):
+        secrets.update(found)
+    cert_names = mounted_certificate_names(cluster, secrets)
+    for found in _calls(modules, "certificate_names", state, homelab):
+        cert_names.update(found)
     ctx = _Context(cluster, homelab, cert_names, model_host_addresses(homelab), _unrendered(state))
-    needs: list[FlowNeed] = [*dns_needs(cluster)]
-    for module in modules:
-        if (declare := _hook(module, "flow_needs")) is not None:
-            needs.extend(declare(state, homelab.config))
-    findings: list[Finding] = []
-    for need in needs:
-        findings.extend(_check_need(ctx, need))
-    for module in modules:
-        if (served := _hook(module, "served_hosts")) is not None:
-            findings.extend(served_name_findings(served(state, homelab.config), secrets))
+    needs = [
+        *dns_needs(cluster),
+        *(n for declared in _calls(modules, "flow_needs", state, homelab) for n in declared),
+    ]
+    findings = [f for need in needs for f in _check_need(ctx, need)]
+    for served in _calls(modules, "served_hosts", state, homelab):
+        findings.extend(served_name_findings(served, secrets))
     findings.extend(exposed_findings(ctx))
     findings.extend(api_findings(ctx))
     findings.extend(webhook_findings(ctx))

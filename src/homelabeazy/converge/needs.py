@@ -4,10 +4,10 @@ A service's catalog module may define any of these hooks, which `converge.flows`
 
 - `flow_needs(state, config) -> Iterable[FlowNeed]`: the connections its pods open (read from the
   desired state where a config names the server: a URL in a ConfigMap, a custom resource's field);
-- `implied_objects(state) -> Iterable[DesiredObject]`: the pods and Services an operator creates
+- `implied_objects(state, config) -> Iterable[DesiredObject]`: the pods and Services an operator creates
   from the custom resources in the state (they are not in any manifest, yet policies must admit
   them);
-- `certificate_names(state) -> Mapping[(namespace, service), tuple[str, ...]]`: the DNS names in the
+- `certificate_names(state, config) -> Mapping[(namespace, service), tuple[str, ...]]`: the DNS names in the
   certificate the pods behind a Service present, so TLS clients can be checked against them;
 - `runtime_labels(state, config) -> Iterable[(namespace, pod labels, variants)]`: labels pods give
   themselves once running, which Services may select on (see `podnet.RuntimeLabels`);

@@ -95,7 +95,7 @@ def _pods(
     )
 
 
-def implied_objects(state: DesiredState) -> Iterator[DesiredObject]:
+def implied_objects(state: DesiredState, config: HomelabConfig) -> Iterator[DesiredObject]:  # noqa: ARG001
     """The pods (as the workloads ECK creates) and HTTP Services of each Elasticsearch and Kibana."""
     for es in state.of_kind("Elasticsearch", "elasticsearch.k8s.elastic.co"):
         labels = {ES_CLUSTER_LABEL: es.name, TYPE_LABEL: "elasticsearch"}
@@ -118,7 +118,7 @@ def implied_objects(state: DesiredState) -> Iterator[DesiredObject]:
         yield _service(kb, f"{kb.name}-kb-http", labels, KIBANA_PORT)
 
 
-def certificate_names(state: DesiredState) -> dict[tuple[str, str], tuple[str, ...]]:
+def certificate_names(state: DesiredState, config: HomelabConfig) -> dict[tuple[str, str], tuple[str, ...]]:  # noqa: ARG001
     """The DNS names of ECK's self-signed HTTP certificate, per Service that serves it.
 
     ECK (pkg/controller/common/certificates/http_reconcile.go) names `<name>-es-http`,
