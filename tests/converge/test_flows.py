@@ -319,10 +319,7 @@ def test_tls_name_outside_the_eck_certificate_is_a_finding(example_homelab: Home
         "elasticsearch-es-http, "
         "elasticsearch-es-http.logging.svc, elasticsearch-es-http.logging, "
     )
-    assert (
-        finding.hint
-        == "connect to one of the certificate's names, e.g. elasticsearch-es-http.logging.es.local"
-    )
+    assert finding.hint == "connect to one of the certificate's names, e.g. elasticsearch-es-http.logging.svc"
 
 
 @pytest.mark.parametrize("host", ["elasticsearch-es-http.logging.svc", "elasticsearch-es-http"])

@@ -249,9 +249,16 @@ def _check_tls_name(ctx: _Context, need: FlowNeed, service: tuple[str, str], wha
         obj,
         f"{what} verifies the certificate of Service {service[0]}/{service[1]} as '{need.host}' "
         f"({need.purpose}), a name the certificate does not carry (it names: {', '.join(names)})",
-        f"connect to one of the certificate's names, e.g. {names[0] if names else '?'}",
+        f"connect to one of the certificate's names, e.g. {_suggested(service, names)}",
         obj.ident if obj is not None else "",
     )
+
+
+def _suggested(service: tuple[str, str], names: tuple[str, ...]) -> str:
+    """The certificate's name for this Service that cluster DNS resolves (`svc.ns.svc`), if any."""
+    namespace, name = service
+    preferred = f"{name}.{namespace}.svc"
+    return preferred if preferred in names else next(iter(names), "?")
 
 
 def _bound_accounts(cluster: Cluster) -> set[tuple[str, str]]:
