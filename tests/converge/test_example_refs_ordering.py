@@ -14,38 +14,8 @@ from homelabeazy.model import Homelab
 from homelabeazy.ops.helm import ChartCache
 from homelabeazy.render.registry import render_all
 
-KNOWN_ORDERING_DEFECTS = [
-    (
-        "Certificate/argocd/argocd-home-example-com",
-        "its CRD certificates.cert-manager.io comes from application",
-    ),
-    (
-        "IngressRoute/argocd/argocd-home-example-com",
-        "its CRD ingressroutes.traefik.io comes from application",
-    ),
-    (
-        "IngressRoute/consul/consul-home-example-com",
-        "its CRD ingressroutes.traefik.io comes from application",
-    ),
-    (
-        "ExternalSecret/consul/consul-gossip",
-        "its CRD externalsecrets.external-secrets.io comes from application",
-    ),
-    (
-        "ExternalSecret/openldap/openldap-admin",
-        "its CRD externalsecrets.external-secrets.io comes from application",
-    ),
-    ("IngressRoute/vault/vault-home-example-com", "its CRD ingressroutes.traefik.io comes from application"),
-    ("ClusterIssuer/selfsigned", "admission webhook webhook.cert-manager.io"),
-    ("IPAddressPool/metallb-system/homelab", "admission webhook ipaddresspoolvalidationwebhook.metallb.io"),
-    (
-        "L2Advertisement/metallb-system/homelab",
-        "admission webhook l2advertisementvalidationwebhook.metallb.io",
-    ),
-    ("ClusterSecretStore/vault", "admission webhook validate.clustersecretstore.external-secrets.io"),
-]
-"""Defects the ordering check finds in today's example (issue 12): the renderers' fixes remove them
-one by one; when a fix lands, drop its line. The goal is an empty list."""
+KNOWN_ORDERING_DEFECTS: list[tuple[str, str]] = []
+"""The example's ordering defects (issue 12): all fixed by the renderers; keep it empty."""
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from homelabeazy.converge.flows import check_flows
+from homelabeazy.converge.health import check_health
+from homelabeazy.converge.ordering import check_ordering
+from homelabeazy.converge.references import check_references
 from homelabeazy.converge.schema import check_schema
 from homelabeazy.converge.state import DesiredState, Finding
 from homelabeazy.model import Homelab
@@ -26,11 +30,10 @@ def check_helm(state: DesiredState, homelab: Homelab) -> list[Finding]:  # noqa:
 CHECKS: list[tuple[str, CheckFn]] = [
     ("helm", check_helm),
     ("schema", check_schema),
-    # --- integrator: register the other checks here, in this order ---
-    # ("reference", converge.references.check_references),
-    # ("ordering", converge.ordering.check_ordering),
-    # ("flow", converge.flows.check_flows),
-    # ("health", converge.health.check_health),
+    ("reference", check_references),
+    ("ordering", check_ordering),
+    ("flow", check_flows),
+    ("health", check_health),
 ]
 """(name, check) in the order they run and are reported."""
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homelabeazy.converge.selectors import as_list, as_map, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState
 from homelabeazy.converge.sync import applied
+
+if TYPE_CHECKING:
+    from homelabeazy.model import Homelab
 
 Key = tuple[str, str | None, str]
 """(kind, namespace, name)."""
@@ -126,3 +129,21 @@ def containers(template: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [
         c for f in ("initContainers", "containers") for c in as_list(spec.get(f)) if isinstance(c, Mapping)
     ]
+
+
+def unseen_namespaces(state: DesiredState, homelab: Homelab) -> frozenset[str]:
+    """Namespaces whose content the state cannot show, so references into them are not judged:
+    those of apps deployed from the user's own manifest folder when the state holds none of its
+    files (`homelab render` does not generate them), and those of Applications whose chart Helm
+    could not render (the `helm` check reports that cause once; its consequences would only repeat it)."""
+    unseen = set()
+    for app in homelab.apps:
+        source = app.config.manifests
+        if source is None:
+            continue
+        folder = source.path.strip("/") + "/"
+        if not any(o.origin.file.startswith(folder) for o in state.objects):
+            unseen.add(app.namespace)
+    failed = {f.application for f in state.findings if f.check == "helm"}
+    unseen.update(a.namespace for a in state.applications if a.name in failed)
+    return frozenset(unseen)

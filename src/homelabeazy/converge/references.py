@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from homelabeazy.converge.inventory import Inventory, inventory, pod_templates
+from homelabeazy.converge.inventory import Inventory, inventory, pod_templates, unseen_namespaces
 from homelabeazy.converge.pod_refs import pod_refs, unresolved
 from homelabeazy.converge.route_refs import (
     Problem,
@@ -37,7 +37,7 @@ def check_references(state: DesiredState, homelab: Homelab) -> list[Finding]:
     """Every name an object uses resolves to something that will exist."""
     objects = applied(state)
     made = [o for entry in homelab.services if entry.creates is not None for o in entry.creates(state)]
-    have = inventory(state, made, _unseen_namespaces(state, homelab))
+    have = inventory(state, made, unseen_namespaces(state, homelab))
     at = Locator(state, tuple(a.name for a in homelab.apps))
     problems: list[Problem] = [
         *_pod_problems(objects, have),
@@ -60,21 +60,3 @@ def _pod_problems(objects: Iterable[DesiredObject], have: Inventory) -> list[Pro
                 seen.add(message)
                 problems.append((owner, message, _POD_HINTS.get(ref.kind, "")))
     return problems
-
-
-def _unseen_namespaces(state: DesiredState, homelab: Homelab) -> frozenset[str]:
-    """Namespaces whose content the state cannot show, so references into them are not judged:
-    those of apps deployed from the user's own manifest folder when the state holds none of its
-    files (`homelab render` does not generate them), and those of Applications whose chart Helm
-    could not render (the `helm` check reports that cause once; its consequences would only repeat it)."""
-    unseen = set()
-    for app in homelab.apps:
-        source = app.config.manifests
-        if source is None:
-            continue
-        folder = source.path.strip("/") + "/"
-        if not any(o.origin.file.startswith(folder) for o in state.objects):
-            unseen.add(app.namespace)
-    failed = {f.application for f in state.findings if f.check == "helm"}
-    unseen.update(a.namespace for a in state.applications if a.name in failed)
-    return frozenset(unseen)

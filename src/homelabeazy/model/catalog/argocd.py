@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.made import made_beside
+from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.selectors import as_list, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.base import ChartPin, RouteSpec, ServiceEntry
@@ -66,3 +67,23 @@ def redis_secret(state: DesiredState) -> Iterator[DesiredObject]:
         for container in as_list(dig(job.doc, "spec", "template", "spec", "containers")):
             if "redis-initial-password" in [str(a) for a in as_list(dig(container, "command"))]:
                 yield made_beside(job, "Secret", REDIS_SECRET, keys=("auth",))
+
+
+REPO_SERVER_LABELS = {"app.kubernetes.io/name": "argocd-repo-server"}
+"""The chart's repo-server pods: they clone Git sources and pull Helm charts."""
+
+
+def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+    """The repo-server fetches every Application source: Git repositories and Helm repositories."""
+    clients = Clients(entry(config).namespace, REPO_SERVER_LABELS, "the ArgoCD repo-server")
+    seen: set[str] = set()
+    for app in state.of_kind("Application", "argoproj.io"):
+        spec = app.doc.get("spec") or {}
+        sources = [spec["source"]] if spec.get("source") else list(spec.get("sources") or ())
+        for source in sources:
+            url = str(source.get("repoURL") or "")
+            if not url or url.startswith("oci://") or url in seen:
+                continue
+            seen.add(url)
+            kind = "Helm repository" if source.get("chart") else "Git repository"
+            yield need_from_url(url, clients, f"{kind} {url}", app)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import yaml
+
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.converge.state import DesiredState
 from homelabeazy.model.catalog.base import ChartPin, RouteSpec, SecretSpec, ServiceEntry
 
 CHART = ChartPin(
@@ -44,3 +50,32 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         ),
         depends_on=("openldap", "external_secrets", "traefik"),
     )
+
+
+SERVER_LABELS = {"app.kubernetes.io/name": "authelia"}
+"""The chart's Authelia pods: they bind to LDAP for every login."""
+
+
+def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+    """Authelia binds to the LDAP address its configuration names (in whichever ConfigMap has it)."""
+    namespace = entry(config).namespace
+    clients = Clients(namespace, SERVER_LABELS, "Authelia")
+    for config_map in state.of_kind("ConfigMap", ""):
+        if config_map.namespace != namespace:
+            continue
+        for text in (config_map.doc.get("data") or {}).values():
+            address = _ldap_address(str(text))
+            if address:
+                yield need_from_url(address, clients, "LDAP authentication backend", config_map)
+
+
+def _ldap_address(text: str) -> str | None:
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(loaded, dict):
+        return None
+    ldap = (loaded.get("authentication_backend") or {}).get("ldap") or {}
+    address = ldap.get("address") if isinstance(ldap, dict) else None
+    return str(address) if address else None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.converge.state import DesiredState
 from homelabeazy.model.catalog.base import ChartPin, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://charts.jetstack.io", "cert-manager", "v1.19.1")
@@ -35,3 +39,47 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         description="TLS certificates for every route",
         secrets=secrets,
     )
+
+
+CONTROLLER_LABELS = {"app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller"}
+"""The chart's controller pods: they talk to the ACME server and the DNS provider."""
+DNS_PROVIDER_APIS = {"cloudflare": "https://api.cloudflare.com", "route53": "https://route53.amazonaws.com"}
+"""The API each DNS-01 solver calls to publish the challenge record."""
+
+
+def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+    """For each ACME issuer: its directory, its DNS-01 provider's API, and the self-check.
+
+    Before asking the ACME server to validate, the controller checks the TXT record itself by
+    asking the zone's authoritative name servers (outside addresses, port 53).
+    """
+    clients = Clients(entry(config).namespace, CONTROLLER_LABELS, "the cert-manager controller")
+    for kind in ("ClusterIssuer", "Issuer"):
+        for issuer in state.of_kind(kind, "cert-manager.io"):
+            acme = (issuer.doc.get("spec") or {}).get("acme") or {}
+            if not acme.get("server"):
+                continue
+            yield need_from_url(str(acme["server"]), clients, f"ACME directory of {issuer.ident}", issuer)
+            for solver in acme.get("solvers") or ():
+                for provider, api in DNS_PROVIDER_APIS.items():
+                    if provider in (solver.get("dns01") or {}):
+                        yield need_from_url(api, clients, f"{provider} DNS-01 API of {issuer.ident}", issuer)
+                if solver.get("dns01"):
+                    for protocol in ("UDP", "TCP"):
+                        purpose = f"DNS-01 self-check of {issuer.ident}"
+                        yield FlowNeed(clients, "authoritative name servers", 53, purpose, issuer, protocol)
+
+
+def tls_secrets(state: DesiredState, config: HomelabConfig) -> dict[tuple[str, str], tuple[str, ...]]:  # noqa: ARG001
+    """(namespace, Secret) -> the DNS names of the certificate cert-manager keeps in that Secret.
+
+    Only `dnsNames`: TLS clients (Go's since 1.15, browsers) ignore the common name.
+    """
+    names: dict[tuple[str, str], tuple[str, ...]] = {}
+    for cert in state.of_kind("Certificate", "cert-manager.io"):
+        spec = cert.doc.get("spec") or {}
+        if spec.get("secretName") and cert.namespace:
+            names[(cert.namespace, str(spec["secretName"]))] = tuple(
+                str(n) for n in spec.get("dnsNames") or ()
+            )
+    return names

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.converge.state import DesiredState
 from homelabeazy.model.catalog.base import ChartPin, ServiceEntry
 
 CHART = ChartPin("https://charts.external-secrets.io", "external-secrets", "1.1.0")
@@ -30,3 +34,16 @@ VAULT_AUTH_MOUNT = "kubernetes"
 """Vault auth mount of the Kubernetes method (`homelab secrets init` enables it)."""
 VAULT_ROLE = "external-secrets"
 """Vault role the operator logs in with; its policies read every in-cluster consumer's secrets."""
+
+CONTROLLER_LABELS = {"app.kubernetes.io/name": "external-secrets"}
+"""The chart's controller pods (not its webhook or cert-controller): the ones that call Vault."""
+
+
+def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:  # noqa: ARG001
+    """The controller reads every (Cluster)SecretStore's Vault server."""
+    clients = Clients(NAMESPACE, CONTROLLER_LABELS, "the External Secrets controller")
+    for kind in ("ClusterSecretStore", "SecretStore"):
+        for store in state.of_kind(kind, "external-secrets.io"):
+            vault = ((store.doc.get("spec") or {}).get("provider") or {}).get("vault") or {}
+            if vault.get("server"):
+                yield need_from_url(str(vault["server"]), clients, "secrets from Vault", store)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.selectors import as_list, dig
-from homelabeazy.converge.state import DesiredState
+from homelabeazy.converge.state import DesiredObject, DesiredState
 from homelabeazy.model.catalog.base import ChartPin, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://traefik.github.io/charts", "traefik", "41.3.0")
@@ -46,3 +50,40 @@ def allows_cross_namespace(state: DesiredState) -> bool:
             if CROSS_NAMESPACE_ARG in args:
                 return True
     return False
+
+
+PROXY_LABELS = {"app.kubernetes.io/name": "traefik"}
+"""The chart's proxy pods: they open every connection to a route's backend and to forwardAuth."""
+
+
+def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+    """Every IngressRoute's Services (their Service port) and every forwardAuth address."""
+    clients = Clients(entry(config).namespace, PROXY_LABELS, "Traefik")
+    for route in state.of_kind("IngressRoute", "traefik.io"):
+        for rule in (route.doc.get("spec") or {}).get("routes") or ():
+            for service in rule.get("services") or ():
+                if service.get("kind", "Service") != "Service" or service.get("port") is None:
+                    continue
+                namespace = service.get("namespace") or route.namespace
+                host = f"{service['name']}.{namespace}.svc"
+                yield FlowNeed(clients, host, service["port"], f"route backend of {route.ident}", route)
+    for middleware in state.of_kind("Middleware", "traefik.io"):
+        address = ((middleware.doc.get("spec") or {}).get("forwardAuth") or {}).get("address")
+        if address:
+            yield need_from_url(str(address), clients, f"forwardAuth of {middleware.ident}", middleware)
+
+
+_HOST_RULE = re.compile(r"Host(?:SNI)?\(([^)]*)\)")
+
+
+def served_hosts(state: DesiredState, config: HomelabConfig) -> Iterator[tuple[DesiredObject, str, str, str]]:  # noqa: ARG001
+    """(IngressRoute, host a browser asks for, namespace, TLS Secret Traefik answers with)."""
+    for route in state.of_kind("IngressRoute", "traefik.io"):
+        spec = route.doc.get("spec") or {}
+        secret = (spec.get("tls") or {}).get("secretName")
+        if not secret or route.namespace is None:
+            continue
+        for rule in spec.get("routes") or ():
+            for args in _HOST_RULE.findall(str(rule.get("match", ""))):
+                for host in re.findall(r"`([^`]*)`", args):
+                    yield route, host, route.namespace, str(secret)

@@ -135,3 +135,27 @@ def labelled_pods(state: DesiredState) -> Iterator[DesiredObject]:
         if "VAULT_K8S_POD_NAME" in env:
             yield labelled_pod(server, "active", {"vault-active": "true"})
             yield labelled_pod(server, "standby", {"vault-active": "false"})
+
+
+SERVER_LABELS = {"app.kubernetes.io/name": "vault", "component": "server"}
+"""The chart's server pods."""
+_KUBERNETES_REGISTRATION = re.compile(r'service_registration"?\s*[:=]?\s*\{?\s*"kubernetes"')
+_REGISTERED = {"vault-initialized": "true", "vault-sealed": "false"}
+
+
+def runtime_labels(
+    state: DesiredState, config: HomelabConfig
+) -> Iterator[tuple[str, Mapping[str, str], tuple[Mapping[str, str], ...]]]:
+    """With Kubernetes service registration, each server labels its own pod once unsealed.
+
+    `vault-active` is `true` on the leader and `false` on the standbys: the chart's `vault-active`
+    and `vault-standby` Services select on it, so without the registration they select nothing.
+    """
+    namespace = entry(config).namespace
+    for config_map in state.of_kind("ConfigMap", ""):
+        texts = (config_map.doc.get("data") or {}).values()
+        if config_map.namespace == namespace and any(_KUBERNETES_REGISTRATION.search(str(t)) for t in texts):
+            active = {**_REGISTERED, "vault-active": "true"}
+            standby = {**_REGISTERED, "vault-active": "false"}
+            yield namespace, SERVER_LABELS, (active, standby)
+            return

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.converge.state import DesiredState
 from homelabeazy.model.catalog.base import ChartPin, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://vmware-tanzu.github.io/helm-charts", "velero", "12.1.0")
@@ -28,3 +32,17 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         ),
         depends_on=("external_secrets",),
     )
+
+
+SERVER_LABELS = {"app.kubernetes.io/name": "velero"}
+"""The Velero server and its node agents: both write to the bucket (the agents upload file-system
+backups of volumes themselves)."""
+
+
+def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+    """Velero writes to every BackupStorageLocation's S3 URL."""
+    clients = Clients(entry(config).namespace, SERVER_LABELS, "Velero (server and node agents)")
+    for location in state.of_kind("BackupStorageLocation", "velero.io"):
+        url = ((location.doc.get("spec") or {}).get("config") or {}).get("s3Url")
+        if url:
+            yield need_from_url(str(url), clients, "backups to S3", location)
