@@ -72,6 +72,9 @@ class Collection:
     """False: pinned but never run here (pfsensible.core: no pfSense on the test machines)."""
 
 
+HELM_MIN_VERSION = (3, 16)
+"""`validate --deep` renders with `--skip-schema-validation` (Helm 3.16+) for charts whose values schema
+refers to a URL Helm cannot fetch offline."""
 ANSIBLE_CORE_TESTED = "2.19.14"
 
 TOOLS: tuple[Tool, ...] = (
@@ -91,10 +94,10 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool(
         "helm",
-        (3, 14),
+        HELM_MIN_VERSION,
         "4.1.4",
         "validate --deep: render every chart",
-        "install Helm >= 3.14 (helm.sh/docs/intro/install) and put it on PATH",
+        f"install Helm >= {'.'.join(map(str, HELM_MIN_VERSION))} (helm.sh/docs/intro/install), on PATH",
         for_up=False,
     ),
     Tool(

@@ -67,17 +67,17 @@ def test_missing_required_tool_fails_with_its_install_hint() -> None:
 
 
 def test_too_old_tool_fails_and_says_how_to_upgrade() -> None:
-    rows = decide(healthy(helm=ToolFact("helm", "/opt/helm", (3, 13, 3))))
+    rows = decide(healthy(helm=ToolFact("helm", "/opt/helm", (3, 15, 4))))
     assert row(rows, "helm") == Row(
         "helm",
         "too old",
         "fail",
-        "3.13.3 at /opt/helm",
-        ">= 3.14",
-        "upgrade: install Helm >= 3.14 (helm.sh/docs/intro/install) and put it on PATH",
-        "3.13.3",
+        "3.15.4 at /opt/helm",
+        ">= 3.16",
+        "upgrade: install Helm >= 3.16 (helm.sh/docs/intro/install), on PATH",
+        "3.15.4",
     )
-    assert row(decide(healthy(helm=ToolFact("helm", "/h", (3, 14)))), "helm").level == "ok"
+    assert row(decide(healthy(helm=ToolFact("helm", "/h", (3, 16)))), "helm").level == "ok"
 
 
 def test_ansible_core_below_the_floor_fails() -> None:

@@ -74,11 +74,11 @@ def test_missing_tool_exits_1_and_says_how_to_install(cli, tools: Path) -> None:
     code, found = rows(cli)
     assert code == 1
     assert found["helm"]["status"] == "missing"
-    assert found["helm"]["fix"].startswith("install Helm >= 3.14")
+    assert found["helm"]["fix"].startswith("install Helm >= 3.16")
     text = cli("doctor")
     assert text.code == 1
     assert "1 required check(s) failed: helm" in text.err
-    assert "→ helm: install Helm >= 3.14" in text.out
+    assert "→ helm: install Helm >= 3.16" in text.out
 
 
 def test_too_old_tool_exits_1(cli, tools: Path) -> None:

@@ -27,8 +27,9 @@ import yaml
 from homelabeazy.errors import ExternalSystemError, UsageError
 from homelabeazy.ops.memo import cache_root, read_json, write_json
 from homelabeazy.ops.tools import find_tool, parse_version
+from homelabeazy.toolchain import HELM_MIN_VERSION
 
-MIN_HELM = (3, 16)
+MIN_HELM = HELM_MIN_VERSION
 """`--skip-schema-validation` appeared in Helm 3.16."""
 TIMEOUT = 120.0
 CACHE_FORMAT = 1
