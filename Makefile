@@ -63,11 +63,12 @@ system-deps:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-demo: setup
+demo: setup charts
 	$(BIN)/homelab init demo-homelab --force
 	$(BIN)/homelab validate demo-homelab/homelab.yaml
 	$(BIN)/homelab render demo-homelab/homelab.yaml
-	@echo "demo homelab repository rendered into ./demo-homelab"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/homelab validate --deep --charts $(CHARTS) demo-homelab/homelab.yaml
+	@echo "demo homelab repository rendered into ./demo-homelab; its cluster state converges"
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
