@@ -16,7 +16,11 @@ from homelabeazy.model import Homelab, build
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SHARED_SCHEMAS = Path(os.environ.get("HOMELAB_SCHEMAS", REPO.parent / "shared" / "schemas"))
+SHARED = Path(os.environ.get("HOMELAB_SHARED", REPO.parent / "shared"))
+"""The read-only reference data (charts, schemas): `$HOMELAB_SHARED`, else ../shared beside the checkout."""
+# One variable moves all of it: the helpers that look for the schemas alone read HOMELAB_SCHEMAS.
+os.environ.setdefault("HOMELAB_SCHEMAS", str(SHARED / "schemas"))
+SHARED_SCHEMAS = Path(os.environ["HOMELAB_SCHEMAS"])
 
 
 @dataclass

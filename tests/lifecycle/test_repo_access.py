@@ -440,9 +440,9 @@ def test_argocds_trusted_hosts_are_the_pinned_charts_defaults() -> None:
     from ruamel.yaml import YAML
 
     from homelabeazy.model.catalog.argocd import CHART
-    from tests.conftest import REPO
+    from tests.conftest import SHARED
 
-    charts = Path(os.environ.get("HOMELAB_CHARTS", REPO.parent / "shared" / "charts"))
+    charts = Path(os.environ.get("HOMELAB_CHARTS", SHARED / "charts"))
     values = charts / f"{CHART.name}-{CHART.version}" / "values.yaml"
     if not values.exists():
         require_tool(f"{values} not available (set HOMELAB_CHARTS to the chart cache)")
