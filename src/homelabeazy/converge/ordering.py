@@ -85,19 +85,17 @@ def _crds(at: Locator, objects: list[DesiredObject]) -> Iterator[Finding]:
             continue
         crds = by_kind.get((obj.group, obj.kind), [])
         where = position(obj)
-        if any(position(c).not_after(where) for c in crds):
+        # No CRD at all is the schema check's finding (nothing to validate against): only a CRD
+        # that exists but comes too late is an ordering one.
+        if not crds or any(position(c).not_after(where) for c in crds):
             continue
-        if not crds:
-            message = f"no CRD for {obj.kind}.{obj.group} is installed by any Application"
-            hint = "enable the service whose chart installs it, or drop the resource"
-        else:
-            crd = crds[0]
-            message = (
-                f"its CRD {crd.name} comes from {_at(crd)}, not before {_at(obj)}"
-                if crd.origin.application != obj.origin.application
-                else f"its CRD {crd.name} is applied in a later sync wave of {obj.origin.application}"
-            )
-            hint = "move the resource to a later sync wave than the Application installing its CRD"
+        crd = crds[0]
+        message = (
+            f"its CRD {crd.name} comes from {_at(crd)}, not before {_at(obj)}"
+            if crd.origin.application != obj.origin.application
+            else f"its CRD {crd.name} is applied in a later sync wave of {obj.origin.application}"
+        )
+        hint = "move the resource to a later sync wave than the Application installing its CRD"
         yield at.finding("ordering", obj, message, hint)
 
 
