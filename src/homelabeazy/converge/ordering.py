@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from homelabeazy.converge.selectors import as_list, dig, equality_selects, labels_match
+from homelabeazy.converge.inventory import template_labels
+from homelabeazy.converge.selectors import as_list, as_map, dig, equality_selects, labels_match
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.converge.sync import Locator, Position, applied, position
 from homelabeazy.model import Homelab
@@ -186,13 +187,8 @@ def _servers(objects: list[DesiredObject], namespace: str, name: str) -> list[De
         for o in objects
         if o.kind in WORKLOAD_KINDS
         and o.namespace == namespace
-        and equality_selects(selector, _template_labels(o))
+        and equality_selects(selector, template_labels(as_map(dig(o.doc, "spec", "template"))))
     ]
-
-
-def _template_labels(obj: DesiredObject) -> Mapping[str, Any]:
-    labels = dig(obj.doc, "spec", "template", "metadata", "labels")
-    return labels if isinstance(labels, Mapping) else {}
 
 
 def _intercepts(

@@ -12,7 +12,7 @@ from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.selectors import as_list, as_map, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.base import STORAGE, ChartPin, RouteSpec, ServiceEntry
-from homelabeazy.model.catalog.traps import health_finding, json_documents
+from homelabeazy.model.catalog.traps import containers, health_finding, json_documents
 
 CHART = ChartPin("https://helm.elastic.co", "eck-operator", "3.2.0")
 
@@ -247,7 +247,7 @@ def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]
         if job.namespace != namespace:
             continue
         text = " ".join(
-            str(a) for c in _containers(job) for a in (*(c.get("command") or ()), *(c.get("args") or ()))
+            str(a) for c in containers(job) for a in (*(c.get("command") or ()), *(c.get("args") or ()))
         )
         for url in dict.fromkeys(_URL.findall(text)):
             clients = Clients(namespace, what=job.ident, workload=job.ident)
@@ -266,7 +266,3 @@ def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]
         url = f"{_scheme(es)}://{es.name}-es-internal-http.{es.namespace}.svc:{HTTP_PORT}"
         clients = Clients(namespace, OPERATOR_LABELS, "the ECK operator")
         yield need_from_url(url, clients, f"ECK managing {es.ident}", es)
-
-
-def _containers(job: DesiredObject) -> list[Mapping[str, Any]]:
-    return [as_map(c) for c in as_list(dig(job.doc, "spec", "template", "spec", "containers"))]
