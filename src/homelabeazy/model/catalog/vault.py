@@ -138,11 +138,16 @@ on it, so without the registration they select nothing."""
 
 
 def registering_servers(state: DesiredState) -> Iterator[DesiredObject]:
-    """Server StatefulSets whose configuration enables Kubernetes service registration (ours does):
-    the one derivation behind both the reference check's pods and the flow check's labels."""
+    """Server StatefulSets in a namespace whose Vault configuration (a ConfigMap) enables Kubernetes
+    service registration, as ours does: the one derivation behind both the reference check's pods
+    and the flow check's labels."""
+    registering = {
+        cm.namespace
+        for cm in state.of_kind("ConfigMap", "")
+        if any(_KUBERNETES_REGISTRATION.search(str(t)) for t in as_map(cm.doc.get("data")).values())
+    }
     for sts in state.of_kind("StatefulSet", "apps"):
-        text = _server_config(state, sts)
-        if text is not None and _KUBERNETES_REGISTRATION.search(text):
+        if sts.namespace in registering:
             yield sts
 
 
