@@ -2,7 +2,8 @@
 
 Measured: the CLI's wall time on the example with a warm chart cache, cold (no rendered-chart
 cache: every chart goes through `helm template`) and warm (renders reused); then the state build
-plus checks in-process for the example with 0, 10 and 20 extra chart apps (whoami 5.3.0 each).
+plus checks in-process for the example with 0, 10, 20 and 50 extra chart apps (whoami 5.3.0 each),
+and each registered check's share of the warm run.
 Target: warm `validate --deep` of the example under 5 s on 2 cores.
 
 Needs Helm (HOMELAB_HELM or PATH) and the shared charts (HOMELAB_SHARED or ../shared).
@@ -29,7 +30,7 @@ from tests.support.chart_cache import build_chart_cache  # noqa: E402
 from homelabeazy.config import load_config  # noqa: E402
 from homelabeazy.config.starter import example_text  # noqa: E402
 from homelabeazy.converge.build import build_state  # noqa: E402
-from homelabeazy.converge.engine import run_checks  # noqa: E402
+from homelabeazy.converge.engine import CHECKS, run_checks  # noqa: E402
 from homelabeazy.errors import UsageError  # noqa: E402
 from homelabeazy.model import Homelab, build  # noqa: E402
 from homelabeazy.ops.helm import ChartCache, find_helm  # noqa: E402
@@ -85,7 +86,7 @@ def main() -> int:
     os.environ["XDG_CACHE_HOME"] = str(work / "xdg")
     cache = ChartCache(charts, work / "pulled", pull=False)
     print("apps  objects  first (s)  warm (s)   [state build + checks, in-process]")
-    for count in (0, 10, 20):
+    for count in (0, 10, 20, 50):
         homelab = with_apps(count)
         runs = []
         for _ in range(2):
@@ -94,6 +95,14 @@ def main() -> int:
             run_checks(state, homelab)
             runs.append(time.perf_counter() - start)
         print(f"{count:>4}  {len(state.objects):>7}  {runs[0]:>9.2f}  {runs[1]:>8.2f}")
+    homelab = with_apps(0)
+    state = build_state(homelab, render_all(homelab), cache)
+    shares = []
+    for name, check in CHECKS:
+        start = time.perf_counter()
+        run_checks(state, homelab, [(name, check)])
+        shares.append(f"{name} {time.perf_counter() - start:.2f}")
+    print(f"checks on the example (s, warm schema memo): {', '.join(shares)}; load {os.getloadavg()[0]:.1f}")
     return 0 if warm < TARGET else 1
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from homelabeazy.converge.ordering import check_ordering
+from homelabeazy.converge.schema import check_schema
 from homelabeazy.model import Homelab
 from tests.converge.states import StateFixture, crd, deployment, doc, service
 
@@ -63,18 +64,23 @@ def test_cr_in_an_earlier_resource_wave_than_its_crd_in_one_application(example_
     ]
 
 
-def test_cr_without_any_crd(example_homelab: Homelab) -> None:
+def test_cr_without_any_crd_is_the_schema_checks_finding_only(example_homelab: Homelab) -> None:
+    """One finding per cause: no CRD at all is what the schema check says (nothing to validate it
+    against); ordering speaks only of a CRD that exists but comes too late."""
     fx = StateFixture().app("web", 2, "web").add("web", certificate())
-    [found] = check_ordering(fx.state(), example_homelab)
-    assert found.text() == (
-        "kubernetes/manifests/web/objects.yaml: Certificate/web/web: no CRD for Certificate.cert-manager.io"
-        " is installed by any Application (enable the service whose chart installs it, or drop the resource)"
-    )
-    assert (found.check, found.application, found.object) == ("ordering", "web", "Certificate/web/web")
+    assert check_ordering(fx.state(), example_homelab) == []
+    found = [f for f in check_schema(fx.state(), example_homelab) if f.object == "Certificate/web/web"]
+    assert [(f.check, f.message) for f in found] == [
+        ("schema", "no CRD in the desired state installs Certificate of cert-manager.io")
+    ]
 
 
 def test_finding_names_the_config_entry(example_homelab: Homelab) -> None:
-    fx = StateFixture().app("authelia", 4, "authelia", owner="authelia").add("authelia", certificate())
+    fx = (
+        StateFixture().app("cert-manager", 4, "cert-manager").app("authelia", 4, "authelia", owner="authelia")
+    )
+    fx.add("cert-manager", CERT_CRD, file="cert-manager-v1.19.1/templates/crds.yaml", source="chart")
+    fx.add("authelia", certificate())
     [found] = check_ordering(fx.state(), example_homelab)
     assert found.config_path == "services.authelia"
 

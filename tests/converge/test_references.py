@@ -332,6 +332,12 @@ def test_vault_pods_label_themselves_active_or_standby(example_homelab: Homelab)
     fx = StateFixture().app("vault", 2, "vault", owner="vault").add("vault", server)
     fx.add("vault", service("vault-active", {**labels, "vault-active": "true"}, [{"port": 8200}]))
     fx.add("vault", service("vault-standby", {**labels, "vault-active": "false"}, [{"port": 8200}]))
+    # Without Kubernetes service registration in its configuration no pod labels itself.
+    assert len(texts(fx, example_homelab)) == 2
+    registration = 'service_registration "kubernetes" {}\n'
+    fx.add(
+        "vault", doc("v1", "ConfigMap", "vault-config", data={"extraconfig-from-values.hcl": registration})
+    )
     assert texts(fx, example_homelab) == []
 
 

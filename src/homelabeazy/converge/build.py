@@ -54,6 +54,8 @@ CLUSTER_WAVE = -3
 BOOTSTRAP_WAVE = -2
 """`homelab up` applies the bootstrap (after K3s is up) before ArgoCD syncs anything."""
 ROOT_APP = "root"
+ARGOCD_NAMESPACE = "argocd"
+"""Where the bootstrap applies the root Application (and where ArgoCD runs)."""
 GVK = tuple[str, str, str]
 
 
@@ -127,7 +129,9 @@ class _Builder:
             self._external_argocd()
         folder = f"{self.root}/bootstrap"
         owner = "argocd" if self.homelab.enabled("argocd") else None
-        self.state.applications.append(ApplicationInfo("bootstrap", BOOTSTRAP_WAVE, "argocd", folder, owner))
+        self.state.applications.append(
+            ApplicationInfo("bootstrap", BOOTSTRAP_WAVE, ARGOCD_NAMESPACE, folder, owner)
+        )
         apps: list[tuple[str, Mapping[str, Any]]] = []
         # As `homelab up` reads the folder: every YAML document with a kind (not argocd-values.yaml),
         # applied with `argocd` as the default namespace.
@@ -136,7 +140,7 @@ class _Builder:
                 if not doc.get("kind"):
                     continue
                 origin = Origin("bootstrap", BOOTSTRAP_WAVE, path, "bootstrap")
-                self.raws.append(_Raw(doc, origin, "argocd"))
+                self.raws.append(_Raw(doc, origin, ARGOCD_NAMESPACE))
                 if doc.get("kind") == "HelmChart":
                     self._helm_chart(doc, path, origin)
                 elif doc.get("kind") == "Application":
@@ -145,11 +149,14 @@ class _Builder:
             self._application(path, app, BOOTSTRAP_WAVE)
 
     def _external_argocd(self) -> None:
-        """ArgoCD managed elsewhere is already installed: its CRDs (at the pinned chart) are the cluster's."""
+        """ArgoCD managed elsewhere is already installed: its namespace and its CRDs (at the pinned
+        chart) are the cluster's, there before the bootstrap applies the root Application into it."""
+        origin = Origin("k3s", CLUSTER_WAVE, "(ArgoCD managed elsewhere)", "cluster")
+        self.raws.append(_Raw(_namespace(ARGOCD_NAMESPACE), origin, None))
         self._queue(
             "k3s", CLUSTER_WAVE, repo=argocd.CHART.repo, chart=argocd.CHART.name,
             version=argocd.CHART.version,
-            release="argocd", namespace="argocd", value_files=(), layers=[], params=(),
+            release="argocd", namespace=ARGOCD_NAMESPACE, value_files=(), layers=[], params=(),
             values_file="(ArgoCD managed elsewhere)", crds_only=True,
         )  # fmt: skip
 

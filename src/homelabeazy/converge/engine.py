@@ -17,6 +17,7 @@ from homelabeazy.converge.ordering import check_ordering
 from homelabeazy.converge.references import check_references
 from homelabeazy.converge.schema import check_schema
 from homelabeazy.converge.state import DesiredState, Finding
+from homelabeazy.converge.sync import Locator
 from homelabeazy.model import Homelab
 
 CheckFn = Callable[[DesiredState, Homelab], list[Finding]]
@@ -97,27 +98,21 @@ def run_checks(
     """Run every check over the state; findings get the homelab.yaml path of their Application."""
     found: list[Finding] = []
     per_check: dict[str, int] = {}
+    at = Locator(state, tuple(a.name for a in homelab.apps))
     for name, check in checks if checks is not None else CHECKS:
-        results = [_locate(f, state, homelab) for f in check(state, homelab)]
+        results = [_locate(f, at) for f in check(state, homelab)]
         per_check[name] = len(results)
         found.extend(results)
     found = sorted(set(found), key=lambda f: (_wave_of(f, state), f.file, f.object, f.check, f.message))
     return Report(_waves(state, found), per_check, tuple(found), len(state.objects))
 
 
-def _locate(finding: Finding, state: DesiredState, homelab: Homelab) -> Finding:
+def _locate(finding: Finding, at: Locator) -> Finding:
     """Fill `config_path` from the Application's owner: `services.<name>` or `apps[<i>]`."""
     if finding.config_path is not None:
         return finding
-    app = state.application(finding.application)
-    if app is None or app.owner is None:
-        return finding
-    if homelab.service(app.owner) is not None:
-        return replace(finding, config_path=f"services.{app.owner}")
-    for index, user_app in enumerate(homelab.apps):
-        if user_app.name == app.owner:
-            return replace(finding, config_path=f"apps[{index}]")
-    return finding
+    path = at.config_path_of(finding.application)
+    return finding if path is None else replace(finding, config_path=path)
 
 
 def _wave_of(finding: Finding, state: DesiredState) -> int:

@@ -17,7 +17,7 @@ from ipaddress import IPv4Address, ip_address
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from homelabeazy.converge.inventory import unseen_namespaces
+from homelabeazy.converge.inventory import unseen
 from homelabeazy.converge.needs import Clients, FlowNeed
 from homelabeazy.converge.podnet import (
     Cluster,
@@ -61,7 +61,7 @@ class _Context:
     known_hosts: Mapping[str, IPv4Address]
     unrendered: frozenset[str]
     """Namespaces the state cannot show (a chart that did not render, a user's own manifest folder):
-    what is missing there is not a flow's finding (see inventory.unseen_namespaces)."""
+    what is missing there is not a flow's finding (see inventory.unseen)."""
 
 
 def _calls(modules: list[ModuleType], hook: str, state: DesiredState, homelab: Homelab) -> Iterator[Any]:
@@ -84,7 +84,7 @@ def check_flows(state: DesiredState, homelab: Homelab) -> list[Finding]:
     for found in _calls(modules, "certificate_names", state, homelab):
         cert_names.update(found)
     ctx = _Context(
-        cluster, homelab, cert_names, model_host_addresses(homelab), unseen_namespaces(state, homelab)
+        cluster, homelab, cert_names, model_host_addresses(homelab), unseen(state, homelab).namespaces
     )
     needs = [
         *dns_needs(cluster),

@@ -131,19 +131,37 @@ def containers(template: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     ]
 
 
-def unseen_namespaces(state: DesiredState, homelab: Homelab) -> frozenset[str]:
-    """Namespaces whose content the state cannot show, so references into them are not judged:
-    those of apps deployed from the user's own manifest folder when the state holds none of its
-    files (`homelab render` does not generate them), and those of Applications whose chart Helm
-    could not render (the `helm` check reports that cause once; its consequences would only repeat it)."""
-    unseen = set()
-    for app in homelab.apps:
-        source = app.config.manifests
+@dataclass(frozen=True)
+class Unseen:
+    """What the state cannot show, so no check judges what depends on it: the one rule that keeps
+    a cause reported once. Each check consults it where it would otherwise report an absence."""
+
+    namespaces: frozenset[str] = frozenset()
+    """Namespaces whose content is unknown: references, flows and pods into them are not judged."""
+    crd_groups: frozenset[str] = frozenset()
+    """API groups whose CRDs an Application Helm refused would have installed: a custom resource
+    of them without a CRD is that Application's `helm` finding."""
+
+
+def unseen(state: DesiredState, homelab: Homelab) -> Unseen:
+    """What the state cannot show.
+
+    - The namespaces of apps deployed from the user's own manifest folder when the state holds
+      none of its files (`homelab render` does not generate them).
+    - For every Application whose chart Helm refused (`DesiredState.unrendered`; the `helm` check
+      reports it once): its namespace, and the CRD groups its service's catalog entry installs.
+    """
+    namespaces = set()
+    for user_app in homelab.apps:
+        source = user_app.config.manifests
         if source is None:
             continue
         folder = source.path.strip("/") + "/"
         if not any(o.origin.file.startswith(folder) for o in state.objects):
-            unseen.add(app.namespace)
-    failed = {f.application for f in state.findings if f.check == "helm"}
-    unseen.update(a.namespace for a in state.applications if a.name in failed)
-    return frozenset(unseen)
+            namespaces.add(user_app.namespace)
+    groups: set[str] = set()
+    for app in (a for a in state.applications if a.name in state.unrendered):
+        namespaces.add(app.namespace)
+        entry = homelab.service(app.owner) if app.owner is not None else None
+        groups.update(entry.crd_groups if entry is not None else ())
+    return Unseen(frozenset(namespaces), frozenset(groups))

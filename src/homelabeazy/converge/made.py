@@ -19,9 +19,11 @@ def made_beside(
     *,
     keys: tuple[str, ...] | None = None,
     ports: tuple[tuple[str, int], ...] | None = None,
+    selector: Mapping[str, str] | None = None,
 ) -> DesiredObject:
-    """A core object (`Secret` with `keys`, `Service` with named `ports`) that a controller creates
-    in `owner`'s namespace because `owner` exists; findings about it point at `owner`'s file."""
+    """A core object (`Secret` with `keys`, `Service` with named TCP `ports` and a pod `selector`)
+    that a controller creates in `owner`'s namespace because `owner` exists; findings about it point
+    at `owner`'s file."""
     doc: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": kind,
@@ -30,7 +32,11 @@ def made_beside(
     if keys is not None:
         doc["data"] = dict.fromkeys(keys, "")
     if ports is not None:
-        doc["spec"] = {"ports": [{"name": n, "port": p, "targetPort": p} for n, p in ports]}
+        doc["spec"] = {
+            "ports": [{"name": n, "port": p, "targetPort": p, "protocol": "TCP"} for n, p in ports]
+        }
+    if selector is not None:
+        doc.setdefault("spec", {})["selector"] = dict(selector)
     return replace(owner, doc=doc)
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from homelabeazy.converge.selectors import as_list, dig, equality_selects, labels_match
+from homelabeazy.converge.inventory import template_labels
+from homelabeazy.converge.selectors import as_list, as_map, dig, equality_selects, labels_match
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.converge.sync import Locator, Position, applied, position
 from homelabeazy.model import Homelab
@@ -85,19 +86,17 @@ def _crds(at: Locator, objects: list[DesiredObject]) -> Iterator[Finding]:
             continue
         crds = by_kind.get((obj.group, obj.kind), [])
         where = position(obj)
-        if any(position(c).not_after(where) for c in crds):
+        # No CRD at all is the schema check's finding (nothing to validate against): only a CRD
+        # that exists but comes too late is an ordering one.
+        if not crds or any(position(c).not_after(where) for c in crds):
             continue
-        if not crds:
-            message = f"no CRD for {obj.kind}.{obj.group} is installed by any Application"
-            hint = "enable the service whose chart installs it, or drop the resource"
-        else:
-            crd = crds[0]
-            message = (
-                f"its CRD {crd.name} comes from {_at(crd)}, not before {_at(obj)}"
-                if crd.origin.application != obj.origin.application
-                else f"its CRD {crd.name} is applied in a later sync wave of {obj.origin.application}"
-            )
-            hint = "move the resource to a later sync wave than the Application installing its CRD"
+        crd = crds[0]
+        message = (
+            f"its CRD {crd.name} comes from {_at(crd)}, not before {_at(obj)}"
+            if crd.origin.application != obj.origin.application
+            else f"its CRD {crd.name} is applied in a later sync wave of {obj.origin.application}"
+        )
+        hint = "move the resource to a later sync wave than the Application installing its CRD"
         yield at.finding("ordering", obj, message, hint)
 
 
@@ -188,13 +187,8 @@ def _servers(objects: list[DesiredObject], namespace: str, name: str) -> list[De
         for o in objects
         if o.kind in WORKLOAD_KINDS
         and o.namespace == namespace
-        and equality_selects(selector, _template_labels(o))
+        and equality_selects(selector, template_labels(as_map(dig(o.doc, "spec", "template"))))
     ]
-
-
-def _template_labels(obj: DesiredObject) -> Mapping[str, Any]:
-    labels = dig(obj.doc, "spec", "template", "metadata", "labels")
-    return labels if isinstance(labels, Mapping) else {}
 
 
 def _intercepts(

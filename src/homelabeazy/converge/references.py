@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from homelabeazy.converge.inventory import Inventory, inventory, pod_templates, unseen_namespaces
+from homelabeazy.converge.inventory import Inventory, Unseen, inventory, pod_templates, unseen
 from homelabeazy.converge.pod_refs import pod_refs, unresolved
 from homelabeazy.converge.route_refs import (
     Problem,
@@ -37,17 +37,26 @@ def check_references(state: DesiredState, homelab: Homelab) -> list[Finding]:
     """Every name an object uses resolves to something that will exist."""
     objects = applied(state)
     made = [o for entry in homelab.services if entry.creates is not None for o in entry.creates(state)]
-    have = inventory(state, made, unseen_namespaces(state, homelab))
+    blind = unseen(state, homelab)
+    have = inventory(state, made, blind.namespaces)
     at = Locator(state, tuple(a.name for a in homelab.apps))
     problems: list[Problem] = [
         *_pod_problems(objects, have),
         *service_problems([*objects, *(o for o in made if o.kind == "Pod")]),
-        *ingress_route_problems(objects, have, traefik.allows_cross_namespace(state)),
+        *ingress_route_problems(objects, have, _cross_namespace(state, homelab, blind)),
         *ingress_problems(objects, have),
         *certificate_problems(objects, have),
         *external_secret_problems(objects, have, homelab),
     ]
     return [at.finding("reference", obj, message, hint) for obj, message, hint in problems]
+
+
+def _cross_namespace(state: DesiredState, homelab: Homelab, blind: Unseen) -> bool:
+    """Whether Traefik follows references into other namespaces; unknown (so not judged: taken as
+    yes) when Traefik's own chart is what the state cannot show."""
+    entry = homelab.service("traefik")
+    unknown = entry is not None and entry.namespace in blind.namespaces
+    return unknown or traefik.allows_cross_namespace(state)
 
 
 def _pod_problems(objects: Iterable[DesiredObject], have: Inventory) -> list[Problem]:

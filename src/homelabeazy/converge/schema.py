@@ -29,6 +29,7 @@ import jsonschema
 import yaml
 from referencing import Registry, Resource
 
+from homelabeazy.converge.inventory import unseen
 from homelabeazy.converge.kube import (
     data_path,
     kube_definitions,
@@ -59,10 +60,13 @@ def check_schema(state: DesiredState, homelab: Homelab) -> list[Finding]:
     version, _ = schema_version(homelab.cluster.kubernetes_version)
     crds = _crd_index(state)
     builtin_groups = {g for g, _, _ in served_kinds(version)}
+    blind = unseen(state, homelab).crd_groups
     findings: list[Finding] = []
     for obj in state.objects:
         if obj.origin.source == "cluster":
             continue
+        if obj.group in blind and (obj.group, obj.kind) not in crds:
+            continue  # its CRD comes from a chart Helm refused: that `helm` finding says it
         key = _memo_key(obj, version, crds)
         USED.add(key)
         if key not in MEMO:

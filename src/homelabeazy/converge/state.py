@@ -190,6 +190,12 @@ class DesiredState:
         """The Application of that name, if any."""
         return next((a for a in self.applications if a.name == name), None)
 
+    @property
+    def unrendered(self) -> frozenset[str]:
+        """Applications Helm refused (each has a `helm` finding): what they would deploy is not in
+        the state, so whatever is missing because of them is that finding, not another one."""
+        return frozenset(f.application for f in self.findings if f.check == "helm")
+
 
 Check = Literal["schema", "ordering", "reference", "flow", "health", "helm"]
 

@@ -79,7 +79,11 @@ class Locator:
 
     def config_path(self, obj: DesiredObject) -> str | None:
         """The dotted homelab.yaml path of the entry whose Application applies `obj`."""
-        info = self.state.application(obj.origin.application)
+        return self.config_path_of(obj.origin.application)
+
+    def config_path_of(self, application: str) -> str | None:
+        """The dotted homelab.yaml path of the entry behind Application `application`."""
+        info = self.state.application(application)
         owner = info.owner if info is not None else None
         if owner is None:
             return None

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.made import made_beside
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.converge.selectors import as_list, dig
+from homelabeazy.converge.selectors import as_list, as_map, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.base import ChartPin, RouteSpec, ServiceEntry
-from homelabeazy.model.catalog.traps import health_finding, mapping
+from homelabeazy.model.catalog.traps import health_finding
 
 CHART = ChartPin("https://argoproj.github.io/argo-helm", "argo-cd", "9.1.4")
 
@@ -44,7 +44,7 @@ def application_health_restored(state: DesiredState) -> Iterator[Finding]:
     for config_map in state.of_kind("ConfigMap", ""):
         if config_map.name != SETTINGS_CONFIGMAP:
             continue
-        script = str(mapping(config_map.doc.get("data")).get(APPLICATION_HEALTH_KEY, ""))
+        script = str(as_map(config_map.doc.get("data")).get(APPLICATION_HEALTH_KEY, ""))
         if "obj.status.health" not in script:
             yield health_finding(
                 config_map,

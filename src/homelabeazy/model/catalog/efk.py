@@ -9,10 +9,10 @@ from typing import Any
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.made import made_beside
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.converge.selectors import dig
+from homelabeazy.converge.selectors import as_list, as_map, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.base import STORAGE, ChartPin, RouteSpec, ServiceEntry
-from homelabeazy.model.catalog.traps import health_finding, json_documents, mapping
+from homelabeazy.model.catalog.traps import containers, health_finding, json_documents
 
 CHART = ChartPin("https://helm.elastic.co", "eck-operator", "3.2.0")
 
@@ -29,7 +29,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         routes=(RouteSpec(config.services.efk.host, "kibana-kb-http", 5601, "group", ("admins",)),),
         health_checks=(replicas_fit_the_nodes,),
         depends_on=(STORAGE,),
-        creates=operator_objects,
+        creates=eck_objects,
     )
 
 
@@ -46,6 +46,7 @@ ELASTICSEARCH_HTTP_SERVICE = f"{ELASTICSEARCH}-es-http"
 """The HTTP Service ECK creates (`<name>-es-http`); its self-signed certificate names
 `<service>.<namespace>.svc` and `<service>.<namespace>`, never `….svc.cluster.local`."""
 HTTP_PORT = 9200
+"""Elasticsearch's HTTP port (its Services' and pods')."""
 
 
 def assignable_replicas(nodes: int) -> int:
@@ -65,8 +66,8 @@ def index_replicas(nodes: int) -> int:
 
 def _template_replicas(template: Mapping[str, Any]) -> int:
     """index.number_of_replicas an index template sets (flat or nested), else Elasticsearch's 1."""
-    settings = mapping(mapping(template.get("template")).get("settings"))
-    nested = mapping(settings.get("index"))
+    settings = as_map(as_map(template.get("template")).get("settings"))
+    nested = as_map(settings.get("index"))
     for value in (settings.get("index.number_of_replicas"), nested.get("number_of_replicas")):
         if value is not None:
             return int(value)
@@ -76,9 +77,9 @@ def _template_replicas(template: Mapping[str, Any]) -> int:
 def replicas_fit_the_nodes(state: DesiredState) -> Iterator[Finding]:
     """Every index template in an Elasticsearch's namespace keeps no more replicas than it has
     other nodes; with no such template at all, a one-node cluster gets Elasticsearch's default 1."""
-    for es in state.of_kind("Elasticsearch", "elasticsearch.k8s.elastic.co"):
-        node_sets = mapping(es.doc.get("spec")).get("nodeSets")
-        nodes = sum(int(mapping(s).get("count", 1)) for s in node_sets or [])
+    for es in state.of_kind("Elasticsearch", ES_GROUP):
+        node_sets = as_map(es.doc.get("spec")).get("nodeSets")
+        nodes = sum(int(as_map(s).get("count", 1)) for s in node_sets or [])
         most = assignable_replicas(nodes)
         templates = [
             (cm, key, body)
@@ -108,40 +109,12 @@ def replicas_fit_the_nodes(state: DesiredState) -> Iterator[Finding]:
                 )
 
 
+# What ECK (3.2) creates from its custom resources, as its source has it. One derivation serves
+# every check: the reference check (`creates`: the Services and Secrets Fluentd, the retention Job
+# and the Kibana route name) and the flow check (`implied_objects`: the pods behind the Services).
 ES_GROUP = "elasticsearch.k8s.elastic.co"
 KB_GROUP = "kibana.k8s.elastic.co"
-ES_HTTP_PORT = 9200
-KB_HTTP_PORT = 5601
-
-
-def operator_objects(state: DesiredState) -> Iterator[DesiredObject]:
-    """The Secrets and Services ECK creates for each Elasticsearch and Kibana (its naming scheme:
-    `<name>-es-http`, `<name>-es-elastic-user`, `<name>-kb-http`, ...), which Fluentd, the retention
-    Job and the Kibana route reference although no manifest declares them."""
-    for es in state.of_kind("Elasticsearch", ES_GROUP):
-        scheme = _scheme(es)
-        yield made_beside(es, "Service", f"{es.name}-es-http", ports=((scheme, ES_HTTP_PORT),))
-        yield made_beside(es, "Service", f"{es.name}-es-transport", ports=(("tls-transport", 9300),))
-        yield made_beside(es, "Secret", f"{es.name}-es-elastic-user", keys=("elastic",))
-        yield made_beside(es, "Secret", f"{es.name}-es-http-certs-public", keys=("ca.crt", "tls.crt"))
-        yield made_beside(
-            es, "Secret", f"{es.name}-es-http-certs-internal", keys=("ca.crt", "tls.crt", "tls.key")
-        )
-        yield made_beside(es, "Secret", f"{es.name}-es-http-ca-internal", keys=("tls.crt", "tls.key"))
-    for kb in state.of_kind("Kibana", KB_GROUP):
-        yield made_beside(kb, "Service", f"{kb.name}-kb-http", ports=((_scheme(kb), KB_HTTP_PORT),))
-        yield made_beside(kb, "Secret", f"{kb.name}-kb-config")
-        yield made_beside(kb, "Secret", f"{kb.name}-kb-http-certs-public", keys=("ca.crt", "tls.crt"))
-
-
-def _scheme(owner: DesiredObject) -> str:
-    """ECK names the HTTP port `https` unless the self-signed certificate is disabled."""
-    disabled = dig(owner.doc, "spec", "http", "tls", "selfSignedCertificate", "disabled") is True
-    return "http" if disabled else "https"
-
-
-# What ECK (3.2) creates from the custom resources, as its source has it: the operator is the one
-# to ask which pods and Services exist and which names the self-signed HTTP certificate carries.
+TRANSPORT_PORT = 9300
 KIBANA_PORT = 5601
 TYPE_LABEL = "common.k8s.elastic.co/type"
 ES_CLUSTER_LABEL = "elasticsearch.k8s.elastic.co/cluster-name"
@@ -152,69 +125,77 @@ FLUENTD_LABELS = {"app.kubernetes.io/name": "fluentd"}
 """The Fluentd DaemonSet's pods (render/k8s/services/efk.py)."""
 
 
-def _spec(obj: DesiredObject) -> Mapping[str, Any]:
-    spec = obj.doc.get("spec")
-    return spec if isinstance(spec, Mapping) else {}
+def _tls_enabled(owner: DesiredObject) -> bool:
+    """ECK serves HTTPS with its self-signed certificate unless the resource disables it."""
+    return dig(owner.doc, "spec", "http", "tls", "selfSignedCertificate", "disabled") is not True
 
 
-def _tls_enabled(obj: DesiredObject) -> bool:
-    tls = (_spec(obj).get("http") or {}).get("tls") or {}
-    return not (tls.get("selfSignedCertificate") or {}).get("disabled", False)
+def _scheme(owner: DesiredObject) -> str:
+    """The scheme, and ECK's name of the HTTP port: `https` unless TLS is disabled."""
+    return "https" if _tls_enabled(owner) else "http"
 
 
-def _implied(owner: DesiredObject, kind: str, api: str, name: str, spec: Mapping[str, Any]) -> DesiredObject:
+def eck_objects(state: DesiredState) -> Iterator[DesiredObject]:
+    """The workloads, Services and Secrets ECK creates for each Elasticsearch and Kibana (its naming
+    scheme: `<name>-es-<nodeSet>`, `<name>-es-http`, `<name>-es-elastic-user`, `<name>-kb-http`, ...),
+    although no manifest declares them."""
+    for es in state.of_kind("Elasticsearch", ES_GROUP):
+        yield from _elasticsearch(es)
+    for kb in state.of_kind("Kibana", KB_GROUP):
+        labels = {KIBANA_NAME_LABEL: kb.name, TYPE_LABEL: "kibana"}
+        yield _pods(kb, f"{kb.name}-kb", labels, ((_scheme(kb), KIBANA_PORT),))
+        yield made_beside(
+            kb, "Service", f"{kb.name}-kb-http", ports=((_scheme(kb), KIBANA_PORT),), selector=labels
+        )
+        yield made_beside(kb, "Secret", f"{kb.name}-kb-config")
+        yield made_beside(kb, "Secret", f"{kb.name}-kb-http-certs-public", keys=("ca.crt", "tls.crt"))
+
+
+def _elasticsearch(es: DesiredObject) -> Iterator[DesiredObject]:
+    labels = {ES_CLUSTER_LABEL: es.name, TYPE_LABEL: "elasticsearch"}
+    http = ((_scheme(es), HTTP_PORT),)
+    for node_set in as_list(dig(es.doc, "spec", "nodeSets")):
+        name = f"{es.name}-es-{as_map(node_set).get('name')}"
+        set_labels = {**labels, "elasticsearch.k8s.elastic.co/statefulset-name": name}
+        yield _pods(es, name, set_labels, (*http, ("transport", TRANSPORT_PORT)))
+    yield made_beside(es, "Service", f"{es.name}-es-http", ports=http, selector=labels)
+    yield made_beside(es, "Service", f"{es.name}-es-internal-http", ports=http, selector=labels)
+    transport = (("tls-transport", TRANSPORT_PORT),)
+    yield made_beside(es, "Service", f"{es.name}-es-transport", ports=transport, selector=labels)
+    yield made_beside(es, "Secret", f"{es.name}-es-elastic-user", keys=("elastic",))
+    yield made_beside(es, "Secret", f"{es.name}-es-http-certs-public", keys=("ca.crt", "tls.crt"))
+    yield made_beside(
+        es, "Secret", f"{es.name}-es-http-certs-internal", keys=("ca.crt", "tls.crt", "tls.key")
+    )
+    yield made_beside(es, "Secret", f"{es.name}-es-http-ca-internal", keys=("tls.crt", "tls.key"))
+
+
+def _pods(
+    owner: DesiredObject, name: str, labels: Mapping[str, str], ports: tuple[tuple[str, int], ...]
+) -> DesiredObject:
+    """The StatefulSet (Elasticsearch) or Deployment (Kibana) ECK runs, with the pod template's
+    labels merged from the resource's own podTemplate."""
+    own = as_map(dig(owner.doc, "spec", "podTemplate", "metadata", "labels"))
+    container = {
+        "name": owner.kind.lower(),
+        "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in ports],
+    }
+    spec = {
+        "selector": {"matchLabels": dict(labels)},
+        "template": {"metadata": {"labels": {**labels, **own}}, "spec": {"containers": [container]}},
+    }
     doc = {
-        "apiVersion": api,
-        "kind": kind,
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet" if owner.kind == "Elasticsearch" else "Deployment",
         "metadata": {"name": name, "namespace": owner.namespace},
         "spec": spec,
     }
     return DesiredObject(doc, owner.origin, owner.namespace)
 
 
-def _service(owner: DesiredObject, name: str, selector: Mapping[str, str], port: int) -> DesiredObject:
-    ports = [{"name": _scheme(owner), "port": port, "protocol": "TCP"}]
-    return _implied(owner, "Service", "v1", name, {"selector": dict(selector), "ports": ports})
-
-
-def _pods(
-    owner: DesiredObject, name: str, labels: Mapping[str, str], ports: list[dict[str, Any]]
-) -> DesiredObject:
-    template_labels = {
-        **labels,
-        **(((owner.doc.get("spec") or {}).get("podTemplate") or {}).get("metadata") or {}).get("labels", {}),
-    }
-    container = {"name": owner.kind.lower(), "ports": ports}
-    spec = {
-        "selector": {"matchLabels": dict(labels)},
-        "template": {"metadata": {"labels": template_labels}, "spec": {"containers": [container]}},
-    }
-    return _implied(
-        owner, "StatefulSet" if owner.kind == "Elasticsearch" else "Deployment", "apps/v1", name, spec
-    )
-
-
 def implied_objects(state: DesiredState, config: HomelabConfig) -> Iterator[DesiredObject]:  # noqa: ARG001
-    """The pods (as the workloads ECK creates) and HTTP Services of each Elasticsearch and Kibana."""
-    for es in state.of_kind("Elasticsearch", "elasticsearch.k8s.elastic.co"):
-        labels = {ES_CLUSTER_LABEL: es.name, TYPE_LABEL: "elasticsearch"}
-        ports = [
-            {"name": _scheme(es), "containerPort": ES_HTTP_PORT, "protocol": "TCP"},
-            {"name": "transport", "containerPort": 9300, "protocol": "TCP"},
-        ]
-        for node_set in _spec(es).get("nodeSets") or ():
-            set_labels = {
-                **labels,
-                "elasticsearch.k8s.elastic.co/statefulset-name": f"{es.name}-es-{node_set.get('name')}",
-            }
-            yield _pods(es, f"{es.name}-es-{node_set.get('name')}", set_labels, ports)
-        yield _service(es, f"{es.name}-es-http", labels, ES_HTTP_PORT)
-        yield _service(es, f"{es.name}-es-internal-http", labels, ES_HTTP_PORT)
-    for kb in state.of_kind("Kibana", "kibana.k8s.elastic.co"):
-        labels = {KIBANA_NAME_LABEL: kb.name, TYPE_LABEL: "kibana"}
-        ports = [{"name": _scheme(kb), "containerPort": KIBANA_PORT, "protocol": "TCP"}]
-        yield _pods(kb, f"{kb.name}-kb", labels, ports)
-        yield _service(kb, f"{kb.name}-kb-http", labels, KIBANA_PORT)
+    """The flow check's hook: what ECK creates (`eck_objects`), its pods and Services among it."""
+    return eck_objects(state)
 
 
 def certificate_names(state: DesiredState, config: HomelabConfig) -> dict[tuple[str, str], tuple[str, ...]]:  # noqa: ARG001
@@ -226,15 +207,18 @@ def certificate_names(state: DesiredState, config: HomelabConfig) -> dict[tuple[
     in the resource. Not `...svc.cluster.local`. A user-provided certificate is not ECK's to name.
     """
     names: dict[tuple[str, str], tuple[str, ...]] = {}
-    for es in state.of_kind("Elasticsearch", "elasticsearch.k8s.elastic.co"):
-        tls = (_spec(es).get("http") or {}).get("tls") or {}
-        if not _tls_enabled(es) or (tls.get("certificate") or {}).get("secretName"):
+    for es in state.of_kind("Elasticsearch", ES_GROUP):
+        tls = as_map(dig(es.doc, "spec", "http", "tls"))
+        if not _tls_enabled(es) or dig(tls, "certificate", "secretName"):
             continue
         ns, short = es.namespace, f"{es.name}-es-http"
         dns = [f"{short}.{ns}.es.local", short]
         for svc in (short, f"{es.name}-es-internal-http"):
             dns += [f"{svc}.{ns}.svc", f"{svc}.{ns}"]
-        dns += [f"*.{es.name}-es-{n.get('name')}.{ns}.svc" for n in _spec(es).get("nodeSets") or ()]
+        dns += [
+            f"*.{es.name}-es-{as_map(n).get('name')}.{ns}.svc"
+            for n in as_list(dig(es.doc, "spec", "nodeSets"))
+        ]
         dns += [
             str(s["dns"])
             for s in (tls.get("selfSignedCertificate") or {}).get("subjectAltNames") or ()
@@ -255,7 +239,7 @@ def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]
         text = str((config_map.doc.get("data") or {}).get("fluent.conf") or "")
         keys = dict(_FLUENT_KEY.findall(text))
         if config_map.namespace == namespace and "host" in keys:
-            url = f"{keys.get('scheme', 'http')}://{keys['host']}:{keys.get('port', ES_HTTP_PORT)}"
+            url = f"{keys.get('scheme', 'http')}://{keys['host']}:{keys.get('port', HTTP_PORT)}"
             clients = Clients(namespace, FLUENTD_LABELS, "Fluentd")
             verify = keys.get("scheme") == "https" and keys.get("ssl_verify", "true") == "true"
             yield need_from_url(url, clients, "log shipping to Elasticsearch", config_map, tls_verify=verify)
@@ -263,7 +247,7 @@ def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]
         if job.namespace != namespace:
             continue
         text = " ".join(
-            str(a) for c in _containers(job) for a in (*(c.get("command") or ()), *(c.get("args") or ()))
+            str(a) for c in containers(job) for a in (*(c.get("command") or ()), *(c.get("args") or ()))
         )
         for url in dict.fromkeys(_URL.findall(text)):
             clients = Clients(namespace, what=job.ident, workload=job.ident)
@@ -271,19 +255,14 @@ def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]
             yield need_from_url(
                 url, clients, "Elasticsearch API", job, tls_verify=url.startswith("https") and not insecure
             )
-    for kb in state.of_kind("Kibana", "kibana.k8s.elastic.co"):
-        ref = _spec(kb).get("elasticsearchRef") or {}
+    for kb in state.of_kind("Kibana", KB_GROUP):
+        ref = as_map(dig(kb.doc, "spec", "elasticsearchRef"))
         es = state.find("Elasticsearch", ref.get("namespace") or kb.namespace, str(ref.get("name", "")))
         if es is not None:
-            url = f"{_scheme(es)}://{es.name}-es-http.{es.namespace}.svc:{ES_HTTP_PORT}"
+            url = f"{_scheme(es)}://{es.name}-es-http.{es.namespace}.svc:{HTTP_PORT}"
             clients = Clients(kb.namespace or "", {KIBANA_NAME_LABEL: kb.name}, kb.ident)
             yield need_from_url(url, clients, "Kibana's Elasticsearch", kb)
-    for es in state.of_kind("Elasticsearch", "elasticsearch.k8s.elastic.co"):
-        url = f"{_scheme(es)}://{es.name}-es-internal-http.{es.namespace}.svc:{ES_HTTP_PORT}"
+    for es in state.of_kind("Elasticsearch", ES_GROUP):
+        url = f"{_scheme(es)}://{es.name}-es-internal-http.{es.namespace}.svc:{HTTP_PORT}"
         clients = Clients(namespace, OPERATOR_LABELS, "the ECK operator")
         yield need_from_url(url, clients, f"ECK managing {es.ident}", es)
-
-
-def _containers(job: DesiredObject) -> list[Mapping[str, Any]]:
-    template = (_spec(job).get("template") or {}).get("spec") or {}
-    return list(template.get("containers") or ())

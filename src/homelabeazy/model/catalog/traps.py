@@ -3,7 +3,7 @@
 A service's known health traps live in its own catalog module; they read what would really be
 applied (the DesiredState: chart output and our manifests), never the model, so a value the chart
 ignores or a default it keeps is caught as well. This module only saves them from repeating how
-to walk a pod template or build a finding.
+to walk a pod template or build a finding (plain field access is converge.selectors').
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from homelabeazy.converge.selectors import as_list, as_map, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 
 
@@ -28,28 +29,19 @@ def health_finding(obj: DesiredObject, service: str, message: str, hint: str = "
     )
 
 
-def mapping(value: Any) -> Mapping[str, Any]:
-    """`value` when it is a mapping, else an empty one (rendered YAML may hold anything)."""
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def pod_spec(obj: DesiredObject) -> Mapping[str, Any]:
     """spec.template.spec of a workload (empty when there is none)."""
-    return mapping(mapping(mapping(obj.doc.get("spec")).get("template")).get("spec"))
+    return as_map(dig(obj.doc, "spec", "template", "spec"))
 
 
 def containers(obj: DesiredObject) -> list[Mapping[str, Any]]:
     """The workload's containers."""
-    return [c for c in _list(pod_spec(obj).get("containers")) if isinstance(c, Mapping)]
+    return [c for c in as_list(pod_spec(obj).get("containers")) if isinstance(c, Mapping)]
 
 
 def env_value(container: Mapping[str, Any], name: str) -> str | None:
     """The literal value of env var `name` in `container`, None when unset or not literal."""
-    for var in _list(container.get("env")):
+    for var in as_list(container.get("env")):
         if isinstance(var, Mapping) and var.get("name") == name and "value" in var:
             return str(var["value"])
     return None
@@ -57,15 +49,15 @@ def env_value(container: Mapping[str, Any], name: str) -> str | None:
 
 def replicas(obj: DesiredObject) -> int:
     """spec.replicas of a workload (Kubernetes defaults it to 1)."""
-    value = mapping(obj.doc.get("spec")).get("replicas", 1)
+    value = as_map(obj.doc.get("spec")).get("replicas", 1)
     return value if isinstance(value, int) else 1
 
 
 def config_map_volumes(obj: DesiredObject) -> dict[str, str]:
     """Volume name -> ConfigMap name, for the workload's ConfigMap volumes."""
     result: dict[str, str] = {}
-    for volume in _list(pod_spec(obj).get("volumes")):
-        config_map = mapping(mapping(volume).get("configMap"))
+    for volume in as_list(pod_spec(obj).get("volumes")):
+        config_map = as_map(as_map(volume).get("configMap"))
         if "name" in config_map:
             result[str(volume["name"])] = str(config_map["name"])
     return result
@@ -74,12 +66,12 @@ def config_map_volumes(obj: DesiredObject) -> dict[str, str]:
 def config_map_data(state: DesiredState, namespace: str | None, name: str) -> Mapping[str, Any] | None:
     """data of the ConfigMap `namespace/name`, None when the state has no such ConfigMap."""
     found = state.find("ConfigMap", namespace, name)
-    return None if found is None else mapping(found.doc.get("data"))
+    return None if found is None else as_map(found.doc.get("data"))
 
 
 def json_documents(obj: DesiredObject) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """(key, object) for each value of a ConfigMap's data that is a JSON object."""
-    for key, text in mapping(obj.doc.get("data")).items():
+    for key, text in as_map(obj.doc.get("data")).items():
         try:
             value = json.loads(str(text))
         except ValueError:

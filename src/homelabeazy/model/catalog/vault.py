@@ -10,14 +10,13 @@ from urllib.parse import urlsplit
 
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.made import labelled_pod
-from homelabeazy.converge.selectors import as_list, as_map, dig
+from homelabeazy.converge.selectors import as_map
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.base import STORAGE, ChartPin, RouteSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import (
     config_map_data,
     config_map_volumes,
     health_finding,
-    mapping,
     replicas,
 )
 
@@ -72,11 +71,11 @@ def _hcl_storage(text: str) -> list[str]:
 
 def _missing_members(sts: DesiredObject, config: Mapping[str, Any]) -> list[str]:
     """Members (`<sts>-<i>`) whose stable address no retry_join entry names."""
-    raft = mapping(mapping(config.get("storage")).get("raft"))
+    raft = as_map(as_map(config.get("storage")).get("raft"))
     joined = {
-        urlsplit(str(mapping(j).get("leader_api_addr", ""))).hostname for j in raft.get("retry_join") or []
+        urlsplit(str(as_map(j).get("leader_api_addr", ""))).hostname for j in raft.get("retry_join") or []
     }
-    service = mapping(sts.doc.get("spec")).get("serviceName", "")
+    service = as_map(sts.doc.get("spec")).get("serviceName", "")
     members = [f"{sts.name}-{i}" for i in range(replicas(sts))]
     return [m for m in members if f"{m}.{service}.{sts.namespace}.svc" not in joined]
 
@@ -103,7 +102,7 @@ def raft_config_takes_effect(state: DesiredState) -> Iterator[Finding]:
         for sts in servers:
             text = _server_config(state, sts) or ""
             config = _json_object(text)
-            storage = sorted(mapping(config.get("storage"))) if config is not None else _hcl_storage(text)
+            storage = sorted(as_map(config.get("storage"))) if config is not None else _hcl_storage(text)
             if "raft" not in storage:
                 yield health_finding(
                     sts,
@@ -125,37 +124,44 @@ def raft_config_takes_effect(state: DesiredState) -> Iterator[Finding]:
                 )
 
 
-def labelled_pods(state: DesiredState) -> Iterator[DesiredObject]:
-    """Vault's Kubernetes service registration (our server config enables it) labels its own pod
-    `vault-active: "true"|"false"` at run time; the chart's `vault-active` and `vault-standby`
-    Services select on that label, so the server pods exist once in each role."""
-    for server in state.of_kind("StatefulSet", "apps"):
-        containers = as_list(dig(server.doc, "spec", "template", "spec", "containers"))
-        env = [as_map(e).get("name") for c in containers for e in as_list(as_map(c).get("env"))]
-        if "VAULT_K8S_POD_NAME" in env:
-            yield labelled_pod(server, "active", {"vault-active": "true"})
-            yield labelled_pod(server, "standby", {"vault-active": "false"})
-
-
 SERVER_LABELS = {"app.kubernetes.io/name": "vault", "component": "server"}
 """The chart's server pods."""
 _KUBERNETES_REGISTRATION = re.compile(r'service_registration"?\s*[:=]?\s*\{?\s*"kubernetes"')
 _REGISTERED = {"vault-initialized": "true", "vault-sealed": "false"}
+ROLES = {
+    "active": {**_REGISTERED, "vault-active": "true"},
+    "standby": {**_REGISTERED, "vault-active": "false"},
+}
+"""The labels a registered server gives its own pod once unsealed: `vault-active` is `true` on the
+leader and `false` on the standbys. The chart's `vault-active` and `vault-standby` Services select
+on it, so without the registration they select nothing."""
+
+
+def registering_servers(state: DesiredState) -> Iterator[DesiredObject]:
+    """Server StatefulSets in a namespace whose Vault configuration (a ConfigMap) enables Kubernetes
+    service registration, as ours does: the one derivation behind both the reference check's pods
+    and the flow check's labels."""
+    registering = {
+        cm.namespace
+        for cm in state.of_kind("ConfigMap", "")
+        if any(_KUBERNETES_REGISTRATION.search(str(t)) for t in as_map(cm.doc.get("data")).values())
+    }
+    for sts in state.of_kind("StatefulSet", "apps"):
+        if sts.namespace in registering:
+            yield sts
+
+
+def labelled_pods(state: DesiredState) -> Iterator[DesiredObject]:
+    """Each registering server's pod once in each role (`ROLES`), for the reference check."""
+    for server in registering_servers(state):
+        for role, labels in ROLES.items():
+            yield labelled_pod(server, role, labels)
 
 
 def runtime_labels(
-    state: DesiredState, config: HomelabConfig
+    state: DesiredState,
+    config: HomelabConfig,  # noqa: ARG001 - a hook's signature
 ) -> Iterator[tuple[str, Mapping[str, str], tuple[Mapping[str, str], ...]]]:
-    """With Kubernetes service registration, each server labels its own pod once unsealed.
-
-    `vault-active` is `true` on the leader and `false` on the standbys: the chart's `vault-active`
-    and `vault-standby` Services select on it, so without the registration they select nothing.
-    """
-    namespace = entry(config).namespace
-    for config_map in state.of_kind("ConfigMap", ""):
-        texts = (config_map.doc.get("data") or {}).values()
-        if config_map.namespace == namespace and any(_KUBERNETES_REGISTRATION.search(str(t)) for t in texts):
-            active = {**_REGISTERED, "vault-active": "true"}
-            standby = {**_REGISTERED, "vault-active": "false"}
-            yield namespace, SERVER_LABELS, (active, standby)
-            return
+    """The same roles for the flow check: the labels each registering server's pods give themselves."""
+    for server in registering_servers(state):
+        yield server.namespace or "", SERVER_LABELS, tuple(ROLES.values())
