@@ -11,8 +11,7 @@ import typer
 
 from homelabeazy.cli import console
 from homelabeazy.errors import ExitCode, RenderConflictError, UsageError
-from homelabeazy.lifecycle.import_limits import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
-from homelabeazy.ops.proxmox import DEFAULT_TOKEN_ENV
+from homelabeazy.lifecycle.import_limits import DEFAULT_CONCURRENCY, DEFAULT_TOKEN_ENV, MAX_CONCURRENCY
 
 if TYPE_CHECKING:
     from homelabeazy.config import LoadedConfig

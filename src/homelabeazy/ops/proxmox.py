@@ -34,7 +34,6 @@ if TYPE_CHECKING:  # httpx and ssl are imported where a client is made: `homelab
     from homelabeazy.config.schema import ProxmoxConfig
 
 SYSTEM = "Proxmox"
-DEFAULT_TOKEN_ENV = "PROXMOX_VE_API_TOKEN"  # noqa: S105 - the variable's name, not a secret
 API_PREFIX = "/api2/json"
 TOKEN_SHAPE = "user@realm!tokenid=secret"  # noqa: S105 - a format description
 

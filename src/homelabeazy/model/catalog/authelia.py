@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import yaml
-
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.state import DesiredState
@@ -70,6 +68,8 @@ def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]
 
 
 def _ldap_address(text: str) -> str | None:
+    import yaml  # noqa: PLC0415 - PyYAML only when the proof reads the configuration (fast start)
+
     try:
         loaded = yaml.safe_load(text)
     except yaml.YAMLError:
