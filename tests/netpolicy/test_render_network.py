@@ -65,12 +65,26 @@ PFSENSIBLE_OPTIONS: dict[str, dict[str, tuple[str, ...] | None]] = {
         "before": None,
         "log": None,
     },
+    # a settings module (one call, no loop) with nested `hosts` entries, options as of 0.6.0
+    "pfsense_dns_resolver": {
+        "state": ("present", "absent"),
+        "dnssec": None,
+        "forwarding": None,
+        "hosts": None,
+        "domainoverrides": None,
+        "custom_options": None,
+        "active_interface": None,
+        "outgoing_interface": None,
+    },
 }
+RESOLVER_HOST_OPTIONS = {"host", "domain", "ip", "descr", "aliases"}
+RESOLVER_HOST_REQUIRED = {"host", "domain", "ip"}
 REQUIRED = {
     "pfsense_vlan": {"vlan_id", "interface"},
     "pfsense_interface": {"descr"},
     "pfsense_alias": {"name"},
     "pfsense_rule": {"name", "interface"},
+    "pfsense_dns_resolver": set(),
 }
 
 
@@ -132,8 +146,19 @@ def test_pfsense_playbook_uses_only_documented_module_options(richer: Homelab) -
         args = task[module]
         assert set(args) <= set(PFSENSIBLE_OPTIONS[short]), short
         assert REQUIRED[short] <= set(args), short
-        assert task["loop"].strip("{} ") in data
-    assert modules == ["pfsense_vlan", "pfsense_interface", "pfsense_alias", "pfsense_rule"]
+        if short == "pfsense_dns_resolver":
+            assert args["hosts"].strip("{} ") in data
+        else:
+            assert task["loop"].strip("{} ") in data
+    assert modules == [
+        "pfsense_vlan",
+        "pfsense_interface",
+        "pfsense_alias",
+        "pfsense_rule",
+        "pfsense_dns_resolver",
+    ]
+    for host in data["homelab_dns_hosts"]:
+        assert RESOLVER_HOST_REQUIRED <= set(host) <= RESOLVER_HOST_OPTIONS
     for alias in data["homelab_aliases"]:
         assert alias["type"] in PFSENSIBLE_OPTIONS["pfsense_alias"]["type"]  # type: ignore[operator]
         assert len(alias["name"]) <= 31

@@ -8,8 +8,8 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.model.catalog import enabled_entries
 from homelabeazy.model.catalog.apps import AppFacts, app_values
 from homelabeazy.model.catalog.base import SecretSpec, ServiceEntry
-from homelabeazy.model.homelab import App, Cluster, Homelab, Node, Route, Zone, zones_of
-from homelabeazy.model.hosts import route_fqdn
+from homelabeazy.model.homelab import App, Cluster, DnsRecord, Homelab, Node, Route, Zone, zones_of
+from homelabeazy.model.hosts import api_host, route_fqdn
 from homelabeazy.model.identity import ldap_layout
 from homelabeazy.model.ipam import node_address, node_vmid, parse_range
 from homelabeazy.model.placement import place_nodes
@@ -31,7 +31,7 @@ def build(config: HomelabConfig) -> Homelab:
         k3s_version=config.cluster.k3s_version,
         kubernetes_version=_kubernetes_version(config.cluster.k3s_version),
         vip=config.cluster.vip,
-        api_host=f"k3s.{config.domain}",
+        api_host=api_host(config.domain),
         loadbalancer_first=lb_first,
         loadbalancer_last=lb_last,
         traefik_ip=config.services.traefik.loadbalancer_ip or lb_first,
@@ -56,6 +56,22 @@ def build(config: HomelabConfig) -> Homelab:
         groups=tuple(config.groups),
         ldap=ldap_layout(config.domain),
         vault_kv_mount=config.services.vault.kv_mount,
+        dns=_dns_records(cluster, nodes, routes),
+    )
+
+
+def _dns_records(
+    cluster: Cluster, nodes: tuple[Node, ...], routes: tuple[Route, ...]
+) -> tuple[DnsRecord, ...]:
+    """Where each name points: the API at kube-vip's VIP, a node at itself, a route at Traefik.
+
+    Every route goes to Traefik's LoadBalancer address, which picks the backend by host name; the
+    `route-hosts` and `dns-names` checks make the names unique before this runs.
+    """
+    return (
+        DnsRecord(cluster.api_host, cluster.vip, "Kubernetes API (kube-vip VIP)"),
+        *(DnsRecord(n.fqdn, n.ip, f"K3s {n.role} node {n.name}") for n in nodes),
+        *(DnsRecord(r.host, cluster.traefik_ip, f"route of {r.owner} via Traefik") for r in routes),
     )
 
 

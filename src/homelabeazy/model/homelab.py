@@ -89,6 +89,16 @@ class App:
 
 
 @dataclass(frozen=True)
+class DnsRecord:
+    """One A record the LAN resolver must answer, and why: every DNS file and check reads these."""
+
+    name: str
+    address: IPv4Address
+    purpose: str
+    """What answers there, for the rendered comments and `homelab net` (`route of vault via Traefik`)."""
+
+
+@dataclass(frozen=True)
 class Cluster:
     """The K3s cluster's resolved facts."""
 
@@ -124,6 +134,8 @@ class Homelab:
     groups: tuple[GroupConfig, ...]
     ldap: LdapLayout
     vault_kv_mount: str
+    dns: tuple[DnsRecord, ...]
+    """The API name, every node and every route host with its address, in that order."""
 
     @property
     def servers(self) -> tuple[Node, ...]:

@@ -1,4 +1,4 @@
-"""Route host names: one rule, used by the checks and the model alike."""
+"""Host names: one rule each, used by the checks and the model alike."""
 
 from __future__ import annotations
 
@@ -13,3 +13,8 @@ def route_fqdn(host: str, domain: str) -> str | None:
     if host == domain or host.endswith("." + domain):
         return host
     return None
+
+
+def api_host(domain: str) -> str:
+    """The Kubernetes API's name (kube-vip's VIP answers it; the K3s certificate carries it)."""
+    return f"k3s.{domain}"

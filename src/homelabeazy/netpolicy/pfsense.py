@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from homelabeazy.model.homelab import Zone
+from homelabeazy.model.homelab import DnsRecord, Zone
 from homelabeazy.netpolicy.policy import INTERNET, PORT_PROTOCOLS, Policy, Rule
 
 WAN = "wan"
@@ -126,8 +126,19 @@ def pfsense_rules(policy: Policy) -> list[PfRule]:
     return out
 
 
-def pfsense_vars(policy: Policy, trunk_interface: str = DEFAULT_TRUNK) -> dict[str, Any]:
-    """The playbook's data: the trunk port, VLANs, interfaces, aliases and rules in order."""
+def dns_host_overrides(records: tuple[DnsRecord, ...]) -> list[dict[str, str]]:
+    """The model's DNS records as pfsense_dns_resolver `hosts`: first label, parent domain, address."""
+    out = []
+    for record in records:
+        host, _, domain = record.name.partition(".")
+        out.append({"host": host, "domain": domain, "ip": str(record.address), "descr": record.purpose})
+    return out
+
+
+def pfsense_vars(
+    policy: Policy, trunk_interface: str = DEFAULT_TRUNK, dns: tuple[DnsRecord, ...] = ()
+) -> dict[str, Any]:
+    """The playbook's data: the trunk port, VLANs, interfaces, aliases, rules in order, DNS names."""
     vlans = [
         {
             "id": zone.vlan_id,
@@ -170,6 +181,7 @@ def pfsense_vars(policy: Policy, trunk_interface: str = DEFAULT_TRUNK) -> dict[s
         "homelab_vlans": vlans,
         "homelab_aliases": aliases,
         "homelab_rules": [r.as_args() for r in pfsense_rules(policy)],
+        "homelab_dns_hosts": dns_host_overrides(dns),
     }
 
 
@@ -249,6 +261,24 @@ def pfsense_playbook() -> list[dict[str, Any]]:
                     "homelab_rules",
                     "item.name",
                 ),
+                _resolver_task(),
             ],
         }
     ]
+
+
+def _resolver_task() -> dict[str, Any]:
+    """The DNS resolver's host overrides: every homelab name answered on every VLAN.
+
+    pfsense_dns_resolver (pfsensible.core 0.6.0) writes the whole resolver configuration: its
+    `hosts` replace the existing overrides and unset options take the module's defaults. DNSSEC is
+    on in a fresh pfSense but off by the module's default, so it is passed explicitly.
+    """
+    return {
+        "name": "Answer the homelab's names on the DNS resolver (host overrides)",
+        MODULE_PREFIX + "pfsense_dns_resolver": {
+            "state": "present",
+            "dnssec": True,
+            "hosts": "{{ homelab_dns_hosts }}",
+        },
+    }

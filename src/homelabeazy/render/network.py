@@ -1,4 +1,4 @@
-"""The network layer of the rendered repo: network/{README.md, nftables/, pfsense/, proxmox/}.
+"""The network layer of the rendered repo: network/{README.md, dns/, nftables/, pfsense/, proxmox/}.
 
 Every file comes from the one compiled policy (netpolicy), so pfSense, the nftables router and
 `homelab net check` enforce the same ordered rules. Playbook variables are YAML dumps of data;
@@ -15,7 +15,8 @@ from typing import Any
 from homelabeazy.model import Homelab
 from homelabeazy.netpolicy import compile_policy, policy_for_homelab, reach
 from homelabeazy.netpolicy.nftables import compile_nftables
-from homelabeazy.netpolicy.pfsense import pfsense_playbook, pfsense_vars
+from homelabeazy.netpolicy.pfsense import DEFAULT_TRUNK, pfsense_playbook, pfsense_vars
+from homelabeazy.render.dns import render as render_dns
 from homelabeazy.render.serialize import to_yaml
 from homelabeazy.render.templates import render_template
 from homelabeazy.toolchain import PFSENSE_COLLECTIONS, PROXMOX_COLLECTIONS, requirements
@@ -105,7 +106,8 @@ def render(homelab: Homelab) -> dict[str, str]:
     policy = policy_for_homelab(homelab)
     table = compile_policy(policy)
     pfsense = homelab.config.network.pfsense
-    data = pfsense_vars(policy, pfsense.trunk_interface) if pfsense is not None else pfsense_vars(policy)
+    trunk = pfsense.trunk_interface if pfsense is not None else DEFAULT_TRUNK
+    data = pfsense_vars(policy, trunk, homelab.dns)
     matrix = [(src, [reach(table, src, dst).text for dst in policy.zone_names]) for src in policy.zone_names]
     readme = render_template(
         "network/README.md.j2",
@@ -124,5 +126,6 @@ def render(homelab: Homelab) -> dict[str, str]:
         "network/README.md": readme,
         "network/nftables/homelab.nft": compile_nftables(policy, homelab.name),
         **_pfsense_files(homelab, data),
+        **render_dns(homelab),
         **_proxmox_files(homelab),
     }
