@@ -9,7 +9,7 @@ from homelabeazy.model.catalog import enabled_entries
 from homelabeazy.model.catalog.apps import AppFacts, app_values
 from homelabeazy.model.catalog.base import SecretSpec, ServiceEntry
 from homelabeazy.model.homelab import App, Cluster, DnsRecord, Homelab, Node, Route, Zone, zones_of
-from homelabeazy.model.hosts import api_host, route_fqdn
+from homelabeazy.model.hosts import api_host, node_fqdn, route_fqdn
 from homelabeazy.model.identity import ldap_layout
 from homelabeazy.model.ipam import node_address, node_vmid, parse_range
 from homelabeazy.model.placement import place_nodes
@@ -99,7 +99,7 @@ def _nodes(config: HomelabConfig, zone: Zone) -> tuple[Node, ...]:
                 cores=placed.cores,
                 memory_mb=placed.memory_mb,
                 disk_gb=placed.disk_gb,
-                fqdn=f"{placed.name}.{config.domain}",
+                fqdn=node_fqdn(placed.name, config.domain),
             )
         )
     return tuple(nodes)

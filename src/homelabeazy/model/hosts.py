@@ -18,3 +18,8 @@ def route_fqdn(host: str, domain: str) -> str | None:
 def api_host(domain: str) -> str:
     """The Kubernetes API's name (kube-vip's VIP answers it; the K3s certificate carries it)."""
     return f"k3s.{domain}"
+
+
+def node_fqdn(name: str, domain: str) -> str:
+    """A node VM's name in DNS (cloud-init sets it; the LAN records answer it)."""
+    return f"{name}.{domain}"
