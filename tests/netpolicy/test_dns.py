@@ -206,7 +206,9 @@ def test_a_renamed_app_changes_exactly_its_record(resolver: Resolver, example_ho
     assert resolver.status("whoami." + DOMAIN) == "NXDOMAIN"
 
 
-@pytest.mark.parametrize("fixture", sorted((Path(__file__).parents[1] / "fixtures/config/valid").glob("*.yaml")))
+@pytest.mark.parametrize(
+    "fixture", sorted((Path(__file__).parents[1] / "fixtures/config/valid").glob("*.yaml"))
+)
 def test_every_record_points_into_the_services_vlan(fixture: Path) -> None:
     """The checks on the VIP, node range and Traefik's IP keep every record inside the services VLAN."""
     homelab = build(load_config(fixture.read_text(encoding="utf-8")).config)

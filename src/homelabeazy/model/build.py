@@ -9,7 +9,7 @@ from homelabeazy.model.catalog import enabled_entries
 from homelabeazy.model.catalog.apps import AppFacts, app_values
 from homelabeazy.model.catalog.base import SecretSpec, ServiceEntry
 from homelabeazy.model.homelab import App, Cluster, DnsRecord, Homelab, Node, Route, Zone, zones_of
-from homelabeazy.model.hosts import api_host, node_fqdn, route_fqdn
+from homelabeazy.model.hosts import API_PORT, HTTPS_PORT, SSH_PORT, api_host, node_fqdn, route_fqdn
 from homelabeazy.model.identity import ldap_layout
 from homelabeazy.model.ipam import node_address, node_vmid, parse_range
 from homelabeazy.model.placement import place_nodes
@@ -69,9 +69,12 @@ def _dns_records(
     `route-hosts` and `dns-names` checks make the names unique before this runs.
     """
     return (
-        DnsRecord(cluster.api_host, cluster.vip, "Kubernetes API (kube-vip VIP)"),
-        *(DnsRecord(n.fqdn, n.ip, f"K3s {n.role} node {n.name}") for n in nodes),
-        *(DnsRecord(r.host, cluster.traefik_ip, f"route of {r.owner} via Traefik") for r in routes),
+        DnsRecord(cluster.api_host, cluster.vip, "Kubernetes API (kube-vip VIP)", API_PORT),
+        *(DnsRecord(n.fqdn, n.ip, f"K3s {n.role} node {n.name}", SSH_PORT) for n in nodes),
+        *(
+            DnsRecord(r.host, cluster.traefik_ip, f"route of {r.owner} via Traefik", HTTPS_PORT)
+            for r in routes
+        ),
     )
 
 

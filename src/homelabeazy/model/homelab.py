@@ -96,6 +96,8 @@ class DnsRecord:
     address: IPv4Address
     purpose: str
     """What answers there, for the rendered comments and `homelab net` (`route of vault via Traefik`)."""
+    port: int
+    """The TCP port a client opens there (443 on Traefik, 6443 on the API, 22 on a node)."""
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+API_PORT = 6443
+"""The Kubernetes API's port on the VIP and on every server."""
+HTTPS_PORT = 443
+"""Traefik's websecure entry point, where every route is served."""
+SSH_PORT = 22
+
 
 def route_fqdn(host: str, domain: str) -> str | None:
     """A single label becomes `label.domain`; a dotted name must already end in the domain.
