@@ -7,9 +7,6 @@ The integration tests start a real Unbound on loopback with the rendered include
 from __future__ import annotations
 
 import io
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -22,7 +19,7 @@ from homelabeazy.config.starter import example_text
 from homelabeazy.model import Homelab, build
 from homelabeazy.render.dns import DNSMASQ, HOSTS, UNBOUND
 from homelabeazy.render.network import render
-from tests.support.integration import need_binary
+from tests.support.unbound import Resolver
 
 DOMAIN = "home.example.com"
 
@@ -92,94 +89,10 @@ def test_the_three_files_and_pfsense_carry_the_same_records(example_homelab: Hom
 # --------------------------------------------------------------------------- a real Unbound
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _unbound_config(folder: Path, port: int) -> Path:
-    """A resolver that answers only from the include: the domain is a static zone, nothing forwards."""
-    conf = folder / "unbound.conf"
-    conf.write_text(
-        f"""server:
-    interface: 127.0.0.1
-    port: {port}
-    do-ip6: no
-    do-daemonize: no
-    username: ""
-    chroot: ""
-    directory: "{folder}"
-    pidfile: "{folder}/unbound.pid"
-    use-syslog: no
-    logfile: ""
-    module-config: "iterator"
-    access-control: 127.0.0.0/8 allow
-    local-zone: "{DOMAIN}." static
-include: "{folder}/unbound-homelab.conf"
-""",
-        encoding="utf-8",
-    )
-    return conf
-
-
-class Resolver:
-    """A running Unbound serving one rendered include; `swap` restarts it with another."""
-
-    def __init__(self, folder: Path) -> None:
-        self.unbound = need_binary("unbound", "apt-get install unbound")
-        self.checkconf = need_binary("unbound-checkconf", "apt-get install unbound")
-        self.dig = need_binary("dig", "apt-get install dnsutils")
-        self.folder = folder
-        self.port = _free_udp_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def serve(self, include: str) -> None:
-        self.stop()
-        (self.folder / "unbound-homelab.conf").write_text(include, encoding="utf-8")
-        conf = _unbound_config(self.folder, self.port)
-        check = subprocess.run([self.checkconf, str(conf)], capture_output=True, text=True, check=False)
-        assert check.returncode == 0, check.stderr + check.stdout
-        self.proc = subprocess.Popen([self.unbound, "-d", "-c", str(conf)], stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 15
-        while self.ask([("k3s." + DOMAIN, "A")]) == {}:
-            assert self.proc.poll() is None, self.proc.stderr.read() if self.proc.stderr else ""
-            assert time.monotonic() < deadline, "unbound did not answer within 15s"
-            time.sleep(0.1)
-
-    def ask(self, queries: list[tuple[str, str]]) -> dict[str, IPv4Address]:
-        """Ask every (name, type) in one dig run; the A answers by name."""
-        args = [self.dig, "@127.0.0.1", "-p", str(self.port), "+noall", "+answer", "+tries=1", "+time=1"]
-        for name, qtype in queries:
-            args += [name, qtype]
-        out = subprocess.run(args, capture_output=True, text=True, check=False).stdout
-        answers: dict[str, IPv4Address] = {}
-        for line in out.splitlines():
-            name, _ttl, klass, rtype, value = line.split()
-            assert (klass, rtype) == ("IN", "A"), line
-            assert name.rstrip(".") not in answers, f"two answers for {name}"
-            answers[name.rstrip(".")] = IPv4Address(value)
-        return answers
-
-    def status(self, name: str) -> str:
-        args = [self.dig, "@127.0.0.1", "-p", str(self.port), "+tries=1", "+time=1", name, "A"]
-        out = subprocess.run(args, capture_output=True, text=True, check=False).stdout
-        return out.split("status: ", 1)[1].split(",", 1)[0] if "status: " in out else out
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-
 @pytest.fixture
 def resolver(tmp_path: Path) -> Iterator[Resolver]:
-    server = Resolver(tmp_path)
-    try:
+    with Resolver(tmp_path, DOMAIN) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.integration
