@@ -27,7 +27,7 @@ from tests.lifecycle import pve, servers
 from tests.lifecycle.test_status_probes import _app, _backup, _node, binary
 from tests.support.fake_kube import FakeKube, FakeKubeServer
 from tests.support.integration import require_tool
-from tests.support.unbound import Resolver
+from tests.support.resolvers import Resolver
 
 TOKEN_ENV = "PROXMOX_VE_API_TOKEN"
 

@@ -13,7 +13,7 @@ from homelabeazy.ops.dns import parse_answer
 from homelabeazy.ops.probes import ProbeError, Row, run_probes
 from homelabeazy.render.dns import UNBOUND
 from homelabeazy.render.network import render
-from tests.support.unbound import Resolver
+from tests.support.resolvers import Resolver
 
 DOMAIN = "home.example.com"
 

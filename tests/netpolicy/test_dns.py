@@ -19,7 +19,7 @@ from homelabeazy.config.starter import example_text
 from homelabeazy.model import Homelab, build
 from homelabeazy.render.dns import DNSMASQ, HOSTS, UNBOUND
 from homelabeazy.render.network import render
-from tests.support.unbound import Resolver
+from tests.support.resolvers import Resolver
 
 DOMAIN = "home.example.com"
 
@@ -128,3 +128,18 @@ def test_every_record_points_into_the_services_vlan(fixture: Path) -> None:
     assert homelab.dns
     assert all(r.address in homelab.services_zone.cidr for r in homelab.dns)
     assert len({r.name for r in homelab.dns}) == len(homelab.dns)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("form", ["snippet", "hosts"])
+def test_dnsmasq_answers_every_name_from_either_file(
+    resolver: Resolver, example_homelab: Homelab, form: str
+) -> None:
+    files = render(example_homelab)
+    if form == "snippet":
+        resolver.serve_dnsmasq(snippet=files[DNSMASQ])
+    else:
+        resolver.serve_dnsmasq(hosts=files[HOSTS])
+    expected = _expected(example_homelab)
+    assert resolver.ask([(name, "A") for name in expected]) == expected
+    assert resolver.status("nothing." + DOMAIN) == "NXDOMAIN"

@@ -1,4 +1,4 @@
-"""A real Unbound on loopback serving a rendered include, and `dig` to ask it (network/dns tests)."""
+"""Real resolvers on loopback (Unbound, dnsmasq) serving rendered network/dns files, and `dig`."""
 
 from __future__ import annotations
 
@@ -43,11 +43,12 @@ include: "{folder}/unbound-homelab.conf"
 
 
 class Resolver:
-    """A running Unbound serving one rendered include; `swap` restarts it with another."""
+    """One resolver on a loopback port: Unbound with an include, or dnsmasq with a snippet or hosts.
+
+    `serve*` (re)starts it, so a test can swap what it serves; `dig` asks it.
+    """
 
     def __init__(self, folder: Path, domain: str) -> None:
-        self.unbound = need_binary("unbound", "apt-get install unbound")
-        self.checkconf = need_binary("unbound-checkconf", "apt-get install unbound")
         self.dig = need_binary("dig", "apt-get install dnsutils")
         self.folder = folder
         self.domain = domain
@@ -55,16 +56,42 @@ class Resolver:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def serve(self, include: str) -> None:
+        """Unbound answering from `include` (network/dns/unbound-homelab.conf), nothing else."""
+        unbound = need_binary("unbound", "apt-get install unbound")
+        checkconf = need_binary("unbound-checkconf", "apt-get install unbound")
         self.stop()
         (self.folder / "unbound-homelab.conf").write_text(include, encoding="utf-8")
         conf = _unbound_config(self.folder, self.port, self.domain)
-        check = subprocess.run([self.checkconf, str(conf)], capture_output=True, text=True, check=False)
+        check = subprocess.run([checkconf, str(conf)], capture_output=True, text=True, check=False)
         assert check.returncode == 0, check.stderr + check.stdout
-        self.proc = subprocess.Popen([self.unbound, "-d", "-c", str(conf)], stderr=subprocess.PIPE)
+        self._start([unbound, "-d", "-c", str(conf)])
+
+    def serve_dnsmasq(self, snippet: str | None = None, hosts: str | None = None) -> None:
+        """dnsmasq answering from the snippet (`--conf-file`) or the hosts block (`--addn-hosts`).
+
+        No upstream and no /etc/hosts; names of the domain it does not know are NXDOMAIN (`--local`).
+        """
+        dnsmasq = need_binary("dnsmasq", "apt-get install dnsmasq-base")
+        self.stop()
+        args = [dnsmasq, "--keep-in-foreground", "--log-facility=-", f"--port={self.port}"]
+        args += ["--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts"]
+        args += ["--user=root", "--pid-file=", f"--local=/{self.domain}/", "--conf-file=/dev/null"]
+        if snippet is not None:
+            (self.folder / "dnsmasq-homelab.conf").write_text(snippet, encoding="utf-8")
+            args.append(f"--conf-file={self.folder / 'dnsmasq-homelab.conf'}")
+        if hosts is not None:
+            (self.folder / "hosts").write_text(hosts, encoding="utf-8")
+            args.append(f"--addn-hosts={self.folder / 'hosts'}")
+        test = subprocess.run([*args, "--test"], capture_output=True, text=True, check=False)
+        assert test.returncode == 0, test.stderr + test.stdout
+        self._start(args)
+
+    def _start(self, args: list[str]) -> None:
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 15
         while self.status("k3s." + self.domain) in ("", "timed out"):
             assert self.proc.poll() is None, self.proc.stderr.read() if self.proc.stderr else ""
-            assert time.monotonic() < deadline, "unbound did not answer within 15s"
+            assert time.monotonic() < deadline, f"{args[0]} did not answer within 15s"
             time.sleep(0.1)
 
     def ask(self, queries: list[tuple[str, str]]) -> dict[str, IPv4Address]:
