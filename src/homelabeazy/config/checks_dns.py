@@ -30,3 +30,20 @@ def routes_do_not_take_other_names(config: HomelabConfig) -> Iterator[Finding]:
                 "pick another host: the LAN resolver answers one address per name, and this one "
                 "would not reach Traefik",
             )
+
+
+@check("dns-servers-carry-the-names")
+def a_dns_server_inside_the_homelab(config: HomelabConfig) -> Iterator[Finding]:
+    """The nodes ask `network.dns_servers`; one of them must be a LAN resolver that carries the names."""
+    servers = config.network.dns_servers
+    if any(server in vlan.cidr for server in servers for vlan in config.network.vlans):
+        return
+    yield Finding(
+        ("network", "dns_servers"),
+        f"no DNS server is inside a homelab VLAN ({', '.join(str(s) for s in servers)}): a public "
+        f"resolver does not know {api_host(config.domain)} or the route hosts, so the nodes and "
+        "`homelab status` will not resolve them",
+        "list the resolver that carries network/dns (pfSense's VLAN gateway, say) first; a public one "
+        "may follow it",
+        "warning",
+    )
