@@ -285,3 +285,14 @@ def test_without_pfsense_settings_no_inventory_guesses_an_address() -> None:
     assert "network/pfsense/playbook.yml" in files
     assert _yaml(files["network/pfsense/vars/homelab.yml"])["pfsense_trunk_interface"] == "igb1"
     assert "Set\n`network.pfsense.address`" in files["network/README.md"]
+
+
+def test_dns_overrides_can_be_left_to_the_user() -> None:
+    """`dns_overrides: false`: the playbook never touches the resolver; network/dns/ still has the records."""
+    text = example_with(network={"pfsense": {"address": "192.168.1.1", "dns_overrides": False}})
+    files = render(build(load_config(text).config))
+    (play,) = _yaml(files["network/pfsense/playbook.yml"])
+    assert not any("pfsensible.core.pfsense_dns_resolver" in task for task in play["tasks"])
+    assert "homelab_dns_hosts" not in _yaml(files["network/pfsense/vars/homelab.yml"])
+    assert "leaves the DNS resolver\nalone" in files["network/README.md"]
+    assert "vault.home.example.com. 300 IN A 10.10.10.200" in files["network/dns/unbound-homelab.conf"]

@@ -214,6 +214,10 @@ class PfsenseConfig(Section):
     """SSH user; pfsensible.core must run as root, which on pfSense `admin` is."""
     trunk_interface: Annotated[str, StringConstraints(pattern=r"^[a-z]+[0-9]+$")] = "igb1"
     """The physical pfSense port carrying the tagged VLANs (e.g. `igb1`, `vtnet1`)."""
+    dns_overrides: bool = True
+    """Set every homelab name as a DNS resolver host override. pfsensible's module rewrites the whole
+    resolver configuration (overrides added by hand are removed, unset options reset), so set
+    `false` if you tuned pfSense's resolver yourself and add `network/dns/` records by hand."""
 
 
 class NetworkConfig(Section):

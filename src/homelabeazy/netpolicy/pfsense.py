@@ -181,12 +181,12 @@ def pfsense_vars(
         "homelab_vlans": vlans,
         "homelab_aliases": aliases,
         "homelab_rules": [r.as_args() for r in pfsense_rules(policy)],
-        "homelab_dns_hosts": dns_host_overrides(dns),
+        **({"homelab_dns_hosts": dns_host_overrides(dns)} if dns else {}),
     }
 
 
-def pfsense_playbook() -> list[dict[str, Any]]:
-    """The playbook: every task loops over the generated data, in order."""
+def pfsense_playbook(dns_overrides: bool = True) -> list[dict[str, Any]]:
+    """The playbook: every task loops over the generated data, in order; DNS last, if wanted."""
 
     def task(name: str, module: str, args: dict[str, Any], loop: str, label: str) -> dict[str, Any]:
         return {
@@ -261,7 +261,7 @@ def pfsense_playbook() -> list[dict[str, Any]]:
                     "homelab_rules",
                     "item.name",
                 ),
-                _resolver_task(),
+                *([_resolver_task()] if dns_overrides else []),
             ],
         }
     ]

@@ -51,7 +51,7 @@ def _pfsense_files(homelab: Homelab, data: dict[str, Any]) -> dict[str, str]:
     gateway: the playbook creates those interfaces, so before its first run they do not exist.
     """
     out = {
-        "network/pfsense/playbook.yml": _playbook_yaml(pfsense_playbook()),
+        "network/pfsense/playbook.yml": _playbook_yaml(pfsense_playbook(_dns_overrides(homelab))),
         "network/pfsense/vars/homelab.yml": to_yaml(data, HEADER + "---\n"),
         "network/pfsense/requirements.yml": to_yaml(requirements(PFSENSE_COLLECTIONS), HEADER + "---\n"),
     }
@@ -61,6 +61,12 @@ def _pfsense_files(homelab: Homelab, data: dict[str, Any]) -> dict[str, str]:
         inventory = {"pfsense": {"hosts": {"pfsense": host}}}
         out["network/pfsense/inventory.yml"] = to_yaml(inventory, HEADER + "---\n")
     return out
+
+
+def _dns_overrides(homelab: Homelab) -> bool:
+    """Whether pfSense's resolver gets the homelab's names (on unless `network.pfsense` says no)."""
+    pfsense = homelab.config.network.pfsense
+    return pfsense is None or pfsense.dns_overrides
 
 
 def proxmox_bridge_vars(homelab: Homelab) -> dict[str, Any]:
@@ -107,7 +113,7 @@ def render(homelab: Homelab) -> dict[str, str]:
     table = compile_policy(policy)
     pfsense = homelab.config.network.pfsense
     trunk = pfsense.trunk_interface if pfsense is not None else DEFAULT_TRUNK
-    data = pfsense_vars(policy, trunk, homelab.dns)
+    data = pfsense_vars(policy, trunk, homelab.dns if _dns_overrides(homelab) else ())
     matrix = [(src, [reach(table, src, dst).text for dst in policy.zone_names]) for src in policy.zone_names]
     readme = render_template(
         "network/README.md.j2",
@@ -120,6 +126,7 @@ def render(homelab: Homelab) -> dict[str, str]:
             "pfsensible_version": PFSENSE_COLLECTIONS[0].version,
             "pfsense": pfsense,
             "pf_trunk": data["pfsense_trunk_interface"],
+            "pf_dns": _dns_overrides(homelab),
         },
     )
     return {
