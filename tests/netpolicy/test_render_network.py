@@ -79,6 +79,8 @@ PFSENSIBLE_OPTIONS: dict[str, dict[str, tuple[str, ...] | None]] = {
 }
 RESOLVER_HOST_OPTIONS = {"host", "domain", "ip", "descr", "aliases"}
 RESOLVER_HOST_REQUIRED = {"host", "domain", "ip"}
+RESOLVER_DOMAIN_OPTIONS = {"domain", "ip", "forward_tls_upstream", "tls_hostname", "descr"}
+RESOLVER_DOMAIN_REQUIRED = {"domain", "ip"}
 REQUIRED = {
     "pfsense_vlan": {"vlan_id", "interface"},
     "pfsense_interface": {"descr"},
@@ -296,3 +298,12 @@ def test_dns_overrides_can_be_left_to_the_user() -> None:
     assert "homelab_dns_hosts" not in _yaml(files["network/pfsense/vars/homelab.yml"])
     assert "leaves the DNS resolver\nalone" in files["network/README.md"]
     assert "vault.home.example.com. 300 IN A 10.10.10.200" in files["network/dns/unbound-homelab.conf"]
+
+
+def test_dns_gateway_domain_override_uses_documented_options() -> None:
+    path = Path(__file__).parents[1] / "fixtures" / "config" / "valid" / "dns-gateway.yaml"
+    playbook, data = _pf(build(load_config(path.read_text(encoding="utf-8")).config))
+    (task,) = [t for t in playbook[0]["tasks"] if "pfsensible.core.pfsense_dns_resolver" in t]
+    assert task["pfsensible.core.pfsense_dns_resolver"]["domainoverrides"].strip("{} ") in data
+    (domain,) = data["homelab_dns_domains"]
+    assert RESOLVER_DOMAIN_REQUIRED <= set(domain) <= RESOLVER_DOMAIN_OPTIONS

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from homelabeazy.config.checks import Finding, check, route_paths
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.model.hosts import api_host, node_fqdn, route_fqdn
+from homelabeazy.model.ipam import dns_gateway_address, parse_range
 from homelabeazy.model.placement import node_names
 
 
@@ -47,3 +48,25 @@ def a_dns_server_inside_the_homelab(config: HomelabConfig) -> Iterator[Finding]:
         "may follow it",
         "warning",
     )
+
+
+@check("dns-gateway-address")
+def dns_gateway_has_its_own_address(config: HomelabConfig) -> Iterator[Finding]:
+    """The DNS gateway's LoadBalancer IP lies in the LoadBalancer range and is not Traefik's."""
+    gateway = config.services.dns_gateway
+    if not gateway.enabled:
+        return
+    first, last = parse_range(config.cluster.loadbalancer_range)
+    traefik = config.services.traefik.loadbalancer_ip or first
+    address = dns_gateway_address(config.cluster.loadbalancer_range, traefik, gateway.loadbalancer_ip)
+    path = ("services", "dns_gateway", "loadbalancer_ip")
+    if address is None:
+        yield Finding(
+            ("cluster", "loadbalancer_range"),
+            "holds only Traefik's address, none for the DNS gateway",
+            "widen the LoadBalancer range by one address",
+        )
+    elif not first <= address <= last:
+        yield Finding(path, f"{address} is outside loadbalancer_range", f"use an address in {first}-{last}")
+    elif address == traefik:
+        yield Finding(path, f"{address} is Traefik's LoadBalancer IP", "give the DNS gateway its own address")

@@ -535,6 +535,17 @@ class LonghornConfig(ServiceBase):
     """Replicas per volume."""
 
 
+class DnsGatewayConfig(ServiceBase):
+    """k8s-gateway: answers the homelab's route names in the cluster; pfSense forwards the domain to it."""
+
+    enabled: bool = False
+    """Deploy it. Then pfSense keeps host overrides only for the API and the nodes and forwards the
+    rest of the domain here, so a new app resolves once ArgoCD syncs, with no pfSense run."""
+    loadbalancer_ip: IPv4Address | None = None
+    """Its LoadBalancer IP (DNS on port 53); defaults to the first address of the LoadBalancer range
+    Traefik does not use."""
+
+
 class ServicesConfig(Section):
     """The core services; each can be turned off."""
 
@@ -562,6 +573,8 @@ class ServicesConfig(Section):
     """EFK logging."""
     longhorn: LonghornConfig = Field(default_factory=LonghornConfig)
     """Longhorn."""
+    dns_gateway: DnsGatewayConfig = Field(default_factory=DnsGatewayConfig)
+    """k8s-gateway, the in-cluster DNS for the homelab domain."""
 
 
 # --------------------------------------------------------------------------- apps

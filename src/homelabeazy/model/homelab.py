@@ -98,6 +98,8 @@ class DnsRecord:
     """What answers there, for the rendered comments and `homelab net` (`route of vault via Traefik`)."""
     port: int
     """The TCP port a client opens there (443 on Traefik, 6443 on the API, 22 on a node)."""
+    kind: Literal["api", "node", "route"]
+    """Routes may be answered by the in-cluster DNS gateway; the API and nodes never (it runs on them)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class Cluster:
     loadbalancer_first: IPv4Address
     loadbalancer_last: IPv4Address
     traefik_ip: IPv4Address
+    dns_gateway_ip: IPv4Address | None
+    """k8s-gateway's LoadBalancer IP when `services.dns_gateway` is on."""
     ssh_user: str
     ssh_keys: tuple[str, ...]
     airgap: bool

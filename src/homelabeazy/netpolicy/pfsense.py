@@ -11,6 +11,7 @@ re-run puts them back in order. Unmatched traffic meets pfSense's own default bl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import IPv4Address
 from typing import Any
 
 from homelabeazy.model.homelab import DnsRecord, Zone
@@ -135,8 +136,30 @@ def dns_host_overrides(records: tuple[DnsRecord, ...]) -> list[dict[str, str]]:
     return out
 
 
+@dataclass(frozen=True)
+class PfDns:
+    """What pfSense's resolver answers itself, and where it forwards the domain (the DNS gateway)."""
+
+    records: tuple[DnsRecord, ...] = ()
+    domain: str = ""
+    gateway: IPv4Address | None = None
+
+    def overrides(self) -> list[dict[str, str]]:
+        """Host overrides: every record, or only the API and nodes when the gateway answers routes."""
+        kept = [r for r in self.records if self.gateway is None or r.kind != "route"]
+        return dns_host_overrides(tuple(kept))
+
+    def domain_overrides(self) -> list[dict[str, str]]:
+        """The domain forwarded to the DNS gateway (none without it)."""
+        if self.gateway is None:
+            return []
+        return [
+            {"domain": self.domain, "ip": str(self.gateway), "descr": "homelab DNS gateway (k8s-gateway)"}
+        ]
+
+
 def pfsense_vars(
-    policy: Policy, trunk_interface: str = DEFAULT_TRUNK, dns: tuple[DnsRecord, ...] = ()
+    policy: Policy, trunk_interface: str = DEFAULT_TRUNK, dns: PfDns | None = None
 ) -> dict[str, Any]:
     """The playbook's data: the trunk port, VLANs, interfaces, aliases, rules in order, DNS names."""
     vlans = [
@@ -181,8 +204,14 @@ def pfsense_vars(
         "homelab_vlans": vlans,
         "homelab_aliases": aliases,
         "homelab_rules": [r.as_args() for r in pfsense_rules(policy)],
-        **({"homelab_dns_hosts": dns_host_overrides(dns)} if dns else {}),
+        **_dns_vars(dns),
     }
+
+
+def _dns_vars(dns: PfDns | None) -> dict[str, Any]:
+    if dns is None:
+        return {}
+    return {"homelab_dns_hosts": dns.overrides(), "homelab_dns_domains": dns.domain_overrides()}
 
 
 def pfsense_playbook(dns_overrides: bool = True) -> list[dict[str, Any]]:
@@ -280,5 +309,6 @@ def _resolver_task() -> dict[str, Any]:
             "state": "present",
             "dnssec": True,
             "hosts": "{{ homelab_dns_hosts }}",
+            "domainoverrides": "{{ homelab_dns_domains }}",
         },
     }

@@ -15,7 +15,7 @@ from typing import Any
 from homelabeazy.model import Homelab
 from homelabeazy.netpolicy import compile_policy, policy_for_homelab, reach
 from homelabeazy.netpolicy.nftables import compile_nftables
-from homelabeazy.netpolicy.pfsense import DEFAULT_TRUNK, pfsense_playbook, pfsense_vars
+from homelabeazy.netpolicy.pfsense import DEFAULT_TRUNK, PfDns, pfsense_playbook, pfsense_vars
 from homelabeazy.render.dns import render as render_dns
 from homelabeazy.render.serialize import to_yaml
 from homelabeazy.render.templates import render_template
@@ -113,7 +113,8 @@ def render(homelab: Homelab) -> dict[str, str]:
     table = compile_policy(policy)
     pfsense = homelab.config.network.pfsense
     trunk = pfsense.trunk_interface if pfsense is not None else DEFAULT_TRUNK
-    data = pfsense_vars(policy, trunk, homelab.dns if _dns_overrides(homelab) else ())
+    dns = PfDns(homelab.dns, homelab.domain, homelab.cluster.dns_gateway_ip)
+    data = pfsense_vars(policy, trunk, dns if _dns_overrides(homelab) else None)
     matrix = [(src, [reach(table, src, dst).text for dst in policy.zone_names]) for src in policy.zone_names]
     readme = render_template(
         "network/README.md.j2",
