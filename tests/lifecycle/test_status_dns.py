@@ -58,7 +58,11 @@ def test_missing_and_wrong_records_are_reported(resolver: Resolver, example_home
     rows = _dns_rows(example_homelab, resolver.port)
     where = f"127.0.0.1:{resolver.port}"
     assert rows["whoami.home.example.com"] == Row(
-        "dns", "whoami.home.example.com", "down", f"NXDOMAIN from {where} (model: 10.10.10.200)"
+        "dns",
+        "whoami.home.example.com",
+        "down",
+        f"NXDOMAIN from {where} (model: 10.10.10.200; "
+        "run network/pfsense/playbook.yml or load network/dns/ into it)",
     )
     assert rows["vault.home.example.com"] == Row(
         "dns", "vault.home.example.com", "down", f"10.10.10.201 from {where}, model says 10.10.10.200"

@@ -182,7 +182,10 @@ def judge_route(host: str, answer: HttpAnswer, protected: bool, cert_days: int |
 def judge_dns(record: DnsRecord, answer: DnsAnswer, server: str) -> Row:
     """A name is healthy when the resolver answers exactly the model's address for it."""
     if answer.rcode != "NOERROR":
-        return Row("dns", record.name, "down", f"{answer.rcode} from {server} (model: {record.address})")
+        fix = "run network/pfsense/playbook.yml or load network/dns/ into it"
+        return Row(
+            "dns", record.name, "down", f"{answer.rcode} from {server} (model: {record.address}; {fix})"
+        )
     if answer.addresses == (record.address,):
         return Row("dns", record.name, "ok", f"{record.address} from {server}")
     got = ", ".join(str(a) for a in answer.addresses) or "no address"
