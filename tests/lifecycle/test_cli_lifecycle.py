@@ -20,11 +20,14 @@ from homelabeazy.config.starter import example_text
 from homelabeazy.lifecycle.backup import BACKUPS, RESTORES
 from homelabeazy.lifecycle.journal import JOURNAL_PATH, load_journal
 from homelabeazy.lifecycle.status import CONSUL_SERVICE, ELASTICSEARCH_SERVICE
+from homelabeazy.render.dns import UNBOUND
+from homelabeazy.render.network import render as render_network
 from tests.conftest import SHARED_SCHEMAS
 from tests.lifecycle import pve, servers
 from tests.lifecycle.test_status_probes import _app, _backup, _node, binary
 from tests.support.fake_kube import FakeKube, FakeKubeServer
 from tests.support.integration import require_tool
+from tests.support.resolvers import Resolver
 
 TOKEN_ENV = "PROXMOX_VE_API_TOKEN"
 
@@ -161,13 +164,16 @@ def healthy_homelab(
     monkeypatch.setenv("HOMELAB_STATE_HOME", str(tmp_path / "state"))
     (tmp_path / "bao").mkdir()
     (tmp_path / "traefik").mkdir()
+    (tmp_path / "unbound").mkdir()
     with (
+        Resolver(tmp_path / "unbound", example_homelab.domain) as resolver,
         servers.openbao(bao, tmp_path / "bao") as vault_url,
         servers.http_backend(answers) as backend,
         servers.traefik(traefik_bin, tmp_path / "traefik", hosts, backend, pki) as traefik_port,
         FakeKubeServer() as kube,
     ):
         healthy_cluster(kube, example_homelab)
+        resolver.serve(render_network(example_homelab)[UNBOUND])
         config = write_config(tmp_path / "repo", int(proxmox.url.rsplit(":", 1)[1]), servers.free_port())
         yield {
             "config": config,
@@ -183,6 +189,8 @@ def healthy_homelab(
                 str(bundle),
                 "--timeout",
                 "3",
+                "--dns",
+                f"127.0.0.1:{resolver.port}",
             ],
             "kube": kube,
             "pve": proxmox,
@@ -211,6 +219,7 @@ def test_status_healthy_then_degraded_when_vault_seals(cli, healthy_homelab: dic
         "ldap",
         "authelia",
         "route",
+        "dns",
     }
     httpx.put(f"{healthy_homelab['vault']}/v1/sys/seal", headers={"X-Vault-Token": "root"}, timeout=5)
     result = cli(*args)

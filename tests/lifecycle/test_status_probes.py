@@ -329,7 +329,10 @@ def test_collect_status_all_layers_never_raises(example_homelab, tmp_path: Path)
     with FakeKubeServer() as kube:
         clients = StatusClients(kube=KubeAdapter(kube.kubeconfig(tmp_path), timeout=2))
         targets = StatusTargets(
-            traefik=("127.0.0.1", closed), vault_url=f"http://127.0.0.1:{closed}", timeout=2
+            traefik=("127.0.0.1", closed),
+            vault_url=f"http://127.0.0.1:{closed}",
+            dns=("127.0.0.1", closed),
+            timeout=2,
         )
         rows = collect_status(example_homelab, targets, clients)
     layers = {r.layer for r in rows}
@@ -343,6 +346,7 @@ def test_collect_status_all_layers_never_raises(example_homelab, tmp_path: Path)
         "ldap",
         "authelia",
         "route",
+        "dns",
     } <= layers
     assert only(rows, "route")[0].detail == "connection refused"
     assert exit_code(rows) == 1

@@ -88,3 +88,52 @@ def test_matrix(cli, config: str) -> None:
     assert "from \\ to" in result.out
     assert "management" in result.out
     assert "local (not" in result.out
+
+
+# --------------------------------------------------------------------------- net resolve
+
+
+def test_resolve_a_route_from_a_zone(cli, config: str) -> None:
+    result = cli("net", "resolve", "Vault.home.example.com.", "--from", "guests", "-c", config)
+    assert result.code == 0
+    assert result.out.splitlines() == [
+        "vault.home.example.com -> 10.10.10.200 (route of vault via Traefik)",
+        "  from guests: resolves (resolver 10.10.10.1 (services) 53/udp allow); "
+        "443/tcp allow — rule #1 (network.firewall.rules[0])",
+    ]
+
+
+def test_resolve_the_api_name_everywhere(cli, config: str) -> None:
+    result = cli("net", "resolve", "k3s.home.example.com", "--json", "-c", config)
+    answers = {a["zone"]: a for a in json.loads(result.out)}
+    assert set(answers) == {"services", "guests", "management", "internet"}
+    assert {a["address"] for a in answers.values()} == {"10.10.10.10"}
+    assert {a["port"] for a in answers.values()} == {6443}
+    # guests resolve the API name but may not open it; the LAN names are not on the internet
+    assert (answers["guests"]["resolves"], answers["guests"]["reaches"]) == (True, False)
+    assert (answers["management"]["resolves"], answers["management"]["reaches"]) == (True, True)
+    assert answers["internet"]["resolves"] is False
+
+
+def test_resolve_a_resolver_the_zone_may_not_ask(cli, write_config: Callable[..., Path]) -> None:
+    """A user rule denying DNS comes before the default DNS rule: the name exists, guests cannot ask."""
+    deny = {"from": "guests", "to": "services", "protocol": "udp", "ports": [53], "action": "deny"}
+    config = str(write_config(rules=[deny]))
+    result = cli("net", "resolve", "auth.home.example.com", "--from", "guests", "--json", "-c", config)
+    (answer,) = json.loads(result.out)
+    assert answer["address"] == "10.10.10.200"
+    assert answer["resolvers"] == [{"address": "10.10.10.1", "zone": "services", "action": "deny"}]
+    assert (answer["resolves"], answer["reaches"]) == (False, False)
+    result = cli("net", "resolve", "auth.home.example.com", "--from", "guests", "-c", config)
+    assert "from guests: does not resolve — resolver 10.10.10.1 (services) 53/udp deny" in result.out
+
+
+def test_resolve_unknown_name_and_zone(cli, config: str) -> None:
+    result = cli("net", "resolve", "nothing.home.example.com", "-c", config)
+    assert (result.code, result.out.strip()) == (
+        0,
+        "nothing.home.example.com: no record in this homelab (NXDOMAIN)",
+    )
+    result = cli("net", "resolve", "auth.home.example.com", "--from", "moon", "-c", config)
+    assert result.code == 2
+    assert "unknown zone 'moon'" in result.err

@@ -65,12 +65,28 @@ PFSENSIBLE_OPTIONS: dict[str, dict[str, tuple[str, ...] | None]] = {
         "before": None,
         "log": None,
     },
+    # a settings module (one call, no loop) with nested `hosts` entries, options as of 0.6.0
+    "pfsense_dns_resolver": {
+        "state": ("present", "absent"),
+        "dnssec": None,
+        "forwarding": None,
+        "hosts": None,
+        "domainoverrides": None,
+        "custom_options": None,
+        "active_interface": None,
+        "outgoing_interface": None,
+    },
 }
+RESOLVER_HOST_OPTIONS = {"host", "domain", "ip", "descr", "aliases"}
+RESOLVER_HOST_REQUIRED = {"host", "domain", "ip"}
+RESOLVER_DOMAIN_OPTIONS = {"domain", "ip", "forward_tls_upstream", "tls_hostname", "descr"}
+RESOLVER_DOMAIN_REQUIRED = {"domain", "ip"}
 REQUIRED = {
     "pfsense_vlan": {"vlan_id", "interface"},
     "pfsense_interface": {"descr"},
     "pfsense_alias": {"name"},
     "pfsense_rule": {"name", "interface"},
+    "pfsense_dns_resolver": set(),
 }
 
 
@@ -132,8 +148,19 @@ def test_pfsense_playbook_uses_only_documented_module_options(richer: Homelab) -
         args = task[module]
         assert set(args) <= set(PFSENSIBLE_OPTIONS[short]), short
         assert REQUIRED[short] <= set(args), short
-        assert task["loop"].strip("{} ") in data
-    assert modules == ["pfsense_vlan", "pfsense_interface", "pfsense_alias", "pfsense_rule"]
+        if short == "pfsense_dns_resolver":
+            assert args["hosts"].strip("{} ") in data
+        else:
+            assert task["loop"].strip("{} ") in data
+    assert modules == [
+        "pfsense_vlan",
+        "pfsense_interface",
+        "pfsense_alias",
+        "pfsense_rule",
+        "pfsense_dns_resolver",
+    ]
+    for host in data["homelab_dns_hosts"]:
+        assert RESOLVER_HOST_REQUIRED <= set(host) <= RESOLVER_HOST_OPTIONS
     for alias in data["homelab_aliases"]:
         assert alias["type"] in PFSENSIBLE_OPTIONS["pfsense_alias"]["type"]  # type: ignore[operator]
         assert len(alias["name"]) <= 31
@@ -260,3 +287,23 @@ def test_without_pfsense_settings_no_inventory_guesses_an_address() -> None:
     assert "network/pfsense/playbook.yml" in files
     assert _yaml(files["network/pfsense/vars/homelab.yml"])["pfsense_trunk_interface"] == "igb1"
     assert "Set\n`network.pfsense.address`" in files["network/README.md"]
+
+
+def test_dns_overrides_can_be_left_to_the_user() -> None:
+    """`dns_overrides: false`: the playbook never touches the resolver; network/dns/ still has the records."""
+    text = example_with(network={"pfsense": {"address": "192.168.1.1", "dns_overrides": False}})
+    files = render(build(load_config(text).config))
+    (play,) = _yaml(files["network/pfsense/playbook.yml"])
+    assert not any("pfsensible.core.pfsense_dns_resolver" in task for task in play["tasks"])
+    assert "homelab_dns_hosts" not in _yaml(files["network/pfsense/vars/homelab.yml"])
+    assert "leaves the DNS resolver\nalone" in files["network/README.md"]
+    assert "vault.home.example.com. 300 IN A 10.10.10.200" in files["network/dns/unbound-homelab.conf"]
+
+
+def test_dns_gateway_domain_override_uses_documented_options() -> None:
+    path = Path(__file__).parents[1] / "fixtures" / "config" / "valid" / "dns-gateway.yaml"
+    playbook, data = _pf(build(load_config(path.read_text(encoding="utf-8")).config))
+    (task,) = [t for t in playbook[0]["tasks"] if "pfsensible.core.pfsense_dns_resolver" in t]
+    assert task["pfsensible.core.pfsense_dns_resolver"]["domainoverrides"].strip("{} ") in data
+    (domain,) = data["homelab_dns_domains"]
+    assert RESOLVER_DOMAIN_REQUIRED <= set(domain) <= RESOLVER_DOMAIN_OPTIONS

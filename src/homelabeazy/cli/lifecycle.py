@@ -79,6 +79,7 @@ def _targets(
     kubeconfig: Path | None,
     traefik: str | None,
     vault_url: str | None,
+    dns: str | None = None,
     ldap_url: str | None,
     ca_file: Path | None,
     insecure: bool,
@@ -95,12 +96,25 @@ def _targets(
     verify: bool | str = False if insecure else (str(ca_file) if ca_file else True)
     return StatusTargets(
         traefik=address,
+        dns=_dns_target(dns),
         vault_url=vault_url,
         ldap_url=ldap_url,
         kubeconfig=kubeconfig,
         verify=verify,
         timeout=timeout,
     )
+
+
+def _dns_target(text: str | None) -> tuple[str, int] | None:
+    """`--dns HOST[:PORT]` (port 53 when omitted)."""
+    if not text:
+        return None
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        return text, 53
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise UsageError(f"--dns {text}: expected HOST or HOST:PORT, e.g. 10.10.10.1:53")
+    return host, int(port)
 
 
 def up(  # noqa: PLR0917 - Typer maps parameters to options
@@ -207,6 +221,12 @@ def status(  # noqa: PLR0917 - Typer maps parameters to options
     vault_url: Annotated[
         str | None, typer.Option("--vault-url", help="Reach Vault here, not via its route.")
     ] = None,
+    dns: Annotated[
+        str | None,
+        typer.Option(
+            "--dns", help="Ask this resolver (HOST[:PORT]) for every name, not network.dns_servers."
+        ),
+    ] = None,
     ldap_url: Annotated[
         str | None,
         typer.Option("--ldap-url", help="LDAP URL (a port-forward); password in HOMELAB_LDAP_PASSWORD."),
@@ -217,7 +237,7 @@ def status(  # noqa: PLR0917 - Typer maps parameters to options
     insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify TLS certificates.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per probe.", min=0.1)] = 5.0,
 ) -> int:
-    """Probe every layer at once: Proxmox, VMs, K3s, ArgoCD, Vault, LDAP, routes, Velero, EFK, Consul.
+    """Probe every layer at once: Proxmox, VMs, K3s, ArgoCD, Vault, LDAP, routes, DNS, Velero, EFK, Consul.
 
     Exit 0 when healthy, 1 when anything is degraded or down.
     """
@@ -230,6 +250,7 @@ def status(  # noqa: PLR0917 - Typer maps parameters to options
         kubeconfig=kubeconfig,
         traefik=traefik,
         vault_url=vault_url,
+        dns=dns,
         ldap_url=ldap_url,
         ca_file=ca_file,
         insecure=insecure,

@@ -13,6 +13,7 @@ from homelabeazy.cli.common import DEFAULT_CONFIG, ConfigOption
 from homelabeazy.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:  # netpolicy loads the config schema (pydantic): only when a command runs
+    from homelabeazy.netpolicy.names import NameAnswer
     from homelabeazy.netpolicy.policy import Protocol
 
 app = typer.Typer(
@@ -122,6 +123,68 @@ def _show(label: str, zone: str, address: object | None) -> str:
     if address is None:
         return zone
     return f"{label} ({address}, {zone})" if label != str(address) else f"{address} ({zone})"
+
+
+@app.command()
+def resolve(
+    name: Annotated[str, typer.Argument(help="A host name: a route, the API name or a node.")],
+    zone: Annotated[
+        list[str] | None,
+        typer.Option("--from", help="Zone the client is in (repeatable); every zone when omitted."),
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answers as JSON on stdout.")] = False,
+) -> int:
+    """Does NAME resolve to the right place from a zone, and may the zone open it there?"""
+    from homelabeazy.cli.common import load_homelab
+    from homelabeazy.netpolicy import compile_policy, policy_for_homelab
+    from homelabeazy.netpolicy.names import answer
+
+    _, homelab = load_homelab(config)
+    policy = policy_for_homelab(homelab)
+    zones = list(zone) if zone else list(policy.zone_names)
+    unknown = [z for z in zones if z not in policy.zone_names]
+    if unknown:
+        raise UsageError(f"unknown zone '{unknown[0]}' (zones: {', '.join(policy.zone_names)})")
+    table = compile_policy(policy)
+    answers = [answer(homelab.dns, policy, table, name, z) for z in zones]
+    if as_json:
+        console.out.print_json(json.dumps([_answer_json(a) for a in answers]))
+        return ExitCode.OK
+    record = answers[0].record
+    if record is None:
+        console.out.print(f"{answers[0].name}: no record in this homelab (NXDOMAIN)", markup=False)
+        return ExitCode.OK
+    console.out.print(f"{record.name} -> {record.address} ({record.purpose})", markup=False)
+    for one in answers:
+        console.out.print(f"  from {one.zone}: {_answer_text(one)}", markup=False)
+    return ExitCode.OK
+
+
+def _answer_text(one: NameAnswer) -> str:
+    asked = "; ".join(f"resolver {a} ({z}) 53/udp {v.action}" for a, z, v in one.resolvers)
+    if not one.resolves:
+        return f"does not resolve — {asked or 'no network.dns_servers'}"
+    assert one.record is not None
+    assert one.service is not None
+    opened = f"{one.record.port}/tcp {one.service.action}"
+    rule = one.service.rule
+    why = f"rule #{rule.number} ({rule.where()})" if rule else one.service.reason
+    return f"resolves ({asked}); {opened} — {why}"
+
+
+def _answer_json(one: NameAnswer) -> dict[str, object]:
+    record = one.record
+    return {
+        "name": one.name,
+        "zone": one.zone,
+        "address": None if record is None else str(record.address),
+        "port": None if record is None else record.port,
+        "resolves": one.resolves,
+        "reaches": one.reaches,
+        "resolvers": [{"address": str(a), "zone": z, "action": v.action} for a, z, v in one.resolvers],
+        "service": None if one.service is None else one.service.action,
+    }
 
 
 @app.command()

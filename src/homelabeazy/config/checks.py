@@ -504,7 +504,7 @@ def tls_verification(config: HomelabConfig) -> Iterator[Finding]:
 # --------------------------------------------------------------------------- services and routes
 
 
-def _routes(config: HomelabConfig) -> Iterator[tuple[FieldPath, str]]:
+def route_paths(config: HomelabConfig) -> Iterator[tuple[FieldPath, str]]:
     """Every route host with the field it was written at: the catalog's routes, then the apps'."""
     for entry in enabled_entries(config):
         for spec in entry.routes:
@@ -518,7 +518,7 @@ def _routes(config: HomelabConfig) -> Iterator[tuple[FieldPath, str]]:
 def route_hosts_unique_in_domain(config: HomelabConfig) -> Iterator[Finding]:
     """Route hosts are inside the domain and unique."""
     seen: dict[str, FieldPath] = {}
-    for path, host in _routes(config):
+    for path, host in route_paths(config):
         fqdn = route_fqdn(host, config.domain)
         if fqdn is None:
             yield Finding(
@@ -542,7 +542,7 @@ def routes_need_traefik(config: HomelabConfig) -> Iterator[Finding]:
     """Routes need Traefik, and Traefik needs MetalLB for its LoadBalancer IP."""
     svc = config.services
     if not svc.traefik.enabled:
-        for path, _host in _routes(config):
+        for path, _host in route_paths(config):
             if path[0] == "apps":
                 yield Finding(
                     path,

@@ -214,6 +214,10 @@ class PfsenseConfig(Section):
     """SSH user; pfsensible.core must run as root, which on pfSense `admin` is."""
     trunk_interface: Annotated[str, StringConstraints(pattern=r"^[a-z]+[0-9]+$")] = "igb1"
     """The physical pfSense port carrying the tagged VLANs (e.g. `igb1`, `vtnet1`)."""
+    dns_overrides: bool = True
+    """Set every homelab name as a DNS resolver host override. pfsensible's module rewrites the whole
+    resolver configuration (overrides added by hand are removed, unset options reset), so set
+    `false` if you tuned pfSense's resolver yourself and add `network/dns/` records by hand."""
 
 
 class NetworkConfig(Section):
@@ -531,6 +535,17 @@ class LonghornConfig(ServiceBase):
     """Replicas per volume."""
 
 
+class DnsGatewayConfig(ServiceBase):
+    """k8s-gateway: answers the homelab's route names in the cluster; pfSense forwards the domain to it."""
+
+    enabled: bool = False
+    """Deploy it. Then pfSense keeps host overrides only for the API and the nodes and forwards the
+    rest of the domain here, so a new app resolves once ArgoCD syncs, with no pfSense run."""
+    loadbalancer_ip: IPv4Address | None = None
+    """Its LoadBalancer IP (DNS on port 53); defaults to the first address of the LoadBalancer range
+    Traefik does not use."""
+
+
 class ServicesConfig(Section):
     """The core services; each can be turned off."""
 
@@ -558,6 +573,8 @@ class ServicesConfig(Section):
     """EFK logging."""
     longhorn: LonghornConfig = Field(default_factory=LonghornConfig)
     """Longhorn."""
+    dns_gateway: DnsGatewayConfig = Field(default_factory=DnsGatewayConfig)
+    """k8s-gateway, the in-cluster DNS for the homelab domain."""
 
 
 # --------------------------------------------------------------------------- apps

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from homelabeazy.errors import ExitCode
-from homelabeazy.model import Homelab
+from homelabeazy.model import DnsRecord, Homelab
 from homelabeazy.model.catalog.efk import ELASTICSEARCH_HTTP_SERVICE
 from homelabeazy.model.catalog.efk import HTTP_PORT as ELASTICSEARCH_PORT
+from homelabeazy.ops.dns import DnsAnswer, query_a
 from homelabeazy.ops.kube import KubeAdapter
 from homelabeazy.ops.probes import (
     Health,
@@ -51,6 +52,8 @@ class StatusTargets:
     """
 
     traefik: tuple[str, int] | None = None
+    dns: tuple[str, int] | None = None
+    """The resolver asked for every name (default: the first of `network.dns_servers`, port 53)."""
     vault_url: str | None = None
     ldap_url: str | None = None
     ldap_password: str | None = None
@@ -176,6 +179,19 @@ def judge_route(host: str, answer: HttpAnswer, protected: bool, cert_days: int |
     return Row("route", host, "degraded", f"HTTP {answer.status}{cert}")
 
 
+def judge_dns(record: DnsRecord, answer: DnsAnswer, server: str) -> Row:
+    """A name is healthy when the resolver answers exactly the model's address for it."""
+    if answer.rcode != "NOERROR":
+        fix = "run network/pfsense/playbook.yml or load network/dns/ into it"
+        return Row(
+            "dns", record.name, "down", f"{answer.rcode} from {server} (model: {record.address}; {fix})"
+        )
+    if answer.addresses == (record.address,):
+        return Row("dns", record.name, "ok", f"{record.address} from {server}")
+    got = ", ".join(str(a) for a in answer.addresses) or "no address"
+    return Row("dns", record.name, "down", f"{got} from {server}, model says {record.address}")
+
+
 def cron_period(cron: str) -> timedelta:
     """The longest gap between runs of a simple cron schedule (enough to judge a backup's age)."""
     minute, hour, day, _month, weekday = cron.split()
@@ -295,7 +311,17 @@ def build_probes(homelab: Homelab, targets: StatusTargets, clients: StatusClient
         probes.append(
             Probe("route", route.host, _route_check(route.host, route.protected, traefik, targets), t)
         )
+    resolver = targets.dns or (str(homelab.config.network.dns_servers[0]), 53)
+    probes += [Probe("dns", r.name, _dns_check(r, resolver, t), t) for r in homelab.dns]
     return probes
+
+
+def _dns_check(record: DnsRecord, resolver: tuple[str, int], timeout: float) -> Callable[[], list[Row]]:
+    def check() -> list[Row]:
+        answer = query_a(resolver[0], resolver[1], record.name, timeout)
+        return [judge_dns(record, answer, f"{resolver[0]}:{resolver[1]}")]
+
+    return check
 
 
 def _kube_probes(homelab: Homelab, kube: KubeAdapter, clients: StatusClients, t: float) -> list[Probe]:

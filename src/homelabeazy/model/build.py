@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
+from ipaddress import IPv4Address
 
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.model.catalog import enabled_entries
 from homelabeazy.model.catalog.apps import AppFacts, app_values
 from homelabeazy.model.catalog.base import SecretSpec, ServiceEntry
-from homelabeazy.model.homelab import App, Cluster, Homelab, Node, Route, Zone, zones_of
-from homelabeazy.model.hosts import route_fqdn
+from homelabeazy.model.homelab import App, Cluster, DnsRecord, Homelab, Node, Route, Zone, zones_of
+from homelabeazy.model.hosts import API_PORT, HTTPS_PORT, SSH_PORT, api_host, node_fqdn, route_fqdn
 from homelabeazy.model.identity import ldap_layout
-from homelabeazy.model.ipam import node_address, node_vmid, parse_range
+from homelabeazy.model.ipam import dns_gateway_address, node_address, node_vmid, parse_range
 from homelabeazy.model.placement import place_nodes
 
 K3S_TOKEN = SecretSpec("cluster/k3s", ("token",), "k3s", "K3s join token shared by every node")
@@ -27,14 +28,16 @@ def build(config: HomelabConfig) -> Homelab:
     routes = tuple(_service_routes(config, services)) + tuple(a.route for a in apps if a.route is not None)
     secrets = (K3S_TOKEN, *(s for entry in services for s in entry.secrets), *_user_secrets(config))
     lb_first, lb_last = parse_range(config.cluster.loadbalancer_range)
+    traefik_ip = config.services.traefik.loadbalancer_ip or lb_first
     cluster = Cluster(
         k3s_version=config.cluster.k3s_version,
         kubernetes_version=_kubernetes_version(config.cluster.k3s_version),
         vip=config.cluster.vip,
-        api_host=f"k3s.{config.domain}",
+        api_host=api_host(config.domain),
         loadbalancer_first=lb_first,
         loadbalancer_last=lb_last,
-        traefik_ip=config.services.traefik.loadbalancer_ip or lb_first,
+        traefik_ip=traefik_ip,
+        dns_gateway_ip=_dns_gateway_ip(config, traefik_ip),
         ssh_user=config.cluster.ssh.user,
         ssh_keys=tuple(config.cluster.ssh.public_keys),
         airgap=config.cluster.airgap,
@@ -56,7 +59,33 @@ def build(config: HomelabConfig) -> Homelab:
         groups=tuple(config.groups),
         ldap=ldap_layout(config.domain),
         vault_kv_mount=config.services.vault.kv_mount,
+        dns=_dns_records(cluster, nodes, routes),
     )
+
+
+def _dns_records(
+    cluster: Cluster, nodes: tuple[Node, ...], routes: tuple[Route, ...]
+) -> tuple[DnsRecord, ...]:
+    """Where each name points: the API at kube-vip's VIP, a node at itself, a route at Traefik.
+
+    Every route goes to Traefik's LoadBalancer address, which picks the backend by host name; the
+    `route-hosts` and `dns-names` checks make the names unique before this runs.
+    """
+    return (
+        DnsRecord(cluster.api_host, cluster.vip, "Kubernetes API (kube-vip VIP)", API_PORT, "api"),
+        *(DnsRecord(n.fqdn, n.ip, f"K3s {n.role} node {n.name}", SSH_PORT, "node") for n in nodes),
+        *(
+            DnsRecord(r.host, cluster.traefik_ip, f"route of {r.owner} via Traefik", HTTPS_PORT, "route")
+            for r in routes
+        ),
+    )
+
+
+def _dns_gateway_ip(config: HomelabConfig, traefik_ip: IPv4Address) -> IPv4Address | None:
+    gateway = config.services.dns_gateway
+    if not gateway.enabled:
+        return None
+    return dns_gateway_address(config.cluster.loadbalancer_range, traefik_ip, gateway.loadbalancer_ip)
 
 
 def _kubernetes_version(k3s_version: str) -> str:
@@ -83,7 +112,7 @@ def _nodes(config: HomelabConfig, zone: Zone) -> tuple[Node, ...]:
                 cores=placed.cores,
                 memory_mb=placed.memory_mb,
                 disk_gb=placed.disk_gb,
-                fqdn=f"{placed.name}.{config.domain}",
+                fqdn=node_fqdn(placed.name, config.domain),
             )
         )
     return tuple(nodes)

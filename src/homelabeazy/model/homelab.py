@@ -89,6 +89,20 @@ class App:
 
 
 @dataclass(frozen=True)
+class DnsRecord:
+    """One A record the LAN resolver must answer, and why: every DNS file and check reads these."""
+
+    name: str
+    address: IPv4Address
+    purpose: str
+    """What answers there, for the rendered comments and `homelab net` (`route of vault via Traefik`)."""
+    port: int
+    """The TCP port a client opens there (443 on Traefik, 6443 on the API, 22 on a node)."""
+    kind: Literal["api", "node", "route"]
+    """Routes may be answered by the in-cluster DNS gateway; the API and nodes never (it runs on them)."""
+
+
+@dataclass(frozen=True)
 class Cluster:
     """The K3s cluster's resolved facts."""
 
@@ -99,6 +113,8 @@ class Cluster:
     loadbalancer_first: IPv4Address
     loadbalancer_last: IPv4Address
     traefik_ip: IPv4Address
+    dns_gateway_ip: IPv4Address | None
+    """k8s-gateway's LoadBalancer IP when `services.dns_gateway` is on."""
     ssh_user: str
     ssh_keys: tuple[str, ...]
     airgap: bool
@@ -124,6 +140,8 @@ class Homelab:
     groups: tuple[GroupConfig, ...]
     ldap: LdapLayout
     vault_kv_mount: str
+    dns: tuple[DnsRecord, ...]
+    """The API name, every node and every route host with its address, in that order."""
 
     @property
     def servers(self) -> tuple[Node, ...]:

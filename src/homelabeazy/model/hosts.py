@@ -1,6 +1,12 @@
-"""Route host names: one rule, used by the checks and the model alike."""
+"""Host names: one rule each, used by the checks and the model alike."""
 
 from __future__ import annotations
+
+API_PORT = 6443
+"""The Kubernetes API's port on the VIP and on every server."""
+HTTPS_PORT = 443
+"""Traefik's websecure entry point, where every route is served."""
+SSH_PORT = 22
 
 
 def route_fqdn(host: str, domain: str) -> str | None:
@@ -13,3 +19,13 @@ def route_fqdn(host: str, domain: str) -> str | None:
     if host == domain or host.endswith("." + domain):
         return host
     return None
+
+
+def api_host(domain: str) -> str:
+    """The Kubernetes API's name (kube-vip's VIP answers it; the K3s certificate carries it)."""
+    return f"k3s.{domain}"
+
+
+def node_fqdn(name: str, domain: str) -> str:
+    """A node VM's name in DNS (cloud-init sets it; the LAN records answer it)."""
+    return f"{name}.{domain}"

@@ -40,3 +40,15 @@ def range_addresses(text: str) -> list[IPv4Address]:
     """Every address of an inclusive range, in order."""
     first, last = parse_range(text)
     return [first + i for i in range(int(last) - int(first) + 1)]
+
+
+def dns_gateway_address(
+    loadbalancer_range: str, traefik_ip: IPv4Address, fixed: IPv4Address | None
+) -> IPv4Address | None:
+    """k8s-gateway's LoadBalancer IP: the fixed one, else the range's first that is not Traefik's.
+
+    None when the range holds no other address (the `dns-gateway-address` check reports it).
+    """
+    if fixed is not None:
+        return fixed
+    return next((a for a in range_addresses(loadbalancer_range) if a != traefik_ip), None)

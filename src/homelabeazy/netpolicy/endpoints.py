@@ -19,16 +19,11 @@ class UnknownEndpointError(ValueError):
 
 def model_host_addresses(homelab: Homelab) -> dict[str, IPv4Address]:
     """Every name the model gives an address: nodes, Proxmox hosts, the API name, Traefik's routes."""
-    names: dict[str, IPv4Address] = {}
-    for node in homelab.nodes:
-        names[node.name] = node.ip
-        names[node.fqdn] = node.ip
+    names: dict[str, IPv4Address] = {node.name: node.ip for node in homelab.nodes}
     for host in homelab.config.proxmox.hosts:
         names[host.name] = host.address
-    names[homelab.cluster.api_host] = homelab.cluster.vip
-    for route in homelab.routes:
-        # every route is served by Traefik's LoadBalancer address, so that is where packets go
-        names[route.host] = homelab.cluster.traefik_ip
+    # the model's DNS records: the API name, node FQDNs and every route (at Traefik's address)
+    names.update((record.name, record.address) for record in homelab.dns)
     return names
 
 

@@ -11,9 +11,10 @@ re-run puts them back in order. Unmatched traffic meets pfSense's own default bl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import IPv4Address
 from typing import Any
 
-from homelabeazy.model.homelab import Zone
+from homelabeazy.model.homelab import DnsRecord, Zone
 from homelabeazy.netpolicy.policy import INTERNET, PORT_PROTOCOLS, Policy, Rule
 
 WAN = "wan"
@@ -126,8 +127,41 @@ def pfsense_rules(policy: Policy) -> list[PfRule]:
     return out
 
 
-def pfsense_vars(policy: Policy, trunk_interface: str = DEFAULT_TRUNK) -> dict[str, Any]:
-    """The playbook's data: the trunk port, VLANs, interfaces, aliases and rules in order."""
+def dns_host_overrides(records: tuple[DnsRecord, ...]) -> list[dict[str, str]]:
+    """The model's DNS records as pfsense_dns_resolver `hosts`: first label, parent domain, address."""
+    out = []
+    for record in records:
+        host, _, domain = record.name.partition(".")
+        out.append({"host": host, "domain": domain, "ip": str(record.address), "descr": record.purpose})
+    return out
+
+
+@dataclass(frozen=True)
+class PfDns:
+    """What pfSense's resolver answers itself, and where it forwards the domain (the DNS gateway)."""
+
+    records: tuple[DnsRecord, ...] = ()
+    domain: str = ""
+    gateway: IPv4Address | None = None
+
+    def overrides(self) -> list[dict[str, str]]:
+        """Host overrides: every record, or only the API and nodes when the gateway answers routes."""
+        kept = [r for r in self.records if self.gateway is None or r.kind != "route"]
+        return dns_host_overrides(tuple(kept))
+
+    def domain_overrides(self) -> list[dict[str, str]]:
+        """The domain forwarded to the DNS gateway (none without it)."""
+        if self.gateway is None:
+            return []
+        return [
+            {"domain": self.domain, "ip": str(self.gateway), "descr": "homelab DNS gateway (k8s-gateway)"}
+        ]
+
+
+def pfsense_vars(
+    policy: Policy, trunk_interface: str = DEFAULT_TRUNK, dns: PfDns | None = None
+) -> dict[str, Any]:
+    """The playbook's data: the trunk port, VLANs, interfaces, aliases, rules in order, DNS names."""
     vlans = [
         {
             "id": zone.vlan_id,
@@ -170,11 +204,18 @@ def pfsense_vars(policy: Policy, trunk_interface: str = DEFAULT_TRUNK) -> dict[s
         "homelab_vlans": vlans,
         "homelab_aliases": aliases,
         "homelab_rules": [r.as_args() for r in pfsense_rules(policy)],
+        **_dns_vars(dns),
     }
 
 
-def pfsense_playbook() -> list[dict[str, Any]]:
-    """The playbook: every task loops over the generated data, in order."""
+def _dns_vars(dns: PfDns | None) -> dict[str, Any]:
+    if dns is None:
+        return {}
+    return {"homelab_dns_hosts": dns.overrides(), "homelab_dns_domains": dns.domain_overrides()}
+
+
+def pfsense_playbook(dns_overrides: bool = True) -> list[dict[str, Any]]:
+    """The playbook: every task loops over the generated data, in order; DNS last, if wanted."""
 
     def task(name: str, module: str, args: dict[str, Any], loop: str, label: str) -> dict[str, Any]:
         return {
@@ -249,6 +290,25 @@ def pfsense_playbook() -> list[dict[str, Any]]:
                     "homelab_rules",
                     "item.name",
                 ),
+                *([_resolver_task()] if dns_overrides else []),
             ],
         }
     ]
+
+
+def _resolver_task() -> dict[str, Any]:
+    """The DNS resolver's host overrides: every homelab name answered on every VLAN.
+
+    pfsense_dns_resolver (pfsensible.core 0.6.0) writes the whole resolver configuration: its
+    `hosts` replace the existing overrides and unset options take the module's defaults. DNSSEC is
+    on in a fresh pfSense but off by the module's default, so it is passed explicitly.
+    """
+    return {
+        "name": "Answer the homelab's names on the DNS resolver (host overrides)",
+        MODULE_PREFIX + "pfsense_dns_resolver": {
+            "state": "present",
+            "dnssec": True,
+            "hosts": "{{ homelab_dns_hosts }}",
+            "domainoverrides": "{{ homelab_dns_domains }}",
+        },
+    }

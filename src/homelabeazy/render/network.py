@@ -1,4 +1,4 @@
-"""The network layer of the rendered repo: network/{README.md, nftables/, pfsense/, proxmox/}.
+"""The network layer of the rendered repo: network/{README.md, dns/, nftables/, pfsense/, proxmox/}.
 
 Every file comes from the one compiled policy (netpolicy), so pfSense, the nftables router and
 `homelab net check` enforce the same ordered rules. Playbook variables are YAML dumps of data;
@@ -15,7 +15,8 @@ from typing import Any
 from homelabeazy.model import Homelab
 from homelabeazy.netpolicy import compile_policy, policy_for_homelab, reach
 from homelabeazy.netpolicy.nftables import compile_nftables
-from homelabeazy.netpolicy.pfsense import pfsense_playbook, pfsense_vars
+from homelabeazy.netpolicy.pfsense import DEFAULT_TRUNK, PfDns, pfsense_playbook, pfsense_vars
+from homelabeazy.render.dns import render as render_dns
 from homelabeazy.render.serialize import to_yaml
 from homelabeazy.render.templates import render_template
 from homelabeazy.toolchain import PFSENSE_COLLECTIONS, PROXMOX_COLLECTIONS, requirements
@@ -50,7 +51,7 @@ def _pfsense_files(homelab: Homelab, data: dict[str, Any]) -> dict[str, str]:
     gateway: the playbook creates those interfaces, so before its first run they do not exist.
     """
     out = {
-        "network/pfsense/playbook.yml": _playbook_yaml(pfsense_playbook()),
+        "network/pfsense/playbook.yml": _playbook_yaml(pfsense_playbook(_dns_overrides(homelab))),
         "network/pfsense/vars/homelab.yml": to_yaml(data, HEADER + "---\n"),
         "network/pfsense/requirements.yml": to_yaml(requirements(PFSENSE_COLLECTIONS), HEADER + "---\n"),
     }
@@ -60,6 +61,12 @@ def _pfsense_files(homelab: Homelab, data: dict[str, Any]) -> dict[str, str]:
         inventory = {"pfsense": {"hosts": {"pfsense": host}}}
         out["network/pfsense/inventory.yml"] = to_yaml(inventory, HEADER + "---\n")
     return out
+
+
+def _dns_overrides(homelab: Homelab) -> bool:
+    """Whether pfSense's resolver gets the homelab's names (on unless `network.pfsense` says no)."""
+    pfsense = homelab.config.network.pfsense
+    return pfsense is None or pfsense.dns_overrides
 
 
 def proxmox_bridge_vars(homelab: Homelab) -> dict[str, Any]:
@@ -105,7 +112,9 @@ def render(homelab: Homelab) -> dict[str, str]:
     policy = policy_for_homelab(homelab)
     table = compile_policy(policy)
     pfsense = homelab.config.network.pfsense
-    data = pfsense_vars(policy, pfsense.trunk_interface) if pfsense is not None else pfsense_vars(policy)
+    trunk = pfsense.trunk_interface if pfsense is not None else DEFAULT_TRUNK
+    dns = PfDns(homelab.dns, homelab.domain, homelab.cluster.dns_gateway_ip)
+    data = pfsense_vars(policy, trunk, dns if _dns_overrides(homelab) else None)
     matrix = [(src, [reach(table, src, dst).text for dst in policy.zone_names]) for src in policy.zone_names]
     readme = render_template(
         "network/README.md.j2",
@@ -118,11 +127,13 @@ def render(homelab: Homelab) -> dict[str, str]:
             "pfsensible_version": PFSENSE_COLLECTIONS[0].version,
             "pfsense": pfsense,
             "pf_trunk": data["pfsense_trunk_interface"],
+            "pf_dns": _dns_overrides(homelab),
         },
     )
     return {
         "network/README.md": readme,
         "network/nftables/homelab.nft": compile_nftables(policy, homelab.name),
         **_pfsense_files(homelab, data),
+        **render_dns(homelab),
         **_proxmox_files(homelab),
     }

@@ -10,6 +10,7 @@ from homelabeazy.model.catalog import (
     authelia,
     cert_manager,
     consul,
+    dns_gateway,
     efk,
     external_secrets,
     longhorn,
@@ -34,6 +35,7 @@ REGISTRY: dict[str, Callable[[HomelabConfig], ServiceEntry]] = {
     "authelia": authelia.entry,
     "velero": velero.entry,
     "efk": efk.entry,
+    "dns_gateway": dns_gateway.entry,
 }
 """Service name (its key under `services:`) -> catalog entry builder, in deployment order."""
 

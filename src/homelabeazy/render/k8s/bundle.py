@@ -31,7 +31,9 @@ class Needs:
     ingress_from: tuple[str, ...] = ()
     """Namespaces that connect to it (other than Traefik)."""
     world_ports: tuple[int, ...] = ()
-    """Pod ports anyone may reach (only Traefik's entry points)."""
+    """Pod TCP ports anyone may reach (Traefik's entry points)."""
+    world_udp_ports: tuple[int, ...] = ()
+    """Pod UDP ports anyone may reach (the DNS gateway)."""
 
 
 @dataclass

@@ -177,16 +177,14 @@ def bundle_policies(homelab: Homelab, bundle: Bundle) -> list[Manifest]:
                 },
             )
         )
-    if needs.world_ports:
+    if needs.world_ports or needs.world_udp_ports:
+        ports = [{"protocol": "TCP", "port": p} for p in needs.world_ports]
+        ports += [{"protocol": "UDP", "port": p} for p in needs.world_udp_ports]
         policies.append(
             _policy(
                 f"{prefix}-world",
                 bundle.namespace,
-                {
-                    "podSelector": {},
-                    "policyTypes": ["Ingress"],
-                    "ingress": [{"ports": [{"protocol": "TCP", "port": p} for p in needs.world_ports]}],
-                },
+                {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"ports": ports}]},
             )
         )
     return policies

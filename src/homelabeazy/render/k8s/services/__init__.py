@@ -17,6 +17,7 @@ from homelabeazy.render.k8s.services import (
     authelia,
     cert_manager,
     consul,
+    dns_gateway,
     efk,
     external_secrets,
     longhorn,
@@ -42,5 +43,6 @@ REGISTRY: dict[str, BundleBuilder] = {
     "authelia": authelia.bundle,
     "velero": velero.bundle,
     "efk": efk.bundle,
+    "dns_gateway": dns_gateway.bundle,
 }
 """Catalog name -> bundle builder; a catalog entry without one here is a bug a test catches."""

@@ -1,0 +1,24 @@
+"""k8s-gateway: a CoreDNS for the homelab domain inside the cluster, on a LoadBalancer IP of its own.
+
+pfSense forwards the domain to it (a domain override), so the route names it serves come from the
+repo through ArgoCD, not from a pfSense run. Its chart runs CoreDNS with the k8s_gateway plugin.
+"""
+
+from __future__ import annotations
+
+from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.model.catalog.base import ChartPin, ServiceEntry
+
+CHART = ChartPin("https://ori-edge.github.io/k8s_gateway/", "k8s-gateway", "2.4.0")
+
+
+def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
+    """No routes and no secrets; its address comes from MetalLB."""
+    return ServiceEntry(
+        name="dns_gateway",
+        title="k8s-gateway",
+        namespace="dns-gateway",
+        chart=CHART,
+        description="DNS for the homelab domain, forwarded to by pfSense",
+        depends_on=("metallb",),
+    )
