@@ -15,6 +15,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -169,3 +171,106 @@ def test_chromium_renders_the_page(
     data = screenshot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 30_000, len(data)
+
+
+# --- Mermaid: the diagrams become SVG ----------------------------------------------------------
+#
+# Material loads Mermaid from a CDN when the page has none, and draws each diagram into a *closed*
+# shadow root that --dump-dom cannot see. So this test builds a copy of the site with the pinned
+# Mermaid release from the npm registry (cached) as a local script, plus a probe that keeps a
+# reference to each shadow root and marks its host with the number of nodes of the SVG drawn there.
+
+MERMAID = "11.17.2"  # the major Material asks the CDN for (mermaid@11)
+PROBE = """\
+(function () {
+  const attach = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (init) {
+    const root = attach.call(this, init);
+    const host = this;
+    new MutationObserver(function () {
+      const svg = root.querySelector("svg");
+      if (svg) host.setAttribute("data-probe-svg-nodes", String(svg.querySelectorAll("g.node").length));
+    }).observe(root, { childList: true, subtree: true });
+    return root;
+  };
+})();
+"""
+
+
+def cached_mermaid() -> Path:
+    """dist/mermaid.min.js of the pinned release, fetched once with `npm pack` into the cache."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "homelabeazy" / "npm"
+    script = cache / f"mermaid-{MERMAID}.min.js"
+    if script.is_file():
+        return script
+    npm = need_binary("npm", "apt-get install npm")
+    with tempfile.TemporaryDirectory() as scratch:
+        packed = subprocess.run(
+            [npm, "pack", f"mermaid@{MERMAID}", "--silent", "--pack-destination", scratch],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if packed.returncode != 0:
+            require_tool(
+                f"npm pack mermaid@{MERMAID} failed (npm registry unreachable?): {packed.stderr[-500:]}"
+            )
+        with tarfile.open(Path(scratch) / f"mermaid-{MERMAID}.tgz") as archive:
+            member = archive.extractfile("package/dist/mermaid.min.js")
+            assert member is not None
+            data = member.read()
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = script.with_suffix(".partial")
+    partial.write_bytes(data)
+    partial.replace(script)
+    return script
+
+
+def test_chromium_draws_every_mermaid_diagram_as_svg(tmp_path: Path) -> None:
+    binary = need_binary("chromium", "apt-get install chromium")
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    assets = tmp_path / "docs" / "assets"
+    assets.mkdir()
+    shutil.copy(cached_mermaid(), assets / "mermaid.min.js")
+    (assets / "probe.js").write_text(PROBE, encoding="utf-8")
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    config += "extra_javascript:\n  - assets/mermaid.min.js\n  - assets/probe.js\n"
+    (tmp_path / "mkdocs.yml").write_text(config, encoding="utf-8")
+    built = mkdocs_build(tmp_path / "mkdocs.yml", tmp_path / "site")
+    assert built.returncode == 0, built.stderr
+    guide = (ROOT / "docs" / "guides" / "architecture.md").read_text(encoding="utf-8")
+    diagrams = guide.count("```mermaid")
+    assert diagrams >= 2
+    page = (tmp_path / "site" / "guides" / "architecture" / "index.html").as_uri()
+    keep = os.environ.get("HOMELAB_DOCS_SCREENSHOTS")
+    screenshot = (Path(keep) if keep else tmp_path) / "architecture.png"
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'p'}",
+            "--virtual-time-budget=20000",
+            f"--screenshot={screenshot}",
+            "--window-size=1280,900",
+            "--dump-dom",
+            page,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    drawn = [int(n) for n in re.findall(r'data-probe-svg-nodes="(\d+)"', result.stdout)]
+    assert len(drawn) == diagrams, result.stdout[-3000:]
+    assert all(n >= 5 for n in drawn), drawn
+    print(f"screenshot: {screenshot}")
+    assert len(screenshot.read_bytes()) > 30_000
