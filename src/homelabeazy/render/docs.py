@@ -1,9 +1,11 @@
-"""The docs layer: README.md, docs/ARCHITECTURE.md (Mermaid diagram of this homelab) and .gitignore."""
+"""The docs layer: README.md, docs/ARCHITECTURE.md (Mermaid diagram of this homelab), docs/RUNBOOK.md
+(addresses, routes, who reaches what, backups, recovery of this homelab) and .gitignore."""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from typing import Any
 
 from homelabeazy import toolchain
 from homelabeazy.model import Homelab, Route, repo_credentials
@@ -13,6 +15,7 @@ from homelabeazy.model.proxmox_privileges import (
     pveum_commands,
     required_privileges,
 )
+from homelabeazy.netpolicy import compile_policy, policy_for_homelab, reach
 from homelabeazy.render.k8s.services.authelia import DATA_DIR, notifier
 from homelabeazy.render.templates import render_template
 
@@ -86,8 +89,25 @@ def _authelia_mail(homelab: Homelab) -> dict[str, str] | None:
     return {"address": smtp["address"], "sender": smtp["sender"], "login": smtp.get("username", "")}
 
 
+def zone_matrix(homelab: Homelab) -> dict[str, Any]:
+    """The zone x zone reach table of `homelab net matrix`, as zone names and rows of cell texts."""
+    policy = policy_for_homelab(homelab)
+    table = compile_policy(policy)
+    zones = list(policy.zone_names)
+    rows = [{"zone": src, "cells": [reach(table, src, dst).text for dst in zones]} for src in zones]
+    return {"zones": zones, "rows": rows}
+
+
+def group_members(homelab: Homelab) -> list[tuple[str, list[str]]]:
+    """Each LDAP group with the users in it: who a `group` route lets in."""
+    return [
+        (group.name, [user.username for user in homelab.users if group.name in user.groups])
+        for group in homelab.groups
+    ]
+
+
 def render(homelab: Homelab) -> dict[str, str]:
-    """README.md, docs/ARCHITECTURE.md and .gitignore."""
+    """README.md, docs/ARCHITECTURE.md, docs/RUNBOOK.md and .gitignore."""
     routes_by_owner: dict[str, list[Route]] = defaultdict(list)
     for route in homelab.routes:
         routes_by_owner[route.owner].append(route)
@@ -106,9 +126,13 @@ def render(homelab: Homelab) -> dict[str, str]:
         ],
         "import_since": ".".join(map(str, IMPORT_CONTENT_SINCE)),
         "repo": repo_credentials,
+        "matrix": zone_matrix(homelab),
+        "groups": group_members(homelab),
+        "backup": homelab.config.services.velero if homelab.enabled("velero") else None,
     }
     return {
         "README.md": render_template("docs/README.md.j2", context),
         "docs/ARCHITECTURE.md": render_template("docs/ARCHITECTURE.md.j2", context),
+        "docs/RUNBOOK.md": render_template("docs/RUNBOOK.md.j2", context),
         ".gitignore": GITIGNORE,
     }
