@@ -131,12 +131,13 @@ def render(
         console.success(f"{target} is up to date ({len(files)} files)")
         return ExitCode.OK
     try:
-        if writer.recover(target):
-            console.info(f"finished an interrupted render of {target} first")
-        plan = writer.plan(target, files)
-        if plan.conflicts and not force:
-            raise RenderConflictError(list(plan.conflicts))
-        writer.apply(target, plan, force=force)
+        with writer.exclusive(target):
+            if writer.recover(target):
+                console.info(f"finished an interrupted render of {target} first")
+            plan = writer.plan(target, files)
+            if plan.conflicts and not force:
+                raise RenderConflictError(list(plan.conflicts))
+            writer.apply(target, plan, force=force)
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         raise writer.WriterError(

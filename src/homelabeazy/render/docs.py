@@ -26,6 +26,7 @@ crash.log
 .homelab/state.json
 .homelab/staging/
 .homelab/pending.json
+.homelab/*.lock
 kubeconfig*
 *.retry
 .vault-bootstrap*
