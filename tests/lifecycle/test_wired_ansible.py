@@ -15,7 +15,7 @@ from homelabeazy.lifecycle import runners
 from homelabeazy.lifecycle.ansible_runner import AnsibleAdapter
 from homelabeazy.lifecycle.journal import load_journal
 from homelabeazy.lifecycle.stages import StageContext
-from homelabeazy.ops.ansible import PlaybookResult
+from homelabeazy.ops.ansible import HostStats, PlaybookResult
 from homelabeazy.render import render_all, writer
 from homelabeazy.render.ansible import TOKEN_ENV
 
@@ -112,7 +112,7 @@ def test_configure_uses_the_rendered_playbook_inventory_and_private_paths(
     def fake_run(ansible_dir: Path, playbook: str, **options: Any) -> PlaybookResult:
         calls.append((ansible_dir, playbook, options))
         Path(options["extravars"]["homelab_kubeconfig_path"]).write_text("apiVersion: v1\n")
-        return PlaybookResult(playbook, {})
+        return PlaybookResult(playbook, {"k3s-server-1": HostStats(ok=3)})
 
     adapter = AnsibleAdapter(kubeconfig, tmp_path / "private" / "k3s-token", run_playbook=fake_run)
     stage = runners.ConfigureStage(adapter, kubeconfig=lambda _h: kubeconfig)
@@ -125,4 +125,47 @@ def test_configure_uses_the_rendered_playbook_inventory_and_private_paths(
     assert options["extravars"] == {"homelab_kubeconfig_path": str(kubeconfig)}
     assert options["secret_env"] == {TOKEN_ENV: "given-join-token"}
     assert not (tmp_path / "private" / "k3s-token").exists(), "a given token is not stored"
-    assert summary == f"site.yml: 0 host(s), no changes; kubeconfig at {kubeconfig}"
+    assert summary == f"site.yml: 1 host(s), no changes; kubeconfig at {kubeconfig}"
+
+
+# --- issue 14, class 2: `up` from inside the repo, and plays that match no host -----------------------
+
+
+@pytest.mark.integration
+def test_up_from_inside_the_repo_with_a_relative_config_configures_the_hosts(
+    cli, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ansible-runner runs from ansible/: a relative inventory path once matched no host and 'succeeded'."""
+    monkeypatch.chdir(repo)
+    result = cli("up", "--only", "configure", "--yes", "homelab.yaml")
+    assert result.code == 0, result.err
+    assert "site.yml: 1 host(s), 1 changed" in result.err
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("hosts", ["k3s_cluster", "nosuchgroup"])
+def test_a_playbook_matching_no_host_is_a_failure_not_ok(
+    cli, repo: Path, monkeypatch: pytest.MonkeyPatch, hosts: str
+) -> None:
+    (repo / "ansible" / "site.yml").write_text(SITE.replace("hosts: all", f"hosts: {hosts}"))
+    kubeconfig = repo.parent / "state" / "homelab" / "kubeconfig"
+    kubeconfig.parent.mkdir(parents=True)
+    kubeconfig.write_text("apiVersion: v1\n")  # an old kubeconfig must not make the stage look done
+    monkeypatch.chdir(repo)
+    result = cli("up", "--only", "configure", "--yes", "homelab.yaml")
+    assert result.code == 1, result.err
+    assert "no play matches any host" in result.err
+    record = load_journal(repo).get("configure")
+    assert record is not None
+    assert record.result == "failed"
+
+
+def test_list_hosts_output_is_parsed() -> None:
+    from homelabeazy.ops.ansible import parse_list_hosts
+
+    output = (
+        "\nplaybook: site.yml\n\n  play #1 (k3s_cluster): Prepare\tTAGS: []\n    pattern: ['k3s_cluster']\n"
+        "    hosts (2):\n      a\n      b\n\n  play #2 (k3s_agents): Join\tTAGS: []\n"
+        "    pattern: ['k3s_agents']\n    hosts (0):\n"
+    )
+    assert parse_list_hosts(output) == (["a", "b"], ["play #2 (k3s_agents): Join"])

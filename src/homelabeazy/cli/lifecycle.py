@@ -132,7 +132,7 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
     from homelabeazy.lifecycle.wiring import VaultTarget, real_adapters, stage_runners
 
     _, homelab = load_homelab(config)
-    repo = config.parent
+    repo = config.resolve().parent
     targets = _targets(
         kubeconfig=kubeconfig,
         traefik=None,
@@ -293,7 +293,7 @@ def destroy(
     from homelabeazy.lifecycle.terraform_runner import TerraformAdapter
 
     _, homelab = load_homelab(config)
-    repo = config.parent
+    repo = config.resolve().parent
     kube_file = kubeconfig or kubeconfig_path(homelab)
     console.err.print(f"[bold]homelab destroy deletes, for {console.escape(homelab.name)}:[/]")
     for line in destroy_plan(homelab, repo, kube_file):
