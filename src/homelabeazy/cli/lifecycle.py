@@ -83,6 +83,7 @@ def _targets(
     ca_file: Path | None,
     insecure: bool,
     timeout: float,
+    proxmox_insecure: bool = False,
 ) -> StatusTargets:
     from homelabeazy.lifecycle.status import StatusTargets
 
@@ -93,7 +94,19 @@ def _targets(
             raise UsageError(f"--traefik {traefik}: expected HOST:PORT, e.g. 10.10.10.200:443")
         address = (host, int(port))
     verify: bool | str = False if insecure else (str(ca_file) if ca_file else True)
+    if insecure:
+        console.err.print(
+            "[bold yellow]warning[/]: --insecure: TLS certificates of the routes (Traefik, Vault, LDAP) "
+            "are NOT verified; Proxmox still is (--proxmox-insecure turns that off)"
+        )
+    if proxmox_insecure:
+        console.err.print(
+            "[bold yellow]warning[/]: --proxmox-insecure: Proxmox's TLS certificate is NOT verified and the "
+            "API token is sent anyway; anyone on the path can take it"
+        )
     return StatusTargets(
+        # --ca-file only adds trust (a lab CA signing both); --insecure never reaches Proxmox.
+        proxmox_verify=False if proxmox_insecure else (str(ca_file) if ca_file else None),
         traefik=address,
         vault_url=vault_url,
         ldap_url=ldap_url,
@@ -153,6 +166,12 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
             kubernetes_auth(kubernetes_host, kubernetes_ca_cert),
         ),
     )
+    if vault_addr:
+        from homelabeazy.lifecycle.secrets import cleartext_warning
+
+        warning = cleartext_warning(vault_addr)
+        if warning:
+            console.err.print(f"[bold yellow]warning[/]: {console.escape(warning)}")
     runners = stage_runners(homelab, adapters, targets, kubeconfig)
     ctx = StageContext(repo=repo, homelab=homelab)
     if dry_run:
@@ -214,7 +233,21 @@ def status(  # noqa: PLR0917 - Typer maps parameters to options
     ca_file: Annotated[
         Path | None, typer.Option("--ca-file", help="CA bundle that signed the routes.")
     ] = None,
-    insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify TLS certificates.")] = False,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            help="Do not verify the routes' TLS certificates (Traefik, Vault, LDAP); not Proxmox's.",
+        ),
+    ] = False,
+    proxmox_insecure: Annotated[
+        bool,
+        typer.Option(
+            "--proxmox-insecure",
+            help="Do not verify Proxmox's TLS certificate (the API token is sent anyway); prefer verify_tls "
+            "with a CA in homelab.yaml.",
+        ),
+    ] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per probe.", min=0.1)] = 5.0,
 ) -> int:
     """Probe every layer at once: Proxmox, VMs, K3s, ArgoCD, Vault, LDAP, routes, Velero, EFK, Consul.
@@ -234,6 +267,7 @@ def status(  # noqa: PLR0917 - Typer maps parameters to options
         ca_file=ca_file,
         insecure=insecure,
         timeout=timeout,
+        proxmox_insecure=proxmox_insecure,
     )
 
     def probe() -> list[Row]:
