@@ -102,3 +102,55 @@ def test_too_deep_nesting_is_refused() -> None:
     )
     found = _problems(text)
     assert any("nested more than" in p for p in found), found
+
+
+# --- low: bad numbers and keys are located exit-2 errors -------------------------------------------
+
+
+@pytest.mark.parametrize("ports", ["[-1]", "[0]", "[70000]", "['0-5']", "['9-3']", "['1-99999']"])
+def test_out_of_range_ports_are_config_errors(
+    ports: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    text = example_text().replace("ports: [443]", f"ports: {ports}")
+    found = _problems(text)
+    assert any("firewall.rules[0].ports[0]" in p for p in found), found
+    path = tmp_path / "homelab.yaml"
+    path.write_text(text)
+    assert run(["validate", str(path)]) == 2
+    assert "internal error" not in capsys.readouterr().err
+
+
+def test_absurd_memory_is_a_config_error() -> None:
+    text = example_text().replace("memory_mb: 65536", f"memory_mb: {2**70}")
+    assert any("proxmox.hosts[0].memory_mb" in p for p in _problems(text))
+
+
+def test_an_ssh_key_entry_holding_two_keys_is_refused() -> None:
+    text = example_text()
+    start = text.index("public_keys:")
+    line_end = text.index("\n", text.index("- ", start))
+    key_line = text[text.index("- ", start) : line_end]
+    key = key_line[2:].strip().strip("\"'")
+    two = json_quote(
+        key + "\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl evil"
+    )
+    found = _problems(text[: text.index("- ", start)] + "- " + two + text[line_end:])
+    assert any("public_keys[0]" in p and "line break" in p for p in found), found
+
+
+def json_quote(text: str) -> str:
+    import json
+
+    return json.dumps(text)
+
+
+def test_terminal_escapes_in_keys_never_reach_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "homelab.yaml"
+    path.write_text(example_text() + '"\\e]0;pwned\\a\\e[2J": 1\n', encoding="utf-8")
+    assert run(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert "\x07" not in err
+    assert "\\x1b]0;pwned" in err  # shown, visibly

@@ -140,6 +140,7 @@ def test_up_from_inside_the_repo_with_a_relative_config_configures_the_hosts(
     result = cli("up", "--only", "configure", "--yes", "homelab.yaml")
     assert result.code == 0, result.err
     assert "site.yml: 1 host(s), 1 changed" in result.err
+    assert "1 stage(s) run, 7 not selected" in result.err  # not "already done": they never ran
 
 
 @pytest.mark.integration
@@ -169,3 +170,71 @@ def test_list_hosts_output_is_parsed() -> None:
         "    pattern: ['k3s_agents']\n    hosts (0):\n"
     )
     assert parse_list_hosts(output) == (["a", "b"], ["play #2 (k3s_agents): Join"])
+
+
+SLOW = """\
+- name: A long configure
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Say we started
+      ansible.builtin.copy:
+        content: "started\\n"
+        dest: "{{ homelab_kubeconfig_path }}.started"
+        mode: "0600"
+    - name: Take a while
+      ansible.builtin.pause:
+        seconds: 120
+"""
+
+
+@pytest.mark.integration
+def test_ctrl_c_during_configure_is_an_interruption_exit_130(repo: Path, tmp_path: Path) -> None:
+    """SIGINT while ansible-playbook runs: exit 130, journal `interrupted`, no ansible left, no token kept."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import homelabeazy
+
+    (repo / "ansible" / "site.yml").write_text(SLOW)
+    src = str(Path(homelabeazy.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": src, "HOMELAB_STATE_HOME": str(tmp_path / "state")}
+    env.pop(TOKEN_ENV, None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "homelabeazy",
+            "up",
+            "--only",
+            "configure",
+            "--yes",
+            str(repo / "homelab.yaml"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    started = tmp_path / "state" / "homelab" / "kubeconfig.started"
+    deadline = time.monotonic() + 120
+    while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert started.exists(), proc.communicate(timeout=30)
+    time.sleep(1)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    record = load_journal(repo).get("configure")
+    assert record is not None
+    assert record.result == "interrupted", record
+    leftover = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True, check=False)
+    assert leftover.stdout.strip() == "", "ansible-playbook workers outlived the run"

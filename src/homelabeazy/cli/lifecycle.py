@@ -192,9 +192,9 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
     except KeyboardInterrupt:
         console.failure("interrupted: the journal records where; run `homelab up` again to resume")
         return 130
-    console.success(
-        f"{homelab.name} is up: {len(result.ran)} stage(s) run, {len(result.skipped)} already done"
-    )
+    # --only / --from skip stages because they were not asked for, not because they are done.
+    skipped = "not selected" if only or start_from else "already done"
+    console.success(f"{homelab.name} is up: {len(result.ran)} stage(s) run, {len(result.skipped)} {skipped}")
     return ExitCode.OK
 
 

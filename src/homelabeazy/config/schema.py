@@ -99,6 +99,9 @@ class Section(BaseModel):
 
 # --------------------------------------------------------------------------- proxmox
 
+MAX_MEMORY_MB = 64 * 1024 * 1024
+"""64 TiB: above any machine Proxmox runs on; bounds the arithmetic of memory placement."""
+
 
 class ProxmoxHost(Section):
     """One Proxmox VE node that can run VMs."""
@@ -109,7 +112,7 @@ class ProxmoxHost(Section):
     """Management address of the node (usually in the management VLAN)."""
     cpus: int = Field(ge=1, le=1024)
     """Logical CPUs the node has; VM vCPUs placed on it must not exceed this."""
-    memory_mb: int = Field(ge=1024)
+    memory_mb: int = Field(ge=1024, le=MAX_MEMORY_MB)
     """Memory of the node in MiB; VM memory placed on it (plus a 2 GiB reserve for Proxmox) must fit."""
 
 
@@ -203,7 +206,17 @@ class Vlan(Section):
     """What lives here: `services` (the cluster), `guests` (isolated), `management` (Proxmox, admins)."""
 
 
-PortSpec = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,5}(-[0-9]{1,5})?$")]
+def _check_port_range(value: str) -> str:
+    low, _, high = value.partition("-")
+    if not 1 <= int(low) <= int(high or low) <= MAX_PORT:
+        raise ValueError(f"ports are 1-{MAX_PORT}, a range low-high with low <= high")
+    return value
+
+
+MAX_PORT = 65535
+PortSpec = Annotated[
+    str, StringConstraints(pattern=r"^[0-9]{1,5}(-[0-9]{1,5})?$"), AfterValidator(_check_port_range)
+]
 
 
 class FirewallRule(Section):
@@ -215,7 +228,7 @@ class FirewallRule(Section):
     """Destination zone: a VLAN name, `internet`, or `any`."""
     protocol: Literal["tcp", "udp", "icmp", "any"] = "any"
     """IP protocol the rule matches."""
-    ports: list[PortSpec | int] = Field(default_factory=list)
+    ports: list[PortSpec | Annotated[int, Field(ge=1, le=MAX_PORT)]] = Field(default_factory=list)
     """Destination ports or ranges (`443`, `8000-8100`); empty means all. Only with tcp/udp."""
     action: Literal["allow", "deny"]
     """What happens to matching traffic."""
@@ -271,7 +284,7 @@ class NodeSize(Section):
     """How many VMs of this kind."""
     cores: int = Field(default=2, ge=1, le=128)
     """vCPUs per VM."""
-    memory_mb: int = Field(default=4096, ge=512)
+    memory_mb: int = Field(default=4096, ge=512, le=MAX_MEMORY_MB)
     """Memory per VM in MiB."""
     disk_gb: int = Field(default=32, ge=8, le=65536)
     """Root disk per VM in GB."""
@@ -282,7 +295,7 @@ class NodeOverride(Section):
 
     cores: int | None = Field(default=None, ge=1, le=128)
     """vCPUs for this node."""
-    memory_mb: int | None = Field(default=None, ge=512)
+    memory_mb: int | None = Field(default=None, ge=512, le=MAX_MEMORY_MB)
     """Memory for this node in MiB."""
     disk_gb: int | None = Field(default=None, ge=8, le=65536)
     """Root disk for this node in GB."""

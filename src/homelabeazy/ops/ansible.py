@@ -232,6 +232,10 @@ def run_playbook(
         status, rc, stats = runner.status, runner.rc, runner.stats
         output = runner.stdout.read() if status != "successful" and not failures else ""
 
+    if status == "canceled":
+        # ansible-runner turns Ctrl-C into a cancelled run (it stops ansible-playbook and its
+        # workers, and the private dir with the token is gone by now): an interruption, not a failure.
+        raise KeyboardInterrupt
     if status != "successful" or rc != 0:
         raise ExternalSystemError(
             SYSTEM,
