@@ -206,17 +206,7 @@ class Vlan(Section):
     """What lives here: `services` (the cluster), `guests` (isolated), `management` (Proxmox, admins)."""
 
 
-def _check_port_range(value: str) -> str:
-    low, _, high = value.partition("-")
-    if not 1 <= int(low) <= int(high or low) <= MAX_PORT:
-        raise ValueError(f"ports are 1-{MAX_PORT}, a range low-high with low <= high")
-    return value
-
-
-MAX_PORT = 65535
-PortSpec = Annotated[
-    str, StringConstraints(pattern=r"^[0-9]{1,5}(-[0-9]{1,5})?$"), AfterValidator(_check_port_range)
-]
+PortSpec = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,5}(-[0-9]{1,5})?$")]
 
 
 class FirewallRule(Section):
@@ -228,7 +218,7 @@ class FirewallRule(Section):
     """Destination zone: a VLAN name, `internet`, or `any`."""
     protocol: Literal["tcp", "udp", "icmp", "any"] = "any"
     """IP protocol the rule matches."""
-    ports: list[PortSpec | Annotated[int, Field(ge=1, le=MAX_PORT)]] = Field(default_factory=list)
+    ports: list[PortSpec | int] = Field(default_factory=list)
     """Destination ports or ranges (`443`, `8000-8100`); empty means all. Only with tcp/udp."""
     action: Literal["allow", "deny"]
     """What happens to matching traffic."""
