@@ -118,8 +118,9 @@ def render(
 
     _, homelab = load_homelab(config)
     target = out or config.parent
-    if target.exists() and not target.is_dir():
-        raise UsageError(f"{target} is not a folder; --out names the folder of the rendered repository")
+    blocker = next((p for p in (target, *target.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise UsageError(f"{blocker} is not a folder; --out names the folder of the rendered repository")
     files = render_all(homelab)
     if check:
         plan = writer.plan(target, files)
