@@ -106,3 +106,37 @@ def test_malformed_vault_addr_env_is_exit_2(cli, config: Path, monkeypatch: pyte
     result = cli("secrets", "status", "-c", str(config))
     assert result.code == 2, result.err
     assert "internal error" not in result.err
+
+
+def test_secrets_status_gives_up_on_a_silent_vault_quickly(
+    cli, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that accepts and never answers: `secrets status` ends within its timeout, exit 1."""
+    import socket
+    import time
+
+    monkeypatch.delenv("VAULT_TOKEN", raising=False)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    try:
+        started = time.monotonic()
+        result = cli(
+            "secrets",
+            "status",
+            "-c",
+            str(config),
+            "--vault-addr",
+            f"http://127.0.0.1:{port}",
+            "--timeout",
+            "1",
+            "--bootstrap-file",
+            str(config.parent / "none.json"),
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    assert result.code == 1, result.err
+    assert "Traceback" not in result.err
+    assert elapsed < 10, f"waited {elapsed:.1f}s"
