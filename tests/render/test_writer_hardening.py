@@ -211,3 +211,16 @@ def test_symlinked_folder_inside_the_tree_is_still_fine(tmp_path: Path) -> None:
     (out / "docs").symlink_to(out / "real", target_is_directory=True)
     writer.apply(out, writer.plan(out, {"README.md": "# lab\n", "docs/a.md": "a\n"}))
     assert (out / "real/a.md").read_text() == "a\n"
+
+
+def test_a_description_with_line_breaks_stays_one_markdown_row() -> None:
+    from homelabeazy.config import load_config
+    from homelabeazy.model import build
+    from homelabeazy.render import render_all
+
+    plain = "description: guests may use the web apps through Traefik"
+    text = example_text().replace(plain, 'description: "line one\\n| x | y |\\n\\u001b[31mred"')
+    readme = render_all(build(load_config(text).config))["network/README.md"]
+    [row] = [line for line in readme.splitlines() if "line one" in line]
+    assert "line one \\| x \\| y \\| [31mred" in row
+    assert "\x1b" not in readme
