@@ -238,3 +238,21 @@ def test_ctrl_c_during_configure_is_an_interruption_exit_130(repo: Path, tmp_pat
     assert record.result == "interrupted", record
     leftover = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True, check=False)
     assert leftover.stdout.strip() == "", "ansible-playbook workers outlived the run"
+    runs = tmp_path / "state" / "homelab" / "ansible-runs"
+    assert runs.is_dir()
+    assert list(runs.iterdir()) == [], "the runner's private dir (token in its artifacts) was kept"
+
+
+def test_a_killed_runs_private_dir_is_swept_before_the_next(tmp_path: Path) -> None:
+    """SIGKILL skips cleanup: the runner dir (its `command` artifact holds the token) goes next run."""
+    from homelabeazy.ops.ansible import sweep_scratch
+
+    scratch = tmp_path / "state" / "ansible-runs"
+    left = scratch / "homelab-ansible-abc" / "artifacts" / "x"
+    left.mkdir(parents=True)
+    (left / "command").write_text('{"env": {"HOMELAB_K3S_TOKEN": "secret"}}')
+    (scratch / "unrelated").mkdir()
+    sweep_scratch(scratch)
+    assert not (scratch / "homelab-ansible-abc").exists()
+    assert (scratch / "unrelated").exists()
+    assert stat.S_IMODE(scratch.stat().st_mode) == 0o700

@@ -75,6 +75,7 @@ class AnsibleAdapter:
             extravars={"homelab_kubeconfig_path": str(self.kubeconfig)},
             secret_env={TOKEN_ENV: token},
             progress=show,
+            scratch=self.token_file.parent / "ansible-runs",
         )
         if not result.recap:  # a run that touched no host configured nothing: never "ok"
             from homelabeazy.errors import ExternalSystemError  # noqa: PLC0415

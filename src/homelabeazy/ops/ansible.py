@@ -16,6 +16,7 @@ every message we pass on is redacted against the secret values we were given.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -187,6 +188,7 @@ def run_playbook(
     limit: str | None = None,
     progress: ProgressCallback | None = None,
     timeout: int | None = None,
+    scratch: Path | None = None,
 ) -> PlaybookResult:
     """Run `playbook` from the rendered `ansible_dir` (its ansible.cfg applies).
 
@@ -215,7 +217,9 @@ def run_playbook(
             progress(result)
         return True
 
-    with tempfile.TemporaryDirectory(prefix="homelab-ansible-") as private:
+    if scratch is not None:
+        sweep_scratch(scratch)
+    with tempfile.TemporaryDirectory(prefix="homelab-ansible-", dir=scratch) as private:
         runner = ansible_runner.run(
             private_data_dir=private,
             project_dir=str(ansible_dir),
@@ -253,6 +257,18 @@ def run_playbook(
             "check the inventory and the plays' `hosts:` patterns, then re-run",
         )
     return PlaybookResult(playbook, recap)
+
+
+def sweep_scratch(scratch: Path) -> None:
+    """Create the 0700 folder of runner private dirs, removing any a killed run left behind.
+
+    ansible-runner's private dir holds the `command` artifact, environment (the K3s token)
+    included; a SIGKILL skips our cleanup, so the next run removes it before anything else.
+    """
+    scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(scratch, 0o700)
+    for leftover in scratch.glob("homelab-ansible-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def parse_list_hosts(output: str) -> tuple[list[str], list[str]]:
