@@ -162,6 +162,27 @@ def test_out_must_be_a_folder(cli: Any, lab: Path, tmp_path: Path) -> None:
     result = cli("render", str(lab), "--out", str(out))
     assert result.code == 2
     assert "is not a folder" in result.err
+    below = cli("render", str(lab), "--out", str(out / "sub" / "repo"))  # a folder under a file
+    assert below.code == 2, below.err
+    assert "is not a folder" in below.err
+
+
+def test_render_of_a_hostile_manifest_is_exit_2_touching_nothing(cli: Any, lab: Path, tmp_path: Path) -> None:
+    """Issue 14: a manifest that arrived by `git pull` naming ../victim: exit 2, the victim stays."""
+    import json
+
+    out = tmp_path / "out"
+    assert cli("render", str(lab), "--out", str(out)).code == 0
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    manifest = out / writer.MANIFEST
+    data = json.loads(manifest.read_text())
+    data["files"]["../victim"] = writer.sha256("precious\n")
+    manifest.write_text(json.dumps(data))
+    result = cli("render", str(lab), "--out", str(out))
+    assert result.code == 2, result.err
+    assert "outside the output tree" in result.err or "not a plain relative path" in result.err
+    assert victim.read_text() == "precious\n"
 
 
 def test_disk_full_is_a_clear_error_and_leaves_the_old_tree(cli: Any, lab: Path, tmp_path: Path) -> None:

@@ -209,3 +209,74 @@ def test_any_service_selection_builds_or_is_refused(off: set[str], access: str) 
     if any(f.severity == "error" for f in run_checks(config)):
         return
     render_all(build(config), ["docs"])
+
+
+# --- issue 14, class 4: resource exhaustion from a small file ---------------------------------------
+
+BUDGET_S = float(os.environ.get("HOMELAB_FUZZ_BUDGET_S", "6"))
+"""Wall time one hostile input may take through `validate` (generous: the machine is shared)."""
+
+
+@st.composite
+def alias_bomb(draw: st.DrawFn) -> str:
+    """`levels` anchors, each a list aliasing the previous one `width` times: width**levels values."""
+    width = draw(st.integers(2, 12))
+    levels = draw(st.integers(3, 12))
+    rows = ["l0: &l0 [" + ", ".join(["lol"] * width) + "]"]
+    for level in range(1, levels):
+        rows.append(f"l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * width) + "]")
+    where = draw(st.sampled_from(["top", "values", "duplicate", "example"]))
+    bomb = "\n".join(rows)
+    nested = "\n".join("        " + row for row in rows)
+    if where == "top":
+        return bomb + "\n"
+    if where == "values":  # inside free-form Helm values, the one place any shape is allowed
+        return example_text().replace(
+            "      version: 5.3.0\n", f"      version: 5.3.0\n      values:\n{nested}\n", 1
+        )
+    if where == "duplicate":  # under a duplicate key: ruamel's error message once expanded the bomb
+        return example_text() + f"\napps:\n  - name: bomb\n    chart:\n      values:\n{nested}\n"
+    return bomb + "\n" + example_text()
+
+
+@settings(
+    max_examples=int(os.environ.get("HOMELAB_FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=alias_bomb())
+def test_alias_bomb_is_refused_within_budget(text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    started = time.monotonic()
+    code, err = _validate(text, capsys)
+    elapsed = time.monotonic() - started
+    assert elapsed < BUDGET_S, f"took {elapsed:.1f}s"
+    _assert_clean(text, code, err)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    size=st.integers(300 * 1024, 4 * 1024 * 1024),
+    shape=st.sampled_from(["comment", "keys", "string", "nest"]),
+)
+def test_oversized_config_is_refused_within_budget(
+    size: int, shape: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    filler = {
+        "comment": "# padding\n",
+        "keys": "k{}: v\n",
+        "string": "s: " + "x" * 1000 + "\n",
+        "nest": "[",
+    }[shape]
+    count = size // len(filler) + 1
+    body = "".join(filler.format(i) for i in range(count)) if "{}" in filler else filler * count
+    text = example_text() + body
+    started = time.monotonic()
+    code, err = _validate(text, capsys)
+    elapsed = time.monotonic() - started
+    assert code == 2
+    assert "larger than" in err
+    assert elapsed < BUDGET_S, f"took {elapsed:.1f}s"

@@ -46,7 +46,10 @@ def test_endpoint_normalisation(given: str, expected: str) -> None:
     assert normalise_endpoint(given) == expected
 
 
-@pytest.mark.parametrize("bad", ["pve:8006", "ftp://x", "https://x/elsewhere"])
+@pytest.mark.parametrize(
+    "bad",
+    ["pve:8006", "ftp://x", "https://x/elsewhere", "https://x:99999", "https://[::1", "https://u:p@x:8006"],
+)
 def test_bad_endpoint_is_a_usage_error(bad: str) -> None:
     with pytest.raises(UsageError):
         normalise_endpoint(bad)

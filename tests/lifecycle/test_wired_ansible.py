@@ -15,7 +15,7 @@ from homelabeazy.lifecycle import runners
 from homelabeazy.lifecycle.ansible_runner import AnsibleAdapter
 from homelabeazy.lifecycle.journal import load_journal
 from homelabeazy.lifecycle.stages import StageContext
-from homelabeazy.ops.ansible import PlaybookResult
+from homelabeazy.ops.ansible import HostStats, PlaybookResult
 from homelabeazy.render import render_all, writer
 from homelabeazy.render.ansible import TOKEN_ENV
 
@@ -112,7 +112,7 @@ def test_configure_uses_the_rendered_playbook_inventory_and_private_paths(
     def fake_run(ansible_dir: Path, playbook: str, **options: Any) -> PlaybookResult:
         calls.append((ansible_dir, playbook, options))
         Path(options["extravars"]["homelab_kubeconfig_path"]).write_text("apiVersion: v1\n")
-        return PlaybookResult(playbook, {})
+        return PlaybookResult(playbook, {"k3s-server-1": HostStats(ok=3)})
 
     adapter = AnsibleAdapter(kubeconfig, tmp_path / "private" / "k3s-token", run_playbook=fake_run)
     stage = runners.ConfigureStage(adapter, kubeconfig=lambda _h: kubeconfig)
@@ -125,4 +125,134 @@ def test_configure_uses_the_rendered_playbook_inventory_and_private_paths(
     assert options["extravars"] == {"homelab_kubeconfig_path": str(kubeconfig)}
     assert options["secret_env"] == {TOKEN_ENV: "given-join-token"}
     assert not (tmp_path / "private" / "k3s-token").exists(), "a given token is not stored"
-    assert summary == f"site.yml: 0 host(s), no changes; kubeconfig at {kubeconfig}"
+    assert summary == f"site.yml: 1 host(s), no changes; kubeconfig at {kubeconfig}"
+
+
+# --- issue 14, class 2: `up` from inside the repo, and plays that match no host -----------------------
+
+
+@pytest.mark.integration
+def test_up_from_inside_the_repo_with_a_relative_config_configures_the_hosts(
+    cli, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ansible-runner runs from ansible/: a relative inventory path once matched no host and 'succeeded'."""
+    monkeypatch.chdir(repo)
+    result = cli("up", "--only", "configure", "--yes", "homelab.yaml")
+    assert result.code == 0, result.err
+    assert "site.yml: 1 host(s), 1 changed" in result.err
+    assert "1 stage(s) run, 7 not selected" in result.err  # not "already done": they never ran
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("hosts", ["k3s_cluster", "nosuchgroup"])
+def test_a_playbook_matching_no_host_is_a_failure_not_ok(
+    cli, repo: Path, monkeypatch: pytest.MonkeyPatch, hosts: str
+) -> None:
+    (repo / "ansible" / "site.yml").write_text(SITE.replace("hosts: all", f"hosts: {hosts}"))
+    kubeconfig = repo.parent / "state" / "homelab" / "kubeconfig"
+    kubeconfig.parent.mkdir(parents=True)
+    kubeconfig.write_text("apiVersion: v1\n")  # an old kubeconfig must not make the stage look done
+    monkeypatch.chdir(repo)
+    result = cli("up", "--only", "configure", "--yes", "homelab.yaml")
+    assert result.code == 1, result.err
+    assert "no play matches any host" in result.err
+    record = load_journal(repo).get("configure")
+    assert record is not None
+    assert record.result == "failed"
+
+
+def test_list_hosts_output_is_parsed() -> None:
+    from homelabeazy.ops.ansible import parse_list_hosts
+
+    output = (
+        "\nplaybook: site.yml\n\n  play #1 (k3s_cluster): Prepare\tTAGS: []\n    pattern: ['k3s_cluster']\n"
+        "    hosts (2):\n      a\n      b\n\n  play #2 (k3s_agents): Join\tTAGS: []\n"
+        "    pattern: ['k3s_agents']\n    hosts (0):\n"
+    )
+    assert parse_list_hosts(output) == (["a", "b"], ["play #2 (k3s_agents): Join"])
+
+
+SLOW = """\
+- name: A long configure
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Say we started
+      ansible.builtin.copy:
+        content: "started\\n"
+        dest: "{{ homelab_kubeconfig_path }}.started"
+        mode: "0600"
+    - name: Take a while
+      ansible.builtin.pause:
+        seconds: 120
+"""
+
+
+@pytest.mark.integration
+def test_ctrl_c_during_configure_is_an_interruption_exit_130(repo: Path, tmp_path: Path) -> None:
+    """SIGINT while ansible-playbook runs: exit 130, journal `interrupted`, no ansible left, no token kept."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import homelabeazy
+
+    (repo / "ansible" / "site.yml").write_text(SLOW)
+    src = str(Path(homelabeazy.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": src, "HOMELAB_STATE_HOME": str(tmp_path / "state")}
+    env.pop(TOKEN_ENV, None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "homelabeazy",
+            "up",
+            "--only",
+            "configure",
+            "--yes",
+            str(repo / "homelab.yaml"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    started = tmp_path / "state" / "homelab" / "kubeconfig.started"
+    deadline = time.monotonic() + 120
+    while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert started.exists(), proc.communicate(timeout=30)
+    time.sleep(1)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    record = load_journal(repo).get("configure")
+    assert record is not None
+    assert record.result == "interrupted", record
+    leftover = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True, check=False)
+    assert leftover.stdout.strip() == "", "ansible-playbook workers outlived the run"
+    runs = tmp_path / "state" / "homelab" / "ansible-runs"
+    assert runs.is_dir()
+    assert list(runs.iterdir()) == [], "the runner's private dir (token in its artifacts) was kept"
+
+
+def test_a_killed_runs_private_dir_is_swept_before_the_next(tmp_path: Path) -> None:
+    """SIGKILL skips cleanup: the runner dir (its `command` artifact holds the token) goes next run."""
+    from homelabeazy.ops.ansible import sweep_scratch
+
+    scratch = tmp_path / "state" / "ansible-runs"
+    left = scratch / "homelab-ansible-abc" / "artifacts" / "x"
+    left.mkdir(parents=True)
+    (left / "command").write_text('{"env": {"HOMELAB_K3S_TOKEN": "secret"}}')
+    (scratch / "unrelated").mkdir()
+    sweep_scratch(scratch)
+    assert not (scratch / "homelab-ansible-abc").exists()
+    assert (scratch / "unrelated").exists()
+    assert stat.S_IMODE(scratch.stat().st_mode) == 0o700

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,12 +17,31 @@ if TYPE_CHECKING:  # the config and model packages load pydantic: only when a co
 DEFAULT_CONFIG = Path("homelab.yaml")
 
 
+def read_regular_text(path: Path, limit: int) -> str:
+    """A regular file's UTF-8 text, refused before reading when it is anything else or too large.
+
+    A FIFO would block forever and /dev/zero never ends: `stat` tells them apart without opening.
+    One byte past the limit is read so a file growing meanwhile is still caught.
+    """
+    info = path.stat()
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"{path}: is not a regular file (a pipe, device or socket); give a homelab.yaml")
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise UsageError(f"{path}: is larger than {limit} bytes; a homelab config is a few KB")
+    return data.decode("utf-8")
+
+
 def read_config(path: Path) -> LoadedConfig:
     """Load and validate `path`; a missing or unreadable file is a usage error (exit 2)."""
     from homelabeazy.config import load_config
+    from homelabeazy.config.load import MAX_CONFIG_BYTES
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_text(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file (create one with `homelab init`)") from None
     except IsADirectoryError:

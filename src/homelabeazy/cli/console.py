@@ -33,11 +33,19 @@ def __getattr__(name: str) -> Console:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+_CONTROL = {
+    code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if code not in (0x09, 0x0A)
+}
+"""C0/C1 control characters (ESC starts terminal sequences that retitle, recolour or rewrite the
+screen), shown as visible \\xNN instead; tab and newline stay."""
+
+
 def escape(text: str) -> str:
-    """`text` with rich markup escaped, so user data never styles (or breaks) a line."""
+    """`text` with rich markup and terminal control characters escaped: user data (YAML keys,
+    Proxmox descriptions) never styles, breaks or rewrites the terminal."""
     from rich.markup import escape as rich_escape
 
-    return rich_escape(text)
+    return rich_escape(text.translate(_CONTROL))
 
 
 def problem(p: Problem) -> None:

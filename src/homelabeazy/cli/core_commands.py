@@ -118,8 +118,9 @@ def render(
 
     _, homelab = load_homelab(config)
     target = out or config.parent
-    if target.exists() and not target.is_dir():
-        raise UsageError(f"{target} is not a folder; --out names the folder of the rendered repository")
+    blocker = next((p for p in (target, *target.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise UsageError(f"{blocker} is not a folder; --out names the folder of the rendered repository")
     files = render_all(homelab)
     if check:
         plan = writer.plan(target, files)
@@ -131,12 +132,13 @@ def render(
         console.success(f"{target} is up to date ({len(files)} files)")
         return ExitCode.OK
     try:
-        if writer.recover(target):
-            console.info(f"finished an interrupted render of {target} first")
-        plan = writer.plan(target, files)
-        if plan.conflicts and not force:
-            raise RenderConflictError(list(plan.conflicts))
-        writer.apply(target, plan, force=force)
+        with writer.exclusive(target):
+            if writer.recover(target):
+                console.info(f"finished an interrupted render of {target} first")
+            plan = writer.plan(target, files)
+            if plan.conflicts and not force:
+                raise RenderConflictError(list(plan.conflicts))
+            writer.apply(target, plan, force=force)
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         raise writer.WriterError(

@@ -71,10 +71,12 @@ def import_estate(  # noqa: PLR0917 - Typer maps each option to a parameter
     files = render_import(
         found.guests, found.failures, endpoint=client.endpoint, release=found.release, warnings=found.warnings
     )
-    plan = writer.plan(out, files)
-    if plan.conflicts and not force:
-        raise RenderConflictError(list(plan.conflicts))
-    writer.apply(out, plan, force=force)
+    with writer.exclusive(out):
+        writer.recover(out)
+        plan = writer.plan(out, files)
+        if plan.conflicts and not force:
+            raise RenderConflictError(list(plan.conflicts))
+        writer.apply(out, plan, force=force)
     console.success(
         f"imported {len(found.guests)} guests from {len(found.nodes)} nodes into {out} "
         f"({len(plan.create)} created, {len(plan.update)} updated, {len(plan.unchanged)} unchanged)"

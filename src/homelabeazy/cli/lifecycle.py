@@ -84,6 +84,7 @@ def _targets(
     ca_file: Path | None,
     insecure: bool,
     timeout: float,
+    proxmox_insecure: bool = False,
 ) -> StatusTargets:
     from homelabeazy.lifecycle.status import StatusTargets
 
@@ -94,7 +95,19 @@ def _targets(
             raise UsageError(f"--traefik {traefik}: expected HOST:PORT, e.g. 10.10.10.200:443")
         address = (host, int(port))
     verify: bool | str = False if insecure else (str(ca_file) if ca_file else True)
+    if insecure:
+        console.err.print(
+            "[bold yellow]warning[/]: --insecure: TLS certificates of the routes (Traefik, Vault, LDAP) "
+            "are NOT verified; Proxmox still is (--proxmox-insecure turns that off)"
+        )
+    if proxmox_insecure:
+        console.err.print(
+            "[bold yellow]warning[/]: --proxmox-insecure: Proxmox's TLS certificate is NOT verified and the "
+            "API token is sent anyway; anyone on the path can take it"
+        )
     return StatusTargets(
+        # --ca-file only adds trust (a lab CA signing both); --insecure never reaches Proxmox.
+        proxmox_verify=False if proxmox_insecure else (str(ca_file) if ca_file else None),
         traefik=address,
         dns=_dns_target(dns),
         vault_url=vault_url,
@@ -146,7 +159,7 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
     from homelabeazy.lifecycle.wiring import VaultTarget, real_adapters, stage_runners
 
     _, homelab = load_homelab(config)
-    repo = config.parent
+    repo = config.resolve().parent
     targets = _targets(
         kubeconfig=kubeconfig,
         traefik=None,
@@ -167,6 +180,12 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
             kubernetes_auth(kubernetes_host, kubernetes_ca_cert),
         ),
     )
+    if vault_addr:
+        from homelabeazy.lifecycle.secrets import cleartext_warning
+
+        warning = cleartext_warning(vault_addr)
+        if warning:
+            console.err.print(f"[bold yellow]warning[/]: {console.escape(warning)}")
     runners = stage_runners(homelab, adapters, targets, kubeconfig)
     ctx = StageContext(repo=repo, homelab=homelab)
     if dry_run:
@@ -187,9 +206,9 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
     except KeyboardInterrupt:
         console.failure("interrupted: the journal records where; run `homelab up` again to resume")
         return 130
-    console.success(
-        f"{homelab.name} is up: {len(result.ran)} stage(s) run, {len(result.skipped)} already done"
-    )
+    # --only / --from skip stages because they were not asked for, not because they are done.
+    skipped = "not selected" if only or start_from else "already done"
+    console.success(f"{homelab.name} is up: {len(result.ran)} stage(s) run, {len(result.skipped)} {skipped}")
     return ExitCode.OK
 
 
@@ -234,7 +253,21 @@ def status(  # noqa: PLR0917 - Typer maps parameters to options
     ca_file: Annotated[
         Path | None, typer.Option("--ca-file", help="CA bundle that signed the routes.")
     ] = None,
-    insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify TLS certificates.")] = False,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            help="Do not verify the routes' TLS certificates (Traefik, Vault, LDAP); not Proxmox's.",
+        ),
+    ] = False,
+    proxmox_insecure: Annotated[
+        bool,
+        typer.Option(
+            "--proxmox-insecure",
+            help="Do not verify Proxmox's TLS certificate (the API token is sent anyway); prefer verify_tls "
+            "with a CA in homelab.yaml.",
+        ),
+    ] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per probe.", min=0.1)] = 5.0,
 ) -> int:
     """Probe every layer at once: Proxmox, VMs, K3s, ArgoCD, Vault, LDAP, routes, DNS, Velero, EFK, Consul.
@@ -255,6 +288,7 @@ def status(  # noqa: PLR0917 - Typer maps parameters to options
         ca_file=ca_file,
         insecure=insecure,
         timeout=timeout,
+        proxmox_insecure=proxmox_insecure,
     )
 
     def probe() -> list[Row]:
@@ -314,7 +348,7 @@ def destroy(
     from homelabeazy.lifecycle.terraform_runner import TerraformAdapter
 
     _, homelab = load_homelab(config)
-    repo = config.parent
+    repo = config.resolve().parent
     kube_file = kubeconfig or kubeconfig_path(homelab)
     console.err.print(f"[bold]homelab destroy deletes, for {console.escape(homelab.name)}:[/]")
     for line in destroy_plan(homelab, repo, kube_file):

@@ -128,19 +128,22 @@ def rotate(
 
 
 @app.command()
-def status(
+def status(  # noqa: PLR0917 - every Typer option is a parameter
     config: ConfigOption = DEFAULT_CONFIG,
     vault_addr: VaultAddrOption = None,
     ca_cert: CaCertOption = None,
     bootstrap_file: BootstrapOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON on stdout.")] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for each Vault answer.", min=0.1)
+    ] = 5.0,
 ) -> int:
     """Show whether Vault is initialised and unsealed, and which secrets and policies exist."""
     from homelabeazy.lifecycle import secrets
 
     _, homelab = load_homelab(config)
     with_token = has_token(homelab, bootstrap_file)
-    vault = vault_adapter(homelab, vault_addr, ca_cert, bootstrap_file, need_token=False)
+    vault = vault_adapter(homelab, vault_addr, ca_cert, bootstrap_file, need_token=False, timeout=timeout)
     state = secrets.status(vault, homelab, with_token)
     if as_json:
         console.out.out(

@@ -32,13 +32,13 @@ def tf_inventory(
 ) -> int:
     """Build the Ansible inventory from `terraform output -json` (name, ip, role, vmid, host per node)."""
     config = pick_config(config, config_file)
-    from homelabeazy.render.serialize import to_yaml
+    from homelabeazy.render.serialize import to_ansible_yaml
     from homelabeazy.render.terraform_inventory import inventory_from_outputs
 
     outputs = _read_json(from_json) if from_json is not None else _run_output(config.parent / "terraform")
     inventory = inventory_from_outputs(outputs)
     _compare_with_model(config, inventory)
-    text = to_yaml(
+    text = to_ansible_yaml(
         inventory, header="# Ansible inventory from `terraform output -json` (homelab tf-inventory)\n"
     )
     if out is None:

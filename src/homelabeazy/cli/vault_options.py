@@ -102,13 +102,20 @@ def vault_adapter(
     ca_cert: Path | None,
     bootstrap: Path | None,
     need_token: bool = True,
+    *,
+    timeout: float = 30.0,
 ) -> VaultAdapter:
     """An adapter with VAULT_TOKEN, else the bootstrap file's root token (when one is needed)."""
-    from homelabeazy.lifecycle.secrets import vault_address
+    from homelabeazy.cli import console
+    from homelabeazy.lifecycle.secrets import cleartext_warning, vault_address
     from homelabeazy.ops import vault_bootstrap
     from homelabeazy.ops.vault import VaultAdapter
 
-    vault = VaultAdapter(vault_address(homelab, addr), ca_cert=str(ca_cert) if ca_cert else None)
+    address = vault_address(homelab, addr)
+    warning = cleartext_warning(address)
+    if warning:
+        console.err.print(f"[bold yellow]warning[/]: {console.escape(warning)}")
+    vault = VaultAdapter(address, ca_cert=str(ca_cert) if ca_cert else None, timeout=timeout)
     token = os.environ.get("VAULT_TOKEN")
     if not token:
         path = bootstrap_path(homelab, bootstrap)

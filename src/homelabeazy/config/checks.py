@@ -344,6 +344,11 @@ def ssh_keys_parse(config: HomelabConfig) -> Iterator[Finding]:
     )
     for i, key in enumerate(config.cluster.ssh.public_keys):
         path = ("cluster", "ssh", "public_keys", i)
+        if any(ch in key for ch in "\r\n\x00"):  # a second line is a second key cloud-init would trust
+            yield Finding(
+                path, "holds a line break: one entry is exactly one key", "give each key its own entry"
+            )
+            continue
         parts = key.split()
         if len(parts) < 2 or parts[0] not in known:
             yield Finding(

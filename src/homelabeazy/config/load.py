@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedKeyMap, CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from homelabeazy.config import checks_day_one, checks_dns  # noqa: F401 - register their checks
@@ -39,6 +40,33 @@ _PATTERN_WORDS = {
 }
 
 _TOO_DEEP = "YAML could not be read: it is nested too deeply for a homelab config"
+
+MAX_CONFIG_BYTES = 256 * 1024
+"""A homelab.yaml is a few KB (tens with Helm values); 256 KiB is far beyond any real one and still
+parses in about two seconds (round-trip parsing costs some 7 s per MB)."""
+MAX_NODES = 50_000
+"""Mappings, lists and scalars after alias expansion: a few hundred-byte alias bomb expands to
+billions of nodes, and every one is copied; real configs have a few thousand."""
+MAX_DEPTH = 64
+"""Nesting levels (Helm values included): deeper is no config, only a stack to exhaust."""
+
+
+class _Budget:
+    """How many nodes the copy of one file may still produce (aliases count each time they are used)."""
+
+    def __init__(self, nodes: int = MAX_NODES) -> None:
+        self.left = nodes
+
+    def spend(self, path: Path) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise _BadYaml(
+                path,
+                f"the file expands to more than {MAX_NODES} values (YAML aliases are copied each "
+                "time they are used): no homelab config is that large",
+            )
+        if len(path) > MAX_DEPTH:
+            raise _BadYaml(path, f"nested more than {MAX_DEPTH} levels deep: no homelab config is")
 
 
 @dataclass(frozen=True)
@@ -72,8 +100,9 @@ class LoadedConfig:
     warnings: tuple[Problem, ...] = ()
 
 
-def _plain(node: Any, path: Path, smap: SourceMap, seen: set[int]) -> Any:
+def _plain(node: Any, path: Path, smap: SourceMap, seen: set[int], budget: _Budget) -> Any:
     """Copy ruamel's round-trip nodes into plain dicts/lists while recording positions."""
+    budget.spend(path)
     if isinstance(node, CommentedMap | CommentedSeq):
         if id(node) in seen:
             raise _RecursiveAlias(path)
@@ -96,7 +125,7 @@ def _plain(node: Any, path: Path, smap: SourceMap, seen: set[int]) -> Any:
                     smap.values[child] = tuple(node.lc.value(key))
             if name in out:
                 raise _BadYaml(child, f"key '{name}' appears twice (written differently)")
-            out[name] = _plain(node[key], child, smap, seen)
+            out[name] = _plain(node[key], child, smap, seen, budget)
         return out
     if isinstance(node, CommentedSeq):
         items = []
@@ -104,7 +133,7 @@ def _plain(node: Any, path: Path, smap: SourceMap, seen: set[int]) -> Any:
             child = (*path, index)
             with contextlib.suppress(KeyError, TypeError, AttributeError):
                 smap.values[child] = tuple(node.lc.item(index))
-            items.append(_plain(item, child, smap, seen))
+            items.append(_plain(item, child, smap, seen, budget))
         return items
     if isinstance(node, str):
         return str(node)  # drop ruamel's scalar string subclasses
@@ -142,10 +171,46 @@ class _RecursiveAlias(_BadYaml):
         super().__init__(path, "a YAML alias refers to itself")
 
 
+class _Constructor(RoundTripConstructor):
+    """ruamel's round-trip constructor, minus the text of duplicate keys and values in its error.
+
+    ruamel formats the duplicate's value into the message: under an alias bomb that formatting
+    expands every alias and runs for minutes. Our message never shows it anyway.
+    """
+
+    def check_mapping_key(self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any) -> bool:  # noqa: ARG002
+        if key in mapping:
+            raise DuplicateKeyError(
+                "while constructing a mapping", node.start_mark, "found duplicate key", key_node.start_mark
+            )
+        return True
+
+    def check_set_key(self, node: Any, key_node: Any, setting: Any, key: Any) -> None:
+        if key in setting:
+            raise DuplicateKeyError(
+                "while constructing a set", node.start_mark, "found duplicate key", key_node.start_mark
+            )
+
+
 def parse_yaml(text: str, file: str = "homelab.yaml") -> tuple[dict[str, Any], SourceMap]:
     """Parse YAML text into plain data and a source map; syntax errors become located Problems."""
     smap = SourceMap(file=file)
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            [
+                Problem(
+                    "",
+                    f"the file is {len(text)} characters long; a homelab config is at most "
+                    f"{MAX_CONFIG_BYTES} (256 KiB)",
+                    "is this the right file?",
+                    1,
+                    1,
+                    file,
+                )
+            ]
+        )
     yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     yaml.allow_duplicate_keys = False
     try:
         with warnings.catch_warnings():
@@ -190,7 +255,7 @@ def parse_yaml(text: str, file: str = "homelab.yaml") -> tuple[dict[str, Any], S
         # Problems of the whole file (a missing top-level section) point at its first key.
         smap.keys[()] = (int(tree.lc.line), int(tree.lc.col))
     try:
-        data = _plain(tree, (), smap, set())
+        data = _plain(tree, (), smap, set(), _Budget())
     except _BadYaml as exc:
         line, col = (exc.at[0] + 1, exc.at[1] + 1) if exc.at else smap.locate(exc.path)
         hint = "remove the recursive alias" if isinstance(exc, _RecursiveAlias) else ""

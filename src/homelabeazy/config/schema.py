@@ -58,6 +58,38 @@ HostName = Annotated[str, AfterValidator(_check_host)]
 """A route host: a single label (prefixed to the domain) or a full name inside the domain."""
 
 
+def _check_repo_path(value: str) -> str:
+    """A folder inside the repository: the writer would otherwise carry files out of the tree."""
+    segments = value.strip("/").split("/") if not value.startswith("/") else ["/"]
+    if value.startswith("/") or any(seg in ("", ".", "..") for seg in segments):
+        raise ValueError(
+            "must be a relative folder inside the repository (no leading '/', no '.' or '..' parts)"
+        )
+    if segments[0] in (".git", ".homelab"):
+        raise ValueError(f"{segments[0]}/ is reserved (Git's and homelabeazy's own state)")
+    return value
+
+
+RepoPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]+$"), AfterValidator(_check_repo_path)]
+"""A folder inside the generated repository (relative, without `..`)."""
+
+
+def _no_url_credentials(where: str) -> AfterValidator:
+    """Refuse `scheme://user:password@host`: the URL is copied into committed files."""
+
+    def check(value: str) -> str:
+        authority = value.split("://", 1)[1].split("/", 1)[0] if "://" in value else ""
+        userinfo = authority.rpartition("@")[0]
+        if ":" in userinfo or (userinfo and value.startswith(("http://", "https://"))):
+            raise ValueError(
+                "must not hold credentials (user:password@ or token@): this URL is written into committed "
+                f"files; {where}"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
 class Section(BaseModel):
     """Base for every config section: unknown keys are errors, values are immutable."""
 
@@ -66,6 +98,9 @@ class Section(BaseModel):
 
 
 # --------------------------------------------------------------------------- proxmox
+
+MAX_MEMORY_MB = 64 * 1024 * 1024
+"""64 TiB: above any machine Proxmox runs on; bounds the arithmetic of memory placement."""
 
 
 class ProxmoxHost(Section):
@@ -77,7 +112,7 @@ class ProxmoxHost(Section):
     """Management address of the node (usually in the management VLAN)."""
     cpus: int = Field(ge=1, le=1024)
     """Logical CPUs the node has; VM vCPUs placed on it must not exceed this."""
-    memory_mb: int = Field(ge=1024)
+    memory_mb: int = Field(ge=1024, le=MAX_MEMORY_MB)
     """Memory of the node in MiB; VM memory placed on it (plus a 2 GiB reserve for Proxmox) must fit."""
 
 
@@ -243,7 +278,7 @@ class NodeSize(Section):
     """How many VMs of this kind."""
     cores: int = Field(default=2, ge=1, le=128)
     """vCPUs per VM."""
-    memory_mb: int = Field(default=4096, ge=512)
+    memory_mb: int = Field(default=4096, ge=512, le=MAX_MEMORY_MB)
     """Memory per VM in MiB."""
     disk_gb: int = Field(default=32, ge=8, le=65536)
     """Root disk per VM in GB."""
@@ -254,7 +289,7 @@ class NodeOverride(Section):
 
     cores: int | None = Field(default=None, ge=1, le=128)
     """vCPUs for this node."""
-    memory_mb: int | None = Field(default=None, ge=512)
+    memory_mb: int | None = Field(default=None, ge=512, le=MAX_MEMORY_MB)
     """Memory for this node in MiB."""
     disk_gb: int | None = Field(default=None, ge=8, le=65536)
     """Root disk for this node in GB."""
@@ -300,11 +335,18 @@ class ClusterConfig(Section):
 class GitopsConfig(Section):
     """Where ArgoCD reads this repository from."""
 
-    repo_url: Annotated[str, StringConstraints(pattern=r"^(https://\S+|ssh://\S+|git@[^\s:]+:\S+)$")]
+    repo_url: Annotated[
+        str,
+        StringConstraints(pattern=r"^(https://\S+|ssh://\S+|git@[^\s:]+:\S+)$"),
+        _no_url_credentials(
+            "for a private repository set `private: true`; the token goes in the environment variable "
+            "named by `token_env`, an SSH deploy key is created by `homelab up`"
+        ),
+    ]
     """Git URL of the repository `homelab render` writes into."""
     revision: str = "main"
     """Branch, tag or commit ArgoCD follows."""
-    path: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]+$")] = "kubernetes"
+    path: RepoPath = "kubernetes"
     """Folder in the repository holding the Kubernetes tree."""
     private: bool = False
     """The repository needs credentials to be read (most homelab repositories do: they hold
@@ -440,7 +482,17 @@ class BackupTarget(Section):
     """Folder inside the bucket."""
     region: str = "us-east-1"
     """Region (any value for MinIO)."""
-    s3_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
+    s3_url: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^https?://\S+$"),
+            _no_url_credentials(
+                "the bucket's keys are a Vault secret (`velero/s3`: access_key_id, secret_access_key), "
+                "seeded with `homelab secrets`"
+            ),
+        ]
+        | None
+    ) = None
     """Endpoint of a non-AWS store (MinIO, Garage, Ceph RGW)."""
 
 
@@ -599,7 +651,7 @@ class HelmSource(Section):
 class ManifestSource(Section):
     """Plain manifests kept in your Git repository."""
 
-    path: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]+$")]
+    path: RepoPath
     """Folder in the GitOps repository holding the manifests."""
 
 

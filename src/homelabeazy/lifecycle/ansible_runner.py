@@ -69,11 +69,18 @@ class AnsibleAdapter:
         self.kubeconfig.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         token = self.environ.get(TOKEN_ENV) or read_or_create_token(self.token_file)
         result = run(
-            playbook.parent,
+            playbook.parent.resolve(),
             playbook.name,
-            inventory=inventory,
+            inventory=inventory.resolve(),
             extravars={"homelab_kubeconfig_path": str(self.kubeconfig)},
             secret_env={TOKEN_ENV: token},
             progress=show,
+            scratch=self.token_file.parent / "ansible-runs",
         )
+        if not result.recap:  # a run that touched no host configured nothing: never "ok"
+            from homelabeazy.errors import ExternalSystemError  # noqa: PLC0415
+
+            raise ExternalSystemError(
+                "ansible", f"running {playbook.name}", "no host ran a task", f"check {inventory}"
+            )
         return summary_text(result)

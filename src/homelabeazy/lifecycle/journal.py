@@ -95,8 +95,16 @@ def load_journal(repo: Path) -> Journal:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Journal()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(
+            f"{path}: cannot be read as a homelab journal ({exc}); fix it or delete it"
+        ) from None
     try:
         data = json.loads(text)
+        if data.get("version") != JOURNAL_VERSION:  # another layout: reading it as ours could skip stages
+            raise ValueError(
+                f"version {data.get('version')!r}, this homelabeazy reads version {JOURNAL_VERSION}"
+            )
         records = {}
         for raw in data["stages"]:
             if raw["result"] not in RESULTS:
@@ -110,7 +118,7 @@ def load_journal(repo: Path) -> Journal:
                 summary=str(raw.get("summary", "")),
             )
             records[record.stage] = record
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UsageError(
             f"{path}: not a valid homelab journal ({exc}); fix it or delete it to start `homelab up` afresh"
         ) from None

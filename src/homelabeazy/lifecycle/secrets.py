@@ -10,12 +10,15 @@ just read when filling missing keys), so a re-run never overwrites a value; only
 from __future__ import annotations
 
 import base64
+import ipaddress
+import os
 import secrets
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from homelabeazy.errors import ExternalSystemError, UsageError
 from homelabeazy.model import Homelab
@@ -45,10 +48,64 @@ AUTOMATION_ROLE = "automation"
 AUTOMATION_CONSUMERS = ("k3s",)
 
 
+ALLOW_HTTP_ENV = "HOMELAB_VAULT_ALLOW_HTTP"
+"""Set to 1 to let unseal keys, the root token and secrets travel to Vault over plain http://."""
+
+
+class CleartextVaultError(UsageError):
+    """A plain-http Vault address off this machine, without the explicit opt-in (exit 2)."""
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_vault_url(address: str, environ: Mapping[str, str] | None = None) -> str:
+    """`address` when it is a usable Vault URL whose transport the user accepted.
+
+    Unseal keys and the root token go to this address: over http:// to another machine they
+    travel in clear, so that needs HOMELAB_VAULT_ALLOW_HTTP=1 (a port-forward on loopback does not).
+    """
+    try:
+        parts = urlsplit(address)
+        _ = parts.port  # an out-of-range or non-numeric port raises here
+    except ValueError as exc:
+        raise UsageError(f"Vault address {address!r} is not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        raise UsageError(
+            f"Vault address {address!r} must be http(s)://HOST[:PORT] without credentials "
+            "(the token comes from VAULT_TOKEN or the bootstrap file)"
+        )
+    env = os.environ if environ is None else environ
+    if parts.scheme == "http" and not _loopback(parts.hostname) and env.get(ALLOW_HTTP_ENV) != "1":
+        raise CleartextVaultError(
+            f"Vault address {address} is plain http:// to another machine: unseal keys, the root token and "
+            f"every secret would travel unencrypted. Use https:// (and --ca-cert), a port-forward to "
+            f"127.0.0.1, or set {ALLOW_HTTP_ENV}=1 to accept that"
+        )
+    return address
+
+
+def cleartext_warning(address: str) -> str | None:
+    """The loud warning to print when secrets go to `address` unencrypted across a network."""
+    parts = urlsplit(address)
+    if parts.scheme == "http" and not _loopback(parts.hostname or ""):
+        return (
+            f"Vault at {address} is plain http:// ({ALLOW_HTTP_ENV}=1): unseal keys, the root token and "
+            "secrets travel UNENCRYPTED"
+        )
+    return None
+
+
 def vault_address(homelab: Homelab, given: str | None = None) -> str:
-    """`given` (--vault-addr / VAULT_ADDR), else https://<the Vault route's host> of the model."""
+    """`given` (--vault-addr / VAULT_ADDR), checked, else https://<the Vault route's host> of the model."""
     if given:
-        return given
+        return check_vault_url(given)
     for route in homelab.routes:
         if route.owner == "vault":
             return f"https://{route.host}"

@@ -59,6 +59,10 @@ class StatusTargets:
     ldap_password: str | None = None
     kubeconfig: Path | None = None
     verify: bool | str = True
+    """TLS of the routes (Traefik, Vault, LDAP): True, a CA bundle, or False (`--insecure`)."""
+    proxmox_verify: bool | str | None = None
+    """Proxmox's TLS, chosen apart (`--proxmox-insecure` / `--proxmox-ca-file`; None: homelab.yaml's
+    verify_tls): the API token travels there, so the routes' `--insecure` never switches it off."""
     timeout: float = 5.0
 
 

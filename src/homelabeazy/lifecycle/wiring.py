@@ -15,7 +15,7 @@ from pathlib import Path
 from homelabeazy.errors import HomelabError
 from homelabeazy.lifecycle import doctor, repo_access, runners
 from homelabeazy.lifecycle.ansible_runner import AnsibleAdapter
-from homelabeazy.lifecycle.secrets import KubernetesAuth, vault_address
+from homelabeazy.lifecycle.secrets import CleartextVaultError, KubernetesAuth, vault_address
 from homelabeazy.lifecycle.secrets_runner import IN_CLUSTER_KUBERNETES, VaultSecretsRunner
 from homelabeazy.lifecycle.stages import StageRunner
 from homelabeazy.lifecycle.status import StatusClients, StatusTargets, collect_status
@@ -60,6 +60,8 @@ def real_adapters(
     kubeconfig_file = kubeconfig or runners.kubeconfig_path(homelab)
     try:
         address = vault_address(homelab, target.address)
+    except CleartextVaultError:
+        raise
     except HomelabError:
         secrets: runners.SecretsRunner = runners.UnwiredAdapter("secrets")
     else:
@@ -87,8 +89,8 @@ def proxmox_client(homelab: Homelab, verify: bool | str | None = None, timeout: 
 
 
 def _status_verify(targets: StatusTargets) -> bool | str | None:
-    """Status's TLS choice for Proxmox: --insecure / --ca-file, else homelab.yaml's verify_tls."""
-    return targets.verify if targets.verify is not True else None
+    """Status's TLS choice for Proxmox: its own flags, else homelab.yaml's verify_tls (never --insecure)."""
+    return targets.proxmox_verify
 
 
 def status_rows(homelab: Homelab, targets: StatusTargets) -> list[Row]:

@@ -129,7 +129,8 @@ def _protocols(protocol: str) -> tuple[Protocol, ...]:
 
 def _user_rule(number: int, index: int, rule: FirewallRule, known: tuple[str, ...]) -> Rule:
     for spec in rule.ports:
-        low, _, high = str(spec).partition("-")
+        # An int port may be negative: `str(-1)` would split on its sign (the config check says so too).
+        low, _, high = (str(spec), "", "") if isinstance(spec, int) else spec.partition("-")
         if not (1 <= int(low) <= int(high or low) <= 65535):
             raise PolicyError(f"port '{spec}' is outside 1-65535 or reversed")
     ports = PortSet.parse(rule.ports)

@@ -16,6 +16,7 @@ every message we pass on is redacted against the secret values we were given.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -187,6 +188,7 @@ def run_playbook(
     limit: str | None = None,
     progress: ProgressCallback | None = None,
     timeout: int | None = None,
+    scratch: Path | None = None,
 ) -> PlaybookResult:
     """Run `playbook` from the rendered `ansible_dir` (its ansible.cfg applies).
 
@@ -195,8 +197,14 @@ def run_playbook(
     """
     import ansible_runner  # noqa: PLC0415 - heavy; only needed when a playbook actually runs
 
+    # ansible-runner runs from project_dir: a relative inventory would silently match no host.
+    ansible_dir = ansible_dir.resolve()
     if not (ansible_dir / playbook).is_file():
         raise UsageError(f"{ansible_dir / playbook} does not exist; run `homelab render` first")
+    inventory = (inventory or ansible_dir / "inventory.yml").resolve()
+    if not inventory.is_file():
+        raise UsageError(f"{inventory} does not exist; run `homelab render` first")
+    targeted = targeted_hosts(ansible_dir, playbook, inventory, limit)
     secrets = [value for value in (secret_env or {}).values() if value]
     failures: list[Failure] = []
 
@@ -209,12 +217,14 @@ def run_playbook(
             progress(result)
         return True
 
-    with tempfile.TemporaryDirectory(prefix="homelab-ansible-") as private:
+    if scratch is not None:
+        sweep_scratch(scratch)
+    with tempfile.TemporaryDirectory(prefix="homelab-ansible-", dir=scratch) as private:
         runner = ansible_runner.run(
             private_data_dir=private,
             project_dir=str(ansible_dir),
             playbook=playbook,
-            inventory=str(inventory or ansible_dir / "inventory.yml"),
+            inventory=str(inventory),
             extravars=dict(extravars or {}),
             envvars=_environment(secret_env),
             limit=limit,
@@ -226,6 +236,10 @@ def run_playbook(
         status, rc, stats = runner.status, runner.rc, runner.stats
         output = runner.stdout.read() if status != "successful" and not failures else ""
 
+    if status == "canceled":
+        # ansible-runner turns Ctrl-C into a cancelled run (it stops ansible-playbook and its
+        # workers, and the private dir with the token is gone by now): an interruption, not a failure.
+        raise KeyboardInterrupt
     if status != "successful" or rc != 0:
         raise ExternalSystemError(
             SYSTEM,
@@ -233,7 +247,87 @@ def run_playbook(
             redact(_failure_text(status, rc, failures, output), secrets),
             "fix the cause above and re-run; the playbooks are idempotent, finished hosts are no-ops",
         )
-    return PlaybookResult(playbook, recap_of(stats))
+    recap = recap_of(stats)
+    missed = sorted(set(targeted) - set(recap))
+    if missed:  # a host the plays target never ran: never report that as done
+        raise ExternalSystemError(
+            SYSTEM,
+            f"running {playbook}",
+            f"{len(missed)} of the {len(targeted)} host(s) its plays target never ran: {', '.join(missed)}",
+            "check the inventory and the plays' `hosts:` patterns, then re-run",
+        )
+    return PlaybookResult(playbook, recap)
+
+
+def sweep_scratch(scratch: Path) -> None:
+    """Create the 0700 folder of runner private dirs, removing any a killed run left behind.
+
+    ansible-runner's private dir holds the `command` artifact, environment (the K3s token)
+    included; a SIGKILL skips our cleanup, so the next run removes it before anything else.
+    """
+    scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(scratch, 0o700)
+    for leftover in scratch.glob("homelab-ansible-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def parse_list_hosts(output: str) -> tuple[list[str], list[str]]:
+    """`ansible-playbook --list-hosts` output -> (every host listed, plays that match no host).
+
+    Each play prints `play #N (pattern): name\tTAGS: []` then `pattern: [...]` and
+    `hosts (K):` followed by one host per line.
+    """
+    hosts: list[str] = []
+    empty: list[str] = []
+    play = ""
+    expecting = 0
+    for raw in output.splitlines():
+        line = raw.strip()
+        if line.startswith("play #"):
+            play = line.split("\t")[0]
+            expecting = 0
+        elif line.startswith("hosts (") and line.endswith("):"):
+            expecting = int(line[len("hosts (") : -2])
+            if expecting == 0:
+                empty.append(play)
+        elif expecting and line:
+            hosts.append(line)
+            expecting -= 1
+    return sorted(set(hosts)), empty
+
+
+def targeted_hosts(ansible_dir: Path, playbook: str, inventory: Path, limit: str | None) -> list[str]:
+    """The hosts the playbook's plays match in `inventory`, by ansible-playbook itself.
+
+    A playbook matching no host succeeds having done nothing (a wrong inventory path leaves only
+    the implicit localhost): that is refused here, before anything runs; after the run every host
+    listed here must appear in the recap.
+    """
+    binary = ansible_playbook_binary()
+    command = [binary, "--list-hosts", "-i", str(inventory), playbook, *(["--limit", limit] if limit else [])]
+    done = subprocess.run(
+        command,
+        cwd=ansible_dir,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": os.pathsep.join([str(Path(binary).parent), os.environ.get("PATH", "")])},
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        lines = [" ".join(line.split()) for line in done.stderr.splitlines() if "ERROR" in line]
+        raise ExternalSystemError(
+            SYSTEM, f"listing the hosts of {playbook}", " ".join(lines[:4]) or f"exit code {done.returncode}"
+        )
+    hosts, _ = parse_list_hosts(done.stdout)
+    if not hosts:  # one empty play is fine (no agents: `k3s_agents` is empty); all empty is not
+        raise ExternalSystemError(
+            SYSTEM,
+            f"matching the hosts of {playbook} in {inventory}",
+            "no play matches any host (ansible-playbook would succeed having configured nothing)",
+            "check the inventory (re-render it with `homelab render`) and the plays' `hosts:` patterns",
+        )
+    return hosts
 
 
 def _failure_text(status: str, rc: int | None, failures: list[Failure], output: str = "") -> str:

@@ -88,9 +88,20 @@ def tls_context(*, verify: bool = True, ca_cert: Path | None = None) -> ssl.SSLC
 
 def normalise_endpoint(endpoint: str) -> str:
     """`https://host:8006` (with or without `/` or `/api2/json`) -> `https://host:8006`."""
-    parts = urlsplit(endpoint.strip())
+    try:
+        parts = urlsplit(endpoint.strip())
+        _ = parts.port  # a port out of range or not a number raises here
+    except ValueError as exc:
+        raise UsageError(
+            f"endpoint {endpoint!r} is not a URL ({exc}); write it like https://10.10.30.2:8006"
+        ) from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise UsageError(f"endpoint {endpoint!r} must be a URL like https://10.10.30.2:8006")
+    if parts.username or parts.password:
+        raise UsageError(
+            "the endpoint must not carry credentials; the API token comes from the environment "
+            "(the variable --token-env names)"
+        )
     path = parts.path.rstrip("/")
     if path in ("", API_PREFIX):
         return f"{parts.scheme}://{parts.netloc}"

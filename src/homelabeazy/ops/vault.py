@@ -73,7 +73,8 @@ class VaultAdapter:
         self.address = address.rstrip("/")
         # Verification is on unless the caller gives a CA bundle to verify with instead.
         verify: bool | str = ca_cert if ca_cert else True
-        self._client = hvac.Client(url=self.address, token=token, verify=verify, timeout=int(timeout))
+        # requests takes a float; int() would turn a sub-second status timeout into "wait forever" (0).
+        self._client = hvac.Client(url=self.address, token=token, verify=verify, timeout=timeout)
 
     def set_token(self, token: str) -> None:
         """Use `token` for every following call."""

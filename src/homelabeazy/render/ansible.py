@@ -14,7 +14,7 @@ from typing import Any
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog.base import SecretSpec
 from homelabeazy.render.inventory import inventory_for
-from homelabeazy.render.serialize import to_yaml
+from homelabeazy.render.serialize import AnsibleTemplate, to_ansible_yaml, to_yaml
 from homelabeazy.toolchain import ANSIBLE_COLLECTIONS, requirements
 
 KUBE_VIP_VERSION = "v1.0.1"
@@ -58,9 +58,11 @@ _BLUEPRINT_SKIP = {"__pycache__", "__init__.py"}
 def render(homelab: Homelab) -> dict[str, str]:
     """Relative path -> file text for the ansible/ tree."""
     out = {f"ansible/{path}": text for path, text in blueprint_files().items()}
-    out["ansible/inventory.yml"] = to_yaml(inventory_for(homelab), HEADER)
-    out["ansible/group_vars/all.yml"] = to_yaml(all_vars(homelab), HEADER + ALL_VARS_DOC)
-    out["ansible/group_vars/k3s_cluster.yml"] = to_yaml(cluster_vars(homelab), HEADER + CLUSTER_VARS_DOC)
+    out["ansible/inventory.yml"] = to_ansible_yaml(inventory_for(homelab), HEADER)
+    out["ansible/group_vars/all.yml"] = to_ansible_yaml(all_vars(homelab), HEADER + ALL_VARS_DOC)
+    out["ansible/group_vars/k3s_cluster.yml"] = to_ansible_yaml(
+        cluster_vars(homelab), HEADER + CLUSTER_VARS_DOC
+    )
     out["ansible/requirements.yml"] = to_yaml(requirements(ANSIBLE_COLLECTIONS), HEADER + REQUIREMENTS_DOC)
     return dict(sorted(out.items()))
 
@@ -91,11 +93,11 @@ def cluster_vars(homelab: Homelab) -> dict[str, Any]:
         "k3s_api_port": K3S_API_PORT,
         "k3s_tls_san": [vip, cluster.api_host],
         "k3s_disable": list(K3S_DISABLED_COMPONENTS),
-        "k3s_first_server": "{{ groups['k3s_servers'][0] }}",
+        "k3s_first_server": AnsibleTemplate("{{ groups['k3s_servers'][0] }}"),
         "k3s_token_vault_path": f"{homelab.vault_kv_mount}/{token.path}",
         "k3s_token_vault_key": token.keys[0],
-        "k3s_token": f"{{{{ lookup('ansible.builtin.env', '{TOKEN_ENV}') }}}}",
-        "k3s_airgap_dir": (
+        "k3s_token": AnsibleTemplate(f"{{{{ lookup('ansible.builtin.env', '{TOKEN_ENV}') }}}}"),
+        "k3s_airgap_dir": AnsibleTemplate(
             "{{ lookup('ansible.builtin.env', 'HOME') }}/.cache/homelab/k3s/{{ k3s_version }}"
         ),
         "kube_vip_version": KUBE_VIP_VERSION,

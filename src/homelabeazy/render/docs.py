@@ -29,6 +29,7 @@ crash.log
 .homelab/state.json
 .homelab/staging/
 .homelab/pending.json
+.homelab/*.lock
 kubeconfig*
 *.retry
 .vault-bootstrap*

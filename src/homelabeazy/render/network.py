@@ -17,7 +17,7 @@ from homelabeazy.netpolicy import compile_policy, policy_for_homelab, reach
 from homelabeazy.netpolicy.nftables import compile_nftables
 from homelabeazy.netpolicy.pfsense import DEFAULT_TRUNK, PfDns, pfsense_playbook, pfsense_vars
 from homelabeazy.render.dns import render as render_dns
-from homelabeazy.render.serialize import to_yaml
+from homelabeazy.render.serialize import ansible_data, to_ansible_yaml, to_yaml
 from homelabeazy.render.templates import render_template
 from homelabeazy.toolchain import PFSENSE_COLLECTIONS, PROXMOX_COLLECTIONS, requirements
 
@@ -31,6 +31,7 @@ def _playbook_yaml(plays: list[dict[str, Any]]) -> str:
     The shared dumper indents every sequence by two, the top-level one included; removing the
     common indent keeps the document identical in meaning.
     """
+    plays = [{**play, "vars": ansible_data(play["vars"])} if "vars" in play else play for play in plays]
     return HEADER + "---\n" + textwrap.dedent(to_yaml(plays))
 
 
@@ -52,14 +53,14 @@ def _pfsense_files(homelab: Homelab, data: dict[str, Any]) -> dict[str, str]:
     """
     out = {
         "network/pfsense/playbook.yml": _playbook_yaml(pfsense_playbook(_dns_overrides(homelab))),
-        "network/pfsense/vars/homelab.yml": to_yaml(data, HEADER + "---\n"),
+        "network/pfsense/vars/homelab.yml": to_ansible_yaml(data, HEADER + "---\n"),
         "network/pfsense/requirements.yml": to_yaml(requirements(PFSENSE_COLLECTIONS), HEADER + "---\n"),
     }
     pfsense = homelab.config.network.pfsense
     if pfsense is not None:
         host = {"ansible_host": str(pfsense.address), "ansible_user": pfsense.ssh_user}
         inventory = {"pfsense": {"hosts": {"pfsense": host}}}
-        out["network/pfsense/inventory.yml"] = to_yaml(inventory, HEADER + "---\n")
+        out["network/pfsense/inventory.yml"] = to_ansible_yaml(inventory, HEADER + "---\n")
     return out
 
 
@@ -101,7 +102,7 @@ def _proxmox_files(homelab: Homelab) -> dict[str, str]:
     )
     return {
         "network/proxmox/playbook.yml": _playbook_yaml(playbook),
-        "network/proxmox/inventory.yml": to_yaml(inventory, HEADER + "---\n"),
+        "network/proxmox/inventory.yml": to_ansible_yaml(inventory, HEADER + "---\n"),
         "network/proxmox/requirements.yml": to_yaml(requirements(PROXMOX_COLLECTIONS), HEADER + "---\n"),
         **role,
     }

@@ -10,13 +10,55 @@ from typing import Any
 from ruamel.yaml import YAML
 
 
+class AnsibleTemplate(str):
+    """A string the renderer itself means Ansible to template (`{{ groups['k3s_servers'][0] }}`).
+
+    Never built from user text: `to_ansible_yaml` writes every other string holding a `{` as
+    `!unsafe`, so Ansible treats it as data and a rule description like
+    `{{ lookup('pipe', 'touch /tmp/pwned') }}` stays those characters.
+    """
+
+    __slots__ = ()
+
+
+class _Unsafe(str):
+    __slots__ = ()
+
+
+def _represent_unsafe(representer: Any, value: _Unsafe) -> Any:
+    return representer.represent_scalar("!unsafe", str(value))
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     yaml.width = 4096  # never fold long strings: folding differs between emitters
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
+    yaml.representer.add_representer(_Unsafe, _represent_unsafe)
     return yaml
+
+
+def ansible_data(data: Any) -> Any:
+    """`data` with every string Ansible could template marked `!unsafe` (keys included).
+
+    Jinja's delimiters all start with `{`; a string without one cannot template, and marking any
+    `{` (not just `{{`) keeps two halves in two variables from joining into a template.
+    """
+    if isinstance(data, AnsibleTemplate):
+        return str(data)
+    if isinstance(data, str):
+        return _Unsafe(data) if "{" in data else str(data)
+    if isinstance(data, dict):
+        return {ansible_data(key): ansible_data(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [ansible_data(item) for item in data]
+    return data
+
+
+def to_ansible_yaml(data: Any, header: str = "") -> str:
+    """A YAML file Ansible reads (inventory, group_vars, vars files): user strings are data."""
+    return to_yaml(ansible_data(data), header)
 
 
 def to_yaml(data: Any, header: str = "") -> str:

@@ -16,26 +16,106 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from homelabeazy import __version__
-from homelabeazy.errors import HomelabError
+from homelabeazy.errors import ExitCode, HomelabError
 
 STATE_DIR = ".homelab"
 MANIFEST = f"{STATE_DIR}/manifest.json"
 JOURNAL = f"{STATE_DIR}/pending.json"
 TMP_DIR = f"{STATE_DIR}/staging"
+LOCK = f"{STATE_DIR}/render.lock"
+# Generated paths never live here: our own state, and Git's (a manifest arrives by `git pull`).
+RESERVED_TOPS = frozenset({STATE_DIR, ".git"})
 
 
 class WriterError(HomelabError):
     """The output tree cannot be written or its render state is damaged (exit 1, never a traceback)."""
+
+
+class UnsafePathError(HomelabError):
+    """A path to write or delete would land outside the output tree (exit 2: the input is hostile or broken).
+
+    The manifest and the journal are files in the repo, so they arrive by `git pull` as well; their
+    paths are input like the config, and are checked before anything is touched.
+    """
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+def check_rel(rel: object, source: str) -> str:
+    """`rel` as a plain relative path inside the tree (no `..`, not absolute, not in .homelab/ or .git/)."""
+    text = rel if isinstance(rel, str) else ""
+    parts = PurePosixPath(text).parts
+    if (
+        not parts
+        or "\0" in text
+        or "\\" in text
+        or PurePosixPath(text).is_absolute()
+        or any(part in ("..", ".") for part in text.split("/"))
+        or parts[0] in RESERVED_TOPS
+    ):
+        raise UnsafePathError(
+            f"{source}: the path {rel!r} is not a plain relative path inside the output tree; "
+            "nothing was written or deleted (restore that file from Git or delete it, then render again)"
+        )
+    return text
+
+
+def inside(out: Path, rel: str, source: str) -> Path:
+    """`out / rel` after resolving every symlink, refused unless it is still inside `out`.
+
+    A symlinked folder in the tree pointing elsewhere would otherwise carry our writes and
+    deletions out of it; so would a symlinked `.homelab/`.
+    """
+    root = out.resolve()
+    target = (out / rel).resolve()
+    if root not in target.parents:
+        raise UnsafePathError(
+            f"{source}: {out / rel} resolves to {target}, outside the output tree {root} (a symlink?); "
+            "nothing was written or deleted (replace the symlink with a real folder, then render again)"
+        )
+    return out / rel
+
+
+def _check_all(out: Path, rels: Iterable[str], source: str) -> None:
+    for rel in rels:
+        inside(out, check_rel(rel, source), source)
+
+
+@contextlib.contextmanager
+def exclusive(out: Path) -> Iterator[None]:
+    """Hold the output tree's render lock for a whole render: one writer at a time per tree.
+
+    Two renders interleaving their plans, renames and deletions would leave a mix of both trees
+    and a manifest matching neither. An advisory flock on `.homelab/render.lock`, dropped by the
+    kernel when the process dies, so a crashed render never leaves the tree locked. The second
+    render fails at once (exit 1) rather than queueing behind a render it cannot see.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    path = inside(out, LOCK, "the render lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WriterError(
+                f"another `homelab render` is writing {out} (it holds {path}); "
+                "wait for it to finish, then run again"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def sha256(text: str) -> str:
@@ -67,10 +147,12 @@ def read_manifest(out: Path) -> dict[str, str]:
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        files = data.get("files", {})
-        return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+        files = data.get("files", {}) if isinstance(data, dict) else {}
+        manifest = {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
     except (OSError, ValueError):
         return {}
+    _check_all(out, manifest, str(path))
+    return manifest
 
 
 def _disk_hash(path: Path) -> str | None:
@@ -85,6 +167,7 @@ def _disk_hash(path: Path) -> str | None:
 def plan(out: Path, files: Mapping[str, str]) -> RenderPlan:
     """Compare the wanted files with the tree and its manifest."""
     manifest = read_manifest(out)
+    _check_all(out, files, "the rendered files")
     create, update, unchanged, conflicts, delete = [], [], [], [], []
     for rel in sorted(files):
         want = sha256(files[rel])
@@ -182,6 +265,7 @@ def _read_journal(out: Path) -> dict[str, Any]:
             f"{journal} (an interrupted render's journal) cannot be read: {exc}; delete it and "
             "re-render (check the generated files with `git status` first)"
         ) from None
+    _check_all(out, [*data["rename"], *data["delete"], *data["manifest"]], str(journal))
     return data
 
 
@@ -246,6 +330,9 @@ def apply(out: Path, result: RenderPlan, *, force: bool = False) -> None:
     if force:
         writes += [c for c in result.conflicts if c in result.files]
         deletes += [c for c in result.conflicts if c not in result.files]
+    _check_all(out, [*writes, *deletes, *result.files], "the render plan")
+    for state in (MANIFEST, JOURNAL, TMP_DIR):
+        inside(out, state, "the render state folder")
     manifest = {rel: sha256(text) for rel, text in result.files.items()}
     journal = {"rename": sorted(writes), "delete": sorted(deletes), "manifest": manifest}
     try:
