@@ -123,3 +123,25 @@ def test_public_dns_is_off_by_default() -> None:
     files = render_k8s(build(load_config(example.read_text(encoding="utf-8")).config))
     assert not [p for p in files if "external-dns" in p or "cloudflare" in p]
     assert "DNSEndpoint" not in "".join(files.values())
+
+
+def test_the_docs_say_what_to_do_at_cloudflare(public: Homelab) -> None:
+    from homelabeazy.render.docs import render as render_docs
+
+    docs = render_docs(public)
+    readme, architecture = docs["README.md"], docs["docs/ARCHITECTURE.md"]
+    for text in (
+        "homelab/cloudflare-tunnel/token",
+        "homelab/external-dns/cloudflare",
+        "*Zone → Zone → Read*",
+        "*Zone → DNS → Edit*",
+        "https://traefik.traefik.svc:443",
+        f"{TUNNEL_ID}.cfargotunnel.com",
+        "Published names: `auth.home.example.com`, `home.home.example.com`, `whoami.home.example.com`.",
+        "Without any login (`public_without_sso: true`): `whoami.home.example.com`.",
+    ):
+        assert text in readme, text
+    assert "| home.home.example.com | group: admins |" in architecture
+    example = FIXTURES / "valid" / "example.yaml"
+    plain = render_docs(build(load_config(example.read_text(encoding="utf-8")).config))
+    assert "Cloudflare" not in plain["README.md"] + plain["docs/ARCHITECTURE.md"]
