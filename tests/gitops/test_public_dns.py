@@ -145,3 +145,12 @@ def test_the_docs_say_what_to_do_at_cloudflare(public: Homelab) -> None:
     example = FIXTURES / "valid" / "example.yaml"
     plain = render_docs(build(load_config(example.read_text(encoding="utf-8")).config))
     assert "Cloudflare" not in plain["README.md"] + plain["docs/ARCHITECTURE.md"]
+
+
+def test_both_cloudflare_tokens_are_external_secrets_seed_asks_for(public: Homelab) -> None:
+    from homelabeazy.lifecycle import secrets
+
+    plan = secrets.plan_seed(public.secrets, {})
+    assert ("cloudflare-tunnel/token", ("tunnel_token",)) in plan.missing_external
+    assert ("external-dns/cloudflare", ("api_token",)) in plan.missing_external
+    assert not [a for a in plan.generate if "cloudflare" in a.path]
