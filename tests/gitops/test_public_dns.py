@@ -82,6 +82,7 @@ def test_the_tunnel_reads_the_secret_the_external_secret_merges_into(public: Hom
     (env,) = [e for e in container["env"] if e["name"] == "TUNNEL_TOKEN"]
     ref = env["valueFrom"]["secretKeyRef"]
     assert ref == {"name": secret["metadata"]["name"], "key": "tunnelToken"}
+    assert container["image"] == "cloudflare/cloudflared:2025.8.0"
     assert secret["stringData"]["tunnelToken"].startswith(
         "replaced-from-vault"
     )  # a placeholder, never a token

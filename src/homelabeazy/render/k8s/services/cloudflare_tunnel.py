@@ -21,13 +21,20 @@ from homelabeazy.render.k8s.services.common import new_bundle, secret_spec
 FULLNAME = "cloudflared"
 """The chart's fullname, hence its Secret's and Deployment's name."""
 CHART_SECRET_KEY = "tunnelToken"  # noqa: S105 - a name, not a secret
+IMAGE_TAG = "2025.8.0"
+"""cloudflared's image: the chart's default is `latest`, which would change under a re-sync (the tag is
+one Renovate proposed for cloudflare/cloudflared; not pulled here)."""
 PLACEHOLDER = "replaced-from-vault-by-external-secrets"
 """What the chart renders into its Secret until External Secrets merges the token in."""
 
 
 def values(homelab: Homelab) -> dict[str, Any]:  # noqa: ARG001 - uniform renderer signature
-    """A fixed name, the placeholder token, the chart's locked-down defaults otherwise."""
-    return {"fullnameOverride": FULLNAME, "cloudflare": {"tunnel_token": PLACEHOLDER}}
+    """A fixed name, a pinned image, the placeholder token, the chart's locked-down defaults otherwise."""
+    return {
+        "fullnameOverride": FULLNAME,
+        "image": {"tag": IMAGE_TAG},
+        "cloudflare": {"tunnel_token": PLACEHOLDER},
+    }
 
 
 def token_secret(entry: ServiceEntry) -> Manifest:
