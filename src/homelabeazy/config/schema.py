@@ -598,6 +598,38 @@ class DnsGatewayConfig(ServiceBase):
     Traefik does not use."""
 
 
+class ExternalDnsConfig(ServiceBase):
+    """external-dns: publishes the `public: true` routes in a Cloudflare-hosted zone.
+
+    The zone is `domain`, created at Cloudflare by hand; the API token (Zone:Read and DNS:Edit on
+    that zone only) is an external secret written to Vault at `external-dns/cloudflare`
+    (`api_token`). Each public route becomes a proxied CNAME to the Cloudflare tunnel.
+    """
+
+    enabled: bool = False
+    """Deploy it (needs `services.cloudflare_tunnel`: nothing in the LAN is published directly)."""
+
+
+class CloudflareTunnelConfig(ServiceBase):
+    """cloudflared: an outbound tunnel from the cluster to Cloudflare's edge, into Traefik.
+
+    A remotely-managed tunnel created by hand in the Cloudflare dashboard; its token is an external
+    secret written to Vault at `cloudflare-tunnel/token` (`tunnel_token`). Public requests go
+    through Traefik, so Authelia still guards every protected route.
+    """
+
+    enabled: bool = False
+    """Deploy it."""
+    tunnel_id: (
+        Annotated[
+            str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+        ]
+        | None
+    ) = None
+    """The tunnel's UUID from the dashboard; public names become CNAMEs to `<tunnel_id>.cfargotunnel.com`.
+    Required when enabled."""
+
+
 class ServicesConfig(Section):
     """The core services; each can be turned off."""
 
@@ -627,6 +659,10 @@ class ServicesConfig(Section):
     """Longhorn."""
     dns_gateway: DnsGatewayConfig = Field(default_factory=DnsGatewayConfig)
     """k8s-gateway, the in-cluster DNS for the homelab domain."""
+    external_dns: ExternalDnsConfig = Field(default_factory=ExternalDnsConfig)
+    """external-dns for the public routes (Cloudflare)."""
+    cloudflare_tunnel: CloudflareTunnelConfig = Field(default_factory=CloudflareTunnelConfig)
+    """A Cloudflare tunnel into Traefik for the public routes."""
 
 
 # --------------------------------------------------------------------------- apps
@@ -676,6 +712,11 @@ class AppConfig(Section):
     """Who may reach the route: `public`, `one_factor`, `two_factor`, or `group` (needs `groups`)."""
     groups: list[Label] = Field(default_factory=list)
     """Groups allowed when `access: group`."""
+    public: bool = False
+    """Publish the route on the internet: a DNS record at Cloudflare and the Cloudflare tunnel into
+    Traefik (needs `services.external_dns` and `services.cloudflare_tunnel`). Authelia still guards it."""
+    public_without_sso: bool = False
+    """Say yes to publishing a route with `access: public` (no login at all); refused otherwise."""
 
 
 # --------------------------------------------------------------------------- identity

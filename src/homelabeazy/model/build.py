@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from ipaddress import IPv4Address
 
 from homelabeazy.config.schema import HomelabConfig
@@ -25,7 +26,9 @@ def build(config: HomelabConfig) -> Homelab:
     nodes = _nodes(config, services_zone)
     services = enabled_entries(config)
     apps = tuple(_app(config, app_index) for app_index in range(len(config.apps)))
-    routes = tuple(_service_routes(config, services)) + tuple(a.route for a in apps if a.route is not None)
+    routes = _with_public_portal(
+        tuple(_service_routes(config, services)) + tuple(a.route for a in apps if a.route is not None)
+    )
     secrets = (K3S_TOKEN, *(s for entry in services for s in entry.secrets), *_user_secrets(config))
     lb_first, lb_last = parse_range(config.cluster.loadbalancer_range)
     traefik_ip = config.services.traefik.loadbalancer_ip or lb_first
@@ -146,6 +149,15 @@ def _service_routes(config: HomelabConfig, services: tuple[ServiceEntry, ...]) -
     return routes
 
 
+def _with_public_portal(routes: tuple[Route, ...]) -> tuple[Route, ...]:
+    """A public route behind SSO sends its visitors to Authelia's portal, so the portal is public too."""
+    if not any(r.public and r.protected for r in routes):
+        return routes
+    return tuple(
+        replace(r, public=True) if r.owner == "authelia" and r.kind == "service" else r for r in routes
+    )
+
+
 def _app(config: HomelabConfig, index: int) -> App:
     app = config.apps[index]
     namespace = app.namespace or app.name
@@ -160,6 +172,7 @@ def _app(config: HomelabConfig, index: int) -> App:
             app.access,
             tuple(app.groups),
             "app",
+            public=app.public,
         )
     values = None
     if app.chart is not None:

@@ -69,6 +69,8 @@ class Route:
     access: Access
     groups: tuple[str, ...]
     kind: Literal["service", "app"]
+    public: bool = False
+    """Published on the internet (Cloudflare DNS record and tunnel); reached through Traefik still."""
 
     @property
     def protected(self) -> bool:

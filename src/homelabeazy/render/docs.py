@@ -9,6 +9,7 @@ from typing import Any
 
 from homelabeazy import toolchain
 from homelabeazy.model import Homelab, Route, repo_credentials
+from homelabeazy.model.catalog import cloudflare_tunnel, external_dns
 from homelabeazy.model.proxmox_privileges import (
     IMPORT_CONTENT_SINCE,
     SUPPORTED_MAJORS,
@@ -107,6 +108,25 @@ def group_members(homelab: Homelab) -> list[tuple[str, list[str]]]:
     ]
 
 
+def _public_access(homelab: Homelab) -> dict[str, object] | None:
+    """What the docs say about the Cloudflare side; None unless the tunnel is deployed."""
+    tunnel = homelab.service("cloudflare_tunnel")
+    traefik = homelab.service("traefik")
+    if tunnel is None or traefik is None:
+        return None
+    dns = homelab.service("external_dns")
+    return {
+        "hosts": sorted(r.host for r in homelab.routes if r.public),
+        "open": sorted(r.host for r in homelab.routes if r.public and not r.protected and r.kind == "app"),
+        "tunnel_id": homelab.config.services.cloudflare_tunnel.tunnel_id,
+        "origin": f"https://{cloudflare_tunnel.TRAEFIK_SERVICE}:443",
+        "tunnel_secret": f"{homelab.vault_kv_mount}/{cloudflare_tunnel.TOKEN_PATH}",
+        "tunnel_key": cloudflare_tunnel.TOKEN_KEY,
+        "dns_secret": f"{homelab.vault_kv_mount}/{external_dns.TOKEN_PATH}" if dns is not None else None,
+        "dns_key": external_dns.TOKEN_KEY,
+    }
+
+
 def render(homelab: Homelab) -> dict[str, str]:
     """README.md, docs/ARCHITECTURE.md, docs/RUNBOOK.md and .gitignore."""
     routes_by_owner: dict[str, list[Route]] = defaultdict(list)
@@ -121,6 +141,7 @@ def render(homelab: Homelab) -> dict[str, str]:
         "collections": toolchain.ANSIBLE_COLLECTIONS,
         "pfsensible": toolchain.PFSENSE_COLLECTIONS[0].version,
         "mail": _authelia_mail(homelab),
+        "public": _public_access(homelab),
         "pveum": [
             (major, len(required_privileges(major)), pveum_commands(homelab.config.proxmox.token_id, major))
             for major in sorted(SUPPORTED_MAJORS, reverse=True)

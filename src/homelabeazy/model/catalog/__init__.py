@@ -9,9 +9,11 @@ from homelabeazy.model.catalog import (
     argocd,
     authelia,
     cert_manager,
+    cloudflare_tunnel,
     consul,
     dns_gateway,
     efk,
+    external_dns,
     external_secrets,
     longhorn,
     metallb,
@@ -36,6 +38,8 @@ REGISTRY: dict[str, Callable[[HomelabConfig], ServiceEntry]] = {
     "velero": velero.entry,
     "efk": efk.entry,
     "dns_gateway": dns_gateway.entry,
+    "cloudflare_tunnel": cloudflare_tunnel.entry,
+    "external_dns": external_dns.entry,
 }
 """Service name (its key under `services:`) -> catalog entry builder, in deployment order."""
 

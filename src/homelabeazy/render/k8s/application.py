@@ -26,11 +26,13 @@ def argocd_namespace(homelab: Homelab) -> str:
     return entry.namespace if entry is not None else "argocd"
 
 
-def sync_policy(server_side: bool = False) -> dict[str, Any]:
+def sync_policy(server_side: bool = False, respect_ignored: bool = False) -> dict[str, Any]:
     """Automated, pruning, self-healing; CRs may wait for CRDs their chart installs in the same sync."""
     options = ["CreateNamespace=true", "SkipDryRunOnMissingResource=true"]
     if server_side:
         options.append("ServerSideApply=true")
+    if respect_ignored:
+        options.append("RespectIgnoreDifferences=true")
     return {
         "automated": {"prune": True, "selfHeal": True},
         "syncOptions": options,
@@ -71,6 +73,16 @@ def application(
         sources.append({**_git(homelab), "path": manifests_dir})
     if bundle.git_path is not None:
         sources.append({**_git(homelab), "path": bundle.git_path})
+    spec: dict[str, Any] = {
+        "project": PROJECT,
+        "destination": {"server": IN_CLUSTER, "namespace": bundle.namespace},
+        "sources": sources,
+        "syncPolicy": sync_policy(
+            server_side=bundle.chart is not None, respect_ignored=bool(bundle.ignore_differences)
+        ),
+    }
+    if bundle.ignore_differences:
+        spec["ignoreDifferences"] = bundle.ignore_differences
     return obj(
         "argoproj.io/v1alpha1",
         "Application",
@@ -80,12 +92,7 @@ def application(
             annotations={"argocd.argoproj.io/sync-wave": str(bundle.wave)},
             finalizers=[FINALIZER],
         ),
-        spec={
-            "project": PROJECT,
-            "destination": {"server": IN_CLUSTER, "namespace": bundle.namespace},
-            "sources": sources,
-            "syncPolicy": sync_policy(server_side=bundle.chart is not None),
-        },
+        spec=spec,
     )
 
 

@@ -26,6 +26,8 @@ class Needs:
     """Serves admission webhooks or API extensions the API server calls from the nodes."""
     internet_ports: tuple[int, ...] = ()
     """TCP ports it opens to addresses outside the cluster (Git, Helm repos, ACME, S3)."""
+    internet_udp_ports: tuple[int, ...] = ()
+    """UDP ports it opens outside the cluster (a Cloudflare tunnel's QUIC)."""
     egress_to: tuple[str, ...] = ()
     """Namespaces it connects to."""
     ingress_from: tuple[str, ...] = ()
@@ -55,6 +57,9 @@ class Bundle:
     kind: str = "service"
     """`service` for a core service, `app` for a user app (route owners are looked up by both)."""
     wave: int = 0
+    ignore_differences: list[dict[str, Any]] = field(default_factory=list)
+    """ArgoCD `ignoreDifferences` entries: fields another controller writes into a chart's object
+    (a token External Secrets merges into the Secret a chart renders). Respected on sync too."""
     """The Application's sync wave, set once every bundle is known (render/k8s/waves.py)."""
 
     def add(self, stem: str, *documents: Manifest) -> None:

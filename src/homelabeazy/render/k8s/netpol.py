@@ -34,9 +34,9 @@ def _hosts(addresses: list[str]) -> list[dict[str, Any]]:
     return [{"ipBlock": {"cidr": f"{address}/32"}} for address in addresses]
 
 
-def _internet_ports(ports: tuple[int, ...]) -> list[dict[str, Any]]:
-    """TCP ports; DNS (53) over UDP as well, as resolvers answer on both."""
-    result: list[dict[str, Any]] = []
+def _internet_ports(ports: tuple[int, ...], udp: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+    """TCP ports; DNS (53) over UDP as well, as resolvers answer on both; then the UDP-only ones."""
+    result: list[dict[str, Any]] = [{"protocol": "UDP", "port": port} for port in udp]
     for port in ports:
         if port == 53:
             result.append({"protocol": "UDP", "port": port})
@@ -153,7 +153,7 @@ def bundle_policies(homelab: Homelab, bundle: Bundle) -> list[Manifest]:
                 },
             )
         )
-    if needs.internet_ports:
+    if needs.internet_ports or needs.internet_udp_ports:
         policies.append(
             _policy(
                 f"{prefix}-internet",
@@ -171,7 +171,7 @@ def bundle_policies(homelab: Homelab, bundle: Bundle) -> list[Manifest]:
                                     }
                                 }
                             ],
-                            "ports": _internet_ports(needs.internet_ports),
+                            "ports": _internet_ports(needs.internet_ports, needs.internet_udp_ports),
                         }
                     ],
                 },

@@ -16,9 +16,11 @@ from homelabeazy.render.k8s.services import (
     argocd,
     authelia,
     cert_manager,
+    cloudflare_tunnel,
     consul,
     dns_gateway,
     efk,
+    external_dns,
     external_secrets,
     longhorn,
     metallb,
@@ -44,5 +46,7 @@ REGISTRY: dict[str, BundleBuilder] = {
     "velero": velero.bundle,
     "efk": efk.bundle,
     "dns_gateway": dns_gateway.bundle,
+    "cloudflare_tunnel": cloudflare_tunnel.bundle,
+    "external_dns": external_dns.bundle,
 }
 """Catalog name -> bundle builder; a catalog entry without one here is a bug a test catches."""

@@ -1,0 +1,55 @@
+"""cloudflared: a remotely-managed Cloudflare tunnel, opened from inside the cluster into Traefik.
+
+The tunnel's public hostnames live at Cloudflare (remote configuration), not in this repo; what
+reaches the tunnel is decided by the DNS records external-dns publishes (public routes only).
+Requests enter Traefik like LAN ones, so Authelia still guards every protected route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.converge.needs import Clients, FlowNeed
+from homelabeazy.converge.state import DesiredState
+from homelabeazy.model.catalog.base import ChartPin, SecretSpec, ServiceEntry
+
+CHART = ChartPin("https://cloudflare.github.io/helm-charts", "cloudflare-tunnel-remote", "0.1.2")
+TOKEN_PATH = "cloudflare-tunnel/token"  # noqa: S105 - a name, not a secret
+TOKEN_KEY = "tunnel_token"  # noqa: S105 - a name, not a secret
+EDGE_HOST = "region1.v2.argotunnel.com"
+"""One of the edge addresses cloudflared connects to (QUIC on UDP, HTTP/2 on TCP, port 7844)."""
+EDGE_PORT = 7844
+API_HOST = "api.cloudflare.com"
+"""Cloudflare's API (HTTPS), which cloudflared also calls."""
+TRAEFIK_SERVICE = "traefik.traefik.svc"
+"""The origin for every public hostname of the tunnel (its HTTPS entry point)."""
+
+
+def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
+    """The tunnel token comes from the Cloudflare dashboard, so it is external."""
+    return ServiceEntry(
+        name="cloudflare_tunnel",
+        title="Cloudflare tunnel",
+        namespace="cloudflare-tunnel",
+        chart=CHART,
+        description="Outbound tunnel from Cloudflare's edge into Traefik for the public routes",
+        secrets=(
+            SecretSpec(TOKEN_PATH, (TOKEN_KEY,), "cloudflared", "token of the Cloudflare tunnel", "external"),
+        ),
+        depends_on=("external_secrets", "traefik"),
+    )
+
+
+CLOUDFLARED_LABELS = {"pod": "cloudflared"}
+"""The chart's pod label (its Deployment selects on it)."""
+
+
+def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:  # noqa: ARG001
+    """Out to the edge on 7844 (UDP and TCP) and the API on 443; in to Traefik's HTTPS port."""
+    clients = Clients(entry(config).namespace, CLOUDFLARED_LABELS, "cloudflared")
+    yield FlowNeed(clients, EDGE_HOST, EDGE_PORT, "tunnel to Cloudflare's edge (QUIC)", protocol="UDP")
+    yield FlowNeed(clients, EDGE_HOST, EDGE_PORT, "tunnel to Cloudflare's edge (HTTP/2)")
+    yield FlowNeed(clients, API_HOST, 443, "Cloudflare API")
+    if config.services.traefik.enabled:
+        yield FlowNeed(clients, TRAEFIK_SERVICE, "websecure", "public requests into Traefik")
