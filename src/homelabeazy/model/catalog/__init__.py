@@ -14,6 +14,7 @@ from homelabeazy.model.catalog import (
     external_secrets,
     longhorn,
     metallb,
+    monitoring,
     openldap,
     traefik,
     vault,
@@ -34,6 +35,7 @@ REGISTRY: dict[str, Callable[[HomelabConfig], ServiceEntry]] = {
     "authelia": authelia.entry,
     "velero": velero.entry,
     "efk": efk.entry,
+    "monitoring": monitoring.entry,
 }
 """Service name (its key under `services:`) -> catalog entry builder, in deployment order."""
 

@@ -32,6 +32,8 @@ class Needs:
     """Namespaces that connect to it (other than Traefik)."""
     world_ports: tuple[int, ...] = ()
     """Pod ports anyone may reach (only Traefik's entry points)."""
+    node_ports: tuple[int, ...] = ()
+    """TCP ports it opens on every node's address (Prometheus scraping node-exporter, the kubelet, etcd)."""
 
 
 @dataclass

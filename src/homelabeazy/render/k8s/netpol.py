@@ -141,6 +141,23 @@ def bundle_policies(homelab: Homelab, bundle: Bundle) -> list[Manifest]:
                 },
             )
         )
+    if needs.node_ports:
+        policies.append(
+            _policy(
+                f"{prefix}-nodes",
+                bundle.namespace,
+                {
+                    "podSelector": {},
+                    "policyTypes": ["Egress"],
+                    "egress": [
+                        {
+                            "to": _hosts([str(n.ip) for n in homelab.nodes]),
+                            "ports": [{"protocol": "TCP", "port": p} for p in needs.node_ports],
+                        }
+                    ],
+                },
+            )
+        )
     if needs.webhook:
         policies.append(
             _policy(

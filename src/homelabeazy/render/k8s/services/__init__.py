@@ -21,6 +21,7 @@ from homelabeazy.render.k8s.services import (
     external_secrets,
     longhorn,
     metallb,
+    monitoring,
     openldap,
     traefik,
     vault,
@@ -42,5 +43,6 @@ REGISTRY: dict[str, BundleBuilder] = {
     "authelia": authelia.bundle,
     "velero": velero.bundle,
     "efk": efk.bundle,
+    "monitoring": monitoring.bundle,
 }
 """Catalog name -> bundle builder; a catalog entry without one here is a bug a test catches."""
