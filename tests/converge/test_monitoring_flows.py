@@ -1,0 +1,75 @@
+"""Prometheus may scrape exactly what it needs: on the example's real desired state, each of the
+monitoring namespace's allows carries exactly the scrapes the catalog declares through it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from homelabeazy.converge.build import build_state
+from homelabeazy.converge.flows import check_flows
+from homelabeazy.converge.state import DesiredState
+from homelabeazy.model import Homelab
+from homelabeazy.ops.helm import ChartCache
+from homelabeazy.render.registry import render_all
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def example_state(
+    chart_dir: Path, tmp_path_factory: pytest.TempPathFactory, example_homelab: Homelab
+) -> DesiredState:
+    pulled = tmp_path_factory.mktemp("pulled")
+    return build_state(
+        example_homelab, render_all(example_homelab), ChartCache(chart_dir, pulled, pull=False)
+    )
+
+
+def _without_policy(state: DesiredState, name: str) -> DesiredState:
+    kept = tuple(
+        o
+        for o in state.objects
+        if not (o.kind == "NetworkPolicy" and (o.namespace, o.name) == ("monitoring", name))
+    )
+    assert len(kept) == len(state.objects) - 1
+    return replace(state, objects=kept)
+
+
+def test_the_example_scrapes_everything_it_declares(
+    example_state: DesiredState, example_homelab: Homelab
+) -> None:
+    assert example_state.find("Prometheus", "monitoring", "monitoring-prometheus") is not None
+    assert [f.text() for f in check_flows(example_state, example_homelab)] == []
+
+
+def test_without_the_node_ports_every_node_scrape_is_denied(
+    example_state: DesiredState, example_homelab: Homelab
+) -> None:
+    findings = check_flows(_without_policy(example_state, "allow-monitoring-nodes"), example_homelab)
+    denied = sorted({(f.message.split(":")[0], f.message.split(" on ")[1].split(" ")[0]) for f in findings})
+    nodes = [str(n.ip) for n in example_homelab.nodes]
+    servers = [str(n.ip) for n in example_homelab.servers]
+    expected = [
+        *(("scrape node-exporter", ip) for ip in nodes),
+        *(("scrape the kubelet", ip) for ip in nodes),
+        *(("scrape etcd", ip) for ip in servers),
+    ]
+    assert denied == sorted(expected)
+    assert {f.object for f in findings} == {"StatefulSet/monitoring/prometheus-monitoring-prometheus"}
+
+
+def test_without_the_egress_to_kube_system_coredns_is_not_scraped(
+    example_state: DesiredState, example_homelab: Homelab
+) -> None:
+    findings = check_flows(_without_policy(example_state, "allow-monitoring-egress"), example_homelab)
+    assert [f.message.split(":")[0] for f in findings] == ["scrape (monitoring-coredns)"]
+
+
+def test_without_the_api_policy_the_vip_probe_is_denied(
+    example_state: DesiredState, example_homelab: Homelab
+) -> None:
+    findings = check_flows(_without_policy(example_state, "allow-monitoring-kube-api"), example_homelab)
+    assert "probe the API VIP" in {f.message.split(":")[0] for f in findings}
