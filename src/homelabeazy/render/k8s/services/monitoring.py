@@ -211,6 +211,8 @@ def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
     talks to the receivers."""
     needs = Needs(
         api=True,
+        # the API server's service proxy, from the nodes: how `homelab status` reads Alertmanager
+        webhook=True,
         internet_ports=_notify_ports(homelab),
         node_ports=(NODE_EXPORTER_PORT, KUBELET_PORT, ETCD_METRICS_PORT),
         egress_to=("kube-system",),
