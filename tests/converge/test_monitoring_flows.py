@@ -28,11 +28,11 @@ def example_state(
     )
 
 
-def _without_policy(state: DesiredState, name: str) -> DesiredState:
+def _without_policy(state: DesiredState, name: str, namespace: str = "monitoring") -> DesiredState:
     kept = tuple(
         o
         for o in state.objects
-        if not (o.kind == "NetworkPolicy" and (o.namespace, o.name) == ("monitoring", name))
+        if not (o.kind == "NetworkPolicy" and (o.namespace, o.name) == (namespace, name))
     )
     assert len(kept) == len(state.objects) - 1
     return replace(state, objects=kept)
@@ -61,11 +61,12 @@ def test_without_the_node_ports_every_node_scrape_is_denied(
     assert {f.object for f in findings} == {"StatefulSet/monitoring/prometheus-monitoring-prometheus"}
 
 
-def test_without_the_egress_to_kube_system_coredns_is_not_scraped(
+def test_without_the_egress_policy_no_namespace_is_scraped(
     example_state: DesiredState, example_homelab: Homelab
 ) -> None:
     findings = check_flows(_without_policy(example_state, "allow-monitoring-egress"), example_homelab)
-    assert [f.message.split(":")[0] for f in findings] == ["scrape (monitoring-coredns)"]
+    scraped = ["monitoring-coredns", "argocd", "cert-manager", "external-secrets", "traefik", "velero"]
+    assert sorted(f.message.split(":")[0] for f in findings) == sorted(f"scrape ({s})" for s in scraped)
 
 
 def test_without_the_api_policy_the_vip_probe_is_denied(
@@ -73,3 +74,13 @@ def test_without_the_api_policy_the_vip_probe_is_denied(
 ) -> None:
     findings = check_flows(_without_policy(example_state, "allow-monitoring-kube-api"), example_homelab)
     assert "probe the API VIP" in {f.message.split(":")[0] for f in findings}
+
+
+@pytest.mark.parametrize("service", ["velero", "argocd", "traefik", "external-secrets", "cert-manager"])
+def test_each_scraped_service_admits_prometheus_exactly_for_its_monitor(
+    example_state: DesiredState, example_homelab: Homelab, service: str
+) -> None:
+    findings = check_flows(
+        _without_policy(example_state, f"allow-{service}-ingress", service), example_homelab
+    )
+    assert [f.message.split(":")[0] for f in findings] == [f"scrape ({service})"]

@@ -66,8 +66,10 @@ def test_one_application_per_service_and_app_with_pins_and_waves(example_homelab
         for p in files
         if p.startswith("kubernetes/apps/")
     }
-    # ArgoCD and EFK need not wait for Traefik: their routes sync in a companion Application.
-    companions = {"argocd-routes", "efk-routes"}
+    # ArgoCD and EFK need not wait for Traefik: their routes sync in a companion Application; the
+    # ServiceMonitors of services syncing before monitoring do the same.
+    monitored = ("argocd", "cert-manager", "external-secrets", "traefik", "velero")
+    companions = {"argocd-routes", "efk-routes", *(f"{name}-monitors" for name in monitored)}
     assert names == set(expected) | set(apps) | companions
     core = set(expected) | companions
     core_waves = [_wave(_load(files, f"kubernetes/apps/{name}.yaml")[0]) for name in core]
@@ -240,7 +242,7 @@ def test_disabling_a_service_removes_its_parts_and_nothing_else(
     data["services"][service] = {"enabled": False}
     before, after = render_k8s(example_homelab), render_k8s(homelab_from(data))
     name = service.replace("_", "-")
-    apps = (name, f"{name}-routes")  # with its routes' companion Application, if it has one
+    apps = (name, f"{name}-routes", f"{name}-monitors")  # with its companion Applications, if any
     own = {
         p
         for p in before
@@ -254,6 +256,7 @@ def test_disabling_a_service_removes_its_parts_and_nothing_else(
         "kubernetes/manifests/authelia/configuration.yaml",  # its access rule
         "kubernetes/values/authelia.yaml",  # the configuration hash that rolls Authelia
         "kubernetes/manifests/traefik/network-policies.yaml",  # Traefik's egress to it
+        "kubernetes/manifests/monitoring/network-policies.yaml",  # Prometheus's egress to it
     }
     assert changed <= allowed
     for path in changed:

@@ -15,8 +15,9 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.made import labelled_pod, made_beside
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.selectors import as_list, as_map, dig
-from homelabeazy.converge.state import DesiredObject, DesiredState
+from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.base import STORAGE, ChartPin, RouteSpec, SecretSpec, ServiceEntry
+from homelabeazy.model.catalog.traps import health_finding
 
 CHART = ChartPin("https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.5.3")
 GROUP = "monitoring.coreos.com"
@@ -68,6 +69,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         secrets=tuple(secrets),
         depends_on=(STORAGE,),
         creates=operator_objects,
+        health_checks=(monitors_find_their_services,),
     )
 
 
@@ -153,17 +155,20 @@ def _monitor_namespaces(monitor: DesiredObject) -> set[str] | None:
     return names or {monitor.namespace or ""}
 
 
-def _scrape_targets(state: DesiredState) -> Iterator[tuple[DesiredObject, DesiredObject, str | int]]:
-    """(ServiceMonitor, Service, port) for every Service a ServiceMonitor selects that has pods to
-    select (the Endpoints-only ones, etcd's, are the nodes: see `flow_needs`)."""
-    services = list(state.of_kind("Service", ""))
+def _scrape_targets(
+    state: DesiredState, *, with_pods: bool = True
+) -> Iterator[tuple[DesiredObject, DesiredObject, str | int]]:
+    """(ServiceMonitor, Service, port) for every Service a ServiceMonitor selects; `with_pods`
+    keeps only Services that select pods (the selectorless ones, etcd's and the kubelet's, stand
+    for the nodes: see `flow_needs`)."""
+    services = [*state.of_kind("Service", ""), *_operator_services(state)]
     for monitor in state.of_kind("ServiceMonitor", GROUP):
         namespaces = _monitor_namespaces(monitor)
         selector = as_map(dig(monitor.doc, "spec", "selector"))
         for service in services:
             if namespaces is not None and service.namespace not in namespaces:
                 continue
-            if not as_map(dig(service.doc, "spec", "selector")):
+            if with_pods and not as_map(dig(service.doc, "spec", "selector")):
                 continue
             if not _selects(selector, as_map(dig(service.doc, "metadata", "labels"))):
                 continue
@@ -171,6 +176,61 @@ def _scrape_targets(state: DesiredState) -> Iterator[tuple[DesiredObject, Desire
                 port = as_map(endpoint).get("port") or as_map(endpoint).get("targetPort")
                 if port is not None:
                     yield monitor, service, port
+
+
+KUBELET_SERVICE_PORTS = (("https-metrics", KUBELET_PORT), ("http-metrics", 10255), ("cadvisor", 4194))
+
+
+def _operator_services(state: DesiredState) -> Iterator[DesiredObject]:
+    """The kubelet Service the operator keeps in kube-system (`--kubelet-service`), whose
+    endpoints it fills with the nodes' addresses."""
+    for operator in state.of_kind("Deployment", "apps"):
+        for container in as_list(dig(operator.doc, "spec", "template", "spec", "containers")):
+            for arg in as_list(as_map(container).get("args")):
+                if str(arg).startswith("--kubelet-service="):
+                    namespace, _, name = str(arg).split("=", 1)[1].partition("/")
+                    service = made_beside(operator, "Service", name, ports=KUBELET_SERVICE_PORTS)
+                    labels = {"app.kubernetes.io/name": "kubelet", "k8s-app": "kubelet"}
+                    doc = {
+                        **service.doc,
+                        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+                    }
+                    yield DesiredObject(doc, operator.origin, namespace)
+
+
+def monitors_find_their_services(state: DesiredState) -> Iterator[Finding]:
+    """A ServiceMonitor that selects no Service, or names a port its Services lack, scrapes
+    nothing, silently: its alerts then never fire (a chart whose metrics are switched off)."""
+    targets = list(_scrape_targets(state, with_pods=False))
+    unseen = unseen_namespaces_of(state)
+    for monitor in state.of_kind("ServiceMonitor", GROUP):
+        if monitor.origin.application in unseen or not as_map(dig(monitor.doc, "spec", "selector")):
+            continue
+        found = [(service, port) for m, service, port in targets if m is monitor]
+        if not found:
+            yield health_finding(
+                monitor,
+                "monitoring",
+                f"selects no Service in {sorted(_monitor_namespaces(monitor) or ['any namespace'])}: "
+                "nothing is scraped",
+                "turn the chart's metrics Service on, or fix the ServiceMonitor's selector",
+            )
+            continue
+        for service, port in found:
+            names = {str(as_map(p).get("name")) for p in as_list(dig(service.doc, "spec", "ports"))}
+            numbers = {str(as_map(p).get("port")) for p in as_list(dig(service.doc, "spec", "ports"))}
+            if str(port) not in names | numbers:
+                yield health_finding(
+                    monitor,
+                    "monitoring",
+                    f"scrapes port '{port}' of {service.ident}, which has no such port",
+                    f"use one of: {', '.join(sorted(names))}",
+                )
+
+
+def unseen_namespaces_of(state: DesiredState) -> set[str]:
+    """Applications whose chart did not render (a helm finding says why): not this check's business."""
+    return {f.application for f in state.findings if f.check == "helm"}
 
 
 def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:

@@ -27,6 +27,7 @@ from homelabeazy.model.catalog.monitoring import (
     notify_keys,
 )
 from homelabeazy.render.k8s.bundle import Bundle, Needs
+from homelabeazy.render.k8s.monitors import scraped_namespaces
 from homelabeazy.render.k8s.objects import Manifest, meta, obj
 from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
 from homelabeazy.render.k8s.services.monitoring_rules import VIP_JOB, rule_groups
@@ -170,11 +171,8 @@ def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:
             "alertmanagerSpec": {"storage": volume(config.alertmanager_storage), "secrets": notify_secrets},
         },
         "grafana": {
-            "admin": {
-                "existingSecret": secret_name(secret_spec(entry, GRAFANA_PATH)),
-                "userKey": "admin-user",
-                "passwordKey": "admin-password",
-            },
+            # the chart reads the keys admin-user and admin-password of this Secret
+            "admin": {"existingSecret": secret_name(secret_spec(entry, GRAFANA_PATH))},
             "testFramework": {"enabled": False},
         },
     }
@@ -215,7 +213,7 @@ def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
         webhook=True,
         internet_ports=_notify_ports(homelab),
         node_ports=(NODE_EXPORTER_PORT, KUBELET_PORT, ETCD_METRICS_PORT),
-        egress_to=("kube-system",),
+        egress_to=("kube-system", *scraped_namespaces(homelab)),
     )
     result = new_bundle(entry, needs)
     result.values = values(homelab, entry)
