@@ -65,7 +65,15 @@ def test_without_the_egress_policy_no_namespace_is_scraped(
     example_state: DesiredState, example_homelab: Homelab
 ) -> None:
     findings = check_flows(_without_policy(example_state, "allow-monitoring-egress"), example_homelab)
-    scraped = ["monitoring-coredns", "argocd", "cert-manager", "external-secrets", "traefik", "velero"]
+    scraped = [
+        "monitoring-coredns",
+        "argocd",
+        "cert-manager",
+        "external-secrets",
+        "traefik",
+        "vault",
+        "velero",
+    ]
     assert sorted(f.message.split(":")[0] for f in findings) == sorted(f"scrape ({s})" for s in scraped)
 
 
@@ -76,7 +84,9 @@ def test_without_the_api_policy_the_vip_probe_is_denied(
     assert "probe the API VIP" in {f.message.split(":")[0] for f in findings}
 
 
-@pytest.mark.parametrize("service", ["velero", "argocd", "traefik", "external-secrets", "cert-manager"])
+@pytest.mark.parametrize(
+    "service", ["velero", "argocd", "traefik", "external-secrets", "cert-manager", "vault"]
+)
 def test_each_scraped_service_admits_prometheus_exactly_for_its_monitor(
     example_state: DesiredState, example_homelab: Homelab, service: str
 ) -> None:
@@ -84,5 +94,6 @@ def test_each_scraped_service_admits_prometheus_exactly_for_its_monitor(
         _without_policy(example_state, f"allow-{service}-ingress", service), example_homelab
     )
     purposes = [f.message.split(":")[0] for f in findings]
-    # the same policy admits Traefik where the service has a route (ArgoCD's UI)
-    assert [p for p in purposes if not p.startswith("route backend of")] == [f"scrape ({service})"]
+    # the same policy admits the service's other clients: Traefik for a route (ArgoCD's UI), ESO
+    others = ("route backend of", "secrets from Vault")
+    assert [p for p in purposes if not p.startswith(others)] == [f"scrape ({service})"]

@@ -68,7 +68,7 @@ def test_one_application_per_service_and_app_with_pins_and_waves(example_homelab
     }
     # ArgoCD and EFK need not wait for Traefik: their routes sync in a companion Application; the
     # ServiceMonitors of services syncing before monitoring do the same.
-    monitored = ("argocd", "cert-manager", "external-secrets", "traefik", "velero")
+    monitored = ("argocd", "cert-manager", "external-secrets", "traefik", "vault", "velero")
     companions = {"argocd-routes", "efk-routes", *(f"{name}-monitors" for name in monitored)}
     assert names == set(expected) | set(apps) | companions
     core = set(expected) | companions
@@ -211,7 +211,7 @@ def test_policies_allow_what_services_need(example_homelab: Homelab) -> None:
     assert _allowed_namespaces(policies["traefik"], "egress") == route_namespaces
     assert _allowed_namespaces(policies["authelia"], "egress") == {"openldap"}
     assert _allowed_namespaces(policies["openldap"], "ingress") == {"authelia"}
-    assert _allowed_namespaces(policies["vault"], "ingress") == {"external-secrets", "traefik"}
+    assert _allowed_namespaces(policies["vault"], "ingress") == {"external-secrets", "monitoring", "traefik"}
     assert _allowed_namespaces(policies["external-secrets"], "egress") == {"vault"}
     # Apps get nothing beyond their route, DNS and their own namespace.
     assert _allowed_namespaces(policies["whoami"], "egress") == set()

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from homelabeazy.model import Homelab
+from homelabeazy.model.catalog.vault import METRICS as VAULT_METRICS
 from homelabeazy.render.k8s.services.vault import server_config
 from homelabeazy.render.serialize import to_json
 from tests.support.integration import need_binary
@@ -104,3 +105,23 @@ def test_chart_receives_the_configuration_as_a_string(example_homelab: Homelab) 
     config = values(example_homelab, "vault")["server"]["ha"]["raft"]["config"]
     assert isinstance(config, str)
     assert json.loads(config) == server_config(example_homelab, "vault")
+
+
+@pytest.mark.integration
+def test_metrics_answer_prometheus_without_a_token(bao_server: tuple[str, Path]) -> None:
+    """What Vault's ServiceMonitor scrapes (/v1/sys/metrics?format=prometheus, no token) answers
+    even on a sealed, uninitialised server, with the gauge `HomelabVaultSealed` reads at 0."""
+    url, log = bao_server
+    path, params = VAULT_METRICS.path, dict(VAULT_METRICS.params)
+    deadline = time.monotonic() + 20
+    answer = None
+    while time.monotonic() < deadline:
+        try:
+            answer = httpx.get(f"{url}{path}", params=params, timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    assert answer is not None, log.read_text()
+    assert answer.status_code == 200, answer.text
+    gauge = [line for line in answer.text.splitlines() if line.startswith("vault_core_unsealed")]
+    assert [line.rsplit(" ", 1)[1] for line in gauge] == ["0"]

@@ -115,6 +115,7 @@ def test_the_example_waves(example_homelab: Homelab) -> None:
         "cert-manager-monitors": 5,
         "external-secrets-monitors": 5,
         "traefik-monitors": 5,
+        "vault-monitors": 5,
         "velero-monitors": 5,
         "homepage": 6,
         "whoami": 6,

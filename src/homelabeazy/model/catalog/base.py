@@ -81,6 +81,8 @@ class MetricsSpec:
     port: str
     """Name of that Service's metrics port."""
     path: str = "/metrics"
+    params: tuple[tuple[str, str], ...] = ()
+    """Query parameters of the scrape (Vault's `format=prometheus`)."""
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ companion Application `<service>-monitors` synced after both (render/k8s/waves.p
 
 from __future__ import annotations
 
+from typing import Any
+
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.base import ServiceEntry
+from homelabeazy.model.catalog.base import MetricsSpec, ServiceEntry
 from homelabeazy.render.k8s.objects import Manifest, dashed, meta, obj
 
 MONITORING = "monitoring"
@@ -27,6 +29,13 @@ def scraped_namespaces(homelab: Homelab) -> list[str]:
     return sorted({e.namespace for e in homelab.services if e.metrics and e.namespace != own})
 
 
+def _endpoint(spec: MetricsSpec) -> dict[str, Any]:
+    endpoint: dict[str, Any] = {"port": spec.port, "path": spec.path, "interval": SCRAPE_INTERVAL}
+    if spec.params:
+        endpoint["params"] = {key: [value] for key, value in spec.params}
+    return endpoint
+
+
 def service_monitors(homelab: Homelab, entry: ServiceEntry) -> list[Manifest]:
     """One ServiceMonitor per metrics endpoint of `entry` (none when monitoring is off)."""
     if monitoring_namespace(homelab) is None:
@@ -39,7 +48,7 @@ def service_monitors(homelab: Homelab, entry: ServiceEntry) -> list[Manifest]:
             meta(base if len(entry.metrics) == 1 else f"{base}-{spec.name}", entry.namespace),
             spec={
                 "selector": {"matchLabels": dict(spec.service_labels)},
-                "endpoints": [{"port": spec.port, "path": spec.path, "interval": SCRAPE_INTERVAL}],
+                "endpoints": [_endpoint(spec)],
             },
         )
         for spec in entry.metrics

@@ -86,7 +86,7 @@ def alerts(config: HomelabConfig) -> list[Alert]:  # noqa: ARG001 - thresholds m
             'up{job=~"vault.*"} == 0',
             "5m",
             "critical",
-            "Vault {{ $labels.instance }} does not answer its metrics endpoint (down or not initialised)",
+            "Vault {{ $labels.instance }} does not answer its metrics (down, sealed or not initialised)",
             "See `homelab status`; a new Vault is initialised by `homelab up`.",
         ),
         Alert(
