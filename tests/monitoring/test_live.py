@@ -1,6 +1,7 @@
-"""A real Prometheus on loopback loads the rendered rules, scrapes an exporter the test serves
-(a sealed Vault), and the alert travels through a real Alertmanager, running the rendered
-configuration, to a webhook receiver in the test.
+"""A real Prometheus on loopback loads the rendered rules, scrapes a real OpenBao started from the
+rendered Vault configuration (sealed, as every Vault starts) the way the rendered ServiceMonitor
+does (its path and parameters), and the alert travels through a real Alertmanager, running the
+rendered configuration, to a webhook receiver in the test.
 
 Two timings are shortened so the test takes seconds, not minutes: each rule's `for` (promtool's
 unit tests check the durations) and the route's `group_wait`. Everything else is as rendered.
@@ -21,28 +22,21 @@ import pytest
 import yaml
 
 from homelabeazy.model import Homelab
+from homelabeazy.model.catalog.vault import METRICS as VAULT_METRICS
 from tests.gitops.conftest import example_data
 from tests.monitoring.conftest import rendered_rules, rendered_values
+from tests.support.bao import rendered_bao
 from tests.support.integration import need_binary
 
 pytestmark = pytest.mark.integration
 
-SEALED_VAULT = '# TYPE vault_core_unsealed gauge\nvault_core_unsealed{pod="vault-0",namespace="vault"} 0\n'
 DEADLINE = 60.0
 
 
 class _Recorder(BaseHTTPRequestHandler):
-    """Serves the exporter's /metrics and records what is POSTed (the webhook receiver)."""
+    """Records what is POSTed (the webhook receiver)."""
 
     received: list[dict[str, Any]]
-
-    def do_GET(self) -> None:
-        body = SEALED_VAULT.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
@@ -66,6 +60,13 @@ def server() -> Iterator[tuple[int, list[dict[str, Any]]]]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture
+def vault(example_homelab: Homelab, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A real OpenBao running the rendered Vault configuration (sealed, not initialised)."""
+    with rendered_bao(example_homelab, tmp_path / "bao") as server:
+        yield server
 
 
 def _process(args: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -104,6 +105,7 @@ def _sealed(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_a_sealed_vault_reaches_the_webhook_through_prometheus_and_alertmanager(
     homelab_from: Callable[[dict[str, Any]], Homelab],
     server: tuple[int, list[dict[str, Any]]],
+    vault: tuple[str, Path],
     free_tcp_port_factory: Callable[[], int],
     tmp_path: Path,
 ) -> None:
@@ -121,11 +123,18 @@ def test_a_sealed_vault_reaches_the_webhook_through_prometheus_and_alertmanager(
         yaml.safe_dump(_alertmanager_config(homelab)), encoding="utf-8"
     )
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(_fast_rules(homelab)), encoding="utf-8")
+    vault_url, _ = vault
+    vault_job = {
+        "job_name": "vault-internal",
+        "metrics_path": VAULT_METRICS.path,
+        "params": {key: [value] for key, value in VAULT_METRICS.params},
+        "static_configs": [{"targets": [vault_url.removeprefix("http://")]}],
+    }
     prometheus_config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(tmp_path / "rules.yaml")],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
-        "scrape_configs": [{"job_name": "vault", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}],
+        "scrape_configs": [vault_job],
     }
     (tmp_path / "prometheus.yaml").write_text(yaml.safe_dump(prometheus_config), encoding="utf-8")
 
@@ -167,6 +176,6 @@ def test_a_sealed_vault_reaches_the_webhook_through_prometheus_and_alertmanager(
     (alert,) = payload["alerts"]
     assert alert["labels"]["alertname"] == "HomelabVaultSealed"
     assert alert["labels"]["severity"] == "critical"
-    assert alert["labels"]["pod"] == "vault-0"
+    assert alert["labels"]["job"] == "vault-internal"
     assert "homelab secrets unseal" in alert["annotations"]["runbook"]
     print(f"Prometheus -> Alertmanager -> webhook: {elapsed:.1f}s")
