@@ -30,6 +30,11 @@ from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.monitors import scraped_namespaces
 from homelabeazy.render.k8s.objects import Manifest, meta, obj
 from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
+from homelabeazy.render.k8s.services.monitoring_dashboards import (
+    DASHBOARD_LABEL,
+    DASHBOARD_LABEL_VALUE,
+    dashboard_config_map,
+)
 from homelabeazy.render.k8s.services.monitoring_rules import VIP_JOB, rule_groups
 
 SECRETS_DIR = "/etc/alertmanager/secrets"
@@ -174,6 +179,9 @@ def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:
             # the chart reads the keys admin-user and admin-password of this Secret
             "admin": {"existingSecret": secret_name(secret_spec(entry, GRAFANA_PATH))},
             "testFramework": {"enabled": False},
+            "sidecar": {
+                "dashboards": {"enabled": True, "label": DASHBOARD_LABEL, "labelValue": DASHBOARD_LABEL_VALUE}
+            },
         },
     }
 
@@ -218,6 +226,7 @@ def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
     result = new_bundle(entry, needs)
     result.values = values(homelab, entry)
     result.add("rules", rules(homelab, entry.namespace))
+    result.add("dashboards", dashboard_config_map(entry.namespace))
     result.add(
         "secrets",
         synced_secret(
