@@ -12,6 +12,7 @@ from homelabeazy.converge.build import build_state
 from homelabeazy.converge.flows import check_flows
 from homelabeazy.converge.state import DesiredState
 from homelabeazy.model import Homelab
+from homelabeazy.model.catalog.monitoring import monitors_find_their_services
 from homelabeazy.ops.helm import ChartCache
 from homelabeazy.render.registry import render_all
 
@@ -97,3 +98,18 @@ def test_each_scraped_service_admits_prometheus_exactly_for_its_monitor(
     # the same policy admits the service's other clients: Traefik for a route (ArgoCD's UI), ESO
     others = ("route backend of", "secrets from Vault")
     assert [p for p in purposes if not p.startswith(others)] == [f"scrape ({service})"]
+
+
+def test_a_monitor_whose_service_is_gone_is_a_health_finding(example_state: DesiredState) -> None:
+    """The chart's metrics Service switched off: the ServiceMonitor would scrape nothing, silently."""
+    assert list(monitors_find_their_services(example_state)) == []
+    kept = tuple(
+        o
+        for o in example_state.objects
+        if not (o.kind == "Service" and o.ident == "Service/cert-manager/cert-manager")
+    )
+    findings = list(monitors_find_their_services(replace(example_state, objects=kept)))
+    assert [(f.object, f.message) for f in findings] == [
+        ("ServiceMonitor/cert-manager/cert-manager", "selects no Service in cert-manager: nothing is scraped")
+    ]
+    assert findings[0].config_path == "services.monitoring"

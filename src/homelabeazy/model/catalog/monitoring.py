@@ -204,14 +204,15 @@ def monitors_find_their_services(state: DesiredState) -> Iterator[Finding]:
     targets = list(_scrape_targets(state, with_pods=False))
     unseen = unseen_namespaces_of(state)
     for monitor in state.of_kind("ServiceMonitor", GROUP):
-        if monitor.origin.application in unseen or not as_map(dig(monitor.doc, "spec", "selector")):
+        looks_in = _monitor_namespaces(monitor)
+        if looks_in is None or looks_in & unseen or not as_map(dig(monitor.doc, "spec", "selector")):
             continue
         found = [(service, port) for m, service, port in targets if m is monitor]
         if not found:
             yield health_finding(
                 monitor,
                 "monitoring",
-                f"selects no Service in {sorted(_monitor_namespaces(monitor) or ['any namespace'])}: "
+                f"selects no Service in {', '.join(sorted(looks_in))}: "
                 "nothing is scraped",
                 "turn the chart's metrics Service on, or fix the ServiceMonitor's selector",
             )
@@ -229,8 +230,10 @@ def monitors_find_their_services(state: DesiredState) -> Iterator[Finding]:
 
 
 def unseen_namespaces_of(state: DesiredState) -> set[str]:
-    """Applications whose chart did not render (a helm finding says why): not this check's business."""
-    return {f.application for f in state.findings if f.check == "helm"}
+    """Namespaces of Applications whose chart did not render (a helm finding says why): what is
+    missing there is not this check's business."""
+    failed = {f.application for f in state.findings if f.check == "helm"}
+    return {a.namespace for a in state.applications if a.name in failed}
 
 
 def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
