@@ -212,8 +212,7 @@ def monitors_find_their_services(state: DesiredState) -> Iterator[Finding]:
             yield health_finding(
                 monitor,
                 "monitoring",
-                f"selects no Service in {', '.join(sorted(looks_in))}: "
-                "nothing is scraped",
+                f"selects no Service in {', '.join(sorted(looks_in))}: nothing is scraped",
                 "turn the chart's metrics Service on, or fix the ServiceMonitor's selector",
             )
             continue
