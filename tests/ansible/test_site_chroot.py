@@ -96,6 +96,7 @@ def test_first_server_initialises_the_cluster(runs: Runs) -> None:
         "tls-san": ["10.10.10.10", "k3s.home.example.com"],
         "disable": ["traefik", "servicelb"],
         "write-kubeconfig-mode": "0600",
+        "etcd-expose-metrics": True,
     }
 
 
@@ -110,6 +111,7 @@ def test_other_servers_join_through_the_vip(runs: Runs, host: str, ip: str) -> N
         "tls-san": ["10.10.10.10", "k3s.home.example.com"],
         "disable": ["traefik", "servicelb"],
         "write-kubeconfig-mode": "0600",
+        "etcd-expose-metrics": True,
     }
 
 

@@ -88,6 +88,7 @@ def test_no_secret_objects_and_every_synced_secret_names_a_model_path(example_ho
         "consul-gossip",
         "openldap-admin",
         "velero-s3",
+        "monitoring-grafana-admin",
     }
     for doc in synced:
         assert doc["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "vault"}

@@ -57,7 +57,8 @@ def _wave(app: dict[str, Any]) -> int:
     return int(app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
 
 
-def test_one_application_per_service_and_app_with_pins_and_waves(example_homelab: Homelab) -> None:
+def test_one_application_per_service_and_app_with_pins_and_waves(monitored_homelab: Homelab) -> None:
+    example_homelab = monitored_homelab
     files = render_k8s(example_homelab)
     expected = {e.name.replace("_", "-"): e for e in example_homelab.services}
     apps = {a.name: a for a in example_homelab.apps}
@@ -66,8 +67,10 @@ def test_one_application_per_service_and_app_with_pins_and_waves(example_homelab
         for p in files
         if p.startswith("kubernetes/apps/")
     }
-    # ArgoCD and EFK need not wait for Traefik: their routes sync in a companion Application.
-    companions = {"argocd-routes", "efk-routes"}
+    # ArgoCD and EFK need not wait for Traefik: their routes sync in a companion Application; the
+    # ServiceMonitors of services syncing before monitoring do the same.
+    monitored = ("argocd", "cert-manager", "external-secrets", "traefik", "vault", "velero")
+    companions = {"argocd-routes", "efk-routes", *(f"{name}-monitors" for name in monitored)}
     assert names == set(expected) | set(apps) | companions
     core = set(expected) | companions
     core_waves = [_wave(_load(files, f"kubernetes/apps/{name}.yaml")[0]) for name in core]
@@ -201,7 +204,8 @@ def _allowed_namespaces(docs: list[dict[str, Any]], direction: str) -> set[str]:
     return peers
 
 
-def test_policies_allow_what_services_need(example_homelab: Homelab) -> None:
+def test_policies_allow_what_services_need(monitored_homelab: Homelab) -> None:
+    example_homelab = monitored_homelab
     policies = _policies(render_k8s(example_homelab))
     route_namespaces = {r.namespace for r in example_homelab.routes} - {"traefik"}
     for namespace in route_namespaces:
@@ -209,7 +213,7 @@ def test_policies_allow_what_services_need(example_homelab: Homelab) -> None:
     assert _allowed_namespaces(policies["traefik"], "egress") == route_namespaces
     assert _allowed_namespaces(policies["authelia"], "egress") == {"openldap"}
     assert _allowed_namespaces(policies["openldap"], "ingress") == {"authelia"}
-    assert _allowed_namespaces(policies["vault"], "ingress") == {"external-secrets", "traefik"}
+    assert _allowed_namespaces(policies["vault"], "ingress") == {"external-secrets", "monitoring", "traefik"}
     assert _allowed_namespaces(policies["external-secrets"], "egress") == {"vault"}
     # Apps get nothing beyond their route, DNS and their own namespace.
     assert _allowed_namespaces(policies["whoami"], "egress") == set()
@@ -240,7 +244,7 @@ def test_disabling_a_service_removes_its_parts_and_nothing_else(
     data["services"][service] = {"enabled": False}
     before, after = render_k8s(example_homelab), render_k8s(homelab_from(data))
     name = service.replace("_", "-")
-    apps = (name, f"{name}-routes")  # with its routes' companion Application, if it has one
+    apps = (name, f"{name}-routes", f"{name}-monitors")  # with its companion Applications, if any
     own = {
         p
         for p in before
@@ -254,6 +258,7 @@ def test_disabling_a_service_removes_its_parts_and_nothing_else(
         "kubernetes/manifests/authelia/configuration.yaml",  # its access rule
         "kubernetes/values/authelia.yaml",  # the configuration hash that rolls Authelia
         "kubernetes/manifests/traefik/network-policies.yaml",  # Traefik's egress to it
+        "kubernetes/manifests/monitoring/network-policies.yaml",  # Prometheus's egress to it
     }
     assert changed <= allowed
     for path in changed:

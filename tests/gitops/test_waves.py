@@ -94,7 +94,8 @@ def test_declared_dependencies_sync_first(variant: str, homelab_from) -> None:
 
 def test_the_example_waves(example_homelab: Homelab) -> None:
     """Vault waits for Traefik (`up` unseals it through its route), ESO for Vault, their consumers
-    for ESO; ArgoCD and EFK start at once, their routes once Traefik is there."""
+    for ESO; ArgoCD and EFK start at once, their routes once Traefik is there; the ServiceMonitors
+    of services before monitoring once monitoring is there."""
     assert _app_waves(render_k8s(example_homelab)) == {
         "argocd": 0,
         "cert-manager": 0,
@@ -108,7 +109,14 @@ def test_the_example_waves(example_homelab: Homelab) -> None:
         "openldap": 4,
         "consul": 4,
         "velero": 4,
+        "monitoring": 4,
         "authelia": 5,
+        "argocd-monitors": 5,
+        "cert-manager-monitors": 5,
+        "external-secrets-monitors": 5,
+        "traefik-monitors": 5,
+        "vault-monitors": 5,
+        "velero-monitors": 5,
         "homepage": 6,
         "whoami": 6,
     }

@@ -19,7 +19,7 @@ import pytest
 from homelabeazy.config.starter import example_text
 from homelabeazy.lifecycle.backup import BACKUPS, RESTORES
 from homelabeazy.lifecycle.journal import JOURNAL_PATH, load_journal
-from homelabeazy.lifecycle.status import CONSUL_SERVICE, ELASTICSEARCH_SERVICE
+from homelabeazy.lifecycle.status import ALERTMANAGER_SERVICE, CONSUL_SERVICE, ELASTICSEARCH_SERVICE
 from homelabeazy.render.dns import UNBOUND
 from homelabeazy.render.network import render as render_network
 from tests.conftest import SHARED_SCHEMAS
@@ -140,6 +140,12 @@ def healthy_cluster(kube: FakeKube, homelab: Any) -> None:
         200,
         '"10.42.0.9:8300"',
     )
+    a_ns, a_svc = ALERTMANAGER_SERVICE
+    watchdog = {"labels": {"alertname": "Watchdog", "severity": "none"}, "annotations": {}}
+    kube.proxy[f"/api/v1/namespaces/{a_ns}/services/{a_svc}/proxy/api/v2/alerts"] = (
+        200,
+        json.dumps([watchdog]),
+    )
 
 
 @pytest.fixture
@@ -215,6 +221,7 @@ def test_status_healthy_then_degraded_when_vault_seals(cli, healthy_homelab: dic
         "velero",
         "elasticsearch",
         "consul",
+        "alerts",
         "vault",
         "ldap",
         "authelia",

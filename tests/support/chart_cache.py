@@ -92,6 +92,43 @@ def _external_secrets(charts: Path, out: Path) -> None:
         _write(target / rel, text)
 
 
+def _missing_dependencies(chart: Path) -> list[tuple[str, str]]:
+    """(name, version) of the subcharts Chart.yaml names that `charts/` does not hold unpacked."""
+    meta = yaml.safe_load((chart / "Chart.yaml").read_text(encoding="utf-8")) or {}
+    missing = []
+    for dep in meta.get("dependencies") or ():
+        if not (chart / "charts" / str(dep["name"]) / "Chart.yaml").is_file():
+            missing.append((str(dep["name"]), str(dep.get("version", ""))))
+    return missing
+
+
+def _with_dependencies(charts: Path, folder: Path, out: Path) -> bool:
+    """Assemble a chart whose subcharts are kept apart, in `<shared>/charts/extra/<name>-<version>`
+    (kube-prometheus-stack: upstream keeps its fetched subcharts out of git). Returns False when
+    the chart needs nothing added (it is linked as it is)."""
+    found: list[tuple[str, Path]] = []
+    for name, version in _missing_dependencies(folder):
+        # a version range (`0.12.*`, as Chart.yaml may say) takes the newest match
+        matches = sorted(
+            p for p in (charts / "extra").glob(f"{name}-{version}") if (p / "Chart.yaml").is_file()
+        )
+        if matches:
+            found.append((name, matches[-1]))
+    if not found:
+        return False
+    target = out / folder.name
+    if target.is_symlink():
+        target.unlink()
+    shutil.copytree(folder, target, symlinks=True, dirs_exist_ok=True, copy_function=_copy_if_changed)
+    for name, path in found:
+        shutil.copytree(
+            path, target / "charts" / name, symlinks=True, dirs_exist_ok=True, copy_function=_copy_if_changed
+        )
+    for sub in (target, *target.rglob("*")):
+        sub.chmod(sub.stat().st_mode | 0o200)
+    return True
+
+
 def _copy_if_changed(src: str, dst: str) -> None:
     if Path(dst).exists() and Path(dst).read_bytes() == Path(src).read_bytes():
         return
@@ -108,7 +145,7 @@ def build_chart_cache(out: Path, shared: Path | None = None) -> Path:
     if (charts / "extra").is_dir():
         folders += [p for p in (charts / "extra").iterdir() if (p / "Chart.yaml").is_file()]
     for folder in sorted(folders):
-        if folder.name != ESO:
+        if folder.name != ESO and not _with_dependencies(charts, folder, out):
             _link(folder.resolve(), out / folder.name)
     _external_secrets(charts, out)
     return out

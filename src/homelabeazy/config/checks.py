@@ -607,6 +607,20 @@ def secrets_need_vault(config: HomelabConfig) -> Iterator[Finding]:
         )
 
 
+@check("monitoring-deps")
+def monitoring_needs_external_secrets(config: HomelabConfig) -> Iterator[Finding]:
+    """Grafana's admin password and the receivers' credentials come from Vault through External
+    Secrets; without it Grafana never starts and the monitoring Application never turns healthy."""
+    svc = config.services
+    if svc.monitoring.enabled and not svc.external_secrets.enabled:
+        yield Finding(
+            ("services", "external_secrets", "enabled"),
+            "monitoring reads Grafana's admin password from Vault through External Secrets, "
+            "which is disabled",
+            "enable services.external_secrets or disable services.monitoring",
+        )
+
+
 @check("velero-target")
 def velero_needs_target(config: HomelabConfig) -> Iterator[Finding]:
     """Velero needs a backup target and unique schedule names."""

@@ -630,6 +630,72 @@ class CloudflareTunnelConfig(ServiceBase):
     Required when enabled."""
 
 
+class NtfyNotify(Section):
+    """Push alerts to a ntfy topic (ntfy 2.10 or newer: it turns Alertmanager's JSON into a message)."""
+
+    server: Annotated[str, StringConstraints(pattern=r"^https?://[^/\s?#]+$")] = "https://ntfy.sh"
+    """ntfy server, scheme and host only."""
+    topic: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    """Topic to publish to (on ntfy.sh, anyone knowing it can read it: pick a long one or use a token)."""
+    token: bool = False
+    """Send an access token, kept in Vault at `<kv_mount>/monitoring/notify`, key `ntfy_token`."""
+
+
+class EmailNotify(Section):
+    """Send alerts by e-mail through an SMTP server (STARTTLS required)."""
+
+    to: Annotated[str, StringConstraints(pattern=SENDER)]
+    """Recipient mailbox."""
+    sender: Annotated[str, StringConstraints(pattern=SENDER)]
+    """From address."""
+    host: DnsName
+    """SMTP server name."""
+    port: int = Field(default=587, ge=1, le=65535)
+    """SMTP submission port."""
+    username: str | None = Field(default=None, min_length=1)
+    """SMTP login; its password is in Vault at `<kv_mount>/monitoring/notify`, key `smtp_password`."""
+
+
+class WebhookNotify(Section):
+    """POST Alertmanager's JSON to a URL of your own."""
+
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s?#]+$")]
+    """Endpoint (no query: anything secret goes in the token)."""
+    token: bool = False
+    """Send `Authorization: Bearer <token>`, the token kept in Vault at `<kv_mount>/monitoring/notify`,
+    key `webhook_token`."""
+
+
+class NotifyConfig(Section):
+    """Where Alertmanager sends alerts; every receiver set here gets every alert."""
+
+    ntfy: NtfyNotify | None = None
+    """Push notifications through ntfy."""
+    email: EmailNotify | None = None
+    """E-mail."""
+    webhook: WebhookNotify | None = None
+    """A webhook."""
+
+
+class MonitoringConfig(ServiceBase):
+    """Prometheus, Alertmanager and Grafana (kube-prometheus-stack) with this homelab's alert rules."""
+
+    enabled: bool = False
+    """Deploy it. Off by default for now: its chart renders and converges with its published
+    subcharts, but this project's CI cannot render them yet (README, "Monitoring")."""
+
+    host: HostName = "grafana"
+    """Grafana host (behind SSO, admins only)."""
+    retention_days: int = Field(default=15, ge=1, le=3650)
+    """Days Prometheus keeps samples."""
+    storage: Size = "20Gi"
+    """Prometheus volume; Prometheus also deletes the oldest data once it fills 90 % of it."""
+    alertmanager_storage: Size = "1Gi"
+    """Alertmanager volume (silences and notification log)."""
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    """Alert receivers; with none set, alerts are only shown in Alertmanager, Grafana and `homelab status`."""
+
+
 class ServicesConfig(Section):
     """The core services; each can be turned off."""
 
@@ -663,6 +729,8 @@ class ServicesConfig(Section):
     """external-dns for the public routes (Cloudflare)."""
     cloudflare_tunnel: CloudflareTunnelConfig = Field(default_factory=CloudflareTunnelConfig)
     """A Cloudflare tunnel into Traefik for the public routes."""
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    """Monitoring and alerting."""
 
 
 # --------------------------------------------------------------------------- apps

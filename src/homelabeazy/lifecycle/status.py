@@ -18,6 +18,8 @@ from homelabeazy.errors import ExitCode
 from homelabeazy.model import DnsRecord, Homelab
 from homelabeazy.model.catalog.efk import ELASTICSEARCH_HTTP_SERVICE
 from homelabeazy.model.catalog.efk import HTTP_PORT as ELASTICSEARCH_PORT
+from homelabeazy.model.catalog.monitoring import NAMESPACE as MONITORING_NAMESPACE
+from homelabeazy.model.catalog.monitoring import RELEASE as MONITORING_RELEASE
 from homelabeazy.ops.dns import DnsAnswer, query_a
 from homelabeazy.ops.kube import KubeAdapter
 from homelabeazy.ops.probes import (
@@ -39,6 +41,10 @@ VELERO_NAMESPACE = "velero"
 # In-cluster Services the renderers deploy (kept here until the GitOps layer exports them).
 ELASTICSEARCH_SERVICE = ("logging", f"https:{ELASTICSEARCH_HTTP_SERVICE}:{ELASTICSEARCH_PORT}")
 CONSUL_SERVICE = ("consul", "consul-server:8500")
+ALERTMANAGER_SERVICE = (MONITORING_NAMESPACE, f"{MONITORING_RELEASE}-alertmanager:9093")
+ALERTS_PATH = "api/v2/alerts?active=true&silenced=false&inhibited=false"
+QUIET_ALERTS = frozenset({"Watchdog", "InfoInhibitor"})
+"""Always-firing alerts of kube-prometheus-stack (a heartbeat, an inhibition helper): not trouble."""
 CERT_WARN_DAYS = 14
 
 
@@ -278,6 +284,27 @@ def judge_authelia(answer: HttpAnswer) -> Row:
     return Row("authelia", "health", "down", f"HTTP {answer.status} {body.get('status', '')}".strip())
 
 
+def judge_alerts(body: Any) -> list[Row]:
+    """Alertmanager's active, unsilenced, uninhibited alerts (API v2): one row per firing alert,
+    critical ones `down`, the others `degraded`; a single `ok` row when none fires."""
+    if not isinstance(body, list):
+        raise ProbeError(f"Alertmanager answered {type(body).__name__}, not a list of alerts")
+    rows = []
+    for item in body:
+        alert = item if isinstance(item, dict) else {}
+        labels = alert.get("labels") or {}
+        name = str(labels.get("alertname", "?"))
+        if name in QUIET_ALERTS:
+            continue
+        severity = str(labels.get("severity", "warning"))
+        summary = str((alert.get("annotations") or {}).get("summary", ""))
+        health: Health = "down" if severity == "critical" else "degraded"
+        rows.append(Row("alerts", name, health, f"{severity}: {summary}".rstrip(": ")))
+    if not rows:
+        return [Row("alerts", "alertmanager", "ok", "no alert firing")]
+    return sorted(rows, key=lambda r: (r.health != "down", r.name, r.detail))
+
+
 # --- probes: read (ops) then judge --------------------------------------------------------------
 
 
@@ -349,6 +376,16 @@ def _kube_probes(homelab: Homelab, kube: KubeAdapter, clients: StatusClients, t:
                 "elasticsearch",
                 "cluster",
                 lambda: [judge_elasticsearch(_json(kube.service_get(es_ns, es_svc, "_cluster/health")))],
+                t,
+            )
+        )
+    if homelab.enabled("monitoring"):
+        am_ns, am_svc = ALERTMANAGER_SERVICE
+        probes.append(
+            Probe(
+                "alerts",
+                "alertmanager",
+                lambda: judge_alerts(_json(kube.service_get(am_ns, am_svc, ALERTS_PATH))),
                 t,
             )
         )

@@ -169,6 +169,9 @@ class _KubeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
 
 _KubeLoader.add_constructor("tag:yaml.org,2002:timestamp", _KubeLoader.construct_yaml_str)
 _KubeLoader.add_constructor("tag:yaml.org,2002:binary", _KubeLoader.construct_yaml_str)
+_KubeLoader.add_constructor("tag:yaml.org,2002:value", _KubeLoader.construct_yaml_str)
+"""PyYAML resolves a bare `=` (an operator in CRD enums: `enum: [=, !=, =~, !~]`) to YAML 1.1's
+`value` type, which it cannot construct; the API server reads a string."""
 
 
 def load_documents(text: str) -> list[Any]:

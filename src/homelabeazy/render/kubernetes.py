@@ -20,6 +20,7 @@ from homelabeazy.model import Homelab
 from homelabeazy.render.k8s.application import application, argocd_install, root_application
 from homelabeazy.render.k8s.apps import app_bundle
 from homelabeazy.render.k8s.bundle import Bundle
+from homelabeazy.render.k8s.monitors import service_monitors
 from homelabeazy.render.k8s.netpol import bundle_policies, namespace_baseline
 from homelabeazy.render.k8s.routes import route_manifests
 from homelabeazy.render.k8s.services import REGISTRY
@@ -36,6 +37,7 @@ def bundles(homelab: Homelab) -> list[Bundle]:
     for entry in homelab.services:
         bundle = REGISTRY[entry.name](homelab, entry)
         bundle.add("routes", *route_manifests(homelab, entry.name, "service"))
+        bundle.add("monitors", *service_monitors(homelab, entry))
         services.append(bundle)
     apps: list[Bundle] = []
     for app in homelab.apps:

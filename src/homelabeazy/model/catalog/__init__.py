@@ -17,6 +17,7 @@ from homelabeazy.model.catalog import (
     external_secrets,
     longhorn,
     metallb,
+    monitoring,
     openldap,
     traefik,
     vault,
@@ -40,6 +41,7 @@ REGISTRY: dict[str, Callable[[HomelabConfig], ServiceEntry]] = {
     "dns_gateway": dns_gateway.entry,
     "cloudflare_tunnel": cloudflare_tunnel.entry,
     "external_dns": external_dns.entry,
+    "monitoring": monitoring.entry,
 }
 """Service name (its key under `services:`) -> catalog entry builder, in deployment order."""
 

@@ -9,7 +9,7 @@ from homelabeazy.converge.made import made_beside
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.selectors import as_list, as_map, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
-from homelabeazy.model.catalog.base import ChartPin, RouteSpec, ServiceEntry
+from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, RouteSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import health_finding
 
 CHART = ChartPin("https://argoproj.github.io/argo-helm", "argo-cd", "9.1.4")
@@ -27,6 +27,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         routes=(RouteSpec(config.services.argocd.host, "argocd-server", 80, "group", ("admins",)),),
         health_checks=(application_health_restored,),
         creates=redis_secret,
+        metrics=(MetricsSpec("controller", (("app.kubernetes.io/name", "argocd-metrics"),), "http-metrics"),),
     )
 
 

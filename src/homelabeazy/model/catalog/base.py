@@ -16,9 +16,10 @@ STORAGE = "longhorn"
 """The service providing the default StorageClass when enabled: stateful services wait for it, so
 their volumes are replicated from the start."""
 
-COMPANION_PARTS = ("routes", "issuers")
-"""Parts of a service it runs without (its routes, cert-manager's ACME issuer): when they need a
-service that syncs later, they sync in a companion Application `<service>-<part>`."""
+COMPANION_PARTS = ("routes", "issuers", "monitors")
+"""Parts of a service it runs without (its routes, cert-manager's ACME issuer, the ServiceMonitors
+Prometheus scrapes it by): when they need a service that syncs later, they sync in a companion
+Application `<service>-<part>`."""
 
 Access = Literal["public", "one_factor", "two_factor", "group"]
 
@@ -69,6 +70,22 @@ class SecretSpec:
 
 
 @dataclass(frozen=True)
+class MetricsSpec:
+    """A metrics endpoint of the service's chart, which Prometheus scrapes through a ServiceMonitor
+    (rendered when monitoring is on, with the NetworkPolicy letting Prometheus in)."""
+
+    name: str
+    """ServiceMonitor name (`<service>-<name>` if the service has several)."""
+    service_labels: tuple[tuple[str, str], ...]
+    """Labels of the chart's metrics Service (the ServiceMonitor selects on them)."""
+    port: str
+    """Name of that Service's metrics port."""
+    path: str = "/metrics"
+    params: tuple[tuple[str, str], ...] = ()
+    """Query parameters of the scrape (Vault's `format=prometheus`)."""
+
+
+@dataclass(frozen=True)
 class ServiceEntry:
     """A resolved core service, as the model and every renderer see it."""
 
@@ -88,3 +105,5 @@ class ServiceEntry:
     """Known traps of this service, checked on the desired cluster state (`validate --deep`)."""
     creates: CreatedObjects | None = None
     """Objects its operator creates at run time, for the convergence proof's reference check."""
+    metrics: tuple[MetricsSpec, ...] = ()
+    """Metrics endpoints its chart serves (the service's renderer turns them on in the values)."""

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, SecretSpec, ServiceEntry
+from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://charts.jetstack.io", "cert-manager", "v1.19.1")
 
@@ -38,6 +38,13 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         crd_groups=("cert-manager.io", "acme.cert-manager.io"),
         description="TLS certificates for every route",
         secrets=secrets,
+        metrics=(
+            MetricsSpec(
+                "controller",
+                (("app.kubernetes.io/name", "cert-manager"), ("app.kubernetes.io/component", "controller")),
+                "tcp-prometheus-servicemonitor",
+            ),
+        ),
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, ServiceEntry
+from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, ServiceEntry
 
 CHART = ChartPin("https://charts.external-secrets.io", "external-secrets", "1.1.0")
 
@@ -22,6 +22,16 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         crd_groups=("external-secrets.io", "generators.external-secrets.io"),
         description="Syncs Vault secrets into Kubernetes Secrets",
         depends_on=("vault",),
+        metrics=(
+            MetricsSpec(
+                "metrics",
+                (
+                    ("app.kubernetes.io/name", "external-secrets"),
+                    ("app.kubernetes.io/instance", "external-secrets"),
+                ),
+                "metrics",
+            ),
+        ),
     )
 
 

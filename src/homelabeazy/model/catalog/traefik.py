@@ -9,7 +9,7 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.selectors import as_list, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState
-from homelabeazy.model.catalog.base import ChartPin, RouteSpec, ServiceEntry
+from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://traefik.github.io/charts", "traefik", "41.3.0")
 
@@ -34,7 +34,16 @@ def entry(config: HomelabConfig) -> ServiceEntry:
             ),
         ),
         depends_on=("metallb", "cert_manager"),
+        metrics=(METRICS,),
     )
+
+
+METRICS = MetricsSpec(
+    "metrics",
+    (("app.kubernetes.io/name", "traefik"), ("app.kubernetes.io/component", "metrics")),
+    "metrics",
+)
+"""The chart's metrics Service (`metrics.prometheus.service.enabled`), port 9100 on the proxy pods."""
 
 
 CROSS_NAMESPACE_ARG = "--providers.kubernetescrd.allowcrossnamespace=true"

@@ -12,7 +12,7 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.made import labelled_pod
 from homelabeazy.converge.selectors import as_map
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
-from homelabeazy.model.catalog.base import STORAGE, ChartPin, RouteSpec, ServiceEntry
+from homelabeazy.model.catalog.base import STORAGE, ChartPin, MetricsSpec, RouteSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import (
     config_map_data,
     config_map_volumes,
@@ -39,7 +39,19 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         depends_on=(STORAGE, "traefik"),
         health_checks=(raft_config_takes_effect,),
         creates=labelled_pods,
+        metrics=(METRICS,),
     )
+
+
+METRICS = MetricsSpec(
+    "server",
+    (("app.kubernetes.io/name", "vault"), ("vault-internal", "true")),
+    "http",
+    "/v1/sys/metrics",
+    (("format", "prometheus"),),
+)
+"""Every member through the headless `vault-internal` Service (sealed or standby ones too: a sealed
+member's failing scrape is what `HomelabVaultNotAnswering` sees)."""
 
 
 CONFIG_KEY = "extraconfig-from-values.hcl"

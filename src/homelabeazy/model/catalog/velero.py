@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, SecretSpec, ServiceEntry
+from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://vmware-tanzu.github.io/helm-charts", "velero", "12.1.0")
 
@@ -31,6 +31,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
             ),
         ),
         depends_on=("external_secrets",),
+        metrics=(MetricsSpec("server", (("app.kubernetes.io/name", "velero"),), "http-monitoring"),),
     )
 
 

@@ -36,6 +36,8 @@ class Needs:
     """Pod TCP ports anyone may reach (Traefik's entry points)."""
     world_udp_ports: tuple[int, ...] = ()
     """Pod UDP ports anyone may reach (the DNS gateway)."""
+    node_ports: tuple[int, ...] = ()
+    """TCP ports it opens on every node's address (Prometheus scraping node-exporter, the kubelet, etcd)."""
 
 
 @dataclass

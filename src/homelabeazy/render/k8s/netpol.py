@@ -13,6 +13,7 @@ from typing import Any
 
 from homelabeazy.model import Homelab
 from homelabeazy.render.k8s.bundle import Bundle
+from homelabeazy.render.k8s.monitors import monitoring_namespace
 from homelabeazy.render.k8s.objects import Manifest, meta, obj
 
 NS_LABEL = "kubernetes.io/metadata.name"
@@ -101,6 +102,9 @@ def bundle_policies(homelab: Homelab, bundle: Bundle) -> list[Manifest]:
     owns_routes = any(r.owner == bundle.owner and r.kind == bundle.kind for r in homelab.routes)
     if traefik_ns is not None and owns_routes and bundle.namespace != traefik_ns:
         ingress_from.append(traefik_ns)
+    prometheus_ns = monitoring_namespace(homelab)
+    if prometheus_ns is not None and bundle.manifests.get("monitors") and bundle.namespace != prometheus_ns:
+        ingress_from.append(prometheus_ns)
     if ingress_from:
         policies.append(
             _policy(
@@ -138,6 +142,23 @@ def bundle_policies(homelab: Homelab, bundle: Bundle) -> list[Manifest]:
                     "podSelector": {},
                     "policyTypes": ["Egress"],
                     "egress": [{"to": _hosts(api_hosts), "ports": [{"protocol": "TCP", "port": API_PORT}]}],
+                },
+            )
+        )
+    if needs.node_ports:
+        policies.append(
+            _policy(
+                f"{prefix}-nodes",
+                bundle.namespace,
+                {
+                    "podSelector": {},
+                    "policyTypes": ["Egress"],
+                    "egress": [
+                        {
+                            "to": _hosts([str(n.ip) for n in homelab.nodes]),
+                            "ports": [{"protocol": "TCP", "port": p} for p in needs.node_ports],
+                        }
+                    ],
                 },
             )
         )

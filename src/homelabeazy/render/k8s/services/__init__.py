@@ -24,6 +24,7 @@ from homelabeazy.render.k8s.services import (
     external_secrets,
     longhorn,
     metallb,
+    monitoring,
     openldap,
     traefik,
     vault,
@@ -48,5 +49,6 @@ REGISTRY: dict[str, BundleBuilder] = {
     "dns_gateway": dns_gateway.bundle,
     "cloudflare_tunnel": cloudflare_tunnel.bundle,
     "external_dns": external_dns.bundle,
+    "monitoring": monitoring.bundle,
 }
 """Catalog name -> bundle builder; a catalog entry without one here is a bug a test catches."""

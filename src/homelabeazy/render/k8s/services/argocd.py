@@ -40,6 +40,8 @@ def values(homelab: Homelab) -> dict[str, Any]:
         "configs": {"params": {"server.insecure": True}, "cm": cm},
         "dex": {"enabled": False},
         "notifications": {"enabled": False},
+        # the application controller's metrics (argocd_app_info: health and sync of every app)
+        "controller": {"metrics": {"enabled": True}},
     }
 
 

@@ -91,6 +91,6 @@ def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
     use_acme = homelab.config.services.cert_manager.issuer == "acme"
     needs = Needs(api=True, webhook=True, internet_ports=(53, 443) if use_acme else ())
     result = new_bundle(entry, needs)
-    result.values = {"crds": {"enabled": True, "keep": True}, "prometheus": {"enabled": False}}
+    result.values = {"crds": {"enabled": True, "keep": True}, "prometheus": {"enabled": True}}
     result.add("issuers", *(acme(homelab, entry) if use_acme else internal_ca(homelab, entry.namespace)))
     return result

@@ -16,7 +16,11 @@ def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
     vault = homelab.service("vault")
     egress = (vault.namespace,) if vault is not None else ()
     result = new_bundle(entry, Needs(api=True, webhook=True, egress_to=egress))
-    result.values = {"fullnameOverride": SERVICE_ACCOUNT, "installCRDs": True}
+    result.values = {
+        "fullnameOverride": SERVICE_ACCOUNT,
+        "installCRDs": True,
+        "metrics": {"service": {"enabled": True}},
+    }
     result.add(
         "store",
         obj(

@@ -36,6 +36,7 @@ def values(homelab: Homelab) -> dict[str, Any]:
         },
         "ingressRoute": {"dashboard": {"enabled": False}},
         "accessLog": {"enabled": True},
+        "metrics": {"prometheus": {"service": {"enabled": True}}},
     }
 
 

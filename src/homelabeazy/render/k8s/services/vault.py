@@ -25,7 +25,18 @@ def server_config(homelab: Homelab, namespace: str) -> dict[str, Any]:
     ]
     return {
         "ui": True,
-        "listener": [{"tcp": {"address": "[::]:8200", "cluster_address": "[::]:8201", "tls_disable": 1}}],
+        "listener": [
+            {
+                "tcp": {
+                    "address": "[::]:8200",
+                    "cluster_address": "[::]:8201",
+                    "tls_disable": 1,
+                    # Prometheus scrapes /v1/sys/metrics without a token (NetworkPolicy confines it)
+                    "telemetry": {"unauthenticated_metrics_access": True},
+                }
+            }
+        ],
+        "telemetry": {"prometheus_retention_time": "30s", "disable_hostname": True},
         "storage": {"raft": {"path": "/vault/data", "retry_join": joins}},
         "service_registration": {"kubernetes": {}},
         "disable_mlock": True,
