@@ -49,6 +49,32 @@ def matches(problem: Problem, want: dict[str, Any]) -> bool:
     )
 
 
+def unmatched(
+    found: list[Problem], wanted: list[dict[str, Any]]
+) -> tuple[list[Problem], list[dict[str, Any]]]:
+    """Pair every finding with one expectation: what is left over on either side is a failure."""
+    left = list(found)
+    missing: list[dict[str, Any]] = []
+    for want in wanted:
+        hit = next((p for p in left if matches(p, want)), None)
+        if hit is None:
+            missing.append(want)
+        else:
+            left.remove(hit)
+    return left, missing
+
+
+def assert_exactly(found: list[Problem], wanted: list[dict[str, Any]]) -> None:
+    """The validator reports the expected findings and not one more (an extra warning fails too)."""
+    extra, missing = unmatched(found, wanted)
+    assert not extra and not missing, (
+        "missing:\n"
+        + "\n".join(f"  {w}" for w in missing)
+        + "\nunexpected:\n"
+        + "\n".join(f"  {p.format()} [{p.check or 'schema'}, {p.severity}]" for p in extra)
+    )
+
+
 def test_there_are_enough_invalid_fixtures() -> None:
     assert len(INVALID) >= 35
     for case in INVALID:
@@ -59,9 +85,7 @@ def test_there_are_enough_invalid_fixtures() -> None:
 def test_fixture_reports_expected_problem(case: Path) -> None:
     want = expected(case)
     found = problems_of(case)
-    assert any(matches(p, want) for p in found), f"expected {want}\ngot:\n" + "\n".join(
-        f"  {p.format()} [{p.check or 'schema'}]" for p in found
-    )
+    assert_exactly(found, want["findings"])
     errors = [p for p in found if p.severity == "error"]
     assert bool(errors) == (want["exit_code"] == 2), [p.format() for p in errors]
 
@@ -76,6 +100,8 @@ def test_fixture_through_cli(case: Path, cli: Any) -> None:
         where += f"{want['column']}:"
     path = f" {want['path']}:" if want["path"] else ""
     assert any(where + path in row and want["message"] in row for row in result.err.splitlines()), result.err
+    located = [row for row in result.err.splitlines() if row.split(": ", 1)[-1].startswith(f"{case}:")]
+    assert len(located) == len(want["findings"]), result.err
     assert "Traceback" not in result.err
 
 
@@ -95,8 +121,9 @@ def test_fixtures_cover_every_kind_of_mistake() -> None:
 
 @pytest.mark.parametrize("case", VALID, ids=lambda p: p.stem)
 def test_valid_fixture_has_no_error(case: Path, cli: Any) -> None:
+    """A valid fixture gives no error and exactly the warnings its `.expected` lists."""
     loaded = load_config(case.read_text(encoding="utf-8"), file=case.name)
-    assert all(w.severity != "error" for w in loaded.warnings)
+    assert_exactly(list(loaded.warnings), expected(case)["findings"])
     assert cli("validate", str(case)).code == 0
 
 
