@@ -67,11 +67,9 @@ def unmatched(
 def assert_exactly(found: list[Problem], wanted: list[dict[str, Any]]) -> None:
     """The validator reports the expected findings and not one more (an extra warning fails too)."""
     extra, missing = unmatched(found, wanted)
-    assert not extra and not missing, (
-        "missing:\n"
-        + "\n".join(f"  {w}" for w in missing)
-        + "\nunexpected:\n"
-        + "\n".join(f"  {p.format()} [{p.check or 'schema'}, {p.severity}]" for p in extra)
+    assert not missing, "missing:\n" + "\n".join(f"  {w}" for w in missing)
+    assert not extra, "unexpected:\n" + "\n".join(
+        f"  {p.format()} [{p.check or 'schema'}, {p.severity}]" for p in extra
     )
 
 
