@@ -16,6 +16,9 @@ import pytest
 from homelabeazy.config import load_config
 from homelabeazy.config.checks import CHECKS, run_checks
 from homelabeazy.errors import ConfigError, Problem
+from homelabeazy.model.build import build
+from homelabeazy.model.ipam import SERVER_SLOTS, parse_range
+from homelabeazy.render.registry import render_all
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
 INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))
@@ -132,3 +135,28 @@ def test_every_check_has_a_good_fixture() -> None:
     ]
     silent_somewhere = {c.id for c in CHECKS if any(c.id not in found for found in findings)}
     assert silent_somewhere == {c.id for c in CHECKS}, sorted({c.id for c in CHECKS} - silent_somewhere)
+
+
+@pytest.mark.parametrize("case", VALID, ids=lambda p: p.stem)
+def test_valid_fixture_builds_and_renders(case: Path) -> None:
+    """A config that validates must build the model and render: validation may not promise more
+    than the model keeps (e.g. the last agent of an exactly-big-enough node range gets the range's
+    last address, not a ValueError)."""
+    config = load_config(case.read_text(encoding="utf-8"), file=case.name).config
+    homelab = build(config)
+    assert len(homelab.nodes) == config.cluster.servers.count + config.cluster.agents.count
+    first, last = parse_range(config.cluster.node_ip_range)
+    assert all(first <= node.ip <= last for node in homelab.nodes)
+    assert len({node.ip for node in homelab.nodes}) == len(homelab.nodes)
+    files = render_all(homelab)
+    assert files
+    assert all(text for text in files.values())
+
+
+def test_exact_node_range_gives_the_last_agent_the_last_address() -> None:
+    """`node-range-exact` holds SERVER_SLOTS + agents addresses: the last agent sits on the last one."""
+    config = load_config((FIXTURES / "valid" / "node-range-exact.yaml").read_text(encoding="utf-8")).config
+    first, last = parse_range(config.cluster.node_ip_range)
+    assert int(last) - int(first) + 1 == SERVER_SLOTS + config.cluster.agents.count
+    agents = [n for n in build(config).nodes if n.role == "agent"]
+    assert agents[-1].ip == last
