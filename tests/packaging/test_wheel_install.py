@@ -181,10 +181,9 @@ def test_init_validate_render_of_the_example(installed: Installed) -> None:
 
 def test_deep_validation_against_the_charts(installed: Installed) -> None:
     """`validate --deep --charts DIR`: exit 0, or 2 with findings; never a traceback, nothing read
-    outside the venv and the charts. Needs the convergence engine (`--charts`); skipped without it."""
+    outside the venv and the charts."""
     config = installed.work / "deep" / "homelab.yaml"
-    if "--charts" not in installed.run(installed.bin / "homelab", "validate", "--help").stdout:
-        pytest.skip("`homelab validate` has no --charts option yet (the convergence engine)")
+    assert "--charts" in installed.run(installed.bin / "homelab", "validate", "--help").stdout
     if not CHARTS.is_dir():
         require_tool(f"the upstream charts at {CHARTS} (set HOMELAB_CHARTS)")
     init, _ = installed.homelab("init", "deep")
