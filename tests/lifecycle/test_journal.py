@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from homelabeazy.errors import UsageError
 from homelabeazy.lifecycle import journal as journal_module
 from homelabeazy.lifecycle.journal import (
     JOURNAL_PATH,
+    JOURNAL_VERSION,
     RESULTS,
     Journal,
     StageRecord,
@@ -56,6 +58,28 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
     assert (tmp_path / JOURNAL_PATH).read_text(encoding="utf-8") == NEW.to_json()
 
 
+def test_the_file_is_versioned_indented_json_one_record_per_stage(tmp_path: Path) -> None:
+    """People read and fix this file by hand (the usage error tells them to): stable, indented."""
+    save_journal(tmp_path, NEW)
+    text = (tmp_path / JOURNAL_PATH).read_text(encoding="utf-8")
+    data = json.loads(text)
+    assert data["version"] == JOURNAL_VERSION
+    assert [s["stage"] for s in data["stages"]] == ["provision", "configure"]
+    assert text == json.dumps(data, indent=2) + "\n"
+
+
+def test_a_record_without_summary_loads_with_an_empty_one(tmp_path: Path) -> None:
+    raw = {"stage": "wait", "inputs": "x", "result": "ok", "started": "t"}
+    write_raw(tmp_path, json.dumps({"version": 1, "stages": [raw]}))
+    assert load_journal(tmp_path).get("wait") == StageRecord("wait", "x", "ok", "t", None, "")
+
+
+def test_times_are_utc_to_the_second() -> None:
+    stamp = journal_module.now()
+    assert stamp.endswith("+00:00")
+    assert datetime.fromisoformat(stamp).microsecond == 0
+
+
 @pytest.mark.parametrize("result", RESULTS)
 def test_every_known_result_loads(tmp_path: Path, result: str) -> None:
     record = StageRecord("wait", "ccc", result, "2026-01-01T00:00:00+00:00")  # type: ignore[arg-type]
@@ -85,6 +109,11 @@ def test_failure_before_the_rename_leaves_the_old_journal(
     with pytest.raises(Crash):
         save_journal(tmp_path, NEW)
     assert (tmp_path / JOURNAL_PATH).read_bytes() == before
+    # The temporary file sits beside the journal (one filesystem: the rename is atomic).
+    assert sorted(p.name for p in (tmp_path / JOURNAL_PATH).parent.iterdir()) == [
+        "state.json",
+        "state.json.tmp",
+    ]
     monkeypatch.undo()
     assert load_journal(tmp_path).records == OLD.records
     save_journal(tmp_path, NEW)  # a left-over temporary file does not stop the next save
