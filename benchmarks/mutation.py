@@ -35,6 +35,10 @@ class ModuleSet:
 
     modules: tuple[str, ...]
     tests: tuple[str, ...]
+    registrars: tuple[str, ...] = ()
+    """Decorators that register functions at import time (see `unroll`)."""
+    functions: tuple[str, ...] = ()
+    """Only these functions' mutants (mutmut name globs); all of the modules' when empty."""
 
 
 SETS: dict[str, ModuleSet] = {
@@ -42,7 +46,25 @@ SETS: dict[str, ModuleSet] = {
     "placement": ModuleSet(("model/placement.py",), ("tests/model/test_nodes.py",)),
     "config-checks": ModuleSet(
         ("config/checks.py", "config/checks_day_one.py"),
-        ("tests/config/test_fixtures.py", "-k", "not through_cli"),
+        ("tests/config/test_fixtures.py", "-k", "not through_cli and not renders"),
+        registrars=("check",),
+    ),
+    # The checks that enforce numeric limits (a bounded run: the full config-checks set has ~1600
+    # mutants, each running ~130 fixtures, which takes hours on two cores).
+    "config-limits": ModuleSet(
+        ("config/checks.py",),
+        ("tests/config/test_fixtures.py", "-k", "not through_cli and not renders"),
+        registrars=("check",),
+        functions=tuple(
+            f"homelabeazy.config.checks.x_{name}__mutmut_*"
+            for name in (
+                "node_range_large_enough",
+                "cluster_addresses_disjoint",
+                "server_count_quorum",
+                "loadbalancer_range_has_traefik_ip",
+                "k3s_version_supported",
+            )
+        ),
     ),
     "netpolicy-ports": ModuleSet(
         ("netpolicy/ports.py",), ("tests/netpolicy/test_ports.py", "tests/netpolicy/test_policy.py")
@@ -61,6 +83,33 @@ FLOORS: dict[str, float] = {}
 """Per module (path under src/homelabeazy): the lowest acceptable score, in percent."""
 
 STATUS = re.compile(r"^\s*(?P<name>homelabeazy\.[\w.]+)__mutmut_\d+: (?P<status>.+)$")
+
+
+def unroll(text: str, registrar: str) -> str:
+    """The same module with `@registrar(...)` decorators turned into calls at its end.
+
+    mutmut 3 does not mutate decorated functions (a decorator runs at definition time, before
+    mutmut can switch a mutant on), so the checks registered with `@check("id")` would never be
+    mutated. In the scratch copy only, `@check("id")` over `def f` becomes `check("id")(f)` after
+    every definition, in the same order (CHECKS keeps its order). The registrar itself runs only at
+    import time, where no mutant is active: its lines are marked `# pragma: no mutate`.
+    """
+    lines = text.splitlines()
+    out: list[str] = []
+    calls: list[str] = []
+    in_registrar = False
+    for i, line in enumerate(lines):
+        if line.startswith(f"def {registrar}("):
+            in_registrar = True
+        elif in_registrar and line and not line[0].isspace() and not line.startswith(")"):
+            in_registrar = False
+        match = re.match(rf"^@{registrar}\((.*)\)$", line)
+        if match and i + 1 < len(lines) and lines[i + 1].startswith("def "):
+            name = lines[i + 1][4:].split("(")[0]
+            calls.append(f"{registrar}({match[1]})({name})")
+            continue
+        out.append(f"{line}  # pragma: no mutate" if in_registrar and line.strip() else line)
+    return "\n".join([*out, "", *calls, ""])
 
 
 def mutmut_config(modules: ModuleSet) -> str:
@@ -85,6 +134,10 @@ def prepare(name: str, modules: ModuleSet) -> Path:
     shutil.copytree(ROOT / "tests", scratch / "tests", ignore=ignore)
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     (scratch / "pyproject.toml").write_text(text + mutmut_config(modules), encoding="utf-8")
+    for registrar in modules.registrars:
+        for module in modules.modules:
+            path = scratch / "src" / "homelabeazy" / module
+            path.write_text(unroll(path.read_text(encoding="utf-8"), registrar), encoding="utf-8")
     return scratch
 
 
@@ -103,7 +156,7 @@ def run_set(name: str, modules: ModuleSet, jobs: int, limit: float) -> dict[str,
     began = time.monotonic()
     with open(scratch / "mutmut.log", "w", encoding="utf-8") as log:
         done = subprocess.run(
-            ["nice", "-n", "10", mutmut(), "run", "--max-children", str(jobs)],
+            ["nice", "-n", "10", mutmut(), "run", "--max-children", str(jobs), *modules.functions],
             cwd=scratch,
             env=env,
             stdout=log,
