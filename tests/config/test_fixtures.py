@@ -19,6 +19,7 @@ from homelabeazy.errors import ConfigError, Problem
 from homelabeazy.model.build import build
 from homelabeazy.model.ipam import SERVER_SLOTS, parse_range
 from homelabeazy.render.registry import render_all
+from tests.support.golden import assert_golden
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
 INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))
@@ -160,3 +161,16 @@ def test_exact_node_range_gives_the_last_agent_the_last_address() -> None:
     assert int(last) - int(first) + 1 == SERVER_SLOTS + config.cluster.agents.count
     agents = [n for n in build(config).nodes if n.role == "agent"]
     assert agents[-1].ip == last
+
+
+def test_every_finding_word_for_word() -> None:
+    """Every fixture's findings exactly as the user reads them, hints included (tests/golden/config/).
+
+    The `.expected` files pin what, where and which check; this golden pins the wording, so a
+    changed hint or message is a reviewed diff (UPDATE_GOLDEN=1), not a silent change.
+    """
+    rows = []
+    for case in INVALID + WARNINGS + VALID:
+        for problem in problems_of(case):
+            rows.append(f"{case.parent.name}/{case.stem}: {problem.severity}: {problem.format()}")
+    assert_golden({"findings.txt": "\n".join(rows) + "\n"}, "config")
