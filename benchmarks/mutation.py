@@ -81,8 +81,17 @@ SETS: dict[str, ModuleSet] = {
     "writer": ModuleSet(("render/writer.py",), ("tests/render/test_writer.py",)),
 }
 
-FLOORS: dict[str, float] = {}
-"""Per module (path under src/homelabeazy): the lowest acceptable score, in percent."""
+FLOORS: dict[str, float] = {
+    "model/ipam.py": 100.0,
+    "model/placement.py": 100.0,
+    "lifecycle/journal.py": 93.0,  # the 8 survivors are equivalent (encoding="utf-8", mkdir parents)
+    "netpolicy/ports.py": 97.0,  # the 2 survivors are equivalent (an empty interval, dropped)
+    "netpolicy/policy.py": 93.0,
+    "render/writer.py": 82.0,  # below the 85 aimed at: see the survivors (conflict writes, damaged journal)
+}
+"""Per module (path under src/homelabeazy): the lowest acceptable score, in percent, as measured
+when set (a ratchet: raise it as tests improve). config/checks.py has none: the bounded
+config-limits set scores 5 of its functions (100 %), the full set was never run to the end."""
 
 NOT_RUN = ("not checked", "skipped")
 """Mutants a run did not try (outside the set's `functions`): not counted either way."""
