@@ -86,7 +86,8 @@ bench: setup
 	HOMELAB_SHARED=$(SHARED) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/run.py
 
 # Mutation testing of the pure core (mutmut 3, benchmarks/mutation.py): score per module, floors.
-# CPU-heavy (tens of minutes for every set): weekly, not in `make test`. `make mutation SETS=ipam`.
+# CPU-heavy (~20 min for the default sets on 2 cores; SETS=config-checks alone takes hours): weekly,
+# not in `make test`. `make mutation SETS="ipam journal"` runs some sets.
 mutation: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/mutation.py $(SETS)
 
