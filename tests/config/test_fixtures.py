@@ -16,6 +16,10 @@ import pytest
 from homelabeazy.config import load_config
 from homelabeazy.config.checks import CHECKS, run_checks
 from homelabeazy.errors import ConfigError, Problem
+from homelabeazy.model.build import build
+from homelabeazy.model.ipam import SERVER_SLOTS, parse_range
+from homelabeazy.render.registry import render_all
+from tests.support.golden import assert_golden
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
 INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))
@@ -49,6 +53,30 @@ def matches(problem: Problem, want: dict[str, Any]) -> bool:
     )
 
 
+def unmatched(
+    found: list[Problem], wanted: list[dict[str, Any]]
+) -> tuple[list[Problem], list[dict[str, Any]]]:
+    """Pair every finding with one expectation: what is left over on either side is a failure."""
+    left = list(found)
+    missing: list[dict[str, Any]] = []
+    for want in wanted:
+        hit = next((p for p in left if matches(p, want)), None)
+        if hit is None:
+            missing.append(want)
+        else:
+            left.remove(hit)
+    return left, missing
+
+
+def assert_exactly(found: list[Problem], wanted: list[dict[str, Any]]) -> None:
+    """The validator reports the expected findings and not one more (an extra warning fails too)."""
+    extra, missing = unmatched(found, wanted)
+    assert not missing, "missing:\n" + "\n".join(f"  {w}" for w in missing)
+    assert not extra, "unexpected:\n" + "\n".join(
+        f"  {p.format()} [{p.check or 'schema'}, {p.severity}]" for p in extra
+    )
+
+
 def test_there_are_enough_invalid_fixtures() -> None:
     assert len(INVALID) >= 35
     for case in INVALID:
@@ -59,9 +87,7 @@ def test_there_are_enough_invalid_fixtures() -> None:
 def test_fixture_reports_expected_problem(case: Path) -> None:
     want = expected(case)
     found = problems_of(case)
-    assert any(matches(p, want) for p in found), f"expected {want}\ngot:\n" + "\n".join(
-        f"  {p.format()} [{p.check or 'schema'}]" for p in found
-    )
+    assert_exactly(found, want["findings"])
     errors = [p for p in found if p.severity == "error"]
     assert bool(errors) == (want["exit_code"] == 2), [p.format() for p in errors]
 
@@ -76,6 +102,8 @@ def test_fixture_through_cli(case: Path, cli: Any) -> None:
         where += f"{want['column']}:"
     path = f" {want['path']}:" if want["path"] else ""
     assert any(where + path in row and want["message"] in row for row in result.err.splitlines()), result.err
+    located = [row for row in result.err.splitlines() if row.split(": ", 1)[-1].startswith(f"{case}:")]
+    assert len(located) == len(want["findings"]), result.err
     assert "Traceback" not in result.err
 
 
@@ -95,8 +123,9 @@ def test_fixtures_cover_every_kind_of_mistake() -> None:
 
 @pytest.mark.parametrize("case", VALID, ids=lambda p: p.stem)
 def test_valid_fixture_has_no_error(case: Path, cli: Any) -> None:
+    """A valid fixture gives no error and exactly the warnings its `.expected` lists."""
     loaded = load_config(case.read_text(encoding="utf-8"), file=case.name)
-    assert all(w.severity != "error" for w in loaded.warnings)
+    assert_exactly(list(loaded.warnings), expected(case)["findings"])
     assert cli("validate", str(case)).code == 0
 
 
@@ -107,3 +136,41 @@ def test_every_check_has_a_good_fixture() -> None:
     ]
     silent_somewhere = {c.id for c in CHECKS if any(c.id not in found for found in findings)}
     assert silent_somewhere == {c.id for c in CHECKS}, sorted({c.id for c in CHECKS} - silent_somewhere)
+
+
+@pytest.mark.parametrize("case", VALID, ids=lambda p: p.stem)
+def test_valid_fixture_builds_and_renders(case: Path) -> None:
+    """A config that validates must build the model and render: validation may not promise more
+    than the model keeps (e.g. the last agent of an exactly-big-enough node range gets the range's
+    last address, not a ValueError)."""
+    config = load_config(case.read_text(encoding="utf-8"), file=case.name).config
+    homelab = build(config)
+    assert len(homelab.nodes) == config.cluster.servers.count + config.cluster.agents.count
+    first, last = parse_range(config.cluster.node_ip_range)
+    assert all(first <= node.ip <= last for node in homelab.nodes)
+    assert len({node.ip for node in homelab.nodes}) == len(homelab.nodes)
+    files = render_all(homelab)
+    assert files
+    assert all(text for text in files.values())
+
+
+def test_exact_node_range_gives_the_last_agent_the_last_address() -> None:
+    """`node-range-exact` holds SERVER_SLOTS + agents addresses: the last agent sits on the last one."""
+    config = load_config((FIXTURES / "valid" / "node-range-exact.yaml").read_text(encoding="utf-8")).config
+    first, last = parse_range(config.cluster.node_ip_range)
+    assert int(last) - int(first) + 1 == SERVER_SLOTS + config.cluster.agents.count
+    agents = [n for n in build(config).nodes if n.role == "agent"]
+    assert agents[-1].ip == last
+
+
+def test_every_finding_word_for_word() -> None:
+    """Every fixture's findings exactly as the user reads them, hints included (tests/golden/config/).
+
+    The `.expected` files pin what, where and which check; this golden pins the wording, so a
+    changed hint or message is a reviewed diff (UPDATE_GOLDEN=1), not a silent change.
+    """
+    rows = []
+    for case in INVALID + WARNINGS + VALID:
+        for problem in problems_of(case):
+            rows.append(f"{case.parent.name}/{case.stem}: {problem.severity}: {problem.format()}")
+    assert_golden({"findings.txt": "\n".join(rows) + "\n"}, "config")

@@ -18,6 +18,7 @@ def _import(cli, pve, out: Path, *extra: str):
     return cli("import", "--endpoint", pve.url, "--ca-cert", str(pve.ca_file), "--out", str(out), *extra)
 
 
+@pytest.mark.fake
 def test_import_writes_terraform_and_report(cli, fake_proxmox, token_env, tmp_path: Path) -> None:
     pve = fake_proxmox("homelab")
     out = tmp_path / "adopted"
@@ -40,6 +41,7 @@ def test_import_writes_terraform_and_report(cli, fake_proxmox, token_env, tmp_pa
     assert "0 created, 0 updated, 4 unchanged" in again.err
 
 
+@pytest.mark.fake
 def test_untrusted_certificate_fails_with_advice(cli, fake_proxmox, token_env, tmp_path: Path) -> None:
     pve = fake_proxmox("homelab")
     result = cli("import", "--endpoint", pve.url, "--out", str(tmp_path / "o"))
@@ -50,6 +52,7 @@ def test_untrusted_certificate_fails_with_advice(cli, fake_proxmox, token_env, t
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.fake
 def test_insecure_works_and_warns(cli, fake_proxmox, token_env, tmp_path: Path) -> None:
     pve = fake_proxmox("homelab")
     result = cli("import", "--endpoint", pve.url, "--insecure", "--out", str(tmp_path / "o"))
@@ -57,6 +60,7 @@ def test_insecure_works_and_warns(cli, fake_proxmox, token_env, tmp_path: Path) 
     assert "TLS verification is off" in result.err
 
 
+@pytest.mark.fake
 def test_bad_token_is_exit_1_without_the_secret(cli, fake_proxmox, monkeypatch, tmp_path: Path) -> None:
     pve = fake_proxmox("homelab")
     monkeypatch.setenv("MY_TOKEN", "homelab@pve!import=wrong-secret-value")
@@ -89,6 +93,7 @@ def test_insecure_and_ca_cert_exclude_each_other(cli, token_env, tmp_path: Path)
     assert result.code == 2
 
 
+@pytest.mark.fake
 def test_failed_guest_is_exit_1_and_the_rest_is_written(cli, fake_proxmox, token_env, tmp_path: Path) -> None:
     pve = fake_proxmox("homelab")
     pve.fail_guest(9000)
@@ -102,6 +107,7 @@ def test_failed_guest_is_exit_1_and_the_rest_is_written(cli, fake_proxmox, token
     assert "pve2/9000 debian12-cloud (qemu)" in (out / "IMPORT_REPORT.md").read_text()
 
 
+@pytest.mark.fake
 def test_edited_generated_file_is_not_overwritten(cli, fake_proxmox, token_env, tmp_path: Path) -> None:
     pve = fake_proxmox("homelab")
     out = tmp_path / "o"
@@ -121,6 +127,7 @@ def homelab_yaml(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.fake
 def test_record_adds_unmanaged_inventory_keeping_the_file(
     cli, fake_proxmox, token_env, homelab_yaml: Path, tmp_path: Path
 ) -> None:
@@ -149,6 +156,7 @@ def test_record_adds_unmanaged_inventory_keeping_the_file(
     assert homelab_yaml.read_text() == after
 
 
+@pytest.mark.fake
 def test_record_updates_entries_in_place(
     cli, fake_proxmox, token_env, homelab_yaml: Path, tmp_path: Path
 ) -> None:
@@ -167,6 +175,7 @@ def test_record_updates_entries_in_place(
     assert "vmid: 150" not in text
 
 
+@pytest.mark.fake
 def test_record_refuses_an_invalid_config_before_contacting_proxmox(
     cli, fake_proxmox, token_env, tmp_path: Path
 ) -> None:
@@ -194,6 +203,7 @@ def test_the_homelabs_own_nodes_are_not_recorded() -> None:
     assert [c.split(" is taken")[0] for c in vmid_clashes([own, other], managed)] == ["VMID 201"]
 
 
+@pytest.mark.fake
 def test_record_keeps_entries_of_guests_that_could_not_be_read(
     cli, fake_proxmox, token_env, homelab_yaml: Path, tmp_path: Path
 ) -> None:
@@ -206,6 +216,7 @@ def test_record_keeps_entries_of_guests_that_could_not_be_read(
     assert homelab_yaml.read_text() == before  # pfsense (101) is still recorded
 
 
+@pytest.mark.fake
 def test_no_progress_bar_when_the_essentials_fail(cli, fake_proxmox, token_env, tmp_path: Path) -> None:
     pve = fake_proxmox("homelab")
     pve.deny(r"^/version$", reason="Permission check failed")
@@ -215,6 +226,7 @@ def test_no_progress_bar_when_the_essentials_fail(cli, fake_proxmox, token_env, 
     assert "Proxmox: GET /version failed: HTTP 403" in result.err
 
 
+@pytest.mark.fake
 def test_plain_http_endpoint_is_warned_about(cli, fake_proxmox, token_env, tmp_path: Path) -> None:
     pve = fake_proxmox("homelab", tls=False)
     result = cli("import", "--endpoint", pve.url, "--out", str(tmp_path / "o"))

@@ -18,6 +18,7 @@ def _client(pve, concurrency: int = 8) -> ProxmoxClient:
     )
 
 
+@pytest.mark.fake
 def test_discovers_every_host_and_guest(fake_proxmox) -> None:
     pve = fake_proxmox("homelab")
     progress: list[tuple[int, int]] = []
@@ -34,6 +35,7 @@ def test_discovers_every_host_and_guest(fake_proxmox) -> None:
     assert paths == sorted(f"/nodes/{g.node}/{g.kind}/{g.vmid}/config" for g in found.guests)
 
 
+@pytest.mark.fake
 def test_a_failing_guest_is_reported_and_the_rest_continue(fake_proxmox) -> None:
     pve = fake_proxmox("homelab")
     pve.fail_guest(101)
@@ -46,6 +48,7 @@ def test_a_failing_guest_is_reported_and_the_rest_continue(fake_proxmox) -> None
     assert sorted(g.vmid for g in found.guests) == [100, 102, 200, 9000, 9001]
 
 
+@pytest.mark.fake
 def test_a_config_proxmox_would_not_produce_is_reported(fake_proxmox) -> None:
     estate = Estate.load("homelab")
     broken = estate.guest(100)
@@ -58,6 +61,7 @@ def test_a_config_proxmox_would_not_produce_is_reported(fake_proxmox) -> None:
     assert "config not understood" in found.failures[0].error
 
 
+@pytest.mark.fake
 def test_essential_reads_failing_stop_the_import(fake_proxmox) -> None:
     pve = fake_proxmox("homelab")
     pve.deny(r"^/nodes$", reason="Permission check failed (/nodes, Sys.Audit)")
@@ -65,6 +69,7 @@ def test_essential_reads_failing_stop_the_import(fake_proxmox) -> None:
         discover(client)
 
 
+@pytest.mark.fake
 def test_concurrency_is_bounded_and_used(fake_proxmox) -> None:
     pve = fake_proxmox(Estate.synthetic(40, nodes=2), latency=0.02)
     with _client(pve, concurrency=4) as client:
@@ -73,6 +78,7 @@ def test_concurrency_is_bounded_and_used(fake_proxmox) -> None:
     assert pve.max_in_flight == 4
 
 
+@pytest.mark.fake
 def test_one_at_a_time_means_one_at_a_time(fake_proxmox) -> None:
     pve = fake_proxmox(Estate.synthetic(8, nodes=2), latency=0.005)
     with _client(pve, concurrency=1) as client:
@@ -80,6 +86,7 @@ def test_one_at_a_time_means_one_at_a_time(fake_proxmox) -> None:
     assert pve.max_in_flight == 1
 
 
+@pytest.mark.fake
 def test_an_empty_view_warns_about_privileges(fake_proxmox) -> None:
     pve = fake_proxmox(Estate(version={"release": "9.1", "version": "9.1.1", "repoid": "abcdef12"},
                               nodes=[{"node": "pve1", "status": "online"}], guests=[]))  # fmt: skip
@@ -104,6 +111,7 @@ def test_list_guests_keeps_qemu_and_lxc_only() -> None:
     ]
 
 
+@pytest.mark.fake
 def test_concurrency_outside_the_bounds_is_refused(fake_proxmox) -> None:
     pve = fake_proxmox("homelab")
     with _client(pve) as client, pytest.raises(ValueError, match="between 1 and 64"):

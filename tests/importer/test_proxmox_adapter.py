@@ -55,6 +55,7 @@ def test_bad_endpoint_is_a_usage_error(bad: str) -> None:
         normalise_endpoint(bad)
 
 
+@pytest.mark.fake
 def test_verified_tls_with_the_ca(fake_proxmox) -> None:
     pve = fake_proxmox("homelab")
     with ProxmoxClient(pve.url, _token(), ca_cert=pve.ca_file) as client:
@@ -63,6 +64,7 @@ def test_verified_tls_with_the_ca(fake_proxmox) -> None:
     assert all(r.authorized for r in pve.requests)
 
 
+@pytest.mark.fake
 def test_untrusted_certificate_is_a_clear_error(fake_proxmox) -> None:
     pve = fake_proxmox("homelab")
     with ProxmoxClient(pve.url, _token()) as client, pytest.raises(ExternalSystemError) as info:
@@ -75,6 +77,7 @@ def test_untrusted_certificate_is_a_clear_error(fake_proxmox) -> None:
     assert pve.requests == []  # nothing, not even the token, was sent
 
 
+@pytest.mark.fake
 def test_insecure_skips_verification(fake_proxmox) -> None:
     pve = fake_proxmox("homelab")
     with ProxmoxClient(pve.url, _token(), verify=False) as client:
@@ -88,6 +91,7 @@ def test_unreadable_ca_file_is_a_usage_error(tmp_path: Path) -> None:
         ProxmoxClient("https://127.0.0.1:8006", _token(), ca_cert=bad)
 
 
+@pytest.mark.fake
 def test_bad_token_is_401_with_a_fix_and_no_secret(fake_proxmox) -> None:
     pve = fake_proxmox("homelab")
     wrong = "homelab@pve!import=00000000-dead-beef-0000-000000000000"
@@ -103,6 +107,7 @@ def test_bad_token_is_401_with_a_fix_and_no_secret(fake_proxmox) -> None:
     assert SECRET not in message
 
 
+@pytest.mark.fake
 def test_missing_privilege_is_403_naming_the_role(fake_proxmox) -> None:
     pve = fake_proxmox("homelab")
     pve.deny(r"^/cluster/resources$", reason="Permission check failed (/, Sys.Audit)")
@@ -130,12 +135,14 @@ def test_unreachable_host_is_a_clear_error() -> None:
     assert "8006" in message
 
 
+@pytest.mark.fake
 def test_a_plain_http_server_is_not_mistaken_for_proxmox(fake_proxmox) -> None:
     pve = fake_proxmox("homelab", tls=False)
     with ProxmoxClient(pve.url, _token()) as client:
         assert client.get("/version")["release"] == "9.1"
 
 
+@pytest.mark.fake
 def test_certificate_for_another_name_is_a_tls_error(fake_proxmox) -> None:
     pve = fake_proxmox("homelab")
     other_name = pve.url.replace("127.0.0.1", "localhost")  # the certificate is for 127.0.0.1 only

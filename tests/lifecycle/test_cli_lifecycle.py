@@ -303,6 +303,7 @@ def crd_schema(kind: str) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+@pytest.mark.fake
 def test_backup_now_list_restore_against_fake_api(cli, config: Path, tmp_path: Path) -> None:
     with FakeKubeServer() as kube:
         velero_controller(kube)
@@ -331,6 +332,7 @@ def test_backup_now_list_restore_against_fake_api(cli, config: Path, tmp_path: P
         assert "no backup called 'nope'" in missing.err
 
 
+@pytest.mark.fake
 def test_backup_failure_and_timeout_are_explained(config: Path, tmp_path: Path, example_homelab) -> None:
     from homelabeazy.errors import ExternalSystemError
     from homelabeazy.lifecycle.backup import Waiter, backup_now
@@ -429,6 +431,7 @@ def test_status_watch_redraws_until_ctrl_c(example_homelab) -> None:
     assert calls["n"] == 3
 
 
+@pytest.mark.fake
 def test_unreachable_cluster_is_an_outside_system_error(cli, config: Path, tmp_path: Path) -> None:
     with FakeKubeServer() as kube:
         kubeconfig = kube.kubeconfig(tmp_path)

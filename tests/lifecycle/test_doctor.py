@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 from homelabeazy.lifecycle.doctor import Row, decide, failed, proxmox_row
 from homelabeazy.ops.doctor_facts import CollectionsFact, Facts, ProxmoxFact, ToolFact, proxmox_fact
 from homelabeazy.toolchain import TOOLS
@@ -169,6 +171,7 @@ def test_proxmox_rows() -> None:
     assert (old.status, old.level, old.version) == ("older than tested", "warn", "7.4-17")
 
 
+@pytest.mark.fake
 def test_proxmox_version_from_the_fake(fake_proxmox) -> None:
     server = fake_proxmox("homelab", tls=False)
     env = {"PROXMOX_VE_ENDPOINT": server.url, "PROXMOX_VE_API_TOKEN": DEFAULT_TOKEN}
@@ -178,6 +181,7 @@ def test_proxmox_version_from_the_fake(fake_proxmox) -> None:
     assert proxmox_row(fact).level == "ok"
 
 
+@pytest.mark.fake
 def test_proxmox_rejected_token_never_shows_the_secret(fake_proxmox) -> None:
     server = fake_proxmox("homelab", tls=False)
     env = {"PROXMOX_VE_ENDPOINT": server.url, "PROXMOX_VE_API_TOKEN": "homelab@pve!import=wrong-secret-42"}
@@ -187,6 +191,7 @@ def test_proxmox_rejected_token_never_shows_the_secret(fake_proxmox) -> None:
     assert "wrong-secret-42" not in repr(result)
 
 
+@pytest.mark.fake
 def test_proxmox_self_signed_needs_insecure(fake_proxmox) -> None:
     server = fake_proxmox("homelab", tls=True)
     env = {"PROXMOX_VE_ENDPOINT": server.url, "PROXMOX_VE_API_TOKEN": DEFAULT_TOKEN}

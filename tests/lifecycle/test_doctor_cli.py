@@ -118,6 +118,7 @@ def test_optional_kubectl_missing_is_a_warning(cli, tools: Path) -> None:
     assert (found["kubectl"]["status"], found["kubectl"]["level"]) == ("missing", "warn")
 
 
+@pytest.mark.fake
 def test_proxmox_reachable_and_unreachable(cli, tools: Path, fake_proxmox, monkeypatch) -> None:
     server = fake_proxmox("homelab", tls=False)
     monkeypatch.setenv("PROXMOX_VE_ENDPOINT", server.url)

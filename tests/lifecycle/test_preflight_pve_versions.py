@@ -53,6 +53,7 @@ def template_homelab(example_homelab: Homelab) -> Homelab:
     [(pve.VERSION, "Proxmox VE 9.1, token ok"), (pve.VERSION_8, "Proxmox VE 8.4, token ok")],
     ids=["pve-9.1", "pve-8.4"],
 )
+@pytest.mark.fake
 def test_preflight_passes_with_the_privileges_of_the_detected_version(
     example_homelab: Homelab, fake_proxmox, tmp_path: Path, version: dict[str, str], summary: str
 ) -> None:
@@ -62,6 +63,7 @@ def test_preflight_passes_with_the_privileges_of_the_detected_version(
     server.assert_valid()
 
 
+@pytest.mark.fake
 def test_a_pve9_role_on_pve8_names_vm_monitor(example_homelab: Homelab, fake_proxmox, tmp_path: Path) -> None:
     """The role made for 9.x cannot even be created on 8.x; one made without the agent privilege
     lacks exactly VM.Monitor there."""
@@ -77,6 +79,7 @@ def test_a_pve9_role_on_pve8_names_vm_monitor(example_homelab: Homelab, fake_pro
     assert "GuestAgent" not in text
 
 
+@pytest.mark.fake
 def test_a_pve8_role_on_pve9_names_the_guest_agent_privilege(
     example_homelab: Homelab, fake_proxmox, tmp_path: Path
 ) -> None:
@@ -86,6 +89,7 @@ def test_a_pve8_role_on_pve9_names_the_guest_agent_privilege(
     assert "lacks VM.GuestAgent.Audit on / (granted with propagation), which Proxmox VE 9.x requires" in text
 
 
+@pytest.mark.fake
 def test_a_cloud_image_on_pve_before_8_4_is_refused_with_the_template_way_out(
     example_homelab: Homelab, template_homelab: Homelab, fake_proxmox, tmp_path: Path
 ) -> None:
@@ -100,6 +104,7 @@ def test_a_cloud_image_on_pve_before_8_4_is_refused_with_the_template_way_out(
     assert "Proxmox VE 8.3, token ok" in summary
 
 
+@pytest.mark.fake
 def test_an_unknown_major_is_refused_not_guessed(
     example_homelab: Homelab, fake_proxmox, tmp_path: Path
 ) -> None:

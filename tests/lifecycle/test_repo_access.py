@@ -235,6 +235,7 @@ spec: {}
 """
 
 
+@pytest.mark.fake
 def test_bootstrap_applies_the_repository_secret_before_the_root_application(
     example_homelab: Homelab, tmp_path: Path
 ) -> None:
@@ -290,6 +291,7 @@ def test_a_public_repository_gets_no_secret(example_homelab: Homelab, tmp_path: 
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.fake
 def test_a_public_repository_keeps_the_users_ls_remote(
     example_homelab: Homelab, tmp_path: Path, fake_proxmox
 ) -> None:

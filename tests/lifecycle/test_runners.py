@@ -98,7 +98,7 @@ def test_preflight_passes_with_real_tools_remote_and_current_repo(
     assert summary.endswith("repo current; main on the remote")
 
 
-@pytest.mark.integration
+@pytest.mark.fake  # the fake Proxmox API; git ls-remote reads a bare repo in tmp_path
 def test_preflight_reports_every_problem_at_once(
     example_homelab, rendered: Path, bare_remote: str, fake_proxmox
 ) -> None:
@@ -243,6 +243,7 @@ spec: {}
 """
 
 
+@pytest.mark.fake
 def test_bootstrap_server_side_applies_in_dependency_order(example_homelab, tmp_path: Path) -> None:
     folder = tmp_path / "kubernetes" / "bootstrap"
     folder.mkdir(parents=True)
@@ -280,6 +281,7 @@ spec: {chart: argo-cd}
 """
 
 
+@pytest.mark.fake
 def test_bootstrap_waits_for_argocd_before_applying_applications(example_homelab, tmp_path: Path) -> None:
     folder = tmp_path / "kubernetes" / "bootstrap"
     folder.mkdir(parents=True)
@@ -303,6 +305,7 @@ def test_bootstrap_waits_for_argocd_before_applying_applications(example_homelab
     ]
 
 
+@pytest.mark.fake
 def test_bootstrap_names_the_helm_job_when_argocd_never_comes(example_homelab, tmp_path: Path) -> None:
     folder = tmp_path / "kubernetes" / "bootstrap"
     folder.mkdir(parents=True)
@@ -331,6 +334,7 @@ def test_bootstrap_without_manifests_fails_clearly(example_homelab, tmp_path: Pa
         stage.run(StageContext(tmp_path, example_homelab))
 
 
+@pytest.mark.fake
 def test_sync_waits_for_applications_with_live_progress(example_homelab, tmp_path: Path) -> None:
     apps = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications"
 
@@ -357,6 +361,7 @@ def test_sync_waits_for_applications_with_live_progress(example_homelab, tmp_pat
     assert progress == ["1/2 Synced+Healthy; waiting: vault (OutOfSync, Missing)", "2/2 Synced+Healthy"]
 
 
+@pytest.mark.fake
 def test_sync_times_out_naming_pending_applications(example_homelab, tmp_path: Path) -> None:
     with FakeKubeServer() as kube:
         adapter = KubeAdapter(kube.kubeconfig(tmp_path), timeout=3)
@@ -462,7 +467,7 @@ def test_cloud_init_check_over_real_ssh(tmp_path: Path) -> None:
         )
 
 
-@pytest.mark.integration
+@pytest.mark.fake  # the fake Proxmox API; git ls-remote reads a bare repo in tmp_path
 def test_preflight_counts_only_propagated_privileges(
     example_homelab, rendered: Path, bare_remote: str, fake_proxmox
 ) -> None:
@@ -483,7 +488,7 @@ def test_preflight_counts_only_propagated_privileges(
     assert [q.path for q in server.requests] == ["/version", "/access/permissions"]
 
 
-@pytest.mark.integration
+@pytest.mark.fake  # the fake Proxmox API; git ls-remote reads a bare repo in tmp_path
 def test_preflight_reports_a_rejected_token(
     example_homelab, rendered: Path, bare_remote: str, fake_proxmox
 ) -> None:

@@ -179,7 +179,7 @@ def test_interrupt_mid_stage_leaves_consistent_journal_and_resumes(ctx: StageCon
     with pytest.raises(KeyboardInterrupt):
         run_up(ctx, runners(log, configure="interrupt"), rec)
     assert ("interrupted", "configure") in rec.events
-    data = json.loads((ctx.repo / JOURNAL_PATH).read_text())  # parseable: written atomically
+    data = json.loads((ctx.repo / JOURNAL_PATH).read_text())  # atomicity itself: test_journal.py
     by_stage = {s["stage"]: s for s in data["stages"]}
     assert by_stage["configure"]["result"] == "interrupted"
     assert by_stage["configure"]["ended"]

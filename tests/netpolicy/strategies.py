@@ -1,6 +1,9 @@
-"""Hypothesis strategies for random firewall policies over three VLANs (ports kept to 1-12).
+"""Hypothesis strategies for random firewall policies over three VLANs.
 
-Small port numbers keep the brute-force universe small: ports 1-13 cover every distinct case.
+Rules draw their port bounds from LANDMARKS: the edges of the port space (1, 65535), the port the
+default rules name (53, DNS) and a few more, so a user rule can start, end or sit exactly at a
+default rule's port. The brute-force universe (PORTS) is every landmark and its two neighbours:
+between two neighbouring universe ports no rule changes, so they cover every distinct case.
 """
 
 from __future__ import annotations
@@ -14,17 +17,26 @@ from homelabeazy.config.schema import NetworkConfig
 ZONES = ["red", "green", "blue"]
 ORDINARY = {"red": "10.0.1.200", "green": "10.0.2.200", "blue": "10.0.3.200", "internet": "203.0.113.200"}
 DNS_CHOICES = ["10.0.1.1", "10.0.1.53", "10.0.2.53", "10.0.3.1", "198.51.100.53"]
-PORTS = range(1, 14)
+DEFAULT_PORTS = (53,)
+"""Every port a default rule names (policy.py: DNS on the gateway and the DNS servers)."""
+LANDMARKS = (1, 2, 12, 52, 53, 54, 443, 1024, 65534, 65535)
+PORTS = tuple(sorted({q for p in LANDMARKS for q in (p - 1, p, p + 1) if 1 <= q <= 65535}))
 
-port_spec = st.tuples(st.integers(1, 12), st.integers(0, 4)).map(
-    lambda t: str(t[0]) if t[1] == 0 else f"{t[0]}-{min(12, t[0] + t[1])}"
-)
+
+@st.composite
+def port_spec(draw: st.DrawFn) -> str | int:
+    """`443`, `"443"` or `"52-54"`, its bounds landmarks (so the universe sees both sides of them)."""
+    low = draw(st.sampled_from(LANDMARKS))
+    high = draw(st.sampled_from([p for p in LANDMARKS if p >= low]))
+    if low == high:
+        return draw(st.sampled_from([low, str(low)]))
+    return f"{low}-{high}"
 
 
 @st.composite
 def rules(draw: st.DrawFn) -> dict[str, Any]:
     protocol = draw(st.sampled_from(["tcp", "udp", "icmp", "any"]))
-    ports = draw(st.lists(port_spec, max_size=3)) if protocol in ("tcp", "udp") else []
+    ports = draw(st.lists(port_spec(), max_size=3)) if protocol in ("tcp", "udp") else []
     return {
         "from": draw(st.sampled_from([*ZONES, "internet", "any"])),
         "to": draw(st.sampled_from([*ZONES, "internet", "any"])),

@@ -138,3 +138,32 @@ def test_decide_needs_a_port_for_tcp(example_homelab: Homelab) -> None:
     table = compile_policy(policy_for_homelab(example_homelab))
     with pytest.raises(ValueError, match="needs a destination port"):
         table.decide(Endpoint("guests"), Endpoint("services"), "tcp", None)
+
+
+@pytest.mark.parametrize(
+    ("ports", "ok"),
+    [
+        (["1"], True),
+        (["65535"], True),
+        (["1-65535"], True),
+        (["0"], False),
+        (["65536"], False),
+        (["0-10"], False),
+    ],
+)
+def test_port_limits_are_exactly_1_to_65535(example_homelab: Homelab, ports: list[str], ok: bool) -> None:
+    """The policy's own port check at its edges (the config check in front of it has the same limits)."""
+    from homelabeazy.netpolicy import build_policy
+
+    zones = policy_for_homelab(example_homelab).zones
+    rule = FirewallRule.model_validate(
+        {"from": "any", "to": "any", "ports": ports, "action": "allow", "protocol": "tcp"}
+    )
+    if ok:
+        built = build_policy(zones, [rule], False, [])
+        assert [r.ports.intervals for r in built.rules] == [
+            ((int(ports[0].split("-")[0]), int(ports[0].split("-")[-1])),)
+        ]
+    else:
+        with pytest.raises(PolicyError, match=r"is outside 1-65535 or reversed"):
+            build_policy(zones, [rule], False, [])

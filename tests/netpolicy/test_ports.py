@@ -43,3 +43,9 @@ def test_parse_and_render() -> None:
     assert 82 not in ports
     assert not PortSet()
     assert PortSet.all()
+
+
+def test_empty_intervals_are_dropped_and_the_rest_kept() -> None:
+    """`(lo, hi)` with lo > hi is empty (subtracting can make one): it vanishes, later ones stay."""
+    assert PortSet.of([(5, 4), (7, 9), (20, 19), (30, 30)]).intervals == ((7, 9), (30, 30))
+    assert not PortSet.of([(2, 1)])

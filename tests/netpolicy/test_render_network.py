@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -222,36 +220,11 @@ def test_pfsense_rules_follow_the_model_in_order(richer: Homelab) -> None:
     }
 
 
-def _pfsensible_installed() -> bool:
-    galaxy = shutil.which("ansible-galaxy")
-    if galaxy is None:
-        return False
-    listed = subprocess.run(
-        [galaxy, "collection", "list", "pfsensible.core"], capture_output=True, text=True, check=False
-    )
-    return "pfsensible.core" in listed.stdout
-
-
-def test_pfsense_playbook_syntax_check(example_homelab: Homelab, tmp_path: Path) -> None:
-    """Real `ansible-playbook --syntax-check` — only possible where pfsensible.core is installed."""
-    if not _pfsensible_installed():
-        # not bundled with the `ansible` package and not downloadable here: the structural tests
-        # above hold the playbook to the collection's documented options instead
-        pytest.skip(
-            "pfsensible.core collection not installed (ansible-galaxy collection install pfsensible.core)"
-        )
-    for rel, text in render(example_homelab).items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text, encoding="utf-8")
-    folder = tmp_path / "network" / "pfsense"
-    result = subprocess.run(
-        ["ansible-playbook", "-i", "inventory.yml", "playbook.yml", "--syntax-check"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+# No `ansible-playbook --syntax-check` of network/pfsense here: it needs the pfsensible.core
+# collection, which the `ansible` package does not bundle and which comes only from Ansible Galaxy
+# (not PyPI, so not installable where this suite runs). It was a test that always skipped, even
+# with HOMELAB_REQUIRE_INTEGRATION=1; the structural tests above hold the playbook to the
+# collection's documented options instead. Not runnable here: see the README's test counts.
 
 
 def test_pfsense_inventory_targets_the_address_pfsense_already_answers_on(example_homelab: Homelab) -> None:

@@ -246,3 +246,14 @@ def test_crash_while_rolling_forward_is_rolled_forward_again(tmp_path: Path) -> 
             writer.recover(out)
     assert writer.recover(out) is True
     assert snapshot(out) == snapshot(tmp_path / "new")
+
+
+def test_a_forced_render_writes_everything_not_only_the_conflicts(tmp_path: Path) -> None:
+    """`--force` adds the conflicting files to the writes; the ordinary creates and updates stay."""
+    render(tmp_path / "clean", NEW)
+    out = tmp_path / "out"
+    render(out, OLD)
+    (out / "terraform/main.tf").write_text("my edit\n")
+    (out / "kubernetes/apps/gone.yaml").write_text("kind: App\n# mine now\n")
+    render(out, NEW, force=True)
+    assert snapshot(out) == snapshot(tmp_path / "clean")
