@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,8 +82,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     The one deliberate exception to HOMELAB_REQUIRE_INTEGRATION: no tool is missing, the shared
     chart itself is incomplete (README). Only tests carrying that marker are affected."""
     del config
+    skip_without_subcharts(items, SHARED)
+
+
+def skip_without_subcharts(items: Sequence[pytest.Item], shared: Path) -> None:
+    """Mark the `needs_subcharts` items skipped when `<shared>/charts` (with its `extra/` overlay)
+    cannot supply every subchart of the monitoring chart."""
     marked = [item for item in items if item.get_closest_marker("needs_subcharts")]
-    if not marked or not unassembled_subcharts(MONITORING_CHART, SHARED):
+    if not marked or not unassembled_subcharts(MONITORING_CHART, shared):
         return
     skip = pytest.mark.skip(
         reason=f"not runnable here: ../shared/charts/{MONITORING_CHART} lacks its four subcharts (see README)"
