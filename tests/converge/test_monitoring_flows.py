@@ -16,16 +16,16 @@ from homelabeazy.model.catalog.monitoring import monitors_find_their_services
 from homelabeazy.ops.helm import ChartCache
 from homelabeazy.render.registry import render_all
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.needs_subcharts]
 
 
 @pytest.fixture(scope="module")
 def example_state(
-    chart_dir: Path, tmp_path_factory: pytest.TempPathFactory, example_homelab: Homelab
+    chart_dir: Path, tmp_path_factory: pytest.TempPathFactory, monitored_homelab: Homelab
 ) -> DesiredState:
     pulled = tmp_path_factory.mktemp("pulled")
     return build_state(
-        example_homelab, render_all(example_homelab), ChartCache(chart_dir, pulled, pull=False)
+        monitored_homelab, render_all(monitored_homelab), ChartCache(chart_dir, pulled, pull=False)
     )
 
 
@@ -40,19 +40,19 @@ def _without_policy(state: DesiredState, name: str, namespace: str = "monitoring
 
 
 def test_the_example_scrapes_everything_it_declares(
-    example_state: DesiredState, example_homelab: Homelab
+    example_state: DesiredState, monitored_homelab: Homelab
 ) -> None:
     assert example_state.find("Prometheus", "monitoring", "monitoring-prometheus") is not None
-    assert [f.text() for f in check_flows(example_state, example_homelab)] == []
+    assert [f.text() for f in check_flows(example_state, monitored_homelab)] == []
 
 
 def test_without_the_node_ports_every_node_scrape_is_denied(
-    example_state: DesiredState, example_homelab: Homelab
+    example_state: DesiredState, monitored_homelab: Homelab
 ) -> None:
-    findings = check_flows(_without_policy(example_state, "allow-monitoring-nodes"), example_homelab)
+    findings = check_flows(_without_policy(example_state, "allow-monitoring-nodes"), monitored_homelab)
     denied = sorted({(f.message.split(":")[0], f.message.split(" on ")[1].split(" ")[0]) for f in findings})
-    nodes = [str(n.ip) for n in example_homelab.nodes]
-    servers = [str(n.ip) for n in example_homelab.servers]
+    nodes = [str(n.ip) for n in monitored_homelab.nodes]
+    servers = [str(n.ip) for n in monitored_homelab.servers]
     expected = [
         *(("scrape node-exporter", ip) for ip in nodes),
         *(("scrape the kubelet", ip) for ip in nodes),
@@ -63,9 +63,9 @@ def test_without_the_node_ports_every_node_scrape_is_denied(
 
 
 def test_without_the_egress_policy_no_namespace_is_scraped(
-    example_state: DesiredState, example_homelab: Homelab
+    example_state: DesiredState, monitored_homelab: Homelab
 ) -> None:
-    findings = check_flows(_without_policy(example_state, "allow-monitoring-egress"), example_homelab)
+    findings = check_flows(_without_policy(example_state, "allow-monitoring-egress"), monitored_homelab)
     scraped = [
         "monitoring-coredns",
         "argocd",
@@ -79,9 +79,9 @@ def test_without_the_egress_policy_no_namespace_is_scraped(
 
 
 def test_without_the_api_policy_the_vip_probe_is_denied(
-    example_state: DesiredState, example_homelab: Homelab
+    example_state: DesiredState, monitored_homelab: Homelab
 ) -> None:
-    findings = check_flows(_without_policy(example_state, "allow-monitoring-kube-api"), example_homelab)
+    findings = check_flows(_without_policy(example_state, "allow-monitoring-kube-api"), monitored_homelab)
     assert "probe the API VIP" in {f.message.split(":")[0] for f in findings}
 
 
@@ -89,10 +89,10 @@ def test_without_the_api_policy_the_vip_probe_is_denied(
     "service", ["velero", "argocd", "traefik", "external-secrets", "cert-manager", "vault"]
 )
 def test_each_scraped_service_admits_prometheus_exactly_for_its_monitor(
-    example_state: DesiredState, example_homelab: Homelab, service: str
+    example_state: DesiredState, monitored_homelab: Homelab, service: str
 ) -> None:
     findings = check_flows(
-        _without_policy(example_state, f"allow-{service}-ingress", service), example_homelab
+        _without_policy(example_state, f"allow-{service}-ingress", service), monitored_homelab
     )
     purposes = [f.message.split(":")[0] for f in findings]
     # the same policy admits the service's other clients: Traefik for a route (ArgoCD's UI), ESO

@@ -44,11 +44,3 @@ def documents(files: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
 def render_k8s(homelab: Homelab) -> dict[str, str]:
     """The kubernetes target alone."""
     return kubernetes.render(homelab)
-
-
-@pytest.fixture
-def monitored_homelab(homelab_from: Callable[[dict[str, Any]], Homelab]) -> Homelab:
-    """The example with monitoring on (it is off by default): every ServiceMonitor and scrape policy."""
-    data = example_data()
-    data["services"].setdefault("monitoring", {})["enabled"] = True
-    return homelab_from(data)

@@ -77,10 +77,10 @@ def test_seeded_secret_values_never_appear(example_homelab: Homelab) -> None:
     assert not [where for where, value in seeded.items() if value in tree]
 
 
-def test_no_secret_objects_and_every_synced_secret_names_a_model_path(example_homelab: Homelab) -> None:
-    docs = documents(render_k8s(example_homelab))
+def test_no_secret_objects_and_every_synced_secret_names_a_model_path(monitored_homelab: Homelab) -> None:
+    docs = documents(render_k8s(monitored_homelab))
     assert not [path for path, doc in docs if doc.get("kind") == "Secret"]
-    model_paths = {spec.path: set(spec.keys) for spec in example_homelab.secrets}
+    model_paths = {spec.path: set(spec.keys) for spec in monitored_homelab.secrets}
     synced = [doc for _, doc in docs if doc.get("kind") == "ExternalSecret"]
     assert {d["metadata"]["name"] for d in synced} == {
         "authelia-keys",

@@ -67,6 +67,7 @@ def _variant(**services: dict[str, Any]) -> dict[str, Any]:
 VARIANTS = {
     "example": {},
     "longhorn": {"longhorn": {"enabled": True}},
+    "monitoring": {"monitoring": {"enabled": True}},
     "acme": {
         "cert_manager": {
             "issuer": "acme",
@@ -92,11 +93,11 @@ def test_declared_dependencies_sync_first(variant: str, homelab_from) -> None:
                 assert waves[dependency.replace("_", "-")] < waves[entry.name.replace("_", "-")]
 
 
-def test_the_example_waves(example_homelab: Homelab) -> None:
+def test_the_example_waves(monitored_homelab: Homelab) -> None:
     """Vault waits for Traefik (`up` unseals it through its route), ESO for Vault, their consumers
     for ESO; ArgoCD and EFK start at once, their routes once Traefik is there; the ServiceMonitors
     of services before monitoring once monitoring is there."""
-    assert _app_waves(render_k8s(example_homelab)) == {
+    assert _app_waves(render_k8s(monitored_homelab)) == {
         "argocd": 0,
         "cert-manager": 0,
         "metallb": 0,

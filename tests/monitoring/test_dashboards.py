@@ -32,16 +32,16 @@ def _dashboard(homelab: Homelab) -> dict[str, Any]:
     return data
 
 
-def test_the_sidecar_label_matches_the_rendered_values(example_homelab: Homelab) -> None:
-    sidecar = rendered_values(example_homelab)["grafana"]["sidecar"]["dashboards"]
-    labels = _config_map(example_homelab)["metadata"]["labels"]
+def test_the_sidecar_label_matches_the_rendered_values(monitored_homelab: Homelab) -> None:
+    sidecar = rendered_values(monitored_homelab)["grafana"]["sidecar"]["dashboards"]
+    labels = _config_map(monitored_homelab)["metadata"]["labels"]
     assert labels[sidecar["label"]] == sidecar["labelValue"]
 
 
 def test_the_dashboard_is_a_grafana_model_with_unique_non_overlapping_panels(
-    example_homelab: Homelab,
+    monitored_homelab: Homelab,
 ) -> None:
-    dashboard = _dashboard(example_homelab)
+    dashboard = _dashboard(monitored_homelab)
     assert dashboard["uid"]
     assert dashboard["title"]
     assert isinstance(dashboard["schemaVersion"], int)
@@ -62,8 +62,8 @@ def test_the_dashboard_is_a_grafana_model_with_unique_non_overlapping_panels(
 
 
 @pytest.mark.integration
-def test_every_panel_query_parses_with_promtool(example_homelab: Homelab, tmp_path: Path) -> None:
-    panels = _dashboard(example_homelab)["panels"]
+def test_every_panel_query_parses_with_promtool(monitored_homelab: Homelab, tmp_path: Path) -> None:
+    panels = _dashboard(monitored_homelab)["panels"]
     rules = [{"record": f"homelab:panel_{p['id']}", "expr": t["expr"]} for p in panels for t in p["targets"]]
     (tmp_path / "panels.yaml").write_text(yaml.safe_dump({"groups": [{"name": "panels", "rules": rules}]}))
     binary = need_binary("promtool", "Debian package `prometheus`")

@@ -23,7 +23,7 @@ import yaml
 
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog.vault import METRICS as VAULT_METRICS
-from tests.gitops.conftest import example_data
+from tests.conftest import monitored_example_data
 from tests.monitoring.conftest import rendered_rules, rendered_values
 from tests.support.bao import rendered_bao
 from tests.support.integration import need_binary
@@ -63,9 +63,9 @@ def server() -> Iterator[tuple[int, list[dict[str, Any]]]]:
 
 
 @pytest.fixture
-def vault(example_homelab: Homelab, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def vault(monitored_homelab: Homelab, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A real OpenBao running the rendered Vault configuration (sealed, not initialised)."""
-    with rendered_bao(example_homelab, tmp_path / "bao") as server:
+    with rendered_bao(monitored_homelab, tmp_path / "bao") as server:
         yield server
 
 
@@ -112,7 +112,7 @@ def test_a_sealed_vault_reaches_the_webhook_through_prometheus_and_alertmanager(
     prometheus = need_binary("prometheus", "Debian package `prometheus`")
     alertmanager = need_binary("prometheus-alertmanager", "Debian package `prometheus-alertmanager`")
     port, received = server
-    data = example_data()
+    data = monitored_example_data()
     data["services"].setdefault("monitoring", {})["notify"] = {
         "webhook": {"url": f"http://127.0.0.1:{port}/hook"}
     }

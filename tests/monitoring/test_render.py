@@ -12,13 +12,14 @@ from homelabeazy.config import load_config
 from homelabeazy.errors import ConfigError
 from homelabeazy.model import Homelab
 from homelabeazy.render.k8s.services.monitoring import retention_size
-from tests.gitops.conftest import example_data, render_k8s
+from tests.conftest import monitored_example_data
+from tests.gitops.conftest import render_k8s
 from tests.monitoring.conftest import rendered_values
 
 
 def _monitoring(**settings: Any) -> dict[str, Any]:
-    data = example_data()
-    data["services"]["monitoring"] = settings
+    data = monitored_example_data()
+    data["services"]["monitoring"] = {"enabled": True, **settings}
     return data
 
 
@@ -44,9 +45,9 @@ def test_monitoring_can_be_turned_off(homelab_from: Callable[[dict[str, Any]], H
     assert not [p for p in files if "monitoring" in p]
 
 
-def test_etcd_is_scraped_on_every_server(example_homelab: Homelab) -> None:
-    etcd = rendered_values(example_homelab)["kubeEtcd"]
-    assert etcd["endpoints"] == [str(s.ip) for s in example_homelab.servers]
+def test_etcd_is_scraped_on_every_server(monitored_homelab: Homelab) -> None:
+    etcd = rendered_values(monitored_homelab)["kubeEtcd"]
+    assert etcd["endpoints"] == [str(s.ip) for s in monitored_homelab.servers]
 
 
 def test_receiver_secrets_are_external_and_only_those_configured(

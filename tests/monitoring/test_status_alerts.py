@@ -17,7 +17,7 @@ import yaml
 from homelabeazy.lifecycle.status import ALERTS_PATH, StatusClients, StatusTargets, build_probes, judge_alerts
 from homelabeazy.model import Homelab
 from homelabeazy.ops.probes import ProbeError
-from tests.gitops.conftest import example_data
+from tests.conftest import monitored_example_data
 from tests.monitoring.conftest import rendered_values
 from tests.support.integration import need_binary
 
@@ -36,10 +36,10 @@ def _http(url: str, data: Any = None) -> Any:
 
 @pytest.mark.integration
 def test_firing_alerts_become_rows_critical_first(
-    example_homelab: Homelab, free_tcp_port_factory: Callable[[], int], tmp_path: Path
+    monitored_homelab: Homelab, free_tcp_port_factory: Callable[[], int], tmp_path: Path
 ) -> None:
     binary = need_binary("prometheus-alertmanager", "Debian package `prometheus-alertmanager`")
-    config = rendered_values(example_homelab)["alertmanager"]["config"]
+    config = rendered_values(monitored_homelab)["alertmanager"]["config"]
     (tmp_path / "alertmanager.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     port = free_tcp_port_factory()
     base = f"http://127.0.0.1:{port}"
@@ -94,12 +94,12 @@ def test_an_answer_that_is_not_a_list_is_a_probe_error() -> None:
 
 
 def test_the_alerts_probe_runs_only_with_monitoring(
-    example_homelab: Homelab, homelab_from: Callable[[dict[str, Any]], Homelab]
+    monitored_homelab: Homelab, homelab_from: Callable[[dict[str, Any]], Homelab]
 ) -> None:
     kube: Any = object()
-    names = {p.layer for p in build_probes(example_homelab, StatusTargets(), StatusClients(kube=kube))}
+    names = {p.layer for p in build_probes(monitored_homelab, StatusTargets(), StatusClients(kube=kube))}
     assert "alerts" in names
-    data = example_data()
+    data = monitored_example_data()
     data["services"]["monitoring"] = {"enabled": False}
     off = {p.layer for p in build_probes(homelab_from(data), StatusTargets(), StatusClients(kube=kube))}
     assert "alerts" not in off

@@ -102,18 +102,34 @@ def _missing_dependencies(chart: Path) -> list[tuple[str, str]]:
     return missing
 
 
+def _overlay(charts: Path, name: str, version: str) -> Path | None:
+    """The subchart `<charts>/extra/<name>-<version>`; a version range (`0.12.*`, as Chart.yaml may
+    say) takes the newest match. None when the overlay does not hold it."""
+    matches = sorted(p for p in (charts / "extra").glob(f"{name}-{version}") if (p / "Chart.yaml").is_file())
+    return matches[-1] if matches else None
+
+
+def unassembled_subcharts(chart: str, shared: Path | None = None) -> list[str]:
+    """The subcharts of `<shared>/charts/<chart>` that neither its `charts/` nor the overlay
+    `<shared>/charts/extra/` holds: the cache cannot render that chart (Helm refuses it). A chart
+    that is not there at all counts as lacking everything (`[chart]`)."""
+    charts = (shared or shared_dir()) / "charts"
+    folder = charts / chart
+    if not (folder / "Chart.yaml").is_file():
+        return [chart]
+    missing = _missing_dependencies(folder)
+    return [name for name, version in missing if _overlay(charts, name, version) is None]
+
+
 def _with_dependencies(charts: Path, folder: Path, out: Path) -> bool:
     """Assemble a chart whose subcharts are kept apart, in `<shared>/charts/extra/<name>-<version>`
     (kube-prometheus-stack: upstream keeps its fetched subcharts out of git). Returns False when
     the chart needs nothing added (it is linked as it is)."""
-    found: list[tuple[str, Path]] = []
-    for name, version in _missing_dependencies(folder):
-        # a version range (`0.12.*`, as Chart.yaml may say) takes the newest match
-        matches = sorted(
-            p for p in (charts / "extra").glob(f"{name}-{version}") if (p / "Chart.yaml").is_file()
-        )
-        if matches:
-            found.append((name, matches[-1]))
+    found = [
+        (name, path)
+        for name, version in _missing_dependencies(folder)
+        if (path := _overlay(charts, name, version)) is not None
+    ]
     if not found:
         return False
     target = out / folder.name
