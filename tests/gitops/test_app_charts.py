@@ -16,6 +16,7 @@ from homelabeazy.model.catalog.apps import AppFacts, app_values, known_chart
 from homelabeazy.model.catalog.apps.base import env_names
 from homelabeazy.render import kubernetes
 from tests.gitops.conftest import example_data
+from tests.support.chart_cache import shared_dir
 from tests.support.integration import need_binary, require_tool
 
 HOMEPAGE_REPO = "https://jameswynn.github.io/helm-charts"
@@ -113,12 +114,8 @@ def test_user_values_reach_the_values_file(homelab_from: Callable[[dict[str, Any
 
 
 def _charts_dir() -> Path:
-    """Upstream charts: $HOMELAB_CHARTS, else the `shared/charts` folder beside a parent of the checkout."""
-    if "HOMELAB_CHARTS" in os.environ:
-        return Path(os.environ["HOMELAB_CHARTS"])
-    here = Path(__file__).resolve()
-    found = [p / "shared" / "charts" for p in here.parents if (p / "shared" / "charts").is_dir()]
-    return found[0] if found else here.parents[2].parent / "shared" / "charts"
+    """Upstream charts: $HOMELAB_CHARTS, else the shared charts ($HOMELAB_SHARED or ../shared)."""
+    return Path(os.environ["HOMELAB_CHARTS"]) if "HOMELAB_CHARTS" in os.environ else shared_dir() / "charts"
 
 
 def _helm_template(app_name: str, namespace: str, chart: Path, values_file: Path) -> list[dict[str, Any]]:

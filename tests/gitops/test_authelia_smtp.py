@@ -18,6 +18,7 @@ from homelabeazy.model import Homelab
 from homelabeazy.render import render_all
 from homelabeazy.render.k8s.services.authelia import CONFIG_KEY, CONFIG_MAP
 from tests.gitops.conftest import example_data, render_k8s
+from tests.support.chart_cache import shared_dir
 from tests.support.integration import need_binary, require_tool
 
 PASSWORD_ENV = "AUTHELIA_NOTIFIER_SMTP_PASSWORD_FILE"
@@ -150,11 +151,8 @@ def test_smtp_configuration_passes_authelias_schema(homelab_from) -> None:
 
 
 def _charts_dir() -> Path:
-    if "HOMELAB_CHARTS" in os.environ:
-        return Path(os.environ["HOMELAB_CHARTS"])
-    here = Path(__file__).resolve()
-    found = [p / "shared" / "charts" for p in here.parents if (p / "shared" / "charts").is_dir()]
-    return found[0] if found else here.parents[2].parent / "shared" / "charts"
+    """Upstream charts: $HOMELAB_CHARTS, else the shared charts ($HOMELAB_SHARED or ../shared)."""
+    return Path(os.environ["HOMELAB_CHARTS"]) if "HOMELAB_CHARTS" in os.environ else shared_dir() / "charts"
 
 
 @pytest.mark.integration
