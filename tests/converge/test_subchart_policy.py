@@ -1,4 +1,4 @@
-"""The narrow exception to HOMELAB_REQUIRE_INTEGRATION: `needs_subcharts` tests are skipped exactly
+"""`needs_subcharts` tests are left out of the run (not runnable here, listed in the README) exactly
 when the shared kube-prometheus-stack, with the `charts/extra/` overlay, lacks a subchart."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import MONITORING_CHART, skip_without_subcharts
+from tests.conftest import MONITORING_CHART, split_without_subcharts
 from tests.support.chart_cache import ESO, ESO_BUNDLE, build_chart_cache, unassembled_subcharts
 
 SUBCHARTS = {"kube-state-metrics": "6.4.*", "grafana": "10.1.2"}
@@ -61,14 +61,13 @@ def test_missing_subcharts_are_named_and_the_overlay_supplies_them(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    ("overlay", "skipped"), [({}, True), ({"grafana": "10.1.2", "kube-state-metrics": "6.4.0"}, False)]
+    ("overlay", "left_out"), [({}, True), ({"grafana": "10.1.2", "kube-state-metrics": "6.4.0"}, False)]
 )
-def test_only_marked_tests_are_skipped_and_only_without_subcharts(
-    tmp_path: Path, overlay: dict[str, str], skipped: bool
+def test_only_marked_tests_are_left_out_and_only_without_subcharts(
+    tmp_path: Path, overlay: dict[str, str], left_out: bool
 ) -> None:
     marked, plain = _Item(marked=True), _Item(marked=False)
-    skip_without_subcharts([marked, plain], _shared(tmp_path, overlay))  # type: ignore[list-item]
-    assert plain.added == []
-    assert [m.name for m in marked.added] == (["skip"] if skipped else [])
-    if skipped:
-        assert "lacks its four subcharts" in marked.added[0].kwargs["reason"]
+    kept, removed = split_without_subcharts([marked, plain], _shared(tmp_path, overlay))  # type: ignore[list-item]
+    assert kept == ([plain] if left_out else [marked, plain])
+    assert removed == ([marked] if left_out else [])
+    assert marked.added == plain.added == []
