@@ -205,7 +205,7 @@ def record(**changes: object) -> dict[str, object]:
         (json.dumps({"version": 1, "stages": [record(result=None)]}), "unknown result None"),
         (NEW.to_json()[: len(NEW.to_json()) // 2], "Expecting"),  # torn: half a file
         ("", "Expecting value"),
-        ("[]", "list indices"),
+        ("[]", "not a valid homelab journal"),
         (json.dumps({"version": 1}), "'stages'"),
         (json.dumps({"version": 1, "stages": [{"stage": "wait", "result": "ok"}]}), "'inputs'"),
         (json.dumps({"version": 1, "stages": ["wait"]}), "string indices"),
