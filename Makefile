@@ -77,11 +77,10 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-# The docs tests keep their Chromium screenshots in $(SHOTS); their paths close the output.
+# The docs tests keep their Chromium screenshots in $(SHOTS); pytest's summary lists their paths.
 SHOTS := $(CURDIR)/.cache/docs-screenshots
 test: setup system-deps lint typecheck
 	HOMELAB_SHARED=$(SHARED) HOMELAB_DOCS_SCREENSHOTS=$(SHOTS) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
-	@echo "documentation site screenshots (headless Chromium):"; ls -1 $(SHOTS)/*.png 2>/dev/null || true
 
 test-fast: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m "not integration"

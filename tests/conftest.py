@@ -97,3 +97,13 @@ def split_without_subcharts(
     if not marked or not unassembled_subcharts(MONITORING_CHART, shared):
         return list(items), []
     return [item for item in items if item not in marked], marked
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """List the documentation site's screenshots when the run kept them (`make test` does)."""
+    folder = os.environ.get("HOMELAB_DOCS_SCREENSHOTS")
+    shots = sorted(Path(folder).glob("*.png")) if folder else []
+    if shots:
+        terminalreporter.write_sep("-", "documentation site screenshots (headless Chromium)")
+        for shot in shots:
+            terminalreporter.write_line(str(shot))
