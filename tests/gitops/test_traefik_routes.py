@@ -26,6 +26,7 @@ import yaml
 from homelabeazy.model import Homelab
 from tests.gitops.conftest import documents, render_k8s
 from tests.support.integration import need_binary
+from tests.support.processes import stop
 
 SESSION = "authelia_session=valid"
 
@@ -141,12 +142,7 @@ def traefik(example_homelab: Homelab, tmp_path_factory: pytest.TempPathFactory) 
         _wait_for_router(websecure, "whoami.home.example.com")
         yield web, websecure
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
         backend.shutdown()
         authelia.shutdown()

@@ -27,6 +27,7 @@ from tests.conftest import monitored_example_data
 from tests.monitoring.conftest import rendered_rules, rendered_values
 from tests.support.bao import rendered_bao
 from tests.support.integration import need_binary
+from tests.support.processes import stop
 
 pytestmark = pytest.mark.integration
 
@@ -72,15 +73,6 @@ def vault(monitored_homelab: Homelab, tmp_path: Path) -> Iterator[tuple[str, Pat
 def _process(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def _alertmanager_config(homelab: Homelab) -> dict[str, Any]:
@@ -164,8 +156,8 @@ def test_a_sealed_vault_reaches_the_webhook_through_prometheus_and_alertmanager(
             assert prom.poll() is None, (tmp_path / "prometheus.log").read_text()
             time.sleep(0.5)
     finally:
-        _stop(prom)
-        _stop(am)
+        stop(prom)
+        stop(am)
     elapsed = time.monotonic() - started
     assert _sealed(received), (
         f"no notification within {DEADLINE}s:\n" + (tmp_path / "alertmanager.log").read_text()

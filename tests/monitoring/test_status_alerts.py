@@ -20,6 +20,7 @@ from homelabeazy.ops.probes import ProbeError
 from tests.conftest import monitored_example_data
 from tests.monitoring.conftest import rendered_values
 from tests.support.integration import need_binary
+from tests.support.processes import stop
 
 
 def _alert(name: str, severity: str, summary: str) -> dict[str, Any]:
@@ -75,8 +76,7 @@ def test_firing_alerts_become_rows_critical_first(
         )
         rows = judge_alerts(_http(f"{base}/{ALERTS_PATH}"))
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)
     assert [(r.name, r.health, r.detail) for r in rows] == [
         ("HomelabVaultSealed", "down", "critical: Vault pod vault-0 is sealed"),
         ("HomelabVolumeFull", "degraded", "warning: Volume vault/data-vault-0 is more than 85 % full"),

@@ -18,6 +18,7 @@ from homelabeazy.model import Homelab
 from homelabeazy.render.k8s.services.vault import server_config
 from homelabeazy.render.serialize import to_json
 from tests.support.integration import need_binary
+from tests.support.processes import stop
 
 
 def _free_port() -> int:
@@ -62,9 +63,4 @@ def rendered_bao(example_homelab: Homelab, tmp_path: Path) -> Iterator[tuple[str
     try:
         yield f"http://127.0.0.1:{api}", log
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)

@@ -305,15 +305,7 @@ def targeted_hosts(ansible_dir: Path, playbook: str, inventory: Path, limit: str
     """
     binary = ansible_playbook_binary()
     command = [binary, "--list-hosts", "-i", str(inventory), playbook, *(["--limit", limit] if limit else [])]
-    done = subprocess.run(
-        command,
-        cwd=ansible_dir,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PATH": os.pathsep.join([str(Path(binary).parent), os.environ.get("PATH", "")])},
-        timeout=300,
-        check=False,
-    )
+    done = _run_quick(binary, command, ansible_dir)
     if done.returncode != 0:
         lines = [" ".join(line.split()) for line in done.stderr.splitlines() if "ERROR" in line]
         raise ExternalSystemError(
@@ -342,14 +334,11 @@ def _failure_text(status: str, rc: int | None, failures: list[Failure], output: 
     return f"ansible-playbook ended with status {status} (exit code {rc}) before any task ran{detail}"
 
 
-def syntax_check(ansible_dir: Path, playbook: str) -> str | None:
-    """`ansible-playbook --syntax-check` of one playbook: None when clean, else what it said."""
-    try:
-        binary = ansible_playbook_binary()
-    except ExternalSystemError as exc:
-        return str(exc)
-    done = subprocess.run(
-        [binary, "--syntax-check", playbook],
+def _run_quick(binary: str, command: list[str], ansible_dir: Path) -> subprocess.CompletedProcess[str]:
+    """A short ansible-playbook call (host listing, syntax check) from `ansible_dir`, with the
+    binary's own folder first on PATH so its ansible-galaxy and modules are the ones found."""
+    return subprocess.run(
+        command,
         cwd=ansible_dir,
         capture_output=True,
         text=True,
@@ -357,6 +346,15 @@ def syntax_check(ansible_dir: Path, playbook: str) -> str | None:
         timeout=300,
         check=False,
     )
+
+
+def syntax_check(ansible_dir: Path, playbook: str) -> str | None:
+    """`ansible-playbook --syntax-check` of one playbook: None when clean, else what it said."""
+    try:
+        binary = ansible_playbook_binary()
+    except ExternalSystemError as exc:
+        return str(exc)
+    done = _run_quick(binary, [binary, "--syntax-check", playbook], ansible_dir)
     if done.returncode == 0:
         return None
     lines = [" ".join(line.split()) for line in (done.stderr + done.stdout).splitlines() if line.strip()]
