@@ -41,7 +41,8 @@ def _inventory(raw: dict[str, Any]) -> dict[str, SecretRecord]:
 
 
 def _cases(prefix: str) -> list[Any]:
-    return [pytest.param(json.loads(p.read_text()), id=p.stem) for p in sorted(CASES.glob(f"{prefix}-*.json"))]
+    files = sorted(CASES.glob(f"{prefix}-*.json"))
+    return [pytest.param(json.loads(p.read_text()), id=p.stem) for p in files]
 
 
 @pytest.mark.parametrize("case", _cases("vault"))

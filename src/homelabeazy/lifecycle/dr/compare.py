@@ -116,9 +116,7 @@ def _versions_text(record: SecretRecord) -> str:
 def _compare_secret(path: str, live: SecretRecord, backup: SecretRecord) -> list[Difference]:
     found = []
     fields = [
-        name
-        for name in METADATA_FIELDS
-        if live.metadata.get(name, "") != backup.metadata.get(name, "")
+        name for name in METADATA_FIELDS if live.metadata.get(name, "") != backup.metadata.get(name, "")
     ]
     if fields:
         found.append(Difference("vault", "changed", path, "metadata: " + ", ".join(fields)))
@@ -228,4 +226,3 @@ def _attributes_text(attributes: Mapping[str, tuple[str, ...]]) -> str:
 def _dn_order(dn: str) -> tuple[str, ...]:
     # Parents before children: sort by the reversed RDN sequence.
     return tuple(reversed(dn.split(",")))
-
