@@ -1,1 +1,1 @@
-"""Disaster-recovery drill: restore the latest backups into scratch servers and compare with live."""
+"""Disaster recovery: backups of the stateful core (Vault, LDAP, ...) kept off-cluster in S3."""
