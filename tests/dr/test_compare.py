@@ -18,7 +18,7 @@ from homelabeazy.lifecycle.dr.compare import (
     value_digest,
 )
 
-CASES = Path(__file__).parent / "cases"
+CASES = Path(__file__).parent / "compare_cases"
 KEY = b"k" * 32
 
 
