@@ -177,6 +177,15 @@ class VaultAdapter:
             "check the Vault server log (raft leader election)",
         )
 
+    def force_restore_snapshot(self, snapshot: bytes) -> None:
+        """Install a raft snapshot of ANOTHER Vault (its keyring too): this Vault seals itself and
+        opens only with the original Vault's unseal keys afterwards. For a scratch server only."""
+        self._call(
+            "restore a raft snapshot (forced)",
+            lambda: self._client.sys.force_restore_raft_snapshot(snapshot),
+            "check that the snapshot is a raft snapshot of an OpenBao/Vault",
+        )
+
     # ------------------------------------------------------------------ token
 
     def check_token(self) -> None:
@@ -242,6 +251,45 @@ class VaultAdapter:
             "another writer changed it; run the command again",
         )
         return int(raw["data"]["version"])
+
+    def list_secrets(self, mount: str, path: str = "") -> list[str]:
+        """The names directly under `mount/path` (folders end in `/`); [] when there are none."""
+        try:
+            raw = self._call(
+                f"list {mount}/{path}",
+                lambda: self._client.secrets.kv.v2.list_secrets(path, mount_point=mount),
+                missing_ok=True,
+            )
+        except _Missing:
+            return []
+        return [str(k) for k in (raw.get("data") or {}).get("keys") or []]
+
+    def read_metadata(self, mount: str, path: str) -> dict[str, Any] | None:
+        """KV v2 metadata of `mount/path` (every version's times and flags), or None."""
+        try:
+            raw = self._call(
+                f"read the metadata of {mount}/{path}",
+                lambda: self._client.secrets.kv.v2.read_secret_metadata(path, mount_point=mount),
+                missing_ok=True,
+            )
+        except _Missing:
+            return None
+        return dict(raw.get("data") or {})
+
+    def read_version(self, mount: str, path: str, version: int) -> Mapping[str, Any] | None:
+        """The data of one version; None when that version is deleted, destroyed or absent."""
+        try:
+            raw = self._call(
+                f"read {mount}/{path} version {version}",
+                lambda: self._client.secrets.kv.v2.read_secret_version(
+                    path, version=version, mount_point=mount, raise_on_deleted_version=True
+                ),
+                missing_ok=True,
+            )
+        except _Missing:
+            return None
+        data = (raw.get("data") or {}).get("data")
+        return dict(data) if isinstance(data, dict) else None
 
     # ------------------------------------------------------------------ policies and roles
 
