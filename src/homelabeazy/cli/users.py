@@ -286,3 +286,76 @@ def groups(  # noqa: PLR0917 - every Typer option is a parameter
         rows = [r for r in directory.list_users(ldap, layout) if r.username == username]
     console.out.out("\n".join(rows[0].groups) if rows and rows[0].groups else "")
     return ExitCode.OK
+
+
+@app.command("export")
+def export_directory(  # noqa: PLR0917 - every Typer option is a parameter
+    to: Annotated[
+        Path | None, typer.Option("--to", help="Write the LDIF to this file (0600) instead of the bucket.")
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    ldap_url: LdapUrlOption = None,
+    bind_dn: BindDnOption = None,
+    ldap_ca_cert: LdapCaOption = None,
+    vault_addr: VaultAddrOption = None,
+    ca_cert: CaCertOption = None,
+    bootstrap_file: BootstrapOption = None,
+) -> int:
+    """Export every entry under the base DN, password hashes included, as LDIF."""
+    from homelabeazy.lifecycle import directory_backup
+
+    conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
+    if to is None:
+        raise UsageError("pass --to FILE (uploading to the backup bucket is not available yet)")
+    base = conn.homelab.ldap.base_dn
+    with conn.ldap() as ldap:
+        data, count = directory_backup.export_directory(ldap, base)
+    directory_backup.save_backup(to, data)
+    console.success(f"exported {count} entries under {base} to {to} ({len(data)} bytes)")
+    return ExitCode.OK
+
+
+@app.command("import")
+def import_directory(  # noqa: PLR0917 - every Typer option is a parameter
+    source: Annotated[Path | None, typer.Option("--from", help="The LDIF backup file to restore.")] = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Also delete entries that are not in the backup.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before changing the directory.")
+    ] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+    ldap_url: LdapUrlOption = None,
+    bind_dn: BindDnOption = None,
+    ldap_ca_cert: LdapCaOption = None,
+    vault_addr: VaultAddrOption = None,
+    ca_cert: CaCertOption = None,
+    bootstrap_file: BootstrapOption = None,
+) -> int:
+    """Restore users, groups and password hashes from a backup: add what is missing, replace what
+    differs (and with --prune delete what the backup lacks). The backup is validated first."""
+    from homelabeazy.lifecycle import directory_backup, directory_ldif
+
+    conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
+    if source is None:
+        raise UsageError("pass --from FILE")
+    base = conn.homelab.ldap.base_dn
+    backup = directory_ldif.parse_ldif(directory_backup.load_backup(source), base, str(source))
+    with conn.ldap() as ldap:
+        plan = directory_backup.plan_restore(ldap, base, backup, prune)
+        if plan.empty:
+            console.success(f"nothing to do: all {len(plan.unchanged)} entries are as in the backup")
+            return ExitCode.OK
+        for line in directory_ldif.describe(plan):
+            console.info(f"  {line}")
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UsageError("would change the directory: pass --yes to import without a terminal")
+            if not typer.confirm(f"apply these changes to {base}?", default=False):
+                return ExitCode.FAILED
+        directory_backup.apply_restore(ldap, plan)
+    console.success(
+        f"imported {len(backup)} entries: {len(plan.add)} added, {len(plan.change)} changed, "
+        f"{len(plan.delete)} deleted, {len(plan.unchanged)} unchanged"
+    )
+    return ExitCode.OK
