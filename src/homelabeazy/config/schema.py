@@ -454,6 +454,39 @@ class OpenldapConfig(ServiceBase):
     """Organisation name of the base entry."""
 
 
+def _check_age_recipient(value: str) -> str:
+    """An age X25519 public key; a pasted private key is refused without being echoed."""
+    if value.upper().startswith("AGE-SECRET-KEY-"):
+        raise ValueError(
+            "is an age identity (a private key), not a recipient: never put it in homelab.yaml; "
+            "write its public key instead (`age-keygen -y KEYFILE` prints it)"
+        )
+    import pyrage  # noqa: PLC0415 - a native extension, loaded only when a recipient is given
+
+    try:
+        pyrage.x25519.Recipient.from_str(value)
+    except pyrage.RecipientError as exc:
+        raise ValueError(
+            f"{value!r} is not an age X25519 public key ({exc}): it looks like age1 followed by 58 "
+            "characters; `age-keygen -y KEYFILE` prints yours"
+        ) from None
+    return value
+
+
+AgeRecipient = Annotated[str, AfterValidator(_check_age_recipient)]
+
+
+class VaultSnapshots(Section):
+    """Scheduled raft snapshots of Vault into the Velero bucket (`homelab-dr/vault-raft/`)."""
+
+    enabled: bool = True
+    """Take them (only when Velero has a target bucket)."""
+    schedule: Cron = "15 */6 * * *"
+    """Cron expression (UTC)."""
+    keep: int = Field(default=28, ge=1, le=10000)
+    """How many snapshots to keep; older ones are deleted after each new one."""
+
+
 class VaultConfig(ServiceBase):
     """Vault (HA raft) for every secret."""
 
@@ -469,6 +502,11 @@ class VaultConfig(ServiceBase):
     """Shamir unseal key shares."""
     key_threshold: int = Field(default=3, ge=1, le=10)
     """Shares needed to unseal."""
+    snapshots: VaultSnapshots = Field(default_factory=VaultSnapshots)
+    """Scheduled raft snapshots to S3 (`homelab secrets restore --latest` restores the newest)."""
+    age_recipients: list[AgeRecipient] = Field(default_factory=list)
+    """age public keys (age1…) `homelab secrets backup` encrypts the bootstrap file (unseal keys,
+    root token) to; keep the matching identities off this machine (a password manager)."""
 
 
 class BackupTarget(Section):

@@ -322,3 +322,30 @@ class VaultAdapter:
     def write(self, path: str, data: Mapping[str, Any], fix: str = "") -> None:
         """A generic logical write (auth roles, configs)."""
         self._call(f"write {path}", lambda: self._client.write_data(path, data=dict(data)), fix)
+
+    # ------------------------------------------------------------------ raft snapshots
+
+    def raft_snapshot(self) -> bytes:
+        """A snapshot of the whole raft store (every secret, version, policy, token), in memory."""
+
+        def take() -> bytes:
+            response = self._client.sys.take_raft_snapshot()
+            return bytes(response.content)
+
+        return self._call(
+            "take a raft snapshot",
+            take,
+            "the token needs `read` on sys/storage/raft/snapshot, and Vault must use raft storage",
+        )
+
+    def raft_restore(self, snapshot: bytes, *, force: bool) -> None:
+        """Replace the whole raft store with `snapshot`. `force` accepts a snapshot taken by another
+        cluster (other unseal keys): Vault then answers to the snapshot's keys and tokens."""
+        restore = (
+            self._client.sys.force_restore_raft_snapshot if force else self._client.sys.restore_raft_snapshot
+        )
+        self._call(
+            "restore a raft snapshot",
+            lambda: restore(snapshot),
+            "the token needs `update` on sys/storage/raft/snapshot(-force)",
+        )
