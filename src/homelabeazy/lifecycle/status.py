@@ -12,9 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homelabeazy.errors import ExitCode
+from homelabeazy.lifecycle.dr import artifacts
+from homelabeazy.lifecycle.dr.ages import UNSCHEDULED, backup_probe
 from homelabeazy.model import DnsRecord, Homelab
 from homelabeazy.model.catalog.efk import ELASTICSEARCH_HTTP_SERVICE
 from homelabeazy.model.catalog.efk import HTTP_PORT as ELASTICSEARCH_PORT
@@ -35,6 +37,9 @@ from homelabeazy.ops.probes import (
     run_probes,
 )
 from homelabeazy.ops.proxmox import HostFacts, ProxmoxReader, VmFacts
+
+if TYPE_CHECKING:
+    from homelabeazy.ops.objectstore import ObjectStore
 
 ARGOCD_NAMESPACE = "argocd"
 VELERO_NAMESPACE = "velero"
@@ -78,6 +83,8 @@ class StatusClients:
 
     proxmox: ProxmoxReader | None = None
     kube: KubeAdapter | None = None
+    backups: ObjectStore | None = None
+    """The disaster-recovery bucket (Velero's target), when its keys are at hand."""
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -251,6 +258,17 @@ def judge_velero(homelab: Homelab, backups: list[dict[str, Any]], now: datetime)
     return rows
 
 
+def backup_schedules(homelab: Homelab) -> dict[str, timedelta]:
+    """The off-cluster backup kinds this homelab takes (in `homelab-dr/`) and how often."""
+    found = {}
+    vault = homelab.config.services.vault
+    if homelab.enabled("vault") and vault.snapshots.enabled:
+        found[artifacts.VAULT_RAFT] = cron_period(vault.snapshots.schedule)
+    if homelab.enabled("openldap"):
+        found[artifacts.LDAP_LDIF] = UNSCHEDULED
+    return found
+
+
 def _age(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 3600:
@@ -321,6 +339,8 @@ def build_probes(homelab: Homelab, targets: StatusTargets, clients: StatusClient
     kube = clients.kube
     if kube is not None:
         probes += _kube_probes(homelab, kube, clients, t)
+    if clients.backups is not None:
+        probes.append(backup_probe(clients.backups, backup_schedules(homelab), clients.now, t))
     traefik = targets.traefik or (str(homelab.cluster.traefik_ip), 443)
     if homelab.enabled("vault"):
         probes.append(Probe("vault", "vault", lambda: [_vault(homelab, targets, traefik)], t))

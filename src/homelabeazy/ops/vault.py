@@ -177,15 +177,6 @@ class VaultAdapter:
             "check the Vault server log (raft leader election)",
         )
 
-    def force_restore_snapshot(self, snapshot: bytes) -> None:
-        """Install a raft snapshot of ANOTHER Vault (its keyring too): this Vault seals itself and
-        opens only with the original Vault's unseal keys afterwards. For a scratch server only."""
-        self._call(
-            "restore a raft snapshot (forced)",
-            lambda: self._client.sys.force_restore_raft_snapshot(snapshot),
-            "check that the snapshot is a raft snapshot of an OpenBao/Vault",
-        )
-
     # ------------------------------------------------------------------ token
 
     def check_token(self) -> None:

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from homelabeazy.lifecycle.dr import artifacts
-from homelabeazy.ops.objectstore import ObjectStore
 from homelabeazy.ops.probes import Probe, Row
+
+if TYPE_CHECKING:
+    from homelabeazy.ops.objectstore import ObjectStore
 
 LAYER = "backup"
 GRACE = timedelta(hours=2)
+UNSCHEDULED = timedelta(days=1)
+"""What a kind without a configured schedule is held to: one backup a day."""
 
 
 def allowed_age(interval: timedelta) -> timedelta:
