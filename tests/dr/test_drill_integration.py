@@ -24,6 +24,7 @@ import pytest
 from homelabeazy.lifecycle.dr import artifacts
 from homelabeazy.ops import vault_bootstrap
 from homelabeazy.ops.ldap import ssha
+from homelabeazy.ops.vault import VaultAdapter
 from homelabeazy.ops.vault_bootstrap import VaultBootstrap
 from tests.conftest import CliResult
 from tests.dr.vaultlab import MOUNT, age_pair, write_config
@@ -60,10 +61,7 @@ def _start_vault(bao: BaoServer, home: Path) -> tuple[hvac.Client, VaultBootstra
     for key in init["keys"][:2]:
         client.sys.submit_unseal_key(key)
     client.token = init["root_token"]
-    deadline = time.monotonic() + 30
-    while not client.sys.read_health_status(method="GET").get("initialized") or client.sys.is_sealed():
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    VaultAdapter(bao.address).wait_active()
     client.sys.enable_secrets_engine("kv", path=MOUNT, options={"version": "2"})
     keys = VaultBootstrap(bao.address, 3, 2, tuple(init["keys"]), init["root_token"])
     path = home / "vault-bootstrap.json"

@@ -214,10 +214,14 @@ def _snapshot(entries: list[RawEntry], key: bytes) -> Directory:
 
 
 def _restore_vault(address: str, snapshot: Snapshot, bootstrap: VaultBootstrap) -> VaultAdapter:
-    """Init the scratch server with throw-away keys, force-restore, unseal with the original keys."""
+    """Init the scratch server with throw-away keys, force-restore, unseal with the original keys.
+
+    The throw-away init must use the original's shares and threshold: the seal configuration is
+    not part of a raft snapshot, so the restored server expects key shares of the kind it was
+    initialised with (one share is the raw key, several are Shamir shares)."""
     vault = VaultAdapter(address)
     try:
-        scratch = vault.initialize(1, 1)
+        scratch = vault.initialize(bootstrap.shares, bootstrap.threshold)
         vault.unseal(scratch.unseal_keys)
         vault.wait_active()
         vault.set_token(scratch.root_token)
