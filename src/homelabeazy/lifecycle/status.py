@@ -209,8 +209,19 @@ def judge_dns(record: DnsRecord, answer: DnsAnswer, server: str) -> Row:
     return Row("dns", record.name, "down", f"{got} from {server}, model says {record.address}")
 
 
+CRON_MACROS = {
+    "@hourly": timedelta(hours=1),
+    "@daily": timedelta(days=1),
+    "@weekly": timedelta(days=7),
+    "@monthly": timedelta(days=31),
+}
+"""The shorthands the config's Cron type accepts besides five fields."""
+
+
 def cron_period(cron: str) -> timedelta:
     """The longest gap between runs of a simple cron schedule (enough to judge a backup's age)."""
+    if cron.strip() in CRON_MACROS:
+        return CRON_MACROS[cron.strip()]
     minute, hour, day, _month, weekday = cron.split()
     if day != "*":
         return timedelta(days=31)
