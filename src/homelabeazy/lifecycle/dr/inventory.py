@@ -8,9 +8,9 @@ threads: a homelab's thousand secrets with their versions are a few thousand sma
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from homelabeazy.lifecycle.dr.compare import (
     METADATA_FIELDS,
@@ -23,6 +23,8 @@ from homelabeazy.lifecycle.dr.compare import (
 from homelabeazy.ops.ldap import LdapAdapter
 from homelabeazy.ops.vault import VaultAdapter
 
+T = TypeVar("T")
+R = TypeVar("R")
 READERS = 8
 """Concurrent requests per Vault: enough to hide loopback/LAN latency, few enough for any Vault."""
 
@@ -42,8 +44,7 @@ def secret_paths(vault: VaultAdapter, mount: str) -> list[str]:
     found: list[str] = []
     folders = [""]
     while folders:
-        with ThreadPoolExecutor(READERS) as pool:
-            listings = list(pool.map(lambda f: (f, vault.list_secrets(mount, f)), folders))
+        listings = _map(lambda f: (f, vault.list_secrets(mount, f)), folders)
         folders = []
         for folder, names in listings:
             for name in names:
@@ -57,9 +58,18 @@ def vault_inventory(
     """`mount/path` -> record for every secret of every KV v2 mount (or of `mounts`)."""
     chosen = list(mounts) if mounts is not None else kv2_mounts(vault)
     targets = [(m, p) for m in chosen for p in secret_paths(vault, m)]
-    with ThreadPoolExecutor(READERS) as pool:
-        records = list(pool.map(lambda t: _record(vault, t[0], t[1], key), targets))
+    records = _map(lambda t: _record(vault, t[0], t[1], key), targets)
     return {f"{m}/{p}": r for (m, p), r in zip(targets, records, strict=True) if r is not None}
+
+
+def _map(func: Callable[[T], R], items: list[T]) -> list[R]:
+    """`func` over `items` on READERS threads, in order; on Ctrl-C or an error the reads not yet
+    started are cancelled, so the drill can stop its scratch servers without waiting for them."""
+    pool = ThreadPoolExecutor(READERS)
+    try:
+        return list(pool.map(func, items))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _record(vault: VaultAdapter, mount: str, path: str, key: bytes) -> SecretRecord | None:
