@@ -98,3 +98,26 @@ def test_removing_velero_internet_breaks_backups_of_server_and_node_agents(
         "DaemonSet/velero/node-agent",
         "Deployment/velero/velero",
     ]
+
+
+def test_removing_the_snapshot_egress_breaks_exactly_vault_snapshots_to_s3(
+    example_state: DesiredState, example_homelab: Homelab
+) -> None:
+    without = _without_policy(example_state, "vault", "allow-vault-snapshot-s3")
+    findings = check_flows(without, example_homelab)
+    assert [(f.object, f.message.split(":")[0]) for f in findings if not _known(f)] == [
+        ("CronJob/vault/vault-snapshot", "raft snapshots to S3")
+    ]
+
+
+def test_snapshot_cronjob_needs_vaults_leader_and_the_bucket(
+    example_state: DesiredState, example_homelab: Homelab
+) -> None:
+    """The catalog reads both servers from the CronJob's env, and they are what the renderer wrote."""
+    from homelabeazy.model.catalog.vault import flow_needs
+
+    needs = [(n.host, n.port, n.purpose) for n in flow_needs(example_state, example_homelab.config)]
+    assert needs == [
+        ("vault-active.vault.svc", 8200, "raft snapshots from Vault"),
+        ("minio.home.example.com", 443, "raft snapshots to S3"),
+    ]
