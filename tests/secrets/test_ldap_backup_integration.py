@@ -15,6 +15,7 @@ from pathlib import Path
 import ldap3
 import pytest
 
+from homelabeazy.lifecycle.dr import artifacts
 from homelabeazy.ops.ldap import ssha
 from tests.conftest import CliResult
 from tests.secrets.servers import SlapdServer
@@ -229,56 +230,109 @@ def test_second_import_changes_nothing_and_drift_is_repaired(
     assert "nothing to do" in users("import", "--from", str(backup), "--yes", "--prune").err
 
 
-def _broken_copies(data: bytes) -> dict[str, bytes]:
+def _malformed(data: bytes) -> dict[str, bytes]:
+    """Backups that are wrong as LDIF or as a directory: the checksum is made to match, so only
+    the LDIF checks can catch them."""
     text = data.decode()
-    last_dn = text.rindex("\ndn: ")
-    photo = text.index("jpegPhoto:: ")
+    entry_9 = f"uid={uid(9)},{PEOPLE}"
     return {
         "cut-mid-entry": data[: len(data) // 2],
-        "cut-at-entry-boundary": text[:last_dn].encode() + b"\n",
-        "cut-in-base64": data[: photo + 40],
+        "cut-at-entry-boundary": text[: text.rindex("\ndn: ")].encode() + b"\n",
         "trailer-count-off": text.rsplit("# homelab", 1)[0].encode() + b"# homelab users export: 3 entries\n",
         "entry-outside-base": text.replace(f"dn: uid={uid(5)},{PEOPLE}", "dn: uid=x,dc=evil,dc=com").encode(),
         "garbage-line": text.replace("sn: Number 7\n", "sn Number 7\n").encode(),
-        "bad-base64": text.replace("jpegPhoto:: ", "jpegPhoto:: %%%", 1).encode(),
-        "orphan-entry": text.replace(f"uid={uid(9)},{PEOPLE}", f"uid={uid(9)},ou=nowhere,{BASE}").encode(),
-        "duplicate-dn": text.replace(f"dn: uid={uid(9)},{PEOPLE}", f"dn: uid={uid(8)},{PEOPLE}").encode(),
+        "orphan-entry": text.replace(f"dn: {entry_9}", f"dn: uid={uid(9)},ou=nowhere,{BASE}").encode(),
+        "duplicate-dn": text.replace(f"dn: {entry_9}", f"dn: uid={uid(8)},{PEOPLE}").encode(),
+        "no-object-class": "\n\n".join(
+            "\n".join(line for line in block.split("\n") if not line.startswith("objectClass:"))
+            if block.startswith(f"dn: {entry_9}\n")
+            else block
+            for block in text.split("\n\n")
+        ).encode(),
         "empty": b"",
     }
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        "cut-mid-entry",
-        "cut-at-entry-boundary",
-        "cut-in-base64",
-        "trailer-count-off",
-        "entry-outside-base",
-        "garbage-line",
-        "bad-base64",
-        "orphan-entry",
-        "duplicate-dn",
-        "empty",
-    ],
-)
-def test_a_broken_backup_is_refused_and_nothing_live_changes(
-    users: Cli, slapd: SlapdServer, populated: dict[str, str], tmp_path: Path, case: str
-) -> None:
+def _damaged(data: bytes) -> dict[str, bytes]:
+    """Backups changed after the export: the sidecar still holds the original's digest and size."""
+    photo = data.index(b"jpegPhoto:: ") + 20
+    hashed = data.index(b"userPassword: {SSHA}") + 22
+    flipped = bytes([data[hashed] ^ 0x01])
+    return {
+        "truncated": data[:-200],
+        "bit-flip-in-password-hash": data[:hashed] + flipped + data[hashed + 1 :],
+        "base64-garbled": data[:photo] + b"%%%" + data[photo + 3 :],
+        "appended": data + b"dn: uid=extra," + PEOPLE.encode() + b"\n",
+    }
+
+
+@pytest.fixture
+def drifted(
+    users: Cli, slapd: SlapdServer, populated: dict[str, str], tmp_path: Path
+) -> tuple[Path, Snapshot]:
+    """An export, then a live directory that differs from it (an import would have work to do)."""
     del populated
     backup = tmp_path / "directory.ldif"
     assert users("export", "--to", str(backup)).code == 0
-    conn = admin(slapd)  # drift the live directory, so an import would have something to do
+    conn = admin(slapd)
     conn.delete(f"uid={uid(4)},{PEOPLE}")
     conn.modify(f"uid={uid(2)},{PEOPLE}", {"mail": [(ldap3.MODIFY_REPLACE, ["drift@example.com"])]})
     conn.unbind()
-    live = snapshot(slapd)
+    return backup, snapshot(slapd)
 
+
+MALFORMED = (
+    "cut-mid-entry",
+    "cut-at-entry-boundary",
+    "trailer-count-off",
+    "entry-outside-base",
+    "garbage-line",
+    "orphan-entry",
+    "duplicate-dn",
+    "no-object-class",
+    "empty",
+)
+DAMAGED = ("truncated", "bit-flip-in-password-hash", "base64-garbled", "appended")
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_a_malformed_backup_is_refused_and_nothing_live_changes(
+    users: Cli, slapd: SlapdServer, drifted: tuple[Path, Snapshot], tmp_path: Path, case: str
+) -> None:
+    backup, live = drifted
     broken = tmp_path / f"{case}.ldif"
-    broken.write_bytes(_broken_copies(backup.read_bytes())[case])
+    broken.write_bytes(_malformed(backup.read_bytes())[case])
+    (tmp_path / f"{case}.ldif.sha256").write_text(artifacts.sidecar_text(broken.read_bytes()))
     result = users("import", "--from", str(broken), "--yes", "--prune")
     assert result.code == 2, result.err
-    assert "not a usable directory backup" in result.err
+    assert f"{broken}: not a usable directory backup" in result.err
     assert "nothing was changed" in result.err
     assert "Traceback" not in result.err
+    assert_identical(live, snapshot(slapd))
+
+
+@pytest.mark.parametrize("case", DAMAGED)
+def test_a_damaged_backup_fails_its_checksum_and_nothing_live_changes(
+    users: Cli, slapd: SlapdServer, drifted: tuple[Path, Snapshot], case: str
+) -> None:
+    backup, live = drifted
+    original = backup.read_bytes()
+    damaged = _damaged(original)[case]
+    assert damaged != original
+    backup.write_bytes(damaged)
+    result = users("import", "--from", str(backup), "--yes", "--prune")
+    assert result.code == 1, result.err
+    assert "refusing to restore it (nothing live was touched)" in result.err
+    assert "Traceback" not in result.err
+    assert_identical(live, snapshot(slapd))
+
+
+def test_a_backup_without_its_checksum_is_refused(
+    users: Cli, slapd: SlapdServer, drifted: tuple[Path, Snapshot]
+) -> None:
+    backup, live = drifted
+    backup.with_name(backup.name + ".sha256").unlink()
+    result = users("import", "--from", str(backup), "--yes")
+    assert result.code == 1, result.err
+    assert "missing sidecar" in result.err
     assert_identical(live, snapshot(slapd))
