@@ -19,6 +19,7 @@ from homelabeazy.lifecycle.dr import artifacts
 from homelabeazy.ops.ldap import ssha
 from tests.conftest import CliResult
 from tests.secrets.servers import SlapdServer
+from tests.support.s3 import S3Server
 
 pytestmark = pytest.mark.integration
 
@@ -336,3 +337,81 @@ def test_a_backup_without_its_checksum_is_refused(
     assert result.code == 1, result.err
     assert "missing sidecar" in result.err
     assert_identical(live, snapshot(slapd))
+
+
+@pytest.fixture
+def bucket_users(
+    cli: Cli, repo: Path, slapd: SlapdServer, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> Cli:
+    """`homelab users ...` whose homelab.yaml points the Velero target at moto (keeping 2 exports)."""
+    config = repo / "homelab.yaml"
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("s3_url: https://minio.home.example.com", f"s3_url: {s3_server.endpoint}")
+    text = text.replace(
+        "organisation: Example Homelab\n", "organisation: Example Homelab\n    exports:\n      keep: 2\n"
+    )
+    config.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("LDAP_BIND_PASSWORD", slapd.root_password)
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+
+    def invoke(command: str, *args: str) -> CliResult:
+        return cli("users", command, *args, "-c", str(config), "--ldap-url", slapd.url)
+
+    return invoke
+
+
+def bucket_keys(s3_server: S3Server) -> list[str]:
+    listed = s3_server.client().list_objects_v2(Bucket=s3_server.bucket)  # type: ignore[attr-defined]
+    return sorted(str(o["Key"]) for o in listed.get("Contents", []))
+
+
+def test_export_to_the_bucket_and_import_latest_after_a_wipe(
+    bucket_users: Cli, slapd: SlapdServer, s3_server: S3Server, populated: dict[str, str]
+) -> None:
+    before = snapshot(slapd)
+    exported = bucket_users("export")
+    assert exported.code == 0, exported.err
+    keys = bucket_keys(s3_server)
+    assert len(keys) == 2
+    assert keys[0].startswith("homelab-dr/ldap-ldif/")
+    assert keys[0].endswith(".ldif")
+    assert keys[1] == keys[0] + ".sha256"
+    assert keys[0] in exported.err
+    assert s3_server.secret_access_key not in exported.err + exported.out
+
+    wipe(slapd)
+    restored = bucket_users("import", "--latest", "--yes")
+    assert restored.code == 0, restored.err
+    assert keys[0] in restored.err
+    assert_identical(before, snapshot(slapd))
+    assert all(can_bind(slapd, dn, secret) for dn, secret in populated.items())
+
+
+def test_exports_beyond_keep_are_removed(
+    bucket_users: Cli, s3_server: S3Server, populated: dict[str, str]
+) -> None:
+    del populated
+    for _ in range(3):
+        assert bucket_users("export").code == 0
+        time.sleep(1.1)  # keys are stamped to the second
+    keys = bucket_keys(s3_server)
+    assert len([k for k in keys if k.endswith(".ldif")]) == 2
+    assert len([k for k in keys if k.endswith(".sha256")]) == 2
+
+
+def test_a_corrupted_latest_export_in_the_bucket_is_refused(
+    bucket_users: Cli, slapd: SlapdServer, s3_server: S3Server, populated: dict[str, str]
+) -> None:
+    del populated
+    assert bucket_users("export").code == 0
+    key = bucket_keys(s3_server)[0]
+    client = s3_server.client()
+    data = client.get_object(Bucket=s3_server.bucket, Key=key)["Body"].read()  # type: ignore[attr-defined]
+    client.put_object(Bucket=s3_server.bucket, Key=key, Body=data[: len(data) - 100])  # type: ignore[attr-defined]
+    wipe(slapd)
+    result = bucket_users("import", "--latest", "--yes")
+    assert result.code == 1, result.err
+    assert "truncated" in result.err
+    assert "nothing live was touched" in result.err
+    assert snapshot(slapd) == {}

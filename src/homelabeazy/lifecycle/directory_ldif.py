@@ -26,7 +26,7 @@ from homelabeazy.errors import UsageError
 
 Values = tuple[bytes, ...]
 
-TRAILER = re.compile(rb"\n# homelab users export: (\d+) entries\n\Z")
+TRAILER = re.compile(rb"(?:\A|\n)# homelab users export: (\d+) entries\n\Z")
 """The last line of every export (the in-cluster CronJob writes the same line)."""
 
 OPERATIONAL = frozenset(
