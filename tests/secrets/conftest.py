@@ -12,6 +12,7 @@ import pytest
 from homelabeazy.config.starter import example_text
 from tests.conftest import CliResult
 from tests.secrets.servers import BaoServer
+from tests.support.s3 import s3_server  # noqa: F401 - registers the fixture (moto's S3 on loopback)
 
 ENV_VARS = (
     "VAULT_ADDR",

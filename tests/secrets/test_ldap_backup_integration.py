@@ -15,9 +15,11 @@ from pathlib import Path
 import ldap3
 import pytest
 
+from homelabeazy.lifecycle.dr import artifacts
 from homelabeazy.ops.ldap import ssha
 from tests.conftest import CliResult
 from tests.secrets.servers import SlapdServer
+from tests.support.s3 import S3Server
 
 pytestmark = pytest.mark.integration
 
@@ -229,56 +231,187 @@ def test_second_import_changes_nothing_and_drift_is_repaired(
     assert "nothing to do" in users("import", "--from", str(backup), "--yes", "--prune").err
 
 
-def _broken_copies(data: bytes) -> dict[str, bytes]:
+def _malformed(data: bytes) -> dict[str, bytes]:
+    """Backups that are wrong as LDIF or as a directory: the checksum is made to match, so only
+    the LDIF checks can catch them."""
     text = data.decode()
-    last_dn = text.rindex("\ndn: ")
-    photo = text.index("jpegPhoto:: ")
+    entry_9 = f"uid={uid(9)},{PEOPLE}"
     return {
         "cut-mid-entry": data[: len(data) // 2],
-        "cut-at-entry-boundary": text[:last_dn].encode() + b"\n",
-        "cut-in-base64": data[: photo + 40],
+        "cut-at-entry-boundary": text[: text.rindex("\ndn: ")].encode() + b"\n",
         "trailer-count-off": text.rsplit("# homelab", 1)[0].encode() + b"# homelab users export: 3 entries\n",
         "entry-outside-base": text.replace(f"dn: uid={uid(5)},{PEOPLE}", "dn: uid=x,dc=evil,dc=com").encode(),
         "garbage-line": text.replace("sn: Number 7\n", "sn Number 7\n").encode(),
-        "bad-base64": text.replace("jpegPhoto:: ", "jpegPhoto:: %%%", 1).encode(),
-        "orphan-entry": text.replace(f"uid={uid(9)},{PEOPLE}", f"uid={uid(9)},ou=nowhere,{BASE}").encode(),
-        "duplicate-dn": text.replace(f"dn: uid={uid(9)},{PEOPLE}", f"dn: uid={uid(8)},{PEOPLE}").encode(),
+        "orphan-entry": text.replace(f"dn: {entry_9}", f"dn: uid={uid(9)},ou=nowhere,{BASE}").encode(),
+        "duplicate-dn": text.replace(f"dn: {entry_9}", f"dn: uid={uid(8)},{PEOPLE}").encode(),
+        "no-object-class": "\n\n".join(
+            "\n".join(line for line in block.split("\n") if not line.startswith("objectClass:"))
+            if block.startswith(f"dn: {entry_9}\n")
+            else block
+            for block in text.split("\n\n")
+        ).encode(),
         "empty": b"",
     }
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        "cut-mid-entry",
-        "cut-at-entry-boundary",
-        "cut-in-base64",
-        "trailer-count-off",
-        "entry-outside-base",
-        "garbage-line",
-        "bad-base64",
-        "orphan-entry",
-        "duplicate-dn",
-        "empty",
-    ],
-)
-def test_a_broken_backup_is_refused_and_nothing_live_changes(
-    users: Cli, slapd: SlapdServer, populated: dict[str, str], tmp_path: Path, case: str
-) -> None:
+def _damaged(data: bytes) -> dict[str, bytes]:
+    """Backups changed after the export: the sidecar still holds the original's digest and size."""
+    photo = data.index(b"jpegPhoto:: ") + 20
+    hashed = data.index(b"userPassword: {SSHA}") + 22
+    flipped = bytes([data[hashed] ^ 0x01])
+    return {
+        "truncated": data[:-200],
+        "bit-flip-in-password-hash": data[:hashed] + flipped + data[hashed + 1 :],
+        "base64-garbled": data[:photo] + b"%%%" + data[photo + 3 :],
+        "appended": data + b"dn: uid=extra," + PEOPLE.encode() + b"\n",
+    }
+
+
+@pytest.fixture
+def drifted(
+    users: Cli, slapd: SlapdServer, populated: dict[str, str], tmp_path: Path
+) -> tuple[Path, Snapshot]:
+    """An export, then a live directory that differs from it (an import would have work to do)."""
     del populated
     backup = tmp_path / "directory.ldif"
     assert users("export", "--to", str(backup)).code == 0
-    conn = admin(slapd)  # drift the live directory, so an import would have something to do
+    conn = admin(slapd)
     conn.delete(f"uid={uid(4)},{PEOPLE}")
     conn.modify(f"uid={uid(2)},{PEOPLE}", {"mail": [(ldap3.MODIFY_REPLACE, ["drift@example.com"])]})
     conn.unbind()
-    live = snapshot(slapd)
+    return backup, snapshot(slapd)
 
+
+MALFORMED = (
+    "cut-mid-entry",
+    "cut-at-entry-boundary",
+    "trailer-count-off",
+    "entry-outside-base",
+    "garbage-line",
+    "orphan-entry",
+    "duplicate-dn",
+    "no-object-class",
+    "empty",
+)
+DAMAGED = ("truncated", "bit-flip-in-password-hash", "base64-garbled", "appended")
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_a_malformed_backup_is_refused_and_nothing_live_changes(
+    users: Cli, slapd: SlapdServer, drifted: tuple[Path, Snapshot], tmp_path: Path, case: str
+) -> None:
+    backup, live = drifted
     broken = tmp_path / f"{case}.ldif"
-    broken.write_bytes(_broken_copies(backup.read_bytes())[case])
+    broken.write_bytes(_malformed(backup.read_bytes())[case])
+    (tmp_path / f"{case}.ldif.sha256").write_text(artifacts.sidecar_text(broken.read_bytes()))
     result = users("import", "--from", str(broken), "--yes", "--prune")
     assert result.code == 2, result.err
-    assert "not a usable directory backup" in result.err
+    assert f"{broken}: not a usable directory backup" in result.err
     assert "nothing was changed" in result.err
     assert "Traceback" not in result.err
     assert_identical(live, snapshot(slapd))
+
+
+@pytest.mark.parametrize("case", DAMAGED)
+def test_a_damaged_backup_fails_its_checksum_and_nothing_live_changes(
+    users: Cli, slapd: SlapdServer, drifted: tuple[Path, Snapshot], case: str
+) -> None:
+    backup, live = drifted
+    original = backup.read_bytes()
+    damaged = _damaged(original)[case]
+    assert damaged != original
+    backup.write_bytes(damaged)
+    result = users("import", "--from", str(backup), "--yes", "--prune")
+    assert result.code == 1, result.err
+    assert "refusing to restore it (nothing live was touched)" in result.err
+    assert "Traceback" not in result.err
+    assert_identical(live, snapshot(slapd))
+
+
+def test_a_backup_without_its_checksum_is_refused(
+    users: Cli, slapd: SlapdServer, drifted: tuple[Path, Snapshot]
+) -> None:
+    backup, live = drifted
+    backup.with_name(backup.name + ".sha256").unlink()
+    result = users("import", "--from", str(backup), "--yes")
+    assert result.code == 1, result.err
+    assert "missing sidecar" in result.err
+    assert_identical(live, snapshot(slapd))
+
+
+@pytest.fixture
+def bucket_users(
+    cli: Cli, repo: Path, slapd: SlapdServer, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> Cli:
+    """`homelab users ...` whose homelab.yaml points the Velero target at moto (keeping 2 exports)."""
+    config = repo / "homelab.yaml"
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("s3_url: https://minio.home.example.com", f"s3_url: {s3_server.endpoint}")
+    text = text.replace(
+        "organisation: Example Homelab\n", "organisation: Example Homelab\n    exports:\n      keep: 2\n"
+    )
+    config.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("LDAP_BIND_PASSWORD", slapd.root_password)
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+
+    def invoke(command: str, *args: str) -> CliResult:
+        return cli("users", command, *args, "-c", str(config), "--ldap-url", slapd.url)
+
+    return invoke
+
+
+def bucket_keys(s3_server: S3Server) -> list[str]:
+    listed = s3_server.client().list_objects_v2(Bucket=s3_server.bucket)  # type: ignore[attr-defined]
+    return sorted(str(o["Key"]) for o in listed.get("Contents", []))
+
+
+def test_export_to_the_bucket_and_import_latest_after_a_wipe(
+    bucket_users: Cli, slapd: SlapdServer, s3_server: S3Server, populated: dict[str, str]
+) -> None:
+    before = snapshot(slapd)
+    exported = bucket_users("export")
+    assert exported.code == 0, exported.err
+    keys = bucket_keys(s3_server)
+    assert len(keys) == 2
+    assert keys[0].startswith("homelab-dr/ldap-ldif/")
+    assert keys[0].endswith(".ldif")
+    assert keys[1] == keys[0] + ".sha256"
+    assert keys[0] in exported.err
+    assert s3_server.secret_access_key not in exported.err + exported.out
+
+    wipe(slapd)
+    restored = bucket_users("import", "--latest", "--yes")
+    assert restored.code == 0, restored.err
+    assert keys[0] in restored.err
+    assert_identical(before, snapshot(slapd))
+    assert all(can_bind(slapd, dn, secret) for dn, secret in populated.items())
+
+
+def test_exports_beyond_keep_are_removed(
+    bucket_users: Cli, s3_server: S3Server, populated: dict[str, str]
+) -> None:
+    del populated
+    for _ in range(3):
+        assert bucket_users("export").code == 0
+        time.sleep(1.1)  # keys are stamped to the second
+    keys = bucket_keys(s3_server)
+    assert len([k for k in keys if k.endswith(".ldif")]) == 2
+    assert len([k for k in keys if k.endswith(".sha256")]) == 2
+
+
+def test_a_corrupted_latest_export_in_the_bucket_is_refused(
+    bucket_users: Cli, slapd: SlapdServer, s3_server: S3Server, populated: dict[str, str]
+) -> None:
+    del populated
+    assert bucket_users("export").code == 0
+    key = bucket_keys(s3_server)[0]
+    client = s3_server.client()
+    data = client.get_object(Bucket=s3_server.bucket, Key=key)["Body"].read()  # type: ignore[attr-defined]
+    client.put_object(Bucket=s3_server.bucket, Key=key, Body=data[: len(data) - 100])  # type: ignore[attr-defined]
+    wipe(slapd)
+    result = bucket_users("import", "--latest", "--yes")
+    assert result.code == 1, result.err
+    assert "truncated" in result.err
+    assert "nothing live was touched" in result.err
+    assert snapshot(slapd) == {}

@@ -445,11 +445,25 @@ class AutheliaConfig(ServiceBase):
     an admin with kubectl can read them (`homelab validate` warns about that)."""
 
 
+class LdapExports(Section):
+    """Scheduled LDIF exports of the directory into the Velero bucket (`homelab-dr/ldap-ldif/`)."""
+
+    enabled: bool = True
+    """Take them (only when Velero has a target bucket)."""
+    schedule: Cron = "30 */6 * * *"
+    """Cron expression (UTC)."""
+    keep: int = Field(default=28, ge=1, le=10000)
+    """How many exports to keep; older ones are deleted after each new one."""
+
+
 class OpenldapConfig(ServiceBase):
     """OpenLDAP, the user directory."""
 
     storage: Size = "1Gi"
     """Volume size for the directory database."""
+    exports: LdapExports = Field(default_factory=LdapExports)
+    """Scheduled LDIF exports to S3, password hashes included (`homelab users import --latest`
+    restores the newest)."""
     organisation: str = "Homelab"
     """Organisation name of the base entry."""
 

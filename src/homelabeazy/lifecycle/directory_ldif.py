@@ -23,10 +23,12 @@ from ldap3.core.exceptions import LDAPInvalidDnError
 from ldap3.utils.dn import parse_dn
 
 from homelabeazy.errors import UsageError
+from homelabeazy.model.catalog.openldap import EXPORT_TRAILER
 
 Values = tuple[bytes, ...]
 
-TRAILER = re.compile(rb"\n# homelab users export: (\d+) entries\n\Z")
+_HEAD, _TAIL = (part.encode() for part in EXPORT_TRAILER.split("{count}"))
+TRAILER = re.compile(rb"(?:\A|\n)" + re.escape(_HEAD) + rb"(\d+)" + re.escape(_TAIL) + rb"\n\Z")
 """The last line of every export (the in-cluster CronJob writes the same line)."""
 
 OPERATIONAL = frozenset(
@@ -134,7 +136,7 @@ def write_ldif(entries: Iterable[RawEntry], base_dn: str) -> bytes:
     writer = ldif.LDIFWriter(out, cols=76)
     for entry in ordered:
         writer.unparse(entry.dn, _ordered_attributes(entry))
-    out.write(f"# homelab users export: {len(ordered)} entries\n".encode())
+    out.write(f"{EXPORT_TRAILER.format(count=len(ordered))}\n".encode())
     return out.getvalue()
 
 
