@@ -171,9 +171,7 @@ def test_drill_finds_nothing_lost_then_exactly_what_changed(
     assert homelab_cli("secrets", "snapshot", "-c", config).code == 0
     encrypted = tmp_path / "bootstrap.age"
     assert homelab_cli("secrets", "backup", "--to", str(encrypted), "-c", config).code == 0
-    ldif = tmp_path / "directory.ldif"
-    assert homelab_cli("users", "export", "--to", str(ldif), "-c", config, "--ldap-url", slapd.url).code == 0
-    _upload_ldif(s3_server, ldif.read_bytes())
+    assert homelab_cli("users", "export", "-c", config, "--ldap-url", slapd.url).code == 0
 
     # The unseal keys come from the age backup only: the local bootstrap file is gone.
     bootstrap_file.unlink()
@@ -221,17 +219,6 @@ def test_drill_finds_nothing_lost_then_exactly_what_changed(
     # Nothing secret in any output: values, hashes, keys, tokens.
     transcript.assert_clean({"pw-4-0", "rotated", keys.root_token, *keys.unseal_keys, slapd.root_password})
     _record(report, changed, wall_clean, wall_changed, versions, entries)
-
-
-def _upload_ldif(s3: S3Server, data: bytes) -> None:
-    """The LDIF to the bucket in the shared layout (`users export` writes files only for now)."""
-    from homelabeazy.lifecycle.dr import store
-    from homelabeazy.ops.objectstore import ObjectStore, S3Credentials, S3Target
-
-    bucket = ObjectStore(
-        S3Target(s3.bucket, s3.region, s3.endpoint), S3Credentials(s3.access_key_id, s3.secret_access_key)
-    )
-    store.upload(bucket, artifacts.LDAP_LDIF, "ldif", data)
 
 
 def _record(

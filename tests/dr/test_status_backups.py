@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from homelabeazy.config import load_config
+from homelabeazy.config.starter import example_text
 from homelabeazy.lifecycle.dr import artifacts, store
 from homelabeazy.lifecycle.status import StatusClients, StatusTargets, backup_schedules, build_probes
 from homelabeazy.lifecycle.wiring import backup_bucket
-from homelabeazy.model import Homelab
+from homelabeazy.model import Homelab, build
 from homelabeazy.ops.objectstore import ObjectStore, S3Credentials, S3Target
 from homelabeazy.ops.probes import Row, run_probes
 from tests.support.s3 import S3Server
@@ -34,8 +36,17 @@ def _rows(homelab: Homelab, bucket: ObjectStore) -> list[Row]:
 def test_schedules_of_the_example(example_homelab: Homelab) -> None:
     assert backup_schedules(example_homelab) == {
         artifacts.VAULT_RAFT: timedelta(hours=6),
-        artifacts.LDAP_LDIF: timedelta(days=1),
+        artifacts.LDAP_LDIF: timedelta(hours=6),
     }
+
+
+def test_disabled_schedules_have_no_row() -> None:
+    text = example_text().replace(
+        "    key_threshold: 3\n", "    key_threshold: 3\n    snapshots: {enabled: false}\n", 1
+    )
+    assert "snapshots: {enabled: false}" in text
+    homelab = build(load_config(text).config)
+    assert backup_schedules(homelab) == {artifacts.LDAP_LDIF: timedelta(hours=6)}
 
 
 @pytest.mark.integration
@@ -43,7 +54,7 @@ def test_rows_from_the_bucket(example_homelab: Homelab, s3_server: S3Server) -> 
     bucket = _bucket(s3_server)
     store.upload(bucket, artifacts.VAULT_RAFT, "snap", b"new", NOW - timedelta(hours=2))
     store.upload(bucket, artifacts.VAULT_RAFT, "snap", b"old", NOW - timedelta(hours=30))
-    store.upload(bucket, artifacts.LDAP_LDIF, "ldif", b"old", NOW - timedelta(hours=30))
+    store.upload(bucket, artifacts.LDAP_LDIF, "ldif", b"old", NOW - timedelta(hours=13))
     rows = _rows(example_homelab, bucket)
     assert [(r.name, r.health) for r in rows] == [("ldap-ldif", "degraded"), ("vault-raft", "ok")]
     assert rows[1].detail.startswith("newest 2h old")

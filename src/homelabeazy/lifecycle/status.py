@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from homelabeazy.errors import ExitCode
 from homelabeazy.lifecycle.dr import artifacts
-from homelabeazy.lifecycle.dr.ages import UNSCHEDULED, backup_probe
+from homelabeazy.lifecycle.dr.ages import backup_probe
 from homelabeazy.model import DnsRecord, Homelab
 from homelabeazy.model.catalog.efk import ELASTICSEARCH_HTTP_SERVICE
 from homelabeazy.model.catalog.efk import HTTP_PORT as ELASTICSEARCH_PORT
@@ -275,8 +275,9 @@ def backup_schedules(homelab: Homelab) -> dict[str, timedelta]:
     vault = homelab.config.services.vault
     if homelab.enabled("vault") and vault.snapshots.enabled:
         found[artifacts.VAULT_RAFT] = cron_period(vault.snapshots.schedule)
-    if homelab.enabled("openldap"):
-        found[artifacts.LDAP_LDIF] = UNSCHEDULED
+    exports = homelab.config.services.openldap.exports
+    if homelab.enabled("openldap") and exports.enabled:
+        found[artifacts.LDAP_LDIF] = cron_period(exports.schedule)
     return found
 
 

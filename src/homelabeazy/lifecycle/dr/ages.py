@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 LAYER = "backup"
 GRACE = timedelta(hours=2)
-UNSCHEDULED = timedelta(days=1)
-"""What a kind without a configured schedule is held to: one backup a day."""
 
 
 def allowed_age(interval: timedelta) -> timedelta:
