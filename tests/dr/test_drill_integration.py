@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -55,15 +56,16 @@ def _client(server: BaoServer, token: str) -> hvac.Client:
 
 
 def _start_vault(bao: BaoServer, home: Path) -> tuple[hvac.Client, VaultBootstrap, Path]:
-    """Initialise (3 shares, 2 to unseal), unseal, KV v2 at the homelab mount; the bootstrap file."""
+    """Initialise as the example's homelab.yaml says (5 shares, 3 to unseal), unseal, KV v2 at the
+    homelab mount; the bootstrap file."""
     client = _client(bao, "")
-    init = client.sys.initialize(secret_shares=3, secret_threshold=2)
-    for key in init["keys"][:2]:
+    init = client.sys.initialize(secret_shares=5, secret_threshold=3)
+    for key in init["keys"][:3]:
         client.sys.submit_unseal_key(key)
     client.token = init["root_token"]
     VaultAdapter(bao.address).wait_active()
     client.sys.enable_secrets_engine("kv", path=MOUNT, options={"version": "2"})
-    keys = VaultBootstrap(bao.address, 3, 2, tuple(init["keys"]), init["root_token"])
+    keys = VaultBootstrap(bao.address, 5, 3, tuple(init["keys"]), init["root_token"])
     path = home / "vault-bootstrap.json"
     vault_bootstrap.reserve(path)
     vault_bootstrap.store(path, keys)
@@ -216,9 +218,46 @@ def test_drill_finds_nothing_lost_then_exactly_what_changed(
         ("ldap", "extra", loner, "objectClass inetOrgPerson, organizationalPerson, person"),
     ]
 
+    # Everything lost: follow docs/guides/disaster-recovery.md (steps 1, 3, 4), then drill again.
+    _wipe(bao, slapd)
+    _restore_as_documented(homelab_cli, config, slapd, encrypted, identity, tmp_path, monkeypatch)
+    result, restored, _ = _drill(homelab_cli, config, slapd, *age_args)
+    assert result.code == 0, restored["differences"]
+    assert restored["counts"] == report["counts"]
+
     # Nothing secret in any output: values, hashes, keys, tokens.
     transcript.assert_clean({"pw-4-0", "rotated", keys.root_token, *keys.unseal_keys, slapd.root_password})
     _record(report, changed, wall_clean, wall_changed, versions, entries)
+
+
+def _wipe(bao: BaoServer, slapd: SlapdServer) -> None:
+    """Both servers back, empty: the data directories are gone."""
+    for server, data in ((bao, bao.workdir / "data"), (slapd, slapd.workdir / "db")):
+        server.stop()
+        shutil.rmtree(data)
+        server.start()
+
+
+def _restore_as_documented(
+    cli: Cli,
+    config: str,
+    slapd: SlapdServer,
+    encrypted: Path,
+    identity: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("VAULT_TOKEN")
+    steps = [
+        ("secrets", "restore-bootstrap", "--from", str(encrypted), "--identity", str(identity)),
+        ("secrets", "init", "--bootstrap-file", str(tmp_path / "fresh-vault.json")),
+        ("secrets", "restore", "--latest", "--yes", "--bootstrap-file", str(tmp_path / "fresh-vault.json")),
+        ("secrets", "unseal"),
+        ("users", "import", "--latest", "--yes", "--ldap-url", slapd.url),
+    ]
+    for step in steps:
+        result = cli(*step, "-c", config)
+        assert result.code == 0, (step, result.err)
 
 
 def _record(
