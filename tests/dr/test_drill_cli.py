@@ -140,3 +140,31 @@ def test_keys_of_another_vault_fail_and_leave_nothing(
     assert result.code == 1
     assert "scratch OpenBao" in result.err
     assert _leftovers() == before
+
+
+def test_human_report(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --json: each backup with its RPO, each restore with its RTO, counts, differences."""
+    from datetime import UTC, datetime, timedelta
+
+    from homelabeazy.cli.dr import _show
+    from homelabeazy.lifecycle.dr.compare import Difference
+    from homelabeazy.lifecycle.dr.drill import BackupUsed, DrillReport, RestoreTiming
+
+    taken = datetime(2026, 11, 30, 6, 15, tzinfo=UTC)
+    report = DrillReport(
+        backups=[
+            BackupUsed(
+                "vault-raft", "homelab-dr/vault-raft/20261130T061500Z.snap", taken, timedelta(hours=3), 10
+            )
+        ],
+        restores=[RestoreTiming("vault-raft", 0.25, 12.0)],
+        counts={"live_secrets": 2, "backup_secrets": 1, "live_versions": 3, "backup_versions": 1},
+        differences=[Difference("vault", "missing", "homelab/new", "2 versions")],
+    )
+    _show(report)
+    err = " ".join(capsys.readouterr().err.split())
+    assert "vault-raft: homelab-dr/vault-raft/20261130T061500Z.snap (10 bytes), RPO 3.0h" in err
+    assert "vault-raft: restored in 12.2s (download 0.2s, restore 12.0s) — RTO" in err
+    assert "Vault: 2 live secrets (3 versions), 1 restored (1 versions)" in err
+    assert "missing vault: homelab/new (2 versions)" in err
+    assert "1 difference(s)" in err
