@@ -99,7 +99,8 @@ def restore(  # noqa: PLR0917 - every Typer option is a parameter
             raise UsageError(f"would replace every secret in Vault at {vault.address}: pass --yes")
         if not typer.confirm(f"replace every secret in Vault at {vault.address} with {chosen.name}?"):
             raise UsageError("cancelled; Vault was not touched")
-    result = vault_snapshots.restore(vault, chosen)
+    with console.err.status("snapshot-force, then waiting for Vault to settle (reseal when the keys differ)"):
+        result = vault_snapshots.restore(vault, chosen)
     console.success(f"restored {chosen.name} into {vault.address}")
     if result.sealed:
         console.info(

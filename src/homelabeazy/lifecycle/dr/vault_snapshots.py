@@ -91,12 +91,13 @@ class RestoreResult:
     sealed: bool
 
 
-def restore(vault: VaultAdapter, snapshot: Snapshot, settle: float = 3.0) -> RestoreResult:
+def restore(vault: VaultAdapter, snapshot: Snapshot, settle: float = 20.0) -> RestoreResult:
     """Replace the live Vault's whole store with the verified `snapshot` (snapshot-force).
 
     The live Vault must be initialised and unsealed, and the token valid, before the store is
-    replaced; afterwards Vault reseals within a moment when the keys differ, so its state is
-    watched for `settle` seconds.
+    replaced. When the snapshot's keys differ, Vault reseals once it has applied the snapshot
+    (OpenBao 2.7: about 6 s after the call, whatever the size), so its state is watched for up
+    to `settle` seconds; with the same keys it stays unsealed and the whole wait is spent.
     """
     state = vault.seal_status()
     if not state.initialized or state.sealed:
@@ -112,5 +113,5 @@ def restore(vault: VaultAdapter, snapshot: Snapshot, settle: float = 3.0) -> Res
     while time.monotonic() < deadline:
         if vault.seal_status().sealed:
             return RestoreResult(sealed=True)
-        time.sleep(0.1)
+        time.sleep(0.2)
     return RestoreResult(sealed=vault.seal_status().sealed)
