@@ -7,9 +7,7 @@ The directory is read back and compared here with plain ldap3, not with the code
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import ldap3
@@ -17,175 +15,65 @@ import pytest
 
 from homelabeazy.lifecycle.dr import artifacts
 from homelabeazy.ops.ldap import ssha
-from tests.conftest import CliResult
+from tests.secrets.directory_data import (
+    BASE,
+    GROUP_NAMES,
+    GROUPS,
+    PEOPLE,
+    USERS,
+    Cli,
+    Snapshot,
+    admin,
+    assert_identical,
+    bucket_keys,
+    can_bind,
+    snapshot,
+    uid,
+    wipe,
+)
 from tests.secrets.servers import SlapdServer
 from tests.support.s3 import S3Server
 
 pytestmark = pytest.mark.integration
 
-BASE = "dc=home,dc=example,dc=com"
-ADMIN = "cn=admin," + BASE
-PEOPLE = "ou=people," + BASE
-GROUPS = "ou=groups," + BASE
-USERS = 200
-GROUP_NAMES = ("admins", "family", "guests", "media", "dev")
-PHOTO = bytes(range(256)) * 4
-"""A binary value (not UTF-8): must come back byte for byte."""
-
-Snapshot = dict[str, dict[str, list[bytes]]]
-Cli = Callable[..., CliResult]
-
-
-def password(i: int) -> str:
-    return f"pw-{i:03d}-{os.urandom(4).hex()}"
-
-
-def uid(i: int) -> str:
-    return f"user{i:03d}"
-
-
-def admin(server: SlapdServer) -> ldap3.Connection:
-    return ldap3.Connection(
-        ldap3.Server(server.url), ADMIN, server.root_password, auto_bind=True, raise_exceptions=True
-    )
-
-
-def populate(server: SlapdServer) -> dict[str, str]:
-    """The OUs, 200 people (a few set through Password Modify, so slapd hashed those itself), five
-    groups; returns each person's DN and password."""
-    conn = admin(server)
-    conn.add(BASE, ["top", "dcObject", "organization"], {"dc": "home", "o": "Home"})
-    for ou in ("people", "groups", "services"):
-        conn.add(f"ou={ou},{BASE}", ["top", "organizationalUnit"], {"ou": ou})
-    passwords = {}
-    for i in range(USERS):
-        dn = f"uid={uid(i)},{PEOPLE}"
-        attrs: dict[str, object] = {
-            "uid": uid(i),
-            "cn": f"Zoë Müller {i}" if i % 7 == 0 else f"User {i}",
-            "sn": f"Number {i}",
-            "mail": [f"{uid(i)}@home.example.com", f"{uid(i)}@alt.example.com"],
-            "displayName": f"User {i} ",  # a trailing space: LDIF must base64 it
-        }
-        secret = password(i)
-        if i % 10 == 0:
-            attrs["jpegPhoto"] = PHOTO
-        if i % 25 != 0:
-            attrs["userPassword"] = ssha(secret)
-        conn.add(dn, ["top", "person", "organizationalPerson", "inetOrgPerson"], attrs)
-        if i % 25 == 0:
-            conn.extend.standard.modify_password(user=dn, new_password=secret)
-        passwords[dn] = secret
-    for g, name in enumerate(GROUP_NAMES):
-        members = [f"uid={uid(i)},{PEOPLE}" for i in range(USERS) if i % len(GROUP_NAMES) == g or i < 3]
-        conn.add(f"cn={name},{GROUPS}", ["top", "groupOfNames"], {"cn": name, "member": members})
-    conn.unbind()
-    return passwords
-
-
-def snapshot(server: SlapdServer) -> Snapshot:
-    """Every entry under the base: DN (lower case) -> attribute (lower case) -> sorted raw values."""
-    conn = admin(server)
-    try:
-        found = conn.extend.standard.paged_search(BASE, "(objectClass=*)", attributes=["*"], generator=False)
-    except ldap3.core.exceptions.LDAPNoSuchObjectResult:
-        return {}
-    finally:
-        conn.unbind()
-    return {
-        e["dn"].lower(): {k.lower(): sorted(v) for k, v in e["raw_attributes"].items()}
-        for e in found
-        if e["type"] == "searchResEntry"
-    }
-
-
-def wipe(server: SlapdServer) -> None:
-    """Delete every entry under the base, the base included, deepest first."""
-    dns = sorted(snapshot(server), key=lambda dn: dn.count(","), reverse=True)
-    conn = admin(server)
-    for dn in dns:
-        conn.delete(dn)
-    conn.unbind()
-
-
-def can_bind(server: SlapdServer, dn: str, secret: str) -> bool:
-    conn = ldap3.Connection(ldap3.Server(server.url), dn, secret)
-    try:
-        return bool(conn.bind())
-    finally:
-        conn.unbind()
-
-
-def assert_identical(before: Snapshot, after: Snapshot) -> None:
-    assert sorted(after) == sorted(before)
-    for dn, attributes in before.items():
-        assert after[dn] == attributes, dn
-
-
-@pytest.fixture
-def slapd(tmp_path: Path) -> Iterator[SlapdServer]:
-    server = SlapdServer(tmp_path / "slapd", BASE, ADMIN, "admin-" + os.urandom(6).hex())
-    server.workdir.mkdir()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def users(cli: Cli, repo: Path, slapd: SlapdServer, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """`homelab users <command> ...` against this slapd as its admin (password from the environment)."""
-    monkeypatch.setenv("LDAP_BIND_PASSWORD", slapd.root_password)
-
-    def invoke(command: str, *args: str) -> CliResult:
-        return cli("users", command, *args, "-c", str(repo / "homelab.yaml"), "--ldap-url", slapd.url)
-
-    return invoke
-
-
-@pytest.fixture
-def populated(slapd: SlapdServer) -> dict[str, str]:
-    return populate(slapd)
-
 
 def test_export_wipe_import_brings_back_every_entry_and_password(
-    users: Cli, slapd: SlapdServer, populated: dict[str, str], tmp_path: Path
+    backup_users: Cli, directory_server: SlapdServer, populated: dict[str, str], tmp_path: Path
 ) -> None:
-    before = snapshot(slapd)
+    before = snapshot(directory_server)
     assert len(before) == 1 + 3 + USERS + len(GROUP_NAMES)
     backup = tmp_path / "backup" / "directory.ldif"
 
     started = time.perf_counter()
-    exported = users("export", "--to", str(backup))
+    exported = backup_users("export", "--to", str(backup))
     export_seconds = time.perf_counter() - started
     assert exported.code == 0, exported.err
     assert f"exported {len(before)} entries" in exported.err
     assert backup.stat().st_mode & 0o777 == 0o600
     assert b"pw-" not in backup.read_bytes()
 
-    wipe(slapd)
-    assert snapshot(slapd) == {}
+    wipe(directory_server)
+    assert snapshot(directory_server) == {}
     started = time.perf_counter()
-    restored = users("import", "--from", str(backup), "--yes")
+    restored = backup_users("import", "--from", str(backup), "--yes")
     import_seconds = time.perf_counter() - started
     assert restored.code == 0, restored.err
     assert f"{len(before)} added, 0 changed, 0 deleted" in restored.err
 
-    assert_identical(before, snapshot(slapd))
-    failed = [dn for dn, secret in populated.items() if not can_bind(slapd, dn, secret)]
+    assert_identical(before, snapshot(directory_server))
+    failed = [dn for dn, secret in populated.items() if not can_bind(directory_server, dn, secret)]
     assert failed == []
-    assert not can_bind(slapd, next(iter(populated)), "wrong-password")
+    assert not can_bind(directory_server, next(iter(populated)), "wrong-password")
     print(f"\n{USERS} users: export {export_seconds:.2f}s, import {import_seconds:.2f}s")
 
 
 def test_export_is_deterministic_and_parents_come_first(
-    users: Cli, slapd: SlapdServer, populated: dict[str, str], tmp_path: Path
+    backup_users: Cli, directory_server: SlapdServer, populated: dict[str, str], tmp_path: Path
 ) -> None:
     del populated
     first, second = tmp_path / "a.ldif", tmp_path / "b.ldif"
-    assert users("export", "--to", str(first)).code == 0
-    assert users("export", "--to", str(second)).code == 0
+    assert backup_users("export", "--to", str(first)).code == 0
+    assert backup_users("export", "--to", str(second)).code == 0
     assert first.read_bytes() == second.read_bytes()
     dns = [line[4:] for line in first.read_text().splitlines() if line.startswith("dn: ")]
     assert dns[0] == BASE
@@ -197,38 +85,38 @@ def test_export_is_deterministic_and_parents_come_first(
 
 
 def test_second_import_changes_nothing_and_drift_is_repaired(
-    users: Cli, slapd: SlapdServer, populated: dict[str, str], tmp_path: Path
+    backup_users: Cli, directory_server: SlapdServer, populated: dict[str, str], tmp_path: Path
 ) -> None:
     backup = tmp_path / "directory.ldif"
-    assert users("export", "--to", str(backup)).code == 0
-    before = snapshot(slapd)
+    assert backup_users("export", "--to", str(backup)).code == 0
+    before = snapshot(directory_server)
 
-    again = users("import", "--from", str(backup), "--yes")
+    again = backup_users("import", "--from", str(backup), "--yes")
     assert again.code == 0, again.err
     assert "nothing to do" in again.err
-    assert_identical(before, snapshot(slapd))
+    assert_identical(before, snapshot(directory_server))
 
     alice = f"uid={uid(1)},{PEOPLE}"
-    conn = admin(slapd)
+    conn = admin(directory_server)
     conn.modify(alice, {"mail": [(ldap3.MODIFY_REPLACE, ["changed@example.com"])]})
     conn.modify(alice, {"userPassword": [(ldap3.MODIFY_REPLACE, [ssha("someone-elses")])]})
     conn.modify(f"cn=admins,{GROUPS}", {"member": [(ldap3.MODIFY_DELETE, [alice])]})
     conn.add(f"uid=intruder,{PEOPLE}", ["inetOrgPerson"], {"uid": "intruder", "cn": "I", "sn": "I"})
     conn.unbind()
 
-    repaired = users("import", "--from", str(backup), "--yes")
+    repaired = backup_users("import", "--from", str(backup), "--yes")
     assert repaired.code == 0, repaired.err
     assert "0 added, 2 changed, 0 deleted" in repaired.err
     assert f"replace mail, userPassword on {alice}" in repaired.err
     assert "someone-elses" not in repaired.err + repaired.out
-    assert can_bind(slapd, alice, populated[alice])
-    assert f"uid=intruder,{PEOPLE}".lower() in snapshot(slapd)
+    assert can_bind(directory_server, alice, populated[alice])
+    assert f"uid=intruder,{PEOPLE}".lower() in snapshot(directory_server)
 
-    pruned = users("import", "--from", str(backup), "--yes", "--prune")
+    pruned = backup_users("import", "--from", str(backup), "--yes", "--prune")
     assert pruned.code == 0, pruned.err
     assert "0 added, 0 changed, 1 deleted" in pruned.err
-    assert_identical(before, snapshot(slapd))
-    assert "nothing to do" in users("import", "--from", str(backup), "--yes", "--prune").err
+    assert_identical(before, snapshot(directory_server))
+    assert "nothing to do" in backup_users("import", "--from", str(backup), "--yes", "--prune").err
 
 
 def _malformed(data: bytes) -> dict[str, bytes]:
@@ -269,17 +157,17 @@ def _damaged(data: bytes) -> dict[str, bytes]:
 
 @pytest.fixture
 def drifted(
-    users: Cli, slapd: SlapdServer, populated: dict[str, str], tmp_path: Path
+    backup_users: Cli, directory_server: SlapdServer, populated: dict[str, str], tmp_path: Path
 ) -> tuple[Path, Snapshot]:
     """An export, then a live directory that differs from it (an import would have work to do)."""
     del populated
     backup = tmp_path / "directory.ldif"
-    assert users("export", "--to", str(backup)).code == 0
-    conn = admin(slapd)
+    assert backup_users("export", "--to", str(backup)).code == 0
+    conn = admin(directory_server)
     conn.delete(f"uid={uid(4)},{PEOPLE}")
     conn.modify(f"uid={uid(2)},{PEOPLE}", {"mail": [(ldap3.MODIFY_REPLACE, ["drift@example.com"])]})
     conn.unbind()
-    return backup, snapshot(slapd)
+    return backup, snapshot(directory_server)
 
 
 MALFORMED = (
@@ -298,78 +186,55 @@ DAMAGED = ("truncated", "bit-flip-in-password-hash", "base64-garbled", "appended
 
 @pytest.mark.parametrize("case", MALFORMED)
 def test_a_malformed_backup_is_refused_and_nothing_live_changes(
-    users: Cli, slapd: SlapdServer, drifted: tuple[Path, Snapshot], tmp_path: Path, case: str
+    backup_users: Cli,
+    directory_server: SlapdServer,
+    drifted: tuple[Path, Snapshot],
+    tmp_path: Path,
+    case: str,
 ) -> None:
     backup, live = drifted
     broken = tmp_path / f"{case}.ldif"
     broken.write_bytes(_malformed(backup.read_bytes())[case])
     (tmp_path / f"{case}.ldif.sha256").write_text(artifacts.sidecar_text(broken.read_bytes()))
-    result = users("import", "--from", str(broken), "--yes", "--prune")
+    result = backup_users("import", "--from", str(broken), "--yes", "--prune")
     assert result.code == 2, result.err
     assert f"{broken}: not a usable directory backup" in result.err
     assert "nothing was changed" in result.err
     assert "Traceback" not in result.err
-    assert_identical(live, snapshot(slapd))
+    assert_identical(live, snapshot(directory_server))
 
 
 @pytest.mark.parametrize("case", DAMAGED)
 def test_a_damaged_backup_fails_its_checksum_and_nothing_live_changes(
-    users: Cli, slapd: SlapdServer, drifted: tuple[Path, Snapshot], case: str
+    backup_users: Cli, directory_server: SlapdServer, drifted: tuple[Path, Snapshot], case: str
 ) -> None:
     backup, live = drifted
     original = backup.read_bytes()
     damaged = _damaged(original)[case]
     assert damaged != original
     backup.write_bytes(damaged)
-    result = users("import", "--from", str(backup), "--yes", "--prune")
+    result = backup_users("import", "--from", str(backup), "--yes", "--prune")
     assert result.code == 1, result.err
     assert "refusing to restore it (nothing live was touched)" in result.err
     assert "Traceback" not in result.err
-    assert_identical(live, snapshot(slapd))
+    assert_identical(live, snapshot(directory_server))
 
 
 def test_a_backup_without_its_checksum_is_refused(
-    users: Cli, slapd: SlapdServer, drifted: tuple[Path, Snapshot]
+    backup_users: Cli, directory_server: SlapdServer, drifted: tuple[Path, Snapshot]
 ) -> None:
     backup, live = drifted
     backup.with_name(backup.name + ".sha256").unlink()
-    result = users("import", "--from", str(backup), "--yes")
+    result = backup_users("import", "--from", str(backup), "--yes")
     assert result.code == 1, result.err
     assert "missing sidecar" in result.err
-    assert_identical(live, snapshot(slapd))
-
-
-@pytest.fixture
-def bucket_users(
-    cli: Cli, repo: Path, slapd: SlapdServer, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
-) -> Cli:
-    """`homelab users ...` whose homelab.yaml points the Velero target at moto (keeping 2 exports)."""
-    config = repo / "homelab.yaml"
-    text = config.read_text(encoding="utf-8")
-    text = text.replace("s3_url: https://minio.home.example.com", f"s3_url: {s3_server.endpoint}")
-    text = text.replace(
-        "organisation: Example Homelab\n", "organisation: Example Homelab\n    exports:\n      keep: 2\n"
-    )
-    config.write_text(text, encoding="utf-8")
-    monkeypatch.setenv("LDAP_BIND_PASSWORD", slapd.root_password)
-    for name, value in s3_server.env().items():
-        monkeypatch.setenv(name, value)
-
-    def invoke(command: str, *args: str) -> CliResult:
-        return cli("users", command, *args, "-c", str(config), "--ldap-url", slapd.url)
-
-    return invoke
-
-
-def bucket_keys(s3_server: S3Server) -> list[str]:
-    listed = s3_server.client().list_objects_v2(Bucket=s3_server.bucket)  # type: ignore[attr-defined]
-    return sorted(str(o["Key"]) for o in listed.get("Contents", []))
+    assert_identical(live, snapshot(directory_server))
 
 
 def test_export_to_the_bucket_and_import_latest_after_a_wipe(
-    bucket_users: Cli, slapd: SlapdServer, s3_server: S3Server, populated: dict[str, str]
+    bucket_users: Cli, directory_server: SlapdServer, s3_server: S3Server, populated: dict[str, str]
 ) -> None:
-    before = snapshot(slapd)
+    before = snapshot(directory_server)
     exported = bucket_users("export")
     assert exported.code == 0, exported.err
     keys = bucket_keys(s3_server)
@@ -380,12 +245,12 @@ def test_export_to_the_bucket_and_import_latest_after_a_wipe(
     assert keys[0] in exported.err
     assert s3_server.secret_access_key not in exported.err + exported.out
 
-    wipe(slapd)
+    wipe(directory_server)
     restored = bucket_users("import", "--latest", "--yes")
     assert restored.code == 0, restored.err
     assert keys[0] in restored.err
-    assert_identical(before, snapshot(slapd))
-    assert all(can_bind(slapd, dn, secret) for dn, secret in populated.items())
+    assert_identical(before, snapshot(directory_server))
+    assert all(can_bind(directory_server, dn, secret) for dn, secret in populated.items())
 
 
 def test_exports_beyond_keep_are_removed(
@@ -401,7 +266,7 @@ def test_exports_beyond_keep_are_removed(
 
 
 def test_a_corrupted_latest_export_in_the_bucket_is_refused(
-    bucket_users: Cli, slapd: SlapdServer, s3_server: S3Server, populated: dict[str, str]
+    bucket_users: Cli, directory_server: SlapdServer, s3_server: S3Server, populated: dict[str, str]
 ) -> None:
     del populated
     assert bucket_users("export").code == 0
@@ -409,9 +274,9 @@ def test_a_corrupted_latest_export_in_the_bucket_is_refused(
     client = s3_server.client()
     data = client.get_object(Bucket=s3_server.bucket, Key=key)["Body"].read()  # type: ignore[attr-defined]
     client.put_object(Bucket=s3_server.bucket, Key=key, Body=data[: len(data) - 100])  # type: ignore[attr-defined]
-    wipe(slapd)
+    wipe(directory_server)
     result = bucket_users("import", "--latest", "--yes")
     assert result.code == 1, result.err
     assert "truncated" in result.err
     assert "nothing live was touched" in result.err
-    assert snapshot(slapd) == {}
+    assert snapshot(directory_server) == {}
