@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from homelabeazy.errors import ExitCode
-from homelabeazy.lifecycle.dr import artifacts
-from homelabeazy.lifecycle.dr.ages import backup_probe
+from homelabeazy.lifecycle.dr.ages import backup_probe, backup_schedules, cron_period
 from homelabeazy.model import DnsRecord, Homelab
 from homelabeazy.model.catalog.efk import ELASTICSEARCH_HTTP_SERVICE
 from homelabeazy.model.catalog.efk import HTTP_PORT as ELASTICSEARCH_PORT
@@ -209,33 +208,6 @@ def judge_dns(record: DnsRecord, answer: DnsAnswer, server: str) -> Row:
     return Row("dns", record.name, "down", f"{got} from {server}, model says {record.address}")
 
 
-CRON_MACROS = {
-    "@hourly": timedelta(hours=1),
-    "@daily": timedelta(days=1),
-    "@weekly": timedelta(days=7),
-    "@monthly": timedelta(days=31),
-}
-"""The shorthands the config's Cron type accepts besides five fields."""
-
-
-def cron_period(cron: str) -> timedelta:
-    """The longest gap between runs of a simple cron schedule (enough to judge a backup's age)."""
-    if cron.strip() in CRON_MACROS:
-        return CRON_MACROS[cron.strip()]
-    minute, hour, day, _month, weekday = cron.split()
-    if day != "*":
-        return timedelta(days=31)
-    if weekday != "*":
-        return timedelta(days=7)
-    if hour == "*" or hour.startswith("*/"):
-        step = int(hour[2:]) if hour.startswith("*/") else 1
-        if step == 1 and (minute == "*" or minute.startswith("*/")):
-            return timedelta(minutes=int(minute[2:]) if minute.startswith("*/") else 1)
-        return timedelta(hours=step)
-    hours = hour.split(",")
-    return timedelta(days=1) if len(hours) == 1 else timedelta(hours=24 // len(hours))
-
-
 def _parse_time(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -267,18 +239,6 @@ def judge_velero(homelab: Homelab, backups: list[dict[str, Any]], now: datetime)
         text = f"last completed {_age(age)} ago, schedule {schedule.cron}"
         rows.append(Row("velero", schedule.name, "ok" if age <= allowed else "degraded", text))
     return rows
-
-
-def backup_schedules(homelab: Homelab) -> dict[str, timedelta]:
-    """The off-cluster backup kinds this homelab takes (in `homelab-dr/`) and how often."""
-    found = {}
-    vault = homelab.config.services.vault
-    if homelab.enabled("vault") and vault.snapshots.enabled:
-        found[artifacts.VAULT_RAFT] = cron_period(vault.snapshots.schedule)
-    exports = homelab.config.services.openldap.exports
-    if homelab.enabled("openldap") and exports.enabled:
-        found[artifacts.LDAP_LDIF] = cron_period(exports.schedule)
-    return found
 
 
 def _age(delta: timedelta) -> str:

@@ -3,7 +3,7 @@
 One listing of `homelab-dr/` in the bucket, judged per kind by a pure function against the kind's
 schedule. A backup is late when it is older than its schedule allows: two intervals for frequent
 schedules (one missed run is tolerated), one interval plus two hours from daily on (a daily backup
-older than 26 h is late).
+older than 26 h is late). `cron_period` turns a schedule into its longest gap (Velero's rows use it too).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from homelabeazy.lifecycle.dr import artifacts
+from homelabeazy.model import Homelab
 from homelabeazy.ops.probes import Probe, Row
 
 if TYPE_CHECKING:
@@ -27,6 +28,45 @@ def allowed_age(interval: timedelta) -> timedelta:
     if interval < timedelta(hours=12):
         return interval * 2
     return interval + GRACE
+
+
+CRON_MACROS = {
+    "@hourly": timedelta(hours=1),
+    "@daily": timedelta(days=1),
+    "@weekly": timedelta(days=7),
+    "@monthly": timedelta(days=31),
+}
+"""The shorthands the config's Cron type accepts besides five fields."""
+
+
+def cron_period(cron: str) -> timedelta:
+    """The longest gap between runs of a simple cron schedule (enough to judge a backup's age)."""
+    if cron.strip() in CRON_MACROS:
+        return CRON_MACROS[cron.strip()]
+    minute, hour, day, _month, weekday = cron.split()
+    if day != "*":
+        return timedelta(days=31)
+    if weekday != "*":
+        return timedelta(days=7)
+    if hour == "*" or hour.startswith("*/"):
+        step = int(hour[2:]) if hour.startswith("*/") else 1
+        if step == 1 and (minute == "*" or minute.startswith("*/")):
+            return timedelta(minutes=int(minute[2:]) if minute.startswith("*/") else 1)
+        return timedelta(hours=step)
+    hours = hour.split(",")
+    return timedelta(days=1) if len(hours) == 1 else timedelta(hours=24 // len(hours))
+
+
+def backup_schedules(homelab: Homelab) -> dict[str, timedelta]:
+    """The off-cluster backup kinds this homelab takes (in `homelab-dr/`) and how often."""
+    found = {}
+    vault = homelab.config.services.vault
+    if homelab.enabled("vault") and vault.snapshots.enabled:
+        found[artifacts.VAULT_RAFT] = cron_period(vault.snapshots.schedule)
+    exports = homelab.config.services.openldap.exports
+    if homelab.enabled("openldap") and exports.enabled:
+        found[artifacts.LDAP_LDIF] = cron_period(exports.schedule)
+    return found
 
 
 def judge_backup_ages(
