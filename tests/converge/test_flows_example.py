@@ -15,6 +15,7 @@ from homelabeazy.converge.build import build_state
 from homelabeazy.converge.flows import check_flows
 from homelabeazy.converge.state import DesiredState, Finding
 from homelabeazy.model import Homelab
+from homelabeazy.model.catalog.openldap import EXPORT_LABELS
 from homelabeazy.ops.helm import ChartCache
 from homelabeazy.render.registry import render_all
 
@@ -97,4 +98,60 @@ def test_removing_velero_internet_breaks_backups_of_server_and_node_agents(
     assert sorted(f.object for f in findings if not _known(f)) == [
         "DaemonSet/velero/node-agent",
         "Deployment/velero/velero",
+    ]
+
+
+def test_removing_the_snapshot_egress_breaks_exactly_vault_snapshots_to_s3(
+    example_state: DesiredState, example_homelab: Homelab
+) -> None:
+    without = _without_policy(example_state, "vault", "allow-vault-snapshot-s3")
+    findings = check_flows(without, example_homelab)
+    assert [(f.object, f.message.split(":")[0]) for f in findings if not _known(f)] == [
+        ("CronJob/vault/vault-snapshot", "raft snapshots to S3")
+    ]
+
+
+def test_snapshot_cronjob_needs_vaults_leader_and_the_bucket(
+    example_state: DesiredState, example_homelab: Homelab
+) -> None:
+    """The catalog reads both servers from the CronJob's env, and they are what the renderer wrote."""
+    from homelabeazy.model.catalog.vault import flow_needs
+
+    needs = [(n.host, n.port, n.purpose) for n in flow_needs(example_state, example_homelab.config)]
+    assert needs == [
+        ("vault-active.vault.svc", 8200, "raft snapshots from Vault"),
+        ("minio.home.example.com", 443, "raft snapshots to S3"),
+    ]
+
+
+def test_the_directory_export_needs_its_own_s3_egress_and_only_it_has_one(
+    example_state: DesiredState, example_homelab: Homelab
+) -> None:
+    findings = check_flows(
+        _without_policy(example_state, "openldap", "allow-ldap-export-s3"), example_homelab
+    )
+    new = [f for f in findings if not _known(f)]
+    assert [(f.object, f.file) for f in new] == [
+        ("CronJob/openldap/ldap-export", "kubernetes/manifests/openldap/network-policies.yaml")
+    ]
+    assert new[0].message.startswith(
+        "upload of the export to S3: CronJob/openldap/ldap-export cannot open TCP/443 on "
+        "minio.home.example.com"
+    )
+    policy = next(
+        o for o in example_state.objects if o.ident == "NetworkPolicy/openldap/allow-ldap-export-s3"
+    )
+    assert policy.doc["spec"]["podSelector"] == {"matchLabels": dict(EXPORT_LABELS)}
+
+
+def test_the_directory_export_reads_ldap_on_the_pod_port_within_its_namespace(
+    example_state: DesiredState, example_homelab: Homelab
+) -> None:
+    findings = check_flows(
+        _without_policy(example_state, "openldap", "allow-same-namespace"), example_homelab
+    )
+    export = [f for f in findings if f.object == "CronJob/openldap/ldap-export"]
+    assert [f.message.split(" (")[0] for f in export] == [
+        "LDIF export of the directory: CronJob/openldap/ldap-export cannot open TCP/1389 on "
+        "Service/openldap/openldap port 389"
     ]

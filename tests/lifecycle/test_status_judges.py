@@ -76,6 +76,8 @@ def test_judge_route(status: int, protected: bool, days: int | None, health: str
         ("0 * * * *", timedelta(hours=1)),
         ("*/15 * * * *", timedelta(minutes=15)),
         ("0 0,12 * * *", timedelta(hours=12)),
+        ("@daily", timedelta(days=1)),
+        ("@hourly", timedelta(hours=1)),
     ],
 )
 def test_cron_period(cron: str, period: timedelta) -> None:

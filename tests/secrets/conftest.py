@@ -11,7 +11,14 @@ import pytest
 
 from homelabeazy.config.starter import example_text
 from tests.conftest import CliResult
+from tests.secrets.directory_data import (  # noqa: F401 - registers the directory backup fixtures
+    backup_users,
+    bucket_users,
+    directory_server,
+    populated,
+)
 from tests.secrets.servers import BaoServer
+from tests.support.s3 import s3_server  # noqa: F401 - registers the fixture (moto's S3 on loopback)
 
 ENV_VARS = (
     "VAULT_ADDR",

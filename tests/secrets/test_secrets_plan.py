@@ -77,9 +77,16 @@ def test_every_model_secret_has_a_known_format(example_homelab: Homelab) -> None
 
 
 def test_one_read_only_policy_per_consumer_covering_exactly_its_paths(example_homelab: Homelab) -> None:
-    policies = secrets.consumer_policies(example_homelab)
+    every = secrets.consumer_policies(example_homelab)
+    policies = dict(every)
     consumers = {s.consumer for s in example_homelab.secrets}
-    assert set(policies) == {secrets.policy_name(example_homelab, c) for c in consumers}
+    snapshot = secrets.policy_name(example_homelab, "vault-snapshot")
+    assert set(policies) == {secrets.policy_name(example_homelab, c) for c in consumers} | {snapshot}
+    assert policies.pop(snapshot).splitlines()[1:] == [
+        'path "sys/storage/raft/snapshot" {',
+        '  capabilities = ["read"]',
+        "}",
+    ], "the snapshot job may read a raft snapshot and nothing else"
     for spec in example_homelab.secrets:
         mine = policies[secrets.policy_name(example_homelab, spec.consumer)]
         assert f'path "homelab/data/{spec.path}"' in mine
@@ -89,7 +96,7 @@ def test_one_read_only_policy_per_consumer_covering_exactly_its_paths(example_ho
     for hcl in policies.values():
         assert "*" not in hcl
         assert hcl.count('capabilities = ["read"]') == hcl.count("path ")
-    assert secrets.consumer_policies(example_homelab) == policies, "deterministic"
+    assert secrets.consumer_policies(example_homelab) == every, "deterministic"
 
 
 def test_eso_role_gets_in_cluster_consumers_and_approle_the_k3s_token(example_homelab: Homelab) -> None:
@@ -191,3 +198,29 @@ def test_loading_a_world_readable_or_broken_bootstrap_file_is_refused(tmp_path: 
         vault_bootstrap.load(path)
     with pytest.raises(UsageError, match="homelab secrets init"):
         vault_bootstrap.load(tmp_path / "missing.json")
+
+
+def test_snapshot_role_binds_only_the_cronjob_account_to_its_policy(example_homelab: Homelab) -> None:
+    role = secrets.auth_roles(example_homelab).snapshot_role
+    assert role == {
+        "bound_service_account_names": ["vault-snapshot"],
+        "bound_service_account_namespaces": ["vault"],
+        "token_policies": ["homelab-vault-snapshot"],
+        "token_ttl": "15m",
+        "token_max_ttl": "15m",
+    }
+    eso = secrets.auth_roles(example_homelab).kubernetes_role["token_policies"]
+    assert isinstance(eso, list)
+    assert "homelab-vault-snapshot" not in eso
+
+
+def test_no_snapshot_policy_or_role_without_a_bucket(example_homelab: Homelab) -> None:
+    from homelabeazy.model import build
+
+    config = example_homelab.config
+    services = config.services.model_copy(
+        update={"velero": config.services.velero.model_copy(update={"enabled": False})}
+    )
+    homelab = build(config.model_copy(update={"services": services}))
+    assert secrets.auth_roles(homelab).snapshot_role is None
+    assert not any(name.endswith("vault-snapshot") for name in secrets.consumer_policies(homelab))

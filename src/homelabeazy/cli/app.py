@@ -10,6 +10,7 @@ import typer
 
 from homelabeazy import __version__
 from homelabeazy.cli import console, core_commands, doctor, import_estate, terraform_commands
+from homelabeazy.cli import dr as dr_cli
 from homelabeazy.cli import lifecycle as lifecycle_commands
 from homelabeazy.cli import secrets as secrets_cli
 from homelabeazy.cli import users as users_cli
@@ -58,6 +59,7 @@ app.command()(lifecycle_commands.destroy)
 app.command()(lifecycle_commands.drift)
 app.command()(doctor.doctor)
 app.add_typer(lifecycle_commands.backup_app, name="backup")
+app.add_typer(dr_cli.app, name="dr")
 
 
 # Typer (0.29) carries its own copy of click and raises only its own classes: click itself is not a

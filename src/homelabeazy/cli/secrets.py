@@ -1,4 +1,5 @@
-"""`homelab secrets init|unseal|status|seed|rotate`: Vault for the homelab, every command idempotent.
+"""`homelab secrets init|unseal|status|seed|rotate` (and the disaster-recovery commands of secrets_dr):
+Vault for the homelab, every command idempotent.
 
 Output names paths, policies and roles — never a secret value, key or token.
 """
@@ -192,3 +193,12 @@ def _show(state: VaultStatus, with_token: bool, mount: str) -> None:
         console.info(
             f"next: write the external secrets yourself (`vault kv put -mount={mount} <path> key=...`)"
         )
+
+
+def _register_disaster_recovery() -> None:
+    from homelabeazy.cli import secrets_dr
+
+    secrets_dr.register(app)
+
+
+_register_disaster_recovery()

@@ -29,6 +29,7 @@ from homelabeazy.errors import ExitCode, UsageError
 if TYPE_CHECKING:
     from homelabeazy.lifecycle.directory import DirectoryReport
     from homelabeazy.ops.ldap import LdapAdapter
+    from homelabeazy.ops.objectstore import ObjectStore
     from homelabeazy.ops.vault import VaultAdapter
 
 app = typer.Typer(
@@ -285,4 +286,102 @@ def groups(  # noqa: PLR0917 - every Typer option is a parameter
         directory.require_user(ldap, layout, username)
         rows = [r for r in directory.list_users(ldap, layout) if r.username == username]
     console.out.out("\n".join(rows[0].groups) if rows and rows[0].groups else "")
+    return ExitCode.OK
+
+
+def _backup_store(conn: Connection) -> ObjectStore:
+    """The homelab's backup bucket; Vault is asked for its keys only when the environment lacks them."""
+    from homelabeazy.lifecycle.dr import store
+    from homelabeazy.ops.objectstore import credentials_from_env
+
+    vault = None if credentials_from_env() else conn.vault()
+    return store.open_store(conn.homelab.config, vault, conn.homelab.vault_kv_mount)
+
+
+@app.command("export")
+def export_directory(  # noqa: PLR0917 - every Typer option is a parameter
+    to: Annotated[
+        Path | None,
+        typer.Option("--to", help="Write the LDIF (0600) and FILE.sha256 here instead of the backup bucket."),
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    ldap_url: LdapUrlOption = None,
+    bind_dn: BindDnOption = None,
+    ldap_ca_cert: LdapCaOption = None,
+    vault_addr: VaultAddrOption = None,
+    ca_cert: CaCertOption = None,
+    bootstrap_file: BootstrapOption = None,
+) -> int:
+    """Export every entry under the base DN, password hashes included, as LDIF (to the backup bucket
+    under homelab-dr/ldap-ldif/, keeping services.openldap.exports.keep of them, or to --to FILE)."""
+    from homelabeazy.lifecycle import directory_backup
+
+    conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
+    base = conn.homelab.ldap.base_dn
+    bucket = None if to else _backup_store(conn)
+    with conn.ldap() as ldap:
+        data, count = directory_backup.export_directory(ldap, base)
+    if to is not None:
+        directory_backup.save_backup(to, data)
+        where = f"{to} (checksum in {directory_backup.sidecar_path(to).name})"
+    else:
+        assert bucket is not None
+        keep = conn.homelab.config.services.openldap.exports.keep
+        key, expired = directory_backup.upload_backup(bucket, data, keep)
+        where = f"{key} in {bucket.target.where}" + (f", {len(expired)} older removed" if expired else "")
+    console.success(f"exported {count} entries under {base} ({len(data)} bytes) to {where}")
+    return ExitCode.OK
+
+
+@app.command("import")
+def import_directory(  # noqa: PLR0917 - every Typer option is a parameter
+    source: Annotated[
+        Path | None, typer.Option("--from", help="A backup file (FILE.sha256 must be beside it).")
+    ] = None,
+    latest: Annotated[bool, typer.Option("--latest", help="The newest export in the backup bucket.")] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Also delete entries that are not in the backup.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before changing the directory.")
+    ] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+    ldap_url: LdapUrlOption = None,
+    bind_dn: BindDnOption = None,
+    ldap_ca_cert: LdapCaOption = None,
+    vault_addr: VaultAddrOption = None,
+    ca_cert: CaCertOption = None,
+    bootstrap_file: BootstrapOption = None,
+) -> int:
+    """Restore users, groups and password hashes from a backup: add what is missing, replace what
+    differs (and with --prune delete what the backup lacks). The backup's checksum and every entry
+    are checked before the directory is touched."""
+    from homelabeazy.lifecycle import directory_backup, directory_ldif
+
+    if (source is None) == (not latest):
+        raise UsageError("pass exactly one of --from FILE and --latest")
+    conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
+    base = conn.homelab.ldap.base_dn
+    if source is not None:
+        data, name = directory_backup.load_backup(source), str(source)
+    else:
+        data, name = directory_backup.download_latest(_backup_store(conn))
+    backup = directory_ldif.parse_ldif(data, base, name)
+    with conn.ldap() as ldap:
+        plan = directory_backup.plan_restore(ldap, base, backup, prune)
+        if plan.empty:
+            console.success(f"nothing to do: all {len(plan.unchanged)} entries are as in {name}")
+            return ExitCode.OK
+        for line in directory_ldif.describe(plan):
+            console.info(f"  {line}")
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UsageError("would change the directory: pass --yes to import without a terminal")
+            if not typer.confirm(f"apply these changes to {base}?", default=False):
+                return ExitCode.FAILED
+        directory_backup.apply_restore(ldap, plan)
+    console.success(
+        f"imported {len(backup)} entries from {name}: {len(plan.add)} added, {len(plan.change)} changed, "
+        f"{len(plan.delete)} deleted, {len(plan.unchanged)} unchanged"
+    )
     return ExitCode.OK

@@ -445,13 +445,60 @@ class AutheliaConfig(ServiceBase):
     an admin with kubectl can read them (`homelab validate` warns about that)."""
 
 
+class LdapExports(Section):
+    """Scheduled LDIF exports of the directory into the Velero bucket (`homelab-dr/ldap-ldif/`)."""
+
+    enabled: bool = True
+    """Take them (only when Velero has a target bucket)."""
+    schedule: Cron = "30 */6 * * *"
+    """Cron expression (UTC)."""
+    keep: int = Field(default=28, ge=1, le=10000)
+    """How many exports to keep; older ones are deleted after each new one."""
+
+
 class OpenldapConfig(ServiceBase):
     """OpenLDAP, the user directory."""
 
     storage: Size = "1Gi"
     """Volume size for the directory database."""
+    exports: LdapExports = Field(default_factory=LdapExports)
+    """Scheduled LDIF exports to S3, password hashes included (`homelab users import --latest`
+    restores the newest)."""
     organisation: str = "Homelab"
     """Organisation name of the base entry."""
+
+
+def _check_age_recipient(value: str) -> str:
+    """An age X25519 public key; a pasted private key is refused without being echoed."""
+    if value.upper().startswith("AGE-SECRET-KEY-"):
+        raise ValueError(
+            "is an age identity (a private key), not a recipient: never put it in homelab.yaml; "
+            "write its public key instead (`age-keygen -y KEYFILE` prints it)"
+        )
+    import pyrage  # noqa: PLC0415 - a native extension, loaded only when a recipient is given
+
+    try:
+        pyrage.x25519.Recipient.from_str(value)
+    except pyrage.RecipientError as exc:
+        raise ValueError(
+            f"{value!r} is not an age X25519 public key ({exc}): it looks like age1 followed by 58 "
+            "characters; `age-keygen -y KEYFILE` prints yours"
+        ) from None
+    return value
+
+
+AgeRecipient = Annotated[str, AfterValidator(_check_age_recipient)]
+
+
+class VaultSnapshots(Section):
+    """Scheduled raft snapshots of Vault into the Velero bucket (`homelab-dr/vault-raft/`)."""
+
+    enabled: bool = True
+    """Take them (only when Velero has a target bucket)."""
+    schedule: Cron = "15 */6 * * *"
+    """Cron expression (UTC)."""
+    keep: int = Field(default=28, ge=1, le=10000)
+    """How many snapshots to keep; older ones are deleted after each new one."""
 
 
 class VaultConfig(ServiceBase):
@@ -469,6 +516,11 @@ class VaultConfig(ServiceBase):
     """Shamir unseal key shares."""
     key_threshold: int = Field(default=3, ge=1, le=10)
     """Shares needed to unseal."""
+    snapshots: VaultSnapshots = Field(default_factory=VaultSnapshots)
+    """Scheduled raft snapshots to S3 (`homelab secrets restore --latest` restores the newest)."""
+    age_recipients: list[AgeRecipient] = Field(default_factory=list)
+    """age public keys (age1…) `homelab secrets backup` encrypts the bootstrap file (unseal keys,
+    root token) to; keep the matching identities off this machine (a password manager)."""
 
 
 class BackupTarget(Section):

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homelabeazy.errors import ExitCode
+from homelabeazy.lifecycle.dr.ages import backup_probe, backup_schedules, cron_period
 from homelabeazy.model import DnsRecord, Homelab
 from homelabeazy.model.catalog.efk import ELASTICSEARCH_HTTP_SERVICE
 from homelabeazy.model.catalog.efk import HTTP_PORT as ELASTICSEARCH_PORT
@@ -35,6 +36,9 @@ from homelabeazy.ops.probes import (
     run_probes,
 )
 from homelabeazy.ops.proxmox import HostFacts, ProxmoxReader, VmFacts
+
+if TYPE_CHECKING:
+    from homelabeazy.ops.objectstore import ObjectStore
 
 ARGOCD_NAMESPACE = "argocd"
 VELERO_NAMESPACE = "velero"
@@ -78,6 +82,8 @@ class StatusClients:
 
     proxmox: ProxmoxReader | None = None
     kube: KubeAdapter | None = None
+    backups: ObjectStore | None = None
+    """The disaster-recovery bucket (Velero's target), when its keys are at hand."""
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -202,22 +208,6 @@ def judge_dns(record: DnsRecord, answer: DnsAnswer, server: str) -> Row:
     return Row("dns", record.name, "down", f"{got} from {server}, model says {record.address}")
 
 
-def cron_period(cron: str) -> timedelta:
-    """The longest gap between runs of a simple cron schedule (enough to judge a backup's age)."""
-    minute, hour, day, _month, weekday = cron.split()
-    if day != "*":
-        return timedelta(days=31)
-    if weekday != "*":
-        return timedelta(days=7)
-    if hour == "*" or hour.startswith("*/"):
-        step = int(hour[2:]) if hour.startswith("*/") else 1
-        if step == 1 and (minute == "*" or minute.startswith("*/")):
-            return timedelta(minutes=int(minute[2:]) if minute.startswith("*/") else 1)
-        return timedelta(hours=step)
-    hours = hour.split(",")
-    return timedelta(days=1) if len(hours) == 1 else timedelta(hours=24 // len(hours))
-
-
 def _parse_time(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -321,6 +311,8 @@ def build_probes(homelab: Homelab, targets: StatusTargets, clients: StatusClient
     kube = clients.kube
     if kube is not None:
         probes += _kube_probes(homelab, kube, clients, t)
+    if clients.backups is not None:
+        probes.append(backup_probe(clients.backups, backup_schedules(homelab), clients.now, t))
     traefik = targets.traefik or (str(homelab.cluster.traefik_ip), 443)
     if homelab.enabled("vault"):
         probes.append(Probe("vault", "vault", lambda: [_vault(homelab, targets, traefik)], t))

@@ -11,6 +11,7 @@ import os
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from homelabeazy.errors import HomelabError
 from homelabeazy.lifecycle import doctor, repo_access, runners
@@ -26,6 +27,9 @@ from homelabeazy.ops.kube import KubeAdapter
 from homelabeazy.ops.probes import Row
 from homelabeazy.ops.proxmox import ProxmoxClient, ProxmoxReader, client_for
 from homelabeazy.ops.vault_bootstrap import default_bootstrap_path
+
+if TYPE_CHECKING:
+    from homelabeazy.ops.objectstore import ObjectStore
 
 
 @dataclass
@@ -117,11 +121,37 @@ def status_rows(homelab: Homelab, targets: StatusTargets) -> list[Row]:
         proxmox = proxmox_client(homelab, _status_verify(targets), targets.timeout)
     except HomelabError as exc:
         notes.append(Row("proxmox", "api", "down", str(exc)))
+    backups, note = backup_bucket(homelab, targets.timeout)
+    notes += [note] if note else []
+    clients = StatusClients(proxmox=proxmox, kube=kube, backups=backups)
     try:
-        return notes + collect_status(homelab, targets, StatusClients(proxmox=proxmox, kube=kube))
+        return notes + collect_status(homelab, targets, clients)
     finally:
         if proxmox is not None:
             proxmox.close()
+
+
+def backup_bucket(homelab: Homelab, timeout: float) -> tuple[ObjectStore | None, Row | None]:
+    """The backup bucket for the backup-age rows, or the row saying why they are missing.
+
+    Keys come from the environment only: `status` must not depend on Vault to report on the
+    backups that exist for the day Vault is gone.
+    """
+    if not homelab.enabled("velero") or homelab.config.services.velero.target is None:
+        return None, None
+    # boto3 is imported only when there is a bucket to read (it costs `status` a noticeable start).
+    from homelabeazy.lifecycle.dr.store import target_from_config  # noqa: PLC0415
+    from homelabeazy.ops.objectstore import ObjectStore, credentials_from_env  # noqa: PLC0415
+
+    credentials = credentials_from_env()
+    if credentials is None:
+        return None, Row(
+            "backup",
+            "bucket",
+            "skipped",
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to see backup ages",
+        )
+    return ObjectStore(target_from_config(homelab.config), credentials, timeout=timeout), None
 
 
 def stage_runners(

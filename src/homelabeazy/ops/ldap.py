@@ -164,6 +164,34 @@ class LdapAdapter:
             self._check(False, f"search {base} for {search_filter}")
         return [_entry(raw) for raw in self.conn.response or [] if raw.get("type") == "searchResEntry"]
 
+    def search_raw(self, base: str) -> list[tuple[str, dict[str, tuple[bytes, ...]]]]:
+        """Every entry under `base` with its user attributes as stored (bytes), in pages, so a large
+        directory neither hits the server's size limit nor gets re-encoded; an absent base yields []."""
+        action = f"read every entry under {base}"
+        try:
+            pages = self.conn.extend.standard.paged_search(
+                base,
+                "(objectClass=*)",
+                search_scope=ldap3.SUBTREE,
+                attributes=["*"],
+                paged_size=500,
+                generator=True,
+            )
+            found = [
+                (
+                    str(raw["dn"]),
+                    {str(k): tuple(bytes(v) for v in vs) for k, vs in raw["raw_attributes"].items()},
+                )
+                for raw in pages
+                if raw.get("type") == "searchResEntry"
+            ]
+        except LDAPException as exc:
+            raise ExternalSystemError(SYSTEM, action, str(exc)) from None
+        result = (self.conn.result or {}).get("result")
+        if result not in (None, 0, NO_SUCH_OBJECT):
+            self._check(False, action)
+        return found
+
     def read(self, dn: str, attributes: Iterable[str] = ("*",)) -> LdapEntry | None:
         """The entry at `dn`, or None."""
         found = self.search(dn, "(objectClass=*)", attributes, scope="BASE")
@@ -175,6 +203,15 @@ class LdapAdapter:
         """Add `entry` (its objectClass attribute included)."""
         attrs = {k: list(v) for k, v in entry.attributes.items() if k.lower() != "objectclass"}
         self._check(self.conn.add(entry.dn, list(entry.values("objectClass")), attrs), f"add {entry.dn}")
+
+    def add_raw(self, dn: str, attributes: Mapping[str, tuple[bytes, ...]]) -> None:
+        """Add an entry whose values are bytes as stored (a restored password hash stays a hash)."""
+        self._check(self.conn.add(dn, attributes={k: list(v) for k, v in attributes.items()}), f"add {dn}")
+
+    def replace_raw(self, dn: str, attributes: Mapping[str, tuple[bytes, ...]]) -> None:
+        """Replace each attribute's values at once (an empty tuple removes the attribute)."""
+        changes = {name: [(ldap3.MODIFY_REPLACE, list(values))] for name, values in attributes.items()}
+        self._check(self.conn.modify(dn, changes), f"modify {dn}")
 
     def delete(self, dn: str) -> None:
         """Delete the leaf entry `dn`."""

@@ -243,6 +243,45 @@ class VaultAdapter:
         )
         return int(raw["data"]["version"])
 
+    def list_secrets(self, mount: str, path: str = "") -> list[str]:
+        """The names directly under `mount/path` (folders end in `/`); [] when there are none."""
+        try:
+            raw = self._call(
+                f"list {mount}/{path}",
+                lambda: self._client.secrets.kv.v2.list_secrets(path, mount_point=mount),
+                missing_ok=True,
+            )
+        except _Missing:
+            return []
+        return [str(k) for k in (raw.get("data") or {}).get("keys") or []]
+
+    def read_metadata(self, mount: str, path: str) -> dict[str, Any] | None:
+        """KV v2 metadata of `mount/path` (every version's times and flags), or None."""
+        try:
+            raw = self._call(
+                f"read the metadata of {mount}/{path}",
+                lambda: self._client.secrets.kv.v2.read_secret_metadata(path, mount_point=mount),
+                missing_ok=True,
+            )
+        except _Missing:
+            return None
+        return dict(raw.get("data") or {})
+
+    def read_version(self, mount: str, path: str, version: int) -> Mapping[str, Any] | None:
+        """The data of one version; None when that version is deleted, destroyed or absent."""
+        try:
+            raw = self._call(
+                f"read {mount}/{path} version {version}",
+                lambda: self._client.secrets.kv.v2.read_secret_version(
+                    path, version=version, mount_point=mount, raise_on_deleted_version=True
+                ),
+                missing_ok=True,
+            )
+        except _Missing:
+            return None
+        data = (raw.get("data") or {}).get("data")
+        return dict(data) if isinstance(data, dict) else None
+
     # ------------------------------------------------------------------ policies and roles
 
     def read_policy(self, name: str) -> str | None:
@@ -274,3 +313,30 @@ class VaultAdapter:
     def write(self, path: str, data: Mapping[str, Any], fix: str = "") -> None:
         """A generic logical write (auth roles, configs)."""
         self._call(f"write {path}", lambda: self._client.write_data(path, data=dict(data)), fix)
+
+    # ------------------------------------------------------------------ raft snapshots
+
+    def raft_snapshot(self) -> bytes:
+        """A snapshot of the whole raft store (every secret, version, policy, token), in memory."""
+
+        def take() -> bytes:
+            response = self._client.sys.take_raft_snapshot()
+            return bytes(response.content)
+
+        return self._call(
+            "take a raft snapshot",
+            take,
+            "the token needs `read` on sys/storage/raft/snapshot, and Vault must use raft storage",
+        )
+
+    def raft_restore(self, snapshot: bytes, *, force: bool) -> None:
+        """Replace the whole raft store with `snapshot`. `force` accepts a snapshot taken by another
+        cluster (other unseal keys): Vault then answers to the snapshot's keys and tokens."""
+        restore = (
+            self._client.sys.force_restore_raft_snapshot if force else self._client.sys.restore_raft_snapshot
+        )
+        self._call(
+            "restore a raft snapshot",
+            lambda: restore(snapshot),
+            "the token needs `update` on sys/storage/raft/snapshot(-force)",
+        )

@@ -102,6 +102,21 @@ def load(path: Path) -> VaultBootstrap:
         raise UsageError(f"{path}: not a readable Vault bootstrap file") from None
     if stat.S_IMODE(mode) & 0o077:
         raise UsageError(f"{path}: readable by other users; run `chmod 600 {path}` first")
+    return _from_json(raw, str(path))
+
+
+def parse(text: str, where: str) -> VaultBootstrap:
+    """A bootstrap file's content held in memory (a decrypted backup); `where` names it in errors."""
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise UsageError(f"{where}: not a Vault bootstrap file written by `homelab secrets init`") from None
+    return _from_json(raw, where)
+
+
+def _from_json(raw: object, path: object) -> VaultBootstrap:
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path}: not a Vault bootstrap file written by `homelab secrets init`")
     try:
         return VaultBootstrap(
             address=str(raw["address"]),
@@ -112,3 +127,26 @@ def load(path: Path) -> VaultBootstrap:
         )
     except (KeyError, TypeError, ValueError):
         raise UsageError(f"{path}: not a Vault bootstrap file written by `homelab secrets init`") from None
+
+
+def replace(path: Path, content: bytes) -> None:
+    """Write `content` as the bootstrap file at `path`, 0600 from its first byte, atomically.
+
+    The temporary file lives beside the target (same 0700 folder, same 0600 mode) and is renamed
+    over it, so the keys are never half-written and never readable by anyone else.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write the bootstrap file: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()

@@ -16,10 +16,10 @@ STORAGE = "longhorn"
 """The service providing the default StorageClass when enabled: stateful services wait for it, so
 their volumes are replicated from the start."""
 
-COMPANION_PARTS = ("routes", "issuers", "monitors")
+COMPANION_PARTS = ("routes", "issuers", "monitors", "backups")
 """Parts of a service it runs without (its routes, cert-manager's ACME issuer, the ServiceMonitors
-Prometheus scrapes it by): when they need a service that syncs later, they sync in a companion
-Application `<service>-<part>`."""
+Prometheus scrapes it by, the CronJobs backing its data up with keys from External Secrets): when they
+need a service that syncs later, they sync in a companion Application `<service>-<part>`."""
 
 Access = Literal["public", "one_factor", "two_factor", "group"]
 

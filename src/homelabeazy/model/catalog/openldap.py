@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.state import DesiredState, Finding
+from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.converge.selectors import as_list, as_map, dig
+from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.base import STORAGE, ChartPin, SecretSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import containers, env_value, health_finding, replicas
 
@@ -75,3 +78,44 @@ def replication_follows_replicas(state: DesiredState) -> Iterator[Finding]:
                     f"{count} replicas without replication: each holds a directory of its own",
                     "set replication.enabled: true",
                 )
+
+
+EXPORT_NAME = "ldap-export"
+"""The scheduled LDIF export (a CronJob in the directory's namespace)."""
+EXPORT_LABELS: Mapping[str, str] = {
+    "app.kubernetes.io/name": EXPORT_NAME,
+    "app.kubernetes.io/part-of": "openldap",
+}
+"""Its pods' labels: what its own egress policy selects (nothing the chart's Service selects)."""
+EXPORT_TRAILER = "# homelab users export: {count} entries"
+"""The last line of every export, written by the CronJob and by `homelab users export`, checked by
+`homelab users import`: an LDIF cut short at an entry boundary is still valid LDIF."""
+EXPORT_LDAP_URL_ENV = "LDAP_URL"
+EXPORT_S3_ENDPOINT_ENV = "AWS_ENDPOINT_URL"
+"""The bucket endpoint the AWS CLI uses (absent: AWS itself)."""
+
+
+def _export_containers(job: DesiredObject) -> list[Mapping[str, Any]]:
+    spec = as_map(dig(job.doc, "spec", "jobTemplate", "spec", "template", "spec"))
+    found = [*as_list(spec.get("initContainers")), *as_list(spec.get("containers"))]
+    return [c for c in found if isinstance(c, Mapping)]
+
+
+def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+    """The export reads the directory at the URL its export container names and writes to the
+    bucket endpoint its upload container names (AWS itself when none)."""
+    namespace = entry(config).namespace
+    for job in state.of_kind("CronJob", "batch"):
+        if job.namespace != namespace or job.name != EXPORT_NAME:
+            continue
+        clients = Clients(namespace, EXPORT_LABELS, f"the directory export {job.ident}", workload=job.ident)
+        for container in _export_containers(job):
+            url = env_value(container, EXPORT_LDAP_URL_ENV)
+            if url:
+                yield need_from_url(url, clients, "LDIF export of the directory", job)
+            region = env_value(container, "AWS_DEFAULT_REGION")
+            if region is not None:
+                endpoint = (
+                    env_value(container, EXPORT_S3_ENDPOINT_ENV) or f"https://s3.{region}.amazonaws.com"
+                )
+                yield need_from_url(endpoint, clients, "upload of the export to S3", job)

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.made import labelled_pod
-from homelabeazy.converge.selectors import as_map
+from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.converge.selectors import as_list, as_map, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.base import STORAGE, ChartPin, MetricsSpec, RouteSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import (
@@ -177,3 +178,57 @@ def runtime_labels(
     """The same roles for the flow check: the labels each registering server's pods give themselves."""
     for server in registering_servers(state):
         yield server.namespace or "", SERVER_LABELS, tuple(ROLES.values())
+
+
+# ---------------------------------------------------------------------------- scheduled snapshots
+
+SNAPSHOT_NAME = "vault-snapshot"
+"""The CronJob, its service account, and the Vault Kubernetes-auth role and policy consumer it logs in as."""
+SNAPSHOT_LABELS = {"app.kubernetes.io/name": SNAPSHOT_NAME}
+"""The snapshot pods' labels (their NetworkPolicy and the flow check select on them)."""
+SNAPSHOT_POLICY = 'path "sys/storage/raft/snapshot" {\n  capabilities = ["read"]\n}\n'
+"""All the snapshot job may do: read a raft snapshot. No secret data path, no restore (that is
+`update` on snapshot-force), nothing else."""
+ACTIVE_ADDRESS = "http://vault-active.vault.svc:8200"
+"""The leader, through the chart's `vault-active` Service: only the active node serves snapshots."""
+
+
+def snapshots_enabled(config: HomelabConfig) -> bool:
+    """Snapshots go to the Velero bucket: on when Vault and Velero with a target are both on."""
+    services = config.services
+    return bool(
+        services.vault.enabled
+        and services.vault.snapshots.enabled
+        and services.velero.enabled
+        and services.velero.target is not None
+    )
+
+
+def _env(container: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        str(e.get("name")): str(e.get("value", "")) for e in as_list(container.get("env")) if "value" in e
+    }
+
+
+def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+    """The snapshot CronJob reads Vault's leader and writes to the bucket (both named in its env)."""
+    namespace = entry(config).namespace
+    clients = Clients(namespace, SNAPSHOT_LABELS, "the Vault snapshot CronJob")
+    for job in state.of_kind("CronJob", "batch"):
+        pod = as_map(dig(job.doc, "spec", "jobTemplate", "spec", "template"))
+        labels = as_map(dig(pod, "metadata", "labels"))
+        if job.namespace != namespace or any(labels.get(k) != v for k, v in SNAPSHOT_LABELS.items()):
+            continue
+        spec = as_map(pod.get("spec"))
+        for container in (
+            as_map(c) for c in [*as_list(spec.get("initContainers")), *as_list(spec.get("containers"))]
+        ):
+            env = _env(container)
+            if env.get("VAULT_ADDR"):
+                yield need_from_url(env["VAULT_ADDR"], clients, "raft snapshots from Vault", job)
+            if "S3_BUCKET" in env:
+                url = (
+                    env.get("S3_ENDPOINT")
+                    or f"https://s3.{env.get('AWS_DEFAULT_REGION', 'us-east-1')}.amazonaws.com"
+                )
+                yield need_from_url(url, clients, "raft snapshots to S3", job)

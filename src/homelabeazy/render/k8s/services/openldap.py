@@ -14,6 +14,7 @@ from homelabeazy.model.catalog.openldap import REPLICAS, replication_enabled
 from homelabeazy.model.identity import LdapLayout
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
+from homelabeazy.render.k8s.services.openldap_export import add_exports
 
 ADMIN_PATH = "openldap/admin"
 
@@ -57,7 +58,7 @@ def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:
 
 
 def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
-    """Only Authelia connects to it inside the cluster."""
+    """Only Authelia connects to it inside the cluster (and, from its own namespace, the export)."""
     clients = tuple(e.namespace for e in homelab.services if "openldap" in e.depends_on)
     result = new_bundle(entry, Needs(ingress_from=clients))
     result.values = values(homelab, entry)
@@ -69,4 +70,5 @@ def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
             {"LDAP_ADMIN_PASSWORD": "password", "LDAP_CONFIG_ADMIN_PASSWORD": "config_password"},
         ),
     )
+    add_exports(homelab, result, secret_name(secret_spec(entry, ADMIN_PATH)))
     return result

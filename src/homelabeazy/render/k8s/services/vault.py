@@ -6,7 +6,9 @@ from typing import Any
 
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog.base import ServiceEntry
+from homelabeazy.model.catalog.vault import snapshots_enabled
 from homelabeazy.render.k8s.bundle import Bundle, Needs
+from homelabeazy.render.k8s.services import vault_snapshots
 from homelabeazy.render.k8s.services.common import new_bundle
 from homelabeazy.render.serialize import to_json
 
@@ -83,4 +85,6 @@ def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
     clients = tuple(e.namespace for e in homelab.services if "vault" in e.depends_on)
     result = new_bundle(entry, Needs(api=True, ingress_from=clients))
     result.values = values(homelab, entry.namespace)
+    if snapshots_enabled(homelab.config):
+        result.add(vault_snapshots.STEM, *vault_snapshots.snapshot_manifests(homelab, entry.namespace))
     return result

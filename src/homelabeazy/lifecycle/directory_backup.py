@@ -1,0 +1,111 @@
+"""`homelab users export` / `import`: the directory to an LDIF backup and back (the executor).
+
+Reading is one paged search of the whole tree as the directory admin (only it may read password
+hashes); restoring applies an `ImportPlan` (directory_ldif) computed from the validated backup and
+the live tree, so a backup that does not validate never reaches the server and a second import
+of the same backup changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from homelabeazy.errors import UsageError
+from homelabeazy.lifecycle.directory_ldif import ImportPlan, RawEntry, plan_import, write_ldif
+from homelabeazy.lifecycle.dr import artifacts, store
+from homelabeazy.ops.ldap import LdapAdapter
+from homelabeazy.ops.objectstore import ObjectStore
+
+
+def live_entries(ldap: LdapAdapter, base_dn: str) -> list[RawEntry]:
+    """Every entry under the base DN (the base included) with its values as stored."""
+    return [RawEntry(dn, attributes) for dn, attributes in ldap.search_raw(base_dn)]
+
+
+def export_directory(ldap: LdapAdapter, base_dn: str) -> tuple[bytes, int]:
+    """The backup file's bytes and its entry count."""
+    entries = live_entries(ldap, base_dn)
+    return write_ldif(entries, base_dn), len(entries)
+
+
+def plan_restore(ldap: LdapAdapter, base_dn: str, backup: tuple[RawEntry, ...], prune: bool) -> ImportPlan:
+    """What importing `backup` would change in the live directory."""
+    return plan_import(backup, live_entries(ldap, base_dn), prune)
+
+
+def apply_restore(ldap: LdapAdapter, plan: ImportPlan) -> None:
+    """Adds (parents first), then attribute replacements, then deletions (children first).
+
+    Each step is one LDAP operation; a failure stops there with the server's answer, and running
+    the import again picks up from what is already in place.
+    """
+    for entry in plan.add:
+        ldap.add_raw(entry.dn, entry.restorable())
+    for change in plan.change:
+        ldap.replace_raw(change.dn, change.replace)
+    for dn in plan.delete:
+        ldap.delete(dn)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write `data` 0600, atomically: a reader never sees half a file."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise UsageError(f"{path}: cannot write the backup: {exc.strerror}") from None
+
+
+def sidecar_path(path: Path) -> Path:
+    """`FILE.sha256` beside a backup file: the same sidecar as in the bucket."""
+    return path.with_name(artifacts.sidecar_key(path.name))
+
+
+def save_backup(path: Path, data: bytes) -> None:
+    """The backup (0600: it holds password hashes), then its checksum sidecar, as in the bucket."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_private(path, data)
+    _write_private(sidecar_path(path), artifacts.sidecar_text(data).encode())
+
+
+def load_backup(path: Path) -> bytes:
+    """The bytes of a backup file, only when its sidecar vouches for them (`BackupIntegrityError`)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the backup: {exc.strerror}") from None
+    try:
+        sidecar: str | None = sidecar_path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        sidecar = None
+    except OSError as exc:
+        raise UsageError(f"{sidecar_path(path)}: cannot read the checksum: {exc.strerror}") from None
+    artifacts.verify(data, sidecar, str(path))
+    return data
+
+
+EXTENSION = "ldif"
+
+
+def upload_backup(bucket: ObjectStore, data: bytes, keep: int) -> tuple[str, list[str]]:
+    """Store the export as the newest `ldap-ldif` backup (sidecar last), then delete those beyond
+    the newest `keep`; the key written and the keys deleted."""
+    key = store.upload(bucket, artifacts.LDAP_LDIF, EXTENSION, data)
+    listing = [o.key for o in bucket.list(artifacts.kind_prefix(artifacts.LDAP_LDIF))]
+    old = artifacts.expired(artifacts.LDAP_LDIF, listing, keep)
+    for name in old:
+        bucket.delete(name)
+    return key, old
+
+
+def download_latest(bucket: ObjectStore) -> tuple[bytes, str]:
+    """The newest complete export, checked against its sidecar, and its key."""
+    key = store.latest_key(bucket, artifacts.LDAP_LDIF)
+    return store.download_verified(bucket, key), key

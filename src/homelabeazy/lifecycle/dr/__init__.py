@@ -1,0 +1,1 @@
+"""Disaster recovery: backups of the stateful core (Vault, LDAP, ...) kept off-cluster in S3."""

@@ -1,0 +1,116 @@
+"""`homelab status` rows for the off-cluster backups: how old the newest one of each kind is.
+
+One listing of `homelab-dr/` in the bucket, judged per kind by a pure function against the kind's
+schedule. A backup is late when it is older than its schedule allows: two intervals for frequent
+schedules (one missed run is tolerated), one interval plus two hours from daily on (a daily backup
+older than 26 h is late). `cron_period` turns a schedule into its longest gap (Velero's rows use it too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from homelabeazy.lifecycle.dr import artifacts
+from homelabeazy.model import Homelab
+from homelabeazy.ops.probes import Probe, Row
+
+if TYPE_CHECKING:
+    from homelabeazy.ops.objectstore import ObjectStore
+
+LAYER = "backup"
+GRACE = timedelta(hours=2)
+
+
+def allowed_age(interval: timedelta) -> timedelta:
+    """The oldest the newest backup may be before its row warns."""
+    if interval < timedelta(hours=12):
+        return interval * 2
+    return interval + GRACE
+
+
+CRON_MACROS = {
+    "@hourly": timedelta(hours=1),
+    "@daily": timedelta(days=1),
+    "@weekly": timedelta(days=7),
+    "@monthly": timedelta(days=31),
+}
+"""The shorthands the config's Cron type accepts besides five fields."""
+
+
+def cron_period(cron: str) -> timedelta:
+    """The longest gap between runs of a simple cron schedule (enough to judge a backup's age)."""
+    if cron.strip() in CRON_MACROS:
+        return CRON_MACROS[cron.strip()]
+    minute, hour, day, _month, weekday = cron.split()
+    if day != "*":
+        return timedelta(days=31)
+    if weekday != "*":
+        return timedelta(days=7)
+    if hour == "*" or hour.startswith("*/"):
+        step = int(hour[2:]) if hour.startswith("*/") else 1
+        if step == 1 and (minute == "*" or minute.startswith("*/")):
+            return timedelta(minutes=int(minute[2:]) if minute.startswith("*/") else 1)
+        return timedelta(hours=step)
+    hours = hour.split(",")
+    return timedelta(days=1) if len(hours) == 1 else timedelta(hours=24 // len(hours))
+
+
+def backup_schedules(homelab: Homelab) -> dict[str, timedelta]:
+    """The off-cluster backup kinds this homelab takes (in `homelab-dr/`) and how often."""
+    found = {}
+    vault = homelab.config.services.vault
+    if homelab.enabled("vault") and vault.snapshots.enabled:
+        found[artifacts.VAULT_RAFT] = cron_period(vault.snapshots.schedule)
+    exports = homelab.config.services.openldap.exports
+    if homelab.enabled("openldap") and exports.enabled:
+        found[artifacts.LDAP_LDIF] = cron_period(exports.schedule)
+    return found
+
+
+def judge_backup_ages(
+    schedules: Mapping[str, timedelta], listing: Iterable[str], now: datetime, where: str
+) -> list[Row]:
+    """One row per kind (sorted): ok, degraded when late, down when there is no complete backup."""
+    keys = list(listing)
+    rows = []
+    for kind in sorted(schedules):
+        interval = schedules[kind]
+        newest = artifacts.latest(kind, keys)
+        every = _span(interval)
+        if newest is None:
+            rows.append(
+                Row(LAYER, kind, "down", f"no complete backup in {where} {artifacts.kind_prefix(kind)}")
+            )
+            continue
+        age = now - newest.taken
+        limit = allowed_age(interval)
+        text = f"newest {_span(age)} old ({newest.taken:%Y-%m-%d %H:%M} UTC), every {every}"
+        if age > limit:
+            rows.append(Row(LAYER, kind, "degraded", f"{text}: late (allowed {_span(limit)})"))
+        else:
+            rows.append(Row(LAYER, kind, "ok", text))
+    return rows
+
+
+def backup_probe(
+    bucket: ObjectStore, schedules: Mapping[str, timedelta], now: Callable[[], datetime], timeout: float
+) -> Probe:
+    """The probe `status` runs: one bucket listing, one row per kind (a failure is one row)."""
+
+    def check() -> list[Row]:
+        listing = [o.key for o in bucket.list(artifacts.ROOT + "/")]
+        return judge_backup_ages(schedules, listing, now(), bucket.target.where)
+
+    return Probe(LAYER, "bucket", check, timeout)
+
+
+def _span(delta: timedelta) -> str:
+    seconds = max(int(delta.total_seconds()), 0)
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 2 * 86400:
+        hours, rest = divmod(seconds, 3600)
+        return f"{hours}h{rest // 60:02d}m" if rest >= 60 else f"{hours}h"
+    return f"{seconds // 86400}d{(seconds % 86400) // 3600}h"

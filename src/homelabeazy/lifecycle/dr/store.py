@@ -1,0 +1,99 @@
+"""The backup bucket of a homelab: where it is, whose keys open it, and checked uploads and downloads.
+
+Shared by every kind of backup (Vault raft snapshots, LDAP exports, the drill): `open_store` finds
+the target in `services.velero.target` and the keys in the environment or in Vault (`velero/s3`, the
+secret Velero itself reads); `upload` writes the object, then its sidecar; `download_verified`
+refuses anything the sidecar does not vouch for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from homelabeazy.errors import UsageError
+from homelabeazy.lifecycle.dr import artifacts
+from homelabeazy.ops.objectstore import (
+    ObjectMissingError,
+    ObjectStore,
+    S3Credentials,
+    S3Target,
+    credentials_from_env,
+)
+
+if TYPE_CHECKING:
+    from homelabeazy.config.schema import HomelabConfig
+    from homelabeazy.ops.vault import VaultAdapter
+
+CREDENTIALS_PATH = "velero/s3"
+"""The KV path (under the homelab's mount) holding the bucket's keys: access_key_id, secret_access_key."""
+
+
+def target_from_config(config: HomelabConfig) -> S3Target:
+    """The S3 target of `services.velero.target`; a usage error when none is configured."""
+    target = config.services.velero.target
+    if target is None:
+        raise UsageError(
+            "homelab.yaml: services.velero.target is not set; disaster-recovery backups go to the "
+            "Velero bucket (s3_url, bucket, region)"
+        )
+    return S3Target(bucket=target.bucket, region=target.region, endpoint=target.s3_url, prefix=target.prefix)
+
+
+def resolve_credentials(
+    vault: VaultAdapter | None, kv_mount: str, environ: Mapping[str, str] | None = None
+) -> S3Credentials:
+    """AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY when set (needed when Vault itself is lost), else Vault."""
+    from_env = credentials_from_env(os.environ if environ is None else environ)
+    if from_env is not None:
+        return from_env
+    if vault is not None:
+        stored = vault.read_secret(kv_mount, CREDENTIALS_PATH)
+        if stored is not None and stored.data.get("access_key_id") and stored.data.get("secret_access_key"):
+            return S3Credentials(stored.data["access_key_id"], stored.data["secret_access_key"])
+    raise UsageError(
+        "no keys for the backup bucket: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or write "
+        f"{kv_mount}/{CREDENTIALS_PATH} (access_key_id, secret_access_key) into Vault"
+    )
+
+
+def open_store(
+    config: HomelabConfig,
+    vault: VaultAdapter | None,
+    kv_mount: str,
+    environ: Mapping[str, str] | None = None,
+) -> ObjectStore:
+    """The homelab's backup bucket, opened with the keys `resolve_credentials` finds."""
+    return ObjectStore(target_from_config(config), resolve_credentials(vault, kv_mount, environ))
+
+
+def upload(store: ObjectStore, kind: str, ext: str, data: bytes, taken: datetime | None = None) -> str:
+    """Store `data` as the newest backup of `kind`, the sidecar last; the key written."""
+    key = artifacts.artifact_key(kind, taken or datetime.now(UTC), ext)
+    store.put(key, data)
+    store.put(artifacts.sidecar_key(key), artifacts.sidecar_text(data).encode())
+    return key
+
+
+def latest_key(store: ObjectStore, kind: str) -> str:
+    """The key of the newest complete backup of `kind`; a usage error when there is none."""
+    listing = [o.key for o in store.list(artifacts.kind_prefix(kind))]
+    newest = artifacts.latest(kind, listing)
+    if newest is None:
+        raise UsageError(
+            f"no complete {kind} backup under {artifacts.kind_prefix(kind)} in {store.target.where}"
+        )
+    return newest.key
+
+
+def download_verified(store: ObjectStore, key: str) -> bytes:
+    """The bytes of `key`, only when its sidecar vouches for them (else `BackupIntegrityError`)."""
+    data = store.get(key)
+    try:
+        sidecar: str | None = store.get(artifacts.sidecar_key(key)).decode("utf-8", errors="replace")
+    except ObjectMissingError:
+        sidecar = None
+    artifacts.verify(data, sidecar, key)
+    return data

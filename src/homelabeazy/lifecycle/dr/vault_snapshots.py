@@ -1,0 +1,117 @@
+"""`homelab secrets snapshot` / `restore`: Vault's raft store to S3 or a file, and back.
+
+Order of a restore: read the snapshot, verify its sidecar and its own format in memory, and only
+then touch the live Vault (check its state and token, then POST snapshot-force). A snapshot
+restored with snapshot-force carries the keys of the Vault it came from: if those differ from the
+live Vault's, Vault seals itself and must be unsealed with the snapshot's keys (the age-encrypted
+bootstrap backup).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from homelabeazy.errors import ExternalSystemError, UsageError
+from homelabeazy.lifecycle.dr import artifacts, store
+from homelabeazy.lifecycle.dr.raft_snapshot import RaftSnapshotInfo, check_raft_snapshot
+from homelabeazy.ops.objectstore import ObjectStore
+from homelabeazy.ops.vault import VaultAdapter
+
+EXTENSION = "snap"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A verified snapshot in memory and where it came from."""
+
+    name: str
+    data: bytes
+    info: RaftSnapshotInfo
+
+
+def take(vault: VaultAdapter) -> Snapshot:
+    """Take a snapshot and check it is one (a proxy's error page must never become a backup)."""
+    data, name = vault.raft_snapshot(), f"the snapshot Vault at {vault.address} returned"
+    return Snapshot(name, data, check_raft_snapshot(data, name))
+
+
+def save_file(snapshot: Snapshot, path: Path) -> None:
+    """Write the snapshot (0600, never over an existing file), then its sidecar beside it."""
+    sidecar = Path(str(path) + artifacts.SIDECAR_SUFFIX)
+    for target in (path, sidecar):
+        if target.exists():
+            raise UsageError(f"{target} already exists; choose a new file name")
+    for target, payload in ((path, snapshot.data), (sidecar, artifacts.sidecar_text(snapshot.data).encode())):
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:
+            raise UsageError(f"{target}: cannot create it: {exc.strerror}") from None
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def upload(snapshot: Snapshot, objects: ObjectStore) -> str:
+    """Store the snapshot as the newest `vault-raft` backup; the key written."""
+    return store.upload(objects, artifacts.VAULT_RAFT, EXTENSION, snapshot.data)
+
+
+def load_file(path: Path) -> Snapshot:
+    """A snapshot file and its `.sha256` sidecar, both verified."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the snapshot: {exc.strerror}") from None
+    sidecar_path = Path(str(path) + artifacts.SIDECAR_SUFFIX)
+    try:
+        sidecar: str | None = sidecar_path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        sidecar = None
+    except OSError as exc:
+        raise UsageError(f"{sidecar_path}: cannot read the sidecar: {exc.strerror}") from None
+    artifacts.verify(data, sidecar, str(path))
+    return Snapshot(str(path), data, check_raft_snapshot(data, str(path)))
+
+
+def load_latest(objects: ObjectStore) -> Snapshot:
+    """The newest complete `vault-raft` backup in the bucket, verified."""
+    key = store.latest_key(objects, artifacts.VAULT_RAFT)
+    data = store.download_verified(objects, key)
+    return Snapshot(key, data, check_raft_snapshot(data, key))
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """After a restore: whether Vault sealed itself (the snapshot carries other unseal keys)."""
+
+    sealed: bool
+
+
+def restore(vault: VaultAdapter, snapshot: Snapshot, settle: float = 20.0) -> RestoreResult:
+    """Replace the live Vault's whole store with the verified `snapshot` (snapshot-force).
+
+    The live Vault must be initialised and unsealed, and the token valid, before the store is
+    replaced. When the snapshot's keys differ, Vault reseals once it has applied the snapshot
+    (OpenBao 2.7: about 6 s after the call, whatever the size), so its state is watched for up
+    to `settle` seconds; with the same keys it stays unsealed and the whole wait is spent.
+    """
+    state = vault.seal_status()
+    if not state.initialized or state.sealed:
+        raise ExternalSystemError(
+            "Vault",
+            f"restore a raft snapshot at {vault.address}",
+            "not initialised" if not state.initialized else "sealed",
+            "a restore needs a running, unsealed Vault: `homelab secrets init` (a fresh one) or `unseal`",
+        )
+    vault.check_token()
+    vault.raft_restore(snapshot.data, force=True)
+    deadline = time.monotonic() + settle
+    while time.monotonic() < deadline:
+        if vault.seal_status().sealed:
+            return RestoreResult(sealed=True)
+        time.sleep(0.2)
+    return RestoreResult(sealed=vault.seal_status().sealed)

@@ -1,0 +1,70 @@
+"""Backup-age rows of `homelab status`: judged from a bucket listing, the kind's schedule and now."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from homelabeazy.lifecycle.dr.ages import allowed_age, judge_backup_ages
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+SIX_HOURS = {"vault-raft": timedelta(hours=6)}
+DAILY = {"ldap-ldif": timedelta(days=1)}
+
+
+def _keys(kind: str, ext: str, *stamps: str, sidecar: bool = True) -> list[str]:
+    keys = []
+    for stamp in stamps:
+        key = f"homelab-dr/{kind}/{stamp}.{ext}"
+        keys += [key, key + ".sha256"] if sidecar else [key]
+    return keys
+
+
+@pytest.mark.parametrize(
+    ("interval", "allowed"),
+    [
+        (timedelta(hours=1), timedelta(hours=2)),
+        (timedelta(hours=6), timedelta(hours=12)),
+        (timedelta(days=1), timedelta(hours=26)),
+        (timedelta(days=7), timedelta(days=7, hours=2)),
+    ],
+)
+def test_allowed_age(interval: timedelta, allowed: timedelta) -> None:
+    assert allowed_age(interval) == allowed
+
+
+def test_fresh_backup_is_ok() -> None:
+    listing = _keys("vault-raft", "snap", "20261130T061500Z", "20261130T091500Z")
+    [row] = judge_backup_ages(SIX_HOURS, listing, NOW, "B")
+    assert (row.layer, row.name, row.health) == ("backup", "vault-raft", "ok")
+    assert row.detail == "newest 2h45m old (2026-11-30 09:15 UTC), every 6h"
+
+
+def test_late_backup_warns() -> None:
+    listing = _keys("ldap-ldif", "ldif", "20261129T090000Z")
+    [row] = judge_backup_ages(DAILY, listing, NOW, "B")
+    assert row.health == "degraded"
+    assert row.detail.endswith("late (allowed 26h)")
+
+
+def test_just_inside_the_allowance() -> None:
+    listing = _keys("ldap-ldif", "ldif", "20261129T100000Z")
+    assert judge_backup_ages(DAILY, listing, NOW, "B")[0].health == "ok"
+
+
+def test_unfinished_upload_does_not_count() -> None:
+    listing = _keys("vault-raft", "snap", "20261129T000000Z") + _keys(
+        "vault-raft", "snap", "20261130T110000Z", sidecar=False
+    )
+    [row] = judge_backup_ages(SIX_HOURS, listing, NOW, "B")
+    assert row.health == "degraded"
+    assert "2026-11-29 00:00" in row.detail
+
+
+def test_no_backup_is_down_and_each_kind_has_a_row() -> None:
+    rows = judge_backup_ages(
+        {**SIX_HOURS, **DAILY}, _keys("vault-raft", "snap", "20261130T110000Z"), NOW, "B"
+    )
+    assert [(r.name, r.health) for r in rows] == [("ldap-ldif", "down"), ("vault-raft", "ok")]
+    assert "homelab-dr/ldap-ldif/" in rows[0].detail

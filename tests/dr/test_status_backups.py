@@ -1,0 +1,89 @@
+"""`homelab status` backup-age rows against a real S3 endpoint (moto's server on loopback)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from homelabeazy.config import load_config
+from homelabeazy.config.starter import example_text
+from homelabeazy.lifecycle.dr import artifacts, store
+from homelabeazy.lifecycle.status import StatusClients, StatusTargets, backup_schedules, build_probes
+from homelabeazy.lifecycle.wiring import backup_bucket
+from homelabeazy.model import Homelab, build
+from homelabeazy.ops.objectstore import ObjectStore, S3Credentials, S3Target
+from homelabeazy.ops.probes import Row, run_probes
+from tests.support.s3 import S3Server
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def _bucket(server: S3Server) -> ObjectStore:
+    return ObjectStore(
+        S3Target(server.bucket, server.region, server.endpoint),
+        S3Credentials(server.access_key_id, server.secret_access_key),
+        timeout=3,
+    )
+
+
+def _rows(homelab: Homelab, bucket: ObjectStore) -> list[Row]:
+    clients = StatusClients(backups=bucket, now=lambda: NOW)
+    probes = [p for p in build_probes(homelab, StatusTargets(timeout=5), clients) if p.layer == "backup"]
+    return run_probes(probes)
+
+
+def test_schedules_of_the_example(example_homelab: Homelab) -> None:
+    assert backup_schedules(example_homelab) == {
+        artifacts.VAULT_RAFT: timedelta(hours=6),
+        artifacts.LDAP_LDIF: timedelta(hours=6),
+    }
+
+
+def test_disabled_schedules_have_no_row() -> None:
+    text = example_text().replace(
+        "    key_threshold: 3\n", "    key_threshold: 3\n    snapshots: {enabled: false}\n", 1
+    )
+    assert "snapshots: {enabled: false}" in text
+    homelab = build(load_config(text).config)
+    assert backup_schedules(homelab) == {artifacts.LDAP_LDIF: timedelta(hours=6)}
+
+
+@pytest.mark.integration
+def test_rows_from_the_bucket(example_homelab: Homelab, s3_server: S3Server) -> None:
+    bucket = _bucket(s3_server)
+    store.upload(bucket, artifacts.VAULT_RAFT, "snap", b"new", NOW - timedelta(hours=2))
+    store.upload(bucket, artifacts.VAULT_RAFT, "snap", b"old", NOW - timedelta(hours=30))
+    store.upload(bucket, artifacts.LDAP_LDIF, "ldif", b"old", NOW - timedelta(hours=13))
+    rows = _rows(example_homelab, bucket)
+    assert [(r.name, r.health) for r in rows] == [("ldap-ldif", "degraded"), ("vault-raft", "ok")]
+    assert rows[1].detail.startswith("newest 2h old")
+
+
+@pytest.mark.integration
+def test_empty_bucket_is_down_per_kind(example_homelab: Homelab, s3_server: S3Server) -> None:
+    rows = _rows(example_homelab, _bucket(s3_server))
+    assert {r.health for r in rows} == {"down"}
+    assert len(rows) == 2
+
+
+def test_unreachable_bucket_is_one_row(example_homelab: Homelab) -> None:
+    bucket = ObjectStore(S3Target("b", endpoint="http://127.0.0.1:9"), S3Credentials("a", "b"), timeout=1)
+    [row] = _rows(example_homelab, bucket)
+    assert (row.layer, row.name, row.health) == ("backup", "bucket", "down")
+    assert "S3" in row.detail
+
+
+def test_no_keys_is_a_skipped_row(example_homelab: Homelab, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    bucket, row = backup_bucket(example_homelab, 3)
+    assert bucket is None
+    assert row is not None
+    assert row.health == "skipped"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "a")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "b")
+    bucket, row = backup_bucket(example_homelab, 3)
+    assert row is None
+    assert bucket is not None
+    assert bucket.target.bucket == "homelab-backups"
