@@ -374,6 +374,7 @@ def _pattern_words(loc: Path) -> str:
         "session_expiration": _PATTERN_WORDS["duration"],
         "session_inactivity": _PATTERN_WORDS["duration"],
         "cron": "must be a 5-field cron expression like '0 3 * * *' or @daily",
+        "schedule": "must be a 5-field cron expression like '0 3 * * *' or @daily",
         "domain": "must be a DNS name like home.example.com (lowercase)",
         "email": "must be an e-mail address",
         "repo_url": "must be an https://, ssh:// or git@host:path Git URL",
