@@ -10,6 +10,7 @@ demands is exactly the one `terraform init` of the rendered tree enforces.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -149,6 +150,15 @@ def tool(name: str) -> Tool:
     raise KeyError(name)
 
 
-def requirements(collections: tuple[Collection, ...]) -> dict[str, object]:
-    """An ansible-galaxy requirements.yml document pinning `collections` exactly."""
-    return {"collections": [{"name": c.name, "version": c.version} for c in collections]}
+def pinned(collection: Collection, chosen: Mapping[str, str] | None = None) -> str:
+    """The version `chosen` (homelab.yaml's `ansible.collections`) names for `collection`, else its
+    tested pin."""
+    return (chosen or {}).get(collection.name, collection.version)
+
+
+def requirements(
+    collections: tuple[Collection, ...], chosen: Mapping[str, str] | None = None
+) -> dict[str, object]:
+    """An ansible-galaxy requirements.yml document pinning `collections` exactly, each at the
+    version `chosen` names for it (homelab.yaml's `ansible.collections`), else its tested pin."""
+    return {"collections": [{"name": c.name, "version": pinned(c, chosen)} for c in collections]}
