@@ -302,7 +302,8 @@ def test_docs_list_every_chart_version_and_kubernetes(example_homelab: Homelab) 
             names = {e.name.replace("_", "-"): e.name for e in example_homelab.services}
             if doc["metadata"]["name"] in names:
                 key = f"services.{names[doc['metadata']['name']]}.version"
-                assert f"`{source['chart']}` | `{key}` | {source['targetRevision']} |" in table, source["chart"]
+                row = f"`{source['chart']}` | `{key}` | {source['targetRevision']} |"
+                assert row in table, source["chart"]
 
 
 def test_app_named_like_a_core_application_is_refused(cli, tmp_path) -> None:

@@ -12,13 +12,17 @@ OURS = {
 }
 OWNED = (
     OwnedValue(("ports", "web", "port"), "policies open 8000"),
-    OwnedValue(("deployment", "replicas"), "it has its own key", "set it through services.traefik.replicas instead"),
+    OwnedValue(
+        ("deployment", "replicas"), "it has its own key", "set it through services.traefik.replicas instead"
+    ),
 )
 
 
 def test_mappings_merge_key_by_key_and_ours_keep_their_order() -> None:
-    merged = deep_merge(OURS, {"deployment": {"podAnnotations": {"b": "2"}, "minReadySeconds": 5}, "extra": True})
-    assert merged["deployment"] == {"replicas": 2, "podAnnotations": {"a": "1", "b": "2"}, "minReadySeconds": 5}
+    user = {"deployment": {"podAnnotations": {"b": "2"}, "minReadySeconds": 5}, "extra": True}
+    merged = deep_merge(OURS, user)
+    expected = {"replicas": 2, "podAnnotations": {"a": "1", "b": "2"}, "minReadySeconds": 5}
+    assert merged["deployment"] == expected
     assert list(merged) == ["deployment", "ports", "env", "extra"]
     assert OURS["deployment"]["podAnnotations"] == {"a": "1"}, "the base must not change"
 
@@ -44,8 +48,10 @@ def test_a_key_at_below_or_replacing_an_owned_value_conflicts() -> None:
     def found(values: dict[str, object]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
         return [(path, owned.path) for path, owned in conflicts(values, OWNED)]
 
-    assert found({"deployment": {"replicas": 3}}) == [(("deployment", "replicas"), ("deployment", "replicas"))]
-    assert found({"ports": {"web": {"port": {"x": 1}}}}) == [(("ports", "web", "port", "x"), ("ports", "web", "port"))]
+    replicas = ("deployment", "replicas")
+    web_port = ("ports", "web", "port")
+    assert found({"deployment": {"replicas": 3}}) == [(replicas, replicas)]
+    assert found({"ports": {"web": {"port": {"x": 1}}}}) == [((*web_port, "x"), web_port)]
     assert found({"ports": None}) == [(("ports",), ("ports", "web", "port"))]
     assert found({"ports": {"web": []}}) == [(("ports", "web"), ("ports", "web", "port"))]
 
@@ -69,9 +75,9 @@ def test_dotted_keys_are_quoted() -> None:
 def test_every_catalog_module_declares_its_owned_values_with_a_reason(example_loaded) -> None:
     config = example_loaded.config
     declared = {name: make(config).owned_values for name, make in REGISTRY.items()}
-    assert declared["vault"] and declared["traefik"] and declared["argocd"]
+    assert all(declared[name] for name in ("vault", "traefik", "argocd"))
     for name, owned in declared.items():
         for value in owned:
-            assert value.path and value.why and value.fix, (name, value)
+            assert all((value.path, value.why, value.fix)), (name, value)
             if "own key" in value.why:
                 assert value.fix.startswith("set it through "), (name, value)
