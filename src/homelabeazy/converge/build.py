@@ -46,7 +46,7 @@ from homelabeazy.converge.state import (
 )
 from homelabeazy.converge.values import check_values, offline_schema
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog import argocd
+from homelabeazy.model.catalog import service_entry
 from homelabeazy.model.catalog.base import ChartPin
 from homelabeazy.ops import helm as helm_ops
 
@@ -149,13 +149,15 @@ class _Builder:
             self._application(path, app, BOOTSTRAP_WAVE)
 
     def _external_argocd(self) -> None:
-        """ArgoCD managed elsewhere is already installed: its namespace and its CRDs (at the pinned
-        chart) are the cluster's, there before the bootstrap applies the root Application into it."""
+        """ArgoCD managed elsewhere is already installed: its namespace and its CRDs (at the chart
+        version `services.argocd.version` names) are the cluster's, there before the bootstrap
+        applies the root Application into it."""
         origin = Origin("k3s", CLUSTER_WAVE, "(ArgoCD managed elsewhere)", "cluster")
         self.raws.append(_Raw(_namespace(ARGOCD_NAMESPACE), origin, None))
+        chart = service_entry(self.homelab.config, "argocd").chart
+        assert chart is not None  # ArgoCD is a chart
         self._queue(
-            "k3s", CLUSTER_WAVE, repo=argocd.CHART.repo, chart=argocd.CHART.name,
-            version=argocd.CHART.version,
+            "k3s", CLUSTER_WAVE, repo=chart.repo, chart=chart.name, version=chart.version,
             release="argocd", namespace=ARGOCD_NAMESPACE, value_files=(), layers=[], params=(),
             values_file="(ArgoCD managed elsewhere)", crds_only=True,
         )  # fmt: skip
@@ -264,12 +266,40 @@ class _Builder:
         for chart in self.renders:
             folder = folders[(chart.repo, chart.name, chart.version)]
             for message in check_values(self.pins.get((chart.name, chart.version)), folder, chart.layers):
-                text = f"{_who(chart.application)}: {message}"
-                self.state.findings.append(
-                    Finding("helm", text, chart.values_file, application=chart.application)
-                )
+                self._helm_finding(chart, f"{_who(chart.application)}: {message}")
             located.append(replace(chart, request=replace(chart.request, chart_dir=folder)))
         self.renders = located
+
+    def _helm_finding(self, chart: _Chart, text: str) -> None:
+        """A chart Helm refuses: blamed on the user's values when homelab.yaml overrides some."""
+        overrides = self._values_path(chart.application)
+        hint = "the values from homelab.yaml are merged over homelabeazy's: check them" if overrides else ""
+        self.state.findings.append(
+            Finding(
+                "helm",
+                text,
+                chart.values_file,
+                application=chart.application,
+                config_path=overrides,
+                hint=hint,
+            )
+        )
+
+    def _values_path(self, application: str) -> str | None:
+        """`services.<name>.values` / `apps[<i>].chart.values` when the user set values for the chart
+        of `application`, else None (the finding then points at the service or app itself)."""
+        owner = self._owner(application)
+        config = self.homelab.config
+        if (
+            owner is not None
+            and owner in type(config.services).model_fields
+            and getattr(config.services, owner).values
+        ):
+            return f"services.{owner}.values"
+        for index, app in enumerate(config.apps):
+            if app.name == owner and app.chart is not None and app.chart.values:
+                return f"apps[{index}].chart.values"
+        return None
 
     def _write_values(self, label: str, values: Any) -> Path:
         path = self.tmp / f"{len(self.renders)}-{len(list(self.tmp.iterdir()))}-{label.replace('/', '_')}"
@@ -298,14 +328,10 @@ class _Builder:
 
     def _add_output(self, chart: _Chart, result: helm_ops.TemplateResult) -> None:
         if result.error:
-            self.state.findings.append(
-                Finding(
-                    "helm",
-                    f"{_who(chart.application)}: helm template of {chart.name} {chart.version} "
-                    f"({chart.repo}) failed: {result.error}",
-                    chart.values_file,
-                    application=chart.application,
-                )
+            self._helm_finding(
+                chart,
+                f"{_who(chart.application)}: helm template of {chart.name} {chart.version} "
+                f"({chart.repo}) failed: {result.error}",
             )
             return
         prefix = f"{chart.name}-{chart.version}"
