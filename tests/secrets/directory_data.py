@@ -45,7 +45,7 @@ def admin(server: SlapdServer) -> ldap3.Connection:
     )
 
 
-def populate(server: SlapdServer) -> dict[str, str]:
+def populate(server: SlapdServer, users: int = USERS) -> dict[str, str]:
     """The OUs, 200 people (a few set through Password Modify, so slapd hashed those itself), five
     groups; returns each person's DN and password."""
     conn = admin(server)
@@ -53,7 +53,7 @@ def populate(server: SlapdServer) -> dict[str, str]:
     for ou in ("people", "groups", "services"):
         conn.add(f"ou={ou},{BASE}", ["top", "organizationalUnit"], {"ou": ou})
     passwords = {}
-    for i in range(USERS):
+    for i in range(users):
         dn = f"uid={uid(i)},{PEOPLE}"
         attrs: dict[str, object] = {
             "uid": uid(i),
@@ -72,7 +72,7 @@ def populate(server: SlapdServer) -> dict[str, str]:
             conn.extend.standard.modify_password(user=dn, new_password=secret)
         passwords[dn] = secret
     for g, name in enumerate(GROUP_NAMES):
-        members = [f"uid={uid(i)},{PEOPLE}" for i in range(USERS) if i % len(GROUP_NAMES) == g or i < 3]
+        members = [f"uid={uid(i)},{PEOPLE}" for i in range(users) if i % len(GROUP_NAMES) == g or i < 3]
         conn.add(f"cn={name},{GROUPS}", ["top", "groupOfNames"], {"cn": name, "member": members})
     conn.unbind()
     return passwords
