@@ -280,3 +280,32 @@ def test_a_corrupted_latest_export_in_the_bucket_is_refused(
     assert "truncated" in result.err
     assert "nothing live was touched" in result.err
     assert snapshot(directory_server) == {}
+
+
+def test_usage_mistakes_are_refused_before_the_directory_is_touched(
+    backup_users: Cli, directory_server: SlapdServer, populated: dict[str, str], repo: Path, tmp_path: Path
+) -> None:
+    del populated
+    inside = backup_users("export", "--to", str(repo / "backups" / "directory.ldif"))
+    assert inside.code == 2
+    assert "must live outside the homelab repository" in inside.err
+    assert not (repo / "backups").exists()
+
+    backup = tmp_path / "directory.ldif"
+    assert backup_users("export", "--to", str(backup)).code == 0
+    both = backup_users("import", "--from", str(backup), "--latest", "--yes")
+    assert both.code == 2
+    assert "exactly one of --from FILE and --latest" in both.err
+    assert backup_users("import").code == 2
+
+    conn = admin(directory_server)
+    conn.delete(f"uid={uid(4)},{PEOPLE}")
+    conn.unbind()
+    live = snapshot(directory_server)
+    unconfirmed = backup_users("import", "--from", str(backup))  # no terminal to ask on
+    assert unconfirmed.code == 2
+    assert "pass --yes" in unconfirmed.err
+    assert_identical(live, snapshot(directory_server))
+    missing = backup_users("import", "--from", str(tmp_path / "nothing.ldif"), "--yes")
+    assert missing.code == 2
+    assert "cannot read the backup" in missing.err
