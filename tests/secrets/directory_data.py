@@ -24,6 +24,8 @@ PEOPLE = "ou=people," + BASE
 GROUPS = "ou=groups," + BASE
 USERS = 200
 GROUP_NAMES = ("admins", "family", "guests", "media", "dev")
+PREFIX = "lab/"
+"""The folder of the Velero target inside the bucket (bucket_users' homelab.yaml): every key is under it."""
 PHOTO = bytes(range(256)) * 4
 """A binary value (not UTF-8): must come back byte for byte."""
 
@@ -45,7 +47,7 @@ def admin(server: SlapdServer) -> ldap3.Connection:
     )
 
 
-def populate(server: SlapdServer) -> dict[str, str]:
+def populate(server: SlapdServer, users: int = USERS) -> dict[str, str]:
     """The OUs, 200 people (a few set through Password Modify, so slapd hashed those itself), five
     groups; returns each person's DN and password."""
     conn = admin(server)
@@ -53,7 +55,7 @@ def populate(server: SlapdServer) -> dict[str, str]:
     for ou in ("people", "groups", "services"):
         conn.add(f"ou={ou},{BASE}", ["top", "organizationalUnit"], {"ou": ou})
     passwords = {}
-    for i in range(USERS):
+    for i in range(users):
         dn = f"uid={uid(i)},{PEOPLE}"
         attrs: dict[str, object] = {
             "uid": uid(i),
@@ -72,7 +74,7 @@ def populate(server: SlapdServer) -> dict[str, str]:
             conn.extend.standard.modify_password(user=dn, new_password=secret)
         passwords[dn] = secret
     for g, name in enumerate(GROUP_NAMES):
-        members = [f"uid={uid(i)},{PEOPLE}" for i in range(USERS) if i % len(GROUP_NAMES) == g or i < 3]
+        members = [f"uid={uid(i)},{PEOPLE}" for i in range(users) if i % len(GROUP_NAMES) == g or i < 3]
         conn.add(f"cn={name},{GROUPS}", ["top", "groupOfNames"], {"cn": name, "member": members})
     conn.unbind()
     return passwords
@@ -150,10 +152,13 @@ def populated(directory_server: SlapdServer) -> dict[str, str]:
 def bucket_users(
     cli: Cli, repo: Path, directory_server: SlapdServer, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
 ) -> Cli:
-    """`homelab users ...` whose homelab.yaml points the Velero target at moto (keeping 2 exports)."""
+    """`homelab users ...` whose homelab.yaml points the Velero target at moto, in folder PREFIX,
+    keeping 2 exports."""
     config = repo / "homelab.yaml"
     text = config.read_text(encoding="utf-8")
-    text = text.replace("s3_url: https://minio.home.example.com", f"s3_url: {s3_server.endpoint}")
+    text = text.replace(
+        "s3_url: https://minio.home.example.com", f"s3_url: {s3_server.endpoint}\n      prefix: /{PREFIX}"
+    )
     text = text.replace(
         "organisation: Example Homelab\n", "organisation: Example Homelab\n    exports:\n      keep: 2\n"
     )

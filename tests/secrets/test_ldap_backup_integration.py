@@ -20,6 +20,7 @@ from tests.secrets.directory_data import (
     GROUP_NAMES,
     GROUPS,
     PEOPLE,
+    PREFIX,
     USERS,
     Cli,
     Snapshot,
@@ -239,16 +240,16 @@ def test_export_to_the_bucket_and_import_latest_after_a_wipe(
     assert exported.code == 0, exported.err
     keys = bucket_keys(s3_server)
     assert len(keys) == 2
-    assert keys[0].startswith("homelab-dr/ldap-ldif/")
+    assert keys[0].startswith(PREFIX + "homelab-dr/ldap-ldif/")
     assert keys[0].endswith(".ldif")
     assert keys[1] == keys[0] + ".sha256"
-    assert keys[0] in exported.err
+    assert keys[0].removeprefix(PREFIX) in exported.err
     assert s3_server.secret_access_key not in exported.err + exported.out
 
     wipe(directory_server)
     restored = bucket_users("import", "--latest", "--yes")
     assert restored.code == 0, restored.err
-    assert keys[0] in restored.err
+    assert keys[0].removeprefix(PREFIX) in restored.err
     assert_identical(before, snapshot(directory_server))
     assert all(can_bind(directory_server, dn, secret) for dn, secret in populated.items())
 
@@ -280,3 +281,32 @@ def test_a_corrupted_latest_export_in_the_bucket_is_refused(
     assert "truncated" in result.err
     assert "nothing live was touched" in result.err
     assert snapshot(directory_server) == {}
+
+
+def test_usage_mistakes_are_refused_before_the_directory_is_touched(
+    backup_users: Cli, directory_server: SlapdServer, populated: dict[str, str], repo: Path, tmp_path: Path
+) -> None:
+    del populated
+    inside = backup_users("export", "--to", str(repo / "backups" / "directory.ldif"))
+    assert inside.code == 2
+    assert "must live outside the homelab repository" in inside.err
+    assert not (repo / "backups").exists()
+
+    backup = tmp_path / "directory.ldif"
+    assert backup_users("export", "--to", str(backup)).code == 0
+    both = backup_users("import", "--from", str(backup), "--latest", "--yes")
+    assert both.code == 2
+    assert "exactly one of --from FILE and --latest" in both.err
+    assert backup_users("import").code == 2
+
+    conn = admin(directory_server)
+    conn.delete(f"uid={uid(4)},{PEOPLE}")
+    conn.unbind()
+    live = snapshot(directory_server)
+    unconfirmed = backup_users("import", "--from", str(backup))  # no terminal to ask on
+    assert unconfirmed.code == 2
+    assert "pass --yes" in unconfirmed.err
+    assert_identical(live, snapshot(directory_server))
+    missing = backup_users("import", "--from", str(tmp_path / "nothing.ldif"), "--yes")
+    assert missing.code == 2
+    assert "cannot read the backup" in missing.err

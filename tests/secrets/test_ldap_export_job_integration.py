@@ -22,7 +22,7 @@ import yaml
 from homelabeazy.config import load_config
 from homelabeazy.model import build
 from homelabeazy.render.registry import render_all
-from tests.secrets.directory_data import Cli, assert_identical, bucket_keys, can_bind, snapshot, wipe
+from tests.secrets.directory_data import PREFIX, Cli, assert_identical, bucket_keys, can_bind, snapshot, wipe
 from tests.secrets.servers import SlapdServer
 from tests.support.integration import need_binary
 from tests.support.s3 import S3Server
@@ -102,7 +102,8 @@ def test_the_rendered_cron_job_exports_what_import_latest_restores(
     wipe(directory_server)
     restored = bucket_users("import", "--latest", "--yes")
     assert restored.code == 0, restored.err
-    assert uploaded[-1] in restored.err
+    assert uploaded[-1].removeprefix(PREFIX) in restored.err
+    assert all(key.startswith(PREFIX + "homelab-dr/ldap-ldif/") for key in uploaded)
     assert_identical(before, snapshot(directory_server))
     assert all(can_bind(directory_server, dn, secret) for dn, secret in populated.items())
 

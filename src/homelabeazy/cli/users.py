@@ -318,6 +318,8 @@ def export_directory(  # noqa: PLR0917 - every Typer option is a parameter
 
     conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
     base = conn.homelab.ldap.base_dn
+    if to is not None:
+        directory_backup.ensure_outside_repo(to, config.parent)
     bucket = None if to else _backup_store(conn)
     with conn.ldap() as ldap:
         data, count = directory_backup.export_directory(ldap, base)

@@ -68,6 +68,17 @@ def sidecar_path(path: Path) -> Path:
     return path.with_name(artifacts.sidecar_key(path.name))
 
 
+def ensure_outside_repo(path: Path, repo_dir: Path) -> None:
+    """Refuse a backup path inside the homelab repository: one `git add .` would publish every
+    password hash."""
+    target, repo = path.expanduser().resolve(), repo_dir.expanduser().resolve()
+    if target == repo or repo in target.parents:
+        raise UsageError(
+            f"{path}: a directory export holds every password hash, so it must live outside the "
+            f"homelab repository {repo}; choose a path elsewhere (or leave out --to for the bucket)"
+        )
+
+
 def save_backup(path: Path, data: bytes) -> None:
     """The backup (0600: it holds password hashes), then its checksum sidecar, as in the bucket."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,8 +29,9 @@ from homelabeazy.render.k8s.services.velero import S3_PATH, s3_port
 DIRECTORY_IMAGE = "jpgouin/openldap:2.6.9-fix"
 """The image the pinned chart runs the directory with: it has `ldapsearch`. Same pin as the chart's
 default (openldap-stack-ha 4.3.3); Renovate should track it with the chart."""
-UPLOAD_IMAGE = "amazon/aws-cli:2.32.8"
-"""The AWS CLI (with sha256sum and GNU coreutils); a pin Renovate should track."""
+UPLOAD_IMAGE = "amazon/aws-cli:2.27.0"
+"""The AWS CLI (with sha256sum and GNU coreutils): the same pin as the Vault snapshot CronJob's; Renovate
+should track it."""
 
 EXPORT_SCRIPT = """set -eu
 ldapsearch -x -H "$LDAP_URL" -D "$LDAP_BIND_DN" -y /admin/password -b "$LDAP_BASE" \\
