@@ -1,0 +1,190 @@
+"""The real Renovate (npm `renovate`, pinned in tools/node/package-lock.json) finds every version pin
+of homelab.yaml in the rendered repository, offline.
+
+`renovate --platform=local --dry-run=extract` reads the Git work tree it runs in with the
+repository's own renovate.json and writes what its managers extracted to a report file; it looks
+nothing up. The expected dependencies are computed from the homelab's configuration, the same
+facts homelab.yaml states, so a manager that misses a pin, names the wrong datasource or reads the
+wrong key fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from homelabeazy.config import load_config
+from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.config.starter import example_text
+from homelabeazy.render import renovate
+from tests.conftest import CliResult
+from tests.support.integration import need_binary
+from tests.support.node_tools import installed_version, locked_version, node_modules, renovate_bin
+
+pytestmark = pytest.mark.integration
+
+EXTRA_APPS = """\
+  # Flow style, keys in another order, an OCI registry (trailing slash), and an app without a chart.
+  - {name: podinfo, port: 9898,
+     chart: {version: 6.9.2, name: podinfo, repo: "oci://ghcr.io/stefanprodan/charts/"}}
+  - name: notes
+    manifests:
+      path: apps/notes
+"""
+ALLOWED_PROBLEMS = {"GitHub token is required for some dependencies"}
+"""Extraction without a token: Renovate says it would need one to look GitHub releases up."""
+
+
+@dataclass(frozen=True, order=True)
+class Dep:
+    """What a manager must extract for one pin."""
+
+    datasource: str
+    dep_name: str
+    current_value: str
+    registry_url: str | None = None
+
+
+def example_with_more_apps() -> str:
+    """The example as users have it, plus apps in the shapes the example does not show."""
+    text = example_text()
+    assert "\ngroups:" in text
+    return text.replace("\ngroups:", EXTRA_APPS + "\ngroups:", 1)
+
+
+def expected_deps(config: HomelabConfig) -> set[Dep]:
+    """Every pin homelab.yaml states, as Renovate must see it."""
+    deps: set[Dep] = set()
+    for app in config.apps:
+        if app.chart is None:
+            continue
+        chart = app.chart
+        if chart.repo.startswith("oci://"):
+            image = chart.repo.removeprefix("oci://").rstrip("/") + "/" + chart.name
+            deps.add(Dep("docker", image, chart.version))
+        else:
+            deps.add(Dep("helm", chart.name, chart.version, chart.repo.rstrip("/")))
+    deps.add(Dep("github-releases", renovate.K3S_REPO, config.cluster.k3s_version))
+    return deps
+
+
+def offline_prefix() -> list[str]:
+    """`unshare` into a network namespace of its own when this machine allows it: proves the
+    extraction needs no network. Without it the run is the same, only unproven."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return []
+    probe = subprocess.run([unshare, "--net", "--map-root-user", "true"], capture_output=True, check=False)
+    return [unshare, "--net", "--map-root-user"] if probe.returncode == 0 else []
+
+
+def git(repo: Path, *args: str) -> None:
+    """Run git in the rendered repository, with an identity of its own."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.invalid"}
+    env |= {"GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.invalid"}
+    command = [need_binary("git", "apt-get install git"), *args]
+    subprocess.run(command, cwd=repo, env=env, check=True, capture_output=True)
+
+
+@pytest.fixture
+def rendered_repo(tmp_path: Path, cli: Callable[..., CliResult]) -> Path:
+    """The example (with more apps) rendered into a fresh Git work tree, committed."""
+    repo = tmp_path / "homelab"
+    repo.mkdir()
+    (repo / "homelab.yaml").write_text(example_with_more_apps(), encoding="utf-8")
+    result = cli("render", str(repo / "homelab.yaml"))
+    assert result.code == 0, result.err
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "homelab render")
+    return repo
+
+
+def run_renovate(repo: Path, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Renovate with nothing of this machine's Renovate or GitHub settings, its caches in `work`."""
+    work.mkdir(exist_ok=True)
+    (work / "global.json").write_text("{}\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RENOVATE_", "GITHUB_"))}
+    env |= {
+        "HOME": str(work),
+        "LOG_LEVEL": "warn",
+        "RENOVATE_CONFIG_FILE": str(work / "global.json"),
+        "RENOVATE_BASE_DIR": str(work / "base"),
+    }
+    return subprocess.run(
+        [*offline_prefix(), str(renovate_bin()), *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def extracted(report: dict[str, Any]) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """(manager -> package files, problems) of the local repository in a Renovate report."""
+    local = report["repositories"]["local"]
+    return local["packageFiles"], [*report.get("problems", []), *local.get("problems", [])]
+
+
+def as_dep(raw: dict[str, Any]) -> Dep:
+    urls = raw.get("registryUrls") or [None]
+    assert len(urls) == 1, raw
+    url = urls[0].rstrip("/") if urls[0] else None
+    return Dep(raw["datasource"], raw["depName"], raw["currentValue"], url)
+
+
+def test_renovate_is_the_locked_version() -> None:
+    assert installed_version("renovate") == locked_version("renovate"), "run `make node-tools`"
+    assert installed_version("renovate").startswith("39."), "Renovate 40+ needs Node 22"
+
+
+def test_renovate_extracts_every_pin(rendered_repo: Path, tmp_path: Path) -> None:
+    node_modules()
+    report_path = tmp_path / "report.json"
+    result = run_renovate(
+        rendered_repo,
+        tmp_path / "renovate",
+        "--platform=local",
+        "--dry-run=extract",
+        "--report-type=file",
+        f"--report-path={report_path}",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    files, problems = extracted(json.loads(report_path.read_text(encoding="utf-8")))
+
+    # Renovate's own managers found nothing to edit in the rendered files.
+    assert set(files) == {"jsonata"}, sorted(files)
+    assert {f["packageFile"] for f in files["jsonata"]} == {"homelab.yaml"}
+    raw = [dep for package_file in files["jsonata"] for dep in package_file["deps"]]
+    assert {dep.get("skipReason") for dep in raw} <= {None, "github-token-required"}, raw
+    got = [as_dep(dep) for dep in raw]
+    assert len(got) == len(set(got)), "a pin was extracted twice"
+    config = load_config((rendered_repo / "homelab.yaml").read_text(encoding="utf-8")).config
+    assert sorted(got) == sorted(expected_deps(config))
+    assert {p["msg"] for p in problems} <= ALLOWED_PROBLEMS, problems
+
+
+def test_renovate_json_passes_renovates_validator(rendered_repo: Path, tmp_path: Path) -> None:
+    node_modules()
+    validator = renovate_bin().with_name("renovate-config-validator")
+    result = subprocess.run(
+        [*offline_prefix(), str(validator), "--strict", "renovate.json"],
+        cwd=rendered_repo,
+        env={**os.environ, "HOME": str(tmp_path), "LOG_LEVEL": "info"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Config validated successfully" in result.stdout + result.stderr
