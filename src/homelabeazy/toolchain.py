@@ -10,6 +10,7 @@ demands is exactly the one `terraform init` of the rendered tree enforces.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -125,6 +126,18 @@ PROXMOX_COLLECTIONS: tuple[Collection, ...] = (Collection("community.general", "
 PFSENSE_COLLECTIONS: tuple[Collection, ...] = (Collection("pfsensible.core", "0.6.0", tested=False),)
 """network/pfsense/playbook.yml. Not on PyPI nor in the `ansible` package: pinned, never run here."""
 
+COLLECTION_PINS: dict[str, str] = {
+    c.name: c.version for c in (*ANSIBLE_COLLECTIONS, *PROXMOX_COLLECTIONS, *PFSENSE_COLLECTIONS)
+}
+"""Every collection a rendered playbook installs -> its tested pin (`ansible.collections` defaults)."""
+
+KUBE_VIP_VERSION = "v1.0.1"
+"""kube-vip image pinned for the API VIP static pod (`cluster.kube_vip_version` defaults to it)."""
+
+BPG_PROVIDER_VERSION = "0.111.1"
+"""The bpg/proxmox Terraform provider release tested (`proxmox.provider_version` defaults to it; the
+blueprint's versions.tf carries the same number, which a test keeps equal)."""
+
 PROXMOX_VE_MIN: Version = (8, 0)
 """The Proxmox VE releases the pinned bpg/proxmox provider supports (8.x and 9.x); older: a warning."""
 
@@ -137,6 +150,15 @@ def tool(name: str) -> Tool:
     raise KeyError(name)
 
 
-def requirements(collections: tuple[Collection, ...]) -> dict[str, object]:
-    """An ansible-galaxy requirements.yml document pinning `collections` exactly."""
-    return {"collections": [{"name": c.name, "version": c.version} for c in collections]}
+def pinned(collection: Collection, chosen: Mapping[str, str] | None = None) -> str:
+    """The version `chosen` (homelab.yaml's `ansible.collections`) names for `collection`, else its
+    tested pin."""
+    return (chosen or {}).get(collection.name, collection.version)
+
+
+def requirements(
+    collections: tuple[Collection, ...], chosen: Mapping[str, str] | None = None
+) -> dict[str, object]:
+    """An ansible-galaxy requirements.yml document pinning `collections` exactly, each at the
+    version `chosen` names for it (homelab.yaml's `ansible.collections`), else its tested pin."""
+    return {"collections": [{"name": c.name, "version": pinned(c, chosen)} for c in collections]}

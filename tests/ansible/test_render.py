@@ -111,7 +111,9 @@ manifest is checked against the names the pinned release really reads.
 
 def test_kube_vip_manifest_sets_only_names_the_pinned_release_reads(example_homelab: Homelab) -> None:
     files = ansible.render(example_homelab)
-    assert ansible.KUBE_VIP_VERSION.startswith("v1.0."), "re-check the env names against the new release"
+    assert example_homelab.config.cluster.kube_vip_version.startswith("v1.0."), (
+        "re-check the env names against the new release"
+    )
     template = files["ansible/roles/k3s_server/templates/kube-vip.yaml.j2"]
     env_block = template.split("env:", 1)[1].split("securityContext:", 1)[0]
     names = re.findall(r"^\s+- name: (\S+)$", env_block, re.M)

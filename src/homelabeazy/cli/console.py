@@ -21,7 +21,8 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 def _console(stderr: bool) -> Console:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    # No emoji codes: `homelab.yaml:100:3` would otherwise print as `homelab.yaml💯3`.
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
 
 
 def __getattr__(name: str) -> Console:

@@ -22,7 +22,12 @@ from ruamel.yaml.comments import CommentedKeyMap, CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from homelabeazy.config import checks_day_one, checks_dns, checks_public  # noqa: F401 - register their checks
+from homelabeazy.config import (  # noqa: F401 - register their checks
+    checks_day_one,
+    checks_dns,
+    checks_overrides,
+    checks_public,
+)
 from homelabeazy.config.checks import Finding, format_path, run_checks
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.errors import ConfigError, Problem
@@ -348,6 +353,17 @@ def _describe(error: Any) -> tuple[str, str]:
         return f"{error['input']!r} {_pattern_words(loc)}", ""
     if kind == "ip_v4_network":
         return _network_words(error["input"])
+    last = str(loc[-1]) if loc else ""
+    if kind == "string_type" and last.endswith("version") and isinstance(error["input"], int | float):
+        return (
+            f"{error['input']!r} is a number, not a version: {_pattern_words(loc)}",
+            "write the whole version; YAML reads 1.2 as a number",
+        )
+    if kind == "dict_type" and last == "values":
+        return (
+            "must be a mapping of Helm values, as in a values file",
+            "write keys under it, e.g. `values: {deployment: {replicas: 2}}`",
+        )
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
@@ -378,6 +394,8 @@ def _pattern_words(loc: Path) -> str:
         "email": "must be an e-mail address",
         "repo_url": "must be an https://, ssh:// or git@host:path Git URL",
         "version": "must be an exact version like 1.2.3",
+        "provider_version": "must be an exact version like 0.111.1",
+        "kube_vip_version": "must be a kube-vip release like v1.0.1",
         "username": "must be a lowercase login name (letters, digits, '_', '.', '-')",
         "user": "must be a lowercase login name",
         "ports": "must be a port (443) or a range (8000-8100)",

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Address, IPv4Network
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from homelabeazy import toolchain
 
 DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 DNS_NAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
@@ -28,6 +30,10 @@ DnsName = Annotated[str, StringConstraints(pattern=DNS_NAME, max_length=253)]
 Size = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*(Mi|Gi|Ti)$")]
 Duration = Annotated[str, StringConstraints(pattern=r"^([0-9]+(h|m|s))+$")]
 Cron = Annotated[str, StringConstraints(pattern=r"^(@(hourly|daily|weekly|monthly)|(\S+\s+){4}\S+)$")]
+ChartVersion = Annotated[str, StringConstraints(pattern=r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")]
+"""An exact chart (or release) version, `1.2.3` or `v1.2.3`, with an optional `-pre`/`+build` part."""
+HelmValues = dict[str, Any]
+"""Helm values: a mapping, exactly as in a Helm values file."""
 
 
 def _check_range(value: str) -> str:
@@ -171,6 +177,10 @@ class ProxmoxConfig(Section):
     """QEMU CPU type of every VM (`host` for best speed when all nodes have the same CPU)."""
     state_backend: S3State | None = None
     """Optional S3-compatible remote state for Terraform (credentials come from the environment)."""
+    provider_version: ChartVersion = toolchain.BPG_PROVIDER_VERSION
+    """Version of the bpg/proxmox Terraform provider, pinned exactly in `terraform/versions.tf`.
+    The default is the release homelabeazy is tested with; a newer one can change VM plans, so
+    bump it in a reviewed change (Renovate finds this line)."""
 
 
 class S3State(Section):
@@ -327,6 +337,38 @@ class ClusterConfig(Section):
     """Admin SSH access to the nodes."""
     airgap: bool = False
     """Install K3s from a local directory (binary + image tarball) instead of the release download."""
+    kube_vip_version: Annotated[str, StringConstraints(pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$")] = (
+        toolchain.KUBE_VIP_VERSION
+    )
+    """kube-vip release (its image tag, `ghcr.io/kube-vip/kube-vip`) holding the API VIP; the
+    default is the one homelabeazy is tested with."""
+
+
+# --------------------------------------------------------------------------- ansible
+
+
+def _known_collections(value: dict[str, str]) -> dict[str, str]:
+    unknown = sorted(set(value) - set(toolchain.COLLECTION_PINS))
+    if unknown:
+        raise ValueError(
+            f"{', '.join(unknown)}: not a collection the rendered playbooks use "
+            f"(known: {', '.join(sorted(toolchain.COLLECTION_PINS))})"
+        )
+    return value
+
+
+GalaxyVersion = Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")]
+
+
+class AnsibleConfig(Section):
+    """The Ansible collections the rendered playbooks install (`requirements.yml` files)."""
+
+    collections: Annotated[dict[str, GalaxyVersion], AfterValidator(_known_collections)] = Field(
+        default_factory=lambda: dict(toolchain.COLLECTION_PINS)
+    )
+    """Collection name -> exact version, e.g. `community.general: 11.4.2`. Each one named here
+    replaces homelabeazy's tested pin in every `requirements.yml` that installs it
+    (`ansible/`, `network/proxmox/`, `network/pfsense/`); those not named keep the tested pin."""
 
 
 # --------------------------------------------------------------------------- gitops
@@ -370,10 +412,25 @@ Access = Literal["public", "one_factor", "two_factor", "group"]
 
 
 class ServiceBase(Section):
-    """Common to every core service."""
+    """Common to every core service: on/off, and its chart's version and values.
+
+    Every core service is one Helm chart (its catalog module, `model/catalog/<service>.py`, names
+    it and pins the tested version).
+    """
 
     enabled: bool = True
     """Deploy this service."""
+    version: ChartVersion | None = None
+    """Version of the service's Helm chart. Omitted: the version homelabeazy is tested with
+    (`homelab init` writes it out, so Renovate can propose updates as pull requests). The
+    chart's ArgoCD Application and `validate --deep` use this version."""
+    values: HelmValues = Field(default_factory=dict)
+    """Helm values deep-merged OVER the values homelabeazy renders for this chart
+    (`<gitops.path>/values/<service>.yaml` shows the result): ours are the base, a mapping here
+    merges key by key into ours, any other value (a list, a scalar, `null`) replaces ours at
+    that key. Values the homelab itself depends on (listeners, ports, names its routes, network
+    policies and health checks rely on, or a setting that has its own key under this service)
+    cannot be overridden: `homelab validate` names the key, what depends on it, and what to do."""
 
 
 class ArgocdConfig(ServiceBase):
@@ -853,6 +910,8 @@ class HomelabConfig(Section):
     """K3s cluster."""
     gitops: GitopsConfig
     """GitOps repository."""
+    ansible: AnsibleConfig = Field(default_factory=AnsibleConfig)
+    """Ansible collection pins."""
     services: ServicesConfig = Field(default_factory=ServicesConfig)
     """Core services."""
     apps: list[AppConfig] = Field(default_factory=list)

@@ -46,7 +46,7 @@ from homelabeazy.converge.state import (
 )
 from homelabeazy.converge.values import check_values, offline_schema
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog import argocd
+from homelabeazy.model.catalog import service_entry
 from homelabeazy.model.catalog.base import ChartPin
 from homelabeazy.ops import helm as helm_ops
 
@@ -149,13 +149,15 @@ class _Builder:
             self._application(path, app, BOOTSTRAP_WAVE)
 
     def _external_argocd(self) -> None:
-        """ArgoCD managed elsewhere is already installed: its namespace and its CRDs (at the pinned
-        chart) are the cluster's, there before the bootstrap applies the root Application into it."""
+        """ArgoCD managed elsewhere is already installed: its namespace and its CRDs (at the chart
+        version `services.argocd.version` names) are the cluster's, there before the bootstrap
+        applies the root Application into it."""
         origin = Origin("k3s", CLUSTER_WAVE, "(ArgoCD managed elsewhere)", "cluster")
         self.raws.append(_Raw(_namespace(ARGOCD_NAMESPACE), origin, None))
+        chart = service_entry(self.homelab.config, "argocd").chart
+        assert chart is not None  # ArgoCD is a chart
         self._queue(
-            "k3s", CLUSTER_WAVE, repo=argocd.CHART.repo, chart=argocd.CHART.name,
-            version=argocd.CHART.version,
+            "k3s", CLUSTER_WAVE, repo=chart.repo, chart=chart.name, version=chart.version,
             release="argocd", namespace=ARGOCD_NAMESPACE, value_files=(), layers=[], params=(),
             values_file="(ArgoCD managed elsewhere)", crds_only=True,
         )  # fmt: skip

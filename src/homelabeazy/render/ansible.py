@@ -17,9 +17,6 @@ from homelabeazy.render.inventory import inventory_for
 from homelabeazy.render.serialize import AnsibleTemplate, to_ansible_yaml, to_yaml
 from homelabeazy.toolchain import ANSIBLE_COLLECTIONS, requirements
 
-KUBE_VIP_VERSION = "v1.0.1"
-"""kube-vip image pinned for the API VIP static pod; bumped together with the blueprint."""
-
 K3S_API_PORT = 6443
 K3S_DISABLED_COMPONENTS = ("traefik", "servicelb")
 """Bundled K3s add-ons GitOps replaces (Traefik from its chart, MetalLB for LoadBalancer services)."""
@@ -63,7 +60,8 @@ def render(homelab: Homelab) -> dict[str, str]:
     out["ansible/group_vars/k3s_cluster.yml"] = to_ansible_yaml(
         cluster_vars(homelab), HEADER + CLUSTER_VARS_DOC
     )
-    out["ansible/requirements.yml"] = to_yaml(requirements(ANSIBLE_COLLECTIONS), HEADER + REQUIREMENTS_DOC)
+    pinned = requirements(ANSIBLE_COLLECTIONS, homelab.config.ansible.collections)
+    out["ansible/requirements.yml"] = to_yaml(pinned, HEADER + REQUIREMENTS_DOC)
     return dict(sorted(out.items()))
 
 
@@ -100,7 +98,7 @@ def cluster_vars(homelab: Homelab) -> dict[str, Any]:
         "k3s_airgap_dir": AnsibleTemplate(
             "{{ lookup('ansible.builtin.env', 'HOME') }}/.cache/homelab/k3s/{{ k3s_version }}"
         ),
-        "kube_vip_version": KUBE_VIP_VERSION,
+        "kube_vip_version": homelab.config.cluster.kube_vip_version,
     }
 
 

@@ -139,7 +139,8 @@ def render(homelab: Homelab) -> dict[str, str]:
         "access": access_label,
         "tools": toolchain.TOOLS,
         "collections": toolchain.ANSIBLE_COLLECTIONS,
-        "pfsensible": toolchain.PFSENSE_COLLECTIONS[0].version,
+        "pinned": homelab.config.ansible.collections,
+        "pfsensible": toolchain.pinned(toolchain.PFSENSE_COLLECTIONS[0], homelab.config.ansible.collections),
         "mail": _authelia_mail(homelab),
         "public": _public_access(homelab),
         "pveum": [

@@ -6,7 +6,8 @@
     <gitops.path>/apps/<name>.yaml               one Application per service and user app, plus
                                                  `<service>-routes` / `-issuers` companions for parts
                                                  that must wait for a later wave (render/k8s/waves.py)
-    <gitops.path>/values/<name>.yaml             the chart values of each (ArgoCD's in bootstrap/)
+    <gitops.path>/values/<name>.yaml             the chart values of each (ArgoCD's in bootstrap/):
+                                                 ours, with `services.<name>.values` merged over them
     <gitops.path>/manifests/<name>/<part>.yaml   our own manifests: routes, certificates,
                                                  NetworkPolicies, ExternalSecrets, CRs
 
@@ -17,6 +18,7 @@ a service off removes them and nothing else.
 from __future__ import annotations
 
 from homelabeazy.model import Homelab
+from homelabeazy.model.catalog.overrides import deep_merge
 from homelabeazy.render.k8s.application import application, argocd_install, root_application
 from homelabeazy.render.k8s.apps import app_bundle
 from homelabeazy.render.k8s.bundle import Bundle
@@ -36,6 +38,9 @@ def bundles(homelab: Homelab) -> list[Bundle]:
     services: list[Bundle] = []
     for entry in homelab.services:
         bundle = REGISTRY[entry.name](homelab, entry)
+        overrides = getattr(homelab.config.services, entry.name).values
+        if overrides:  # the user's values over ours (`services.<name>.values`)
+            bundle.values = deep_merge(bundle.values or {}, overrides)
         bundle.add("routes", *route_manifests(homelab, entry.name, "service"))
         bundle.add("monitors", *service_monitors(homelab, entry))
         services.append(bundle)

@@ -1,6 +1,7 @@
 """The terraform layer of the rendered repo: static blueprint .tf files plus generated data.
 
-The .tf files never change with homelab.yaml; everything that does is in
+The .tf files never change with homelab.yaml (but for the provider pin in versions.tf, which
+Terraform cannot read from a variable); everything that does is in
 `homelab.auto.tfvars.json` (JSON data built from the model, never string-built HCL), so a
 re-render shows up in review as a data diff. The optional S3 backend is rendered as
 `backend.tf.json` (Terraform's JSON syntax) for the same reason: backend blocks cannot read
@@ -12,6 +13,7 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
+from homelabeazy import toolchain
 from homelabeazy.config.schema import ProxmoxConfig, S3State
 from homelabeazy.model import Homelab
 from homelabeazy.model.homelab import Node
@@ -36,11 +38,28 @@ STARTUP_ORDER = {"server": 1, "agent": 2}
 def render(homelab: Homelab) -> dict[str, str]:
     """Relative path -> file text for the terraform/ tree."""
     files = {f"terraform/{target}": blueprint_text(source) for source, target in BLUEPRINT_FILES}
+    files["terraform/versions.tf"] = pin_provider(files["terraform/versions.tf"], homelab.config.proxmox)
     files[TFVARS] = to_json(tfvars(homelab))
     backend = homelab.config.proxmox.state_backend
     if backend is not None:
         files[BACKEND] = to_json(backend_config(backend))
     return files
+
+
+PROVIDER_PIN = 'version = "{}"'
+"""The provider's version line in the blueprint's versions.tf (a constraint cannot be a variable)."""
+
+
+def pin_provider(text: str, proxmox: ProxmoxConfig) -> str:
+    """versions.tf with the bpg/proxmox provider pinned at `proxmox.provider_version`.
+
+    The blueprint carries the tested pin (`toolchain.BPG_PROVIDER_VERSION`); exactly that one line
+    is swapped, and a blueprint without it is a bug, not a silent no-op.
+    """
+    tested = PROVIDER_PIN.format(toolchain.BPG_PROVIDER_VERSION)
+    if text.count(tested) != 1:
+        raise LookupError(f"blueprint/terraform/versions.tf must hold `{tested}` exactly once")
+    return text.replace(tested, PROVIDER_PIN.format(proxmox.provider_version))
 
 
 def blueprint_text(name: str) -> str:

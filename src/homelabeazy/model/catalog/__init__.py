@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.model.catalog import (
@@ -23,7 +24,14 @@ from homelabeazy.model.catalog import (
     vault,
     velero,
 )
-from homelabeazy.model.catalog.base import COMPANION_PARTS, ChartPin, RouteSpec, SecretSpec, ServiceEntry
+from homelabeazy.model.catalog.base import (
+    COMPANION_PARTS,
+    ChartPin,
+    OwnedValue,
+    RouteSpec,
+    SecretSpec,
+    ServiceEntry,
+)
 
 REGISTRY: dict[str, Callable[[HomelabConfig], ServiceEntry]] = {
     "argocd": argocd.entry,
@@ -46,17 +54,29 @@ REGISTRY: dict[str, Callable[[HomelabConfig], ServiceEntry]] = {
 """Service name (its key under `services:`) -> catalog entry builder, in deployment order."""
 
 
+def service_entry(config: HomelabConfig, name: str) -> ServiceEntry:
+    """The catalog entry of service `name`, its chart at the version homelab.yaml chooses
+    (`services.<name>.version`; the catalog's tested pin when omitted)."""
+    entry = REGISTRY[name](config)
+    version = getattr(config.services, name).version
+    if version is None or entry.chart is None:
+        return entry
+    return replace(entry, chart=replace(entry.chart, version=version))
+
+
 def enabled_entries(config: HomelabConfig) -> tuple[ServiceEntry, ...]:
     """The catalog entries of the services this config enables, in registry order."""
-    return tuple(make(config) for name, make in REGISTRY.items() if getattr(config.services, name).enabled)
+    return tuple(service_entry(config, name) for name in REGISTRY if getattr(config.services, name).enabled)
 
 
 __all__ = [
     "COMPANION_PARTS",
     "REGISTRY",
     "ChartPin",
+    "OwnedValue",
     "RouteSpec",
     "SecretSpec",
     "ServiceEntry",
     "enabled_entries",
+    "service_entry",
 ]

@@ -9,10 +9,31 @@ from homelabeazy.converge.made import made_beside
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.selectors import as_list, as_map, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
-from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, RouteSpec, ServiceEntry
+from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, OwnedValue, RouteSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import health_finding
 
 CHART = ChartPin("https://argoproj.github.io/argo-helm", "argo-cd", "9.1.4")
+
+
+OWNED_VALUES: tuple[OwnedValue, ...] = (
+    OwnedValue(
+        ("fullnameOverride",), "the homelab's routes and NetworkPolicies name ArgoCD's objects `argocd-*`"
+    ),
+    OwnedValue(("global", "domain"), "it is the UI's host", "set it through services.argocd.host instead"),
+    OwnedValue(
+        ("configs", "cm", "url"), "it is the UI's address", "set it through services.argocd.host instead"
+    ),
+    OwnedValue(
+        ("configs", "params", "server.insecure"),
+        "Traefik terminates TLS and its IngressRoute sends plain HTTP to argocd-server",
+    ),
+    OwnedValue(
+        ("configs", "cm", "resource.customizations.health.argoproj.io_Application"),
+        "the app-of-apps' sync waves wait for each Application's health through it",
+    ),
+    OwnedValue(("crds", "install"), "every Application the homelab renders needs ArgoCD's CRDs"),
+)
+"""Chart values the homelab depends on: `services.argocd.values` may not set them."""
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:
@@ -22,6 +43,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         title="ArgoCD",
         namespace="argocd",
         chart=CHART,
+        owned_values=OWNED_VALUES,
         crd_groups=("argoproj.io",),
         description="GitOps controller syncing this repository into the cluster",
         routes=(RouteSpec(config.services.argocd.host, "argocd-server", 80, "group", ("admins",)),),

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, RouteSpec, SecretSpec, ServiceEntry
+from homelabeazy.model.catalog.base import ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
 
 CHART = ChartPin(
     "https://charts.authelia.com",
@@ -23,6 +23,21 @@ SMTP_PASSWORD = SecretSpec(
 """The user's mail account: external (written by the user into Vault), needed only with a username."""
 
 
+OWNED_VALUES: tuple[OwnedValue, ...] = (
+    OwnedValue(
+        ("configMap",),
+        "Authelia's configuration is the ConfigMap homelabeazy renders from homelab.yaml",
+        "set it through services.authelia instead",
+    ),
+    OwnedValue(("secret",), "its secrets come from Vault through External Secrets"),
+    OwnedValue(("pod", "env"), "it points Authelia at the secret files mounted from Vault"),
+    OwnedValue(("pod", "extraVolumes"), "it mounts the secrets synced from Vault"),
+    OwnedValue(("pod", "extraVolumeMounts"), "it mounts the secrets synced from Vault"),
+    OwnedValue(("pod", "replicas"), "its SQLite storage lives on one volume: one pod"),
+)
+"""Chart values the homelab depends on: `services.authelia.values` may not set them."""
+
+
 def entry(config: HomelabConfig) -> ServiceEntry:
     """The portal itself must be reachable without logging in."""
     smtp = config.services.authelia.smtp
@@ -32,6 +47,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         title="Authelia",
         namespace="authelia",
         chart=CHART,
+        owned_values=OWNED_VALUES,
         description="Single sign-on and two-factor authentication",
         routes=(RouteSpec(config.services.authelia.host, "authelia", 80, "public"),),
         secrets=(

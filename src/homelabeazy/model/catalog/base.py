@@ -86,6 +86,21 @@ class MetricsSpec:
 
 
 @dataclass(frozen=True)
+class OwnedValue:
+    """A chart value the homelab renders and depends on: `services.<name>.values` must not set it.
+
+    `path` is a key path into the chart's values; setting that key, anything below it, or
+    replacing a mapping above it with a non-mapping is a conflict `homelab validate` reports.
+    """
+
+    path: tuple[str, ...]
+    why: str
+    """What depends on it, completing "... because <why>"."""
+    fix: str = "remove it"
+    """What to do instead, e.g. `set it through services.traefik.replicas instead`."""
+
+
+@dataclass(frozen=True)
 class ServiceEntry:
     """A resolved core service, as the model and every renderer see it."""
 
@@ -107,3 +122,5 @@ class ServiceEntry:
     """Objects its operator creates at run time, for the convergence proof's reference check."""
     metrics: tuple[MetricsSpec, ...] = ()
     """Metrics endpoints its chart serves (the service's renderer turns them on in the values)."""
+    owned_values: tuple[OwnedValue, ...] = ()
+    """Chart values the homelab depends on, which `services.<name>.values` may not override."""

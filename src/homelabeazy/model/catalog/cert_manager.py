@@ -7,9 +7,15 @@ from collections.abc import Iterator
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, SecretSpec, ServiceEntry
+from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://charts.jetstack.io", "cert-manager", "v1.19.1")
+
+
+OWNED_VALUES: tuple[OwnedValue, ...] = (
+    OwnedValue(("crds", "enabled"), "the homelab's Certificates and Issuers need cert-manager's CRDs"),
+)
+"""Chart values the homelab depends on: `services.cert_manager.values` may not set them."""
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:
@@ -35,6 +41,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         title="cert-manager",
         namespace="cert-manager",
         chart=CHART,
+        owned_values=OWNED_VALUES,
         crd_groups=("cert-manager.io", "acme.cert-manager.io"),
         description="TLS certificates for every route",
         secrets=secrets,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.needs import Clients, FlowNeed
 from homelabeazy.converge.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, SecretSpec, ServiceEntry
+from homelabeazy.model.catalog.base import ChartPin, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://cloudflare.github.io/helm-charts", "cloudflare-tunnel-remote", "0.1.2")
 TOKEN_PATH = "cloudflare-tunnel/token"  # noqa: S105 - a name, not a secret
@@ -26,6 +26,15 @@ TRAEFIK_SERVICE = "traefik.traefik.svc"
 """The origin for every public hostname of the tunnel (its HTTPS entry point)."""
 
 
+OWNED_VALUES: tuple[OwnedValue, ...] = (
+    OwnedValue(
+        ("fullnameOverride",), "the ExternalSecret merges the tunnel token into the Secret of that name"
+    ),
+    OwnedValue(("cloudflare", "tunnel_token"), "the tunnel token comes from Vault through External Secrets"),
+)
+"""Chart values the homelab depends on: `services.cloudflare_tunnel.values` may not set them."""
+
+
 def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
     """The tunnel token comes from the Cloudflare dashboard, so it is external."""
     return ServiceEntry(
@@ -33,6 +42,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         title="Cloudflare tunnel",
         namespace="cloudflare-tunnel",
         chart=CHART,
+        owned_values=OWNED_VALUES,
         description="Outbound tunnel from Cloudflare's edge into Traefik for the public routes",
         secrets=(
             SecretSpec(TOKEN_PATH, (TOKEN_KEY,), "cloudflared", "token of the Cloudflare tunnel", "external"),

@@ -11,10 +11,19 @@ from homelabeazy.converge.made import made_beside
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.selectors import as_list, as_map, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
-from homelabeazy.model.catalog.base import STORAGE, ChartPin, RouteSpec, ServiceEntry
+from homelabeazy.model.catalog.base import STORAGE, ChartPin, OwnedValue, RouteSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import containers, health_finding, json_documents
 
 CHART = ChartPin("https://helm.elastic.co", "eck-operator", "3.2.0")
+
+
+OWNED_VALUES: tuple[OwnedValue, ...] = (
+    OwnedValue(
+        ("managedNamespaces",), "ECK must manage the namespace holding the homelab's Elasticsearch and Kibana"
+    ),
+    OwnedValue(("installCRDs",), "the homelab's Elasticsearch and Kibana need ECK's CRDs"),
+)
+"""Chart values the homelab depends on: `services.efk.values` may not set them."""
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:
@@ -24,6 +33,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         title="EFK logging",
         namespace="logging",
         chart=CHART,
+        owned_values=OWNED_VALUES,
         crd_groups=("elasticsearch.k8s.elastic.co", "kibana.k8s.elastic.co"),
         description="Log collection (Fluentd), storage (Elasticsearch) and search (Kibana)",
         routes=(RouteSpec(config.services.efk.host, "kibana-kb-http", 5601, "group", ("admins",)),),

@@ -13,13 +13,22 @@ from collections.abc import Iterator
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.needs import Clients, FlowNeed
 from homelabeazy.converge.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, SecretSpec, ServiceEntry
+from homelabeazy.model.catalog.base import ChartPin, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://kubernetes-sigs.github.io/external-dns/", "external-dns", "1.21.1")
 TOKEN_PATH = "external-dns/cloudflare"  # noqa: S105 - a name, not a secret
 TOKEN_KEY = "api_token"  # noqa: S105 - a name, not a secret
 CLOUDFLARE_API = "api.cloudflare.com"
 """Cloudflare's API, which the cloudflare provider calls over HTTPS."""
+
+
+OWNED_VALUES: tuple[OwnedValue, ...] = (
+    OwnedValue(("provider",), "the public routes are published at Cloudflare"),
+    OwnedValue(("sources",), "it publishes the DNSEndpoints homelabeazy renders for the public routes"),
+    OwnedValue(("domainFilters",), "it may only touch the homelab's domain", "set it through domain instead"),
+    OwnedValue(("env",), "the Cloudflare API token comes from Vault"),
+)
+"""Chart values the homelab depends on: `services.external_dns.values` may not set them."""
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
@@ -29,6 +38,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         title="external-dns",
         namespace="external-dns",
         chart=CHART,
+        owned_values=OWNED_VALUES,
         crd_groups=("externaldns.k8s.io",),
         description="Public DNS records at Cloudflare for the public routes",
         secrets=(

@@ -7,9 +7,16 @@ from collections.abc import Iterator
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, ServiceEntry
+from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, OwnedValue, ServiceEntry
 
 CHART = ChartPin("https://charts.external-secrets.io", "external-secrets", "1.1.0")
+
+
+OWNED_VALUES: tuple[OwnedValue, ...] = (
+    OwnedValue(("fullnameOverride",), "the homelab's NetworkPolicies and health checks name its objects"),
+    OwnedValue(("installCRDs",), "the homelab's ExternalSecrets and SecretStore need its CRDs"),
+)
+"""Chart values the homelab depends on: `services.external_secrets.values` may not set them."""
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
@@ -19,6 +26,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         title="External Secrets",
         namespace=NAMESPACE,
         chart=CHART,
+        owned_values=OWNED_VALUES,
         crd_groups=("external-secrets.io", "generators.external-secrets.io"),
         description="Syncs Vault secrets into Kubernetes Secrets",
         depends_on=("vault",),

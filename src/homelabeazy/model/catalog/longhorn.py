@@ -8,9 +8,26 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.made import labelled_pod
 from homelabeazy.converge.selectors import as_list, as_map, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState
-from homelabeazy.model.catalog.base import ChartPin, RouteSpec, ServiceEntry
+from homelabeazy.model.catalog.base import ChartPin, OwnedValue, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://charts.longhorn.io", "longhorn", "1.10.1")
+
+
+OWNED_VALUES: tuple[OwnedValue, ...] = (
+    OwnedValue(("persistence", "defaultClass"), "stateful services' volumes use the default StorageClass"),
+    OwnedValue(
+        ("persistence", "defaultClassReplicaCount"),
+        "it has its own key",
+        "set it through services.longhorn.replicas instead",
+    ),
+    OwnedValue(
+        ("defaultSettings", "defaultReplicaCount"),
+        "it has its own key",
+        "set it through services.longhorn.replicas instead",
+    ),
+    OwnedValue(("preUpgradeChecker", "jobEnabled"), "its Helm hook Job is one ArgoCD cannot order"),
+)
+"""Chart values the homelab depends on: `services.longhorn.values` may not set them."""
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:
@@ -20,6 +37,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         title="Longhorn",
         namespace="longhorn-system",
         chart=CHART,
+        owned_values=OWNED_VALUES,
         crd_groups=("longhorn.io",),
         description="Replicated volumes",
         routes=(RouteSpec(config.services.longhorn.host, "longhorn-frontend", 80, "group", ("admins",)),),

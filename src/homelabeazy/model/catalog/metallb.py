@@ -8,9 +8,13 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.made import made_beside
 from homelabeazy.converge.selectors import as_list, as_map, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState
-from homelabeazy.model.catalog.base import ChartPin, ServiceEntry
+from homelabeazy.model.catalog.base import ChartPin, OwnedValue, ServiceEntry
 
 CHART = ChartPin("https://metallb.github.io/metallb", "metallb", "0.15.2")
+
+
+OWNED_VALUES: tuple[OwnedValue, ...] = ()
+"""Chart values the homelab depends on: `services.metallb.values` may not set them."""
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
@@ -20,6 +24,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         title="MetalLB",
         namespace="metallb-system",
         chart=CHART,
+        owned_values=OWNED_VALUES,
         crd_groups=("metallb.io",),
         description="LoadBalancer IPs on the services VLAN (layer 2)",
         creates=memberlist_secret,

@@ -16,7 +16,7 @@ from homelabeazy.converge.made import labelled_pod, made_beside
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.selectors import as_list, as_map, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
-from homelabeazy.model.catalog.base import STORAGE, ChartPin, RouteSpec, SecretSpec, ServiceEntry
+from homelabeazy.model.catalog.base import STORAGE, ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import health_finding
 
 CHART = ChartPin("https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.5.3")
@@ -49,6 +49,43 @@ def notify_keys(config: HomelabConfig) -> tuple[str, ...]:
     return tuple(keys)
 
 
+OWNED_VALUES: tuple[OwnedValue, ...] = (
+    OwnedValue(
+        ("fullnameOverride",), "the routes, NetworkPolicies and health checks name its objects `monitoring-*`"
+    ),
+    OwnedValue(
+        ("prometheus", "prometheusSpec", "retention"),
+        "it has its own key",
+        "set it through services.monitoring.retention_days instead",
+    ),
+    OwnedValue(
+        ("prometheus", "prometheusSpec", "storageSpec"),
+        "it has its own key",
+        "set it through services.monitoring.storage instead",
+    ),
+    OwnedValue(
+        ("prometheus", "prometheusSpec", "serviceMonitorSelectorNilUsesHelmValues"),
+        "Prometheus must pick up the ServiceMonitors the homelab renders",
+    ),
+    OwnedValue(
+        ("prometheus", "prometheusSpec", "ruleSelectorNilUsesHelmValues"),
+        "Prometheus must pick up the homelab's alert rules",
+    ),
+    OwnedValue(
+        ("alertmanager", "config"),
+        "it has its own key",
+        "set it through services.monitoring.notify instead",
+    ),
+    OwnedValue(
+        ("alertmanager", "alertmanagerSpec", "storage"),
+        "it has its own key",
+        "set it through services.monitoring.alertmanager_storage instead",
+    ),
+    OwnedValue(("grafana", "admin"), "Grafana's admin password is the one kept in Vault"),
+)
+"""Chart values the homelab depends on: `services.monitoring.values` may not set them."""
+
+
 def entry(config: HomelabConfig) -> ServiceEntry:
     """Grafana sits behind Authelia (admins only) and keeps its own admin login from Vault; the
     receivers' credentials are the user's, so they are external secrets."""
@@ -63,6 +100,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         title="Monitoring",
         namespace=NAMESPACE,
         chart=CHART,
+        owned_values=OWNED_VALUES,
         crd_groups=(GROUP,),
         description="Metrics (Prometheus), alerts (Alertmanager) and dashboards (Grafana)",
         routes=(RouteSpec(config.services.monitoring.host, GRAFANA_SERVICE, 80, "group", ("admins",)),),

@@ -6,10 +6,30 @@ from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.state import DesiredState, Finding
-from homelabeazy.model.catalog.base import STORAGE, ChartPin, SecretSpec, ServiceEntry
+from homelabeazy.model.catalog.base import STORAGE, ChartPin, OwnedValue, SecretSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import containers, env_value, health_finding, replicas
 
 CHART = ChartPin("https://jp-gouin.github.io/helm-openldap", "openldap-stack-ha", "4.3.3")
+
+
+OWNED_VALUES: tuple[OwnedValue, ...] = (
+    OwnedValue(
+        ("fullnameOverride",), "Authelia and `homelab users` reach the directory at Service `openldap`"
+    ),
+    OwnedValue(("global", "ldapDomain"), "Authelia's and `homelab users`' base DN is derived from `domain`"),
+    OwnedValue(
+        ("global", "existingSecret"), "the admin password is the one kept in Vault (`openldap-admin`)"
+    ),
+    OwnedValue(
+        ("customLdifFiles",), "Authelia and `homelab users` use the ou=people/groups/services tree it creates"
+    ),
+    OwnedValue(
+        ("persistence", "size"),
+        "it has its own key",
+        "set it through services.openldap.storage instead",
+    ),
+)
+"""Chart values the homelab depends on: `services.openldap.values` may not set them."""
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
@@ -19,6 +39,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         title="OpenLDAP",
         namespace="openldap",
         chart=CHART,
+        owned_values=OWNED_VALUES,
         description="User and group directory",
         secrets=(
             SecretSpec(

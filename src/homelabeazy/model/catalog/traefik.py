@@ -9,9 +9,36 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.selectors import as_list, dig
 from homelabeazy.converge.state import DesiredObject, DesiredState
-from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, RouteSpec, ServiceEntry
+from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, OwnedValue, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://traefik.github.io/charts", "traefik", "41.3.0")
+
+
+OWNED_VALUES: tuple[OwnedValue, ...] = (
+    OwnedValue(
+        ("deployment", "replicas"),
+        "it has its own key",
+        "set it through services.traefik.replicas instead",
+    ),
+    OwnedValue(
+        ("service", "annotations", "metallb.io/loadBalancerIPs"),
+        "every route's name resolves to this address (pfSense, docs, the DNS gateway)",
+        "set it through services.traefik.loadbalancer_ip instead",
+    ),
+    OwnedValue(("ports", "web", "port"), "the NetworkPolicies open Traefik's container port 8000 (web)"),
+    OwnedValue(
+        ("ports", "websecure", "port"), "the NetworkPolicies open Traefik's container port 8443 (websecure)"
+    ),
+    OwnedValue(
+        ("ports", "web", "http", "redirections"),
+        "every route is served on websecure; web only redirects to it",
+    ),
+    OwnedValue(
+        ("providers", "kubernetesCRD"),
+        "every route is an IngressRoute naming Services and the SSO Middleware in other namespaces",
+    ),
+)
+"""Chart values the homelab depends on: `services.traefik.values` may not set them."""
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:
@@ -21,6 +48,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         title="Traefik",
         namespace="traefik",
         chart=CHART,
+        owned_values=OWNED_VALUES,
         crd_groups=("traefik.io", "hub.traefik.io"),
         description="Ingress controller in front of every route",
         routes=(

@@ -12,7 +12,7 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.made import labelled_pod
 from homelabeazy.converge.selectors import as_map
 from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
-from homelabeazy.model.catalog.base import STORAGE, ChartPin, MetricsSpec, RouteSpec, ServiceEntry
+from homelabeazy.model.catalog.base import STORAGE, ChartPin, MetricsSpec, OwnedValue, RouteSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import (
     config_map_data,
     config_map_volumes,
@@ -21,6 +21,28 @@ from homelabeazy.model.catalog.traps import (
 )
 
 CHART = ChartPin("https://helm.releases.hashicorp.com", "vault", "0.34.1")
+
+
+OWNED_VALUES: tuple[OwnedValue, ...] = (
+    OwnedValue(
+        ("server", "ha", "raft", "config"),
+        "`homelab secrets`, the unseal flow, the routes and NetworkPolicies rely on its listener "
+        "(HTTP on 8200/8201) and raft storage",
+    ),
+    OwnedValue(("server", "ha", "enabled"), "the homelab runs Vault as an HA raft cluster"),
+    OwnedValue(("server", "ha", "raft", "enabled"), "the homelab runs Vault as an HA raft cluster"),
+    OwnedValue(
+        ("server", "ha", "replicas"),
+        "it has its own key",
+        "set it through services.vault.replicas instead",
+    ),
+    OwnedValue(
+        ("server", "dataStorage", "size"),
+        "it has its own key",
+        "set it through services.vault.storage instead",
+    ),
+)
+"""Chart values the homelab depends on: `services.vault.values` may not set them."""
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:
@@ -34,6 +56,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         title="Vault",
         namespace="vault",
         chart=CHART,
+        owned_values=OWNED_VALUES,
         description="Secrets store (HA raft)",
         routes=(RouteSpec(config.services.vault.host, "vault-ui", 8200, "public"),),
         depends_on=(STORAGE, "traefik"),

@@ -7,9 +7,31 @@ from collections.abc import Iterator
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.converge.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, SecretSpec, ServiceEntry
+from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://vmware-tanzu.github.io/helm-charts", "velero", "12.1.0")
+
+
+OWNED_VALUES: tuple[OwnedValue, ...] = (
+    OwnedValue(
+        ("configuration", "backupStorageLocation"),
+        "it has its own key",
+        "set it through services.velero.target instead",
+    ),
+    OwnedValue(("credentials",), "the bucket keys are the ones kept in Vault (`velero-s3`)"),
+    OwnedValue(("initContainers",), "they install the S3 object store plugin Velero writes backups with"),
+    OwnedValue(
+        ("deployNodeAgent",),
+        "it has its own key",
+        "set it through services.velero.volume_backup instead",
+    ),
+    OwnedValue(
+        ("configuration", "defaultVolumesToFsBackup"),
+        "it has its own key",
+        "set it through services.velero.volume_backup instead",
+    ),
+)
+"""Chart values the homelab depends on: `services.velero.values` may not set them."""
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
@@ -19,6 +41,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         title="Velero",
         namespace="velero",
         chart=CHART,
+        owned_values=OWNED_VALUES,
         crd_groups=("velero.io",),
         description="Backups of cluster resources and volumes",
         secrets=(

@@ -1,0 +1,66 @@
+"""A user's Helm values over ours: the deep merge, and the keys of ours they must not touch.
+
+`services.<name>.values` is merged into the values a service's renderer produces: a mapping
+merges key by key, anything else (a list, a scalar, `null`) replaces what was there. Each
+catalog module declares the values its homelab depends on (`ServiceEntry.owned_values`);
+`conflicts` finds the user's keys that would change one of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from homelabeazy.model.catalog.base import OwnedValue
+
+ValuePath = tuple[str, ...]
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` merged over `base`, neither changed: ours keep their order, new keys follow in
+    the order the user wrote them (so the rendered values file is the same for the same input)."""
+    merged = dict(base)
+    for key, value in override.items():
+        below = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            merged[key] = deep_merge(below, value)
+        else:
+            merged[key] = _plain(value)
+    return merged
+
+
+def _plain(value: Any) -> Any:
+    """A copy of user data as plain dicts and lists (the YAML dumper writes nothing else)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def leaves(values: Mapping[str, Any], prefix: ValuePath = ()) -> Iterator[ValuePath]:
+    """The paths the user sets: every key whose value is not a mapping (an empty mapping sets
+    nothing: merged, it changes no key)."""
+    for key, value in values.items():
+        path = (*prefix, str(key))
+        if isinstance(value, Mapping):
+            yield from leaves(value, path)
+        else:
+            yield path
+
+
+def conflicts(
+    values: Mapping[str, Any], owned: tuple[OwnedValue, ...]
+) -> Iterator[tuple[ValuePath, OwnedValue]]:
+    """(user's path, the owned value it changes): a key at or below an owned path, or a
+    non-mapping that replaces a mapping holding one. Each user path is reported once."""
+    for path in leaves(values):
+        for value in owned:
+            if path[: len(value.path)] == value.path or value.path[: len(path)] == path:
+                yield path, value
+                break
+
+
+def dotted(path: ValuePath) -> str:
+    """`('configs', 'params', 'server.insecure')` -> `configs.params."server.insecure"`."""
+    return ".".join(f'"{key}"' if "." in key else key for key in path)
