@@ -24,7 +24,7 @@ import pytest
 from homelabeazy.config import load_config
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.config.starter import example_text
-from homelabeazy.render import renovate
+from homelabeazy.model.catalog import REGISTRY
 from tests.conftest import CliResult
 from tests.support.integration import need_binary
 from tests.support.node_tools import installed_version, locked_version, node_modules, renovate_bin
@@ -60,19 +60,26 @@ def example_with_more_apps() -> str:
     return text.replace("\ngroups:", EXTRA_APPS + "\ngroups:", 1)
 
 
+def chart_dep(repo: str, name: str, version: str) -> Dep:
+    """A chart from a chart repository (helm) or an OCI registry (docker, `registry/path/chart`)."""
+    if repo.startswith("oci://"):
+        return Dep("docker", repo.removeprefix("oci://").rstrip("/") + "/" + name, version)
+    return Dep("helm", name, version, repo.rstrip("/"))
+
+
 def expected_deps(config: HomelabConfig) -> set[Dep]:
-    """Every pin homelab.yaml states, as Renovate must see it."""
-    deps: set[Dep] = set()
-    for app in config.apps:
-        if app.chart is None:
-            continue
-        chart = app.chart
-        if chart.repo.startswith("oci://"):
-            image = chart.repo.removeprefix("oci://").rstrip("/") + "/" + chart.name
-            deps.add(Dep("docker", image, chart.version))
-        else:
-            deps.add(Dep("helm", chart.name, chart.version, chart.repo.rstrip("/")))
-    deps.add(Dep("github-releases", renovate.K3S_REPO, config.cluster.k3s_version))
+    """Every pin homelab.yaml states, as Renovate must see it: the charts' names and repositories
+    are the catalog's for core services, the config's for apps."""
+    deps = {chart_dep(a.chart.repo, a.chart.name, a.chart.version) for a in config.apps if a.chart}
+    for key, make in REGISTRY.items():
+        version = getattr(config.services, key).version
+        chart = make(config).chart
+        if version is not None and chart is not None:
+            deps.add(chart_dep(chart.repo, chart.name, version))
+    deps.add(Dep("github-releases", "k3s-io/k3s", config.cluster.k3s_version))
+    deps.add(Dep("docker", "ghcr.io/kube-vip/kube-vip", config.cluster.kube_vip_version))
+    deps.add(Dep("terraform-provider", "bpg/proxmox", config.proxmox.provider_version))
+    deps |= {Dep("galaxy-collection", name, version) for name, version in config.ansible.collections.items()}
     return deps
 
 

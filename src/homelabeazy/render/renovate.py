@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from homelabeazy.model import Homelab
+from homelabeazy.model.catalog import REGISTRY, ChartPin
 
 CONFIG_FILE = "homelab.yaml"
 """The rendered repository's input, at its root (where `homelab init` puts it)."""
@@ -45,7 +46,16 @@ class DepType:
 
 
 APP = DepType("app-chart", "an app's chart (`apps[].chart`)")
+CORE = DepType("core-chart", "a core service's chart (`services.<service>.version`)")
 K3S = DepType("k3s", "the K3s version (`cluster.k3s_version`)")
+KUBE_VIP = DepType("kube-vip", "the kube-vip image holding the API VIP (`cluster.kube_vip_version`)")
+PROVIDER = DepType("terraform-provider", "the bpg/proxmox Terraform provider (`proxmox.provider_version`)")
+COLLECTION = DepType("ansible-collection", "the Ansible collections (`ansible.collections`)")
+
+KUBE_VIP_IMAGE = "ghcr.io/kube-vip/kube-vip"
+"""The image `cluster.kube_vip_version` tags (the k3s_server role's default; a test keeps them equal)."""
+PROVIDER_SOURCE = "bpg/proxmox"
+"""The Terraform registry address of the provider `proxmox.provider_version` pins."""
 
 
 def literal(value: str) -> str:
@@ -58,27 +68,33 @@ def dep_object(fields: dict[str, str]) -> str:
     return "{" + ", ".join(f"{literal(key)}: {expr}" for key, expr in fields.items()) + "}"
 
 
+def chart_fields(repo: str, name: str) -> dict[str, str]:
+    """A chart's datasource and names as JSONata expressions over `repo` and `name` (expressions too):
+    a chart repository is Renovate's helm datasource; an OCI registry's charts are OCI artifacts
+    (docker datasource, `registry/path/chart`)."""
+    oci = f'$substringBefore({repo}, "://") = "oci"'
+    image = f'$replace($substringAfter({repo}, "oci://"), /\\/+$/, "") & "/" & {name}'
+    return {
+        "datasource": f'{oci} ? "docker" : "helm"',
+        "depName": f"{oci} ? {image} : {name}",
+        "registryUrl": f"$not({oci}) ? {repo}",
+    }
+
+
 def _apps_query() -> str:
-    """Every app with a chart: a chart repository (helm datasource) or an OCI registry, whose
-    charts Renovate looks up as OCI artifacts (docker datasource, `registry/path/chart`)."""
-    helm = dep_object(
-        {
-            "datasource": literal("helm"),
-            "depName": "name",
-            "registryUrl": "repo",
-            "currentValue": "version",
-            "depType": literal(APP.name),
-        }
-    )
-    oci = dep_object(
-        {
-            "datasource": literal("docker"),
-            "depName": '$replace($substringAfter(repo, "oci://"), /\\/+$/, "") & "/" & name',
-            "currentValue": "version",
-            "depType": literal(APP.name),
-        }
-    )
-    return f'apps[$exists(chart.version)].chart.($substringBefore(repo, "://") = "oci" ? {oci} : {helm})'
+    """Every app with a chart, wherever its chart comes from."""
+    fields = {**chart_fields("repo", "name"), "currentValue": "version", "depType": literal(APP.name)}
+    return f"apps[$exists(chart.version)].chart.{dep_object(fields)}"
+
+
+def _service_query(key: str, chart: ChartPin) -> str:
+    """`services.<key>.version`: the chart and its repository are the catalog's."""
+    fields = {
+        **chart_fields(literal(chart.repo), literal(chart.name)),
+        "currentValue": "version",
+        "depType": literal(CORE.name),
+    }
+    return f"services.{key}[$exists(version)].{dep_object(fields)}"
 
 
 def _k3s_query() -> str:
@@ -93,6 +109,39 @@ def _k3s_query() -> str:
     return f"cluster[$exists(k3s_version)].{dep_object(fields)}"
 
 
+def _kube_vip_query() -> str:
+    """`cluster.kube_vip_version`: the tag of the image the API VIP's static pod runs."""
+    fields = {
+        "datasource": literal("docker"),
+        "depName": literal(KUBE_VIP_IMAGE),
+        "currentValue": "kube_vip_version",
+        "depType": literal(KUBE_VIP.name),
+    }
+    return f"cluster[$exists(kube_vip_version)].{dep_object(fields)}"
+
+
+def _provider_query() -> str:
+    """`proxmox.provider_version`: the provider on the Terraform registry."""
+    fields = {
+        "datasource": literal("terraform-provider"),
+        "depName": literal(PROVIDER_SOURCE),
+        "currentValue": "provider_version",
+        "depType": literal(PROVIDER.name),
+    }
+    return f"proxmox[$exists(provider_version)].{dep_object(fields)}"
+
+
+def _collections_query() -> str:
+    """`ansible.collections`: a mapping of collection name -> version, on Ansible Galaxy."""
+    fields = {
+        "datasource": literal("galaxy-collection"),
+        "depName": "$k",
+        "currentValue": "$v",
+        "depType": literal(COLLECTION.name),
+    }
+    return f"$each(ansible.collections, function($v, $k) {{{dep_object(fields)}}})"
+
+
 def _manager(description: str, query: str) -> dict[str, Any]:
     return {
         "customType": "jsonata",
@@ -103,18 +152,59 @@ def _manager(description: str, query: str) -> dict[str, Any]:
     }
 
 
+def core_charts(homelab: Homelab) -> list[tuple[str, ChartPin]]:
+    """(key under `services:`, catalog chart) of every core service, enabled or not: a disabled one
+    may still carry a `version:` in homelab.yaml, ready for the day it is switched on."""
+    charts = []
+    for key, make in REGISTRY.items():
+        chart = make(homelab.config).chart
+        if chart is not None:
+            charts.append((key, chart))
+    return charts
+
+
 def managers(homelab: Homelab) -> list[dict[str, Any]]:
-    """One custom manager per kind of pin in homelab.yaml."""
-    del homelab  # the pins' shapes are the schema's; later kinds read the catalog through it
+    """One custom manager per kind of pin in homelab.yaml, one per core service."""
     return [
         _manager(f"{CONFIG_FILE}: {APP.description}", _apps_query()),
+        *(
+            _manager(
+                f"{CONFIG_FILE}: services.{key}.version, chart {chart.name} of {chart.repo}",
+                _service_query(key, chart),
+            )
+            for key, chart in core_charts(homelab)
+        ),
         _manager(f"{CONFIG_FILE}: {K3S.description}", _k3s_query()),
+        _manager(f"{CONFIG_FILE}: {KUBE_VIP.description}", _kube_vip_query()),
+        _manager(f"{CONFIG_FILE}: {PROVIDER.description}", _provider_query()),
+        _manager(f"{CONFIG_FILE}: {COLLECTION.description}", _collections_query()),
     ]
 
 
 def package_rules() -> list[dict[str, Any]]:
-    """How updates are grouped: each app on its own (they are yours); K3s one minor at a time."""
+    """How updates are grouped: the core charts' minor and patch releases together (one re-render,
+    one deep validation); each major, each app, K3s, kube-vip and the provider on their own."""
     return [
+        {
+            "description": "Minor and patch releases of the core services' charts in one pull request.",
+            "matchDepTypes": [CORE.name],
+            "matchUpdateTypes": ["minor", "patch"],
+            "groupName": "core service charts",
+        },
+        {
+            "description": "Ahead of homelabeazy's tested pins: CI's deep validation renders the new chart.",
+            "matchDepTypes": [CORE.name],
+            "prBodyNotes": [
+                "homelabeazy is tested with the chart versions its release pins; this moves "
+                "`services.<service>.version` past them. CI renders the new chart with your values "
+                "through Helm (`homelab validate --deep`) before you merge."
+            ],
+        },
+        {
+            "description": "Each app's chart in its own pull request.",
+            "matchDepTypes": [APP.name],
+            "commitMessageTopic": "chart {{depName}}",
+        },
         {
             "description": "K3s supports upgrading one minor version at a time: one pull request per minor.",
             "matchDepTypes": [K3S.name],
@@ -126,9 +216,9 @@ def package_rules() -> list[dict[str, Any]]:
             ],
         },
         {
-            "description": "Each app's chart in its own pull request, named after the app's chart.",
-            "matchDepTypes": [APP.name],
-            "commitMessageTopic": "chart {{depName}}",
+            "description": "The Ansible collections the playbooks install, together.",
+            "matchDepTypes": [COLLECTION.name],
+            "groupName": "Ansible collections",
         },
     ]
 
