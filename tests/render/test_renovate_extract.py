@@ -39,7 +39,10 @@ EXTRA_APPS = """\
     manifests:
       path: apps/notes
 """
-ALLOWED_PROBLEMS = {"GitHub token is required for some dependencies", "RE2 not usable, falling back to RegExp"}
+ALLOWED_PROBLEMS = {
+    "GitHub token is required for some dependencies",
+    "RE2 not usable, falling back to RegExp",
+}
 """Extraction without a token: Renovate says it would need one to look GitHub releases up. And
 `make node-tools` runs no install scripts, so the native re2 module is not built: Renovate says it
 uses JavaScript's regular expressions instead (the same syntax; re2 only guards against slow ones)."""

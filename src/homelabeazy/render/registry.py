@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from homelabeazy.model import Homelab
-from homelabeazy.render import ansible, docs, kubernetes, network, renovate, terraform
+from homelabeazy.render import ansible, ci, docs, kubernetes, network, renovate, terraform
 
 Renderer = Callable[[Homelab], dict[str, str]]
 
@@ -16,6 +16,7 @@ TARGETS: dict[str, Renderer] = {
     "network": network.render,
     "docs": docs.render,
     "renovate": renovate.render,
+    "ci": ci.render,
 }
 """Target name -> renderer. Order is the order files are listed in; the output is sorted anyway."""
 

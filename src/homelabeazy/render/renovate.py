@@ -31,6 +31,9 @@ RENDER_BOT_EMAIL = "homelab-render@users.noreply.homelabeazy.invalid"
 """Author of the commits CI adds to a pull request after re-rendering it. Renovate ignores
 commits by this address, so it keeps rebasing its own branches after CI re-rendered them."""
 
+RENOVATE_BRANCH_PREFIX = "renovate/"
+"""Renovate's branches (its default, stated): the CI workflows check them through their pull requests."""
+
 K3S_REPO = "k3s-io/k3s"
 K3S_VERSIONING = r"regex:^v(?<major>\d+)\.(?<minor>\d+)\.(?<patch>\d+)\+k3s(?<build>\d+)$"
 """K3s tags are `v1.31.4+k3s1`: semver would ignore the `+k3sN` part (build metadata), yet a new
@@ -237,6 +240,7 @@ def config(homelab: Homelab) -> dict[str, Any]:
         ],
         "extends": ["config:recommended"],
         "enabledManagers": [CUSTOM_MANAGER],
+        "branchPrefix": RENOVATE_BRANCH_PREFIX,
         "customManagers": managers(homelab),
         "packageRules": package_rules(),
         "gitIgnoredAuthors": [RENDER_BOT_EMAIL],
