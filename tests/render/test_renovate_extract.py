@@ -14,22 +14,24 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from homelabeazy.cli.app import run
 from homelabeazy.config import load_config
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.config.starter import example_text
 from homelabeazy.model.catalog import REGISTRY
-from tests.conftest import CliResult
 from tests.support.integration import need_binary
 from tests.support.node_tools import installed_version, locked_version, node_modules, renovate_bin
 
 pytestmark = pytest.mark.integration
+
+AUTOREPLACE = Path(__file__).resolve().parent.parent / "support" / "renovate_autoreplace.cjs"
 
 EXTRA_APPS = """\
   # Flow style, keys in another order, an OCI registry (trailing slash), and an app without a chart.
@@ -65,6 +67,10 @@ def example_with_more_apps() -> str:
     return text.replace("\ngroups:", EXTRA_APPS + "\ngroups:", 1)
 
 
+Path_ = tuple[str | int, ...]
+"""Where a pin sits in homelab.yaml: keys and list indexes."""
+
+
 def chart_dep(repo: str, name: str, version: str) -> Dep:
     """A chart from a chart repository (helm) or an OCI registry (docker, `registry/path/chart`)."""
     if repo.startswith("oci://"):
@@ -72,20 +78,42 @@ def chart_dep(repo: str, name: str, version: str) -> Dep:
     return Dep("helm", name, version, repo.rstrip("/"))
 
 
-def expected_deps(config: HomelabConfig) -> set[Dep]:
-    """Every pin homelab.yaml states, as Renovate must see it: the charts' names and repositories
-    are the catalog's for core services, the config's for apps."""
-    deps = {chart_dep(a.chart.repo, a.chart.name, a.chart.version) for a in config.apps if a.chart}
+def expected_deps(config: HomelabConfig) -> dict[Dep, Path_]:
+    """Every pin homelab.yaml states, as Renovate must see it, and where it sits: the charts'
+    names and repositories are the catalog's for core services, the config's for apps."""
+    deps: dict[Dep, Path_] = {}
+    for index, app in enumerate(config.apps):
+        if app.chart is not None:
+            deps[chart_dep(app.chart.repo, app.chart.name, app.chart.version)] = (
+                "apps",
+                index,
+                "chart",
+                "version",
+            )
     for key, make in REGISTRY.items():
         version = getattr(config.services, key).version
         chart = make(config).chart
         if version is not None and chart is not None:
-            deps.add(chart_dep(chart.repo, chart.name, version))
-    deps.add(Dep("github-releases", "k3s-io/k3s", config.cluster.k3s_version))
-    deps.add(Dep("docker", "ghcr.io/kube-vip/kube-vip", config.cluster.kube_vip_version))
-    deps.add(Dep("terraform-provider", "bpg/proxmox", config.proxmox.provider_version))
-    deps |= {Dep("galaxy-collection", name, version) for name, version in config.ansible.collections.items()}
+            deps[chart_dep(chart.repo, chart.name, version)] = ("services", key, "version")
+    deps[Dep("github-releases", "k3s-io/k3s", config.cluster.k3s_version)] = ("cluster", "k3s_version")
+    kube_vip = Dep("docker", "ghcr.io/kube-vip/kube-vip", config.cluster.kube_vip_version)
+    deps[kube_vip] = ("cluster", "kube_vip_version")
+    deps[Dep("terraform-provider", "bpg/proxmox", config.proxmox.provider_version)] = (
+        "proxmox",
+        "provider_version",
+    )
+    for name, version in config.ansible.collections.items():
+        deps[Dep("galaxy-collection", name, version)] = ("ansible", "collections", name)
     return deps
+
+
+def leaves(data: Any, path: Path_ = ()) -> dict[Path_, Any]:
+    """Every scalar of a YAML document by its path."""
+    if isinstance(data, dict):
+        return {k: v for key, value in data.items() for k, v in leaves(value, (*path, key)).items()}
+    if isinstance(data, list):
+        return {k: v for i, value in enumerate(data) for k, v in leaves(value, (*path, i)).items()}
+    return {path: data}
 
 
 def offline_prefix() -> list[str]:
@@ -106,18 +134,35 @@ def git(repo: Path, *args: str) -> None:
     subprocess.run(command, cwd=repo, env=env, check=True, capture_output=True)
 
 
-@pytest.fixture
-def rendered_repo(tmp_path: Path, cli: Callable[..., CliResult]) -> Path:
+@pytest.fixture(scope="module")
+def rendered_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example (with more apps) rendered into a fresh Git work tree, committed."""
-    repo = tmp_path / "homelab"
-    repo.mkdir()
+    repo = tmp_path_factory.mktemp("homelab")
     (repo / "homelab.yaml").write_text(example_with_more_apps(), encoding="utf-8")
-    result = cli("render", str(repo / "homelab.yaml"))
-    assert result.code == 0, result.err
+    assert run(["render", str(repo / "homelab.yaml")]) == 0
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "homelab render")
     return repo
+
+
+@pytest.fixture(scope="module")
+def report(rendered_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Renovate's extraction report of the rendered repository (`--dry-run=extract`: no lookups)."""
+    node_modules()
+    work = tmp_path_factory.mktemp("renovate")
+    report_path = work / "report.json"
+    result = run_renovate(
+        rendered_repo,
+        work,
+        "--platform=local",
+        "--dry-run=extract",
+        "--report-type=file",
+        f"--report-path={report_path}",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    data: dict[str, Any] = json.loads(report_path.read_text(encoding="utf-8"))
+    return data
 
 
 def run_renovate(repo: Path, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -160,20 +205,8 @@ def test_renovate_is_the_locked_version() -> None:
     assert installed_version("renovate").startswith("39."), "Renovate 40+ needs Node 22"
 
 
-def test_renovate_extracts_every_pin(rendered_repo: Path, tmp_path: Path) -> None:
-    node_modules()
-    report_path = tmp_path / "report.json"
-    result = run_renovate(
-        rendered_repo,
-        tmp_path / "renovate",
-        "--platform=local",
-        "--dry-run=extract",
-        "--report-type=file",
-        f"--report-path={report_path}",
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    files, problems = extracted(json.loads(report_path.read_text(encoding="utf-8")))
-
+def test_renovate_extracts_every_pin(rendered_repo: Path, report: dict[str, Any]) -> None:
+    files, problems = extracted(report)
     # Renovate's own managers found nothing to edit in the rendered files.
     assert set(files) == {"jsonata"}, sorted(files)
     assert {f["packageFile"] for f in files["jsonata"]} == {"homelab.yaml"}
@@ -184,6 +217,52 @@ def test_renovate_extracts_every_pin(rendered_repo: Path, tmp_path: Path) -> Non
     config = load_config((rendered_repo / "homelab.yaml").read_text(encoding="utf-8")).config
     assert sorted(got) == sorted(expected_deps(config))
     assert {p["msg"] for p in problems} <= ALLOWED_PROBLEMS, problems
+
+
+def test_renovate_updates_exactly_that_pin(rendered_repo: Path, report: dict[str, Any]) -> None:
+    """Renovate's own file update (what a pull request would carry), run for each extracted pin
+    with a made-up new version: one line of homelab.yaml changes, and it is that pin's. The
+    example holds the same version twice (`2.1.0`: an app's chart and an Ansible collection), so a
+    manager that let Renovate edit the first match would fail here."""
+    files, _ = extracted(report)
+    package_files = []
+    for package_file in files["jsonata"]:
+        deps = [
+            {**dep, "newValue": f"987.{n}.{len(package_files)}"} for n, dep in enumerate(package_file["deps"])
+        ]
+        package_files.append({**package_file, "deps": deps})
+    node = need_binary("node", "install Node.js 20")
+    work = {"localDir": str(rendered_repo), "manager": "jsonata", "packageFiles": package_files}
+    result = subprocess.run(
+        [node, str(AUTOREPLACE)],
+        input=json.dumps(work),
+        env={**os.environ, "NODE_PATH": str(node_modules()), "LOG_LEVEL": "warn"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    git(rendered_repo, "checkout", "--", "homelab.yaml")  # Renovate wrote its attempts into the tree
+    assert result.returncode == 0, result.stderr
+    updates = json.loads(result.stdout)
+    original = (rendered_repo / "homelab.yaml").read_text(encoding="utf-8")
+    where = expected_deps(load_config(original).config)
+    assert len(updates) == len(where)
+    before = leaves(yaml.safe_load(original))
+    for update in updates:
+        changed_lines = [
+            (a, b)
+            for a, b in zip(original.splitlines(), update["content"].splitlines(), strict=True)
+            if a != b
+        ]
+        assert len(changed_lines) == 1, (update["depName"], changed_lines)
+        after = leaves(yaml.safe_load(update["content"]))
+        changed = {path for path in before if before[path] != after.get(path)}
+        pins = {(dep.dep_name, dep.current_value): path for dep, path in where.items()}
+        pin = pins.get((update["depName"], update["currentValue"]))
+        assert pin is not None, f"{update['depName']} {update['currentValue']} is no pin of homelab.yaml"
+        assert changed == {pin}, (update["depName"], changed)
+        assert after[pin] == update["newValue"]
 
 
 def test_renovate_json_passes_renovates_validator(rendered_repo: Path, tmp_path: Path) -> None:

@@ -32,9 +32,11 @@ async function main(paths) {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    process.exitCode = code; // not process.exit(): a pipe may not have taken all of stdout yet
+  },
   (err) => {
     process.stderr.write(`actionlint failed: ${err.stack || err}\n`);
-    process.exit(2);
+    process.exitCode = 2;
   },
 );
