@@ -287,19 +287,23 @@ def test_disabling_a_service_removes_its_parts_and_nothing_else(
 
 
 def test_docs_list_every_chart_version_and_kubernetes(example_homelab: Homelab) -> None:
-    """One table in docs/ARCHITECTURE.md names K3s/Kubernetes and every pinned chart."""
+    """One table in docs/ARCHITECTURE.md names K3s/Kubernetes and every pinned chart: the key of
+    homelab.yaml that pins it and the tested version (the example's pins are the tested ones)."""
     files = render_all(example_homelab)
     table = files["docs/ARCHITECTURE.md"].split("## Versions", 1)[1].split("##", 1)[0]
     cluster = example_homelab.cluster
     assert (
-        f"| K3s | github.com/k3s-io/k3s | {cluster.k3s_version} (Kubernetes {cluster.kubernetes_version}) |"
+        f"| K3s | github.com/k3s-io/k3s | {cluster.k3s_version} (Kubernetes {cluster.kubernetes_version}) | |"
         in table
     )
     for path, doc in documents(files):
         if doc["kind"] == "Application" and path.startswith("kubernetes/apps/") and "sources" in doc["spec"]:
             source = doc["spec"]["sources"][0]
-            if doc["metadata"]["name"] in {e.name.replace("_", "-") for e in example_homelab.services}:
-                assert f"`{source['chart']}` | {source['targetRevision']} |" in table, source["chart"]
+            names = {e.name.replace("_", "-"): e.name for e in example_homelab.services}
+            if doc["metadata"]["name"] in names:
+                key = f"services.{names[doc['metadata']['name']]}.version"
+                row = f"`{source['chart']}` | `{key}` | {source['targetRevision']} |"
+                assert row in table, source["chart"]
 
 
 def test_app_named_like_a_core_application_is_refused(cli, tmp_path) -> None:

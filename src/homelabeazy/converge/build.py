@@ -266,12 +266,40 @@ class _Builder:
         for chart in self.renders:
             folder = folders[(chart.repo, chart.name, chart.version)]
             for message in check_values(self.pins.get((chart.name, chart.version)), folder, chart.layers):
-                text = f"{_who(chart.application)}: {message}"
-                self.state.findings.append(
-                    Finding("helm", text, chart.values_file, application=chart.application)
-                )
+                self._helm_finding(chart, f"{_who(chart.application)}: {message}")
             located.append(replace(chart, request=replace(chart.request, chart_dir=folder)))
         self.renders = located
+
+    def _helm_finding(self, chart: _Chart, text: str) -> None:
+        """A chart Helm refuses: blamed on the user's values when homelab.yaml overrides some."""
+        overrides = self._values_path(chart.application)
+        hint = "the values from homelab.yaml are merged over homelabeazy's: check them" if overrides else ""
+        self.state.findings.append(
+            Finding(
+                "helm",
+                text,
+                chart.values_file,
+                application=chart.application,
+                config_path=overrides,
+                hint=hint,
+            )
+        )
+
+    def _values_path(self, application: str) -> str | None:
+        """`services.<name>.values` / `apps[<i>].chart.values` when the user set values for the chart
+        of `application`, else None (the finding then points at the service or app itself)."""
+        owner = self._owner(application)
+        config = self.homelab.config
+        if (
+            owner is not None
+            and owner in type(config.services).model_fields
+            and getattr(config.services, owner).values
+        ):
+            return f"services.{owner}.values"
+        for index, app in enumerate(config.apps):
+            if app.name == owner and app.chart is not None and app.chart.values:
+                return f"apps[{index}].chart.values"
+        return None
 
     def _write_values(self, label: str, values: Any) -> Path:
         path = self.tmp / f"{len(self.renders)}-{len(list(self.tmp.iterdir()))}-{label.replace('/', '_')}"
@@ -300,14 +328,10 @@ class _Builder:
 
     def _add_output(self, chart: _Chart, result: helm_ops.TemplateResult) -> None:
         if result.error:
-            self.state.findings.append(
-                Finding(
-                    "helm",
-                    f"{_who(chart.application)}: helm template of {chart.name} {chart.version} "
-                    f"({chart.repo}) failed: {result.error}",
-                    chart.values_file,
-                    application=chart.application,
-                )
+            self._helm_finding(
+                chart,
+                f"{_who(chart.application)}: helm template of {chart.name} {chart.version} "
+                f"({chart.repo}) failed: {result.error}",
             )
             return
         prefix = f"{chart.name}-{chart.version}"

@@ -9,7 +9,7 @@ from typing import Any
 
 from homelabeazy import toolchain
 from homelabeazy.model import Homelab, Route, repo_credentials
-from homelabeazy.model.catalog import cloudflare_tunnel, external_dns
+from homelabeazy.model.catalog import REGISTRY, ServiceEntry, cloudflare_tunnel, external_dns
 from homelabeazy.model.proxmox_privileges import (
     IMPORT_CONTENT_SINCE,
     SUPPORTED_MAJORS,
@@ -139,6 +139,7 @@ def render(homelab: Homelab) -> dict[str, str]:
         "access": access_label,
         "tools": toolchain.TOOLS,
         "collections": toolchain.ANSIBLE_COLLECTIONS,
+        "tested": {name: _tested(make(homelab.config)) for name, make in REGISTRY.items()},
         "pinned": homelab.config.ansible.collections,
         "pfsensible": toolchain.pinned(toolchain.PFSENSE_COLLECTIONS[0], homelab.config.ansible.collections),
         "mail": _authelia_mail(homelab),
@@ -159,3 +160,8 @@ def render(homelab: Homelab) -> dict[str, str]:
         "docs/RUNBOOK.md": render_template("docs/RUNBOOK.md.j2", context),
         ".gitignore": GITIGNORE,
     }
+
+
+def _tested(entry: ServiceEntry) -> str:
+    """The chart version the catalog pins (what homelabeazy was tested with)."""
+    return entry.chart.version if entry.chart is not None else ""

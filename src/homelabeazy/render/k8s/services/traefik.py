@@ -11,7 +11,8 @@ from homelabeazy.render.k8s.services.common import new_bundle
 
 WEB_PORT = 8000
 WEBSECURE_PORT = 8443
-"""The chart's container ports for the web and websecure entry points (what policies match)."""
+"""The web and websecure entry points' container ports: set in the values (the chart's defaults)
+because the NetworkPolicies open exactly these."""
 
 
 def values(homelab: Homelab) -> dict[str, Any]:
@@ -25,10 +26,12 @@ def values(homelab: Homelab) -> dict[str, Any]:
         },
         "ports": {
             "web": {
+                "port": WEB_PORT,
                 "http": {
                     "redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}
-                }
+                },
             },
+            "websecure": {"port": WEBSECURE_PORT},
         },
         "providers": {
             "kubernetesCRD": {"enabled": True, "allowCrossNamespace": True},
