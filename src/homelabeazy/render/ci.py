@@ -1,4 +1,4 @@
-"""CI for the rendered repository: one workflow for GitHub Actions, one for Forgejo/Gitea Actions.
+"""CI for the rendered repository: one workflow each for GitHub, Forgejo and Gitea Actions.
 
 On every push and pull request the repository proves itself with the homelabeazy that rendered it:
 `homelab render --check` (the tree is what homelab.yaml gives) and `homelab validate --deep`
@@ -7,9 +7,9 @@ this repository that changed homelab.yaml (Renovate's bump, a hand edit) first g
 re-rendered files committed onto its branch, as the commit author Renovate is told to ignore, so
 that a bump arrives as one reviewable pull request with its consequences in it.
 
-The two files differ only where the platforms do: GitHub's hosted runners bring Python through
+The files differ only where the platforms do: GitHub's hosted runners bring Python through
 `actions/setup-python`; a Forgejo or Gitea runner runs the job in a Debian container with Node (for
-the JavaScript actions) and takes Python from Debian. Both workflows use only actions both
+the JavaScript actions) and takes Python from Debian. The workflows use only actions all three
 platforms resolve by short name (`actions/checkout`, `actions/cache`), and install Helm from its
 release archive, checked against its published SHA-256.
 """
@@ -52,8 +52,11 @@ class Platform:
 
 
 GITHUB = Platform(".github/workflows/homelab.yml", "GitHub Actions", None)
-FORGEJO = Platform(".forgejo/workflows/homelab.yml", "Forgejo/Gitea Actions", CONTAINER)
-PLATFORMS = (GITHUB, FORGEJO)
+FORGEJO = Platform(".forgejo/workflows/homelab.yml", "Forgejo Actions", CONTAINER)
+GITEA = Platform(".gitea/workflows/homelab.yml", "Gitea Actions", CONTAINER)
+PLATFORMS = (GITHUB, FORGEJO, GITEA)
+"""Each platform runs the first of its folders that exists (Forgejo: .forgejo, .gitea, .github; Gitea:
+.gitea, .github), so with all three each runs its own file, and only that one."""
 
 OWN_BRANCH = "github.event.pull_request.head.repo.full_name == github.repository"
 SAME_REPO_PR = f"github.event_name == 'pull_request' && {OWN_BRANCH}"
@@ -176,6 +179,6 @@ def workflow(platform: Platform) -> dict[str, Any]:
 
 
 def render(homelab: Homelab) -> dict[str, str]:
-    """Both workflow files; the same for every homelab (the repository's layout is fixed)."""
+    """The workflow files; the same for every homelab (the repository's layout is fixed)."""
     del homelab
     return {platform.path: to_yaml(workflow(platform), HEADER) for platform in PLATFORMS}
