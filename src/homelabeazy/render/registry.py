@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from homelabeazy.model import Homelab
-from homelabeazy.render import ansible, docs, kubernetes, network, terraform
+from homelabeazy.render import ansible, ci, docs, kubernetes, network, renovate, terraform
 
 Renderer = Callable[[Homelab], dict[str, str]]
 
@@ -15,6 +15,8 @@ TARGETS: dict[str, Renderer] = {
     "kubernetes": kubernetes.render,
     "network": network.render,
     "docs": docs.render,
+    "renovate": renovate.render,
+    "ci": ci.render,
 }
 """Target name -> renderer. Order is the order files are listed in; the output is sorted anyway."""
 

@@ -25,8 +25,18 @@ class _Unsafe(str):
     __slots__ = ()
 
 
+class Block(str):
+    """A multi-line string written as a literal block (`|`), as a shell script in a CI step is read."""
+
+    __slots__ = ()
+
+
 def _represent_unsafe(representer: Any, value: _Unsafe) -> Any:
     return representer.represent_scalar("!unsafe", str(value))
+
+
+def _represent_block(representer: Any, value: Block) -> Any:
+    return representer.represent_scalar("tag:yaml.org,2002:str", str(value), style="|")
 
 
 def _yaml() -> YAML:
@@ -36,6 +46,7 @@ def _yaml() -> YAML:
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
     yaml.representer.add_representer(_Unsafe, _represent_unsafe)
+    yaml.representer.add_representer(Block, _represent_block)
     return yaml
 
 
