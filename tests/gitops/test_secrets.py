@@ -89,6 +89,8 @@ def test_no_secret_objects_and_every_synced_secret_names_a_model_path(monitored_
         "openldap-admin",
         "velero-s3",
         "monitoring-grafana-admin",
+        "vault-snapshot-s3",  # the bucket keys of the scheduled raft snapshots
+        "ldap-export-velero-s3",  # and of the scheduled LDIF exports
     }
     for doc in synced:
         assert doc["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "vault"}

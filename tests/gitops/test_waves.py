@@ -110,6 +110,7 @@ def test_the_example_waves(monitored_homelab: Homelab) -> None:
         "openldap": 4,
         "consul": 4,
         "velero": 4,
+        "vault-backups": 4,  # after External Secrets (its bucket keys), with Vault up
         "monitoring": 4,
         "authelia": 5,
         "argocd-monitors": 5,
