@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import urllib3
 from kubernetes import config as kube_config
@@ -54,7 +54,7 @@ class KubeAdapter:
     def _api(self) -> Any:
         if self._client is None:
             try:
-                self._client = kube_config.new_client_from_config(  # type: ignore[no-untyped-call]
+                self._client = kube_config.new_client_from_config(
                     config_file=str(self.kubeconfig)
                 )
             except Exception as exc:  # the client raises ConfigException, OSError, YAML errors...
@@ -79,17 +79,22 @@ class KubeAdapter:
         """One API call; returns the decoded JSON answer (or text with `raw`), raises KubeApiError."""
         api = self._api()
         headers = {"Accept": "application/json, */*", "Content-Type": content_type}
-        serialized = api.param_serialize(
-            method,
-            path,
-            query_params=list(query),
-            header_params=headers,
-            body=body,
-            auth_settings=["BearerToken"],
-        )
+        params = list(query)
+        # The client's own auth (bearer token or exec plugin; client certificates live in its pool)
+        # and its transport, but not its request builder: that changed shape between client
+        # releases (param_serialize is 37+ only), and a raw call behaves the same on all of them.
+        api.update_params_for_auth(headers, params, ["BearerToken"])
+        url = api.configuration.host.rstrip("/") + path + (f"?{urlencode(params)}" if params else "")
+        payload = None if body is None else body if isinstance(body, str | bytes) else json.dumps(body)
         try:
-            response = api.call_api(*serialized, _request_timeout=self.timeout)
-            response.read()
+            response = api.rest_client.pool_manager.request(
+                method,
+                url,
+                body=payload,
+                headers=headers,
+                timeout=urllib3.Timeout(total=self.timeout),
+                retries=False,
+            )
         except urllib3.exceptions.HTTPError as exc:
             raise ExternalSystemError(
                 "kubernetes",
