@@ -22,7 +22,7 @@ from ruamel.yaml.comments import CommentedKeyMap, CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from homelabeazy.config import checks_day_one, checks_dns, checks_public  # noqa: F401 - register their checks
+from homelabeazy.config import checks_day_one, checks_dns, checks_etcd, checks_public  # noqa: F401 - register their checks
 from homelabeazy.config.checks import Finding, format_path, run_checks
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.errors import ConfigError, Problem
