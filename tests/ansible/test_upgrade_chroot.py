@@ -13,12 +13,14 @@ failing node on the minor upgrade, its resume, a no-op re-run.
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
 from homelabeazy.config import load_config
 from homelabeazy.errors import UsageError
@@ -42,6 +44,11 @@ SERVERS = ("k3s-server-1", "k3s-server-2", "k3s-server-3")
 AGENT = "k3s-agent-1"
 NODES = (*SERVERS, AGENT)
 START, PATCH, MINOR = "v1.33.5+k3s1", "v1.33.6+k3s1", "v1.34.1+k3s1"
+VELERO_TARGET = "      bucket: homelab-backups\n      region: us-east-1\n"
+S3_KEYS = {
+    "HOMELAB_ETCD_S3_ACCESS_KEY": "AKIATESTETCDACCESS01",
+    "HOMELAB_ETCD_S3_SECRET_KEY": "etcd-secret-key-never-in-the-repo-0123456789",
+}
 
 
 @dataclass
@@ -119,14 +126,66 @@ def upgrades(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upgrades]:
     need_binary("chroot", "coreutils")
     tarball = rootfs_tarball()
     base = tmp_path_factory.mktemp("upgrade-lab")
-    text = lab_config_text(servers=3, agents=1)
+    # A Velero prefix, so the etcd snapshots are copied to S3 too (model/etcd_snapshots.py).
+    text = lab_config_text(servers=3, agents=1).replace(
+        VELERO_TARGET, VELERO_TARGET + "      prefix: velero\n"
+    )
     with hosts_under(base):
         lab = build_lab(build(load_config(text).config), base, tarball)
         config = lab.repo / "homelab.yaml"
         config.write_text(text)
-        lab.run()  # the cluster at START, as `homelab up` leaves it
+        lab.run(secrets=S3_KEYS)  # the cluster at START, as `homelab up` leaves it
         yield Upgrades(lab, config, base, [])
     assert not mounts_below(base), "a chroot mount survived the lab"
+
+
+@pytest.mark.parametrize("host", SERVERS)
+def test_servers_snapshot_etcd_on_schedule_to_s3(upgrades: Upgrades, host: str) -> None:
+    root = upgrades.lab.roots[host]
+    config = YAML(typ="safe").load((root / "etc/rancher/k3s/config.yaml").read_text())
+    etcd = {key: value for key, value in config.items() if key.startswith("etcd-s")}
+    assert etcd == {
+        "etcd-snapshot-schedule-cron": "0 */6 * * *",
+        "etcd-snapshot-retention": 28,
+        "etcd-s3": True,
+        "etcd-s3-endpoint": "minio.home.example.com",
+        "etcd-s3-bucket": "homelab-backups",
+        "etcd-s3-region": "us-east-1",
+        "etcd-s3-folder": "k3s-etcd",
+    }
+    keys = root / "etc/rancher/k3s/config.yaml.d/50-etcd-s3-credentials.yaml"
+    assert YAML(typ="safe").load(keys.read_text()) == {
+        "etcd-s3-access-key": S3_KEYS["HOMELAB_ETCD_S3_ACCESS_KEY"],
+        "etcd-s3-secret-key": S3_KEYS["HOMELAB_ETCD_S3_SECRET_KEY"],
+    }
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o600
+    assert stat.S_IMODE(keys.parent.stat().st_mode) == 0o700
+    assert all(value not in (root / "etc/rancher/k3s/config.yaml").read_text() for value in S3_KEYS.values())
+
+
+def test_agent_has_no_etcd_settings(upgrades: Upgrades) -> None:
+    root = upgrades.lab.roots[AGENT]
+    assert "etcd" not in (root / "etc/rancher/k3s/config.yaml").read_text()
+    assert not (root / "etc/rancher/k3s/config.yaml.d").exists()
+
+
+def test_no_s3_key_in_the_rendered_repo(upgrades: Upgrades) -> None:
+    texts = [p.read_bytes() for p in upgrades.lab.repo.rglob("*") if p.is_file()]
+    assert len(texts) > 20
+    for value in S3_KEYS.values():
+        assert not any(value.encode() in text for text in texts)
+    assert b"HOMELAB_ETCD_S3_SECRET_KEY" in b"".join(texts)  # what is there: the variable's name
+
+
+def test_a_run_without_the_keys_keeps_them(upgrades: Upgrades) -> None:
+    """Re-running site.yml without the environment (a laptop without Vault access) changes nothing."""
+    result = upgrades.lab.run(limit="k3s-server-2")
+    assert result.changed == 0
+    keys = upgrades.lab.roots["k3s-server-2"] / "etc/rancher/k3s/config.yaml.d/50-etcd-s3-credentials.yaml"
+    assert S3_KEYS["HOMELAB_ETCD_S3_SECRET_KEY"] in keys.read_text()
+    said = [e for e in upgrades.lab.events if e.task == "Say the etcd snapshots cannot reach S3 without keys"]
+    assert said
+    assert said[-1].host == "k3s-server-2"
 
 
 def test_skipped_minor_is_refused_before_anything(upgrades: Upgrades) -> None:

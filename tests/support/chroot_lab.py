@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,14 +133,21 @@ class ChrootLab:
             **extra,
         }
 
-    def run(self, playbook: str = "site.yml", limit: str | None = None, **extra: Any) -> PlaybookResult:
-        """Run `playbook` against the chroots (or the `limit` ones), recording progress events."""
+    def run(
+        self,
+        playbook: str = "site.yml",
+        limit: str | None = None,
+        secrets: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> PlaybookResult:
+        """Run `playbook` against the chroots (or the `limit` ones), recording progress events;
+        `secrets` are more environment variables beside the join token (e.g. the etcd S3 keys)."""
         return run_playbook(
             self.ansible_dir,
             playbook,
             inventory=self.inventory,
             extravars=self.extravars(**extra),
-            secret_env={render_ansible.TOKEN_ENV: TOKEN},
+            secret_env={render_ansible.TOKEN_ENV: TOKEN, **(secrets or {})},
             limit=limit,
             progress=self.events.append,
             timeout=900,

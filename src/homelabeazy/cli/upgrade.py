@@ -38,7 +38,7 @@ def k3s(
     """
     config = pick_config(config, config_file)
     from homelabeazy.lifecycle import runners
-    from homelabeazy.lifecycle.k3s_upgrade import parse_version
+    from homelabeazy.lifecycle.k3s_upgrade import check_step, parse_version
     from homelabeazy.lifecycle.k3s_upgrade_runner import (
         ansible_playbook,
         join_token,
@@ -46,8 +46,9 @@ def k3s(
         upgrade_k3s,
     )
 
-    parse_version(to)  # a bad version is refused before the config is even read
+    target = parse_version(to)  # a bad version is refused before the config is even read
     _, homelab = load_homelab(config)
+    check_step(parse_version(homelab.cluster.k3s_version, "cluster.k3s_version"), target)
     repo = config.resolve().parent
     if not (repo / "ansible" / "upgrade.yml").is_file():
         raise UsageError(f"{repo / 'ansible' / 'upgrade.yml'} does not exist; run `homelab render` first")
