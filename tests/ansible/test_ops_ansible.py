@@ -63,6 +63,11 @@ def test_other_events_are_not_task_results() -> None:
             },
             "item broke",
         ),
+        (
+            {"msg": "non-zero return code", "stderr": "error: timed out waiting\nmore", "rc": 1},
+            "error: timed out waiting",
+        ),
+        ({"msg": "non-zero return code", "stderr": "", "rc": 1}, "non-zero return code"),
         ({}, "no details"),
     ],
 )

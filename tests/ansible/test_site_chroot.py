@@ -97,6 +97,9 @@ def test_first_server_initialises_the_cluster(runs: Runs) -> None:
         "disable": ["traefik", "servicelb"],
         "write-kubeconfig-mode": "0600",
         "etcd-expose-metrics": True,
+        # The example's Velero target has no prefix: snapshots stay on the servers (no etcd-s3).
+        "etcd-snapshot-schedule-cron": "0 */6 * * *",
+        "etcd-snapshot-retention": 28,
     }
 
 
@@ -112,6 +115,9 @@ def test_other_servers_join_through_the_vip(runs: Runs, host: str, ip: str) -> N
         "disable": ["traefik", "servicelb"],
         "write-kubeconfig-mode": "0600",
         "etcd-expose-metrics": True,
+        # The example's Velero target has no prefix: snapshots stay on the servers (no etcd-s3).
+        "etcd-snapshot-schedule-cron": "0 */6 * * *",
+        "etcd-snapshot-retention": 28,
     }
 
 

@@ -125,6 +125,15 @@ def test_configure_uses_the_rendered_playbook_inventory_and_private_paths(
     assert options["extravars"] == {"homelab_kubeconfig_path": str(kubeconfig)}
     assert options["secret_env"] == {TOKEN_ENV: "given-join-token"}
     assert not (tmp_path / "private" / "k3s-token").exists(), "a given token is not stored"
+    monkeypatch.setenv("HOMELAB_ETCD_S3_ACCESS_KEY", "etcd-access")
+    monkeypatch.setenv("HOMELAB_ETCD_S3_SECRET_KEY", "etcd-secret")
+    stage.run(StageContext(repo, example_homelab))
+    assert calls[-1][2]["secret_env"] == {
+        TOKEN_ENV: "given-join-token",
+        "HOMELAB_ETCD_S3_ACCESS_KEY": "etcd-access",
+        "HOMELAB_ETCD_S3_SECRET_KEY": "etcd-secret",
+    }
+    assert "etcd-secret" not in str(calls[-1][2]["extravars"])
     assert summary == f"site.yml: 1 host(s), no changes; kubeconfig at {kubeconfig}"
 
 

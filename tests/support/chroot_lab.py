@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,44 @@ from homelabeazy.render.serialize import to_yaml
 from tests.support.rootfs import make_host
 
 TOKEN = "K10-test-join-token-0123456789abcdef"
-K3S_STANDIN = """#!/bin/sh
-# Stand-in for the K3s binary in tests: the chroots never start it, upgrade.yml asks its version.
-echo "k3s version {version} (homelabeazy test stand-in)"
+STANDIN_STATE = "var/lib/k3s-standin"
+"""Inside each chroot: the stand-in's call log, cordon marks, snapshots and failure switches."""
+
+K3S_STANDIN = r"""#!/bin/sh
+# Stand-in for the K3s binary in tests: the chroots never run K3s. It answers exactly the commands
+# the playbooks run (anything else exits 64) and logs each call with a nanosecond timestamp, so a
+# test can merge the logs of every host into one ordered story. State lives in /{state}:
+#   calls.log         "<ns> <this binary's version> <arguments>"
+#   cordoned/<node>   set by drain, cleared by uncordon (what `get node -o jsonpath` reads)
+#   snapshots/<name>  one file per `etcd-snapshot save`
+#   not-ready         node names `kubectl wait` reports as never Ready (a failing upgrade)
+#   fail-snapshot     makes `etcd-snapshot save` fail
+state=/{state}
+mkdir -p "$state/cordoned" "$state/snapshots"
+echo "$(date +%s%N) {version} $*" >> "$state/calls.log"
+case "$1 $2" in
+  "--version "*)
+    echo "k3s version {version} (homelabeazy test stand-in)" ;;
+  "etcd-snapshot save")
+    if [ -e "$state/fail-snapshot" ]; then echo "etcd-snapshot: etcd is not healthy" >&2; exit 1; fi
+    [ "$3" = "--name" ] || {{ echo "etcd-snapshot save: --name missing" >&2; exit 64; }}
+    touch "$state/snapshots/$4"; echo "Snapshot $4 saved." ;;
+  "kubectl drain")
+    touch "$state/cordoned/$3"; echo "node/$3 drained" ;;
+  "kubectl uncordon")
+    rm -f "$state/cordoned/$3"; echo "node/$3 uncordoned" ;;
+  "kubectl get")
+    [ "$3" = "node" ] || {{ echo "stand-in: unsupported: $*" >&2; exit 64; }}
+    if [ -e "$state/cordoned/$4" ]; then printf true; fi ;;
+  "kubectl wait")
+    node="${{4#node/}}"
+    if [ -e "$state/not-ready" ] && grep -qx "$node" "$state/not-ready"; then
+      echo "error: timed out waiting for the condition on nodes/$node" >&2; exit 1
+    fi
+    echo "node/$node condition met" ;;
+  *)
+    echo "stand-in: unsupported: $*" >&2; exit 64 ;;
+esac
 """
 K3S_KUBECONFIG = """apiVersion: v1
 clusters:
@@ -53,15 +89,20 @@ users:
 """What K3s writes to /etc/rancher/k3s/k3s.yaml once it runs; seeded because it never runs here."""
 
 
-def lab_homelab(servers: int, agents: int) -> Homelab:
-    """The example homelab with `servers` servers and `agents` agents."""
+def lab_config_text(servers: int, agents: int) -> str:
+    """The example homelab.yaml (comments and all) with `servers` servers and `agents` agents."""
     text = example_text()
     for role, count in (("servers", servers), ("agents", agents)):
         old = f"  {role}:\n    count: "
         start = text.index(old) + len(old)
         end = text.index("\n", start)
         text = text[:start] + str(count) + text[end:]
-    return build(load_config(text).config)
+    return text
+
+
+def lab_homelab(servers: int, agents: int) -> Homelab:
+    """The example homelab with `servers` servers and `agents` agents."""
+    return build(load_config(lab_config_text(servers, agents)).config)
 
 
 @dataclass
@@ -86,19 +127,27 @@ class ChrootLab:
             "homelab_airgap": True,
             "homelab_apply_kernel": False,
             "homelab_start_services": False,
+            "homelab_cluster_api": False,
             "k3s_airgap_dir": str(self.airgap),
             "homelab_kubeconfig_path": str(self.kubeconfig),
             **extra,
         }
 
-    def run(self, playbook: str = "site.yml", limit: str | None = None, **extra: Any) -> PlaybookResult:
-        """Run `playbook` against the chroots (or the `limit` ones), recording progress events."""
+    def run(
+        self,
+        playbook: str = "site.yml",
+        limit: str | None = None,
+        secrets: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> PlaybookResult:
+        """Run `playbook` against the chroots (or the `limit` ones), recording progress events;
+        `secrets` are more environment variables beside the join token (e.g. the etcd S3 keys)."""
         return run_playbook(
             self.ansible_dir,
             playbook,
             inventory=self.inventory,
             extravars=self.extravars(**extra),
-            secret_env={render_ansible.TOKEN_ENV: TOKEN},
+            secret_env={render_ansible.TOKEN_ENV: TOKEN, **(secrets or {})},
             limit=limit,
             progress=self.events.append,
             timeout=900,
@@ -108,7 +157,7 @@ class ChrootLab:
 def write_airgap(folder: Path, version: str, binary: str | None = None) -> Path:
     """An airgap directory like the K3s release page: binary, image tarball, sha256 list."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "k3s").write_text(binary or K3S_STANDIN.format(version=version))
+    (folder / "k3s").write_text(binary or K3S_STANDIN.format(version=version, state=STANDIN_STATE))
     (folder / "k3s").chmod(0o755)
     (folder / "k3s-airgap-images-amd64.tar.zst").write_bytes(b"stand-in image tarball\n" * 64)
     sums = "".join(

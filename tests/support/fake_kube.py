@@ -53,6 +53,8 @@ class FakeKube:
     applied: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
     on_create: list[Callable[[str, dict[str, Any]], None]] = field(default_factory=list)
+    health: dict[str, tuple[int, str]] = field(default_factory=dict)
+    """Answers of the API server's /readyz/<check> endpoints (status, text); unset checks are ok."""
     hidden: set[str] = field(default_factory=set)
     """Group/versions discovery does not serve yet (a CRD not installed); tests reveal them."""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -116,6 +118,10 @@ def _handler(state: FakeKube) -> type[BaseHTTPRequestHandler]:
             path = unquote(urlsplit(self.path).path)
             state.requests.append(("GET", path))
             if not self._authorised():
+                return
+            if path.startswith("/readyz/"):
+                status, text = state.health.get(path.removeprefix("/readyz/"), (200, "ok"))
+                self._send(status, text.encode(), "text/plain")
                 return
             if "/proxy/" in path:
                 status, text = state.proxy.get(path, (503, "no endpoints available for service"))

@@ -13,6 +13,7 @@ from homelabeazy.cli import console, core_commands, doctor, import_estate, terra
 from homelabeazy.cli import dr as dr_cli
 from homelabeazy.cli import lifecycle as lifecycle_commands
 from homelabeazy.cli import secrets as secrets_cli
+from homelabeazy.cli import upgrade as upgrade_cli
 from homelabeazy.cli import users as users_cli
 from homelabeazy.cli.net import app as net_app
 from homelabeazy.errors import ConfigError, ExitCode, HomelabError
@@ -60,6 +61,7 @@ app.command()(lifecycle_commands.drift)
 app.command()(doctor.doctor)
 app.add_typer(lifecycle_commands.backup_app, name="backup")
 app.add_typer(dr_cli.app, name="dr")
+app.add_typer(upgrade_cli.app, name="upgrade")
 
 
 # Typer (0.29) carries its own copy of click and raises only its own classes: click itself is not a

@@ -316,6 +316,26 @@ class SshConfig(Section):
     """OpenSSH public keys allowed to log in (`ssh-ed25519 AAAA... comment`)."""
 
 
+class EtcdSnapshots(Section):
+    """K3s's scheduled snapshots of its embedded etcd: kept on every server and copied off the
+    cluster to S3, so losing every server still leaves the cluster's state to restore."""
+
+    schedule: Cron = "0 */6 * * *"
+    """When each server takes a snapshot (cron, the servers' clock). Every 6 hours by default."""
+    retention: int = Field(default=28, ge=1, le=1000)
+    """Snapshots kept on each server, and in S3: 28 at the default schedule is a week."""
+    s3: bool | None = None
+    """Copy each snapshot to Velero's S3 target (`services.velero.target`: endpoint, region and
+    keys). Unset: on when that is safe, i.e. Velero has a target and either its `prefix` is set or
+    `bucket` below names another bucket (with no prefix Velero owns the bucket's root and marks a
+    bucket holding other folders Unavailable). The keys are Vault's `velero/s3`, written by Ansible
+    into a root-only file on the servers, never into the repository."""
+    bucket: Label | None = None
+    """Another bucket on the same endpoint for the snapshots (default: Velero's bucket)."""
+    folder: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")] = "k3s-etcd"
+    """Folder inside the bucket for the snapshots (one level: letters, digits, `.`, `_`, `-`)."""
+
+
 class ClusterConfig(Section):
     """The HA K3s cluster on Proxmox VMs."""
 
@@ -342,6 +362,9 @@ class ClusterConfig(Section):
     )
     """kube-vip release (its image tag, `ghcr.io/kube-vip/kube-vip`) holding the API VIP; the
     default is the one homelabeazy is tested with."""
+
+    etcd_snapshots: EtcdSnapshots = Field(default_factory=EtcdSnapshots)
+    """Scheduled etcd snapshots and their copy to S3 (on by default; see `etcd_snapshots.s3`)."""
 
 
 # --------------------------------------------------------------------------- ansible

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from homelabeazy.lifecycle.runners import Progress, quiet
-from homelabeazy.render.ansible import TOKEN_ENV
+from homelabeazy.render.ansible import ETCD_S3_ENV, TOKEN_ENV
 
 if TYPE_CHECKING:
     from homelabeazy.ops.ansible import PlaybookResult, TaskResult
@@ -55,6 +55,14 @@ class AnsibleAdapter:
     run_playbook: Callable[..., PlaybookResult] | None = None
     """The playbook runner (ops.ansible.run_playbook unless a test gives another)."""
 
+    def etcd_s3_keys(self) -> dict[str, str]:
+        """The etcd snapshots' S3 keys (Vault's velero/s3) when the environment holds them.
+
+        They go to the k3s_server role like the token, through the environment; without them the
+        role keeps the key file an earlier run wrote and says the S3 copy needs them.
+        """
+        return {name: self.environ[name] for name in ETCD_S3_ENV if self.environ.get(name)}
+
     def run(self, playbook: Path, inventory: Path, progress: Progress = quiet) -> str:
         """Run `playbook` from its folder against `inventory`; progress is `host: task (status)`."""
         run = self.run_playbook
@@ -73,7 +81,7 @@ class AnsibleAdapter:
             playbook.name,
             inventory=inventory.resolve(),
             extravars={"homelab_kubeconfig_path": str(self.kubeconfig)},
-            secret_env={TOKEN_ENV: token},
+            secret_env={TOKEN_ENV: token, **self.etcd_s3_keys()},
             progress=show,
             scratch=self.token_file.parent / "ansible-runs",
         )

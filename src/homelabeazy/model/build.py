@@ -7,6 +7,7 @@ from dataclasses import replace
 from ipaddress import IPv4Address
 
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.model import etcd_snapshots
 from homelabeazy.model.catalog import enabled_entries
 from homelabeazy.model.catalog.apps import AppFacts, app_values
 from homelabeazy.model.catalog.base import SecretSpec, ServiceEntry
@@ -44,6 +45,7 @@ def build(config: HomelabConfig) -> Homelab:
         ssh_user=config.cluster.ssh.user,
         ssh_keys=tuple(config.cluster.ssh.public_keys),
         airgap=config.cluster.airgap,
+        etcd_snapshots=etcd_snapshots.plan(config),
     )
     return Homelab(
         name=config.name,

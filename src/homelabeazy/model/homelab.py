@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from homelabeazy.config.schema import AppConfig, GroupConfig, HomelabConfig, NetworkConfig, UserConfig
 from homelabeazy.model.catalog.base import Access, SecretSpec, ServiceEntry
+from homelabeazy.model.etcd_snapshots import EtcdSnapshotPlan
 from homelabeazy.model.identity import LdapLayout
 
 Role = Literal["server", "agent"]
@@ -120,6 +121,8 @@ class Cluster:
     ssh_user: str
     ssh_keys: tuple[str, ...]
     airgap: bool
+    etcd_snapshots: EtcdSnapshotPlan
+    """Scheduled etcd snapshots and their S3 copy (model/etcd_snapshots.py)."""
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,14 @@ class Failure:
         return f"{self.host}: {self.task}: {self.message}"
 
 
+class PlaybookFailed(ExternalSystemError):
+    """A playbook run failed on one or more hosts; `failures` says where (in the order they came)."""
+
+    def __init__(self, action: str, answer: str, fix: str, failures: tuple[Failure, ...]) -> None:
+        super().__init__(SYSTEM, action, answer, fix)
+        self.failures = failures
+
+
 @dataclass(frozen=True)
 class PlaybookResult:
     """The outcome of a successful run."""
@@ -129,7 +137,10 @@ def _message(res: Any) -> str:
     for item in res.get("results", []) or []:
         if isinstance(item, Mapping) and item.get("failed"):
             return _message(item)
-    for key in ("msg", "stderr", "module_stderr", "stdout"):
+    keys: tuple[str, ...] = ("msg", "stderr", "module_stderr", "stdout")
+    if res.get("msg") == "non-zero return code" and res.get("stderr"):
+        keys = ("stderr", "msg")  # a command that failed: what it printed says why, the msg does not
+    for key in keys:
         value = res.get(key)
         if value:
             text = str(value).strip()
@@ -241,11 +252,11 @@ def run_playbook(
         # workers, and the private dir with the token is gone by now): an interruption, not a failure.
         raise KeyboardInterrupt
     if status != "successful" or rc != 0:
-        raise ExternalSystemError(
-            SYSTEM,
+        raise PlaybookFailed(
             f"running {playbook}",
             redact(_failure_text(status, rc, failures, output), secrets),
             "fix the cause above and re-run; the playbooks are idempotent, finished hosts are no-ops",
+            tuple(Failure(f.host, f.task, redact(f.message, secrets)) for f in failures),
         )
     recap = recap_of(stats)
     missed = sorted(set(targeted) - set(recap))

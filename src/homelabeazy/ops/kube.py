@@ -118,6 +118,19 @@ class KubeAdapter:
         answer = self.request("GET", path)
         return list(answer.get("items", [])) if isinstance(answer, dict) else []
 
+    def health_check(self, name: str) -> str:
+        """One of the API server's readiness checks (`etcd`, ...): `ok`, or what it answered instead.
+
+        The API server answers a failing check with HTTP 500 and the check's own text; anything
+        else (unreachable, unauthorised) is an ExternalSystemError like every other request.
+        """
+        try:
+            return str(self.request("GET", f"/readyz/{quote(name)}", raw=True)).strip()
+        except KubeApiError as exc:
+            if exc.status == 500:
+                return exc.answer
+            raise
+
     def service_get(self, namespace: str, service: str, path: str) -> str:
         """GET `path` on a Service through the API server's service proxy (`https:name:port` allowed)."""
         return str(
