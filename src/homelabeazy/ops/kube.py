@@ -54,9 +54,7 @@ class KubeAdapter:
     def _api(self) -> Any:
         if self._client is None:
             try:
-                self._client = kube_config.new_client_from_config(
-                    config_file=str(self.kubeconfig)
-                )
+                self._client = kube_config.new_client_from_config(config_file=str(self.kubeconfig))
             except Exception as exc:  # the client raises ConfigException, OSError, YAML errors...
                 raise ExternalSystemError(
                     "kubernetes",
