@@ -615,9 +615,9 @@ class BackupTarget(Section):
     bucket: Label
     """Bucket name."""
     prefix: str = ""
-    """Folder inside the bucket for Velero's store. Set it (e.g. `velero`): Velero refuses a store
-    holding folders of its own, and the disaster-recovery backups (`homelab-dr/`) and etcd snapshots
-    go beside it, at the bucket's root, only when the root is not Velero's."""
+    """Folder inside the bucket for Velero's store. Set it (e.g. `velero`): Velero marks a store
+    holding folders not its own Unavailable, so the disaster-recovery backups (`homelab-dr/`) and
+    etcd snapshots go beside it, at the bucket's root, and only when the root is not Velero's."""
     region: str = "us-east-1"
     """Region (any value for MinIO)."""
     s3_url: (
