@@ -22,7 +22,7 @@ from homelabeazy.errors import UsageError
 from homelabeazy.lifecycle.dr import artifacts, store
 from homelabeazy.model import Homelab, build
 from homelabeazy.model.dr_backups import ldap_exports_on, vault_snapshots_on
-from homelabeazy.render import kubernetes
+from homelabeazy.render import docs, kubernetes
 from tests.conftest import CliResult
 
 EXAMPLE_PREFIX = "      prefix: velero\n"
@@ -138,3 +138,11 @@ def test_cli_refuses_to_upload_into_velero_root(
     assert "set services.velero.target.prefix, e.g. `prefix: velero`" in message
     assert "--to FILE" in message
     assert "Traceback" not in message
+
+
+def test_the_runbook_says_why_they_are_off() -> None:
+    runbook = " ".join(docs.render(_homelab(None))["docs/RUNBOOK.md"].split())
+    assert "Vault's raft snapshots and the LDAP exports are **off**: Velero owns the root" in runbook
+    assert "To turn them on, set services.velero.target.prefix, e.g. `prefix: velero`." in runbook
+    beside = " ".join(docs.render(_homelab("velero"))["docs/RUNBOOK.md"].split())
+    assert "go to the same bucket, beside Velero's folder: `homelab-dr/` at the bucket's root" in beside
