@@ -131,22 +131,18 @@ def _dr_backups(homelab: Homelab) -> dict[str, Any]:
     """The disaster-recovery backups taken (into `homelab-dr/`, beside Velero's folder) and, when
     some are off for want of a safe place, why."""
     config = homelab.config
-    taken = [
-        name
-        for name, on in (
-            ("Vault's raft snapshots", dr_backups.vault_snapshots_on(config)),
-            ("the LDAP exports", dr_backups.ldap_exports_on(config)),
-        )
-        if on
-    ]
-    wanted = (config.services.vault.enabled and config.services.vault.snapshots.enabled is not False) or (
-        config.services.openldap.enabled and config.services.openldap.exports.enabled is not False
+    services = config.services
+    kinds = (
+        ("Vault's raft snapshots", services.vault.enabled, services.vault.snapshots.enabled),
+        ("the LDAP exports", services.openldap.enabled, services.openldap.exports.enabled),
     )
-    blocker = dr_backups.bucket_blocker(config)
+    wanted = [name for name, service_on, enabled in kinds if service_on and enabled is not False]
+    safe = dr_backups.bucket_blocker(config) is None
     return {
-        "taken": " and ".join(taken),
+        "taken": " and ".join(wanted) if safe else "",
         "folder": dr_backups.FOLDER,
-        "off": blocker if wanted and not taken else None,
+        "off": " and ".join(wanted) if wanted and not safe else "",
+        "why": dr_backups.bucket_blocker(config),
         "fix": dr_backups.PREFIX_FIX,
     }
 
