@@ -21,15 +21,18 @@ import kubernetes_validate
 import pytest
 from ruamel.yaml import YAML
 
+from homelabeazy.config import load_config
 from homelabeazy.errors import ExternalSystemError
+from homelabeazy.model import build
 from homelabeazy.ops.ansible import PlaybookResult
-from tests.support.chroot_lab import TOKEN, ChrootLab, build_lab, lab_homelab, write_airgap
+from tests.support.chroot_lab import TOKEN, ChrootLab, build_lab, lab_config_text, write_airgap
 from tests.support.integration import need_binary, need_root
 from tests.support.rootfs import hosts_under, mounts_below, rootfs_tarball
 
 pytestmark = pytest.mark.integration
 
 SERVERS = ("k3s-server-1", "k3s-server-2", "k3s-server-3")
+VELERO_PREFIX = "      prefix: velero\n"
 AGENT = "k3s-agent-1"
 
 
@@ -52,7 +55,12 @@ def rootfs() -> Path:
 def runs(rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     base = tmp_path_factory.mktemp("chroot-lab")
     with hosts_under(base):
-        lab = build_lab(lab_homelab(servers=3, agents=1), base, rootfs)
+        # Without the example's Velero prefix: the snapshots stay on the servers (their S3 copy is
+        # test_upgrade_chroot's).
+        text = lab_config_text(servers=3, agents=1)
+        assert VELERO_PREFIX in text
+        homelab = build(load_config(text.replace(VELERO_PREFIX, "", 1)).config)
+        lab = build_lab(homelab, base, rootfs)
         first = lab.run()
         second = lab.run()
         yield Runs(lab, first, second)
@@ -97,7 +105,7 @@ def test_first_server_initialises_the_cluster(runs: Runs) -> None:
         "disable": ["traefik", "servicelb"],
         "write-kubeconfig-mode": "0600",
         "etcd-expose-metrics": True,
-        # The example's Velero target has no prefix: snapshots stay on the servers (no etcd-s3).
+        # The lab's Velero target has no prefix: snapshots stay on the servers (no etcd-s3).
         "etcd-snapshot-schedule-cron": "0 */6 * * *",
         "etcd-snapshot-retention": 28,
     }
@@ -115,7 +123,7 @@ def test_other_servers_join_through_the_vip(runs: Runs, host: str, ip: str) -> N
         "disable": ["traefik", "servicelb"],
         "write-kubeconfig-mode": "0600",
         "etcd-expose-metrics": True,
-        # The example's Velero target has no prefix: snapshots stay on the servers (no etcd-s3).
+        # The lab's Velero target has no prefix: snapshots stay on the servers (no etcd-s3).
         "etcd-snapshot-schedule-cron": "0 */6 * * *",
         "etcd-snapshot-retention": 28,
     }

@@ -44,7 +44,7 @@ SERVERS = ("k3s-server-1", "k3s-server-2", "k3s-server-3")
 AGENT = "k3s-agent-1"
 NODES = (*SERVERS, AGENT)
 START, PATCH, MINOR = "v1.33.5+k3s1", "v1.33.6+k3s1", "v1.34.1+k3s1"
-VELERO_TARGET = "      bucket: homelab-backups\n      region: us-east-1\n"
+VELERO_PREFIX = "      prefix: velero\n"
 S3_KEYS = {
     "HOMELAB_ETCD_S3_ACCESS_KEY": "AKIATESTETCDACCESS01",
     "HOMELAB_ETCD_S3_SECRET_KEY": "etcd-secret-key-never-in-the-repo-0123456789",
@@ -126,10 +126,9 @@ def upgrades(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upgrades]:
     need_binary("chroot", "coreutils")
     tarball = rootfs_tarball()
     base = tmp_path_factory.mktemp("upgrade-lab")
-    # A Velero prefix, so the etcd snapshots are copied to S3 too (model/etcd_snapshots.py).
-    text = lab_config_text(servers=3, agents=1).replace(
-        VELERO_TARGET, VELERO_TARGET + "      prefix: velero\n"
-    )
+    # The example's Velero prefix: the etcd snapshots are copied to S3 too (model/etcd_snapshots.py).
+    text = lab_config_text(servers=3, agents=1)
+    assert VELERO_PREFIX in text
     with hosts_under(base):
         lab = build_lab(build(load_config(text).config), base, tarball)
         config = lab.repo / "homelab.yaml"

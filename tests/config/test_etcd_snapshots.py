@@ -16,19 +16,19 @@ from homelabeazy.model.etcd_snapshots import EtcdS3, EtcdSnapshotPlan
 from homelabeazy.render import ansible
 from tests.support.golden import assert_golden
 
-VELERO_TARGET = "      bucket: homelab-backups\n      region: us-east-1\n"
-"""The example's Velero target lines, where tests add a prefix."""
+EXAMPLE_PREFIX = "      prefix: velero\n"
+"""The example's Velero prefix line, which tests replace (or drop: Velero then owns the bucket's root)."""
 
 
 def config_text(snapshots: str = "", prefix: str | None = None, s3_url: str | None = None) -> str:
-    """The example with `etcd_snapshots:` lines under `cluster:` and/or a Velero prefix / endpoint."""
+    """The example with `etcd_snapshots:` lines under `cluster:`, Velero's prefix (none unless
+    given) and endpoint."""
     text = example_text()
     if snapshots:
         anchor = "  airgap:" if "  airgap:" in text else "  ssh:\n"
         text = text.replace(anchor, f"  etcd_snapshots:\n{snapshots}{anchor}", 1)
-    if prefix is not None:
-        assert VELERO_TARGET in text
-        text = text.replace(VELERO_TARGET, f"{VELERO_TARGET}      prefix: {prefix}\n", 1)
+    assert EXAMPLE_PREFIX in text
+    text = text.replace(EXAMPLE_PREFIX, "" if prefix is None else f"      prefix: {prefix}\n", 1)
     if s3_url is not None:
         text = text.replace("s3_url: https://minio.home.example.com", f"s3_url: {s3_url}", 1)
     return text
@@ -40,9 +40,16 @@ def errors(text: str) -> list[str]:
     return [f"{p.path}: {p.message}" for p in caught.value.problems if p.severity == "error"]
 
 
-def test_defaults_keep_the_example_valid_with_local_snapshots() -> None:
+def test_defaults_copy_the_examples_snapshots_beside_velero() -> None:
     plan = build(load_config(example_text()).config).cluster.etcd_snapshots
-    # The example's Velero target has no prefix: Velero owns the bucket's root, so no S3 copy.
+    # The example's Velero target has a prefix: the bucket's root is free for k3s-etcd/.
+    assert plan == EtcdSnapshotPlan(
+        "0 */6 * * *", 28, EtcdS3("minio.home.example.com", False, "homelab-backups", "us-east-1", "k3s-etcd")
+    )
+
+
+def test_without_a_velero_prefix_they_stay_on_the_servers() -> None:
+    plan = build(load_config(config_text()).config).cluster.etcd_snapshots
     assert plan == EtcdSnapshotPlan("0 */6 * * *", 28, None)
 
 

@@ -8,6 +8,7 @@ import pytest
 from homelabeazy.config import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.errors import ConfigError
+from homelabeazy.model.dr_backups import vault_snapshots_on
 
 ANCHOR = "    key_threshold: 3\n"
 
@@ -22,10 +23,11 @@ def test_defaults_need_no_new_lines() -> None:
     vault = load_config(example_text()).config.services.vault
     assert vault.age_recipients == []
     assert (vault.snapshots.enabled, vault.snapshots.schedule, vault.snapshots.keep) == (
-        True,
+        None,
         "15 */6 * * *",
         28,
     )
+    assert vault_snapshots_on(load_config(example_text()).config), "on: Velero's prefix leaves room"
 
 
 def test_real_recipients_and_schedule_load() -> None:

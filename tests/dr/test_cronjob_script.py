@@ -33,11 +33,15 @@ pytestmark = pytest.mark.integration
 SHIM = Path(__file__).resolve().parent / "aws_shim.py"
 
 
-def _cronjob(s3: S3Server) -> dict[str, Any]:
+def text_for(s3: S3Server) -> str:
+    """The example (Velero's prefix `velero`) on the test's bucket, keeping 2 snapshots."""
     text = example_text().replace("s3_url: https://minio.home.example.com", f"s3_url: {s3.endpoint}")
-    text = text.replace("      region: us-east-1\n", "      region: us-east-1\n      prefix: velero\n", 1)
-    text = text.replace("    key_threshold: 3\n", "    key_threshold: 3\n    snapshots: {keep: 2}\n", 1)
-    homelab = build(load_config(text).config)
+    assert "      prefix: velero\n" in text
+    return text.replace("    key_threshold: 3\n", "    key_threshold: 3\n    snapshots: {keep: 2}\n", 1)
+
+
+def _cronjob(s3: S3Server) -> dict[str, Any]:
+    homelab = build(load_config(text_for(s3)).config)
     return next(d for d in snapshot_manifests(homelab, "vault") if d["kind"] == "CronJob")
 
 
@@ -78,12 +82,9 @@ def test_cronjob_writes_what_the_cli_restores(s3_server: S3Server, tmp_path: Pat
     raw = s3_server.client().list_objects_v2(Bucket=s3_server.bucket)["Contents"]  # type: ignore[attr-defined]
     keys = sorted(o["Key"] for o in raw)
     assert len(keys) == 4, keys
-    assert all(k.startswith("velero/homelab-dr/vault-raft/") for k in keys)
-    target = store.target_from_config(build(load_config(example_text()).config).config)
-    objects = ObjectStore(
-        type(target)(s3_server.bucket, s3_server.region, s3_server.endpoint, "velero"),
-        S3Credentials(s3_server.access_key_id, s3_server.secret_access_key),
-    )
+    assert all(k.startswith("homelab-dr/vault-raft/") for k in keys), "beside Velero's velero/, never in it"
+    target = store.target_from_config(build(load_config(text_for(s3_server)).config).config)
+    objects = ObjectStore(target, S3Credentials(s3_server.access_key_id, s3_server.secret_access_key))
     newest = store.latest_key(objects, artifacts.VAULT_RAFT)
     assert store.download_verified(objects, newest) == uploads[-1]
     assert check_raft_snapshot(uploads[-1], newest).index == 42

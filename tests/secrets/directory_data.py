@@ -25,7 +25,8 @@ GROUPS = "ou=groups," + BASE
 USERS = 200
 GROUP_NAMES = ("admins", "family", "guests", "media", "dev")
 PREFIX = "lab/"
-"""The folder of the Velero target inside the bucket (bucket_users' homelab.yaml): every key is under it."""
+"""Velero's folder inside the bucket (bucket_users' homelab.yaml): the LDAP exports go beside it,
+at the bucket's root (`homelab-dr/`), never under it."""
 PHOTO = bytes(range(256)) * 4
 """A binary value (not UTF-8): must come back byte for byte."""
 
@@ -152,13 +153,13 @@ def populated(directory_server: SlapdServer) -> dict[str, str]:
 def bucket_users(
     cli: Cli, repo: Path, directory_server: SlapdServer, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
 ) -> Cli:
-    """`homelab users ...` whose homelab.yaml points the Velero target at moto, in folder PREFIX,
-    keeping 2 exports."""
+    """`homelab users ...` whose homelab.yaml points the Velero target at moto (Velero's folder
+    PREFIX), keeping 2 exports."""
     config = repo / "homelab.yaml"
     text = config.read_text(encoding="utf-8")
-    text = text.replace(
-        "s3_url: https://minio.home.example.com", f"s3_url: {s3_server.endpoint}\n      prefix: /{PREFIX}"
-    )
+    assert "      prefix: velero\n" in text
+    text = text.replace("      prefix: velero\n", f"      prefix: /{PREFIX}\n", 1)
+    text = text.replace("s3_url: https://minio.home.example.com", f"s3_url: {s3_server.endpoint}")
     text = text.replace(
         "organisation: Example Homelab\n", "organisation: Example Homelab\n    exports:\n      keep: 2\n"
     )

@@ -240,9 +240,7 @@ def _check_section(
 ) -> list[str]:
     out = [f"## `{title}`", "", what, ""]
     for case, want in cases:
-        severity = (
-            "warning (exit 0)" if want["severity"] == "warning" else f"error (exit {want['exit_code']})"
-        )
+        severity = f"{want['severity']} (exit {want['exit_code']})"
         out += [
             f"**{case.stem}** — {severity}",
             "",

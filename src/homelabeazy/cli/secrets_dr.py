@@ -48,8 +48,11 @@ def snapshot(
 ) -> int:
     """Take a raft snapshot of Vault and store it in the backup bucket (or a file), with its checksum."""
     from homelabeazy.lifecycle.dr import vault_snapshots
+    from homelabeazy.lifecycle.dr.store import require_safe_bucket
 
     _, homelab = load_homelab(config)
+    if to is None:
+        require_safe_bucket(homelab.config, "the raft snapshot")
     vault = vault_adapter(homelab, vault_addr, ca_cert, bootstrap_file)
     taken = vault_snapshots.take(vault)
     where: str

@@ -313,13 +313,18 @@ def export_directory(  # noqa: PLR0917 - every Typer option is a parameter
     bootstrap_file: BootstrapOption = None,
 ) -> int:
     """Export every entry under the base DN, password hashes included, as LDIF (to the backup bucket
-    under homelab-dr/ldap-ldif/, keeping services.openldap.exports.keep of them, or to --to FILE)."""
+    under homelab-dr/ldap-ldif/ beside Velero's folder, keeping services.openldap.exports.keep of
+    them, or to --to FILE)."""
     from homelabeazy.lifecycle import directory_backup
 
     conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
     base = conn.homelab.ldap.base_dn
     if to is not None:
         directory_backup.ensure_outside_repo(to, config.parent)
+    else:
+        from homelabeazy.lifecycle.dr.store import require_safe_bucket
+
+        require_safe_bucket(conn.homelab.config, "the LDIF export")
     bucket = None if to else _backup_store(conn)
     with conn.ldap() as ldap:
         data, count = directory_backup.export_directory(ldap, base)

@@ -25,6 +25,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from homelabeazy.config import (  # noqa: F401 - register their checks
     checks_day_one,
     checks_dns,
+    checks_dr,
     checks_etcd,
     checks_overrides,
     checks_public,

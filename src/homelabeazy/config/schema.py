@@ -526,10 +526,12 @@ class AutheliaConfig(ServiceBase):
 
 
 class LdapExports(Section):
-    """Scheduled LDIF exports of the directory into the Velero bucket (`homelab-dr/ldap-ldif/`)."""
+    """Scheduled LDIF exports of the directory into Velero's bucket, beside Velero's own folder
+    (`homelab-dr/ldap-ldif/` at the bucket's root)."""
 
-    enabled: bool = True
-    """Take them (only when Velero has a target bucket)."""
+    enabled: bool | None = None
+    """Take them. Unset: on when that is safe, i.e. Velero has a target whose `prefix` is set (with
+    no prefix Velero owns the bucket's root and marks a bucket holding other folders Unavailable)."""
     schedule: Cron = "30 */6 * * *"
     """Cron expression (UTC)."""
     keep: int = Field(default=28, ge=1, le=10000)
@@ -571,10 +573,12 @@ AgeRecipient = Annotated[str, AfterValidator(_check_age_recipient)]
 
 
 class VaultSnapshots(Section):
-    """Scheduled raft snapshots of Vault into the Velero bucket (`homelab-dr/vault-raft/`)."""
+    """Scheduled raft snapshots of Vault into Velero's bucket, beside Velero's own folder
+    (`homelab-dr/vault-raft/` at the bucket's root)."""
 
-    enabled: bool = True
-    """Take them (only when Velero has a target bucket)."""
+    enabled: bool | None = None
+    """Take them. Unset: on when that is safe, i.e. Velero has a target whose `prefix` is set (with
+    no prefix Velero owns the bucket's root and marks a bucket holding other folders Unavailable)."""
     schedule: Cron = "15 */6 * * *"
     """Cron expression (UTC)."""
     keep: int = Field(default=28, ge=1, le=10000)
@@ -611,7 +615,9 @@ class BackupTarget(Section):
     bucket: Label
     """Bucket name."""
     prefix: str = ""
-    """Folder inside the bucket."""
+    """Folder inside the bucket for Velero's store. Set it (e.g. `velero`): Velero marks a store
+    holding folders not its own Unavailable, so the disaster-recovery backups (`homelab-dr/`) and
+    etcd snapshots go beside it, at the bucket's root, and only when the root is not Velero's."""
     region: str = "us-east-1"
     """Region (any value for MinIO)."""
     s3_url: (

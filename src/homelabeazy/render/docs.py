@@ -8,7 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from homelabeazy import toolchain
-from homelabeazy.model import Homelab, Route, repo_credentials
+from homelabeazy.model import Homelab, Route, dr_backups, repo_credentials
 from homelabeazy.model.catalog import REGISTRY, ServiceEntry, cloudflare_tunnel, external_dns
 from homelabeazy.model.proxmox_privileges import (
     IMPORT_CONTENT_SINCE,
@@ -127,6 +127,26 @@ def _public_access(homelab: Homelab) -> dict[str, object] | None:
     }
 
 
+def _dr_backups(homelab: Homelab) -> dict[str, Any]:
+    """The disaster-recovery backups taken (into `homelab-dr/`, beside Velero's folder) and, when
+    some are off for want of a safe place, why."""
+    config = homelab.config
+    services = config.services
+    kinds = (
+        ("Vault's raft snapshots", services.vault.enabled, services.vault.snapshots.enabled),
+        ("the LDAP exports", services.openldap.enabled, services.openldap.exports.enabled),
+    )
+    wanted = [name for name, service_on, enabled in kinds if service_on and enabled is not False]
+    safe = dr_backups.bucket_blocker(config) is None
+    return {
+        "taken": " and ".join(wanted) if safe else "",
+        "folder": dr_backups.FOLDER,
+        "off": " and ".join(wanted) if wanted and not safe else "",
+        "why": dr_backups.bucket_blocker(config),
+        "fix": dr_backups.PREFIX_FIX,
+    }
+
+
 def render(homelab: Homelab) -> dict[str, str]:
     """README.md, docs/ARCHITECTURE.md, docs/RUNBOOK.md and .gitignore."""
     routes_by_owner: dict[str, list[Route]] = defaultdict(list)
@@ -153,6 +173,7 @@ def render(homelab: Homelab) -> dict[str, str]:
         "matrix": zone_matrix(homelab),
         "groups": group_members(homelab),
         "backup": homelab.config.services.velero if homelab.enabled("velero") else None,
+        "dr": _dr_backups(homelab),
     }
     return {
         "README.md": render_template("docs/README.md.j2", context),

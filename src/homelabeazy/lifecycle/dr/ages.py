@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from homelabeazy.lifecycle.dr import artifacts
 from homelabeazy.model import Homelab
+from homelabeazy.model.dr_backups import ldap_exports_on, vault_snapshots_on
 from homelabeazy.ops.probes import Probe, Row
 
 if TYPE_CHECKING:
@@ -61,10 +62,10 @@ def backup_schedules(homelab: Homelab) -> dict[str, timedelta]:
     """The off-cluster backup kinds this homelab takes (in `homelab-dr/`) and how often."""
     found = {}
     vault = homelab.config.services.vault
-    if homelab.enabled("vault") and vault.snapshots.enabled:
+    if homelab.enabled("vault") and vault_snapshots_on(homelab.config):
         found[artifacts.VAULT_RAFT] = cron_period(vault.snapshots.schedule)
     exports = homelab.config.services.openldap.exports
-    if homelab.enabled("openldap") and exports.enabled:
+    if homelab.enabled("openldap") and ldap_exports_on(homelab.config):
         found[artifacts.LDAP_LDIF] = cron_period(exports.schedule)
     return found
 

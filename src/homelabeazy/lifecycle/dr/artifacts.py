@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from homelabeazy.errors import ExitCode, HomelabError
+from homelabeazy.model.dr_backups import FOLDER
 
-ROOT = "homelab-dr"
+ROOT = FOLDER
+"""At the bucket's root, beside Velero's prefix, never under it (model/dr_backups)."""
 SIDECAR_SUFFIX = ".sha256"
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 

@@ -4,6 +4,10 @@ Shared by every kind of backup (Vault raft snapshots, LDAP exports, the drill): 
 the target in `services.velero.target` and the keys in the environment or in Vault (`velero/s3`, the
 secret Velero itself reads); `upload` writes the object, then its sidecar; `download_verified`
 refuses anything the sidecar does not vouch for.
+
+The keys are the bucket's own (`homelab-dr/<kind>/...` at its root), never under Velero's `prefix`:
+Velero marks a store holding folders not its own Unavailable. `require_safe_bucket` refuses an
+upload while Velero owns the bucket's root (model/dr_backups).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from homelabeazy.errors import UsageError
 from homelabeazy.lifecycle.dr import artifacts
+from homelabeazy.model.dr_backups import PREFIX_FIX, bucket_blocker
 from homelabeazy.ops.objectstore import (
     ObjectMissingError,
     ObjectStore,
@@ -39,7 +44,18 @@ def target_from_config(config: HomelabConfig) -> S3Target:
             "homelab.yaml: services.velero.target is not set; disaster-recovery backups go to the "
             "Velero bucket (s3_url, bucket, region)"
         )
-    return S3Target(bucket=target.bucket, region=target.region, endpoint=target.s3_url, prefix=target.prefix)
+    # No prefix: the backups sit beside Velero's folder, at the bucket's root.
+    return S3Target(bucket=target.bucket, region=target.region, endpoint=target.s3_url)
+
+
+def require_safe_bucket(config: HomelabConfig, what: str) -> None:
+    """Refuse (exit 2) to upload `what` where it would break Velero; say why and what to do instead."""
+    blocker = bucket_blocker(config)
+    if blocker is not None:
+        raise UsageError(
+            f"homelab.yaml: {what} cannot go to the backup bucket: {blocker}; {PREFIX_FIX} "
+            "(the backups then go beside it), or write it to a file with --to FILE"
+        )
 
 
 def resolve_credentials(

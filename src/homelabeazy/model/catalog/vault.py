@@ -20,6 +20,7 @@ from homelabeazy.model.catalog.traps import (
     health_finding,
     replicas,
 )
+from homelabeazy.model.dr_backups import vault_snapshots_on
 
 CHART = ChartPin("https://helm.releases.hashicorp.com", "vault", "0.34.1")
 
@@ -217,14 +218,8 @@ ACTIVE_ADDRESS = "http://vault-active.vault.svc:8200"
 
 
 def snapshots_enabled(config: HomelabConfig) -> bool:
-    """Snapshots go to the Velero bucket: on when Vault and Velero with a target are both on."""
-    services = config.services
-    return bool(
-        services.vault.enabled
-        and services.vault.snapshots.enabled
-        and services.velero.enabled
-        and services.velero.target is not None
-    )
+    """Snapshots go to Velero's bucket beside its store: the one decision of model/dr_backups."""
+    return vault_snapshots_on(config)
 
 
 def _env(container: Mapping[str, Any]) -> dict[str, str]:

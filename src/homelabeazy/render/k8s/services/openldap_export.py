@@ -1,5 +1,8 @@
 """The scheduled LDIF export of the directory into the backup bucket (`homelab-dr/ldap-ldif/`).
 
+`homelab-dr/` is at the bucket's root, beside Velero's prefix and never under it (Velero marks a
+store holding foreign folders Unavailable); model/dr_backups decides when that is safe.
+
 A CronJob in the directory's namespace: an init container with the directory's own image runs
 `ldapsearch` (paged, so no size limit cuts it short) as the directory admin — only the admin may
 read password hashes, and the chart's ACLs grant no read-only account that right — and writes the
@@ -16,9 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from homelabeazy.lifecycle.dr.artifacts import LDAP_LDIF, kind_prefix
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog import openldap as catalog
 from homelabeazy.model.catalog import velero
+from homelabeazy.model.dr_backups import ldap_exports_on
 from homelabeazy.render.k8s.bundle import Bundle
 from homelabeazy.render.k8s.endpoints import openldap_url
 from homelabeazy.render.k8s.netpol import CLUSTER_POD_CIDR, CLUSTER_SERVICE_CIDR
@@ -48,7 +53,7 @@ AWS_CONFIG = "[default]\ns3 =\n  addressing_style = path\n"
 UPLOAD_SCRIPT = """set -eu
 printf '%s' "$AWS_CONFIG_TEXT" > /work/aws-config
 export AWS_CONFIG_FILE=/work/aws-config
-dir="${S3_PREFIX}homelab-dr/ldap-ldif"
+dir="$S3_FOLDER"
 key="$dir/$(date -u +%Y%m%dT%H%M%SZ).ldif"
 digest=$(sha256sum < /work/export.ldif | cut -d' ' -f1)
 printf '%s  %s\\n' "$digest" "$(wc -c < /work/export.ldif | tr -d ' ')" > /work/export.ldif.sha256
@@ -72,12 +77,8 @@ picks)."""
 
 
 def enabled(homelab: Homelab) -> bool:
-    """Exports go to Velero's bucket: without Velero and its target there is nowhere to put them."""
-    return (
-        homelab.config.services.openldap.exports.enabled
-        and homelab.enabled("velero")
-        and homelab.config.services.velero.target is not None
-    )
+    """Exports go to Velero's bucket beside its store: the one decision of model/dr_backups."""
+    return ldap_exports_on(homelab.config)
 
 
 def _env(values: dict[str, str]) -> list[dict[str, Any]]:
@@ -87,7 +88,6 @@ def _env(values: dict[str, str]) -> list[dict[str, Any]]:
 def _containers(homelab: Homelab, credentials: str) -> tuple[dict[str, Any], dict[str, Any]]:
     target = homelab.config.services.velero.target
     assert target is not None  # enabled() checked it
-    prefix = target.prefix.strip("/")
     endpoint = {catalog.EXPORT_S3_ENDPOINT_ENV: target.s3_url} if target.s3_url else {}
 
     def work() -> dict[str, str]:
@@ -121,7 +121,8 @@ def _containers(homelab: Homelab, credentials: str) -> tuple[dict[str, Any], dic
                     "AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required",
                     "AWS_CONFIG_TEXT": AWS_CONFIG,
                     "S3_BUCKET": target.bucket,
-                    "S3_PREFIX": f"{prefix}/" if prefix else "",
+                    # At the bucket's root, beside Velero's prefix (model/dr_backups).
+                    "S3_FOLDER": kind_prefix(LDAP_LDIF).rstrip("/"),
                     "KEEP": str(homelab.config.services.openldap.exports.keep),
                 }
             ),

@@ -1,5 +1,8 @@
 """Vault's scheduled raft snapshots: a CronJob writing `homelab-dr/vault-raft/<stamp>.snap` to the bucket.
 
+`homelab-dr/` is at the bucket's root, beside Velero's prefix and never under it (Velero marks a
+store holding foreign folders Unavailable); model/dr_backups decides when that is safe.
+
 The layout is the CLI's (lifecycle/dr/artifacts): the object first, then its `.sha256` sidecar
 ("<digest>  <size>"), then the oldest snapshots beyond `keep` are deleted. Two containers, so
 neither image needs the other's tools: Vault's own image logs in with Kubernetes auth as the
@@ -14,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from homelabeazy.config.schema import BackupTarget
-from homelabeazy.lifecycle.dr.artifacts import ROOT, SIDECAR_SUFFIX, VAULT_RAFT
+from homelabeazy.lifecycle.dr.artifacts import SIDECAR_SUFFIX, VAULT_RAFT, kind_prefix
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog.external_secrets import VAULT_AUTH_MOUNT
 from homelabeazy.model.catalog.vault import ACTIVE_ADDRESS, SNAPSHOT_LABELS, SNAPSHOT_NAME
@@ -40,7 +43,7 @@ UPLOAD_SCRIPT = f"""set -eu
 aws configure set default.s3.addressing_style "$S3_ADDRESSING"
 endpoint=""
 if [ -n "${{S3_ENDPOINT:-}}" ]; then endpoint="--endpoint-url=$S3_ENDPOINT"; fi
-folder="${{S3_PREFIX}}{ROOT}/{VAULT_RAFT}/"
+folder="${{S3_FOLDER}}/"
 key="${{folder}}$(date -u +%Y%m%dT%H%M%SZ).snap"
 aws $endpoint s3 cp --only-show-errors /backup/vault.snap "s3://$S3_BUCKET/$key"
 printf '%s  %s\\n' "$(sha256sum /backup/vault.snap | cut -d' ' -f1)" "$(stat -c %s /backup/vault.snap)" \\
@@ -64,10 +67,10 @@ _RESTRICTED: dict[str, Any] = {
 
 
 def _s3_env(target: BackupTarget) -> list[dict[str, Any]]:
-    prefix = target.prefix.strip("/")
     return [
         {"name": "S3_BUCKET", "value": target.bucket},
-        {"name": "S3_PREFIX", "value": f"{prefix}/" if prefix else ""},
+        # At the bucket's root, beside Velero's prefix: never inside Velero's store (model/dr_backups).
+        {"name": "S3_FOLDER", "value": kind_prefix(VAULT_RAFT).rstrip("/")},
         {"name": "S3_ENDPOINT", "value": target.s3_url or ""},
         # MinIO and Garage serve buckets under the path; AWS under virtual hosts.
         {"name": "S3_ADDRESSING", "value": "path" if target.s3_url else "auto"},
