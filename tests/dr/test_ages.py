@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from homelabeazy.lifecycle.dr.ages import allowed_age, judge_backup_ages
+from homelabeazy.lifecycle.dr.ages import EtcdCopies, allowed_age, judge_backup_ages, judge_etcd_age
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 SIX_HOURS = {"vault-raft": timedelta(hours=6)}
@@ -68,3 +68,37 @@ def test_no_backup_is_down_and_each_kind_has_a_row() -> None:
     )
     assert [(r.name, r.health) for r in rows] == [("ldap-ldif", "down"), ("vault-raft", "ok")]
     assert "homelab-dr/ldap-ldif/" in rows[0].detail
+
+
+ETCD = EtcdCopies("homelab-backups", "k3s-etcd", timedelta(hours=6))
+
+
+def _etcd(
+    *ages_h: float, name: str = "etcd-snapshot-k3s-server-1", folder: str = "k3s-etcd"
+) -> list[tuple[str, datetime]]:
+    return [(f"{folder}/{name}-{1764460800 + i}", NOW - timedelta(hours=h)) for i, h in enumerate(ages_h)]
+
+
+def test_fresh_etcd_snapshot_is_ok() -> None:
+    row = judge_etcd_age(ETCD, _etcd(30, 1.5, 7), NOW, "B")
+    assert (row.layer, row.name, row.health) == ("backup", "k3s-etcd", "ok")
+    assert row.detail == "newest 1h30m old (2026-11-30 10:30 UTC), every 6h"
+
+
+def test_late_etcd_snapshot_warns_and_metadata_or_on_demand_do_not_count() -> None:
+    listing = (
+        _etcd(13)
+        + _etcd(0.5, name=".metadata/etcd-snapshot-k3s-server-1")
+        + _etcd(0.5, name="on-demand-k3s-server-1")
+        + _etcd(0.5, folder="k3s-etcd-old")
+    )
+    row = judge_etcd_age(ETCD, listing, NOW, "B")
+    assert row.health == "degraded"
+    assert row.detail.startswith("newest 13h old")
+    assert row.detail.endswith("late (allowed 12h)")
+
+
+def test_no_etcd_snapshot_is_down() -> None:
+    row = judge_etcd_age(ETCD, _etcd(1, folder="elsewhere"), NOW, "B")
+    assert (row.name, row.health) == ("k3s-etcd", "down")
+    assert row.detail == "no etcd snapshot in B k3s-etcd/"

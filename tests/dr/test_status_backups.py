@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from homelabeazy.config import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.lifecycle.dr import artifacts, store
+from homelabeazy.lifecycle.dr.ages import EtcdCopies, etcd_copies
 from homelabeazy.lifecycle.status import StatusClients, StatusTargets, backup_schedules, build_probes
 from homelabeazy.lifecycle.wiring import backup_bucket
 from homelabeazy.model import Homelab, build
@@ -27,8 +29,8 @@ def _bucket(server: S3Server) -> ObjectStore:
     )
 
 
-def _rows(homelab: Homelab, bucket: ObjectStore) -> list[Row]:
-    clients = StatusClients(backups=bucket, now=lambda: NOW)
+def _rows(homelab: Homelab, bucket: ObjectStore, now: datetime = NOW) -> list[Row]:
+    clients = StatusClients(backups=bucket, now=lambda: now)
     probes = [p for p in build_probes(homelab, StatusTargets(timeout=5), clients) if p.layer == "backup"]
     return run_probes(probes)
 
@@ -38,6 +40,19 @@ def test_schedules_of_the_example(example_homelab: Homelab) -> None:
         artifacts.VAULT_RAFT: timedelta(hours=6),
         artifacts.LDAP_LDIF: timedelta(hours=6),
     }
+    assert etcd_copies(example_homelab) == EtcdCopies("homelab-backups", "k3s-etcd", timedelta(hours=6))
+
+
+def _with_etcd(line: str) -> Homelab:
+    text = example_text().replace("  node_overrides: {}\n", f"  node_overrides: {{}}\n  {line}\n", 1)
+    assert line in text
+    return build(load_config(text).config)
+
+
+def test_etcd_copies_follow_the_snapshot_plan() -> None:
+    assert etcd_copies(_with_etcd("etcd_snapshots: {s3: false}")) is None
+    own = _with_etcd("etcd_snapshots: {bucket: etcd-copies, folder: etcd, schedule: '0 3 * * *'}")
+    assert etcd_copies(own) == EtcdCopies("etcd-copies", "etcd", timedelta(days=1))
 
 
 def test_disabled_schedules_have_no_row() -> None:
@@ -56,15 +71,56 @@ def test_rows_from_the_bucket(example_homelab: Homelab, s3_server: S3Server) -> 
     store.upload(bucket, artifacts.VAULT_RAFT, "snap", b"old", NOW - timedelta(hours=30))
     store.upload(bucket, artifacts.LDAP_LDIF, "ldif", b"old", NOW - timedelta(hours=13))
     rows = _rows(example_homelab, bucket)
-    assert [(r.name, r.health) for r in rows] == [("ldap-ldif", "degraded"), ("vault-raft", "ok")]
-    assert rows[1].detail.startswith("newest 2h old")
+    assert [(r.name, r.health) for r in rows] == [
+        ("k3s-etcd", "down"),
+        ("ldap-ldif", "degraded"),
+        ("vault-raft", "ok"),
+    ]
+    assert rows[2].detail.startswith("newest 2h old")
 
 
 @pytest.mark.integration
 def test_empty_bucket_is_down_per_kind(example_homelab: Homelab, s3_server: S3Server) -> None:
     rows = _rows(example_homelab, _bucket(s3_server))
     assert {r.health for r in rows} == {"down"}
-    assert len(rows) == 2
+    assert [r.name for r in rows] == ["k3s-etcd", "ldap-ldif", "vault-raft"]
+
+
+def _put_etcd(server: S3Server, bucket: str, folder: str) -> None:
+    client: Any = server.client()
+    for key in ("etcd-snapshot-k3s-server-1-1764460800", ".metadata/etcd-snapshot-k3s-server-1-1764460800"):
+        client.put_object(Bucket=bucket, Key=f"{folder}/{key}", Body=b"etcd")
+
+
+def _etcd_row(homelab: Homelab, bucket: ObjectStore, later: timedelta) -> Row:
+    rows = _rows(homelab, bucket, datetime.now(UTC) + later)
+    [row] = [r for r in rows if r.name == "k3s-etcd"]
+    return row
+
+
+@pytest.mark.integration
+def test_etcd_row_from_the_dr_bucket(example_homelab: Homelab, s3_server: S3Server) -> None:
+    bucket = _bucket(s3_server)
+    _put_etcd(s3_server, s3_server.bucket, "k3s-etcd")
+    row = _etcd_row(example_homelab, bucket, timedelta(hours=1))
+    assert row.health == "ok"
+    assert row.detail.startswith("newest 1h")
+    assert row.detail.endswith("every 6h")
+    assert _etcd_row(example_homelab, bucket, timedelta(hours=13)).health == "degraded"
+
+
+@pytest.mark.integration
+def test_etcd_row_from_its_own_bucket(s3_server: S3Server) -> None:
+    homelab = _with_etcd("etcd_snapshots: {bucket: etcd-copies, folder: etcd}")
+    client: Any = s3_server.client()
+    client.create_bucket(Bucket="etcd-copies")
+    bucket = _bucket(s3_server)
+    _put_etcd(s3_server, s3_server.bucket, "etcd")  # in the DR bucket: not where K3s puts them
+    row = _etcd_row(homelab, bucket, timedelta(hours=1))
+    assert row.health == "down"
+    assert row.detail == f"no etcd snapshot in {s3_server.endpoint} bucket etcd-copies etcd/"
+    _put_etcd(s3_server, "etcd-copies", "etcd")
+    assert _etcd_row(homelab, bucket, timedelta(hours=1)).health == "ok"
 
 
 def test_unreachable_bucket_is_one_row(example_homelab: Homelab) -> None:

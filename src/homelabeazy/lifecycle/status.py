@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from homelabeazy.errors import ExitCode
-from homelabeazy.lifecycle.dr.ages import backup_probe, backup_schedules, cron_period
+from homelabeazy.lifecycle.dr.ages import backup_probe, backup_schedules, cron_period, etcd_copies
 from homelabeazy.model import DnsRecord, Homelab
 from homelabeazy.model.catalog.efk import ELASTICSEARCH_HTTP_SERVICE
 from homelabeazy.model.catalog.efk import HTTP_PORT as ELASTICSEARCH_PORT
@@ -312,7 +312,9 @@ def build_probes(homelab: Homelab, targets: StatusTargets, clients: StatusClient
     if kube is not None:
         probes += _kube_probes(homelab, kube, clients, t)
     if clients.backups is not None:
-        probes.append(backup_probe(clients.backups, backup_schedules(homelab), clients.now, t))
+        probes.append(
+            backup_probe(clients.backups, backup_schedules(homelab), clients.now, t, etcd_copies(homelab))
+        )
     traefik = targets.traefik or (str(homelab.cluster.traefik_ip), 443)
     if homelab.enabled("vault"):
         probes.append(Probe("vault", "vault", lambda: [_vault(homelab, targets, traefik)], t))

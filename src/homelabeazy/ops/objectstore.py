@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -80,6 +80,7 @@ class ObjectStore:
     def __init__(self, target: S3Target, credentials: S3Credentials, timeout: float = 30.0) -> None:
         self.target = target
         self._secrets = (credentials.access_key_id, credentials.secret_access_key)
+        self._timeout = timeout
         config = botocore.config.Config(
             region_name=target.region,
             connect_timeout=timeout,
@@ -97,6 +98,12 @@ class ObjectStore:
             aws_access_key_id=credentials.access_key_id,
             aws_secret_access_key=credentials.secret_access_key,
             config=config,
+        )
+
+    def with_bucket(self, bucket: str) -> ObjectStore:
+        """Another bucket on the same endpoint with the same keys (at its root)."""
+        return ObjectStore(
+            replace(self.target, bucket=bucket, prefix=""), S3Credentials(*self._secrets), self._timeout
         )
 
     # ------------------------------------------------------------------ plumbing

@@ -4,11 +4,17 @@ One listing of `homelab-dr/` in the bucket, judged per kind by a pure function a
 schedule. A backup is late when it is older than its schedule allows: two intervals for frequent
 schedules (one missed run is tolerated), one interval plus two hours from daily on (a daily backup
 older than 26 h is late). `cron_period` turns a schedule into its longest gap (Velero's rows use it too).
+
+K3s's etcd snapshots get a row too when `cluster.etcd_snapshots` copies them to S3: K3s names its own
+objects (`<folder>/etcd-snapshot-<node>-<unix time>`, maybe `.zip`, plus `<folder>/.metadata/`), so
+their age is the newest scheduled snapshot's LastModified: a second listing, of `<folder>/` only (never
+Velero's folder), in the DR bucket or in their own bucket on the same endpoint with the same keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -22,6 +28,10 @@ if TYPE_CHECKING:
 
 LAYER = "backup"
 GRACE = timedelta(hours=2)
+ETCD = "k3s-etcd"
+"""Row name of K3s's etcd snapshots in S3."""
+ETCD_SCHEDULED = "etcd-snapshot-"
+"""How K3s names its scheduled snapshots (`etcd-snapshot-name`'s default; on-demand ones differ)."""
 
 
 def allowed_age(interval: timedelta) -> timedelta:
@@ -70,6 +80,35 @@ def backup_schedules(homelab: Homelab) -> dict[str, timedelta]:
     return found
 
 
+@dataclass(frozen=True)
+class EtcdCopies:
+    """Where K3s copies its etcd snapshots in S3 and how often it takes them."""
+
+    bucket: str
+    folder: str
+    interval: timedelta
+
+
+def etcd_copies(homelab: Homelab) -> EtcdCopies | None:
+    """The S3 copies of the etcd snapshots the model decided on (model/etcd_snapshots), or None."""
+    snapshots = homelab.cluster.etcd_snapshots
+    if snapshots.s3 is None:
+        return None
+    return EtcdCopies(snapshots.s3.bucket, snapshots.s3.folder, cron_period(snapshots.schedule))
+
+
+def judge_etcd_age(
+    copies: EtcdCopies, listing: Iterable[tuple[str, datetime]], now: datetime, where: str
+) -> Row:
+    """The etcd row from (key, LastModified) pairs: only keys `<folder>/etcd-snapshot-…` count, so
+    `<folder>/.metadata/…` and on-demand snapshots do not."""
+    folder = copies.folder + "/"
+    taken = [modified for key, modified in listing if key.startswith(folder + ETCD_SCHEDULED)]
+    if not taken:
+        return Row(LAYER, ETCD, "down", f"no etcd snapshot in {where} {folder}")
+    return _age_row(ETCD, max(taken), copies.interval, now)
+
+
 def judge_backup_ages(
     schedules: Mapping[str, timedelta], listing: Iterable[str], now: datetime, where: str
 ) -> list[Row]:
@@ -79,30 +118,41 @@ def judge_backup_ages(
     for kind in sorted(schedules):
         interval = schedules[kind]
         newest = artifacts.latest(kind, keys)
-        every = _span(interval)
         if newest is None:
             rows.append(
                 Row(LAYER, kind, "down", f"no complete backup in {where} {artifacts.kind_prefix(kind)}")
             )
             continue
-        age = now - newest.taken
-        limit = allowed_age(interval)
-        text = f"newest {_span(age)} old ({newest.taken:%Y-%m-%d %H:%M} UTC), every {every}"
-        if age > limit:
-            rows.append(Row(LAYER, kind, "degraded", f"{text}: late (allowed {_span(limit)})"))
-        else:
-            rows.append(Row(LAYER, kind, "ok", text))
+        rows.append(_age_row(kind, newest.taken, interval, now))
     return rows
 
 
+def _age_row(name: str, taken: datetime, interval: timedelta, now: datetime) -> Row:
+    age = now - taken
+    limit = allowed_age(interval)
+    text = f"newest {_span(age)} old ({taken:%Y-%m-%d %H:%M} UTC), every {_span(interval)}"
+    if age > limit:
+        return Row(LAYER, name, "degraded", f"{text}: late (allowed {_span(limit)})")
+    return Row(LAYER, name, "ok", text)
+
+
 def backup_probe(
-    bucket: ObjectStore, schedules: Mapping[str, timedelta], now: Callable[[], datetime], timeout: float
+    bucket: ObjectStore,
+    schedules: Mapping[str, timedelta],
+    now: Callable[[], datetime],
+    timeout: float,
+    etcd: EtcdCopies | None = None,
 ) -> Probe:
-    """The probe `status` runs: one bucket listing, one row per kind (a failure is one row)."""
+    """The probe `status` runs: one listing per bucket, one row per kind (a failure is one row)."""
 
     def check() -> list[Row]:
         listing = [o.key for o in bucket.list(artifacts.ROOT + "/")]
-        return judge_backup_ages(schedules, listing, now(), bucket.target.where)
+        rows = judge_backup_ages(schedules, listing, now(), bucket.target.where)
+        if etcd is not None:
+            store = bucket if etcd.bucket == bucket.target.bucket else bucket.with_bucket(etcd.bucket)
+            copies = [(o.key, o.modified) for o in store.list(etcd.folder + "/")]
+            rows.append(judge_etcd_age(etcd, copies, now(), store.target.where))
+        return sorted(rows, key=lambda r: r.name)
 
     return Probe(LAYER, "bucket", check, timeout)
 
