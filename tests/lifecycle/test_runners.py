@@ -416,6 +416,18 @@ def test_verify_fails_on_unhealthy_rows(example_homelab, tmp_path: Path) -> None
         bad.run(StageContext(tmp_path, example_homelab))
 
 
+def test_verify_reports_missing_backups_without_failing(example_homelab, tmp_path: Path) -> None:
+    """Right after `up` no scheduled backup has run yet: the backup rows cannot fail the stage."""
+    rows = [Row("vault", "vault", "ok", "fine"), Row("backup", "vault-raft", "down", "no complete backup")]
+    stage = r.VerifyStage(collect=lambda h: rows, later=frozenset({"backup"}))
+    assert (
+        stage.run(StageContext(tmp_path, example_homelab)) == "1 check(s) healthy; not yet: backup vault-raft"
+    )
+    strict = r.VerifyStage(collect=lambda h: rows)
+    with pytest.raises(ExternalSystemError, match="backup vault-raft: no complete backup"):
+        strict.run(StageContext(tmp_path, example_homelab))
+
+
 def test_required_privileges_exist_in_the_proxmox_api_description() -> None:
     """The 9.x set against the 9.1 API description; 8.x differs only by the guest-agent privilege
     that 9.0 dropped (VM.Monitor, absent from the 9.1 description)."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from homelabeazy.errors import HomelabError
 from homelabeazy.lifecycle import doctor, repo_access, runners
 from homelabeazy.lifecycle.ansible_runner import AnsibleAdapter
+from homelabeazy.lifecycle.dr.ages import LAYER as BACKUP_LAYER
 from homelabeazy.lifecycle.secrets import CleartextVaultError, KubernetesAuth, vault_address
 from homelabeazy.lifecycle.secrets_runner import IN_CLUSTER_KUBERNETES, VaultSecretsRunner
 from homelabeazy.lifecycle.stages import StageRunner
@@ -187,7 +188,7 @@ def stage_runners(
         ),
         "secrets": runners.SecretsStage(adapters.secrets),
         "sync": runners.SyncStage(kube),
-        "verify": runners.VerifyStage(lambda h: status_rows(h, targets)),
+        "verify": runners.VerifyStage(lambda h: status_rows(h, targets), later=frozenset({BACKUP_LAYER})),
     }
 
 
