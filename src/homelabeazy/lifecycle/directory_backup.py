@@ -8,13 +8,12 @@ of the same backup changes nothing.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from homelabeazy.errors import UsageError
 from homelabeazy.lifecycle.directory_ldif import ImportPlan, RawEntry, plan_import, write_ldif
 from homelabeazy.lifecycle.dr import artifacts, store
+from homelabeazy.ops.atomic_file import write_atomic
 from homelabeazy.ops.ldap import LdapAdapter
 from homelabeazy.ops.objectstore import ObjectStore
 
@@ -49,25 +48,6 @@ def apply_restore(ldap: LdapAdapter, plan: ImportPlan) -> None:
         ldap.delete(dn)
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write `data` 0600, atomically: a reader never sees half a file."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
-        raise UsageError(f"{path}: cannot write the backup: {exc.strerror}") from None
-
-
-def sidecar_path(path: Path) -> Path:
-    """`FILE.sha256` beside a backup file: the same sidecar as in the bucket."""
-    return path.with_name(artifacts.sidecar_key(path.name))
-
-
 def ensure_outside_repo(path: Path, repo_dir: Path) -> None:
     """Refuse a backup path inside the homelab repository: one `git add .` would publish every
     password hash."""
@@ -82,24 +62,13 @@ def ensure_outside_repo(path: Path, repo_dir: Path) -> None:
 def save_backup(path: Path, data: bytes) -> None:
     """The backup (0600: it holds password hashes), then its checksum sidecar, as in the bucket."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_private(path, data)
-    _write_private(sidecar_path(path), artifacts.sidecar_text(data).encode())
+    write_atomic(path, data, "the backup")
+    write_atomic(artifacts.sidecar_file(path), artifacts.sidecar_text(data).encode(), "the backup")
 
 
 def load_backup(path: Path) -> bytes:
     """The bytes of a backup file, only when its sidecar vouches for them (`BackupIntegrityError`)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the backup: {exc.strerror}") from None
-    try:
-        sidecar: str | None = sidecar_path(path).read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        sidecar = None
-    except OSError as exc:
-        raise UsageError(f"{sidecar_path(path)}: cannot read the checksum: {exc.strerror}") from None
-    artifacts.verify(data, sidecar, str(path))
-    return data
+    return store.read_verified_file(path, "backup")
 
 
 EXTENSION = "ldif"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from homelabeazy.errors import UsageError
+from homelabeazy.ops.atomic_file import write_atomic
 
 
 @dataclass(frozen=True, repr=False)
@@ -136,17 +137,4 @@ def replace(path: Path, content: bytes) -> None:
     over it, so the keys are never half-written and never readable by anyone else.
     """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write the bootstrap file: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    write_atomic(path, content, "the bootstrap file")

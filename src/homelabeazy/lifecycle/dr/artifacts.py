@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from homelabeazy.errors import ExitCode, HomelabError
 from homelabeazy.model.dr_backups import FOLDER
@@ -84,6 +85,11 @@ def kind_prefix(kind: str) -> str:
 def sidecar_key(key: str) -> str:
     """The checksum sidecar of `key`."""
     return key + SIDECAR_SUFFIX
+
+
+def sidecar_file(path: Path) -> Path:
+    """`FILE.sha256` beside a backup written to a file: the same sidecar as in the bucket."""
+    return path.with_name(sidecar_key(path.name))
 
 
 def sidecar_text(data: bytes) -> str:

@@ -8,7 +8,6 @@ a different file there unless asked to.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pyrage
 
 from homelabeazy.errors import UsageError
 from homelabeazy.ops import vault_bootstrap
+from homelabeazy.ops.atomic_file import write_atomic
 
 
 def _recipients(values: list[str]) -> list[pyrage.x25519.Recipient]:
@@ -39,15 +39,7 @@ def write_ciphertext(path: Path, ciphertext: bytes) -> None:
     """Write the encrypted backup (replacing an older backup at `path`)."""
     if path.suffix != ".age":
         raise UsageError(f"{path}: name the encrypted backup FILE.age, so no one mistakes it for plaintext")
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(ciphertext)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write the backup: {exc.strerror}") from None
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    write_atomic(path, ciphertext, "the backup", mode=0o666)  # ciphertext: the umask decides, as for any file
 
 
 def _identities(keyfile: Path) -> list[pyrage.x25519.Identity]:

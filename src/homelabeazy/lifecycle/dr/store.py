@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from homelabeazy.errors import UsageError
@@ -102,6 +103,24 @@ def latest_key(store: ObjectStore, kind: str) -> str:
             f"no complete {kind} backup under {artifacts.kind_prefix(kind)} in {store.target.where}"
         )
     return newest.key
+
+
+def read_verified_file(path: Path, what: str) -> bytes:
+    """The bytes of a backup file, only when the `.sha256` sidecar beside it vouches for them (else
+    `BackupIntegrityError`): the same rule as for the bucket's objects."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+    sidecar_path = artifacts.sidecar_file(path)
+    try:
+        sidecar: str | None = sidecar_path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        sidecar = None
+    except OSError as exc:
+        raise UsageError(f"{sidecar_path}: cannot read the checksum: {exc.strerror}") from None
+    artifacts.verify(data, sidecar, str(path))
+    return data
 
 
 def download_verified(store: ObjectStore, key: str) -> bytes:

@@ -40,7 +40,7 @@ def take(vault: VaultAdapter) -> Snapshot:
 
 def save_file(snapshot: Snapshot, path: Path) -> None:
     """Write the snapshot (0600, never over an existing file), then its sidecar beside it."""
-    sidecar = Path(str(path) + artifacts.SIDECAR_SUFFIX)
+    sidecar = artifacts.sidecar_file(path)
     for target in (path, sidecar):
         if target.exists():
             raise UsageError(f"{target} already exists; choose a new file name")
@@ -62,18 +62,7 @@ def upload(snapshot: Snapshot, objects: ObjectStore) -> str:
 
 def load_file(path: Path) -> Snapshot:
     """A snapshot file and its `.sha256` sidecar, both verified."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the snapshot: {exc.strerror}") from None
-    sidecar_path = Path(str(path) + artifacts.SIDECAR_SUFFIX)
-    try:
-        sidecar: str | None = sidecar_path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        sidecar = None
-    except OSError as exc:
-        raise UsageError(f"{sidecar_path}: cannot read the sidecar: {exc.strerror}") from None
-    artifacts.verify(data, sidecar, str(path))
+    data = store.read_verified_file(path, "snapshot")
     return Snapshot(str(path), data, check_raft_snapshot(data, str(path)))
 
 
