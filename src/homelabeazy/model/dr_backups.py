@@ -12,6 +12,7 @@ stops every backup. So the backups are only safe when Velero's prefix is set (an
 from __future__ import annotations
 
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.model.velero_bucket import velero_clash
 
 FOLDER = "homelab-dr"
 """The top-level folder of the bucket holding every disaster-recovery backup, beside Velero's prefix."""
@@ -25,13 +26,14 @@ def bucket_blocker(config: HomelabConfig) -> str | None:
     velero = config.services.velero
     if not velero.enabled or velero.target is None:
         return "services.velero has no S3 target (the backups use Velero's bucket, endpoint and keys)"
-    prefix = velero.target.prefix.strip("/")
-    if not prefix:
+    clash = velero_clash(velero.target, FOLDER)
+    if clash == "root":
         return (
             f"Velero owns the root of bucket {velero.target.bucket} (services.velero.target.prefix is "
             f"empty) and marks its storage location Unavailable when another folder ({FOLDER}/) appears there"
         )
-    if prefix.split("/")[0] == FOLDER:
+    if clash == "inside":
+        prefix = velero.target.prefix.strip("/")
         return (
             f"services.velero.target.prefix {prefix!r} puts Velero's store inside {FOLDER}/, the "
             "backups' own folder; Velero would mark its storage location Unavailable"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.model.velero_bucket import velero_clash
 
 AWS_ENDPOINT = "s3.amazonaws.com"
 """K3s's default `etcd-s3-endpoint`: used when Velero's target has no `s3_url`."""
@@ -46,14 +47,14 @@ def s3_blocker(config: HomelabConfig) -> str | None:
     wanted = config.cluster.etcd_snapshots
     if not velero.enabled or velero.target is None:
         return "services.velero has no S3 target (the snapshots use Velero's endpoint, region and keys)"
-    if wanted.bucket in (None, velero.target.bucket) and not velero.target.prefix.strip("/"):
+    shared = wanted.bucket in (None, velero.target.bucket)
+    clash = velero_clash(velero.target, wanted.folder) if shared else None
+    if clash == "root":
         return (
             f"Velero owns the root of bucket {velero.target.bucket} (services.velero.target.prefix is empty) "
             "and marks its storage location Unavailable when another folder appears there"
         )
-    if wanted.bucket in (None, velero.target.bucket) and (
-        velero.target.prefix.strip("/").split("/")[0] == wanted.folder
-    ):
+    if clash == "inside":
         return f"folder {wanted.folder} is Velero's prefix in bucket {velero.target.bucket}"
     return None
 
