@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from ruamel.yaml import YAML  # noqa: E402
 
-from homelabeazy.config import load_config  # noqa: E402
+from homelabeazy.checks import load_config  # noqa: E402
 from homelabeazy.config.load import parse_yaml  # noqa: E402
 from homelabeazy.config.starter import example_text  # noqa: E402
 from homelabeazy.model import build  # noqa: E402

@@ -21,7 +21,7 @@ import kubernetes_validate
 import pytest
 from ruamel.yaml import YAML
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.errors import ExternalSystemError
 from homelabeazy.model import build
 from homelabeazy.ops.ansible import PlaybookResult

@@ -190,7 +190,7 @@ def test_cli_validate_deep_json_and_exit_code(
     assert [w["wave"] for w in data["waves"]] == [-3, -2, 0, 1, 2, 3, 4, 5, 6]
 
     # A deliberately broken tree: Authelia's chart values name a workload kind its schema rejects.
-    from homelabeazy.render import deep as render_deep
+    from homelabeazy.converge import deep as render_deep
 
     def broken(homelab: Homelab) -> dict[str, str]:
         files = render_all(homelab)

@@ -13,7 +13,7 @@ import pytest
 
 from homelabeazy.converge.build import build_state
 from homelabeazy.converge.flows import check_flows
-from homelabeazy.converge.state import DesiredState, Finding
+from homelabeazy.desired.state import DesiredState, Finding
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog.openldap import EXPORT_LABELS
 from homelabeazy.ops.helm import ChartCache

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.converge.health import check_health
-from homelabeazy.converge.state import ApplicationInfo, DesiredObject, DesiredState, Finding, Origin
+from homelabeazy.desired.state import ApplicationInfo, DesiredObject, DesiredState, Finding, Origin
 from homelabeazy.model import Homelab, build
 from homelabeazy.model.catalog import argocd, efk, openldap, vault
 from tests.gitops.conftest import example_data, render_k8s

@@ -10,7 +10,7 @@ import pytest
 
 from homelabeazy.converge.build import build_state
 from homelabeazy.converge.flows import check_flows
-from homelabeazy.converge.state import DesiredState
+from homelabeazy.desired.state import DesiredState
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog.monitoring import monitors_find_their_services
 from homelabeazy.ops.helm import ChartCache

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.model import Homelab, build
 from homelabeazy.render.kubernetes import render as render_k8s
 from homelabeazy.render.network import render as render_network

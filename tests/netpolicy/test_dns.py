@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.model import Homelab, build
 from homelabeazy.render.dns import DNSMASQ, HOSTS, UNBOUND

@@ -14,7 +14,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from homelabeazy import __version__, toolchain
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.model import Homelab, build
 from homelabeazy.render import ci, render_all, renovate

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from homelabeazy import toolchain
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.model import build
 from homelabeazy.render import render_all, terraform

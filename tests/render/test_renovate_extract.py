@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
+from homelabeazy.checks import load_config
 from homelabeazy.cli.app import run
-from homelabeazy.config import load_config
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.config.starter import example_text
 from homelabeazy.model.catalog import REGISTRY

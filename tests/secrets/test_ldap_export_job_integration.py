@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.model import build
 from homelabeazy.render.registry import render_all
 from tests.secrets.directory_data import PREFIX, Cli, assert_identical, bucket_keys, can_bind, snapshot, wipe

@@ -22,9 +22,8 @@ from typing import Any
 import typer
 import yaml
 
+from homelabeazy.checks import CHECKS, load_config
 from homelabeazy.cli.app import app
-from homelabeazy.config import load_config
-from homelabeazy.config.checks import CHECKS
 from homelabeazy.config.starter import example_text, json_schema_text
 from homelabeazy.errors import ConfigError, Problem
 from homelabeazy.model import build

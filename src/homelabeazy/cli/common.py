@@ -37,7 +37,7 @@ def read_regular_text(path: Path, limit: int) -> str:
 
 def read_config(path: Path) -> LoadedConfig:
     """Load and validate `path`; a missing or unreadable file is a usage error (exit 2)."""
-    from homelabeazy.config import load_config
+    from homelabeazy.checks import load_config
     from homelabeazy.config.load import MAX_CONFIG_BYTES
 
     try:

@@ -74,8 +74,8 @@ def validate(
     if not as_json:
         _report(list(loaded.warnings), as_json)
     from homelabeazy.cli.deep_output import print_deep
+    from homelabeazy.converge.deep import validate_deep
     from homelabeazy.model import build
-    from homelabeazy.render.deep import validate_deep
 
     result = validate_deep(build(loaded.config), charts)
     code = print_deep(result, loaded, as_json)

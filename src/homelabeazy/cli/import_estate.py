@@ -125,7 +125,7 @@ def _read_record_target(path: Path) -> LoadedConfig:
 
 
 def _record(path: Path, loaded: LoadedConfig, found: Discovery) -> None:
-    from homelabeazy.config import load_config
+    from homelabeazy.checks import load_config
     from homelabeazy.importer.record import is_managed, record_unmanaged, vmid_clashes
     from homelabeazy.model import build
 

@@ -316,7 +316,7 @@ def export_directory(  # noqa: PLR0917 - every Typer option is a parameter
     under homelab-dr/ldap-ldif/ beside Velero's folder, keeping services.openldap.exports.keep of
     them, or to --to FILE)."""
     from homelabeazy.lifecycle import directory_backup
-    from homelabeazy.lifecycle.dr import artifacts
+    from homelabeazy.model import dr_artifacts
 
     conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
     base = conn.homelab.ldap.base_dn
@@ -331,7 +331,7 @@ def export_directory(  # noqa: PLR0917 - every Typer option is a parameter
         data, count = directory_backup.export_directory(ldap, base)
     if to is not None:
         directory_backup.save_backup(to, data)
-        where = f"{to} (checksum in {artifacts.sidecar_file(to).name})"
+        where = f"{to} (checksum in {dr_artifacts.sidecar_file(to).name})"
     else:
         assert bucket is not None
         keep = conn.homelab.config.services.openldap.exports.keep

@@ -22,19 +22,11 @@ from ruamel.yaml.comments import CommentedKeyMap, CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from homelabeazy.config import (  # noqa: F401 - register their checks
-    checks_day_one,
-    checks_dns,
-    checks_dr,
-    checks_etcd,
-    checks_overrides,
-    checks_public,
-)
-from homelabeazy.config.checks import Finding, format_path, run_checks
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.errors import ConfigError, Problem
 
-Path = tuple[str | int, ...]
+FieldPath = tuple[str | int, ...]
+"""Where a value sits in homelab.yaml: keys and list indexes, `('apps', 1, 'host')`."""
 
 # Friendly words for the regex patterns of schema.py; a raw regex is no help to a user.
 _PATTERN_WORDS = {
@@ -64,7 +56,7 @@ class _Budget:
     def __init__(self, nodes: int = MAX_NODES) -> None:
         self.left = nodes
 
-    def spend(self, path: Path) -> None:
+    def spend(self, path: FieldPath) -> None:
         self.left -= 1
         if self.left < 0:
             raise _BadYaml(
@@ -81,10 +73,10 @@ class SourceMap:
     """Where each field path was written in the file."""
 
     file: str
-    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
+    values: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
 
-    def locate(self, path: Path, *, prefer_key: bool = False) -> tuple[int | None, int | None]:
+    def locate(self, path: FieldPath, *, prefer_key: bool = False) -> tuple[int | None, int | None]:
         """Line and column (1-based) of `path`, or of its nearest written ancestor."""
         probe = tuple(path)
         while True:
@@ -107,7 +99,7 @@ class LoadedConfig:
     warnings: tuple[Problem, ...] = ()
 
 
-def _plain(node: Any, path: Path, smap: SourceMap, seen: set[int], budget: _Budget) -> Any:
+def _plain(node: Any, path: FieldPath, smap: SourceMap, seen: set[int], budget: _Budget) -> Any:
     """Copy ruamel's round-trip nodes into plain dicts/lists while recording positions."""
     budget.spend(path)
     if isinstance(node, CommentedMap | CommentedSeq):
@@ -151,7 +143,7 @@ def _is_block(value: Any) -> bool:
     return isinstance(value, CommentedMap | CommentedSeq) and not value.fa.flow_style()
 
 
-def _key_name(key: Any, path: Path, at: tuple[int, int] | None) -> str:
+def _key_name(key: Any, path: FieldPath, at: tuple[int, int] | None) -> str:
     """A mapping key as text; a list or mapping used as a key (`? [a, b]`) is refused."""
     if isinstance(key, str):
         return str(key)
@@ -167,14 +159,14 @@ def _key_name(key: Any, path: Path, at: tuple[int, int] | None) -> str:
 class _BadYaml(Exception):
     """A YAML shape no config can have (recursive alias, complex key), located at `path`."""
 
-    def __init__(self, path: Path, message: str, at: tuple[int, int] | None = None) -> None:
+    def __init__(self, path: FieldPath, message: str, at: tuple[int, int] | None = None) -> None:
         self.path = path
         self.message = message
         self.at = at
 
 
 class _RecursiveAlias(_BadYaml):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: FieldPath) -> None:
         super().__init__(path, "a YAML alias refers to itself")
 
 
@@ -304,7 +296,7 @@ def _is_container(annotation: Any) -> bool:
     )
 
 
-def _model_at(path: Path) -> type[BaseModel] | None:
+def _model_at(path: FieldPath) -> type[BaseModel] | None:
     """The pydantic model class that governs the mapping at `path` (for 'did you mean' hints)."""
     current: Any = HomelabConfig
     for step in path:
@@ -317,7 +309,7 @@ def _model_at(path: Path) -> type[BaseModel] | None:
     return None
 
 
-def _user_path(loc: Path) -> Path:
+def _user_path(loc: FieldPath) -> FieldPath:
     """`loc` without pydantic's union-member tags (`ports[0].constrained-str` -> `ports[0]`).
 
     A string step below a scalar-typed field cannot be a key the user wrote: it names the union
@@ -381,7 +373,7 @@ def _network_words(value: Any) -> tuple[str, str]:
     return f"{value} has host bits set", f"the subnet is {network}"
 
 
-def _pattern_words(loc: Path) -> str:
+def _pattern_words(loc: FieldPath) -> str:
     last = str(loc[-1]) if loc and not isinstance(loc[-1], int) else str(loc[-2]) if len(loc) > 1 else ""
     mapping = {
         "k3s_version": _PATTERN_WORDS["K3S"],
@@ -417,7 +409,7 @@ def _pattern_words(loc: Path) -> str:
 
 def _pydantic_problems(exc: ValidationError, smap: SourceMap) -> list[Problem]:
     problems: list[Problem] = []
-    seen: set[Path] = set()
+    seen: set[FieldPath] = set()
     for error in exc.errors():
         loc = _user_path(tuple(error["loc"]))
         error["loc"] = loc
@@ -431,34 +423,31 @@ def _pydantic_problems(exc: ValidationError, smap: SourceMap) -> list[Problem]:
     return problems
 
 
-def _finding_problem(finding: Finding, smap: SourceMap) -> Problem:
-    line, col = smap.locate(finding.path)
-    return Problem(
-        format_path(finding.path),
-        finding.message,
-        finding.hint,
-        line,
-        col,
-        smap.file,
-        finding.severity,
-        finding.check,
-    )
+def format_path(path: FieldPath) -> str:
+    """`('apps', 1, 'host')` -> `apps[1].host`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
 
 
-def load_config(text: str, file: str = "homelab.yaml") -> LoadedConfig:
-    """Parse, validate the shape, run every semantic check; raise ConfigError with all errors."""
+def problem_at(
+    smap: SourceMap, path: FieldPath, message: str, hint: str, *, severity: str = "error", check: str = ""
+) -> Problem:
+    """A problem with `path` in the file: where it was written (or its nearest written ancestor)."""
+    line, col = smap.locate(path)
+    return Problem(format_path(path), message, hint, line, col, smap.file, severity, check)
+
+
+def parse_config(text: str, file: str = "homelab.yaml") -> LoadedConfig:
+    """Parse and validate the shape (types, patterns, unknown keys); raise ConfigError with every
+    shape error. The semantic checks run above this (`homelabeazy.checks.load_config`)."""
     data, smap = parse_yaml(text, file)
     try:
         config = HomelabConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_pydantic_problems(exc, smap)) from None
-    findings = run_checks(config)
-    errors = [_finding_problem(f, smap) for f in findings if f.severity == "error"]
-    warnings = tuple(_finding_problem(f, smap) for f in findings if f.severity != "error")
-    if errors:
-        raise ConfigError(sorted(errors, key=_order) + list(warnings))
-    return LoadedConfig(config, smap, warnings)
-
-
-def _order(problem: Problem) -> tuple[int, int]:
-    return (problem.line or 0, problem.column or 0)
+    return LoadedConfig(config, smap)

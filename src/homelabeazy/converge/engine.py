@@ -16,8 +16,8 @@ from homelabeazy.converge.health import check_health
 from homelabeazy.converge.ordering import check_ordering
 from homelabeazy.converge.references import check_references
 from homelabeazy.converge.schema import check_schema
-from homelabeazy.converge.state import DesiredState, Finding
 from homelabeazy.converge.sync import Locator
+from homelabeazy.desired.state import DesiredState, Finding
 from homelabeazy.model import Homelab
 
 CheckFn = Callable[[DesiredState, Homelab], list[Finding]]

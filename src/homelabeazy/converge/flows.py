@@ -18,7 +18,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from homelabeazy.converge.inventory import unseen
-from homelabeazy.converge.needs import Clients, FlowNeed
 from homelabeazy.converge.podnet import (
     Cluster,
     ServiceError,
@@ -28,7 +27,8 @@ from homelabeazy.converge.podnet import (
     service_backends,
     service_of_host,
 )
-from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
+from homelabeazy.desired.needs import Clients, FlowNeed
+from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.netpolicy.endpoints import model_host_addresses
 from homelabeazy.netpolicy.kube import Decision, Host, Peer, Pod
 
@@ -65,10 +65,10 @@ class _Context:
 
 
 def _calls(modules: list[ModuleType], hook: str, state: DesiredState, homelab: Homelab) -> Iterator[Any]:
-    """What each catalog module's `hook(state, config)` returns, for the modules that define it."""
+    """What each catalog module's `hook(state, homelab)` returns, for the modules that define it."""
     for module in modules:
         if (function := _hook(module, hook)) is not None:
-            yield function(state, homelab.config)
+            yield function(state, homelab)
 
 
 def check_flows(state: DesiredState, homelab: Homelab) -> list[Finding]:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from homelabeazy.errors import UsageError
 from homelabeazy.lifecycle.directory_ldif import ImportPlan, RawEntry, plan_import, write_ldif
-from homelabeazy.lifecycle.dr import artifacts, store
+from homelabeazy.lifecycle.dr import store
+from homelabeazy.model import dr_artifacts
 from homelabeazy.ops.atomic_file import write_atomic
 from homelabeazy.ops.ldap import LdapAdapter
 from homelabeazy.ops.objectstore import ObjectStore
@@ -63,7 +64,7 @@ def save_backup(path: Path, data: bytes) -> None:
     """The backup (0600: it holds password hashes), then its checksum sidecar, as in the bucket."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, data, "the backup")
-    write_atomic(artifacts.sidecar_file(path), artifacts.sidecar_text(data).encode(), "the backup")
+    write_atomic(dr_artifacts.sidecar_file(path), dr_artifacts.sidecar_text(data).encode(), "the backup")
 
 
 def load_backup(path: Path) -> bytes:
@@ -77,9 +78,9 @@ EXTENSION = "ldif"
 def upload_backup(bucket: ObjectStore, data: bytes, keep: int) -> tuple[str, list[str]]:
     """Store the export as the newest `ldap-ldif` backup (sidecar last), then delete those beyond
     the newest `keep`; the key written and the keys deleted."""
-    key = store.upload(bucket, artifacts.LDAP_LDIF, EXTENSION, data)
-    listing = [o.key for o in bucket.list(artifacts.kind_prefix(artifacts.LDAP_LDIF))]
-    old = artifacts.expired(artifacts.LDAP_LDIF, listing, keep)
+    key = store.upload(bucket, dr_artifacts.LDAP_LDIF, EXTENSION, data)
+    listing = [o.key for o in bucket.list(dr_artifacts.kind_prefix(dr_artifacts.LDAP_LDIF))]
+    old = dr_artifacts.expired(dr_artifacts.LDAP_LDIF, listing, keep)
     for name in old:
         bucket.delete(name)
     return key, old
@@ -87,5 +88,5 @@ def upload_backup(bucket: ObjectStore, data: bytes, keep: int) -> tuple[str, lis
 
 def download_latest(bucket: ObjectStore) -> tuple[bytes, str]:
     """The newest complete export, checked against its sidecar, and its key."""
-    key = store.latest_key(bucket, artifacts.LDAP_LDIF)
+    key = store.latest_key(bucket, dr_artifacts.LDAP_LDIF)
     return store.download_verified(bucket, key), key

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from homelabeazy.lifecycle.dr import artifacts
-from homelabeazy.model import Homelab
+from homelabeazy.model import Homelab, dr_artifacts
 from homelabeazy.model.dr_backups import ldap_exports_on, vault_snapshots_on
 from homelabeazy.ops.probes import Probe, Row
 
@@ -73,10 +72,10 @@ def backup_schedules(homelab: Homelab) -> dict[str, timedelta]:
     found = {}
     vault = homelab.config.services.vault
     if homelab.enabled("vault") and vault_snapshots_on(homelab.config):
-        found[artifacts.VAULT_RAFT] = cron_period(vault.snapshots.schedule)
+        found[dr_artifacts.VAULT_RAFT] = cron_period(vault.snapshots.schedule)
     exports = homelab.config.services.openldap.exports
     if homelab.enabled("openldap") and ldap_exports_on(homelab.config):
-        found[artifacts.LDAP_LDIF] = cron_period(exports.schedule)
+        found[dr_artifacts.LDAP_LDIF] = cron_period(exports.schedule)
     return found
 
 
@@ -117,10 +116,10 @@ def judge_backup_ages(
     rows = []
     for kind in sorted(schedules):
         interval = schedules[kind]
-        newest = artifacts.latest(kind, keys)
+        newest = dr_artifacts.latest(kind, keys)
         if newest is None:
             rows.append(
-                Row(LAYER, kind, "down", f"no complete backup in {where} {artifacts.kind_prefix(kind)}")
+                Row(LAYER, kind, "down", f"no complete backup in {where} {dr_artifacts.kind_prefix(kind)}")
             )
             continue
         rows.append(_age_row(kind, newest.taken, interval, now))
@@ -146,7 +145,7 @@ def backup_probe(
     """The probe `status` runs: one listing per bucket, one row per kind (a failure is one row)."""
 
     def check() -> list[Row]:
-        listing = [o.key for o in bucket.list(artifacts.ROOT + "/")]
+        listing = [o.key for o in bucket.list(dr_artifacts.ROOT + "/")]
         rows = judge_backup_ages(schedules, listing, now(), bucket.target.where)
         if etcd is not None:
             store = bucket if etcd.bucket == bucket.target.bucket else bucket.with_bucket(etcd.bucket)

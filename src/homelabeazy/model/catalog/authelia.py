@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.converge.state import DesiredState
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.catalog.base import ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
+from homelabeazy.model.homelab import Homelab
 
 CHART = ChartPin(
     "https://charts.authelia.com",
@@ -70,9 +71,9 @@ SERVER_LABELS = {"app.kubernetes.io/name": "authelia"}
 """The chart's Authelia pods: they bind to LDAP for every login."""
 
 
-def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
     """Authelia binds to the LDAP address its configuration names (in whichever ConfigMap has it)."""
-    namespace = entry(config).namespace
+    namespace = entry(homelab.config).namespace
     clients = Clients(namespace, SERVER_LABELS, "Authelia")
     for config_map in state.of_kind("ConfigMap", ""):
         if config_map.namespace != namespace:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from homelabeazy.converge.state import DesiredObject, DesiredState, HealthCheck
+from homelabeazy.desired.state import DesiredObject, DesiredState, HealthCheck
 
 STORAGE = "longhorn"
 """The service providing the default StorageClass when enabled: stateful services wait for it, so

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.converge.state import DesiredState
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.homelab import Homelab
 
 CHART = ChartPin("https://charts.jetstack.io", "cert-manager", "v1.19.1")
 
@@ -61,13 +62,13 @@ DNS_PROVIDER_APIS = {"cloudflare": "https://api.cloudflare.com", "route53": "htt
 """The API each DNS-01 solver calls to publish the challenge record."""
 
 
-def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
     """For each ACME issuer: its directory, its DNS-01 provider's API, and the self-check.
 
     Before asking the ACME server to validate, the controller checks the TXT record itself by
     asking the zone's authoritative name servers (outside addresses, port 53).
     """
-    clients = Clients(entry(config).namespace, CONTROLLER_LABELS, "the cert-manager controller")
+    clients = Clients(entry(homelab.config).namespace, CONTROLLER_LABELS, "the cert-manager controller")
     for kind in ("ClusterIssuer", "Issuer"):
         for issuer in state.of_kind(kind, "cert-manager.io"):
             acme = (issuer.doc.get("spec") or {}).get("acme") or {}
@@ -84,7 +85,7 @@ def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]
                         yield FlowNeed(clients, "authoritative name servers", 53, purpose, issuer, protocol)
 
 
-def tls_secrets(state: DesiredState, config: HomelabConfig) -> dict[tuple[str, str], tuple[str, ...]]:  # noqa: ARG001
+def tls_secrets(state: DesiredState, homelab: Homelab) -> dict[tuple[str, str], tuple[str, ...]]:  # noqa: ARG001
     """(namespace, Secret) -> the DNS names of the certificate cert-manager keeps in that Secret.
 
     Only `dnsNames`: TLS clients (Go's since 1.15, browsers) ignore the common name.

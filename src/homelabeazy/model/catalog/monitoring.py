@@ -12,12 +12,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.made import labelled_pod, made_beside
-from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.converge.selectors import as_list, as_map, dig
-from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
+from homelabeazy.desired.made import labelled_pod, made_beside
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.selectors import as_list, as_map, dig
+from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.base import STORAGE, ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import health_finding
+from homelabeazy.model.homelab import Homelab
 
 CHART = ChartPin("https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.5.3")
 GROUP = "monitoring.coreos.com"
@@ -165,7 +166,7 @@ def alertmanager_labels(name: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": "alertmanager", "alertmanager": name}
 
 
-def implied_objects(state: DesiredState, config: HomelabConfig) -> Iterator[DesiredObject]:  # noqa: ARG001
+def implied_objects(state: DesiredState, homelab: Homelab) -> Iterator[DesiredObject]:  # noqa: ARG001
     """The Prometheus and Alertmanager pods, as the StatefulSets the operator creates."""
     yield from _workloads(state)
 
@@ -273,13 +274,10 @@ def unseen_namespaces_of(state: DesiredState) -> set[str]:
     return {a.namespace for a in state.applications if a.name in failed}
 
 
-def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
     """Prometheus scrapes every ServiceMonitor's Services, node-exporter and the kubelet on every
     node, etcd on every server, and the API through the VIP (how `KubeVipDown` sees the VIP);
     Alertmanager reaches the receivers."""
-    from homelabeazy.model import build  # noqa: PLC0415 - the model imports this catalog
-
-    homelab = build(config)
     for prometheus in state.of_kind("Prometheus", GROUP):
         clients = Clients(prometheus.namespace or "", prometheus_labels(prometheus.name), "Prometheus")
         for monitor, service, port in _scrape_targets(state):
@@ -291,7 +289,7 @@ def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]
         for server in homelab.servers:
             yield FlowNeed(clients, str(server.ip), ETCD_METRICS_PORT, "scrape etcd", prometheus)
         yield FlowNeed(clients, str(homelab.cluster.vip), API_PORT, "probe the API VIP", prometheus)
-    notify = config.services.monitoring.notify
+    notify = homelab.config.services.monitoring.notify
     for alertmanager in state.of_kind("Alertmanager", GROUP):
         clients = Clients(
             alertmanager.namespace or "", alertmanager_labels(alertmanager.name), "Alertmanager"

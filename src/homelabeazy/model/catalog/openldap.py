@@ -6,11 +6,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.converge.selectors import as_list, as_map, dig
-from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.selectors import as_list, as_map, dig
+from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.base import STORAGE, ChartPin, OwnedValue, SecretSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import containers, env_value, health_finding, replicas
+from homelabeazy.model.homelab import Homelab
 
 CHART = ChartPin("https://jp-gouin.github.io/helm-openldap", "openldap-stack-ha", "4.3.3")
 
@@ -122,10 +123,10 @@ def _export_containers(job: DesiredObject) -> list[Mapping[str, Any]]:
     return [c for c in found if isinstance(c, Mapping)]
 
 
-def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
     """The export reads the directory at the URL its export container names and writes to the
     bucket endpoint its upload container names (AWS itself when none)."""
-    namespace = entry(config).namespace
+    namespace = entry(homelab.config).namespace
     for job in state.of_kind("CronJob", "batch"):
         if job.namespace != namespace or job.name != EXPORT_NAME:
             continue

@@ -12,8 +12,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from homelabeazy.converge.selectors import as_list, as_map, dig
-from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
+from homelabeazy.desired.selectors import as_list, as_map, dig
+from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 
 
 def health_finding(obj: DesiredObject, service: str, message: str, hint: str = "") -> Finding:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.converge.state import DesiredState
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.homelab import Homelab
 
 CHART = ChartPin("https://vmware-tanzu.github.io/helm-charts", "velero", "12.1.0")
 
@@ -63,9 +64,9 @@ SERVER_LABELS = {"app.kubernetes.io/name": "velero"}
 backups of volumes themselves)."""
 
 
-def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
     """Velero writes to every BackupStorageLocation's S3 URL."""
-    clients = Clients(entry(config).namespace, SERVER_LABELS, "Velero (server and node agents)")
+    clients = Clients(entry(homelab.config).namespace, SERVER_LABELS, "Velero (server and node agents)")
     for location in state.of_kind("BackupStorageLocation", "velero.io"):
         url = ((location.doc.get("spec") or {}).get("config") or {}).get("s3Url")
         if url:

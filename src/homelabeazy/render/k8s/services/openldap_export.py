@@ -7,7 +7,7 @@ A CronJob in the directory's namespace: an init container with the directory's o
 `ldapsearch` (paged, so no size limit cuts it short) as the directory admin — only the admin may
 read password hashes, and the chart's ACLs grant no read-only account that right — and writes the
 count trailer `homelab users import` checks; the main container (the AWS CLI) uploads the LDIF,
-then its `.sha256` sidecar (digest and size, the layout of lifecycle/dr/artifacts), then deletes
+then its `.sha256` sidecar (digest and size, the layout of model/dr_artifacts), then deletes
 the exports beyond `keep`. Every user-supplied value (bucket, endpoint, prefix, DNs) reaches the
 scripts as an environment variable, never as script text.
 
@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from homelabeazy.lifecycle.dr.artifacts import LDAP_LDIF, kind_prefix
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog import openldap as catalog
 from homelabeazy.model.catalog import velero
+from homelabeazy.model.dr_artifacts import LDAP_LDIF, kind_prefix
 from homelabeazy.model.dr_backups import ldap_exports_on
 from homelabeazy.render.k8s.bundle import Bundle
 from homelabeazy.render.k8s.endpoints import openldap_url
@@ -72,7 +72,7 @@ done | sort | head -n "-$KEEP" | while read -r old; do
 done
 """
 """Upload the export, then its sidecar (an object without one is an upload that did not finish),
-then delete the complete exports older than the newest KEEP (what lifecycle/dr/artifacts.expired
+then delete the complete exports older than the newest KEEP (what model/dr_artifacts.expired
 picks)."""
 
 

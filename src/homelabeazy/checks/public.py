@@ -1,14 +1,13 @@
 """Semantic checks about publishing routes on the internet (Cloudflare DNS and tunnel).
 
-Registered in the same list as `checks.py` (imported by `load.py`). A route is public only when
-its app says `public: true`; everything else stays on the LAN.
+A route is public only when its app says `public: true`; everything else stays on the LAN.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from homelabeazy.config.checks import Finding, check
+from homelabeazy.checks.base import Finding, check
 from homelabeazy.config.schema import HomelabConfig
 
 

@@ -1,11 +1,11 @@
 """Semantic checks of where the disaster-recovery backups go (`services.vault.snapshots`,
-`services.openldap.exports`). Registered in the same list as `checks.py` (imported by `load.py`)."""
+`services.openldap.exports`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from homelabeazy.config.checks import Finding, check
+from homelabeazy.checks.base import Finding, check
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.model.dr_backups import FOLDER, PREFIX_FIX, bucket_blocker
 

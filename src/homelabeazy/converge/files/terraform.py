@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from homelabeazy.render.bpg_schema import schema_problems
-from homelabeazy.render.tf_types import TypeSyntaxError, parse_type, type_problems
+from homelabeazy.converge.files.bpg_schema import schema_problems
+from homelabeazy.converge.files.tf_types import TypeSyntaxError, parse_type, type_problems
 
 TERRAFORM_DIR = "terraform/"
 

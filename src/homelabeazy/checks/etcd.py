@@ -1,11 +1,10 @@
-"""Semantic checks of `cluster.etcd_snapshots`. Registered in the same list as `checks.py`
-(imported by `load.py`)."""
+"""Semantic checks of `cluster.etcd_snapshots`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from homelabeazy.config.checks import Finding, check
+from homelabeazy.checks.base import Finding, check
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.model.etcd_snapshots import s3_blocker
 

@@ -1,14 +1,13 @@
 """Semantic checks on `services.<name>.values`: the user's Helm values over ours.
 
-Registered in the same list as `checks.py` (imported by `load.py`). What the homelab depends on
-is declared by each service's catalog module (`OWNED_VALUES`), never listed here.
+What the homelab depends on is declared by each service's catalog module (`OWNED_VALUES`), never listed here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from homelabeazy.config.checks import Finding, check
+from homelabeazy.checks.base import Finding, check
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.model.catalog import REGISTRY, OwnedValue
 from homelabeazy.model.catalog.overrides import ValuePath, conflicts, dotted

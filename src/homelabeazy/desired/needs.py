@@ -2,18 +2,18 @@
 
 A service's catalog module may define any of these hooks, which `converge.flows` looks up by name:
 
-- `flow_needs(state, config) -> Iterable[FlowNeed]`: the connections its pods open (read from the
+- `flow_needs(state, homelab) -> Iterable[FlowNeed]`: the connections its pods open (read from the
   desired state where a config names the server: a URL in a ConfigMap, a custom resource's field);
-- `implied_objects(state, config) -> Iterable[DesiredObject]`: the pods and Services an operator creates
+- `implied_objects(state, homelab) -> Iterable[DesiredObject]`: the pods and Services an operator creates
   from the custom resources in the state (they are not in any manifest, yet policies must admit
   them);
-- `certificate_names(state, config) -> Mapping[(namespace, service), tuple[str, ...]]`: the DNS names in the
+- `certificate_names(state, homelab) -> Mapping[(namespace, service), tuple[str, ...]]`: the DNS names in the
   certificate the pods behind a Service present, so TLS clients can be checked against them;
-- `runtime_labels(state, config) -> Iterable[(namespace, pod labels, variants)]`: labels pods give
+- `runtime_labels(state, homelab) -> Iterable[(namespace, pod labels, variants)]`: labels pods give
   themselves once running, which Services may select on (see `podnet.RuntimeLabels`);
-- `tls_secrets(state, config) -> Mapping[(namespace, secret), names]`: the DNS names of the
+- `tls_secrets(state, homelab) -> Mapping[(namespace, secret), names]`: the DNS names of the
   certificates a controller keeps in Secrets (cert-manager); pods mounting one serve those names;
-- `served_hosts(state, config) -> Iterable[(object, host, namespace, secret)]`: host names a proxy
+- `served_hosts(state, homelab) -> Iterable[(object, host, namespace, secret)]`: host names a proxy
   answers with the certificate in a Secret (Traefik's IngressRoutes).
 """
 
@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from homelabeazy.converge.state import DesiredObject
+from homelabeazy.desired.state import DesiredObject
 
 DEFAULT_PORTS: Mapping[str, int] = {
     "http": 80,

@@ -1,8 +1,11 @@
 """`homelab validate --deep`: render everything and validate it with its real consumers.
 
-- Files: each layer registers a validator of its rendered files (Terraform, nftables, Ansible).
-- The Kubernetes tree: the convergence proof (homelabeazy.converge) builds the whole desired
-  cluster state with real Helm and runs its checks over it.
+- Files: every rendered file that is not a Kubernetes object, checked by its consumer (`files`:
+  Terraform against the bpg provider's schema, the nftables ruleset, the Ansible playbooks).
+- The Kubernetes tree: the convergence proof builds the whole desired cluster state with real Helm
+  and runs its checks over it.
+
+Both read one render of the model, so what is proven is what `homelab render` writes.
 """
 
 from __future__ import annotations
@@ -11,17 +14,20 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from homelabeazy.converge import build, schema
+from homelabeazy.converge.engine import Report, run_checks
+from homelabeazy.converge.files.ansible import validate_ansible
+from homelabeazy.converge.files.nftables import validate_nftables
+from homelabeazy.converge.files.terraform import validate_terraform
 from homelabeazy.model import Homelab
+from homelabeazy.ops.helm import ChartCache
+from homelabeazy.ops.memo import cache_root, read_json, write_json
 from homelabeazy.render.registry import render_all
-
-if TYPE_CHECKING:
-    from homelabeazy.converge.engine import Report
 
 Validator = Callable[[dict[str, str], Path | None], list[str]]
 
-VALIDATORS: list[Validator] = []
+VALIDATORS: tuple[Validator, ...] = (validate_terraform, validate_nftables, validate_ansible)
 """Each takes the rendered files (and a folder argument none of them uses any more, kept for
 their signature), returns problems as text."""
 
@@ -29,12 +35,8 @@ Note = Callable[[str], None]
 
 
 def validate_rendered(homelab: Homelab, note: Note | None = None) -> list[str]:  # noqa: ARG001
-    """Every problem every registered file validator finds in the rendered tree."""
-    files = render_all(homelab)
-    problems: list[str] = []
-    for validator in VALIDATORS:
-        problems.extend(validator(files, None))
-    return problems
+    """Every problem every file validator finds in the rendered tree."""
+    return _file_problems(render_all(homelab))
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,6 @@ class DeepResult:
 
 def validate_deep(homelab: Homelab, charts: Path | None = None) -> DeepResult:
     """Render once; run the file validators and the convergence proof over the same files."""
-    from homelabeazy.converge import schema  # noqa: PLC0415
-    from homelabeazy.converge.build import build_state  # noqa: PLC0415 - jsonschema/yaml are slow to import
-    from homelabeazy.converge.engine import run_checks  # noqa: PLC0415
-    from homelabeazy.ops.helm import ChartCache  # noqa: PLC0415
-    from homelabeazy.ops.memo import cache_root, read_json, write_json  # noqa: PLC0415
-
     files = render_all(homelab)
     cache = ChartCache.default(charts)
     memo_path = cache_root() / "schema-memo.json"
@@ -63,7 +59,7 @@ def validate_deep(homelab: Homelab, charts: Path | None = None) -> DeepResult:
     # The file validators mostly wait on subprocesses (ansible, terraform): run them meanwhile.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(_file_problems, files)
-        report = run_checks(build_state(homelab, files, cache), homelab)
+        report = run_checks(build.build_state(homelab, files, cache), homelab)
         problems = pending.result()
     write_json(memo_path, {key: schema.MEMO[key] for key in sorted(schema.USED)})
     return DeepResult(problems, report)
@@ -74,17 +70,3 @@ def _file_problems(files: dict[str, str]) -> list[str]:
     for validator in VALIDATORS:
         problems.extend(validator(files, None))
     return problems
-
-
-def _register_layer_validators() -> None:
-    """Layers append their validators here (imported late: they import the renderers)."""
-    from homelabeazy.render.deep_ansible import validate_ansible  # noqa: PLC0415
-    from homelabeazy.render.deep_network import validate_nftables  # noqa: PLC0415
-    from homelabeazy.render.terraform_validate import validate_terraform  # noqa: PLC0415
-
-    VALIDATORS.append(validate_terraform)
-    VALIDATORS.append(validate_nftables)
-    VALIDATORS.append(validate_ansible)
-
-
-_register_layer_validators()

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from homelabeazy.converge.state import DesiredObject
+from homelabeazy.desired.state import DesiredObject
 
 
 def made_beside(

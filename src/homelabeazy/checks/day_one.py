@@ -1,12 +1,12 @@
 """Semantic checks about the first day of operation: can the tools reach what they configure,
-can users enrol. Registered in the same list as `checks.py` (imported by `load.py`).
+can users enrol.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from homelabeazy.config.checks import Finding, check
+from homelabeazy.checks.base import Finding, check
 from homelabeazy.config.schema import HomelabConfig
 
 

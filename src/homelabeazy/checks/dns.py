@@ -1,15 +1,15 @@
 """Semantic checks about names: every DNS record the model will derive must be one name, one place.
 
-Registered in the same list as `checks.py` (imported by `load.py`). `route-hosts` (checks.py)
-already keeps route hosts inside the domain and apart from each other; these keep them apart from
-the other names the LAN resolver answers.
+`route-hosts` (services.py) already keeps route hosts inside the domain and apart from each
+other; these keep them apart from the other names the LAN resolver answers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from homelabeazy.config.checks import Finding, check, route_paths
+from homelabeazy.checks.base import Finding, check
+from homelabeazy.checks.services import route_paths
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.model.hosts import api_host, node_fqdn, route_fqdn
 from homelabeazy.model.ipam import dns_gateway_address, parse_range
