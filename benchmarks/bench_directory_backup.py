@@ -21,7 +21,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 from tests.secrets.directory_data import ADMIN, BASE, can_bind, populate, snapshot, wipe  # noqa: E402
 from tests.secrets.servers import SlapdServer  # noqa: E402
 
-from homelabeazy.lifecycle import directory_backup, directory_ldif  # noqa: E402
+from homelabeazy.lifecycle.dr import directory_backup, directory_ldif  # noqa: E402
 from homelabeazy.model import dr_artifacts  # noqa: E402
 from homelabeazy.ops.ldap import LdapAdapter  # noqa: E402
 

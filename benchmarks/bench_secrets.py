@@ -25,7 +25,7 @@ from homelabeazy.config.schema import GroupConfig, UserConfig  # noqa: E402
 from homelabeazy.config.starter import example_text  # noqa: E402
 from homelabeazy.lifecycle import directory, secrets  # noqa: E402
 from homelabeazy.model import Homelab, build, secrets_plan  # noqa: E402
-from homelabeazy.model.catalog.base import SecretSpec  # noqa: E402
+from homelabeazy.model.service import SecretSpec  # noqa: E402
 from homelabeazy.ops.ldap import LdapAdapter  # noqa: E402
 from homelabeazy.ops.vault import VaultAdapter  # noqa: E402
 

@@ -13,7 +13,7 @@ import pytest
 from homelabeazy.errors import UsageError
 from homelabeazy.lifecycle import secrets
 from homelabeazy.model import Homelab, secrets_plan
-from homelabeazy.model.catalog.base import SecretSpec
+from homelabeazy.model.service import SecretSpec
 from homelabeazy.ops import vault_bootstrap
 from homelabeazy.ops.vault import InitResult, StoredSecret
 

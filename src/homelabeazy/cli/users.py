@@ -315,7 +315,7 @@ def export_directory(  # noqa: PLR0917 - every Typer option is a parameter
     """Export every entry under the base DN, password hashes included, as LDIF (to the backup bucket
     under homelab-dr/ldap-ldif/ beside Velero's folder, keeping services.openldap.exports.keep of
     them, or to --to FILE)."""
-    from homelabeazy.lifecycle import directory_backup
+    from homelabeazy.lifecycle.dr import directory_backup
     from homelabeazy.model import dr_artifacts
 
     conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
@@ -364,7 +364,7 @@ def import_directory(  # noqa: PLR0917 - every Typer option is a parameter
     """Restore users, groups and password hashes from a backup: add what is missing, replace what
     differs (and with --prune delete what the backup lacks). The backup's checksum and every entry
     are checked before the directory is touched."""
-    from homelabeazy.lifecycle import directory_backup, directory_ldif
+    from homelabeazy.lifecycle.dr import directory_backup, directory_ldif
 
     if (source is None) == (not latest):
         raise UsageError("pass exactly one of --from FILE and --latest")

@@ -47,7 +47,7 @@ from homelabeazy.desired.state import (
 )
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog import service_entry
-from homelabeazy.model.catalog.base import ChartPin
+from homelabeazy.model.service import ChartPin
 from homelabeazy.ops import helm as helm_ops
 
 CLUSTER_WAVE = -3

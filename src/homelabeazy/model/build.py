@@ -10,12 +10,12 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.model import etcd_snapshots
 from homelabeazy.model.catalog import enabled_entries
 from homelabeazy.model.catalog.apps import AppFacts, app_values
-from homelabeazy.model.catalog.base import SecretSpec, ServiceEntry
 from homelabeazy.model.homelab import App, Cluster, DnsRecord, Homelab, Node, Route, Zone, zones_of
 from homelabeazy.model.hosts import API_PORT, HTTPS_PORT, SSH_PORT, api_host, node_fqdn, route_fqdn
 from homelabeazy.model.identity import ldap_layout
 from homelabeazy.model.ipam import dns_gateway_address, node_address, node_vmid, parse_range
 from homelabeazy.model.placement import place_nodes
+from homelabeazy.model.service import SecretSpec, ServiceEntry
 
 K3S_TOKEN = SecretSpec("cluster/k3s", ("token",), "k3s", "K3s join token shared by every node")
 

@@ -6,7 +6,8 @@
 The CLI and the in-cluster CronJobs write the same layout (the CronJob runs sha256sum after the upload
 and writes the sidecar last), so whichever wrote a backup, any reader can find the newest one and refuse
 a truncated or corrupted one before anything live is touched. The sidecar is written after the object:
-an object without a sidecar is an upload that did not finish.
+an object without a sidecar is an upload that did not finish. It sits in the model because the
+renderers (the CronJobs' scripts) and the lifecycle (the CLI, status, the drill) read one layout.
 """
 
 from __future__ import annotations

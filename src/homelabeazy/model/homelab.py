@@ -11,9 +11,9 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Any, Literal
 
 from homelabeazy.config.schema import AppConfig, GroupConfig, HomelabConfig, NetworkConfig, UserConfig
-from homelabeazy.model.catalog.base import Access, SecretSpec, ServiceEntry
 from homelabeazy.model.etcd_snapshots import EtcdSnapshotPlan
 from homelabeazy.model.identity import LdapLayout
+from homelabeazy.model.service import Access, SecretSpec, ServiceEntry
 
 Role = Literal["server", "agent"]
 

@@ -16,8 +16,8 @@ from typing import Protocol
 from homelabeazy.errors import UsageError
 from homelabeazy.model.catalog import external_secrets
 from homelabeazy.model.catalog import vault as vault_catalog
-from homelabeazy.model.catalog.base import SecretSpec
 from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import SecretSpec
 
 # The External Secrets Operator's identity is the catalog's (its ClusterSecretStore is rendered
 # from the same constants), so the role written here is the one the operator logs in with.

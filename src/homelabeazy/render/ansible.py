@@ -12,7 +12,7 @@ from importlib.resources.abc import Traversable
 from typing import Any
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.base import SecretSpec
+from homelabeazy.model.service import SecretSpec
 from homelabeazy.render.inventory import inventory_for
 from homelabeazy.render.serialize import AnsibleTemplate, to_ansible_yaml, to_yaml
 from homelabeazy.toolchain import ANSIBLE_COLLECTIONS, requirements

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from homelabeazy.errors import ExternalSystemError
-from homelabeazy.lifecycle.directory_backup import apply_restore, live_entries, plan_restore
 from homelabeazy.lifecycle.directory_ldif import RawEntry, parse_ldif
 from homelabeazy.lifecycle.dr import store, vault_snapshots
 from homelabeazy.lifecycle.dr.compare import (
@@ -30,6 +29,7 @@ from homelabeazy.lifecycle.dr.compare import (
     compare_vault,
     directory,
 )
+from homelabeazy.lifecycle.dr.directory_backup import apply_restore, live_entries, plan_restore
 from homelabeazy.lifecycle.dr.inventory import vault_inventory
 from homelabeazy.lifecycle.dr.vault_snapshots import Snapshot
 from homelabeazy.model import dr_artifacts

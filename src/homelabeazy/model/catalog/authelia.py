@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.desired.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
 from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
 
 CHART = ChartPin(
     "https://charts.authelia.com",

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.needs import Clients, FlowNeed
 from homelabeazy.desired.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, OwnedValue, SecretSpec, ServiceEntry
 from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import ChartPin, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://cloudflare.github.io/helm-charts", "cloudflare-tunnel-remote", "0.1.2")
 TOKEN_PATH = "cloudflare-tunnel/token"  # noqa: S105 - a name, not a secret

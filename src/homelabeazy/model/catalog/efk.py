@@ -11,9 +11,9 @@ from homelabeazy.desired.made import made_beside
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
-from homelabeazy.model.catalog.base import STORAGE, ChartPin, OwnedValue, RouteSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import containers, health_finding, json_documents
 from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import STORAGE, ChartPin, OwnedValue, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://helm.elastic.co", "eck-operator", "3.2.0")
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.needs import Clients, FlowNeed
 from homelabeazy.desired.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, OwnedValue, SecretSpec, ServiceEntry
 from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import ChartPin, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://kubernetes-sigs.github.io/external-dns/", "external-dns", "1.21.1")
 TOKEN_PATH = "external-dns/cloudflare"  # noqa: S105 - a name, not a secret

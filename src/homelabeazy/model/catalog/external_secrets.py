@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.desired.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, OwnedValue, ServiceEntry
 from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import ChartPin, MetricsSpec, OwnedValue, ServiceEntry
 
 CHART = ChartPin("https://charts.external-secrets.io", "external-secrets", "1.1.0")
 

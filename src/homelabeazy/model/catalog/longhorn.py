@@ -8,7 +8,7 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.made import labelled_pod
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState
-from homelabeazy.model.catalog.base import ChartPin, OwnedValue, RouteSpec, ServiceEntry
+from homelabeazy.model.service import ChartPin, OwnedValue, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://charts.longhorn.io", "longhorn", "1.10.1")
 

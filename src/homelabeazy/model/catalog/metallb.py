@@ -8,7 +8,7 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.made import made_beside
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState
-from homelabeazy.model.catalog.base import ChartPin, OwnedValue, ServiceEntry
+from homelabeazy.model.service import ChartPin, OwnedValue, ServiceEntry
 
 CHART = ChartPin("https://metallb.github.io/metallb", "metallb", "0.15.2")
 

@@ -16,9 +16,9 @@ from homelabeazy.desired.made import labelled_pod, made_beside
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
-from homelabeazy.model.catalog.base import STORAGE, ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import health_finding
 from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import STORAGE, ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.5.3")
 GROUP = "monitoring.coreos.com"

@@ -9,9 +9,9 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
-from homelabeazy.model.catalog.base import STORAGE, ChartPin, OwnedValue, SecretSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import containers, env_value, health_finding, replicas
 from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import STORAGE, ChartPin, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://jp-gouin.github.io/helm-openldap", "openldap-stack-ha", "4.3.3")
 

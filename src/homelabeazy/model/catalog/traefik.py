@@ -9,8 +9,8 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.desired.selectors import as_list, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState
-from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, OwnedValue, RouteSpec, ServiceEntry
 from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import ChartPin, MetricsSpec, OwnedValue, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://traefik.github.io/charts", "traefik", "41.3.0")
 

@@ -13,7 +13,6 @@ from homelabeazy.desired.made import labelled_pod
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
-from homelabeazy.model.catalog.base import STORAGE, ChartPin, MetricsSpec, OwnedValue, RouteSpec, ServiceEntry
 from homelabeazy.model.catalog.traps import (
     config_map_data,
     config_map_volumes,
@@ -22,6 +21,7 @@ from homelabeazy.model.catalog.traps import (
 )
 from homelabeazy.model.dr_backups import vault_snapshots_on
 from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import STORAGE, ChartPin, MetricsSpec, OwnedValue, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://helm.releases.hashicorp.com", "vault", "0.34.1")
 

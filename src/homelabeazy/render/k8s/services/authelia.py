@@ -13,8 +13,8 @@ from typing import Any
 from homelabeazy.config.schema import AutheliaSmtp
 from homelabeazy.model import Homelab, Route
 from homelabeazy.model.catalog.authelia import SMTP_PATH
-from homelabeazy.model.catalog.base import ServiceEntry
 from homelabeazy.model.identity import LdapLayout
+from homelabeazy.model.service import ServiceEntry
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.endpoints import authelia_authz_url, openldap_url
 from homelabeazy.render.k8s.objects import meta, obj

@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from homelabeazy.config.schema import NotifyConfig
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.base import ServiceEntry
 from homelabeazy.model.catalog.monitoring import (
     API_PORT,
     ETCD_METRICS_PORT,
@@ -26,6 +25,7 @@ from homelabeazy.model.catalog.monitoring import (
     RELEASE,
     notify_keys,
 )
+from homelabeazy.model.service import ServiceEntry
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.monitors import scraped_namespaces
 from homelabeazy.render.k8s.objects import Manifest, meta, obj

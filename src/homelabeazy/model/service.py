@@ -1,7 +1,8 @@
-"""What a catalog entry says about one service: chart pin, namespace, routes, secrets, what it
-depends on and provides, and the health traps it is known for.
+"""What the model knows of one service: chart pin, namespace, routes, secrets, what it depends on
+and provides, and the health traps it is known for (`ServiceEntry` and its parts).
 
-Adding a service is one module in this package plus one line in the registry.
+Each service's catalog module (model/catalog/) fills one in; the Homelab holds the enabled ones.
+Adding a service is one catalog module plus one line in the catalog's registry.
 """
 
 from __future__ import annotations
