@@ -87,9 +87,11 @@ demo: setup charts
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/homelab validate --deep --charts $(CHARTS) demo-homelab/homelab.yaml
 	@echo "demo homelab repository rendered into ./demo-homelab; its cluster state converges"
 
+# The floors (pyproject.toml [tool.importlinter]): every import points down, no circle anywhere.
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy

@@ -364,7 +364,8 @@ def import_directory(  # noqa: PLR0917 - every Typer option is a parameter
     """Restore users, groups and password hashes from a backup: add what is missing, replace what
     differs (and with --prune delete what the backup lacks). The backup's checksum and every entry
     are checked before the directory is touched."""
-    from homelabeazy.lifecycle.dr import directory_backup, directory_ldif
+    from homelabeazy.lifecycle import directory_ldif
+    from homelabeazy.lifecycle.dr import directory_backup
 
     if (source is None) == (not latest):
         raise UsageError("pass exactly one of --from FILE and --latest")

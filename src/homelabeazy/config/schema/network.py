@@ -1,0 +1,89 @@
+"""`network:` VLANs, DNS, the firewall's zones and rules, pfSense."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, StringConstraints
+
+from homelabeazy.config.schema.fields import Label, Section
+
+Purpose = Literal["services", "guests", "management"]
+
+
+class Vlan(Section):
+    """One VLAN: a zone of the network."""
+
+    name: Label
+    """Zone name used in firewall rules (e.g. `services`)."""
+    id: int = Field(ge=1, le=4094)
+    """802.1Q VLAN id (1-4094)."""
+    cidr: IPv4Network
+    """Subnet of the VLAN, e.g. 10.10.10.0/24 (no host bits set)."""
+    gateway: IPv4Address
+    """Router address inside the subnet (pfSense interface address)."""
+    purpose: Purpose
+    """What lives here: `services` (the cluster), `guests` (isolated), `management` (Proxmox, admins)."""
+
+
+PortSpec = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,5}(-[0-9]{1,5})?$")]
+
+
+class FirewallRule(Section):
+    """One ordered rule between zones; the first matching rule decides, default is deny."""
+
+    from_zone: Label = Field(alias="from")
+    """Source zone: a VLAN name, `internet`, or `any`."""
+    to_zone: Label = Field(alias="to")
+    """Destination zone: a VLAN name, `internet`, or `any`."""
+    protocol: Literal["tcp", "udp", "icmp", "any"] = "any"
+    """IP protocol the rule matches."""
+    ports: list[PortSpec | int] = Field(default_factory=list)
+    """Destination ports or ranges (`443`, `8000-8100`); empty means all. Only with tcp/udp."""
+    action: Literal["allow", "deny"]
+    """What happens to matching traffic."""
+    description: str = ""
+    """Why the rule exists (shown by `homelab net check` and in pfSense)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class FirewallConfig(Section):
+    """Inter-VLAN policy. Rules are evaluated in order; unmatched traffic is denied."""
+
+    defaults: bool = True
+    """Append the default policy after your rules: management reaches all; services and guests reach
+    only the internet and DNS; nothing else reaches management."""
+    rules: list[FirewallRule] = Field(default_factory=list)
+    """Your rules, evaluated before the defaults."""
+
+
+class PfsenseConfig(Section):
+    """How Ansible reaches pfSense to apply the VLANs and the firewall policy (`network/pfsense/`)."""
+
+    address: IPv4Address
+    """An address pfSense answers SSH on *before* the playbook runs, e.g. its LAN address
+    `192.168.1.1`. Not a VLAN gateway from `network.vlans` unless that interface already exists:
+    the playbook creates those interfaces."""
+    ssh_user: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "admin"
+    """SSH user; pfsensible.core must run as root, which on pfSense `admin` is."""
+    trunk_interface: Annotated[str, StringConstraints(pattern=r"^[a-z]+[0-9]+$")] = "igb1"
+    """The physical pfSense port carrying the tagged VLANs (e.g. `igb1`, `vtnet1`)."""
+    dns_overrides: bool = True
+    """Set every homelab name as a DNS resolver host override. pfsensible's module rewrites the whole
+    resolver configuration (overrides added by hand are removed, unset options reset), so set
+    `false` if you tuned pfSense's resolver yourself and add `network/dns/` records by hand."""
+
+
+class NetworkConfig(Section):
+    """VLANs, DNS and the firewall policy."""
+
+    vlans: list[Vlan] = Field(min_length=1)
+    """The VLANs; exactly one must have purpose `services` (the cluster lives there)."""
+    dns_servers: list[IPv4Address] = Field(min_length=1)
+    """DNS resolvers handed to the VMs through cloud-init."""
+    firewall: FirewallConfig = Field(default_factory=FirewallConfig)
+    """Inter-VLAN firewall policy."""
+    pfsense: PfsenseConfig | None = None
+    """Where Ansible reaches pfSense. Without it the pfSense playbook is rendered with no inventory."""
