@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 
 from homelabeazy.lifecycle.status import (
-    cron_period,
     exit_code,
     judge_applications,
     judge_authelia,
@@ -64,24 +62,6 @@ def test_judge_vault(status: int, body: object, health: str, detail: str) -> Non
 )
 def test_judge_route(status: int, protected: bool, days: int | None, health: str) -> None:
     assert judge_route("a.example.com", HttpAnswer(status, ""), protected, days).health == health
-
-
-@pytest.mark.parametrize(
-    ("cron", "period"),
-    [
-        ("0 3 * * *", timedelta(days=1)),
-        ("0 4 * * 0", timedelta(days=7)),
-        ("0 1 1 * *", timedelta(days=31)),
-        ("0 */6 * * *", timedelta(hours=6)),
-        ("0 * * * *", timedelta(hours=1)),
-        ("*/15 * * * *", timedelta(minutes=15)),
-        ("0 0,12 * * *", timedelta(hours=12)),
-        ("@daily", timedelta(days=1)),
-        ("@hourly", timedelta(hours=1)),
-    ],
-)
-def test_cron_period(cron: str, period: timedelta) -> None:
-    assert cron_period(cron) == period
 
 
 def test_judge_applications_and_empty() -> None:
