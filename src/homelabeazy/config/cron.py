@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from itertools import pairwise
 
 MACROS = {
     "@hourly": "0 * * * *",
@@ -27,10 +28,21 @@ MACROS = {
 }
 """The shorthands homelab.yaml accepts besides five fields, as robfig/cron expands them."""
 
-_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 6))
+_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 6),
+)
 _NAMES = {
-    "month": {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())},
-    "day of week": {d: i for i, d in enumerate("sun mon tue wed thu fri sat".split())},
+    "month": {
+        m: i + 1
+        for i, m in enumerate(
+            ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+        )
+    },
+    "day of week": {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])},
 }
 SCAN_START = date(2001, 1, 1)
 SCAN_DAYS = 28 * 365 + 7
@@ -132,9 +144,9 @@ def longest_gap(spec: CronSpec) -> timedelta:
     run_days = [n for n in range(SCAN_DAYS) if spec.runs_on(SCAN_START + timedelta(days=n))]
     if not run_days:
         raise CronError("never runs (no date matches its day, month and weekday fields)")
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(times)]
     day_minutes = 24 * 60
-    gaps += [(b - a) * day_minutes - times[-1] + times[0] for a, b in zip(run_days, run_days[1:], strict=False)]
+    gaps += [(b - a) * day_minutes - times[-1] + times[0] for a, b in pairwise(run_days)]
     if len(run_days) == 1:  # once in 28 years (cannot happen for a valid field set, kept for safety)
         gaps.append(SCAN_DAYS * day_minutes)
     return timedelta(minutes=max(gaps))

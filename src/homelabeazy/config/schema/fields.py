@@ -34,7 +34,7 @@ def _check_cron(value: str) -> str:
     try:
         parse_cron(value)
     except CronError as exc:
-        raise ValueError(f"{value!r} is not a schedule they accept: {exc}") from None
+        raise ValueError(f"{value!r} is not a schedule Velero, Kubernetes and K3s accept: {exc}") from None
     return value
 
 

@@ -4,21 +4,36 @@ Rules are data (a PrometheusRule spec), built from the metric names the real exp
 node-exporter, kube-state-metrics and Prometheus itself (`up`), etcd, Vault's telemetry
 (`vault_core_unsealed`), cert-manager, Velero, the Elasticsearch exporter's cluster health,
 ArgoCD's application controller, External Secrets and prometheus-pve-exporter. A rule whose
-exporter is not deployed simply never fires; `promtool test rules` (tests/monitoring) proves each
-one fires on the series that mean trouble and stays silent on healthy ones.
+exporter is not deployed simply never fires.
+
+Thresholds that depend on the homelab come from the model, never one constant: each Velero
+schedule gets its own rule with its own allowed age (model/schedules.py, the age `homelab status`
+judges by), and etcd's quorum rule exists only where a member can be lost without losing quorum.
+What kube-prometheus-stack's own rules already say is not said again (a kube-vip target down is
+its `TargetDown`; etcd quorum lost is its `etcdInsufficientMembers`).
+
+The proof (tests/support/alert_proof): from the model, a healthy homelab's series over a window
+longer than the longest schedule, run through real `promtool test rules`: nothing fires; each
+alert's own fault makes it, and nothing else, fire.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.config.cron import cron_period
+from homelabeazy.model import Homelab
+from homelabeazy.model.schedules import late_after
 
-VIP_JOB = "kube-vip"
-"""The scrape job that reaches the API server through the VIP (see monitoring.values)."""
+API_VIP_JOB = "kube-api-vip"
+"""The scrape job that reaches the API server through the VIP (see monitoring.api_vip_scrape_config)."""
+KUBE_VIP_JOB = "kube-vip"
+"""The scrape job of kube-vip's own metrics on every server."""
 ETCD_JOB = "kube-etcd"
 """The job of the chart's etcd ServiceMonitor (its Service is `<release>-kube-etcd`)."""
+VELERO_METRIC = "velero_backup_last_successful_timestamp"
 
 
 @dataclass(frozen=True)
@@ -46,7 +61,59 @@ class Alert:
         }
 
 
-def alerts(config: HomelabConfig) -> list[Alert]:  # noqa: ARG001 - thresholds may come from it later
+def span(delta: timedelta) -> str:
+    """A duration as people write it: 45m, 2h, 26h, 7d2h."""
+    minutes = int(delta.total_seconds()) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days >= 2:
+        return f"{days}d" + (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    hours += days * 24
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes or not hours else "")
+
+
+def etcd_quorum_alerts(homelab: Homelab) -> list[Alert]:
+    """At risk: exactly a quorum is up, so the next failure stops the API. With one server there is
+    no margin to watch (its loss is the chart's `etcdInsufficientMembers`), so no rule at all."""
+    members = len(homelab.servers)
+    quorum = members // 2 + 1
+    if members - quorum < 1:
+        return []
+    return [
+        Alert(
+            "HomelabEtcdQuorumAtRisk",
+            f'sum(up{{job="{ETCD_JOB}"}} == bool 1) == {quorum}',
+            "5m",
+            "critical",
+            f"Only {{{{ $value }}}} of {members} etcd members are up: one more failure loses quorum",
+            "Bring the stopped K3s servers back before touching any other server; never remove two at once.",
+        )
+    ]
+
+
+def backup_alerts(homelab: Homelab) -> list[Alert]:
+    """One rule per Velero schedule, each late after its own schedule's allowed age."""
+    if not homelab.enabled("velero"):
+        return []
+    alerts = []
+    for schedule in homelab.config.services.velero.schedules:
+        limit = late_after(schedule.cron)
+        selector = f'{VELERO_METRIC}{{schedule="{schedule.name}"}}'
+        alerts.append(
+            Alert(
+                "HomelabBackupMissing",
+                f"time() - max by (schedule) ({selector}) > {int(limit.total_seconds())}",
+                "15m",
+                "critical",
+                f"No successful Velero backup of schedule {schedule.name} for {span(limit)}"
+                f" (it runs `{schedule.cron}`, at most {span(cron_period(schedule.cron))} apart)",
+                "Run `homelab backup status`; look at the last backup's logs with `velero backup logs`.",
+            )
+        )
+    return alerts
+
+
+def alerts(homelab: Homelab) -> list[Alert]:
     """Every alert, in the order the runbook lists them."""
     return [
         Alert(
@@ -57,21 +124,15 @@ def alerts(config: HomelabConfig) -> list[Alert]:  # noqa: ARG001 - thresholds m
             "Node {{ $labels.instance }} has not answered for 5 minutes",
             "Check the VM in Proxmox (`homelab status`); start it or `qm status <vmid>` on its host.",
         ),
+        *etcd_quorum_alerts(homelab),
         Alert(
-            "HomelabEtcdQuorumAtRisk",
-            f'count(up{{job="{ETCD_JOB}"}} == 1) < (floor(count(up{{job="{ETCD_JOB}"}}) / 2) + 1) + 1',
-            "5m",
-            "critical",
-            "Only {{ $value }} etcd members are up: one more failure loses quorum",
-            "Bring the stopped K3s servers back before touching any other server; never remove two at once.",
-        ),
-        Alert(
-            "HomelabKubeVipDown",
-            f'up{{job="{VIP_JOB}"}} == 0 or absent(up{{job="{VIP_JOB}"}})',
+            "HomelabApiVipUnreachable",
+            f'up{{job="{API_VIP_JOB}"}} == 0 or absent(up{{job="{API_VIP_JOB}"}})',
             "3m",
             "critical",
             "The Kubernetes API does not answer on the kube-vip address",
-            "Check the kube-vip static pod on the servers (`crictl ps | grep kube-vip`) and its lease.",
+            "Check the kube-vip static pods on the servers (`crictl ps | grep kube-vip`) and their"
+            " lease (`kubectl -n kube-system get lease plndr-cp-lock`).",
         ),
         Alert(
             "HomelabVaultSealed",
@@ -97,14 +158,7 @@ def alerts(config: HomelabConfig) -> list[Alert]:  # noqa: ARG001 - thresholds m
             "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in less than 14 days",
             "cert-manager did not renew it: `kubectl describe certificate` and check the issuer's events.",
         ),
-        Alert(
-            "HomelabBackupMissing",
-            'time() - max by (schedule) (velero_backup_last_successful_timestamp{schedule!=""}) > 26 * 3600',
-            "15m",
-            "critical",
-            "No successful Velero backup of schedule {{ $labels.schedule }} in 26 hours",
-            "Run `homelab backup status`; look at the last backup's logs with `velero backup logs`.",
-        ),
+        *backup_alerts(homelab),
         Alert(
             "HomelabBackupLocationUnavailable",
             "velero_backup_location_status_gauge == 0",
@@ -173,6 +227,6 @@ def alerts(config: HomelabConfig) -> list[Alert]:  # noqa: ARG001 - thresholds m
     ]
 
 
-def rule_groups(config: HomelabConfig) -> list[dict[str, Any]]:
+def rule_groups(homelab: Homelab) -> list[dict[str, Any]]:
     """The PrometheusRule spec's groups."""
-    return [{"name": "homelab", "rules": [a.rule() for a in alerts(config)]}]
+    return [{"name": "homelab", "rules": [a.rule() for a in alerts(homelab)]}]
