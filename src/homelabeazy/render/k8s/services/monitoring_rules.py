@@ -1,10 +1,11 @@
 """This homelab's own alert rules: the ways it is known to fail, each with what to do about it.
 
 Rules are data (a PrometheusRule spec), built from the metric names the real exporters publish:
-node-exporter, kube-state-metrics and Prometheus itself (`up`), etcd, Vault's telemetry
-(`vault_core_unsealed`), cert-manager, Velero, the Elasticsearch exporter's cluster health,
-ArgoCD's application controller, External Secrets and prometheus-pve-exporter. A rule whose
-exporter is not deployed simply never fires.
+node-exporter, the kubelet and Prometheus itself (`up`), etcd, Vault's telemetry
+(`vault_core_unsealed`), cert-manager, Velero, ArgoCD's application controller and External
+Secrets. A rule is rendered only where its exporter runs and is scraped: a rule on metrics nobody
+publishes never fires, and silence proves nothing (Elasticsearch's health and the Proxmox hosts'
+memory wait for their exporters).
 
 Thresholds that depend on the homelab come from the model, never one constant: each Velero
 schedule gets its own rule with its own allowed age (model/schedules.py, the age `homelab status`
@@ -134,39 +135,7 @@ def alerts(homelab: Homelab) -> list[Alert]:
             "Check the kube-vip static pods on the servers (`crictl ps | grep kube-vip`) and their"
             " lease (`kubectl -n kube-system get lease plndr-cp-lock`).",
         ),
-        Alert(
-            "HomelabVaultSealed",
-            "vault_core_unsealed == 0",
-            "5m",
-            "critical",
-            "Vault pod {{ $labels.pod }} is sealed: secrets stop syncing",
-            "Unseal it with `homelab secrets unseal` (needs the threshold of key shares).",
-        ),
-        Alert(
-            "HomelabVaultNotAnswering",
-            'up{job=~"vault.*"} == 0',
-            "5m",
-            "critical",
-            "Vault {{ $labels.instance }} does not answer its metrics (down, sealed or not initialised)",
-            "See `homelab status`; a new Vault is initialised by `homelab up`.",
-        ),
-        Alert(
-            "HomelabCertificateExpiresSoon",
-            "certmanager_certificate_expiration_timestamp_seconds - time() < 14 * 86400",
-            "1h",
-            "warning",
-            "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in less than 14 days",
-            "cert-manager did not renew it: `kubectl describe certificate` and check the issuer's events.",
-        ),
         *backup_alerts(homelab),
-        Alert(
-            "HomelabBackupLocationUnavailable",
-            "velero_backup_location_status_gauge == 0",
-            "15m",
-            "critical",
-            "Backup location {{ $labels.backup_location_name }} is unavailable",
-            "Check the bucket, its endpoint and the credentials in Vault at velero/s3.",
-        ),
         Alert(
             "HomelabNodeDiskFull",
             '(1 - node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"}'
@@ -184,47 +153,83 @@ def alerts(homelab: Homelab) -> list[Alert]:
             "Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} is more than 85 % full",
             "Raise the service's storage in homelab.yaml (or its retention) and re-render.",
         ),
-        Alert(
-            "HomelabElasticsearchNotGreen",
-            'max by (cluster) (elasticsearch_cluster_health_status{color="green"}) == 0',
-            "15m",
-            "warning",
-            "Elasticsearch cluster {{ $labels.cluster }} is not green",
-            "Check unassigned shards (`_cluster/allocation/explain`) and the nodes' disks.",
-        ),
-        Alert(
-            "HomelabArgoAppDegraded",
-            'argocd_app_info{health_status="Degraded"} == 1',
-            "30m",
-            "warning",
-            "ArgoCD application {{ $labels.name }} has been Degraded for 30 minutes",
-            "Open it in ArgoCD; `homelab validate --deep` finds most reasons before they reach the cluster.",
-        ),
-        Alert(
-            "HomelabArgoAppOutOfSync",
-            'argocd_app_info{sync_status="OutOfSync"} == 1',
-            "30m",
-            "warning",
-            "ArgoCD application {{ $labels.name }} has been OutOfSync for 30 minutes",
-            "Look at the sync's errors in ArgoCD; a manual change in the cluster is reverted by a sync.",
-        ),
-        Alert(
-            "HomelabExternalSecretNotSynced",
-            'externalsecret_status_condition{condition="Ready",status="False"} == 1',
-            "15m",
-            "warning",
-            "ExternalSecret {{ $labels.namespace }}/{{ $labels.name }} is not synced from Vault",
-            "Is Vault unsealed? Does the key exist (`homelab secrets status`)?",
-        ),
-        Alert(
-            "HomelabProxmoxHostMemory",
-            'pve_memory_usage_bytes{id=~"node/.*"} / pve_memory_size_bytes{id=~"node/.*"} > 0.9',
-            "15m",
-            "warning",
-            "Proxmox host {{ $labels.id }} uses more than 90 % of its memory",
-            "Move or shrink VMs (node sizes in homelab.yaml) before the host swaps or OOM-kills a VM.",
-        ),
+        *service_alerts(homelab),
     ]
+
+
+def service_alerts(homelab: Homelab) -> list[Alert]:
+    """Alerts read from a service's own metrics: only where the service runs (and so is scraped)."""
+    by_service = {
+        "vault": [
+            Alert(
+                "HomelabVaultSealed",
+                "vault_core_unsealed == 0",
+                "5m",
+                "critical",
+                "Vault pod {{ $labels.pod }} is sealed: secrets stop syncing",
+                "Unseal it with `homelab secrets unseal` (needs the threshold of key shares).",
+            ),
+            Alert(
+                "HomelabVaultNotAnswering",
+                'up{job=~"vault.*"} == 0',
+                "5m",
+                "critical",
+                "Vault {{ $labels.instance }} does not answer its metrics (down, sealed or not initialised)",
+                "See `homelab status`; a new Vault is initialised by `homelab up`.",
+            ),
+        ],
+        "cert_manager": [
+            Alert(
+                "HomelabCertificateExpiresSoon",
+                "certmanager_certificate_expiration_timestamp_seconds - time() < 14 * 86400",
+                "1h",
+                "warning",
+                "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in less than 14 days",
+                "cert-manager did not renew it: `kubectl describe certificate` and check the"
+                " issuer's events.",
+            ),
+        ],
+        "velero": [
+            Alert(
+                "HomelabBackupLocationUnavailable",
+                "velero_backup_location_status_gauge == 0",
+                "15m",
+                "critical",
+                "Backup location {{ $labels.backup_location_name }} is unavailable",
+                "Check the bucket, its endpoint and the credentials in Vault at velero/s3.",
+            ),
+        ],
+        "argocd": [
+            Alert(
+                "HomelabArgoAppDegraded",
+                'argocd_app_info{health_status="Degraded"} == 1',
+                "30m",
+                "warning",
+                "ArgoCD application {{ $labels.name }} has been Degraded for 30 minutes",
+                "Open it in ArgoCD; `homelab validate --deep` finds most reasons before they reach"
+                " the cluster.",
+            ),
+            Alert(
+                "HomelabArgoAppOutOfSync",
+                'argocd_app_info{sync_status="OutOfSync"} == 1',
+                "30m",
+                "warning",
+                "ArgoCD application {{ $labels.name }} has been OutOfSync for 30 minutes",
+                "Look at the sync's errors in ArgoCD; a manual change in the cluster is reverted by a sync.",
+            ),
+        ],
+        "external_secrets": [
+            Alert(
+                "HomelabExternalSecretNotSynced",
+                'externalsecret_status_condition{condition="Ready",status="False"} == 1',
+                "15m",
+                "warning",
+                "ExternalSecret {{ $labels.namespace }}/{{ $labels.name }} is not synced from Vault",
+                "Is Vault unsealed? Does the key exist (`homelab secrets status`)?",
+            ),
+        ],
+    }
+    return [alert for name, alerts in by_service.items() if homelab.enabled(name) for alert in alerts]
 
 
 def rule_groups(homelab: Homelab) -> list[dict[str, Any]]:
