@@ -107,7 +107,10 @@ def test_healthy_homelab_is_silent_and_each_alert_fires_on_its_fault(
 ) -> None:
     outcome = run(_promtool(), tmp_path, scenes[variant], variant)
     assert outcome.passed, outcome.output
-    print(f"promtool test rules, {variant}: {outcome.groups} groups in {outcome.seconds:.1f}s")
+    print(
+        f"promtool test rules, {variant}: {outcome.groups} groups in {outcome.seconds:.1f}s"
+        f" ({outcome.cpu_seconds:.1f}s CPU)"
+    )
 
 
 # ------------------------------------------------------------------ planted bugs

@@ -15,7 +15,7 @@ from typing import Any
 from homelabeazy.model import Homelab
 from homelabeazy.model.schedules import late_after
 from homelabeazy.render.k8s.services.monitoring_rules import API_VIP_JOB, ETCD_JOB, VELERO_METRIC
-from tests.support.alert_proof.world import GIB, World, schedules_of
+from tests.support.alert_proof.world import DAY, GIB, World, last_success, schedules_of
 
 START = 60
 """The minute every fault begins: an hour of health first."""
@@ -126,12 +126,14 @@ def backup_missing(scene: Scene) -> list[Fault]:
     faults = []
     for schedule in schedules_of(scene.objects):
         limit = int(late_after(schedule.cron).total_seconds()) // 60
+        newest = int(last_success(schedule.cron, DAY)(0) or 0) // 60  # minutes, before time 0
 
         def breaks(world: World, name: str = schedule.name) -> list[Firing]:
             world.freeze(world.one(VELERO_METRIC, schedule=name), 0)
             return [Firing("HomelabBackupMissing", {"schedule": name})]
 
-        faults.append(Fault(f"schedule {schedule.name} failing", limit + 15 + MARGIN, breaks, start=0))
+        within = newest + limit + 15 + MARGIN
+        faults.append(Fault(f"schedule {schedule.name} failing", within, breaks, start=0))
     return faults
 
 

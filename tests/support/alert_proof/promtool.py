@@ -11,6 +11,7 @@ Prometheus expands them.
 from __future__ import annotations
 
 import re
+import resource
 import subprocess
 import time
 from collections.abc import Mapping
@@ -124,8 +125,8 @@ def fault_group(scene: Scene, name: str, fault: Fault) -> dict[str, Any]:
     assert world.metrics() == before, f"{fault.name}: a fault may not add a metric"
     samples = []
     for firing in firings:
-        severity = _rule_for(scene, firing)["labels"]["severity"]
-        full = {**firing.labels, "alertname": firing.alert, "alertstate": "firing", "severity": severity}
+        rule_labels = _rule_for(scene, firing)["labels"]
+        full = {**firing.labels, **rule_labels, "alertname": firing.alert, "alertstate": "firing"}
         samples.append({"labels": _labels_text(full), "value": 1})
     checks: dict[str, Any] = {
         "promql_expr_test": [
@@ -174,6 +175,9 @@ class Outcome:
     passed: bool
     output: str
     seconds: float
+    """Wall time of the promtool run."""
+    cpu_seconds: float
+    """promtool's own CPU time (user + system): the figure that does not depend on the load."""
     groups: int
 
 
@@ -185,7 +189,7 @@ def run(
     (folder / RULE_FILE).write_text(yaml.safe_dump(scene.rules, sort_keys=False), encoding="utf-8")
     tests = unit_test_file(scene, name, faults, minutes)
     (folder / TEST_FILE).write_text(yaml.safe_dump(tests, sort_keys=False, width=1 << 20), encoding="utf-8")
-    started = time.monotonic()
+    started, used = time.monotonic(), _children_cpu()
     result = subprocess.run(
         [promtool, "test", "rules", TEST_FILE],
         cwd=folder,
@@ -195,5 +199,14 @@ def run(
         check=False,
     )
     return Outcome(
-        result.returncode == 0, result.stdout + result.stderr, time.monotonic() - started, len(tests["tests"])
+        result.returncode == 0,
+        result.stdout + result.stderr,
+        time.monotonic() - started,
+        _children_cpu() - used,
+        len(tests["tests"]),
     )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

@@ -47,6 +47,8 @@ class Alert:
     severity: str
     summary: str
     runbook: str
+    labels: tuple[tuple[str, str], ...] = ()
+    """Labels besides the severity: the one that tells apart several rules of one alert."""
 
     def rule(self) -> dict[str, Any]:
         """The rule as Prometheus reads it."""
@@ -54,7 +56,7 @@ class Alert:
             "alert": self.name,
             "expr": self.expr,
             "for": self.duration,
-            "labels": {"severity": self.severity},
+            "labels": {"severity": self.severity, **dict(self.labels)},
             "annotations": {
                 "summary": self.summary,
                 "runbook": self.runbook,
@@ -109,6 +111,9 @@ def backup_alerts(homelab: Homelab) -> list[Alert]:
                 f"No successful Velero backup of schedule {schedule.name} for {span(limit)}"
                 f" (it runs `{schedule.cron}`, at most {span(cron_period(schedule.cron))} apart)",
                 "Run `homelab backup status`; look at the last backup's logs with `velero backup logs`.",
+                # the value the expression's `schedule` label has: promtool and Prometheus see
+                # one alert per schedule, not duplicates of one rule
+                (("schedule", schedule.name),),
             )
         )
     return alerts
