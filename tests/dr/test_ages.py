@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from homelabeazy.lifecycle.dr.ages import EtcdCopies, judge_backup_ages, judge_etcd_age
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
