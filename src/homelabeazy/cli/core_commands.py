@@ -9,10 +9,16 @@ from typing import Annotated
 import typer
 
 from homelabeazy.cli import console
-from homelabeazy.cli.common import DEFAULT_CONFIG, ConfigFileOption, load_homelab, pick_config, read_config
+from homelabeazy.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigArg,
+    ConfigFileOption,
+    load_homelab,
+    pick_config,
+    read_config,
+)
 from homelabeazy.errors import ConfigError, ExitCode, RenderConflictError, UsageError
 
-ConfigArg = Annotated[Path, typer.Argument(help="The homelab.yaml to read.", show_default=True)]
 OutOption = Annotated[
     Path | None, typer.Option("--out", "-o", help="Output repo folder; defaults to the config file's folder.")
 ]
