@@ -14,12 +14,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, get_args, get_type_hints
 
 import typer
 
 from homelabeazy.cli import console
-from homelabeazy.cli.common import load_homelab
+from homelabeazy.cli.common import ConfigArg, ConfigFileOption, load_homelab, pick_config
 from homelabeazy.cli.vault_options import (
     DEFAULT_CONFIG,
     BootstrapOption,
@@ -104,13 +104,26 @@ class Connection:
         return LdapAdapter(self.ldap_url, self.bind_dn, password, self.ldap_ca_cert)
 
 
-def _shared_parameters() -> list[inspect.Parameter]:
+def _shared_parameters(config_argument: bool) -> list[inspect.Parameter]:
+    """The shared options as parameters; with `config_argument`, the config is also taken as the
+    command's argument (FILE), as by every command that has no argument of its own."""
     hints = get_type_hints(DirectoryOptions, include_extras=True)
     keyword = inspect.Parameter.KEYWORD_ONLY
-    return [
+    shared = [
         inspect.Parameter(f.name, keyword, annotation=hints[f.name], default=f.default)
         for f in fields(DirectoryOptions)
     ]
+    if not config_argument:
+        return shared
+    config = [
+        inspect.Parameter("config", keyword, annotation=ConfigArg, default=DEFAULT_CONFIG),
+        inspect.Parameter("config_file", keyword, annotation=ConfigFileOption, default=None),
+    ]
+    return config + [p for p in shared if p.name != "config"]
+
+
+def _is_argument(annotation: Any) -> bool:
+    return any(isinstance(meta, typer.models.ArgumentInfo) for meta in get_args(annotation)[1:])
 
 
 def _directory_command(name: str | None = None) -> Callable[[Callable[..., int]], Callable[..., int]]:
@@ -123,7 +136,8 @@ def _directory_command(name: str | None = None) -> Callable[[Callable[..., int]]
 
     def register(command: Callable[..., int]) -> Callable[..., int]:
         hints = get_type_hints(command, include_extras=True)
-        shared = _shared_parameters()
+        config_argument = not any(_is_argument(hint) for name, hint in hints.items() if name != "return")
+        shared = _shared_parameters(config_argument)
         parameters: list[inspect.Parameter] = []
         for parameter in inspect.signature(command).parameters.values():
             if parameter.name == "options":
@@ -135,7 +149,10 @@ def _directory_command(name: str | None = None) -> Callable[[Callable[..., int]]
 
         @functools.wraps(command)
         def with_options(**given: Any) -> int:
-            options = DirectoryOptions(**{p.name: given.pop(p.name) for p in shared})
+            values = {p.name: given.pop(p.name) for p in shared}
+            if config_argument:
+                values["config"] = pick_config(values["config"], values.pop("config_file"))
+            options = DirectoryOptions(**values)
             return command(options=options, **given)
 
         with_options.__signature__ = inspect.Signature(parameters, return_annotation=int)  # type: ignore[attr-defined]
