@@ -26,7 +26,7 @@ from tests.conftest import monitored_example_data
 from tests.gitops.conftest import documents
 from tests.monitoring.conftest import rendered_rules
 from tests.support.alert_proof import FAULTS, Scene, missing_faults, run
-from tests.support.alert_proof.promtool import alerts_of
+from tests.support.alert_proof.promtool import alerts_of, encode
 from tests.support.integration import need_binary
 
 PROMTOOL_HINT = "Debian package `prometheus` (make test installs it)"
@@ -185,3 +185,9 @@ def test_the_proof_catches_an_alert_that_fires_on_anothers_fault(
     outcome = run(_promtool(), tmp_path, _planted(scene, "HomelabNodeDiskFull", [careless]), "one-server")
     assert not outcome.passed
     assert 'fstype="tmpfs"' in outcome.output
+
+
+def test_series_are_written_in_promtools_expanding_notation() -> None:
+    """`ax2` is three samples of a, `_x3` three missing ones (checked against promtool 2.42)."""
+    assert encode([1.0, None, None, None, 2.0, 2.0, 2.0]) == "1 _x3 2x2"
+    assert encode([0.5, 0.5, None, -3600.0]) == "0.5x1 _ -3600"
