@@ -9,7 +9,8 @@ field is unrestricted (`*` or `?` without a step) both must match, otherwise eit
 The longest gap is what a backup's age is judged against (status rows and alert thresholds): the
 runs of one day are the same every day, so the gap is the largest of the gaps inside a day and,
 for each pair of consecutive days that run at all, the time from the last run of the first to the
-first run of the next. The days are scanned over 28 years, the calendar's weekday cycle, so a
+first run of the next. The days are scanned over 28 years, the calendar's weekday cycle (three weeks
+when only the weekday matters), so a
 weekday-of-month or February 29 schedule gets its true gap.
 """
 
@@ -67,10 +68,13 @@ class CronSpec:
 
     def runs_on(self, day: date) -> bool:
         """robfig's day rule: AND when either day field is a star, OR otherwise."""
-        if day.month not in self.months:
+        return self._runs(day.month, day.day, day.isoweekday() % 7)
+
+    def _runs(self, month: int, day: int, weekday: int) -> bool:
+        if month not in self.months:
             return False
-        in_month = day.day in self.days
-        in_week = (day.isoweekday() % 7) in self.weekdays
+        in_month = day in self.days
+        in_week = weekday in self.weekdays
         if self.days_star or self.weekdays_star:
             return in_month and in_week
         return in_month or in_week
@@ -141,15 +145,24 @@ def parse_cron(text: str) -> CronSpec:
 def longest_gap(spec: CronSpec) -> timedelta:
     """The longest time between two consecutive runs (see the module's docstring)."""
     times = spec.times_of_day()
-    run_days = [n for n in range(SCAN_DAYS) if spec.runs_on(SCAN_START + timedelta(days=n))]
+    weekly = spec.days_star and spec.months == frozenset(range(1, 13))
+    calendar = _calendar(21 if weekly else SCAN_DAYS)  # weekly: only the weekday matters
+    run_days = [n for n, day in enumerate(calendar) if spec._runs(*day)]
     if not run_days:
         raise CronError("never runs (no date matches its day, month and weekday fields)")
     gaps = [b - a for a, b in pairwise(times)]
     day_minutes = 24 * 60
     gaps += [(b - a) * day_minutes - times[-1] + times[0] for a, b in pairwise(run_days)]
-    if len(run_days) == 1:  # once in 28 years (cannot happen for a valid field set, kept for safety)
-        gaps.append(SCAN_DAYS * day_minutes)
+    if len(run_days) == 1:  # once in the whole scan: cannot happen for fields cron accepts
+        gaps.append(len(calendar) * day_minutes)
     return timedelta(minutes=max(gaps))
+
+
+@lru_cache(maxsize=2)
+def _calendar(length: int) -> tuple[tuple[int, int, int], ...]:
+    """(month, day, weekday with Sunday 0) of the first `length` scanned days, computed once."""
+    days = (SCAN_START + timedelta(days=n) for n in range(length))
+    return tuple((d.month, d.day, d.isoweekday() % 7) for d in days)
 
 
 def cron_period(text: str) -> timedelta:
