@@ -9,9 +9,9 @@ field is unrestricted (`*` or `?` without a step) both must match, otherwise eit
 The longest gap is what a backup's age is judged against (status rows and alert thresholds): the
 runs of one day are the same every day, so the gap is the largest of the gaps inside a day and,
 for each pair of consecutive days that run at all, the time from the last run of the first to the
-first run of the next. The days are scanned over 28 years, the calendar's weekday cycle (three weeks
-when only the weekday matters), so a
-weekday-of-month or February 29 schedule gets its true gap.
+first run of the next. The days are scanned over 28 years, the calendar's weekday cycle (three
+weeks when only the weekday matters), so a weekday-in-a-month or February 29 schedule gets its
+true gap.
 """
 
 from __future__ import annotations
