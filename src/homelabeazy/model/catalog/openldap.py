@@ -11,7 +11,7 @@ from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import containers, env_value, health_finding, mounted_secret, replicas
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import STORAGE, ChartPin, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.service import STORAGE, ChartPin, ImageValue, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://jp-gouin.github.io/helm-openldap", "openldap-stack-ha", "4.3.3")
 NAMESPACE = "openldap"
@@ -29,12 +29,27 @@ OWNED_VALUES: tuple[OwnedValue, ...] = (
         ("customLdifFiles",), "Authelia and `homelab users` use the ou=people/groups/services tree it creates"
     ),
     OwnedValue(
+        ("initTLSSecret", "tls_enabled"),
+        "the directory serves the certificate cert-manager issues for its Service, which Authelia verifies",
+    ),
+    OwnedValue(
+        ("initTLSSecret", "secret"),
+        "the directory serves the certificate cert-manager issues for its Service, which Authelia verifies",
+    ),
+    OwnedValue(
         ("persistence", "size"),
         "it has its own key",
         "set it through services.openldap.storage instead",
     ),
 )
 """Chart values the homelab depends on: `services.openldap.values` may not set them."""
+IMAGE_VALUES = (
+    ImageValue("openldap-stack-ha", ("image",)),
+    ImageValue("init-schema", ("initSchema", "image")),
+    ImageValue("init-tls-secret", ("initTLSSecret", "image")),
+)
+"""The chart's containers and the values key of each one's image (the init images are pinned by
+the renderer: the chart defaults them to `latest`)."""
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
@@ -45,6 +60,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         namespace=NAMESPACE,
         chart=CHART,
         owned_values=OWNED_VALUES,
+        image_values=IMAGE_VALUES,
         description="User and group directory",
         secrets=(
             SecretSpec(
