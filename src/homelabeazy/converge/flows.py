@@ -270,8 +270,8 @@ def _check_tls_name(ctx: _Context, need: FlowNeed, service: tuple[str, str], wha
 def _check_tls_trust(ctx: _Context, need: FlowNeed, service: tuple[str, str], what: str) -> Iterator[Finding]:
     """The CA the client verifies with is the one that signed the server's certificate."""
     signed_by = ctx.cert_issuers.get(service)
-    if need.trusts is None or not signed_by:
-        return
+    if need.trusts is None or not signed_by or need.clients.namespace in ctx.unrendered:
+        return  # (a client whose chart did not render cannot show what it mounts)
     trusted = {ctx.secret_issuers[t] for t in need.trusts if t in ctx.secret_issuers}
     if trusted & signed_by:
         return

@@ -69,8 +69,10 @@ def _findings(
     template: Mapping[str, Any],
 ) -> Iterator[Finding]:
     for container in containers(template):
-        image = str(container.get("image") or "")
-        problem = image_problem(image)
+        image = container.get("image")
+        if image is not None and not isinstance(image, str):
+            continue  # a wrong type is the schema check's finding
+        problem = image_problem(image or "")
         if problem is None:
             continue
         name = str(container.get("name", "?"))

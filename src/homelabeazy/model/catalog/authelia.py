@@ -75,6 +75,8 @@ def entry(config: HomelabConfig) -> ServiceEntry:
 
 SERVER_LABELS = {"app.kubernetes.io/name": "authelia"}
 """The chart's Authelia pods: they bind to LDAP for every login."""
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+"""What the chart runs them as (`pod.kind`)."""
 
 
 def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
@@ -147,7 +149,8 @@ def _trusted_secrets(state: DesiredState, namespace: str, directory: Any) -> tup
     if not isinstance(directory, str) or not directory:
         return ()
     found: list[tuple[str, str]] = []
-    for workload in state.of_kind("Deployment", "apps"):
+    workloads = (o for o in state.objects if o.group == "apps" and o.kind in WORKLOAD_KINDS)
+    for workload in workloads:
         labels = as_map(dig(workload.doc, "spec", "template", "metadata", "labels"))
         if workload.namespace != namespace or any(labels.get(k) != v for k, v in SERVER_LABELS.items()):
             continue
