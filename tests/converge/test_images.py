@@ -114,6 +114,7 @@ def test_hooks_argocd_never_applies_are_not_judged(example_homelab: Homelab) -> 
 
 # ---------------------------------------------------------------- the real charts
 
+
 def _values_without_init_pins(files: dict[str, str]) -> dict[str, str]:
     """The openldap values as before the pins: the chart's `debian:latest`/`alpine/openssl:latest`."""
     values = yaml.safe_load(files["kubernetes/values/openldap.yaml"])

@@ -71,7 +71,7 @@ def ldap_server(url: str, ca_cert: str | None, timeout: float) -> ldap3.Server:
 STARTTLS_REFUSED = "startTLS failed - "
 
 
-class LDAPStartTLSRefusedError(LDAPException):
+class LDAPStartTLSRefusedError(LDAPException):  # type: ignore[misc]  # ldap3 ships no types
     """The server answered the StartTLS request with an error (it offers no TLS)."""
 
 
