@@ -111,6 +111,9 @@ class Pki:
                   "-keyout", key, "-out", csr, "-subj", f"/CN={common_name}")  # fmt: skip
         self._run("x509", "-req", "-in", csr, "-CA", self.cert, "-CAkey", self.key, "-CAcreateserial",
                   "-out", cert, "-days", "1", "-extfile", extensions)  # fmt: skip
+        # cert-manager writes an ECDSA key as `EC PRIVATE KEY` (its default encoding, PKCS1/SEC1)
+        self._run("ec", "-in", key, "-out", key)
+        assert key.read_text().startswith("-----BEGIN EC PRIVATE KEY-----")
         return cert, key
 
 
