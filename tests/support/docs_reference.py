@@ -24,7 +24,8 @@ import yaml
 
 from homelabeazy.checks import CHECKS, load_config
 from homelabeazy.cli.app import app
-from homelabeazy.config.starter import example_text, json_schema_text
+from homelabeazy.config.json_schema import json_schema_text
+from homelabeazy.config.starter import SCHEMA_FILE, example_text
 from homelabeazy.errors import ConfigError, Problem
 from homelabeazy.model import build
 from homelabeazy.render import render_all
@@ -407,6 +408,10 @@ PAGES = {
 }
 
 
+SHIPPED_SCHEMA = ROOT / "src" / "homelabeazy" / "config" / SCHEMA_FILE
+"""The JSON Schema `homelab init` copies: generated here, with the reference pages."""
+
+
 def generate() -> dict[str, str]:
     """Relative path under docs/ -> the page's text."""
     return {path: page() for path, page in PAGES.items()}
@@ -419,6 +424,9 @@ def main(argv: list[str]) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         print(f"wrote {target}")
+    shipped = SHIPPED_SCHEMA
+    shipped.write_text(json_schema_text(), encoding="utf-8")
+    print(f"wrote {shipped}")
     return 0
 
 

@@ -32,14 +32,14 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing homelab.yaml.")] = False,
 ) -> int:
     """Write a fully commented starter homelab.yaml and its JSON Schema (editor completion)."""
-    from homelabeazy.config.starter import SCHEMA_FILE, example_text, json_schema_text
+    from homelabeazy.config.starter import SCHEMA_FILE, example_text, schema_text
 
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / "homelab.yaml"
     if target.exists() and not force:
         raise UsageError(f"{target} already exists; use --force to replace it")
     target.write_text(example_text(), encoding="utf-8")
-    (directory / SCHEMA_FILE).write_text(json_schema_text(), encoding="utf-8")
+    (directory / SCHEMA_FILE).write_text(schema_text(), encoding="utf-8")
     console.success(f"wrote {target} and {directory / SCHEMA_FILE}")
     console.info("next: edit it, then `homelab validate` and `homelab render`")
     return ExitCode.OK
@@ -124,9 +124,9 @@ def _report(problems: list, as_json: bool) -> None:  # type: ignore[type-arg]
 
 def schema() -> int:
     """Print the JSON Schema of homelab.yaml."""
-    from homelabeazy.config.starter import json_schema_text
+    from homelabeazy.config.starter import schema_text
 
-    console.out.out(json_schema_text(), end="")
+    console.out.out(schema_text(), end="")
     return ExitCode.OK
 
 
