@@ -14,6 +14,7 @@ Not part of `make test`; run it weekly or before touching a module's tests.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import re
@@ -39,6 +40,10 @@ class ModuleSet:
     """Decorators that register functions at import time (see `unroll`)."""
     functions: tuple[str, ...] = ()
     """Only these functions' mutants (mutmut name globs); all of the modules' when empty."""
+    wrappers: tuple[str, ...] = ()
+    """Decorators that only wrap a function (`property`): see `unwrap`."""
+    caches: tuple[str, ...] = ()
+    """Caching decorators (`lru_cache`), dropped in the scratch copy: see `unwrap`."""
 
 
 SETS: dict[str, ModuleSet] = {
@@ -82,6 +87,69 @@ SETS: dict[str, ModuleSet] = {
         ("lifecycle/journal.py",), ("tests/lifecycle/test_journal.py", "tests/lifecycle/test_stages.py")
     ),
     "writer": ModuleSet(("render/writer.py",), ("tests/render/test_writer.py",)),
+    # --- the modules added in round 3 (issue 24): DR, DNS, Renovate, K3s upgrade, etcd snapshots,
+    # alert rules, name resolution, and the path checks that keep secret-bearing files out of Git.
+    "schedules": ModuleSet(
+        ("config/cron.py", "model/schedules.py"),
+        ("tests/model/test_schedules.py",),
+        caches=("lru_cache",),
+    ),
+    "dr-model": ModuleSet(
+        ("model/dr_backups.py", "model/dr_artifacts.py", "model/velero_bucket.py", "model/etcd_snapshots.py"),
+        (
+            "tests/dr/test_artifacts.py",
+            "tests/dr/test_bucket_layout.py",
+            "tests/dr/test_config.py",
+            "tests/config/test_etcd_snapshots.py",
+        ),
+        wrappers=("property",),
+    ),
+    "dr-ages": ModuleSet(
+        ("lifecycle/dr/ages.py",),
+        ("tests/dr/test_ages.py", "tests/dr/test_status_backups.py", "-m", "not integration"),
+    ),
+    "dr-compare": ModuleSet(("lifecycle/dr/compare.py",), ("tests/dr/test_compare.py",)),
+    "k3s-upgrade": ModuleSet(
+        ("lifecycle/k3s_upgrade.py",),
+        ("tests/lifecycle/test_k3s_upgrade.py",),
+        wrappers=("property",),
+    ),
+    "renovate": ModuleSet(("render/renovate.py",), ("tests/render/test_renovate.py",)),
+    "names": ModuleSet(
+        ("netpolicy/names.py", "render/dns.py"),
+        (
+            "tests/netpolicy/test_dns.py",
+            "tests/netpolicy/test_cli.py",
+            "-m",
+            "not integration",
+            "-k",
+            "dns or resolve or record",
+        ),
+        wrappers=("property",),
+    ),
+    "alert-rules": ModuleSet(
+        ("render/k8s/services/monitoring_rules.py",),
+        ("tests/monitoring/test_rules.py", "-m", "not integration"),
+    ),
+    "dr-checks": ModuleSet(
+        ("checks/dns.py", "checks/dr.py", "checks/etcd.py"),
+        (
+            "tests/config/test_fixtures.py",
+            "tests/config/test_etcd_snapshots.py",
+            "-k",
+            "(dns or dr- or etcd or velero or snapshots or exports) and not through_cli and not renders",
+        ),
+        registrars=("check",),
+    ),
+    "secret-paths": ModuleSet(
+        ("ops/vault_bootstrap.py", "lifecycle/dr/directory_backup.py", "lifecycle/secrets.py"),
+        ("tests/secrets/test_secrets_plan.py",),
+        functions=(
+            "homelabeazy.ops.vault_bootstrap.x_ensure_outside__mutmut_*",
+            "homelabeazy.lifecycle.dr.directory_backup.x_ensure_outside_repo__mutmut_*",
+            "homelabeazy.lifecycle.secrets.x_bootstrap_file_check__mutmut_*",
+        ),
+    ),
 }
 
 SLOW = ("config-checks",)
@@ -131,6 +199,43 @@ def unroll(text: str, registrar: str) -> str:
     return "\n".join([*out, "", *calls, ""])
 
 
+def unwrap(text: str, wrappers: tuple[str, ...], caches: tuple[str, ...] = ()) -> str:
+    """The same module with `@wrapper` / `@wrapper(...)` decorators turned into assignments, and
+    `@cache(...)` decorators dropped.
+
+    mutmut 3 leaves every decorated function alone (`@staticmethod`/`@classmethod` aside), so a
+    `@property` such as a name answer's `resolves`, or a `@lru_cache` schedule parser, would never be
+    mutated and its rule never counted. In the scratch copy only, a wrapper's line goes and
+    `name = wrapper(name)` follows the function's body at the function's own indentation (in the
+    class body for a method): the same object under the same name once the module or class is
+    defined. A cache is dropped instead of re-applied: mutmut forks every mutant's run from a server
+    that imported the tests, and a cache filled there (by a module-level `load_config`, say) would
+    hand each mutant the unmutated answers. The cache only saves time, so nothing else changes.
+    """
+    lines = text.splitlines()
+    edits: list[tuple[int, int, int, str | None]] = []  # (decorator's first line, last, body end, call)
+    for node in ast.walk(ast.parse(text)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            name = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if not (isinstance(name, ast.Name) and name.id in (*wrappers, *caches)):
+                continue
+            if len(node.decorator_list) != 1:
+                raise SystemExit(f"unwrap: {node.name} has more decorators than @{name.id}")
+            assert decorator.end_lineno is not None and node.end_lineno is not None
+            call = None
+            if name.id in wrappers:
+                wrapper = ast.get_source_segment(text, decorator)
+                call = f"{' ' * node.col_offset}{node.name} = {wrapper}({node.name})  # pragma: no mutate"
+            edits.append((decorator.lineno - 1, decorator.end_lineno - 1, node.end_lineno, call))
+    for first, last, end, call in sorted(edits, reverse=True):
+        if call is not None:
+            lines.insert(end, call)
+        del lines[first : last + 1]
+    return "\n".join(lines) + "\n"
+
+
 def mutmut_config(modules: ModuleSet) -> str:
     """The [tool.mutmut] section for one set (mutmut reads it from the scratch pyproject.toml)."""
     only = [f"src/homelabeazy/{m}" for m in modules.modules]
@@ -153,10 +258,14 @@ def prepare(name: str, modules: ModuleSet) -> Path:
     shutil.copytree(ROOT / "tests", scratch / "tests", ignore=ignore)
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     (scratch / "pyproject.toml").write_text(text + mutmut_config(modules), encoding="utf-8")
-    for registrar in modules.registrars:
-        for module in modules.modules:
-            path = scratch / "src" / "homelabeazy" / module
-            path.write_text(unroll(path.read_text(encoding="utf-8"), registrar), encoding="utf-8")
+    for module in modules.modules:
+        path = scratch / "src" / "homelabeazy" / module
+        text = path.read_text(encoding="utf-8")
+        if modules.wrappers or modules.caches:
+            text = unwrap(text, modules.wrappers, modules.caches)
+        for registrar in modules.registrars:
+            text = unroll(text, registrar)
+        path.write_text(text, encoding="utf-8")
     return scratch
 
 

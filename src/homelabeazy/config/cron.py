@@ -84,10 +84,15 @@ class CronSpec:
         return sorted(h * 60 + m for h in self.hours for m in self.minutes)
 
 
+def _number(text: str) -> bool:
+    """Digits as Go's strconv.Atoi reads them: ASCII only (`int()` would also take `٣` or `²`)."""
+    return text.isascii() and text.isdigit()
+
+
 def _value(text: str, field: str, low: int, high: int) -> int:
     number = _NAMES.get(field, {}).get(text.lower())
     if number is None:
-        if not text.isdigit():
+        if not _number(text):
             raise CronError(f"{field}: '{text}' is not a number")
         number = int(text)
     if not low <= number <= high:
@@ -97,10 +102,10 @@ def _value(text: str, field: str, low: int, high: int) -> int:
 
 def _part(part: str, field: str, low: int, high: int) -> tuple[set[int], bool]:
     """The values one comma-separated part allows, and whether it is a star."""
-    span, _, step_text = part.partition("/")
+    span, slash, step_text = part.partition("/")
     step = 1
-    if step_text:
-        if not step_text.isdigit() or int(step_text) == 0:
+    if slash:  # `5/` is a step robfig/cron cannot parse, not `5`
+        if not _number(step_text) or int(step_text) == 0:
             raise CronError(f"{field}: step '{step_text}' must be a positive number")
         step = int(step_text)
     star = span in ("*", "?")
@@ -109,7 +114,7 @@ def _part(part: str, field: str, low: int, high: int) -> tuple[set[int], bool]:
     else:
         first, dash, last = span.partition("-")
         start = _value(first, field, low, high)
-        end = _value(last, field, low, high) if dash else (high if step_text else start)
+        end = _value(last, field, low, high) if dash else (high if slash else start)
         if start > end:
             raise CronError(f"{field}: range {span} runs backwards")
     return set(range(start, end + 1, step)), star and step == 1
