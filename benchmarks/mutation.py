@@ -91,7 +91,7 @@ SETS: dict[str, ModuleSet] = {
     # alert rules, name resolution, and the path checks that keep secret-bearing files out of Git.
     "schedules": ModuleSet(
         ("config/cron.py", "model/schedules.py"),
-        ("tests/model/test_schedules.py",),
+        ("tests/model/test_schedules.py", "tests/config/test_cron.py"),
         caches=("lru_cache",),
     ),
     "dr-model": ModuleSet(
@@ -101,6 +101,7 @@ SETS: dict[str, ModuleSet] = {
             "tests/dr/test_bucket_layout.py",
             "tests/dr/test_config.py",
             "tests/config/test_etcd_snapshots.py",
+            "tests/model/test_velero_bucket.py",
         ),
         wrappers=("property",),
     ),
@@ -119,11 +120,12 @@ SETS: dict[str, ModuleSet] = {
         ("netpolicy/names.py", "render/dns.py"),
         (
             "tests/netpolicy/test_dns.py",
+            "tests/netpolicy/test_names.py",
             "tests/netpolicy/test_cli.py",
             "-m",
             "not integration",
             "-k",
-            "dns or resolve or record",
+            "dns or names or resolve",
         ),
         wrappers=("property",),
     ),
@@ -143,7 +145,7 @@ SETS: dict[str, ModuleSet] = {
     ),
     "secret-paths": ModuleSet(
         ("ops/vault_bootstrap.py", "lifecycle/dr/directory_backup.py", "lifecycle/secrets.py"),
-        ("tests/secrets/test_secrets_plan.py",),
+        ("tests/secrets/test_secrets_plan.py", "tests/secrets/test_secret_paths.py"),
         functions=(
             "homelabeazy.ops.vault_bootstrap.x_ensure_outside__mutmut_*",
             "homelabeazy.lifecycle.dr.directory_backup.x_ensure_outside_repo__mutmut_*",

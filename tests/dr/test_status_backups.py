@@ -64,6 +64,18 @@ def test_disabled_schedules_have_no_row() -> None:
     assert backup_schedules(homelab) == {dr_artifacts.LDAP_LDIF: timedelta(hours=6)}
 
 
+def test_exports_switched_off_have_no_row_while_the_directory_runs() -> None:
+    text = example_text().replace(
+        "    organisation: Example Homelab\n",
+        "    organisation: Example Homelab\n    exports: {enabled: false, schedule: '0 1 * * *'}\n",
+        1,
+    )
+    assert "exports: {enabled: false" in text
+    homelab = build(load_config(text).config)
+    assert homelab.enabled("openldap")
+    assert backup_schedules(homelab) == {dr_artifacts.VAULT_RAFT: timedelta(hours=6)}
+
+
 @pytest.mark.integration
 def test_rows_from_the_bucket(example_homelab: Homelab, s3_server: S3Server) -> None:
     bucket = _bucket(s3_server)

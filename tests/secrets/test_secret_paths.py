@@ -26,7 +26,10 @@ Guard = Callable[[Path, Path], None]
 
 GUARDS: dict[str, tuple[Guard, str]] = {
     "vault-bootstrap": (vault_bootstrap.ensure_outside, "the Vault bootstrap file must live outside"),
-    "directory-export": (directory_backup.ensure_outside_repo, "a directory export holds every password hash"),
+    "directory-export": (
+        directory_backup.ensure_outside_repo,
+        "a directory export holds every password hash",
+    ),
     "bootstrap-file-check": (secrets.bootstrap_file_check, "the Vault bootstrap file must live outside"),
 }
 
