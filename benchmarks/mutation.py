@@ -136,10 +136,10 @@ SETS: dict[str, ModuleSet] = {
     "dr-checks": ModuleSet(
         ("checks/dns.py", "checks/dr.py", "checks/etcd.py"),
         (
+            "tests/config/test_name_and_bucket_checks.py",
             "tests/config/test_fixtures.py",
-            "tests/config/test_etcd_snapshots.py",
             "-k",
-            "(dns or dr- or etcd or velero or snapshots or exports) and not through_cli and not renders",
+            "name_and_bucket or ((dns or dr- or etcd or velero) and not through_cli and not renders)",
         ),
         registrars=("check",),
     ),

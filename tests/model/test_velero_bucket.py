@@ -20,6 +20,7 @@ from homelabeazy.config.starter import example_text
 from homelabeazy.model import dr_backups, etcd_snapshots
 from homelabeazy.model.etcd_snapshots import AWS_ENDPOINT, EtcdS3
 from homelabeazy.model.velero_bucket import velero_clash
+from tests.support.bucket_configs import with_backups
 
 BUCKET = "homelab-backups"
 NO_TARGET = "services.velero has no S3 target (the backups use Velero's bucket, endpoint and keys)"
@@ -59,51 +60,12 @@ def example() -> HomelabConfig:
     return load_config(example_text()).config
 
 
-def _with(
-    config: HomelabConfig,
-    *,
-    prefix: str | None = "velero",
-    velero: bool = True,
-    s3_url: str | None = "https://minio.home.example.com",
-    vault: dict[str, Any] | None = None,
-    ldap: dict[str, Any] | None = None,
-    etcd: dict[str, Any] | None = None,
-) -> HomelabConfig:
-    """`config` with Velero's prefix (None: no target at all), Velero on or off, and the backups'
-    settings changed. Copies, not validation: the rules are judged on what they are given."""
-    services = config.services
-    target = (
-        None
-        if prefix is None
-        else services.velero.target.model_copy(update={"prefix": prefix, "s3_url": s3_url})
-    )  # type: ignore[union-attr]
-    vault_cfg = services.vault.model_copy(
-        update={"snapshots": services.vault.snapshots.model_copy(update=vault or {})}
-        | ({"enabled": vault["service"]} if vault and "service" in vault else {})
-    )
-    ldap_cfg = services.openldap.model_copy(
-        update={"exports": services.openldap.exports.model_copy(update=ldap or {})}
-        | ({"enabled": ldap["service"]} if ldap and "service" in ldap else {})
-    )
-    new_services = services.model_copy(
-        update={
-            "velero": services.velero.model_copy(update={"enabled": velero, "target": target}),
-            "vault": vault_cfg,
-            "openldap": ldap_cfg,
-        }
-    )
-    cluster = config.cluster.model_copy(
-        update={"etcd_snapshots": config.cluster.etcd_snapshots.model_copy(update=etcd or {})}
-    )
-    return config.model_copy(update={"services": new_services, "cluster": cluster})
-
-
 # --- the disaster-recovery backups (homelab-dr/) -----------------------------------------------------
 
 
 def test_the_dr_folder_is_safe_beside_a_velero_prefix(example: HomelabConfig) -> None:
-    assert dr_backups.bucket_blocker(_with(example, prefix="velero")) is None
-    assert dr_backups.bucket_blocker(_with(example, prefix="homelab-dr-velero")) is None
+    assert dr_backups.bucket_blocker(with_backups(example, prefix="velero")) is None
+    assert dr_backups.bucket_blocker(with_backups(example, prefix="homelab-dr-velero")) is None
 
 
 @pytest.mark.parametrize(
@@ -126,7 +88,7 @@ def test_the_dr_folder_is_safe_beside_a_velero_prefix(example: HomelabConfig) ->
 def test_the_dr_folder_is_refused_where_velero_owns_it(
     example: HomelabConfig, change: dict[str, Any], words: str
 ) -> None:
-    assert dr_backups.bucket_blocker(_with(example, **change)) == words
+    assert dr_backups.bucket_blocker(with_backups(example, **change)) == words
 
 
 @pytest.mark.parametrize(
@@ -143,16 +105,16 @@ def test_the_dr_folder_is_refused_where_velero_owns_it(
 def test_vault_snapshots_and_ldap_exports_on(
     example: HomelabConfig, service: bool, enabled: bool | None, prefix: str, on: bool
 ) -> None:
-    vault = _with(example, prefix=prefix, vault={"service": service, "enabled": enabled})
+    vault = with_backups(example, prefix=prefix, vault={"service": service, "enabled": enabled})
     assert dr_backups.vault_snapshots_on(vault) is on
-    ldap = _with(example, prefix=prefix, ldap={"service": service, "enabled": enabled})
+    ldap = with_backups(example, prefix=prefix, ldap={"service": service, "enabled": enabled})
     assert dr_backups.ldap_exports_on(ldap) is on
 
 
 def test_vault_and_ldap_are_decided_apart(example: HomelabConfig) -> None:
-    config = _with(example, vault={"enabled": False}, ldap={"enabled": True})
+    config = with_backups(example, vault={"enabled": False}, ldap={"enabled": True})
     assert (dr_backups.vault_snapshots_on(config), dr_backups.ldap_exports_on(config)) == (False, True)
-    config = _with(example, vault={"enabled": True}, ldap={"enabled": False})
+    config = with_backups(example, vault={"enabled": True}, ldap={"enabled": False})
     assert (dr_backups.vault_snapshots_on(config), dr_backups.ldap_exports_on(config)) == (True, False)
 
 
@@ -186,7 +148,7 @@ def test_vault_and_ldap_are_decided_apart(example: HomelabConfig) -> None:
 def test_etcd_s3_blocker(
     example: HomelabConfig, prefix: str, etcd: dict[str, Any], blocker: str | None
 ) -> None:
-    found = etcd_snapshots.s3_blocker(_with(example, prefix=prefix, etcd=etcd))
+    found = etcd_snapshots.s3_blocker(with_backups(example, prefix=prefix, etcd=etcd))
     if blocker is None:
         assert found is None
     else:
@@ -196,8 +158,10 @@ def test_etcd_s3_blocker(
 
 def test_etcd_needs_a_velero_target(example: HomelabConfig) -> None:
     words = "services.velero has no S3 target (the snapshots use Velero's endpoint, region and keys)"
-    assert etcd_snapshots.s3_blocker(_with(example, velero=False)) == words
-    assert etcd_snapshots.s3_blocker(_with(example, prefix=None, etcd={"bucket": "etcd-copies"})) == words
+    assert etcd_snapshots.s3_blocker(with_backups(example, velero=False)) == words
+    assert (
+        etcd_snapshots.s3_blocker(with_backups(example, prefix=None, etcd={"bucket": "etcd-copies"})) == words
+    )
 
 
 @pytest.mark.parametrize(
@@ -213,7 +177,7 @@ def test_etcd_needs_a_velero_target(example: HomelabConfig) -> None:
 def test_etcd_plan_copies_only_when_safe(
     example: HomelabConfig, s3: bool | None, prefix: str, copied: bool
 ) -> None:
-    plan = etcd_snapshots.plan(_with(example, prefix=prefix, etcd={"s3": s3}))
+    plan = etcd_snapshots.plan(with_backups(example, prefix=prefix, etcd={"s3": s3}))
     assert (plan.s3 is not None) is copied
     assert (plan.schedule, plan.retention) == ("0 */6 * * *", 28)
 
@@ -230,11 +194,15 @@ def test_etcd_plan_copies_only_when_safe(
 def test_etcd_endpoint_is_host_and_port_and_http_is_insecure(
     example: HomelabConfig, s3_url: str | None, endpoint: str, insecure: bool
 ) -> None:
-    plan = etcd_snapshots.plan(_with(example, s3_url=s3_url, etcd={"schedule": "@daily", "retention": 7}))
+    plan = etcd_snapshots.plan(
+        with_backups(example, s3_url=s3_url, etcd={"schedule": "@daily", "retention": 7})
+    )
     assert plan.s3 == EtcdS3(endpoint, insecure, BUCKET, "us-east-1", "k3s-etcd")
     assert (plan.schedule, plan.retention) == ("@daily", 7)
 
 
 def test_etcd_in_its_own_bucket_and_folder(example: HomelabConfig) -> None:
-    plan = etcd_snapshots.plan(_with(example, prefix="", etcd={"bucket": "etcd-copies", "folder": "lab1"}))
+    plan = etcd_snapshots.plan(
+        with_backups(example, prefix="", etcd={"bucket": "etcd-copies", "folder": "lab1"})
+    )
     assert plan.s3 == EtcdS3("minio.home.example.com", False, "etcd-copies", "us-east-1", "lab1")

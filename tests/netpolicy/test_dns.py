@@ -17,7 +17,16 @@ from ruamel.yaml import YAML
 from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.model import Homelab, build
-from homelabeazy.render.dns import DNSMASQ, HOSTS, UNBOUND
+from homelabeazy.model.homelab import DnsRecord
+from homelabeazy.render.dns import (
+    DNSMASQ,
+    HEADER,
+    HOSTS,
+    UNBOUND,
+    dnsmasq_snippet,
+    hosts_snippet,
+    unbound_include,
+)
 from homelabeazy.render.network import render
 from tests.support.resolvers import Resolver
 
@@ -84,6 +93,40 @@ def test_the_three_files_and_pfsense_carry_the_same_records(example_homelab: Hom
     overrides = {f"{h['host']}.{h['domain']}": IPv4Address(h["ip"]) for h in data["homelab_dns_hosts"]}
     assert overrides == expected
     assert all("." not in h["host"] for h in data["homelab_dns_hosts"])
+
+
+RECORDS = (
+    DnsRecord("k3s.home.example.com", IPv4Address("10.10.10.10"), "the API", 6443, "api"),
+    DnsRecord("vault.home.example.com", IPv4Address("10.10.10.200"), "route of vault", 443, "route"),
+    DnsRecord("k3s-server-1.home.example.com", IPv4Address("10.10.10.9"), "node", 22, "node"),
+    DnsRecord("auth.home.example.com", IPv4Address("10.10.10.200"), "route of authelia", 443, "route"),
+)
+
+
+def test_unbound_include_is_one_server_clause_of_a_records() -> None:
+    assert unbound_include(RECORDS[:2]) == (
+        f"{HEADER}server:\n"
+        "    # the API\n"
+        '    local-data: "k3s.home.example.com. 300 IN A 10.10.10.10"\n'
+        "    # route of vault\n"
+        '    local-data: "vault.home.example.com. 300 IN A 10.10.10.200"\n'
+    )
+
+
+def test_dnsmasq_has_exact_host_records_with_the_ttl() -> None:
+    assert dnsmasq_snippet(RECORDS[:1]) == (
+        f"{HEADER}# the API\nhost-record=k3s.home.example.com,10.10.10.10,300\n"
+    )
+
+
+def test_hosts_has_one_line_per_address_in_address_order() -> None:
+    """10.10.10.9 before 10.10.10.10 (numeric, not text order); names of one address in model order."""
+    assert hosts_snippet(RECORDS) == (
+        f"{HEADER}"
+        "10.10.10.9 k3s-server-1.home.example.com\n"
+        "10.10.10.10 k3s.home.example.com\n"
+        "10.10.10.200 vault.home.example.com auth.home.example.com\n"
+    )
 
 
 # --------------------------------------------------------------------------- a real Unbound
