@@ -8,7 +8,7 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
+from homelabeazy.model.service import ChartPin, OutsideName, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
 
 CHART = ChartPin(
     "https://charts.authelia.com",
@@ -64,7 +64,17 @@ def entry(config: HomelabConfig) -> ServiceEntry:
             *mail,
         ),
         depends_on=("openldap", "external_secrets", "traefik"),
+        reaches=_mail_server(config),
     )
+
+
+def _mail_server(config: HomelabConfig) -> tuple[OutsideName, ...]:
+    """The SMTP server the one-time codes go through (587 with STARTTLS, 465 with TLS unless set)."""
+    smtp = config.services.authelia.smtp
+    if smtp is None:
+        return ()
+    port = smtp.port or (587 if smtp.security == "starttls" else 465)
+    return (OutsideName(smtp.host, port, ("services", "authelia", "smtp", "host"), "Authelia (e-mail)"),)
 
 
 SERVER_LABELS = {"app.kubernetes.io/name": "authelia"}

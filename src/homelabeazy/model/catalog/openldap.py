@@ -10,8 +10,10 @@ from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import containers, env_value, health_finding, replicas
+from homelabeazy.model.dr_backups import ldap_exports_on
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import STORAGE, ChartPin, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.service import STORAGE, ChartPin, OutsideName, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.velero_bucket import s3_endpoint
 
 CHART = ChartPin("https://jp-gouin.github.io/helm-openldap", "openldap-stack-ha", "4.3.3")
 
@@ -36,7 +38,7 @@ OWNED_VALUES: tuple[OwnedValue, ...] = (
 """Chart values the homelab depends on: `services.openldap.values` may not set them."""
 
 
-def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
+def entry(config: HomelabConfig) -> ServiceEntry:
     """No web route: only Authelia and `homelab users` talk LDAP."""
     return ServiceEntry(
         name="openldap",
@@ -52,7 +54,17 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         ),
         depends_on=(STORAGE,),
         health_checks=(replication_follows_replicas,),
+        reaches=_export_store(config),
     )
+
+
+def _export_store(config: HomelabConfig) -> tuple[OutsideName, ...]:
+    """The LDIF export CronJob uploads to Velero's S3 endpoint."""
+    target = config.services.velero.target
+    if target is None or not ldap_exports_on(config):
+        return ()
+    host, port, path = s3_endpoint(target)
+    return (OutsideName(host, port, path, "the LDAP export CronJob"),)
 
 
 REPLICAS = 1
