@@ -39,7 +39,7 @@ OWNED_VALUES: tuple[OwnedValue, ...] = (
 def entry(config: HomelabConfig) -> ServiceEntry:
     """The bucket credentials are the user's, so they are external: seeded by hand, checked by status."""
     target = config.services.velero.target
-    reaches = ()
+    reaches: tuple[OutsideName, ...] = ()
     if target is not None:
         host, port, path = s3_endpoint(target)
         reaches = (OutsideName(host, port, path, "Velero (server and node agents)"),)
