@@ -32,8 +32,8 @@ from homelabeazy.model.hosts import in_domain
 from homelabeazy.model.outside_names import outside_names
 from homelabeazy.netpolicy.dns_path import dns_path
 from homelabeazy.render.registry import render_all
-from tests.netpolicy.test_pfsense_keeps_foreign import USER, _filters, task_args
-from tests.support import pfsense_unbound, pfsensible
+from tests.support import pfsense_unbound, pfsensible_resolver
+from tests.support.pfsense_config import USER, rendered_filters, task_args
 from tests.support.resolvers import Resolver
 
 DOMAIN = "home.example.com"
@@ -200,7 +200,7 @@ def _serve(pfsense: Resolver, gateway: Resolver, config: HomelabConfig, tmp_path
     )
     gateway.serve_unbound(f'    local-zone: "{DOMAIN}." static\n{served}')
     root = ET.fromstring(USER)
-    pfsensible.apply_resolver(root, task_args(files, _filters(files, tmp_path), USER))
+    pfsensible_resolver.apply_resolver(root, task_args(files, rendered_filters(files, tmp_path), USER))
     reachable = {homelab.cluster.dns_gateway_ip: gateway.port} if homelab.cluster.dns_gateway_ip else {}
     tail = pfsense_unbound.forward_zones(root, reachable) + "\n" + pfsense_unbound.custom_options(root)
     pfsense.serve_unbound(pfsense_unbound.server_options(root), tail)

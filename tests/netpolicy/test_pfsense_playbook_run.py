@@ -21,9 +21,9 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from homelabeazy.render.network import PFSENSE_FILTERS
-from tests.netpolicy.test_pfsense_keeps_foreign import USER, _rendered, _vars, foreign_view, resolver_owned
-from tests.support import pfsensible
+from tests.support import pfsensible_resolver
 from tests.support.integration import need_binary
+from tests.support.pfsense_config import USER, foreign_view, playbook_vars, rendered, resolver_owned
 
 pytestmark = pytest.mark.integration
 
@@ -100,12 +100,12 @@ def _run(
 
 
 def test_the_rendered_playbook_hands_the_module_what_keeps_the_users_resolver(tmp_path: Path) -> None:
-    files = _rendered(gateway=True)
+    files = rendered(gateway=True)
     assert PFSENSE_FILTERS in files
     result, calls = _run(tmp_path, files, USER)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "bcrypt-hash" not in result.stdout, "config.xml must never be logged"
-    data = _vars(files)
+    data = playbook_vars(files)
     by_module: dict[str, list[dict[str, Any]]] = {}
     for call in calls:
         by_module.setdefault(call["module"], []).append(call["args"])
@@ -119,12 +119,12 @@ def test_the_rendered_playbook_hands_the_module_what_keeps_the_users_resolver(tm
     assert "tlsport" not in args, "an option pfSense does not hold is omitted, not passed empty"
     before = ET.fromstring(USER)
     after = ET.fromstring(USER)
-    assert pfsensible.apply_resolver(after, args)
+    assert pfsensible_resolver.apply_resolver(after, args)
     assert foreign_view(after, resolver_owned) == foreign_view(before, resolver_owned)
 
 
 def test_the_playbook_stops_before_its_first_change_on_a_conflict(tmp_path: Path) -> None:
-    files = _rendered()
+    files = rendered()
     taken = USER.replace("<tag>99</tag>", "<tag>10</tag>").replace("igb1.99", "igb1.10")
     result, calls = _run(tmp_path, files, taken)
     assert result.returncode != 0

@@ -13,7 +13,7 @@ from homelabeazy.checks.base import Finding, check
 from homelabeazy.checks.services import route_paths
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.model.hosts import api_host, in_domain, node_fqdn, record_fqdn, route_fqdn
-from homelabeazy.model.ipam import dns_gateway_address, parse_range
+from homelabeazy.model.ipam import dns_gateway_address, node_address, parse_range
 from homelabeazy.model.outside_names import outside_names
 from homelabeazy.model.placement import node_names
 from homelabeazy.netpolicy.dns_path import DnsPath, Resolution, dns_path
@@ -59,23 +59,30 @@ def routes_do_not_take_other_names(config: HomelabConfig) -> Iterator[Finding]:
 def declared_records_stay_off_the_clusters_addresses(config: HomelabConfig) -> Iterator[Finding]:
     """A declared record's address is not the VIP, a node's or one MetalLB may hand out."""
     cluster = config.cluster
-    ranges = {"cluster.node_ip_range (the nodes)": cluster.node_ip_range}
-    ranges["cluster.loadbalancer_range (MetalLB)"] = cluster.loadbalancer_range
+    nodes = {}
+    for role, count in (("server", cluster.servers.count), ("agent", cluster.agents.count)):
+        for index in range(count):
+            try:
+                nodes[node_address(cluster.node_ip_range, role, index)] = f"{role} #{index + 1}"
+            except ValueError:  # a range too small: the node-range check reports it
+                break
+    first, last = parse_range(cluster.loadbalancer_range)
     for i, record in enumerate(config.network.dns_records):
         path = ("network", "dns_records", i, "address")
         if record.address == cluster.vip:
+            yield Finding(path, f"{record.address} is the Kubernetes API VIP", "give it the host's own address")
+        elif record.address in nodes:
             yield Finding(
-                path, f"{record.address} is the Kubernetes API VIP", "give it the host's own address"
+                path,
+                f"{record.address} is the address of {nodes[record.address]} of the cluster",
+                "give it the host's own address",
             )
-            continue
-        for what, text in ranges.items():
-            first, last = parse_range(text)
-            if first <= record.address <= last:
-                yield Finding(
-                    path,
-                    f"{record.address} lies in {what}: the homelab hands that address out itself",
-                    "give it an address outside the node and LoadBalancer ranges",
-                )
+        elif first <= record.address <= last:
+            yield Finding(
+                path,
+                f"{record.address} lies in cluster.loadbalancer_range: MetalLB may hand it to a Service",
+                "give it an address outside the LoadBalancer range",
+            )
 
 
 def config_dns_path(config: HomelabConfig) -> DnsPath:
