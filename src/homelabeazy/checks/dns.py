@@ -70,7 +70,9 @@ def declared_records_stay_off_the_clusters_addresses(config: HomelabConfig) -> I
     for i, record in enumerate(config.network.dns_records):
         path = ("network", "dns_records", i, "address")
         if record.address == cluster.vip:
-            yield Finding(path, f"{record.address} is the Kubernetes API VIP", "give it the host's own address")
+            yield Finding(
+                path, f"{record.address} is the Kubernetes API VIP", "give it the host's own address"
+            )
         elif record.address in nodes:
             yield Finding(
                 path,
