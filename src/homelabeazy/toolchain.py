@@ -181,6 +181,17 @@ class ActionPin:
     version: str
     commit: str
 
+    @property
+    def ref(self) -> str:
+        """`<tag>@<commit>`, as `ci.actions` in homelab.yaml writes it."""
+        return f"{self.version}@{self.commit}"
+
+    @classmethod
+    def parse(cls, repo: str, ref: str) -> ActionPin:
+        """From `ci.actions`' `<tag>@<commit>` (the schema has checked its shape)."""
+        version, commit = ref.split("@", 1)
+        return cls(repo, version, commit)
+
 
 ACTIONS: tuple[ActionPin, ...] = (
     ActionPin("actions/checkout", "v4.4.0", "11d5960a326750d5838078e36cf38b85af677262"),

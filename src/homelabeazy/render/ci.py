@@ -104,10 +104,9 @@ user site, no current directory), before anything of homelabeazy is imported or 
 
 def action(homelab: Homelab, repo: str) -> Commented:
     """`owner/repo@<commit>`, with its release tag as the line's comment."""
-    pin = homelab.config.ci.actions.get(repo)
-    tested = toolchain.ACTION_PINS[repo]
-    version, commit = (pin.version, pin.commit) if pin is not None else (tested.version, tested.commit)
-    return Commented(f"{repo}@{commit}", version)
+    chosen = homelab.config.ci.actions.get(repo)
+    pin = toolchain.ActionPin.parse(repo, chosen) if chosen is not None else toolchain.ACTION_PINS[repo]
+    return Commented(f"{repo}@{pin.commit}", pin.version)
 
 
 def checkout(homelab: Homelab, ref: str | None = None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ finds each one and the rest of the code imports them from one place.
 """
 
 from homelabeazy.config.schema.apps import AppConfig, HelmSource, ManifestSource
-from homelabeazy.config.schema.ci import ActionPin, CiConfig
+from homelabeazy.config.schema.ci import CiConfig
 from homelabeazy.config.schema.cluster import (
     AnsibleConfig,
     ClusterConfig,
@@ -61,7 +61,6 @@ __all__ = [
     "DNS_NAME",
     "K3S_VERSION",
     "AcmeConfig",
-    "ActionPin",
     "AnsibleConfig",
     "AppConfig",
     "ArgocdConfig",

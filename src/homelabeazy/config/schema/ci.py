@@ -9,19 +9,12 @@ from pydantic import AfterValidator, Field, StringConstraints
 from homelabeazy import toolchain
 from homelabeazy.config.schema.fields import Section
 
-
-class ActionPin(Section):
-    """One GitHub Action, pinned to a commit."""
-
-    version: Annotated[str, StringConstraints(pattern=r"^v[0-9]+(\.[0-9]+){0,2}$")]
-    """The release tag the commit belongs to, e.g. `v4.4.0` (written beside the commit for people and
-    Renovate, which looks up newer tags and their commits)."""
-    commit: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{40}$")]
-    """The full 40-hex commit the workflows run (`uses: owner/repo@<commit>`): a tag can be moved to
-    other code, a commit cannot."""
+ActionRef = Annotated[str, StringConstraints(pattern=r"^v[0-9]+(\.[0-9]+){0,2}@[0-9a-f]{40}$")]
+"""`<release tag>@<its full commit>`, e.g. `v4.4.0@11d5960a326750d5838078e36cf38b85af677262`: one
+scalar, so Renovate finds and rewrites both halves together wherever the line sits."""
 
 
-def _known_actions(value: dict[str, ActionPin]) -> dict[str, ActionPin]:
+def _known_actions(value: dict[str, str]) -> dict[str, str]:
     unknown = sorted(set(value) - set(toolchain.ACTION_PINS))
     if unknown:
         raise ValueError(
@@ -31,16 +24,13 @@ def _known_actions(value: dict[str, ActionPin]) -> dict[str, ActionPin]:
     return value
 
 
-def _tested_actions() -> dict[str, ActionPin]:
-    return {a.repo: ActionPin(version=a.version, commit=a.commit) for a in toolchain.ACTIONS}
-
-
 class CiConfig(Section):
     """The CI workflows `homelab render` writes (`.github/`, `.forgejo/`, `.gitea/workflows/`)."""
 
-    actions: Annotated[dict[str, ActionPin], AfterValidator(_known_actions)] = Field(
-        default_factory=_tested_actions
+    actions: Annotated[dict[str, ActionRef], AfterValidator(_known_actions)] = Field(
+        default_factory=lambda: {a.repo: a.ref for a in toolchain.ACTIONS}
     )
-    """Action (`owner/repo`) -> the release and commit the workflows run, e.g.
-    `actions/checkout: {version: v4.4.0, commit: 11d5960a…}`. Renovate proposes newer releases here;
-    an action not named keeps homelabeazy's tested pin."""
+    """Action (`owner/repo`) -> `<release tag>@<commit>` the workflows run, e.g.
+    `actions/checkout: v4.4.0@11d5960a…` (40 hex digits). The workflows name the commit (a tag can be
+    moved to other code, a commit cannot) with the tag beside it; Renovate proposes newer releases
+    here. An action not named keeps homelabeazy's tested pin."""
