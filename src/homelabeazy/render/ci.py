@@ -47,10 +47,9 @@ VENV = '"${RUNNER_TEMP:-/tmp}/homelab-venv"'
 COLLECTIONS = '"${RUNNER_TEMP:-/tmp}/ansible-collections"'
 CHART_CACHE = "~/.cache/homelabeazy"
 """Where `validate --deep` keeps pulled and rendered charts (ops/helm.py: $XDG_CACHE_HOME/homelabeazy)."""
-PIP_FIND_LINKS_VAR = "HOMELAB_PIP_FIND_LINKS"
-"""Repository variable: where pip also looks for the homelabeazy wheel (a release's download page)."""
-HELM_MIRROR_VAR = "HOMELAB_HELM_MIRROR"
-"""Repository variable: a mirror of get.helm.sh (the archive is checked against the pinned hash)."""
+HELM_MIRROR_ENV = "HELM_MIRROR"
+"""A runner's environment may name a mirror of get.helm.sh (the archive is checked against the
+pinned hash all the same)."""
 PUSH_TOKEN_SECRET = "HOMELAB_CI_TOKEN"
 """Secret: a token that may push, so the re-render's commit starts a run (the built-in token's do not)."""
 
@@ -133,8 +132,11 @@ def python_steps(homelab: Homelab, platform: Platform) -> list[dict[str, Any]]:
     return [{"name": "Install Python's venv module (Debian)", "run": debian}]
 
 
-def install_step() -> dict[str, Any]:
-    """The locked dependencies by hash, then homelabeazy itself, checked against the rendering build."""
+def install_step(homelab: Homelab) -> dict[str, Any]:
+    """The locked dependencies by hash, then homelabeazy itself, checked against the rendering build.
+
+    pip's index is the runner's (PyPI, or what PIP_INDEX_URL in its environment names); the wheel
+    may also come from `ci.find_links`."""
     script = Block(
         f"venv={VENV}\n"
         'python3 -m venv "$venv"\n'
@@ -145,13 +147,12 @@ def install_step() -> dict[str, Any]:
         "PY\n"
         'echo "$venv/bin" >> "$GITHUB_PATH"\n'
     )
+    env = {"HOMELABEAZY_DIGEST": toolchain.package_digest(), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    if homelab.config.ci.find_links is not None:
+        env["PIP_FIND_LINKS"] = homelab.config.ci.find_links
     return {
         "name": f"Install homelabeazy {__version__} (the build that rendered this repository)",
-        "env": {
-            "HOMELABEAZY_DIGEST": toolchain.package_digest(),
-            "PIP_FIND_LINKS": f"${{{{ vars.{PIP_FIND_LINKS_VAR} }}}}",
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        },
+        "env": env,
         "run": script,
     }
 
@@ -172,16 +173,12 @@ def helm_step() -> dict[str, Any]:
         'archive="helm-$version-linux-$arch.tar.gz"\n'
         'dir="${RUNNER_TEMP:-/tmp}/helm"\n'
         'mkdir -p "$dir" && cd "$dir"\n'
-        'curl -fsSL -o "$archive" "$HELM_MIRROR/$archive"\n'
+        f'curl -fsSL -o "$archive" "${{{HELM_MIRROR_ENV}:-https://get.helm.sh}}/$archive"\n'
         'echo "$sum  $archive" | sha256sum -c -\n'
         'tar -xzf "$archive" "linux-$arch/helm"\n'
         'echo "$dir/linux-$arch" >> "$GITHUB_PATH"\n'
     )
-    return {
-        "name": f"Install Helm {version}",
-        "env": {"HELM_MIRROR": f"${{{{ vars.{HELM_MIRROR_VAR} || 'https://get.helm.sh' }}}}"},
-        "run": script,
-    }
+    return {"name": f"Install Helm {version}", "run": script}
 
 
 def collections_step() -> dict[str, Any]:
@@ -246,7 +243,7 @@ def check_job(homelab: Homelab, platform: Platform) -> dict[str, Any]:
     steps = [
         checkout(homelab),
         *python_steps(homelab, platform),
-        install_step(),
+        install_step(homelab),
         helm_step(),
         collections_step(),
         {"name": f"The tree is what {CONFIG_FILE} gives", "run": f"homelab render --check {CONFIG_FILE}"},
@@ -265,7 +262,7 @@ def render_job(homelab: Homelab, platform: Platform) -> dict[str, Any]:
         # The branch itself, not the merge commit: the re-render is pushed onto it.
         checkout(homelab, ref="${{ github.head_ref }}"),
         *python_steps(homelab, platform),
-        install_step(),
+        install_step(homelab),
         rerender_step(),
     ]
     return _job(
