@@ -133,7 +133,7 @@ def test_homelabeazy_installs_by_hash_and_is_checked_against_this_build(
     workflow = workflows(example_homelab)[path]
     for job in ("check", "render"):
         install = next(s for s in steps(workflow, job) if "pip install" in s.get("run", ""))
-        assert f"--require-hashes --only-binary=:all: -r {ci.LOCK_PATH}" in install["run"]
+        assert f"--no-deps --require-hashes --only-binary=:all: -r {ci.LOCK_PATH}" in install["run"]
         assert f'"homelabeazy=={__version__}"' in install["run"]
         assert install["env"]["HOMELABEAZY_DIGEST"] == toolchain.package_digest()
         assert ci.VERIFY in install["run"]
@@ -279,6 +279,8 @@ def test_a_bump_pull_request_gets_its_re_render(tmp_path: Path) -> None:
     check = next(s for s in run_scripts(workflow).values() if "render --check" in s)
     step_env = {**env, "HEAD_REF": branch, "GITHUB_PATH": str(tmp_path / "github_path")}
     step_env |= {"PUSH_TOKEN": "not-a-real-token", "SERVER_URL": "https://forge.invalid"}
+    stale = subprocess.run([bash, "-e", "-c", check], cwd=work, env=step_env, capture_output=True, check=False)
+    assert stale.returncode != 0, "the bump's own commit is out of date until the re-render"
     for _ in range(2):  # the second run finds nothing to commit
         subprocess.run([bash, "-e", "-c", rerender], cwd=work, env=step_env, check=True, capture_output=True)
 

@@ -135,13 +135,16 @@ def python_steps(homelab: Homelab, platform: Platform) -> list[dict[str, Any]]:
 def install_step(homelab: Homelab) -> dict[str, Any]:
     """The locked dependencies by hash, then homelabeazy itself, checked against the rendering build.
 
+    `--no-compile`: one run imports a fraction of botocore, kubernetes and ansible-core; compiling
+    all of them first would double the step's time.
+
     pip's index is the runner's (PyPI, or what PIP_INDEX_URL in its environment names); the wheel
     may also come from `ci.find_links`."""
     script = Block(
         f"venv={VENV}\n"
         'python3 -m venv "$venv"\n'
-        f'"$venv/bin/python" -m pip install --quiet --no-deps --require-hashes --only-binary=:all: -r {LOCK_PATH}\n'
-        f'"$venv/bin/python" -m pip install --quiet --no-deps --only-binary=:all: "homelabeazy=={__version__}"\n'
+        f'"$venv/bin/python" -m pip install --quiet --no-compile --no-deps --require-hashes --only-binary=:all: -r {LOCK_PATH}\n'
+        f'"$venv/bin/python" -m pip install --quiet --no-compile --no-deps --only-binary=:all: "homelabeazy=={__version__}"\n'
         "\"$venv/bin/python\" -I - \"$HOMELABEAZY_DIGEST\" <<'PY'\n"
         f"{VERIFY}"
         "PY\n"
