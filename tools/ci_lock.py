@@ -25,7 +25,7 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from homelabeazy import toolchain  # noqa: E402
+from homelabeazy import __version__, toolchain  # noqa: E402
 
 DEV_LOCK = ROOT / "requirements" / "dev.lock"
 OUTPUT = ROOT / "src" / "homelabeazy" / "render" / "templates" / "ci" / "requirements.txt"
@@ -80,8 +80,6 @@ def render() -> str:
     missing = [name for name in names if name not in blocks]
     if missing:
         raise SystemExit(f"requirements/dev.lock lacks {', '.join(missing)}: run `make lock`")
-    from homelabeazy import __version__
-
     return HEADER.format(version=__version__) + "".join(blocks[name] for name in names)
 
 

@@ -76,7 +76,13 @@ def test_checks_the_tree_and_validates_deeply_on_every_push_and_pull_request(
     scripts = list(run_scripts(workflow).values())
     order = [
         next(i for i, s in enumerate(scripts) if needle in s)
-        for needle in ("pip install", "sha256sum -c", "ansible-galaxy collection install", "render --check", "validate --deep")
+        for needle in (
+            "pip install",
+            "sha256sum -c",
+            "ansible-galaxy collection install",
+            "render --check",
+            "validate --deep",
+        )
     ]
     assert order == sorted(order), "install, Helm, collections, then the checks"
     assert f"version=v{toolchain.tool('helm').tested}" in " ".join(scripts)
@@ -133,7 +139,7 @@ def test_homelabeazy_installs_by_hash_and_is_checked_against_this_build(
     workflow = workflows(example_homelab)[path]
     for job in ("check", "render"):
         install = next(s for s in steps(workflow, job) if "pip install" in s.get("run", ""))
-        assert f"--no-deps --require-hashes --only-binary=:all: -r {ci.LOCK_PATH}" in install["run"]
+        assert f"--no-deps --only-binary=:all: --require-hashes -r {ci.LOCK_PATH}" in install["run"]
         assert f'"homelabeazy=={__version__}"' in install["run"]
         assert install["env"]["HOMELABEAZY_DIGEST"] == toolchain.package_digest()
         assert ci.VERIFY in install["run"]
@@ -147,12 +153,20 @@ def test_the_verify_script_computes_the_package_digest(tmp_path: Path) -> None:
     (site / "homelabeazy" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"bytecode is not the build")
     script = ci.VERIFY.replace('sysconfig.get_paths()["purelib"]', repr(str(site)))
     good = subprocess.run(
-        [sys.executable, "-I", "-", toolchain.package_digest()], input=script, capture_output=True, text=True
+        [sys.executable, "-I", "-", toolchain.package_digest()],
+        input=script,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert good.returncode == 0, good.stderr
     (site / "homelabeazy" / "render" / "ci.py").write_text("# another build\n", encoding="utf-8")
     bad = subprocess.run(
-        [sys.executable, "-I", "-", toolchain.package_digest()], input=script, capture_output=True, text=True
+        [sys.executable, "-I", "-", toolchain.package_digest()],
+        input=script,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert bad.returncode == 1
     assert "install the homelabeazy that rendered it" in bad.stderr
@@ -162,7 +176,8 @@ def test_the_lock_is_dev_locks_closure_with_hashes(example_homelab: Homelab) -> 
     """What CI installs is what the suite ran on: every entry copied from dev.lock, hashes and all."""
     text = render_all(example_homelab, ["ci"])[ci.LOCK_PATH]
     spec = importlib.util.spec_from_file_location("ci_lock", REPO / "tools" / "ci_lock.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert text == module.render(), "run `make lock` (tools/ci_lock.py)"
@@ -171,12 +186,14 @@ def test_the_lock_is_dev_locks_closure_with_hashes(example_homelab: Homelab) -> 
     assert len(entries) == text.count("==")
     assert ("ansible-core", toolchain.ANSIBLE_CORE_TESTED) in {(n, v) for n, v, _ in entries}
     assert {"pydantic", "typer", "jinja2"} <= names
-    assert "homelabeazy" not in names and "pytest" not in names
+    assert not {"homelabeazy", "pytest"} & names
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_helm_is_checked_against_the_published_hash(example_homelab: Homelab, path: str) -> None:
-    script = next(s for n, s in run_scripts(workflows(example_homelab)[path]).items() if n.startswith("Install Helm"))
+    script = next(
+        s for n, s in run_scripts(workflows(example_homelab)[path]).items() if n.startswith("Install Helm")
+    )
     for sha in toolchain.HELM_ARCHIVES.values():
         assert f"sum={sha}" in script
     assert ".sha256sum" not in script, "a checksum fetched from the archive's own server proves little"
@@ -279,7 +296,9 @@ def test_a_bump_pull_request_gets_its_re_render(tmp_path: Path) -> None:
     check = next(s for s in run_scripts(workflow).values() if "render --check" in s)
     step_env = {**env, "HEAD_REF": branch, "GITHUB_PATH": str(tmp_path / "github_path")}
     step_env |= {"PUSH_TOKEN": "not-a-real-token", "SERVER_URL": "https://forge.invalid"}
-    stale = subprocess.run([bash, "-e", "-c", check], cwd=work, env=step_env, capture_output=True, check=False)
+    stale = subprocess.run(
+        [bash, "-e", "-c", check], cwd=work, env=step_env, capture_output=True, check=False
+    )
     assert stale.returncode != 0, "the bump's own commit is out of date until the re-render"
     for _ in range(2):  # the second run finds nothing to commit
         subprocess.run([bash, "-e", "-c", rerender], cwd=work, env=step_env, check=True, capture_output=True)

@@ -42,6 +42,7 @@ from ruamel.yaml import YAML
 from homelabeazy import toolchain
 from homelabeazy.config.starter import example_text
 from homelabeazy.render import ci, renovate
+from tests.support import rootfs
 from tests.support.collections import build_tarball
 from tests.support.integration import need_binary, require_tool
 from tests.support.workflow_runner import JobResult, Runner, context_for
@@ -75,11 +76,13 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def package_mirror() -> Path:
-    """A file:// package index of every wheel the CI lock names, each downloaded once by hash
-    (kept in .cache/ci-mirror/<lock digest>/)."""
+    """A file:// package index (`simple-v2/`) of every wheel the CI lock names, each downloaded once
+    by hash (kept in .cache/ci-mirror/<lock digest>/)."""
     lock = ci.lock_text()
     root = REPO / ".cache" / "ci-mirror" / hashlib.sha256(lock.encode()).hexdigest()[:16]
-    if (root / "simple").is_dir():
+    if (root / "simple-v2").is_dir():
+        return root
+    if (root / "simple-v2").is_dir():
         return root
     files = root / "files"
     files.mkdir(parents=True, exist_ok=True)
@@ -91,13 +94,15 @@ def package_mirror() -> Path:
     )  # fmt: skip
     if done.returncode != 0:
         require_tool(f"cannot download the CI lock's wheels for the local mirror: {done.stderr[-500:]}")
+    shutil.rmtree(root / "simple.tmp", ignore_errors=True)
     write_simple_index(files, root / "simple.tmp")
-    (root / "simple.tmp").rename(root / "simple")
+    (root / "simple.tmp").rename(root / "simple-v2")
     return root
 
 
 def write_simple_index(files: Path, simple: Path) -> None:
-    """PEP 503 pages: one folder per project listing its files with their SHA-256."""
+    """PEP 503 pages: one folder per project listing its files (relative links: the index also
+    serves from inside a container's root) with their SHA-256."""
     projects: dict[str, list[Path]] = {}
     for wheel in sorted(files.iterdir()):
         name = wheel.name.split("-", 1)[0].lower().replace("_", "-").replace(".", "-")
@@ -105,10 +110,13 @@ def write_simple_index(files: Path, simple: Path) -> None:
     for name, wheels in projects.items():
         (simple / name).mkdir(parents=True)
         links = "".join(
-            f'<a href="{w.as_uri()}#sha256={hashlib.sha256(w.read_bytes()).hexdigest()}">{w.name}</a>\n'
-            for w in wheels
+            f'<a href="../../{files.name}/{w.name}#sha256={sha256_of(w)}">{w.name}</a>\n' for w in wheels
         )
         (simple / name / "index.html").write_text(f"<html><body>\n{links}</body></html>\n", encoding="utf-8")
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def helm_mirror(folder: Path) -> str:
@@ -135,7 +143,20 @@ def galaxy_mirror(folder: Path, requirements: str) -> None:
 
 def homelabeazy_wheel(folder: Path) -> Path:
     """This checkout, built as a wheel (what PyPI or a release would serve)."""
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(folder), str(REPO)])
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(folder),
+            str(REPO),
+        ]
+    )
     wheels = list(folder.glob("homelabeazy-*.whl"))
     assert len(wheels) == 1, wheels
     return wheels[0]
@@ -149,6 +170,7 @@ class Lab:
     work: Path
     wheels: Path
     helm_sum: str
+    mirror: Path
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +193,7 @@ def netns() -> Iterator[str]:
 def galaxy_url(netns: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     folder = tmp_path_factory.mktemp("galaxy") / "collections"
     requirements = toolchain.requirements(toolchain.ANSIBLE_COLLECTIONS)
-    galaxy_mirror(folder, YAML_DUMP(requirements))
+    galaxy_mirror(folder, yaml_text(requirements))
     ip = shutil.which("ip", path="/usr/sbin:/sbin:/usr/bin:/bin")
     assert ip is not None
     server = subprocess.Popen(
@@ -188,13 +210,23 @@ def galaxy_url(netns: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         server.wait(timeout=30)
 
 
-def YAML_DUMP(data: Any) -> str:  # noqa: N802 - reads as the constant-like helper it is
+def yaml_text(data: Any) -> str:
     stream = io.StringIO()
     YAML(typ="safe", pure=True).dump(data, stream)
     return stream.getvalue()
 
 
-def make_lab(root: Path, netns: str, galaxy: str, homelab_yaml: str | None = None) -> Lab:
+@pytest.fixture(scope="module")
+def lab(netns: str, galaxy_url: tuple[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Lab:
+    """One rendered repository and its mirrors for every run of this module."""
+    return make_lab(tmp_path_factory.mktemp("ci-lab"), netns, galaxy_url[0])
+
+
+def main_sha(lab: Lab) -> str:
+    return git(lab.runner.origin, "rev-parse", "main")
+
+
+def make_lab(root: Path, netns: str, galaxy: str) -> Lab:
     """A rendered example homelab in a repository, and a runner whose mirrors serve what it needs."""
     need_binary("git", "apt-get install git")
     if not CHARTS.is_dir():
@@ -205,7 +237,7 @@ def make_lab(root: Path, netns: str, galaxy: str, homelab_yaml: str | None = Non
     helm_sum = helm_mirror(root / "helm")
     work, origin = root / "work", root / "origin.git"
     work.mkdir()
-    text = (homelab_yaml or example_text()).replace("\nci:\n", f"\nci:\n  find_links: {wheels.as_uri()}\n", 1)
+    text = example_text().replace("\nci:\n", f"\nci:\n  find_links: {wheels.as_uri()}\n", 1)
     assert wheels.as_uri() in text
     (work / "homelab.yaml").write_text(text, encoding="utf-8")
     run([sys.executable, "-m", "homelabeazy", "render", "homelab.yaml"], cwd=work)
@@ -224,8 +256,9 @@ def make_lab(root: Path, netns: str, galaxy: str, homelab_yaml: str | None = Non
         origin=origin,
         cache_store=root / "cache-store",
         environment={
-            "PIP_CONFIG_FILE": os.devnull,  # the image has no pip configuration; this machine's must not leak in
-            "PIP_INDEX_URL": (mirror / "simple").as_uri(),
+            # The image has no pip configuration; this machine's must not leak in.
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_INDEX_URL": (mirror / "simple-v2").as_uri(),
             "ANSIBLE_GALAXY_SERVER": galaxy,
             "HELM_MIRROR": (root / "helm").as_uri(),
         },
@@ -233,7 +266,7 @@ def make_lab(root: Path, netns: str, galaxy: str, homelab_yaml: str | None = Non
         substitutions={PINNED_HELM_SUM: helm_sum},
     )
     runner.root.mkdir()
-    return Lab(runner, work, wheels, helm_sum)
+    return Lab(runner, work, wheels, helm_sum, mirror)
 
 
 def workflow_of(work: Path, platform: ci.Platform = ci.GITHUB) -> dict[str, Any]:
@@ -247,19 +280,14 @@ def step_names(result: JobResult) -> list[str]:
 # --------------------------------------------------------------------------- the runs
 
 
-def test_the_github_workflow_runs_offline_push_and_renovate_pull_request(
-    netns: str, galaxy_url: tuple[str, Path], tmp_path: Path
-) -> None:
+def test_the_github_workflow_runs_offline_push_and_renovate_pull_request(lab: Lab) -> None:
     """A push to main: `check` passes every step, `render` is skipped. Then Renovate's pull request
     bumping an action in homelab.yaml: `render` (skipped for a fork's) commits exactly the
     re-rendered workflows onto the branch, and `check` of that commit passes. (That `check` fails
     on the bump's own commit, and a second `render` commits nothing: test_ci.py's bump test.)"""
     started = time.monotonic()
-    lab = make_lab(tmp_path, netns, galaxy_url[0])
     workflow = workflow_of(lab.work)
-    main_sha = git(lab.work, "rev-parse", "HEAD")
-
-    push = context_for("push", sha=main_sha, ref="refs/heads/main")
+    push = context_for("push", sha=main_sha(lab), ref="refs/heads/main")
     assert lab.runner.run_job(workflow, "render", push).skipped
     check = lab.runner.run_job(workflow, "check", push)
     assert check.ok, check.describe()
@@ -268,6 +296,7 @@ def test_the_github_workflow_runs_offline_push_and_renovate_pull_request(
     install = next(out for name, out in outputs.items() if name.startswith("Install homelabeazy"))
     assert f"homelabeazy {toolchain.package_digest()}: the build that rendered" in install
     first_check = time.monotonic() - started
+    started = time.monotonic()
 
     # Renovate's branch: a newer checkout release in homelab.yaml, nothing else.
     branch = f"{renovate.RENOVATE_BRANCH_PREFIX}ci-actions"
@@ -280,12 +309,15 @@ def test_the_github_workflow_runs_offline_push_and_renovate_pull_request(
     git(lab.work, "push", "-q", "origin", branch)
     bump_sha = git(lab.work, "rev-parse", "HEAD")
     pr = context_for("pull_request", sha=bump_sha, ref="refs/pull/1/merge", head_ref=branch)
-    assert lab.runner.run_job(workflow, "render", context_for("pull_request", sha=bump_sha, ref="", head_ref=branch, fork=True)).skipped
+    assert lab.runner.run_job(
+        workflow, "render", context_for("pull_request", sha=bump_sha, ref="", head_ref=branch, fork=True)
+    ).skipped
 
     rendered = lab.runner.run_job(workflow, "render", pr)
     assert rendered.ok, rendered.describe()
     log = git(lab.runner.origin, "log", "--format=%ae %s", f"main..{branch}").splitlines()
-    assert len(log) == 2 and log[0].startswith(renovate.RENDER_BOT_EMAIL), log
+    assert len(log) == 2, log
+    assert log[0].startswith(renovate.RENDER_BOT_EMAIL), log
     changed = set(git(lab.runner.origin, "diff", "--name-only", f"{branch}~1", branch).split())
     assert changed == {p.path for p in ci.PLATFORMS} | {".homelab/manifest.json"}
     head = git(lab.runner.origin, "rev-parse", branch)
@@ -296,27 +328,41 @@ def test_the_github_workflow_runs_offline_push_and_renovate_pull_request(
     green = lab.runner.run_job(load(workflow_text), "check", synced)
     assert green.ok, green.describe()
     print(
-        f"\nCI run offline: first check job {first_check:.0f}s, whole test {time.monotonic() - started:.0f}s; "
+        f"\nCI run offline: check job on push {first_check:.0f}s, render job and check job of the pull "
+        f"request {time.monotonic() - started:.0f}s; "
         + ", ".join(f"{s.name[:30]} {s.seconds:.1f}s" for s in check.steps)
     )
 
 
-def test_the_pinned_helm_hash_refuses_another_archive(netns: str, galaxy_url: tuple[str, Path], tmp_path: Path) -> None:
-    """The Helm step unchanged: the mirror's archive is not Helm's published one, so it stops."""
-    lab = make_lab(tmp_path, netns, galaxy_url[0])
-    lab.runner.substitutions = {}
-    sha = git(lab.work, "rev-parse", "HEAD")
-    result = lab.runner.run_job(workflow_of(lab.work), "check", context_for("push", sha=sha, ref="refs/heads/main"))
-    assert step_names(result)[-1].startswith("Install Helm"), step_names(result)
-    assert result.steps[-1].returncode != 0
-    assert "FAILED" in result.steps[-1].output
+def test_the_pinned_helm_hash_refuses_another_archive(lab: Lab) -> None:
+    """The Helm step as rendered, unchanged: the mirror's archive is not Helm's published one."""
+    workflow = workflow_of(lab.work)
+    helm = next(
+        step
+        for step in workflow["jobs"]["check"]["steps"]
+        if str(step.get("name")).startswith("Install Helm")
+    )
+    only_helm = {"jobs": {"helm": {"steps": [helm]}}}
+    saved, lab.runner.substitutions = lab.runner.substitutions, {}
+    try:
+        refused = lab.runner.run_job(
+            only_helm, "helm", context_for("push", sha=main_sha(lab), ref="refs/heads/main")
+        )
+    finally:
+        lab.runner.substitutions = saved
+    assert refused.steps[-1].returncode != 0
+    assert "FAILED" in refused.steps[-1].output, refused.describe()
+    accepted = lab.runner.run_job(
+        only_helm, "helm", context_for("push", sha=main_sha(lab), ref="refs/heads/main")
+    )
+    assert accepted.ok, accepted.describe()
 
 
-def test_another_homelabeazy_build_is_refused(netns: str, galaxy_url: tuple[str, Path], tmp_path: Path) -> None:
+def test_another_homelabeazy_build_is_refused(lab: Lab) -> None:
     """A wheel of the same version with one file changed installs, and the digest check stops the
     job before anything of it runs."""
-    lab = make_lab(tmp_path, netns, galaxy_url[0])
     wheel = next(lab.wheels.glob("*.whl"))
+    original = wheel.read_bytes()
     tampered = wheel.with_suffix(".tmp")
     changed = "homelabeazy/render/ci.py"
     with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(tampered, "w") as target:
@@ -334,8 +380,71 @@ def test_another_homelabeazy_build_is_refused(netns: str, galaxy_url: tuple[str,
                 content = ("\n".join(lines) + "\n").encode()
             target.writestr(item, content)
     tampered.replace(wheel)
-    sha = git(lab.work, "rev-parse", "HEAD")
-    result = lab.runner.run_job(workflow_of(lab.work), "check", context_for("push", sha=sha, ref="refs/heads/main"))
+    try:
+        push = context_for("push", sha=main_sha(lab), ref="refs/heads/main")
+        result = lab.runner.run_job(workflow_of(lab.work), "check", push)
+    finally:
+        wheel.write_bytes(original)
     assert step_names(result)[-1].startswith("Install homelabeazy"), step_names(result)
     assert result.steps[-1].returncode != 0
     assert "install the homelabeazy that rendered it" in result.steps[-1].output
+
+
+# --------------------------------------------------------------------------- Forgejo and Gitea
+
+
+APT_PACKAGES = ("python3-venv", "python3.11-venv", "python3-pip-whl", "python3-setuptools-whl")
+"""What `apt-get install python3-venv` adds to Debian 12's python3 (the container step's install)."""
+
+
+def apt_mirror() -> Path:
+    """A flat Debian repository of APT_PACKAGES, downloaded once with this machine's apt."""
+    root = REPO / ".cache" / "ci-mirror" / "apt-bookworm"
+    if (root / "Packages").is_file():
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["apt-get", "download", *APT_PACKAGES], cwd=root, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0 or shutil.which("dpkg-scanpackages") is None:
+        require_tool(
+            f"cannot build the local Debian mirror (apt-get download, dpkg-dev): {done.stderr[-300:]}"
+        )
+    packages = run(["dpkg-scanpackages", "--multiversion", ".", "/dev/null"], cwd=root)
+    (root / "Packages.tmp").write_text(packages, encoding="utf-8")
+    (root / "Packages.tmp").rename(root / "Packages")
+    return root
+
+
+def test_the_forgejo_and_gitea_workflows_run_in_a_debian_container(lab: Lab, tmp_path: Path) -> None:
+    """The Forgejo job's `check`, chrooted into a Debian 12 root (python3 without venv, as in
+    node:22-bookworm), its apt sources a local mirror: `apt-get install python3-venv`, then the same
+    steps as on GitHub. The mirrors appear inside at the paths they have outside. Gitea's file is
+    Forgejo's but for the job names, so this run is both."""
+    forgejo = ci.FORGEJO
+    texts = {p: (lab.work / p.path).read_text(encoding="utf-8") for p in (ci.FORGEJO, ci.GITEA)}
+    assert texts[ci.GITEA] == texts[ci.FORGEJO].replace(ci.FORGEJO.title, ci.GITEA.title)
+    apt = apt_mirror()
+    with rootfs.hosts_under(tmp_path / "roots") as roots:
+        root = roots / "node-bookworm"
+        root.mkdir()
+        run(["tar", "-C", str(root), "-xf", str(rootfs.rootfs_tarball())])
+        assert not (root / "usr/lib/python3.11/ensurepip/__init__.py").exists(), (
+            "the image has no venv support"
+        )
+        for listing in (root / "etc/apt/sources.list.d").glob("*"):
+            listing.unlink()
+        (root / "etc/apt/sources.list").write_text("deb [trusted=yes] file:/ci-apt ./\n", encoding="utf-8")
+        helm = Path(lab.runner.environment["HELM_MIRROR"].removeprefix("file://"))
+        lab.runner.rootfs = root
+        lab.runner.binds = {apt: "/ci-apt", **{p: str(p) for p in (lab.mirror, lab.wheels, helm)}}
+        started = time.monotonic()
+        push = context_for("push", sha=main_sha(lab), ref="refs/heads/main")
+        try:
+            result = lab.runner.run_job(workflow_of(lab.work, forgejo), "check", push)
+        finally:
+            lab.runner.rootfs, lab.runner.binds = None, {}
+        assert result.ok, result.describe()
+        assert step_names(result)[1] == "Install Python's venv module (Debian)"
+        assert step_names(result)[-1].startswith("Every chart renders"), step_names(result)
+        print(f"\nForgejo check job in the container: {time.monotonic() - started:.0f}s")

@@ -228,7 +228,9 @@ def test_renovate_extracts_every_pin(rendered_repo: Path, report: dict[str, Any]
     # Renovate's own managers found nothing to edit in the rendered files; the regex manager is
     # ci.actions' (tag and commit in one scalar), found only when homelab.yaml states them.
     config = load_config((rendered_repo / "homelab.yaml").read_text(encoding="utf-8")).config
-    assert set(files) == ({"jsonata", "regex"} if "ci" in config.model_fields_set else {"jsonata"}), sorted(files)
+    assert set(files) == ({"jsonata", "regex"} if "ci" in config.model_fields_set else {"jsonata"}), sorted(
+        files
+    )
     assert {f["packageFile"] for manager in files.values() for f in manager} == {"homelab.yaml"}
     raw = [dep for manager in files.values() for package_file in manager for dep in package_file["deps"]]
     assert {dep.get("skipReason") for dep in raw} <= {None, "github-token-required"}, raw

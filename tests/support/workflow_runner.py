@@ -20,13 +20,14 @@ a step calling anything else fails with "command not found", as it would there.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,10 +42,16 @@ tar, gzip, sed, grep, findutils) and node:22-bookworm (Debian's essential packag
 buildpack-deps' curl and git). Python comes from setup-python or Debian, not from this list."""
 
 
+CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+"""The Debian images' PATH (node:*-bookworm sets no other)."""
+
+
 # --------------------------------------------------------------------------- expressions
 
 
-TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<op>\|\||&&|==|!=|!|\(|\)|,)|(?P<word>[A-Za-z_][\w.\-*]*))")
+TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<op>\|\||&&|==|!=|!|\(|\)|,)|(?P<word>[A-Za-z_][\w.\-*]*))"
+)
 
 
 class Expression:
@@ -66,7 +73,7 @@ class Expression:
     def value(self) -> Any:
         result = self._or()
         if self.at != len(self.tokens):
-            raise ValueError(f"trailing tokens in expression: {self.tokens[self.at:]}")
+            raise ValueError(f"trailing tokens in expression: {self.tokens[self.at :]}")
         return result
 
     def _peek(self) -> str | None:
@@ -97,7 +104,11 @@ class Expression:
         if self._peek() in ("==", "!="):
             op = self._take()[1]
             right = self._unary()
-            same = str(left).lower() == str(right).lower() if left is not None and right is not None else left == right
+            same = (
+                str(left).lower() == str(right).lower()
+                if left is not None and right is not None
+                else left == right
+            )
             return same if op == "==" else not same
         return left
 
@@ -155,7 +166,9 @@ class JobResult:
         return all(step.returncode == 0 for step in self.steps)
 
     def describe(self) -> str:
-        return "\n".join(f"--- {s.name}: exit {s.returncode} ({s.seconds:.1f}s)\n{s.output[-3000:]}" for s in self.steps)
+        return "\n".join(
+            f"--- {s.name}: exit {s.returncode} ({s.seconds:.1f}s)\n{s.output[-3000:]}" for s in self.steps
+        )
 
 
 @dataclass
@@ -173,6 +186,15 @@ class Runner:
     netns: str | None = None
     substitutions: dict[str, str] = field(default_factory=dict)
     """Text replaced in `run:` scripts before they run (named in the test that asks for it)."""
+    rootfs: Path | None = None
+    """A job `container:` stand-in: the image's root filesystem, steps run chrooted into it (with
+    /proc and /dev), its own commands instead of RUNNER_IMAGE_COMMANDS."""
+    binds: dict[Path, str] = field(default_factory=dict)
+    """Host folder -> where it appears inside the rootfs, read-only (the mirrors)."""
+
+    def host(self, inside: Path) -> Path:
+        """Where a path the steps see lies on this machine."""
+        return self.rootfs / inside.relative_to("/") if self.rootfs is not None else inside
 
     def image_bin(self) -> Path:
         folder = self.root / "image-bin"
@@ -200,11 +222,12 @@ class Runner:
         if condition is not None and not self._evaluate(str(condition), context, functions, bare=True):
             result.skipped = True
             return result
-        run_root = Path(self._fresh(self.root / f"job-{job_id}"))
+        base = Path("/github") if self.rootfs is not None else self.root
+        run_root = self._fresh(base / f"job-{job_id}")
         workspace, home, temp = run_root / "workspace", run_root / "home", run_root / "temp"
         for folder in (workspace, home, temp):
-            folder.mkdir(parents=True)
-        functions["hashFiles"] = lambda *patterns: _hash_files(workspace, patterns)
+            self.host(folder).mkdir(parents=True)
+        functions["hashFiles"] = lambda *patterns: _hash_files(self.host(workspace), patterns)
         state = _JobState(paths=[], env={}, cache_saves=[])
         base_env = {
             **self.environment,
@@ -216,26 +239,79 @@ class Runner:
             "RUNNER_OS": "Linux",
             "LANG": "C.UTF-8",
         }
+        with self._mounted():
+            self._steps(
+                job, context, functions, workspace, home, base_env, state, run_root, result, stop_after
+            )
+        if result.ok:
+            for key, path in state.cache_saves:
+                target = self.cache_store / key
+                if not target.exists() and self.host(path).exists():
+                    shutil.copytree(self.host(path), target, symlinks=True)
+        return result
+
+    def _steps(
+        self,
+        job: dict[str, Any],
+        context: Mapping[str, Any],
+        functions: Mapping[str, Callable[..., Any]],
+        workspace: Path,
+        home: Path,
+        base_env: dict[str, str],
+        state: _JobState,
+        run_root: Path,
+        result: JobResult,
+        stop_after: str | None,
+    ) -> None:
         for index, step in enumerate(job["steps"]):
             name = step.get("name") or step.get("uses") or step["run"].splitlines()[0]
             started = time.monotonic()
             if "uses" in step:
                 code, output = self._use(step, context, functions, workspace, home, state)
             else:
-                code, output = self._run(step, index, context, functions, workspace, base_env, state, run_root)
+                code, output = self._run(
+                    step, index, context, functions, workspace, base_env, state, run_root
+                )
             result.steps.append(StepResult(name, code, time.monotonic() - started, output))
             if code != 0 or name == stop_after:
                 break
-        if result.ok:
-            for key, path in state.cache_saves:
-                target = self.cache_store / key
-                if not target.exists() and path.exists():
-                    shutil.copytree(path, target, symlinks=True)
-        return result
+
+    @contextlib.contextmanager
+    def _mounted(self) -> Iterator[None]:
+        """/proc, /dev and the read-only mirrors inside the rootfs for one job (nothing on the host)."""
+        if self.rootfs is None:
+            yield
+            return
+        mounts: list[Path] = []
+        try:
+            for source, inside, options in (
+                (Path("/proc"), "/proc", ["-t", "proc", "proc"]),
+                (Path("/dev"), "/dev", ["--rbind", "/dev"]),
+                *((s, i, ["--bind", str(s)]) for s, i in self.binds.items()),
+            ):
+                target = self.host(Path(inside))
+                target.mkdir(parents=True, exist_ok=True)
+                subprocess.run(["mount", *options, str(target)], check=True, capture_output=True)
+                mounts.append(target)
+                if source in self.binds:
+                    subprocess.run(
+                        ["mount", "-o", "remount,bind,ro", str(target)], check=True, capture_output=True
+                    )
+            yield
+        finally:
+            for target in reversed(mounts):
+                subprocess.run(["umount", "-R", "-l", str(target)], check=False, capture_output=True)
 
     # ---- pieces
 
-    def _evaluate(self, text: str, context: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]], *, bare: bool = False) -> Any:
+    def _evaluate(
+        self,
+        text: str,
+        context: Mapping[str, Any],
+        functions: Mapping[str, Callable[..., Any]],
+        *,
+        bare: bool = False,
+    ) -> Any:
         if bare and "${{" not in text:
             return Expression(text, context, functions).value()
         whole = EXPR.fullmatch(text.strip())
@@ -245,7 +321,7 @@ class Runner:
 
     def _fresh(self, base: Path) -> Path:
         n = 0
-        while (candidate := base.with_name(f"{base.name}-{n}")).exists():
+        while self.host(candidate := base.with_name(f"{base.name}-{n}")).exists():
             n += 1
         return candidate
 
@@ -264,20 +340,42 @@ class Runner:
         for old, new in self.substitutions.items():
             script = script.replace(old, new)
         script_file = run_root / f"step-{index}.sh"
-        script_file.write_text(script, encoding="utf-8")
-        files = {name: run_root / f"{name.lower()}-{index}" for name in ("GITHUB_PATH", "GITHUB_ENV", "GITHUB_OUTPUT")}
+        self.host(script_file).write_text(script, encoding="utf-8")
+        files = {
+            name: run_root / f"{name.lower()}-{index}"
+            for name in ("GITHUB_PATH", "GITHUB_ENV", "GITHUB_OUTPUT")
+        }
         for path in files.values():
-            path.write_text("", encoding="utf-8")
-        step_env = {key: _text(self._evaluate(str(value), context, functions)) for key, value in (step.get("env") or {}).items()}
+            self.host(path).write_text("", encoding="utf-8")
+        step_env = {
+            key: _text(self._evaluate(str(value), context, functions))
+            for key, value in (step.get("env") or {}).items()
+        }
         env = {**base_env, **state.env, **step_env, **{k: str(v) for k, v in files.items()}}
-        env["PATH"] = os.pathsep.join([*reversed(state.paths), str(self.image_bin())])
         cwd = workspace / step.get("working-directory", ".")
-        argv = [str(self.image_bin() / "bash"), "--noprofile", "--norc", "-eo", "pipefail", str(script_file)]
+        if self.rootfs is None:
+            env["PATH"] = os.pathsep.join([*reversed(state.paths), str(self.image_bin())])
+            argv = [
+                str(self.image_bin() / "bash"),
+                "--noprofile",
+                "--norc",
+                "-eo",
+                "pipefail",
+                str(script_file),
+            ]
+        else:  # chroot(1) starts in /: env -C enters the workspace inside
+            env["PATH"] = os.pathsep.join([*reversed(state.paths), CONTAINER_PATH])
+            shell = ["/bin/bash", "--noprofile", "--norc", "-eo", "pipefail", str(script_file)]
+            argv = ["chroot", str(self.rootfs), "/usr/bin/env", "-C", str(cwd), *shell]
         if self.netns is not None:
             argv = [_ip(), "netns", "exec", self.netns, *argv]
-        done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800, check=False)
-        state.paths += [line for line in files["GITHUB_PATH"].read_text(encoding="utf-8").splitlines() if line]
-        for line in files["GITHUB_ENV"].read_text(encoding="utf-8").splitlines():
+        done = subprocess.run(
+            argv, cwd=self.host(cwd), env=env, capture_output=True, text=True, timeout=1800, check=False
+        )
+        state.paths += [
+            line for line in self.host(files["GITHUB_PATH"]).read_text(encoding="utf-8").splitlines() if line
+        ]
+        for line in self.host(files["GITHUB_ENV"]).read_text(encoding="utf-8").splitlines():
             if "=" in line:
                 key, value = line.split("=", 1)
                 state.env[key] = value
@@ -293,10 +391,15 @@ class Runner:
         state: _JobState,
     ) -> tuple[int, str]:
         action = str(step["uses"]).split("@", 1)[0]
-        options = {key: self._evaluate(str(value), context, functions) for key, value in (step.get("with") or {}).items()}
+        options = {
+            key: self._evaluate(str(value), context, functions)
+            for key, value in (step.get("with") or {}).items()
+        }
         if action == "actions/checkout":
-            return self._checkout(options, context, workspace)
+            return self._checkout(options, context, self.host(workspace))
         if action == "actions/setup-python":
+            if self.rootfs is not None:
+                return 1, "setup-python in a container job: not a step the rendered workflows have"
             folder = workspace.parent / "setup-python"
             folder.mkdir(exist_ok=True)
             version = str(options.get("python-version", ""))
@@ -308,7 +411,9 @@ class Runner:
             return self._cache(options, home, state)
         return 1, f"no stand-in for the action {action}"
 
-    def _checkout(self, options: Mapping[str, Any], context: Mapping[str, Any], workspace: Path) -> tuple[int, str]:
+    def _checkout(
+        self, options: Mapping[str, Any], context: Mapping[str, Any], workspace: Path
+    ) -> tuple[int, str]:
         if str(options.get("persist-credentials", "true")).lower() != "false":
             return 1, "checkout would keep a token in .git/config (persist-credentials is not false)"
         ref = options.get("ref") or context["github"]["sha"]
@@ -323,16 +428,20 @@ class Runner:
         return 0, f"checked out {ref}"
 
     def _cache(self, options: Mapping[str, Any], home: Path, state: _JobState) -> tuple[int, str]:
-        path = Path(str(options["path"]).replace("~", str(home), 1))
+        path = Path(str(options["path"]).replace("~", str(home), 1))  # as the steps see it
         key = str(options["key"])
-        prefixes = [line.strip() for line in str(options.get("restore-keys", "")).splitlines() if line.strip()]
+        prefixes = [
+            line.strip() for line in str(options.get("restore-keys", "")).splitlines() if line.strip()
+        ]
         hit = self.cache_store / key
         if not hit.exists():
-            candidates = [p for p in self.cache_store.iterdir() if any(p.name.startswith(x) for x in prefixes)]
+            candidates = [
+                p for p in self.cache_store.iterdir() if any(p.name.startswith(x) for x in prefixes)
+            ]
             hit = max(candidates, key=lambda p: p.stat().st_mtime) if candidates else hit
             state.cache_saves.append((key, path))
         if hit.exists():
-            shutil.copytree(hit, path, symlinks=True, dirs_exist_ok=True)
+            shutil.copytree(hit, self.host(path), symlinks=True, dirs_exist_ok=True)
             return 0, f"restored {hit.name} into {path}"
         return 0, f"cache miss for {key}"
 

@@ -45,12 +45,14 @@ LOCK_PATH = "ci/requirements.txt"
 """homelabeazy's dependencies and ansible-core with their hashes, in the rendered repository."""
 VENV = '"${RUNNER_TEMP:-/tmp}/homelab-venv"'
 COLLECTIONS = '"${RUNNER_TEMP:-/tmp}/ansible-collections"'
+PIP_OPTIONS = "--quiet --no-compile --no-deps --only-binary=:all:"
+"""Wheels only (nothing is built, no code runs at install), each requirement exactly as named."""
 CHART_CACHE = "~/.cache/homelabeazy"
 """Where `validate --deep` keeps pulled and rendered charts (ops/helm.py: $XDG_CACHE_HOME/homelabeazy)."""
 HELM_MIRROR_ENV = "HELM_MIRROR"
 """A runner's environment may name a mirror of get.helm.sh (the archive is checked against the
 pinned hash all the same)."""
-PUSH_TOKEN_SECRET = "HOMELAB_CI_TOKEN"
+PUSH_TOKEN_SECRET = "HOMELAB_CI_TOKEN"  # noqa: S105 - the secret's name, not a secret
 """Secret: a token that may push, so the re-render's commit starts a run (the built-in token's do not)."""
 
 HEADER = (
@@ -143,9 +145,9 @@ def install_step(homelab: Homelab) -> dict[str, Any]:
     script = Block(
         f"venv={VENV}\n"
         'python3 -m venv "$venv"\n'
-        f'"$venv/bin/python" -m pip install --quiet --no-compile --no-deps --require-hashes --only-binary=:all: -r {LOCK_PATH}\n'
-        f'"$venv/bin/python" -m pip install --quiet --no-compile --no-deps --only-binary=:all: "homelabeazy=={__version__}"\n'
-        "\"$venv/bin/python\" -I - \"$HOMELABEAZY_DIGEST\" <<'PY'\n"
+        f'"$venv/bin/python" -m pip install {PIP_OPTIONS} --require-hashes -r {LOCK_PATH}\n'
+        f'"$venv/bin/python" -m pip install {PIP_OPTIONS} "homelabeazy=={__version__}"\n'
+        '"$venv/bin/python" -I - "$HOMELABEAZY_DIGEST" <<\'PY\'\n'
         f"{VERIFY}"
         "PY\n"
         'echo "$venv/bin" >> "$GITHUB_PATH"\n'
@@ -164,7 +166,7 @@ def helm_step() -> dict[str, Any]:
     """Helm at the version homelabeazy is tested with, checked against the published hash."""
     version = toolchain.tool("helm").tested
     arches = "".join(
-        f'  {pattern}) arch={arch} sum={toolchain.HELM_ARCHIVES[arch]} ;;\n'
+        f"  {pattern}) arch={arch} sum={toolchain.HELM_ARCHIVES[arch]} ;;\n"
         for pattern, arch in (("x86_64", "amd64"), ("aarch64 | arm64", "arm64"))
     )
     script = Block(
@@ -289,7 +291,10 @@ def workflow(homelab: Homelab, platform: Platform) -> dict[str, Any]:
         # its homelab.yaml change alone would only show the tree out of date.
         "on": {"push": {"branches-ignore": [f"{RENOVATE_BRANCH_PREFIX}**"]}, "pull_request": {}},
         "permissions": {"contents": "read"},
-        "concurrency": {"group": "homelab-${{ github.workflow }}-${{ github.ref }}", "cancel-in-progress": True},
+        "concurrency": {
+            "group": "homelab-${{ github.workflow }}-${{ github.ref }}",
+            "cancel-in-progress": True,
+        },
         "jobs": jobs(homelab, platform),
     }
 

@@ -34,7 +34,9 @@ class CiConfig(Section):
     `actions/checkout: v4.4.0@11d5960a…` (40 hex digits). The workflows name the commit (a tag can be
     moved to other code, a commit cannot) with the tag beside it; Renovate proposes newer releases
     here. An action not named keeps homelabeazy's tested pin."""
-    find_links: Annotated[str, StringConstraints(pattern=r"^(https://|http://|file:///)[^\s'\"]+$")] | None = None
+    find_links: (
+        Annotated[str, StringConstraints(pattern=r"^(https://|http://|file:///)[^\s'\"]+$")] | None
+    ) = None
     """Where pip also looks for the homelabeazy wheel (pip's `--find-links`: a web page or folder
     listing wheels, e.g. a release's download page), for a homelabeazy not on PyPI. Whatever it
     serves, the CI refuses a build other than the one that rendered the repository."""
