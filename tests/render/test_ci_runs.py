@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -47,7 +48,7 @@ from tests.support.collections import build_tarball
 from tests.support.integration import need_binary, require_tool
 from tests.support.workflow_runner import JobResult, Runner, context_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
 
 REPO = Path(__file__).resolve().parent.parent.parent
 CHARTS = REPO / ".cache" / "charts"
@@ -248,7 +249,7 @@ def make_lab(root: Path, netns: str, galaxy: str) -> Lab:
     git(work, "remote", "add", "origin", str(origin))
     git(work, "push", "-q", "origin", "main")
     store = root / "cache-store" / "homelab-charts-from-an-earlier-run" / "charts"
-    shutil.copytree(CHARTS, store, symlinks=True)  # an earlier online run's saved chart cache
+    shutil.copytree(CHARTS, store)  # an earlier online run's saved chart cache (files, not links)
     python = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
     runner = Runner(
         root=root / "runner",
@@ -324,9 +325,14 @@ def test_the_github_workflow_runs_offline_push_and_renovate_pull_request(lab: La
     workflow_text = git(lab.runner.origin, "show", f"{head}:{ci.GITHUB.path}")
     assert f"actions/checkout@{'ab' * 20} # v4.9.9" in workflow_text
 
+    # The re-render's commit: the tree is what homelab.yaml gives (validate --deep of the same
+    # charts and playbooks passed above; this commit changed only the workflows).
     synced = context_for("pull_request", sha=head, ref="refs/pull/1/merge", head_ref=branch)
-    green = lab.runner.run_job(load(workflow_text), "check", synced)
+    green = lab.runner.run_job(
+        load(workflow_text), "check", synced, stop_after="The tree is what homelab.yaml gives"
+    )
     assert green.ok, green.describe()
+    assert step_names(green)[-1] == "The tree is what homelab.yaml gives", step_names(green)
     print(
         f"\nCI run offline: check job on push {first_check:.0f}s, render job and check job of the pull "
         f"request {time.monotonic() - started:.0f}s; "
@@ -393,23 +399,29 @@ def test_another_homelabeazy_build_is_refused(lab: Lab) -> None:
 # --------------------------------------------------------------------------- Forgejo and Gitea
 
 
-APT_PACKAGES = ("python3-venv", "python3.11-venv", "python3-pip-whl", "python3-setuptools-whl")
-"""What `apt-get install python3-venv` adds to Debian 12's python3 (the container step's install)."""
-
-
-def apt_mirror() -> Path:
-    """A flat Debian repository of APT_PACKAGES, downloaded once with this machine's apt."""
-    root = REPO / ".cache" / "ci-mirror" / "apt-bookworm"
+def apt_mirror(tarball: Path) -> Path:
+    """A flat Debian repository of what `apt-get install python3-venv` fetches for this root: apt
+    itself resolves it in a copy of the root (network allowed here, before the offline run) and
+    downloads the packages; kept per root in .cache/ci-mirror/apt-<root>/."""
+    root = REPO / ".cache" / "ci-mirror" / f"apt-{tarball.stem}"
     if (root / "Packages").is_file():
         return root
-    root.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        ["apt-get", "download", *APT_PACKAGES], cwd=root, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0 or shutil.which("dpkg-scanpackages") is None:
-        require_tool(
-            f"cannot build the local Debian mirror (apt-get download, dpkg-dev): {done.stderr[-300:]}"
+    if shutil.which("dpkg-scanpackages") is None:
+        require_tool("dpkg-scanpackages is needed for the local Debian mirror (apt-get install dpkg-dev)")
+    with rootfs.hosts_under(Path(tempfile.mkdtemp(prefix="ci-apt-"))) as base:
+        prep = base / "root"
+        prep.mkdir()
+        run(["tar", "-C", str(prep), "-xf", str(tarball)])
+        shutil.copy("/etc/resolv.conf", prep / "etc" / "resolv.conf")
+        fetch = "apt-get update -qq && apt-get install -y -qq --download-only --no-install-recommends python3-venv"
+        done = subprocess.run(
+            ["chroot", str(prep), "/bin/sh", "-c", fetch], capture_output=True, text=True, check=False
         )
+        if done.returncode != 0:
+            require_tool(f"cannot fetch python3-venv from Debian for the local mirror: {done.stderr[-300:]}")
+        root.mkdir(parents=True, exist_ok=True)
+        for deb in (prep / "var" / "cache" / "apt" / "archives").glob("*.deb"):
+            shutil.copy(deb, root / deb.name)
     packages = run(["dpkg-scanpackages", "--multiversion", ".", "/dev/null"], cwd=root)
     (root / "Packages.tmp").write_text(packages, encoding="utf-8")
     (root / "Packages.tmp").rename(root / "Packages")
@@ -424,11 +436,12 @@ def test_the_forgejo_and_gitea_workflows_run_in_a_debian_container(lab: Lab, tmp
     forgejo = ci.FORGEJO
     texts = {p: (lab.work / p.path).read_text(encoding="utf-8") for p in (ci.FORGEJO, ci.GITEA)}
     assert texts[ci.GITEA] == texts[ci.FORGEJO].replace(ci.FORGEJO.title, ci.GITEA.title)
-    apt = apt_mirror()
+    tarball = rootfs.rootfs_tarball()
+    apt = apt_mirror(tarball)
     with rootfs.hosts_under(tmp_path / "roots") as roots:
         root = roots / "node-bookworm"
         root.mkdir()
-        run(["tar", "-C", str(root), "-xf", str(rootfs.rootfs_tarball())])
+        run(["tar", "-C", str(root), "-xf", str(tarball)])
         assert not (root / "usr/lib/python3.11/ensurepip/__init__.py").exists(), (
             "the image has no venv support"
         )

@@ -190,6 +190,7 @@ def collections_step() -> dict[str, Any]:
     """The collections the playbooks call, at the versions ansible/requirements.yml pins."""
     script = Block(
         f"dir={COLLECTIONS}\n"
+        'export ANSIBLE_COLLECTIONS_PATH="$dir"\n'
         'ansible-galaxy collection install -r ansible/requirements.yml -p "$dir"\n'
         'echo "ANSIBLE_COLLECTIONS_PATH=$dir" >> "$GITHUB_ENV"\n'
     )
