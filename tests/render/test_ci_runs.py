@@ -413,7 +413,8 @@ def apt_mirror(tarball: Path) -> Path:
         prep.mkdir()
         run(["tar", "-C", str(prep), "-xf", str(tarball)])
         shutil.copy("/etc/resolv.conf", prep / "etc" / "resolv.conf")
-        fetch = "apt-get update -qq && apt-get install -y -qq --download-only --no-install-recommends python3-venv"
+        fetch = "apt-get update -qq && apt-get install -y -qq --download-only --no-install-recommends "
+        fetch += "python3-venv"
         done = subprocess.run(
             ["chroot", str(prep), "/bin/sh", "-c", fetch], capture_output=True, text=True, check=False
         )
