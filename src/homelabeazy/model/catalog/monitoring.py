@@ -35,6 +35,8 @@ ETCD_METRICS_PORT = 2381
 """K3s serves etcd's metrics on each server's address with `etcd-expose-metrics: true` (the
 Ansible role sets it)."""
 API_PORT = 6443
+KUBE_VIP_METRICS_PORT = 2112
+"""kube-vip's metrics port (its default); the k3s_server role binds it to the server's own address."""
 
 
 def notify_keys(config: HomelabConfig) -> tuple[str, ...]:
@@ -276,7 +278,8 @@ def unseen_namespaces_of(state: DesiredState) -> set[str]:
 
 def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
     """Prometheus scrapes every ServiceMonitor's Services, node-exporter and the kubelet on every
-    node, etcd on every server, and the API through the VIP (how `KubeVipDown` sees the VIP);
+    node, etcd and kube-vip on every server, and the API through the VIP (how
+    `HomelabApiVipUnreachable` sees the VIP);
     Alertmanager reaches the receivers."""
     for prometheus in state.of_kind("Prometheus", GROUP):
         clients = Clients(prometheus.namespace or "", prometheus_labels(prometheus.name), "Prometheus")
@@ -288,6 +291,7 @@ def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
             yield FlowNeed(clients, str(node.ip), KUBELET_PORT, "scrape the kubelet", prometheus)
         for server in homelab.servers:
             yield FlowNeed(clients, str(server.ip), ETCD_METRICS_PORT, "scrape etcd", prometheus)
+            yield FlowNeed(clients, str(server.ip), KUBE_VIP_METRICS_PORT, "scrape kube-vip", prometheus)
         yield FlowNeed(clients, str(homelab.cluster.vip), API_PORT, "probe the API VIP", prometheus)
     notify = homelab.config.services.monitoring.notify
     for alertmanager in state.of_kind("Alertmanager", GROUP):
