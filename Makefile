@@ -69,6 +69,8 @@ lock:
 	$(LOCK_VENV)/bin/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras \
 	  --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade) \
 	  --output-file $(LOCK) pyproject.toml requirements/tools.in
+	$(MAKE) setup
+	$(BIN)/python tools/ci_lock.py  # the rendered CI's lock: dev.lock's entries for the run-time closure
 
 # The integration tests start real slapd, nftables, debootstrap'd hosts: install them when missing.
 system-deps:
