@@ -58,6 +58,9 @@ class Cluster:
     versions: dict[str, str] = field(default_factory=lambda: dict.fromkeys(NODES, START))
     ready_after_unseal: int = 1
     """Reads after an unseal before the pod reports Ready (the readiness probe's period)."""
+    cordoned: set[str] = field(default_factory=set)
+    pending: set[str] = field(default_factory=set)
+    """Vault pods waiting for their cordoned node (a local-path volume binds them to it)."""
     log: list[str] = field(default_factory=list)
     _unsealed_at: dict[str, int] = field(default_factory=dict)
     _reads: int = 0
@@ -79,9 +82,11 @@ class Cluster:
     def read(self) -> ClusterFacts:
         self._reads += 1
         self.log.append("read")
-        nodes = tuple(NodeFact(name, True, self.versions[name]) for name in NODES)
+        nodes = tuple(NodeFact(name, True, self.versions[name], name in self.cordoned) for name in NODES)
         pods = tuple(
-            PodFact("vault", pod, node, VAULT, "Running", self._ready(pod), "StatefulSet")
+            PodFact("vault", pod, "", VAULT, "Pending", False, "StatefulSet")
+            if pod in self.pending
+            else PodFact("vault", pod, node, VAULT, "Running", self._ready(pod), "StatefulSet")
             for pod, node in self.vault_on.items()
         )
         return ClusterFacts(nodes, "ok", pods, (self.budget(),))
@@ -91,6 +96,10 @@ class Cluster:
         self.log.append(f"run {' '.join(hosts)}" + (" +snapshot" if extravars["upgrade_snapshot"] else ""))
         for host in hosts:
             if self.versions[host] == extravars["k3s_version"]:
+                self.cordoned.discard(host)  # "Bring the node back": uncordoned, its pods return sealed
+                back = {pod for pod in self.pending if self.vault_on[pod] == host}
+                self.pending -= back
+                self.sealed |= back
                 continue
             for pod in [p for p, node in self.vault_on.items() if node == host]:
                 deleted = f"vault/{pod}" in extravars.get("upgrade_delete_first", {}).get(host, [])
@@ -167,6 +176,22 @@ def test_vault_is_unsealed_after_each_node_that_ran_it(config: Path) -> None:
     assert outcome.notes == tuple(f"unsealed Vault pod vault/vault-{i}" for i in range(3))
     assert cluster.sealed == set()
     assert f"k3s_version: {TARGET}" in config.read_text()
+
+
+def test_a_node_left_cordoned_is_brought_back_before_its_pod_is_waited_for(config: Path) -> None:
+    """Resuming after a run stopped at k3s-server-1 once upgraded: it is still cordoned and vault-0
+    waits Pending for it. The run that uncordons it comes first; then vault-0 is unsealed."""
+    cluster = Cluster(cordoned={"k3s-server-1"}, pending={"vault-0"})
+    cluster.versions["k3s-server-1"] = TARGET
+    upgrade(config, cluster)
+    assert cluster.log[:6] == [
+        "read",
+        "run k3s-server-1 +snapshot",
+        "read",
+        "unseal vault/vault-0",
+        "read",
+        "run k3s-server-2 k3s-server-3",
+    ]
 
 
 def test_without_the_keys_it_stops_with_the_commands(config: Path) -> None:

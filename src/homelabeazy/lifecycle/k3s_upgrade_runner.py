@@ -229,7 +229,10 @@ class _Roll:
             if sealed:
                 self._unseal(sealed, nodes)
                 tried.update(sealed)
-            pending = [p.ref for p in pending_vault_pods(self.homelab, facts.pods)]
+            # A pod bound to a node an earlier run left cordoned runs again only once this run
+            # uncordons that node: waiting for it here would wait for ever.
+            returning = any(node.cordoned for node in nodes)
+            pending = [] if returning else [p.ref for p in pending_vault_pods(self.homelab, facts.pods)]
             unready = [p.ref for p in sealed_vault_pods(self.homelab, facts.pods)]
             waits = sorted({w for node in nodes for w in drain_waits(node, facts.pods, facts.budgets)})
             if not (pending or unready or waits):
