@@ -112,7 +112,7 @@ class Upgrades:
     def forwards(self, since: int = 0) -> list[tuple[int, str]]:
         """(ns, pod) of every port-forward stream opened (the unseal step's)."""
         return [
-            (stamp, path.split("/")[5])
+            (stamp, path.split("/")[6])
             for stamp, method, path in self.kube.timeline
             if stamp >= since and method == "GET" and path.endswith("/portforward")
         ]
