@@ -362,7 +362,7 @@ def k3s_flags_page() -> str:
         "snapshot), with the first K3s release of each line that has it and K3s's own default.",
         "`homelab validate` holds every flag the configuration sets, and every flag your homelab needs,",
         "against `cluster.k3s_version` (check `k3s-flags`): a flag the release lacks, or a needed one",
-        "left out, is an error on that line. A flag whose first releases read \"before v1.29\" is older",
+        'left out, is an error on that line. A flag whose first releases read "before v1.29" is older',
         "than every release homelabeazy supports (check `k3s-version`).",
         "",
         "| flag | where | first release (per minor line) | K3s default | why homelabeazy sets it |",
