@@ -87,6 +87,26 @@ class MetricsSpec:
 
 
 @dataclass(frozen=True)
+class OutsideName:
+    """A name outside the cluster a component opens connections to, and where homelab.yaml says it.
+
+    The `dns-path` check resolves each one the way its client would (a pod through CoreDNS and
+    every `network.dns_servers` entry, a node through the first), so a name that would be NXDOMAIN
+    is reported on the line that wrote it.
+    """
+
+    host: str
+    """A DNS name or an IPv4 address."""
+    port: int
+    path: tuple[str | int, ...]
+    """The homelab.yaml field the name comes from (`services.velero.target.s3_url`)."""
+    who: str
+    """The component, for messages (`Velero`, `the Vault snapshot CronJob`)."""
+    client: Literal["pod", "node"] = "pod"
+    """A pod resolves through CoreDNS; a node (K3s itself) through its own resolv.conf."""
+
+
+@dataclass(frozen=True)
 class OwnedValue:
     """A chart value the homelab renders and depends on: `services.<name>.values` must not set it.
 
@@ -99,6 +119,15 @@ class OwnedValue:
     """What depends on it, completing "... because <why>"."""
     fix: str = "remove it"
     """What to do instead, e.g. `set it through services.traefik.replicas instead`."""
+
+
+@dataclass(frozen=True)
+class ImageValue:
+    """Where the service's chart takes one container's image from: its values key (the mapping
+    holding `repository` and `tag`), so a finding about that image names the line to change."""
+
+    container: str
+    path: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -125,3 +154,7 @@ class ServiceEntry:
     """Metrics endpoints its chart serves (the service's renderer turns them on in the values)."""
     owned_values: tuple[OwnedValue, ...] = ()
     """Chart values the homelab depends on, which `services.<name>.values` may not override."""
+    image_values: tuple[ImageValue, ...] = ()
+    """The values keys of the images its chart runs, for containers whose key is not obvious."""
+    reaches: tuple[OutsideName, ...] = ()
+    """Names outside the cluster its pods connect to (an S3 endpoint, the ACME server, SMTP)."""
