@@ -7,7 +7,7 @@ from dataclasses import replace
 from ipaddress import IPv4Address
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.model import etcd_snapshots
+from homelabeazy.model import etcd_snapshots, k3s_config
 from homelabeazy.model.catalog import enabled_entries
 from homelabeazy.model.catalog.apps import AppFacts, app_values
 from homelabeazy.model.homelab import App, Cluster, DnsRecord, Homelab, Node, Route, Zone, zones_of
@@ -54,6 +54,7 @@ def build(config: HomelabConfig) -> Homelab:
         ssh_keys=tuple(config.cluster.ssh.public_keys),
         airgap=config.cluster.airgap,
         etcd_snapshots=etcd_snapshots.plan(config),
+        k3s_server_settings=k3s_config.server_settings(config),
     )
     return Homelab(
         name=config.name,

@@ -144,8 +144,15 @@ def _message(res: Any) -> str:
         value = res.get(key)
         if value:
             text = str(value).strip()
-            return text.splitlines()[0] if key != "msg" else " ".join(text.split())
+            return _telling_line(text) if key != "msg" else " ".join(text.split())
     return "no details"
+
+
+def _telling_line(text: str) -> str:
+    """The first line that is not a warning (kubectl drain warns about DaemonSet pods first)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    said = [line for line in lines if not line.lower().startswith("warning")]
+    return (said or lines)[0]
 
 
 def recap_of(stats: Mapping[str, Mapping[str, int]] | None) -> dict[str, HostStats]:
