@@ -2,9 +2,16 @@
 
 `debootstrap` builds one minbase rootfs with the packages the node role wants (so the role's apt
 task finds them installed and needs no network) and stores it as a tarball in a cache keyed by
-suite, mirror and package list: built once, reused by every later run. Each host is a fresh copy
-extracted from the tarball. Nothing is mounted into the copies; `unmount_below` still runs before
-every removal, so a mount left by a failed debootstrap or a task can never survive a test.
+suite, mirror and package list; `base_image()` unpacks that tarball once into a directory beside
+it. Both are built once, under a lock (every xdist worker and every later run reuses them), and
+never written to afterwards.
+
+Each host is a copy-on-write view of the base image: an overlay mount (the image as its read-only
+lower layer, the host's own changes in an upper layer beside it), so a new host costs no copying;
+where overlayfs is refused, a full `cp -a --reflink=auto` copy. `remove_tree` unmounts everything
+below a folder before deleting it, so no host mount (nor one a task left) survives a test. A test
+process killed outright (SIGKILL) cannot clean up: each host mount is recorded with its process id
+in the cache, and the next `base_image()` unmounts those whose process is gone.
 """
 
 from __future__ import annotations
@@ -75,6 +82,25 @@ def rootfs_tarball() -> Path:
     return tarball
 
 
+def base_image() -> Path:
+    """The Debian 12 rootfs unpacked once from `rootfs_tarball()`: the read-only lower layer of
+    every host. Never modified; a new tarball (other packages, another mirror) gets its own."""
+    tarball = rootfs_tarball()
+    image = tarball.with_suffix("")
+    with open(tarball.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        unmount_orphans()
+        if not image.is_dir():
+            partial = Path(tempfile.mkdtemp(prefix=f"{image.name}.partial-", dir=image.parent))
+            try:
+                subprocess.run(["tar", "-C", str(partial), "-xf", str(tarball)], check=True, timeout=300)
+                partial.chmod(0o755)
+                partial.rename(image)
+            finally:
+                remove_tree(partial)
+    return image
+
+
 def _build(tarball: Path, mirror: str) -> None:
     target = Path(tempfile.mkdtemp(prefix="build-", dir=tarball.parent))
     try:
@@ -122,13 +148,20 @@ def remove_tree(path: Path) -> None:
     unmount_below(path)
     if mounts_below(path):
         raise RuntimeError(f"refusing to delete {path}: still mounted: {mounts_below(path)}")
+    _forget_mounts_below(path.resolve())
     shutil.rmtree(path, ignore_errors=True)
 
 
-def make_host(tarball: Path, root: Path, admin_user: str, public_key: str) -> Path:
-    """A fresh host at `root`: the rootfs plus what cloud-init would add (the admin user's key)."""
-    root.mkdir(parents=True)
-    subprocess.run(["tar", "-C", str(root), "-xf", str(tarball)], check=True, timeout=300)
+def make_host(image: Path, root: Path, admin_user: str, public_key: str) -> Path:
+    """A fresh host at `root`: the rootfs plus what cloud-init would add (the admin user's key).
+
+    `image` is `base_image()` (the host is an overlay on it; a copy where overlayfs is refused) or
+    a rootfs tarball (extracted)."""
+    if image.is_dir():
+        _overlay_or_copy(image, root)
+    else:
+        root.mkdir(parents=True)
+        subprocess.run(["tar", "-C", str(root), "-xf", str(image)], check=True, timeout=300)
     home = f"/home/{admin_user}"
     script = (
         f"useradd --create-home --shell /bin/bash {admin_user} && "
@@ -138,6 +171,59 @@ def make_host(tarball: Path, root: Path, admin_user: str, public_key: str) -> Pa
     )
     subprocess.run(["chroot", str(root), "/bin/sh", "-c", script], check=True, timeout=60)
     return root
+
+
+def _overlay_or_copy(image: Path, root: Path) -> None:
+    """`root` as an overlay whose lower layer is `image` and whose upper and work layers live in
+    `.<name>.layers` beside it (removed with it); a full copy when the mount is refused."""
+    layers = root.with_name(f".{root.name}.layers")
+    (layers / "upper").mkdir(parents=True)
+    (layers / "work").mkdir()
+    root.mkdir(parents=True)
+    options = f"lowerdir={image},upperdir={layers / 'upper'},workdir={layers / 'work'}"
+    record = _record_mount(root)
+    mounted = subprocess.run(
+        ["mount", "-t", "overlay", "overlay", "-o", options, str(root)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        record.unlink()
+        root.rmdir()
+        subprocess.run(["cp", "-a", "--reflink=auto", str(image), str(root)], check=True, timeout=300)
+
+
+def _mount_records() -> Path:
+    return cache_dir() / "mounts"
+
+
+def _record_mount(root: Path) -> Path:
+    """Note that this process mounts a host at `root` (see `unmount_orphans`)."""
+    folder = _mount_records()
+    folder.mkdir(parents=True, exist_ok=True)
+    record = folder / hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+    record.write_text(f"{os.getpid()}\n{root.resolve()}\n")
+    return record
+
+
+def _forget_mounts_below(path: Path) -> None:
+    folder = _mount_records()
+    for record in folder.glob("*") if folder.is_dir() else ():
+        point = Path(record.read_text().splitlines()[1])
+        if point == path or point.is_relative_to(path):
+            record.unlink(missing_ok=True)
+
+
+def unmount_orphans() -> None:
+    """Unmount the hosts of test processes that died without cleaning up (killed outright)."""
+    folder = _mount_records()
+    for record in folder.glob("*") if folder.is_dir() else ():
+        pid, point = record.read_text().splitlines()[:2]
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            unmount_below(Path(point))
+            record.unlink(missing_ok=True)
+        except PermissionError:
+            continue  # alive (another user's): its own teardown unmounts it
 
 
 @contextlib.contextmanager

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import sys
 import textwrap
+from functools import cache
 from importlib.resources import files
 from typing import Any
 
@@ -42,7 +44,9 @@ def attribute_docs(model: type[BaseModel]) -> dict[str, str]:
     for klass in reversed(model.__mro__):
         if not issubclass(klass, BaseModel) or klass is BaseModel:
             continue
-        body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0]
+        found = _top_level_classes(klass.__module__).get(klass.__qualname__)
+        # Not a module-level class: its own source (inspect parses its module again).
+        body = found or ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0]
         assert isinstance(body, ast.ClassDef)
         for field, doc in zip(body.body, body.body[1:], strict=False):
             if (
@@ -54,6 +58,14 @@ def attribute_docs(model: type[BaseModel]) -> dict[str, str]:
             ):
                 docs[field.target.id] = inspect.cleandoc(doc.value.value)
     return docs
+
+
+@cache
+def _top_level_classes(module: str) -> dict[str, ast.ClassDef]:
+    """The module's top-level class definitions by name, its source parsed once (inspect.getsource
+    of a class parses the whole module again for every class)."""
+    tree = ast.parse(inspect.getsource(sys.modules[module]))
+    return {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
 
 
 def _describe_fields(schema: dict[str, Any]) -> None:
