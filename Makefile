@@ -102,7 +102,9 @@ typecheck: setup
 # with integration tests first). XDIST_WORKERS=0 runs everything in one process.
 XDIST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 XDIST := -n $(XDIST_WORKERS) --dist loadfile --no-loadscope-reorder
-PYTEST := PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+# Bytecode is written even where PYTHONDONTWRITEBYTECODE is set: every worker would otherwise compile
+# the sources and rewrite the test modules' asserts again (collection: 7.7 s of CPU instead of 3 s).
+PYTEST := PYTHONDONTWRITEBYTECODE= PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 # The docs tests keep their Chromium screenshots in $(SHOTS); pytest's summary lists their paths.
 # CI prints the 25 slowest tests so they stay visible.

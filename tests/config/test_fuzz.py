@@ -21,6 +21,8 @@ from homelabeazy.config.starter import example_text
 from homelabeazy.model import build
 from homelabeazy.render import render_all
 
+pytestmark = pytest.mark.slow  # hypothesis feeds hundreds of inputs through `validate`
+
 EXAMPLE_LINES = example_text().splitlines()
 VALUE_LINES = [i for i, row in enumerate(EXAMPLE_LINES) if ":" in row and not row.lstrip().startswith("#")]
 
