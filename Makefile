@@ -70,6 +70,8 @@ lock:
 	$(LOCK_VENV)/bin/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras \
 	  --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade) \
 	  --output-file $(LOCK) pyproject.toml requirements/tools.in
+	$(MAKE) setup
+	$(BIN)/python tools/ci_lock.py  # the rendered CI's lock: dev.lock's entries for the run-time closure
 
 # The integration tests start real slapd, nftables, debootstrap'd hosts: install them when missing.
 system-deps:
@@ -88,9 +90,11 @@ demo: setup charts
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/homelab validate --deep --charts $(CHARTS) demo-homelab/homelab.yaml
 	@echo "demo homelab repository rendered into ./demo-homelab; its cluster state converges"
 
+# The floors (pyproject.toml [tool.importlinter]): every import points down, no circle anywhere.
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.chart_cache import build_chart_cache  # noqa: E402
 
-from homelabeazy.config import load_config  # noqa: E402
+from homelabeazy.checks import load_config  # noqa: E402
 from homelabeazy.config.starter import example_text  # noqa: E402
 from homelabeazy.converge.build import build_state  # noqa: E402
 from homelabeazy.converge.engine import CHECKS, run_checks  # noqa: E402

@@ -21,8 +21,8 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 from tests.secrets.directory_data import ADMIN, BASE, can_bind, populate, snapshot, wipe  # noqa: E402
 from tests.secrets.servers import SlapdServer  # noqa: E402
 
-from homelabeazy.lifecycle import directory_backup, directory_ldif  # noqa: E402
-from homelabeazy.lifecycle.dr import artifacts  # noqa: E402
+from homelabeazy.lifecycle.dr import directory_backup, directory_ldif  # noqa: E402
+from homelabeazy.model import dr_artifacts  # noqa: E402
 from homelabeazy.ops.ldap import LdapAdapter  # noqa: E402
 
 TARGET_SECONDS = 10.0
@@ -49,7 +49,7 @@ def main() -> int:
 
         wipe(server)
         started = time.perf_counter()
-        artifacts.verify(data, artifacts.sidecar_text(data), "bench")
+        dr_artifacts.verify(data, dr_artifacts.sidecar_text(data), "bench")
         backup = directory_ldif.parse_ldif(data, BASE, "bench")
         with adapter as ldap:
             plan = directory_backup.plan_restore(ldap, BASE, backup, prune=False)

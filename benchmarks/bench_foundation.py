@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from ruamel.yaml import YAML  # noqa: E402
 
-from homelabeazy.config import load_config  # noqa: E402
+from homelabeazy.checks import load_config  # noqa: E402
 from homelabeazy.config.load import parse_yaml  # noqa: E402
 from homelabeazy.config.starter import example_text  # noqa: E402
 from homelabeazy.model import build  # noqa: E402
@@ -46,6 +46,8 @@ def generated_config(vms: int, apps: int) -> str:
         node_ip_range="10.10.8.20-10.10.10.255",
         loadbalancer_range="10.10.11.0-10.10.11.250",
     )
+    # the NAS with the S3 store moves out of the (now much larger) node range
+    data["network"]["dns_records"][0]["address"] = "10.10.11.253"
     data["cluster"]["servers"]["count"] = 3
     data["cluster"]["agents"]["count"] = vms - 3
     # A big lab pins and sizes many nodes by hand: the input grows with the VMs, as in real life.

@@ -19,7 +19,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from homelabeazy.config import load_config  # noqa: E402
+from homelabeazy.checks import load_config  # noqa: E402
 from homelabeazy.config.starter import example_text  # noqa: E402
 from homelabeazy.model import Homelab, build  # noqa: E402
 from homelabeazy.render import kubernetes, render_all  # noqa: E402

@@ -20,12 +20,12 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from tests.secrets.servers import BaoServer, SlapdServer  # noqa: E402
 
-from homelabeazy.config import load_config  # noqa: E402
+from homelabeazy.checks import load_config  # noqa: E402
 from homelabeazy.config.schema import GroupConfig, UserConfig  # noqa: E402
 from homelabeazy.config.starter import example_text  # noqa: E402
 from homelabeazy.lifecycle import directory, secrets  # noqa: E402
-from homelabeazy.model import Homelab, build  # noqa: E402
-from homelabeazy.model.catalog.base import SecretSpec  # noqa: E402
+from homelabeazy.model import Homelab, build, secrets_plan  # noqa: E402
+from homelabeazy.model.service import SecretSpec  # noqa: E402
 from homelabeazy.ops.ldap import LdapAdapter  # noqa: E402
 from homelabeazy.ops.vault import VaultAdapter  # noqa: E402
 
@@ -56,9 +56,9 @@ def with_users(homelab: Homelab, count: int) -> Homelab:
 
 def pure(homelab: Homelab) -> None:
     big = with_users(homelab, 1000)
-    seconds = timed(lambda: secrets.plan_seed(big.secrets, {}))
+    seconds = timed(lambda: secrets_plan.plan_seed(big.secrets, {}))
     print(f"plan_seed, {len(big.secrets)} secrets, empty Vault: {seconds * 1000:.2f} ms")
-    seconds = timed(lambda: secrets.consumer_policies(big))
+    seconds = timed(lambda: secrets_plan.consumer_policies(big))
     print(f"consumer_policies, {len(big.secrets)} secrets: {seconds * 1000:.2f} ms")
     seconds = timed(lambda: directory.render_ldif(directory.directory_entries(big)))
     print(f"directory entries + LDIF, 1000 users: {seconds * 1000:.1f} ms")

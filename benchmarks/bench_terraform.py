@@ -18,12 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from ruamel.yaml import YAML
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
+from homelabeazy.converge.files.terraform import validate_terraform
 from homelabeazy.model import Homelab, build
 from homelabeazy.render.terraform import TFVARS, render
 from homelabeazy.render.terraform_inventory import inventory_from_outputs
-from homelabeazy.render.terraform_validate import validate_terraform
 
 
 def big_homelab(agents: int, hosts: int) -> Homelab:

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
+from homelabeazy.checks import load_config
 from homelabeazy.cli.app import run
-from homelabeazy.config import LoadedConfig, load_config
+from homelabeazy.config.load import LoadedConfig
 from homelabeazy.config.starter import example_text
 from homelabeazy.model import Homelab, build
 from tests.support.chart_cache import unassembled_subcharts

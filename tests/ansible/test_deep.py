@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from homelabeazy.converge.deep import VALIDATORS
+from homelabeazy.converge.files.ansible import validate_ansible
 from homelabeazy.model import Homelab
 from homelabeazy.render import ansible
-from homelabeazy.render.deep import VALIDATORS
-from homelabeazy.render.deep_ansible import validate_ansible
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.errors import ExternalSystemError
 from homelabeazy.model import build

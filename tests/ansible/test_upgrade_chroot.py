@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.errors import UsageError
 from homelabeazy.lifecycle.k3s_upgrade import ClusterFacts, NodeFact
 from homelabeazy.lifecycle.k3s_upgrade_runner import UpgradeFailed, UpgradeOutcome, upgrade_k3s

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.errors import ConfigError
 from homelabeazy.model import build

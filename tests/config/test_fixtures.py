@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from homelabeazy.config import load_config
-from homelabeazy.config.checks import CHECKS, run_checks
+from homelabeazy.checks import CHECKS, load_config, run_checks
 from homelabeazy.errors import ConfigError, Problem
 from homelabeazy.model.build import build
 from homelabeazy.model.ipam import SERVER_SLOTS, parse_range

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from homelabeazy.checks import load_config
 from homelabeazy.cli.app import run
-from homelabeazy.config import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.model import build
 from homelabeazy.render import render_all
@@ -198,7 +198,7 @@ SERVICES = [
 )
 def test_any_service_selection_builds_or_is_refused(off: set[str], access: str) -> None:
     """Whatever the checks accept, the model and the docs build; what they refuse is exit 2."""
-    from homelabeazy.config.checks import run_checks
+    from homelabeazy.checks import run_checks
     from homelabeazy.config.load import parse_yaml
     from homelabeazy.config.schema import HomelabConfig
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from homelabeazy.checks import load_config
 from homelabeazy.cli.app import run
-from homelabeazy.config import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.errors import ConfigError
 

@@ -10,7 +10,7 @@ import pytest
 
 from homelabeazy.converge.build import build_state
 from homelabeazy.converge.engine import Report, run_checks
-from homelabeazy.converge.state import DesiredState
+from homelabeazy.desired.state import DesiredState
 from homelabeazy.model import Homelab
 from homelabeazy.ops.helm import ChartCache
 from tests.conftest import REPO

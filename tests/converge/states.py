@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from homelabeazy.config import load_config
-from homelabeazy.converge.state import (
+from homelabeazy.checks import load_config
+from homelabeazy.desired.state import (
     ApplicationInfo,
     DesiredObject,
     DesiredState,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.model import build
 from homelabeazy.render.registry import render_all
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homelabeazy.converge.engine import CHECKS, run_checks
-from homelabeazy.converge.state import ApplicationInfo, DesiredObject, DesiredState, Finding, Origin
+from homelabeazy.desired.state import ApplicationInfo, DesiredObject, DesiredState, Finding, Origin
 from homelabeazy.model import Homelab
 
 

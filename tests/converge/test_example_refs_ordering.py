@@ -9,7 +9,7 @@ import pytest
 from homelabeazy.converge.build import build_state
 from homelabeazy.converge.ordering import check_ordering
 from homelabeazy.converge.references import check_references
-from homelabeazy.converge.state import DesiredState
+from homelabeazy.desired.state import DesiredState
 from homelabeazy.model import Homelab
 from homelabeazy.ops.helm import ChartCache
 from homelabeazy.render.registry import render_all

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from homelabeazy.converge.flows import certificate_covers, check_flows
-from homelabeazy.converge.needs import Clients, need_from_url
-from homelabeazy.converge.state import DesiredObject, DesiredState, Origin
+from homelabeazy.desired.needs import Clients, need_from_url
+from homelabeazy.desired.state import DesiredObject, DesiredState, Origin
 from homelabeazy.model import Homelab
 from homelabeazy.render.k8s.netpol import namespace_baseline
 
@@ -454,7 +454,7 @@ def test_without_registration_vault_active_selects_no_pod(example_homelab: Homel
 
 
 def test_a_chart_that_did_not_render_is_not_reported_again(example_homelab: Homelab) -> None:
-    from homelabeazy.converge.state import ApplicationInfo, Finding
+    from homelabeazy.desired.state import ApplicationInfo, Finding
 
     st = eso_vault_state()
     without_vault = tuple(o for o in st.objects if o.namespace != "vault")

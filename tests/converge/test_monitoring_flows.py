@@ -10,7 +10,7 @@ import pytest
 
 from homelabeazy.converge.build import build_state
 from homelabeazy.converge.flows import check_flows
-from homelabeazy.converge.state import DesiredState
+from homelabeazy.desired.state import DesiredState
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog.monitoring import monitors_find_their_services
 from homelabeazy.ops.helm import ChartCache
@@ -57,6 +57,7 @@ def test_without_the_node_ports_every_node_scrape_is_denied(
         *(("scrape node-exporter", ip) for ip in nodes),
         *(("scrape the kubelet", ip) for ip in nodes),
         *(("scrape etcd", ip) for ip in servers),
+        *(("scrape kube-vip", ip) for ip in servers),
     ]
     assert denied == sorted(expected)
     assert {f.object for f in findings} == {"StatefulSet/monitoring/prometheus-monitoring-prometheus"}

@@ -8,7 +8,7 @@ import pytest
 
 from homelabeazy.converge.references import check_references
 from homelabeazy.converge.secret_refs import seeded_keys
-from homelabeazy.converge.state import Finding
+from homelabeazy.desired.state import Finding
 from homelabeazy.model import Homelab
 from tests.converge.states import StateFixture, deployment, doc, service, valid_homelab
 

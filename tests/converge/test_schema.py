@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from homelabeazy.converge.schema import check_schema, strict_schema
-from homelabeazy.converge.state import DesiredObject, DesiredState, Origin
+from homelabeazy.desired.state import DesiredObject, DesiredState, Origin
 from homelabeazy.model import Homelab
 
 GADGET_SCHEMA: dict[str, Any] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from homelabeazy.converge.state import DesiredObject, Origin, hook_phases
+from homelabeazy.desired.state import DesiredObject, Origin, hook_phases
 
 
 @pytest.mark.parametrize(

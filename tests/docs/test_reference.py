@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from homelabeazy.config.checks import CHECKS
+from homelabeazy.checks import CHECKS
 from tests.support import docs_reference
 from tests.support.docs_reference import ROOT
 

@@ -6,18 +6,18 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from homelabeazy.lifecycle.dr import artifacts
-from homelabeazy.lifecycle.dr.artifacts import BackupIntegrityError
+from homelabeazy.model import dr_artifacts
+from homelabeazy.model.dr_artifacts import BackupIntegrityError
 
 WHEN = datetime(2026, 11, 30, 14, 5, 9, tzinfo=UTC)
 
 
 def test_key_is_utc_stamped_under_kind() -> None:
     want = "homelab-dr/vault-raft/20261130T140509Z.snap"
-    assert artifacts.artifact_key("vault-raft", WHEN, "snap") == want
+    assert dr_artifacts.artifact_key("vault-raft", WHEN, "snap") == want
     plus_two = WHEN.astimezone(timezone(timedelta(hours=2)))
-    assert artifacts.artifact_key("vault-raft", plus_two, "snap") == want
-    assert artifacts.artifact_key("ldap-ldif", WHEN, "ldif.gz").endswith("/20261130T140509Z.ldif.gz")
+    assert dr_artifacts.artifact_key("vault-raft", plus_two, "snap") == want
+    assert dr_artifacts.artifact_key("ldap-ldif", WHEN, "ldif.gz").endswith("/20261130T140509Z.ldif.gz")
 
 
 @pytest.mark.parametrize(
@@ -25,12 +25,12 @@ def test_key_is_utc_stamped_under_kind() -> None:
 )
 def test_bad_kind_or_extension_refused(kind: str, ext: str) -> None:
     with pytest.raises(ValueError, match="must be"):
-        artifacts.artifact_key(kind, WHEN, ext)
+        dr_artifacts.artifact_key(kind, WHEN, ext)
 
 
 def test_parse_round_trips_and_ignores_foreign_keys() -> None:
-    key = artifacts.artifact_key("ldap-ldif", WHEN, "ldif.gz")
-    parsed = artifacts.parse_key(key)
+    key = dr_artifacts.artifact_key("ldap-ldif", WHEN, "ldif.gz")
+    parsed = dr_artifacts.parse_key(key)
     assert parsed is not None
     assert (parsed.kind, parsed.ext, parsed.taken) == ("ldap-ldif", "ldif.gz", WHEN)
     for foreign in (
@@ -40,7 +40,7 @@ def test_parse_round_trips_and_ignores_foreign_keys() -> None:
         "homelab-dr/vault-raft/20261399T999999Z.snap",
         "other/vault-raft/20261130T140509Z.snap",
     ):
-        assert artifacts.parse_key(foreign) is None, foreign
+        assert dr_artifacts.parse_key(foreign) is None, foreign
 
 
 def _listing(*stamps: str, kind: str = "vault-raft", sidecars: bool = True) -> list[str]:
@@ -59,28 +59,28 @@ def test_latest_is_newest_complete_backup_of_its_kind() -> None:
         *_listing("20261130T120000Z", sidecars=False),  # upload still running
         *_listing("20261201T000000Z", kind="ldap-ldif"),
     ]
-    newest = artifacts.latest("vault-raft", listing)
+    newest = dr_artifacts.latest("vault-raft", listing)
     assert newest is not None
     assert newest.key == "homelab-dr/vault-raft/20261130T060000Z.snap"
-    assert artifacts.latest("etcd", listing) is None
+    assert dr_artifacts.latest("etcd", listing) is None
 
 
 def test_expired_keeps_the_newest() -> None:
     listing = _listing("20261128T000000Z", "20261129T000000Z", "20261130T000000Z")
-    assert artifacts.expired("vault-raft", listing, keep=2) == [
+    assert dr_artifacts.expired("vault-raft", listing, keep=2) == [
         "homelab-dr/vault-raft/20261128T000000Z.snap",
         "homelab-dr/vault-raft/20261128T000000Z.snap.sha256",
     ]
-    assert artifacts.expired("vault-raft", listing, keep=5) == []
+    assert dr_artifacts.expired("vault-raft", listing, keep=5) == []
 
 
 DATA = b"raft snapshot bytes " * 100
 
 
 def test_verify_accepts_its_own_sidecar() -> None:
-    sidecar = artifacts.sidecar_text(DATA)
+    sidecar = dr_artifacts.sidecar_text(DATA)
     assert sidecar.endswith(f"  {len(DATA)}\n")
-    artifacts.verify(DATA, sidecar, "k")
+    dr_artifacts.verify(DATA, sidecar, "k")
 
 
 @pytest.mark.parametrize(
@@ -88,15 +88,15 @@ def test_verify_accepts_its_own_sidecar() -> None:
     [
         (DATA, None, "missing-sidecar"),
         (DATA, "garbage", "bad-sidecar"),
-        (DATA[:-1], artifacts.sidecar_text(DATA), "truncated"),
-        (DATA + b"x", artifacts.sidecar_text(DATA), "oversized"),
-        (DATA[:-1] + b"!", artifacts.sidecar_text(DATA), "corrupted"),
+        (DATA[:-1], dr_artifacts.sidecar_text(DATA), "truncated"),
+        (DATA + b"x", dr_artifacts.sidecar_text(DATA), "oversized"),
+        (DATA[:-1] + b"!", dr_artifacts.sidecar_text(DATA), "corrupted"),
     ],
     ids=["missing-sidecar", "bad-sidecar", "truncated", "oversized", "corrupted"],
 )
 def test_verify_refuses_precisely(data: bytes, sidecar: str | None, reason: str) -> None:
     with pytest.raises(BackupIntegrityError) as caught:
-        artifacts.verify(data, sidecar, "homelab-dr/vault-raft/x.snap")
+        dr_artifacts.verify(data, sidecar, "homelab-dr/vault-raft/x.snap")
     assert caught.value.reason == reason
     text = str(caught.value)
     assert text.startswith(f"homelab-dr/vault-raft/x.snap: {reason.replace('-', ' ')}:")
@@ -107,4 +107,4 @@ def test_sidecar_matches_sha256sum_format() -> None:
     """The CronJob writes `<digest>  <size>` from sha256sum and stat: same text as the CLI."""
     import hashlib
 
-    assert artifacts.sidecar_text(b"abc") == f"{hashlib.sha256(b'abc').hexdigest()}  3\n"
+    assert dr_artifacts.sidecar_text(b"abc") == f"{hashlib.sha256(b'abc').hexdigest()}  3\n"

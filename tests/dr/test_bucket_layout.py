@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.errors import UsageError
-from homelabeazy.lifecycle.dr import artifacts, store
-from homelabeazy.model import Homelab, build
+from homelabeazy.lifecycle.dr import store
+from homelabeazy.model import Homelab, build, dr_artifacts
 from homelabeazy.model.dr_backups import ldap_exports_on, vault_snapshots_on
 from homelabeazy.render import docs, kubernetes
 from tests.conftest import CliResult
@@ -71,8 +71,8 @@ def test_every_backup_key_is_beside_velero(prefix: str) -> None:
     assert vault_snapshots_on(homelab.config)
     assert ldap_exports_on(homelab.config)
     target = store.target_from_config(homelab.config)
-    for kind, ext in ((artifacts.VAULT_RAFT, "snap"), (artifacts.LDAP_LDIF, "ldif")):
-        key = artifacts.artifact_key(kind, datetime(2026, 11, 30, tzinfo=UTC), ext)
+    for kind, ext in ((dr_artifacts.VAULT_RAFT, "snap"), (dr_artifacts.LDAP_LDIF, "ldif")):
+        key = dr_artifacts.artifact_key(kind, datetime(2026, 11, 30, tzinfo=UTC), ext)
         _outside("/".join(p for p in (target.prefix.strip("/"), key) if p), prefix)
     envs = _upload_envs(homelab)
     assert len(envs) == 2, "the Vault snapshot and the LDAP export CronJobs"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyrage
 import pytest
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.errors import ConfigError
 from homelabeazy.model.dr_backups import vault_snapshots_on

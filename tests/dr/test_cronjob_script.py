@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
-from homelabeazy.lifecycle.dr import artifacts, store
+from homelabeazy.lifecycle.dr import store
 from homelabeazy.lifecycle.dr.raft_snapshot import check_raft_snapshot
-from homelabeazy.model import build
+from homelabeazy.model import build, dr_artifacts
 from homelabeazy.ops.objectstore import ObjectStore, S3Credentials
 from homelabeazy.render.k8s.services.vault_snapshots import snapshot_manifests
 from tests.dr.test_raft_snapshot import _snapshot
@@ -85,10 +85,12 @@ def test_cronjob_writes_what_the_cli_restores(s3_server: S3Server, tmp_path: Pat
     assert all(k.startswith("homelab-dr/vault-raft/") for k in keys), "beside Velero's velero/, never in it"
     target = store.target_from_config(build(load_config(text_for(s3_server)).config).config)
     objects = ObjectStore(target, S3Credentials(s3_server.access_key_id, s3_server.secret_access_key))
-    newest = store.latest_key(objects, artifacts.VAULT_RAFT)
+    newest = store.latest_key(objects, dr_artifacts.VAULT_RAFT)
     assert store.download_verified(objects, newest) == uploads[-1]
     assert check_raft_snapshot(uploads[-1], newest).index == 42
-    survivors = [a.key for a in artifacts.artifacts(artifacts.VAULT_RAFT, [o.key for o in objects.list()])]
+    survivors = [
+        a.key for a in dr_artifacts.artifacts(dr_artifacts.VAULT_RAFT, [o.key for o in objects.list()])
+    ]
     assert [store.download_verified(objects, k) for k in survivors] == uploads[1:], "the oldest was pruned"
 
     calls = [line.split() for line in log.read_text().splitlines()]

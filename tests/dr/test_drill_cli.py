@@ -12,7 +12,8 @@ import pyrage
 import pytest
 
 from homelabeazy.lifecycle.directory_ldif import RawEntry, write_ldif
-from homelabeazy.lifecycle.dr import artifacts, store, vault_snapshots
+from homelabeazy.lifecycle.dr import store, vault_snapshots
+from homelabeazy.model import dr_artifacts
 from homelabeazy.ops import vault_bootstrap
 from homelabeazy.ops.objectstore import ObjectStore, S3Credentials, S3Target
 from homelabeazy.ops.vault import VaultAdapter
@@ -100,8 +101,8 @@ def test_corrupted_snapshot_is_refused_before_anything_starts(
     path = tmp_path / "boot.json"
     vault_bootstrap.reserve(path)
     vault_bootstrap.store(path, VaultBootstrap("x", 1, 1, ("k",), "t"))
-    store.upload(_bucket(s3), artifacts.VAULT_RAFT, "snap", b"not a raft snapshot at all")
-    store.upload(_bucket(s3), artifacts.LDAP_LDIF, "ldif", _ldif())
+    store.upload(_bucket(s3), dr_artifacts.VAULT_RAFT, "snap", b"not a raft snapshot at all")
+    store.upload(_bucket(s3), dr_artifacts.LDAP_LDIF, "ldif", _ldif())
     before = _leftovers()
     result = homelab_cli(
         "dr", "drill", "-c", config, "--ldap-url", "ldap://127.0.0.1:9", "--bootstrap-file", str(path)
@@ -128,7 +129,7 @@ def test_keys_of_another_vault_fail_and_leave_nothing(
         "kv", path=MOUNT, options={"version": "2"}
     )
     vault_snapshots.upload(vault_snapshots.take(live), _bucket(s3))
-    store.upload(_bucket(s3), artifacts.LDAP_LDIF, "ldif", _ldif())
+    store.upload(_bucket(s3), dr_artifacts.LDAP_LDIF, "ldif", _ldif())
     other = VaultBootstrap(bao.address, 1, 1, ("A" * 43 + "=",), "s.other")
     path = tmp_path / "other.json"
     vault_bootstrap.reserve(path)

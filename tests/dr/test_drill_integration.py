@@ -22,7 +22,7 @@ import hvac.exceptions
 import ldap3
 import pytest
 
-from homelabeazy.lifecycle.dr import artifacts
+from homelabeazy.model import dr_artifacts
 from homelabeazy.ops import vault_bootstrap
 from homelabeazy.ops.ldap import ssha
 from homelabeazy.ops.vault import VaultAdapter
@@ -194,7 +194,7 @@ def test_drill_finds_nothing_lost_then_exactly_what_changed(
         "backup_entries": entries,
     }
     kinds = {b["kind"]: b for b in report["backups"]}
-    assert set(kinds) == {artifacts.VAULT_RAFT, artifacts.LDAP_LDIF}
+    assert set(kinds) == {dr_artifacts.VAULT_RAFT, dr_artifacts.LDAP_LDIF}
     assert all(0 <= b["rpo_seconds"] < 600 for b in kinds.values())
     assert {r["kind"] for r in report["restores"]} == set(kinds)
     assert all(r["rto_seconds"] > 0 for r in report["restores"])

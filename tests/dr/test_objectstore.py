@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from homelabeazy.errors import ExternalSystemError, UsageError
-from homelabeazy.lifecycle.dr import artifacts, store
-from homelabeazy.lifecycle.dr.artifacts import BackupIntegrityError
+from homelabeazy.lifecycle.dr import store
+from homelabeazy.model import dr_artifacts
+from homelabeazy.model.dr_artifacts import BackupIntegrityError
 from homelabeazy.ops.objectstore import ObjectMissingError, ObjectStore, S3Credentials, S3Target
 from tests.support.s3 import S3Server
 
@@ -69,7 +70,7 @@ def test_upload_then_latest_then_verified_download(s3_server: S3Server) -> None:
     assert old < new
     assert store.latest_key(objects, "vault-raft") == new
     assert store.download_verified(objects, new) == b"new"
-    assert objects.get(artifacts.sidecar_key(new)).decode() == artifacts.sidecar_text(b"new")
+    assert objects.get(dr_artifacts.sidecar_key(new)).decode() == dr_artifacts.sidecar_text(b"new")
     with pytest.raises(UsageError, match="no complete ldap-ldif backup"):
         store.latest_key(objects, "ldap-ldif")
 
@@ -80,7 +81,7 @@ def test_tampered_download_is_refused(s3_server: S3Server) -> None:
     objects.put(key, b"the real snapsho")
     with pytest.raises(BackupIntegrityError, match="truncated"):
         store.download_verified(objects, key)
-    objects.delete(artifacts.sidecar_key(key))
+    objects.delete(dr_artifacts.sidecar_key(key))
     with pytest.raises(BackupIntegrityError, match="missing sidecar"):
         store.download_verified(objects, key)
 

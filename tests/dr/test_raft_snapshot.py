@@ -10,8 +10,8 @@ import tarfile
 
 import pytest
 
-from homelabeazy.lifecycle.dr.artifacts import BackupIntegrityError
 from homelabeazy.lifecycle.dr.raft_snapshot import check_raft_snapshot
+from homelabeazy.model.dr_artifacts import BackupIntegrityError
 
 STATE = bytes(range(256)) * 40
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
-from homelabeazy.lifecycle.dr import artifacts, store
+from homelabeazy.lifecycle.dr import store
 from homelabeazy.lifecycle.dr.ages import EtcdCopies, etcd_copies
 from homelabeazy.lifecycle.status import StatusClients, StatusTargets, backup_schedules, build_probes
 from homelabeazy.lifecycle.wiring import backup_bucket
-from homelabeazy.model import Homelab, build
+from homelabeazy.model import Homelab, build, dr_artifacts
 from homelabeazy.ops.objectstore import ObjectStore, S3Credentials, S3Target
 from homelabeazy.ops.probes import Row, run_probes
 from tests.support.s3 import S3Server
@@ -37,8 +37,8 @@ def _rows(homelab: Homelab, bucket: ObjectStore, now: datetime = NOW) -> list[Ro
 
 def test_schedules_of_the_example(example_homelab: Homelab) -> None:
     assert backup_schedules(example_homelab) == {
-        artifacts.VAULT_RAFT: timedelta(hours=6),
-        artifacts.LDAP_LDIF: timedelta(hours=6),
+        dr_artifacts.VAULT_RAFT: timedelta(hours=6),
+        dr_artifacts.LDAP_LDIF: timedelta(hours=6),
     }
     assert etcd_copies(example_homelab) == EtcdCopies("homelab-backups", "k3s-etcd", timedelta(hours=6))
 
@@ -61,15 +61,15 @@ def test_disabled_schedules_have_no_row() -> None:
     )
     assert "snapshots: {enabled: false}" in text
     homelab = build(load_config(text).config)
-    assert backup_schedules(homelab) == {artifacts.LDAP_LDIF: timedelta(hours=6)}
+    assert backup_schedules(homelab) == {dr_artifacts.LDAP_LDIF: timedelta(hours=6)}
 
 
 @pytest.mark.integration
 def test_rows_from_the_bucket(example_homelab: Homelab, s3_server: S3Server) -> None:
     bucket = _bucket(s3_server)
-    store.upload(bucket, artifacts.VAULT_RAFT, "snap", b"new", NOW - timedelta(hours=2))
-    store.upload(bucket, artifacts.VAULT_RAFT, "snap", b"old", NOW - timedelta(hours=30))
-    store.upload(bucket, artifacts.LDAP_LDIF, "ldif", b"old", NOW - timedelta(hours=13))
+    store.upload(bucket, dr_artifacts.VAULT_RAFT, "snap", b"new", NOW - timedelta(hours=2))
+    store.upload(bucket, dr_artifacts.VAULT_RAFT, "snap", b"old", NOW - timedelta(hours=30))
+    store.upload(bucket, dr_artifacts.LDAP_LDIF, "ldif", b"old", NOW - timedelta(hours=13))
     rows = _rows(example_homelab, bucket)
     assert [(r.name, r.health) for r in rows] == [
         ("k3s-etcd", "down"),

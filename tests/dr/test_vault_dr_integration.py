@@ -17,7 +17,7 @@ from pathlib import Path
 import hvac
 import pytest
 
-from homelabeazy.lifecycle.dr import artifacts
+from homelabeazy.model import dr_artifacts
 from tests.conftest import CliResult
 from tests.dr.vaultlab import MOUNT, age_pair, fill, read_everything, write_config
 from tests.secrets.conftest import Transcript
@@ -121,7 +121,7 @@ def test_lose_everything_then_restore_every_secret_and_version(
     snap = homelab_cli("secrets", "snapshot", "-c", config, *addr)
     assert snap.code == 0, snap.err
     keys = [o["Key"] for o in s3_server.client().list_objects_v2(Bucket=s3_server.bucket)["Contents"]]  # type: ignore[attr-defined]
-    newest = artifacts.latest(artifacts.VAULT_RAFT, keys)
+    newest = dr_artifacts.latest(dr_artifacts.VAULT_RAFT, keys)
     assert newest is not None
     assert newest.sidecar in keys
     secrets = _secrets_of(isolated, before)
@@ -184,7 +184,7 @@ def _fresh_vault_with_a_snapshot(
     # Written after the snapshot: a restore would remove it, so it proves nothing was restored.
     client.secrets.kv.v2.create_or_update_secret("after/snapshot", {"v": "1"}, mount_point=MOUNT)
     keys = [o["Key"] for o in s3_server.client().list_objects_v2(Bucket=s3_server.bucket)["Contents"]]  # type: ignore[attr-defined]
-    newest = artifacts.latest(artifacts.VAULT_RAFT, keys)
+    newest = dr_artifacts.latest(dr_artifacts.VAULT_RAFT, keys)
     assert newest is not None
     return config, client, newest.key
 
@@ -222,10 +222,12 @@ def test_damaged_snapshot_in_s3_is_refused_and_vault_untouched(
     bad = good[: len(good) * 2 // 3] if damage.startswith("truncate") else _flip(good, len(good) // 2)
     s3.put_object(Bucket=s3_server.bucket, Key=key, Body=bad)  # type: ignore[attr-defined]
     if damage.endswith("fix-sidecar"):
-        s3.put_object(Bucket=s3_server.bucket, Key=key + ".sha256", Body=artifacts.sidecar_text(bad).encode())  # type: ignore[attr-defined]
+        s3.put_object(
+            Bucket=s3_server.bucket, Key=key + ".sha256", Body=dr_artifacts.sidecar_text(bad).encode()
+        )  # type: ignore[attr-defined]
     if damage == "drop-sidecar":
         s3.delete_object(Bucket=s3_server.bucket, Key=key + ".sha256")  # type: ignore[attr-defined]
-        key = artifacts.artifact_key(artifacts.VAULT_RAFT, artifacts.parse_key(key).taken, "snap")  # type: ignore[union-attr]
+        key = dr_artifacts.artifact_key(dr_artifacts.VAULT_RAFT, dr_artifacts.parse_key(key).taken, "snap")  # type: ignore[union-attr]
     before = read_everything(client)
     if damage == "drop-sidecar":
         # --latest skips an object without a sidecar (an unfinished upload): there is none left.

@@ -13,8 +13,8 @@ import yaml
 
 from homelabeazy.converge.schema import authelia_problems
 from homelabeazy.errors import ConfigError
-from homelabeazy.lifecycle.secrets import consumer_policies, plan_seed
 from homelabeazy.model import Homelab
+from homelabeazy.model.secrets_plan import consumer_policies, plan_seed
 from homelabeazy.render import render_all
 from homelabeazy.render.k8s.services.authelia import CONFIG_KEY, CONFIG_MAP
 from tests.gitops.conftest import example_data, render_k8s

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.model import Homelab, build
 from homelabeazy.render.kubernetes import render as render_k8s
 from tests.support.chart_cache import shared_dir
@@ -149,9 +149,9 @@ def test_the_docs_say_what_to_do_at_cloudflare(public: Homelab) -> None:
 
 
 def test_both_cloudflare_tokens_are_external_secrets_seed_asks_for(public: Homelab) -> None:
-    from homelabeazy.lifecycle import secrets
+    from homelabeazy.model import secrets_plan
 
-    plan = secrets.plan_seed(public.secrets, {})
+    plan = secrets_plan.plan_seed(public.secrets, {})
     assert ("cloudflare-tunnel/token", ("tunnel_token",)) in plan.missing_external
     assert ("external-dns/cloudflare", ("api_token",)) in plan.missing_external
     assert not [a for a in plan.generate if "cloudflare" in a.path]

@@ -10,10 +10,10 @@ from typing import Any
 import hcl2
 import pytest
 
+from homelabeazy.converge.files.bpg_schema import schema_problems_in_text
 from homelabeazy.importer import Container, Vm, render_import
 from homelabeazy.importer.addresses import ReadFailure, resource_name
 from homelabeazy.importer.hcl import Attr, Block, Expr, quote, render
-from homelabeazy.render.bpg_schema import schema_problems_in_text
 from tests.importer.conftest import parsed_estate
 from tests.support.fake_proxmox import estate_names
 from tests.support.integration import need_binary

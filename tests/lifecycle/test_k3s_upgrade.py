@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.errors import ExternalSystemError, UsageError
 from homelabeazy.lifecycle.k3s_upgrade import (

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.errors import ConfigError
 from homelabeazy.model import Homelab
 from homelabeazy.render.k8s.services.monitoring import retention_size

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from homelabeazy.converge.deep import validate_rendered
+from homelabeazy.converge.files.nftables import validate_nftables
 from homelabeazy.model import Homelab
 from homelabeazy.ops.nftables import check_ruleset
-from homelabeazy.render.deep import validate_rendered
-from homelabeazy.render.deep_network import validate_nftables
 from homelabeazy.render.network import render
 from tests.support.integration import need_binary
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from tests.netpolicy.conftest import example_with
 
 
@@ -49,7 +49,7 @@ def test_rule_inside_one_zone_is_reported() -> None:
 
 
 def test_unknown_zone_is_left_to_the_zone_check() -> None:
-    from homelabeazy.config.checks import firewall_rules_not_shadowed
+    from homelabeazy.checks.firewall import firewall_rules_not_shadowed
     from homelabeazy.config.schema import NetworkConfig
 
     config = load_config(example_with()).config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.model import Homelab, build
 from homelabeazy.render import render_all

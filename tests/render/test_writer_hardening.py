@@ -214,7 +214,7 @@ def test_symlinked_folder_inside_the_tree_is_still_fine(tmp_path: Path) -> None:
 
 
 def test_a_description_with_line_breaks_stays_one_markdown_row() -> None:
-    from homelabeazy.config import load_config
+    from homelabeazy.checks import load_config
     from homelabeazy.model import build
     from homelabeazy.render import render_all
 

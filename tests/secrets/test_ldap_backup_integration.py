@@ -13,7 +13,7 @@ from pathlib import Path
 import ldap3
 import pytest
 
-from homelabeazy.lifecycle.dr import artifacts
+from homelabeazy.model import dr_artifacts
 from homelabeazy.ops.ldap import ssha
 from tests.secrets.directory_data import (
     BASE,
@@ -196,7 +196,7 @@ def test_a_malformed_backup_is_refused_and_nothing_live_changes(
     backup, live = drifted
     broken = tmp_path / f"{case}.ldif"
     broken.write_bytes(_malformed(backup.read_bytes())[case])
-    (tmp_path / f"{case}.ldif.sha256").write_text(artifacts.sidecar_text(broken.read_bytes()))
+    (tmp_path / f"{case}.ldif.sha256").write_text(dr_artifacts.sidecar_text(broken.read_bytes()))
     result = backup_users("import", "--from", str(broken), "--yes", "--prune")
     assert result.code == 2, result.err
     assert f"{broken}: not a usable directory backup" in result.err

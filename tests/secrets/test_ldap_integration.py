@@ -16,7 +16,7 @@ import ldap3
 import pytest
 from ldap3.core.exceptions import LDAPNoSuchObjectResult
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.lifecycle import directory
 from homelabeazy.lifecycle import secrets as vault_secrets

@@ -12,8 +12,8 @@ import pytest
 
 from homelabeazy.errors import UsageError
 from homelabeazy.lifecycle import secrets
-from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.base import SecretSpec
+from homelabeazy.model import Homelab, secrets_plan
+from homelabeazy.model.service import SecretSpec
 from homelabeazy.ops import vault_bootstrap
 from homelabeazy.ops.vault import InitResult, StoredSecret
 
@@ -23,10 +23,10 @@ EXT = SecretSpec("c/ext", ("id", "key"), "gamma", "user-provided", "external")
 
 
 def test_plan_generates_everything_missing_in_an_empty_vault() -> None:
-    plan = secrets.plan_seed((A, B, EXT), {})
+    plan = secrets_plan.plan_seed((A, B, EXT), {})
     assert plan.generate == (
-        secrets.SeedAction("a/one", ("x", "y"), 0),
-        secrets.SeedAction("b/two", ("token",), 0),
+        secrets_plan.SeedAction("a/one", ("x", "y"), 0),
+        secrets_plan.SeedAction("b/two", ("token",), 0),
     )
     assert plan.missing_external == (("c/ext", ("id", "key")),)
     assert plan.complete == ()
@@ -38,7 +38,7 @@ def test_plan_leaves_complete_secrets_alone() -> None:
         "b/two": StoredSecret({"token": "t"}, 1),
         "c/ext": StoredSecret({"id": "i", "key": "k"}, 1),
     }
-    plan = secrets.plan_seed((A, B, EXT), existing)
+    plan = secrets_plan.plan_seed((A, B, EXT), existing)
     assert plan.generate == ()
     assert plan.missing_external == ()
     assert plan.complete == ("a/one", "b/two", "c/ext")
@@ -46,8 +46,8 @@ def test_plan_leaves_complete_secrets_alone() -> None:
 
 def test_plan_fills_only_missing_or_empty_keys_with_check_and_set_on_the_read_version() -> None:
     existing = {"a/one": StoredSecret({"x": "kept", "y": ""}, 7), "c/ext": StoredSecret({"id": "i"}, 2)}
-    plan = secrets.plan_seed((A, EXT), existing)
-    assert plan.generate == (secrets.SeedAction("a/one", ("y",), 7),)
+    plan = secrets_plan.plan_seed((A, EXT), existing)
+    assert plan.generate == (secrets_plan.SeedAction("a/one", ("y",), 7),)
     assert plan.missing_external == (("c/ext", ("key",)),)
 
 
@@ -77,30 +77,30 @@ def test_every_model_secret_has_a_known_format(example_homelab: Homelab) -> None
 
 
 def test_one_read_only_policy_per_consumer_covering_exactly_its_paths(example_homelab: Homelab) -> None:
-    every = secrets.consumer_policies(example_homelab)
+    every = secrets_plan.consumer_policies(example_homelab)
     policies = dict(every)
     consumers = {s.consumer for s in example_homelab.secrets}
-    snapshot = secrets.policy_name(example_homelab, "vault-snapshot")
-    assert set(policies) == {secrets.policy_name(example_homelab, c) for c in consumers} | {snapshot}
+    snapshot = secrets_plan.policy_name(example_homelab, "vault-snapshot")
+    assert set(policies) == {secrets_plan.policy_name(example_homelab, c) for c in consumers} | {snapshot}
     assert policies.pop(snapshot).splitlines()[1:] == [
         'path "sys/storage/raft/snapshot" {',
         '  capabilities = ["read"]',
         "}",
     ], "the snapshot job may read a raft snapshot and nothing else"
     for spec in example_homelab.secrets:
-        mine = policies[secrets.policy_name(example_homelab, spec.consumer)]
+        mine = policies[secrets_plan.policy_name(example_homelab, spec.consumer)]
         assert f'path "homelab/data/{spec.path}"' in mine
         for name, hcl in policies.items():
-            if name != secrets.policy_name(example_homelab, spec.consumer):
+            if name != secrets_plan.policy_name(example_homelab, spec.consumer):
                 assert f'"homelab/data/{spec.path}"' not in hcl
     for hcl in policies.values():
         assert "*" not in hcl
         assert hcl.count('capabilities = ["read"]') == hcl.count("path ")
-    assert secrets.consumer_policies(example_homelab) == every, "deterministic"
+    assert secrets_plan.consumer_policies(example_homelab) == every, "deterministic"
 
 
 def test_eso_role_gets_in_cluster_consumers_and_approle_the_k3s_token(example_homelab: Homelab) -> None:
-    roles = secrets.auth_roles(example_homelab)
+    roles = secrets_plan.auth_roles(example_homelab)
     eso = roles.kubernetes_role["token_policies"]
     assert isinstance(eso, list)
     assert "homelab-authelia" in eso
@@ -117,9 +117,9 @@ def test_role_comparison_understands_vaults_answers() -> None:
 
 
 def test_spec_for_names_the_known_paths() -> None:
-    assert secrets.spec_for((A, B), "b/two") is B
+    assert secrets_plan.spec_for((A, B), "b/two") is B
     with pytest.raises(UsageError, match="known paths: a/one, b/two"):
-        secrets.spec_for((A, B), "nope")
+        secrets_plan.spec_for((A, B), "nope")
 
 
 def test_secret_holders_hide_values_in_repr() -> None:
@@ -201,7 +201,7 @@ def test_loading_a_world_readable_or_broken_bootstrap_file_is_refused(tmp_path: 
 
 
 def test_snapshot_role_binds_only_the_cronjob_account_to_its_policy(example_homelab: Homelab) -> None:
-    role = secrets.auth_roles(example_homelab).snapshot_role
+    role = secrets_plan.auth_roles(example_homelab).snapshot_role
     assert role == {
         "bound_service_account_names": ["vault-snapshot"],
         "bound_service_account_namespaces": ["vault"],
@@ -209,7 +209,7 @@ def test_snapshot_role_binds_only_the_cronjob_account_to_its_policy(example_home
         "token_ttl": "15m",
         "token_max_ttl": "15m",
     }
-    eso = secrets.auth_roles(example_homelab).kubernetes_role["token_policies"]
+    eso = secrets_plan.auth_roles(example_homelab).kubernetes_role["token_policies"]
     assert isinstance(eso, list)
     assert "homelab-vault-snapshot" not in eso
 
@@ -222,5 +222,5 @@ def test_no_snapshot_policy_or_role_without_a_bucket(example_homelab: Homelab) -
         update={"velero": config.services.velero.model_copy(update={"enabled": False})}
     )
     homelab = build(config.model_copy(update={"services": services}))
-    assert secrets.auth_roles(homelab).snapshot_role is None
-    assert not any(name.endswith("vault-snapshot") for name in secrets.consumer_policies(homelab))
+    assert secrets_plan.auth_roles(homelab).snapshot_role is None
+    assert not any(name.endswith("vault-snapshot") for name in secrets_plan.consumer_policies(homelab))

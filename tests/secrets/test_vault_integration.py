@@ -12,7 +12,7 @@ import hvac
 import hvac.exceptions
 import pytest
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.model import Homelab, build
 from tests.conftest import CliResult
 from tests.secrets.conftest import Transcript

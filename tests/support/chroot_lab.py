@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from homelabeazy.config import load_config
+from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.model import Homelab, build
 from homelabeazy.ops.ansible import PlaybookResult, TaskResult, run_playbook

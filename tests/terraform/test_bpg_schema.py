@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from homelabeazy.render.bpg_schema import RESOURCES, schema_problems_in_text
+from homelabeazy.converge.files.bpg_schema import RESOURCES, schema_problems_in_text
 
 VALID_VM = """
 resource "proxmox_virtual_environment_vm" "node" {

@@ -37,7 +37,7 @@ def test_validate_deep_runs_the_terraform_validator(
 ) -> None:
     # The convergence proof (real Helm over every chart) has its own tests in tests/converge.
     from homelabeazy.converge import build as converge_build
-    from homelabeazy.converge.state import DesiredState
+    from homelabeazy.desired.state import DesiredState
 
     monkeypatch.setattr(converge_build, "build_state", lambda *_args: DesiredState((), ()))
     config = tmp_path / "homelab.yaml"

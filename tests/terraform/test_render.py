@@ -11,12 +11,12 @@ from typing import Any
 import hcl2
 import pytest
 
+from homelabeazy.converge.deep import VALIDATORS, validate_rendered
+from homelabeazy.converge.files.bpg_schema import schema_problems
+from homelabeazy.converge.files.terraform import validate_terraform
 from homelabeazy.model import Homelab
 from homelabeazy.render import render_all
-from homelabeazy.render.bpg_schema import schema_problems
-from homelabeazy.render.deep import VALIDATORS, validate_rendered
 from homelabeazy.render.terraform import BACKEND, TFVARS, render
-from homelabeazy.render.terraform_validate import validate_terraform
 from tests.support.golden import assert_golden
 from tests.terraform.conftest import two_hosts
 

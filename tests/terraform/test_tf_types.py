@@ -7,7 +7,7 @@ from typing import Any
 import hcl2
 import pytest
 
-from homelabeazy.render.tf_types import TfType, TypeSyntaxError, parse_type, type_problems
+from homelabeazy.converge.files.tf_types import TfType, TypeSyntaxError, parse_type, type_problems
 
 
 def hcl_type(expression: str) -> str:

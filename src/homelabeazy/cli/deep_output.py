@@ -8,10 +8,10 @@ import re
 
 from homelabeazy.cli import console
 from homelabeazy.config.load import LoadedConfig
+from homelabeazy.converge.deep import DeepResult
 from homelabeazy.converge.engine import Report
-from homelabeazy.converge.state import Finding
+from homelabeazy.desired.state import Finding
 from homelabeazy.errors import ExitCode
-from homelabeazy.render.deep import DeepResult
 
 
 def config_line(finding: Finding, loaded: LoadedConfig) -> str | None:

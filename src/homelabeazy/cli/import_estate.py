@@ -14,7 +14,7 @@ from homelabeazy.errors import ExitCode, RenderConflictError, UsageError
 from homelabeazy.lifecycle.import_limits import DEFAULT_CONCURRENCY, DEFAULT_TOKEN_ENV, MAX_CONCURRENCY
 
 if TYPE_CHECKING:
-    from homelabeazy.config import LoadedConfig
+    from homelabeazy.config.load import LoadedConfig
     from homelabeazy.lifecycle.importer import Discovery
     from homelabeazy.ops.proxmox import ProxmoxClient
 
@@ -125,7 +125,7 @@ def _read_record_target(path: Path) -> LoadedConfig:
 
 
 def _record(path: Path, loaded: LoadedConfig, found: Discovery) -> None:
-    from homelabeazy.config import load_config
+    from homelabeazy.checks import load_config
     from homelabeazy.importer.record import is_managed, record_unmanaged, vmid_clashes
     from homelabeazy.model import build
 

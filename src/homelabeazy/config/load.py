@@ -22,19 +22,11 @@ from ruamel.yaml.comments import CommentedKeyMap, CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from homelabeazy.config import (  # noqa: F401 - register their checks
-    checks_day_one,
-    checks_dns,
-    checks_dr,
-    checks_etcd,
-    checks_overrides,
-    checks_public,
-)
-from homelabeazy.config.checks import Finding, format_path, run_checks
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.errors import ConfigError, Problem
 
-Path = tuple[str | int, ...]
+FieldPath = tuple[str | int, ...]
+"""Where a value sits in homelab.yaml: keys and list indexes, `('apps', 1, 'host')`."""
 
 # Friendly words for the regex patterns of schema.py; a raw regex is no help to a user.
 _PATTERN_WORDS = {
@@ -64,7 +56,7 @@ class _Budget:
     def __init__(self, nodes: int = MAX_NODES) -> None:
         self.left = nodes
 
-    def spend(self, path: Path) -> None:
+    def spend(self, path: FieldPath) -> None:
         self.left -= 1
         if self.left < 0:
             raise _BadYaml(
@@ -81,10 +73,10 @@ class SourceMap:
     """Where each field path was written in the file."""
 
     file: str
-    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
+    values: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
 
-    def locate(self, path: Path, *, prefer_key: bool = False) -> tuple[int | None, int | None]:
+    def locate(self, path: FieldPath, *, prefer_key: bool = False) -> tuple[int | None, int | None]:
         """Line and column (1-based) of `path`, or of its nearest written ancestor."""
         probe = tuple(path)
         while True:
@@ -107,7 +99,7 @@ class LoadedConfig:
     warnings: tuple[Problem, ...] = ()
 
 
-def _plain(node: Any, path: Path, smap: SourceMap, seen: set[int], budget: _Budget) -> Any:
+def _plain(node: Any, path: FieldPath, smap: SourceMap, seen: set[int], budget: _Budget) -> Any:
     """Copy ruamel's round-trip nodes into plain dicts/lists while recording positions."""
     budget.spend(path)
     if isinstance(node, CommentedMap | CommentedSeq):
@@ -151,7 +143,7 @@ def _is_block(value: Any) -> bool:
     return isinstance(value, CommentedMap | CommentedSeq) and not value.fa.flow_style()
 
 
-def _key_name(key: Any, path: Path, at: tuple[int, int] | None) -> str:
+def _key_name(key: Any, path: FieldPath, at: tuple[int, int] | None) -> str:
     """A mapping key as text; a list or mapping used as a key (`? [a, b]`) is refused."""
     if isinstance(key, str):
         return str(key)
@@ -167,14 +159,14 @@ def _key_name(key: Any, path: Path, at: tuple[int, int] | None) -> str:
 class _BadYaml(Exception):
     """A YAML shape no config can have (recursive alias, complex key), located at `path`."""
 
-    def __init__(self, path: Path, message: str, at: tuple[int, int] | None = None) -> None:
+    def __init__(self, path: FieldPath, message: str, at: tuple[int, int] | None = None) -> None:
         self.path = path
         self.message = message
         self.at = at
 
 
 class _RecursiveAlias(_BadYaml):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: FieldPath) -> None:
         super().__init__(path, "a YAML alias refers to itself")
 
 
@@ -304,7 +296,7 @@ def _is_container(annotation: Any) -> bool:
     )
 
 
-def _model_at(path: Path) -> type[BaseModel] | None:
+def _model_at(path: FieldPath) -> type[BaseModel] | None:
     """The pydantic model class that governs the mapping at `path` (for 'did you mean' hints)."""
     current: Any = HomelabConfig
     for step in path:
@@ -317,7 +309,7 @@ def _model_at(path: Path) -> type[BaseModel] | None:
     return None
 
 
-def _user_path(loc: Path) -> Path:
+def _user_path(loc: FieldPath) -> FieldPath:
     """`loc` without pydantic's union-member tags (`ports[0].constrained-str` -> `ports[0]`).
 
     A string step below a scalar-typed field cannot be a key the user wrote: it names the union
@@ -381,7 +373,7 @@ def _network_words(value: Any) -> tuple[str, str]:
     return f"{value} has host bits set", f"the subnet is {network}"
 
 
-def _pattern_words(loc: Path) -> str:
+def _pattern_words(loc: FieldPath) -> str:
     last = str(loc[-1]) if loc and not isinstance(loc[-1], int) else str(loc[-2]) if len(loc) > 1 else ""
     mapping = {
         "k3s_version": _PATTERN_WORDS["K3S"],
@@ -409,15 +401,18 @@ def _pattern_words(loc: Path) -> str:
         "server_name": "must be a DNS name like smtp.example.com",
         "ssh_user": "must be a lowercase login name",
         "trunk_interface": "must be a pfSense interface name like igb1 or vtnet1",
+        "find_links": "must be an https://, http:// or file:/// URL",
     }
     if last == "host" and "smtp" in loc:
         return "must be a DNS name like smtp.example.com or an IPv4 address"
+    if loc[:2] == ("ci", "actions"):
+        return "must be a release tag and its full commit, like v4.4.0@<40 hex digits>"
     return mapping.get(last, _PATTERN_WORDS["DNS_LABEL"] if last else "has an invalid format")
 
 
 def _pydantic_problems(exc: ValidationError, smap: SourceMap) -> list[Problem]:
     problems: list[Problem] = []
-    seen: set[Path] = set()
+    seen: set[FieldPath] = set()
     for error in exc.errors():
         loc = _user_path(tuple(error["loc"]))
         error["loc"] = loc
@@ -431,34 +426,109 @@ def _pydantic_problems(exc: ValidationError, smap: SourceMap) -> list[Problem]:
     return problems
 
 
-def _finding_problem(finding: Finding, smap: SourceMap) -> Problem:
-    line, col = smap.locate(finding.path)
-    return Problem(
-        format_path(finding.path),
-        finding.message,
-        finding.hint,
-        line,
-        col,
-        smap.file,
-        finding.severity,
-        finding.check,
-    )
+def format_path(path: FieldPath) -> str:
+    """`('apps', 1, 'host')` -> `apps[1].host`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
 
 
-def load_config(text: str, file: str = "homelab.yaml") -> LoadedConfig:
-    """Parse, validate the shape, run every semantic check; raise ConfigError with all errors."""
+def problem_at(
+    smap: SourceMap, path: FieldPath, message: str, hint: str, *, severity: str = "error", check: str = ""
+) -> Problem:
+    """A problem with `path` in the file: where it was written (or its nearest written ancestor)."""
+    line, col = smap.locate(path)
+    return Problem(format_path(path), message, hint, line, col, smap.file, severity, check)
+
+
+def parse_config(text: str, file: str = "homelab.yaml") -> LoadedConfig:
+    """Parse and validate the shape (types, patterns, unknown keys); raise ConfigError with every
+    shape error. The semantic checks run above this (`homelabeazy.checks.load_config`)."""
+    shaped = shape_config(text, file)
+    if shaped.problems:
+        raise ConfigError(list(shaped.problems))
+    assert shaped.loaded is not None  # no shape problem: the config validated
+    return shaped.loaded
+
+
+@dataclass(frozen=True)
+class Shaped:
+    """The shape check of one file: its problems, and the config that remains without the parts
+    they point at (None when what remains does not validate either).
+
+    The semantic checks can still run on `loaded` when there are problems, so one run reports an
+    unknown key and a VIP outside its VLAN together; their findings on a `set_aside` path (or, for
+    a value replaced by its default, above it) are not to be believed and must be dropped.
+    """
+
+    problems: tuple[Problem, ...]
+    loaded: LoadedConfig | None
+    set_aside: tuple[FieldPath, ...] = ()
+    """Paths of the keys left out (unknown keys) and values left to their default (invalid ones)."""
+    defaulted: tuple[FieldPath, ...] = ()
+    """Of those, the values that took their default: findings about anything holding them are
+    about a value the user did not write."""
+
+
+MAX_SET_ASIDE = 50
+"""A file with more shape problems than this is not worth a semantic pass: report the shape."""
+
+
+def shape_config(text: str, file: str = "homelab.yaml") -> Shaped:
+    """Parse and validate the shape; on shape problems, validate the rest once more without the
+    keys and values they point at (see `Shaped`). Raises ConfigError only for unreadable YAML."""
     data, smap = parse_yaml(text, file)
     try:
-        config = HomelabConfig.model_validate(data)
+        return Shaped((), LoadedConfig(HomelabConfig.model_validate(data), smap))
     except ValidationError as exc:
-        raise ConfigError(_pydantic_problems(exc, smap)) from None
-    findings = run_checks(config)
-    errors = [_finding_problem(f, smap) for f in findings if f.severity == "error"]
-    warnings = tuple(_finding_problem(f, smap) for f in findings if f.severity != "error")
-    if errors:
-        raise ConfigError(sorted(errors, key=_order) + list(warnings))
-    return LoadedConfig(config, smap, warnings)
+        problems = tuple(_pydantic_problems(exc, smap))
+        errors = exc.errors()
+    unknown = [_user_path(tuple(e["loc"])) for e in errors if e["type"] == "extra_forbidden"]
+    invalid = [_user_path(tuple(e["loc"])) for e in errors if e["type"] != "extra_forbidden"]
+    if len(unknown) + len(invalid) > MAX_SET_ASIDE or not _defaultable(invalid):
+        return Shaped(problems, None)
+    rest = _without(data, [*unknown, *invalid])
+    try:
+        config = HomelabConfig.model_validate(rest)
+    except ValidationError:
+        return Shaped(problems, None)
+    return Shaped(problems, LoadedConfig(config, smap), (*unknown, *invalid), tuple(invalid))
 
 
-def _order(problem: Problem) -> tuple[int, int]:
-    return (problem.line or 0, problem.column or 0)
+def _defaultable(paths: list[FieldPath]) -> bool:
+    """Each invalid value is a mapping key whose field has a default: leaving it out keeps every
+    list index and every required field where it was (else the rest means something else)."""
+    for path in paths:
+        if not path or not isinstance(path[-1], str):
+            return False
+        model = _model_at(path[:-1])
+        if model is None:
+            return False
+        fields = {info.alias or name: info for name, info in model.model_fields.items()}
+        info = fields.get(path[-1])
+        if info is None or info.is_required():
+            return False
+    return True
+
+
+def _without(data: Any, paths: list[FieldPath]) -> Any:
+    """A copy of `data` without the keys at `paths` (each ends in a mapping key)."""
+    if not paths:
+        return data
+    if isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            if (key,) in paths:
+                continue
+            out[key] = _without(value, [p[1:] for p in paths if p[:1] == (key,) and len(p) > 1])
+        return out
+    if isinstance(data, list):
+        return [
+            _without(item, [p[1:] for p in paths if p[:1] == (i,) and len(p) > 1])
+            for i, item in enumerate(data)
+        ]
+    return data

@@ -34,7 +34,8 @@ from homelabeazy.converge.kube import (
     schema_version,
     served_kinds,
 )
-from homelabeazy.converge.state import (
+from homelabeazy.converge.values import check_values, offline_schema
+from homelabeazy.desired.state import (
     ApplicationInfo,
     DesiredObject,
     DesiredState,
@@ -44,10 +45,9 @@ from homelabeazy.converge.state import (
     StateBuilder,
     hook_phases,
 )
-from homelabeazy.converge.values import check_values, offline_schema
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog import service_entry
-from homelabeazy.model.catalog.base import ChartPin
+from homelabeazy.model.service import ChartPin
 from homelabeazy.ops import helm as helm_ops
 
 CLUSTER_WAVE = -3

@@ -13,11 +13,12 @@ from typing import Any
 
 from homelabeazy.converge.flows import check_flows
 from homelabeazy.converge.health import check_health
+from homelabeazy.converge.images import check_images
 from homelabeazy.converge.ordering import check_ordering
 from homelabeazy.converge.references import check_references
 from homelabeazy.converge.schema import check_schema
-from homelabeazy.converge.state import DesiredState, Finding
 from homelabeazy.converge.sync import Locator
+from homelabeazy.desired.state import DesiredState, Finding
 from homelabeazy.model import Homelab
 
 CheckFn = Callable[[DesiredState, Homelab], list[Finding]]
@@ -35,6 +36,7 @@ CHECKS: list[tuple[str, CheckFn]] = [
     ("ordering", check_ordering),
     ("flow", check_flows),
     ("health", check_health),
+    ("image", check_images),
 ]
 """(name, check) in the order they run and are reported."""
 

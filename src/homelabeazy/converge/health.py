@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from homelabeazy.converge.state import DesiredState, Finding
+from homelabeazy.desired.state import DesiredState, Finding
 
 if TYPE_CHECKING:
     from homelabeazy.model import Homelab

@@ -16,9 +16,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from homelabeazy.converge.inventory import template_labels
-from homelabeazy.converge.selectors import as_list, as_map, dig, equality_selects, labels_match
-from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.converge.sync import Locator, Position, applied, position
+from homelabeazy.desired.selectors import as_list, as_map, dig, equality_selects, labels_match
+from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog import external_secrets
 

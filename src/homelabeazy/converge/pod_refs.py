@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from homelabeazy.converge.inventory import Inventory, containers
-from homelabeazy.converge.selectors import as_list, as_map, dig
-from homelabeazy.converge.state import DesiredObject
+from homelabeazy.desired.selectors import as_list, as_map, dig
+from homelabeazy.desired.state import DesiredObject
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from homelabeazy.converge.state import DesiredObject, DesiredState
+from homelabeazy.desired.state import DesiredObject, DesiredState
 from homelabeazy.netpolicy.kube import ContainerPort, NetworkPolicy, Pod, PodNetwork
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")

@@ -20,8 +20,8 @@ from homelabeazy.converge.route_refs import (
     service_problems,
 )
 from homelabeazy.converge.secret_refs import external_secret_problems
-from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.converge.sync import Locator, applied
+from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog import traefik
 

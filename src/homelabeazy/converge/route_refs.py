@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from homelabeazy.converge.inventory import Inventory, containers, pod_templates, template_labels
-from homelabeazy.converge.selectors import as_list, as_map, dig, equality_selects
-from homelabeazy.converge.state import DesiredObject
+from homelabeazy.desired.selectors import as_list, as_map, dig, equality_selects
+from homelabeazy.desired.state import DesiredObject
 
 Problem = tuple[DesiredObject, str, str]
 

@@ -37,8 +37,8 @@ from homelabeazy.converge.kube import (
     schema_version,
     served_kinds,
 )
-from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
 from homelabeazy.converge.values import errors
+from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model import Homelab
 from homelabeazy.render.k8s.services.authelia import CONFIG_KEY, CONFIG_MAP
 
@@ -50,7 +50,7 @@ MEMO_FORMAT = 1
 MEMO: dict[str, list[str]] = {}
 """Content key (the document and the exact schema it is checked against) -> its problems.
 Checking is pure, so a result holds for as long as both are unchanged; `validate --deep` keeps
-this memo between runs (render/deep.py) and a warm run validates only what changed."""
+this memo between runs (converge/deep.py) and a warm run validates only what changed."""
 USED: set[str] = set()
 """Keys looked up since the memo was loaded (what is worth keeping)."""
 

@@ -11,10 +11,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from homelabeazy.converge.inventory import Inventory
-from homelabeazy.converge.selectors import as_list, as_map, dig
-from homelabeazy.converge.state import DesiredObject
-from homelabeazy.lifecycle.secrets import plan_seed
+from homelabeazy.desired.selectors import as_list, as_map, dig
+from homelabeazy.desired.state import DesiredObject
 from homelabeazy.model import Homelab
+from homelabeazy.model.secrets_plan import plan_seed
 
 Problem = tuple[DesiredObject, str, str]
 ESO = "external-secrets.io"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from homelabeazy.converge.state import PHASES, Check, DesiredObject, DesiredState, Finding
+from homelabeazy.desired.state import PHASES, Check, DesiredObject, DesiredState, Finding
 
 _STAGES = {"k3s": 0, "bootstrap": 1}
 """K3s built-ins, then what `homelab up` applies; every ArgoCD Application comes after both."""

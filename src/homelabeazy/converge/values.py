@@ -20,7 +20,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from homelabeazy.converge.kube import data_path, load_documents
-from homelabeazy.model.catalog.base import ChartPin
+from homelabeazy.model.service import ChartPin
 
 
 def offline_schema(pin: ChartPin | None) -> tuple[tuple[str, str], ...] | None:

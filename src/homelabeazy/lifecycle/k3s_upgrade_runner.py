@@ -132,7 +132,7 @@ def _run(
 
 def _record_version(config: Path, target: K3sVersion) -> bool:
     """Write the version into homelab.yaml atomically (same mode); False when it already said so."""
-    from homelabeazy.config import load_config  # noqa: PLC0415 - pydantic, only at the end
+    from homelabeazy.checks import load_config  # noqa: PLC0415 - pydantic, only at the end
 
     text = config.read_text(encoding="utf-8")
     new = set_k3s_version(text, target)

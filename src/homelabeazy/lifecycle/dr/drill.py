@@ -20,9 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from homelabeazy.errors import ExternalSystemError
-from homelabeazy.lifecycle.directory_backup import apply_restore, live_entries, plan_restore
 from homelabeazy.lifecycle.directory_ldif import RawEntry, parse_ldif
-from homelabeazy.lifecycle.dr import artifacts, store, vault_snapshots
+from homelabeazy.lifecycle.dr import store, vault_snapshots
 from homelabeazy.lifecycle.dr.compare import (
     Difference,
     Directory,
@@ -30,8 +29,10 @@ from homelabeazy.lifecycle.dr.compare import (
     compare_vault,
     directory,
 )
+from homelabeazy.lifecycle.dr.directory_backup import apply_restore, live_entries, plan_restore
 from homelabeazy.lifecycle.dr.inventory import vault_inventory
 from homelabeazy.lifecycle.dr.vault_snapshots import Snapshot
+from homelabeazy.model import dr_artifacts
 from homelabeazy.ops.ldap import LdapAdapter
 from homelabeazy.ops.objectstore import ObjectStore
 from homelabeazy.ops.scratch import VAULT_SYSTEM, ScratchServers
@@ -130,7 +131,7 @@ class _Fetched:
 
 
 def _used(kind: str, key: str, size: int, now: datetime) -> BackupUsed:
-    found = artifacts.parse_key(key)
+    found = dr_artifacts.parse_key(key)
     assert found is not None  # the store only hands out keys of the layout
     return BackupUsed(kind, key, found.taken, now - found.taken, size)
 
@@ -139,17 +140,17 @@ def _fetch_snapshot(bucket: ObjectStore, now: datetime) -> tuple[Snapshot, _Fetc
     """The newest Vault snapshot, its sidecar and its own format checked before anything starts."""
     start = time.monotonic()
     snapshot = vault_snapshots.load_latest(bucket)
-    used = _used(artifacts.VAULT_RAFT, snapshot.name, len(snapshot.data), now)
+    used = _used(dr_artifacts.VAULT_RAFT, snapshot.name, len(snapshot.data), now)
     return snapshot, _Fetched(used, snapshot.data, time.monotonic() - start)
 
 
 def _fetch_ldif(bucket: ObjectStore, base_dn: str, now: datetime) -> tuple[tuple[RawEntry, ...], _Fetched]:
     """The newest LDAP export, its sidecar checked and the whole file validated."""
     start = time.monotonic()
-    key = store.latest_key(bucket, artifacts.LDAP_LDIF)
+    key = store.latest_key(bucket, dr_artifacts.LDAP_LDIF)
     data = store.download_verified(bucket, key)
     entries = parse_ldif(data, base_dn, key)
-    used = _used(artifacts.LDAP_LDIF, key, len(data), now)
+    used = _used(dr_artifacts.LDAP_LDIF, key, len(data), now)
     return entries, _Fetched(used, data, time.monotonic() - start)
 
 
@@ -166,13 +167,13 @@ def run_drill(inputs: DrillInputs, progress: Progress = lambda _: None) -> Drill
         progress("restoring Vault into a scratch OpenBao")
         t = time.monotonic()
         restored_vault = _restore_vault(scratch.start_vault(), raft, inputs.bootstrap)
-        report.restores.append(RestoreTiming(artifacts.VAULT_RAFT, snapshot.seconds, time.monotonic() - t))
+        report.restores.append(RestoreTiming(dr_artifacts.VAULT_RAFT, snapshot.seconds, time.monotonic() - t))
         progress("restoring LDAP into a scratch slapd")
         t = time.monotonic()
         target = scratch.start_directory(inputs.base_dn, inputs.admin_dn)
         with LdapAdapter(target.url, target.root_dn, target.root_password) as scratch_ldap:
             apply_restore(scratch_ldap, plan_restore(scratch_ldap, inputs.base_dn, entries, prune=False))
-            report.restores.append(RestoreTiming(artifacts.LDAP_LDIF, ldif.seconds, time.monotonic() - t))
+            report.restores.append(RestoreTiming(dr_artifacts.LDAP_LDIF, ldif.seconds, time.monotonic() - t))
             progress("reading and comparing live and restored data")
             with ThreadPoolExecutor(2) as pool:
                 live_job = pool.submit(vault_inventory, inputs.live_vault, key)

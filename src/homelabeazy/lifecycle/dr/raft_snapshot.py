@@ -17,7 +17,7 @@ import tarfile
 import zlib
 from dataclasses import dataclass
 
-from homelabeazy.lifecycle.dr.artifacts import BackupIntegrityError
+from homelabeazy.model.dr_artifacts import BackupIntegrityError
 
 MAX_STATE_BYTES = 4 * 1024**3
 """Refuse to inflate more than this (a homelab's Vault is megabytes; a bomb must not eat the memory)."""

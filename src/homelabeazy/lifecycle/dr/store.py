@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from homelabeazy.errors import UsageError
-from homelabeazy.lifecycle.dr import artifacts
+from homelabeazy.model import dr_artifacts
 from homelabeazy.model.dr_backups import PREFIX_FIX, bucket_blocker
 from homelabeazy.ops.objectstore import (
     ObjectMissingError,
@@ -88,19 +88,19 @@ def open_store(
 
 def upload(store: ObjectStore, kind: str, ext: str, data: bytes, taken: datetime | None = None) -> str:
     """Store `data` as the newest backup of `kind`, the sidecar last; the key written."""
-    key = artifacts.artifact_key(kind, taken or datetime.now(UTC), ext)
+    key = dr_artifacts.artifact_key(kind, taken or datetime.now(UTC), ext)
     store.put(key, data)
-    store.put(artifacts.sidecar_key(key), artifacts.sidecar_text(data).encode())
+    store.put(dr_artifacts.sidecar_key(key), dr_artifacts.sidecar_text(data).encode())
     return key
 
 
 def latest_key(store: ObjectStore, kind: str) -> str:
     """The key of the newest complete backup of `kind`; a usage error when there is none."""
-    listing = [o.key for o in store.list(artifacts.kind_prefix(kind))]
-    newest = artifacts.latest(kind, listing)
+    listing = [o.key for o in store.list(dr_artifacts.kind_prefix(kind))]
+    newest = dr_artifacts.latest(kind, listing)
     if newest is None:
         raise UsageError(
-            f"no complete {kind} backup under {artifacts.kind_prefix(kind)} in {store.target.where}"
+            f"no complete {kind} backup under {dr_artifacts.kind_prefix(kind)} in {store.target.where}"
         )
     return newest.key
 
@@ -112,14 +112,14 @@ def read_verified_file(path: Path, what: str) -> bytes:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the {what}: {exc.strerror}") from None
-    sidecar_path = artifacts.sidecar_file(path)
+    sidecar_path = dr_artifacts.sidecar_file(path)
     try:
         sidecar: str | None = sidecar_path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         sidecar = None
     except OSError as exc:
         raise UsageError(f"{sidecar_path}: cannot read the checksum: {exc.strerror}") from None
-    artifacts.verify(data, sidecar, str(path))
+    dr_artifacts.verify(data, sidecar, str(path))
     return data
 
 
@@ -127,8 +127,8 @@ def download_verified(store: ObjectStore, key: str) -> bytes:
     """The bytes of `key`, only when its sidecar vouches for them (else `BackupIntegrityError`)."""
     data = store.get(key)
     try:
-        sidecar: str | None = store.get(artifacts.sidecar_key(key)).decode("utf-8", errors="replace")
+        sidecar: str | None = store.get(dr_artifacts.sidecar_key(key)).decode("utf-8", errors="replace")
     except ObjectMissingError:
         sidecar = None
-    artifacts.verify(data, sidecar, key)
+    dr_artifacts.verify(data, sidecar, key)
     return data

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from homelabeazy.errors import ExternalSystemError, UsageError
-from homelabeazy.lifecycle.dr import artifacts, store
+from homelabeazy.lifecycle.dr import store
 from homelabeazy.lifecycle.dr.raft_snapshot import RaftSnapshotInfo, check_raft_snapshot
+from homelabeazy.model import dr_artifacts
 from homelabeazy.ops.objectstore import ObjectStore
 from homelabeazy.ops.vault import VaultAdapter
 
@@ -40,11 +41,14 @@ def take(vault: VaultAdapter) -> Snapshot:
 
 def save_file(snapshot: Snapshot, path: Path) -> None:
     """Write the snapshot (0600, never over an existing file), then its sidecar beside it."""
-    sidecar = artifacts.sidecar_file(path)
+    sidecar = dr_artifacts.sidecar_file(path)
     for target in (path, sidecar):
         if target.exists():
             raise UsageError(f"{target} already exists; choose a new file name")
-    for target, payload in ((path, snapshot.data), (sidecar, artifacts.sidecar_text(snapshot.data).encode())):
+    for target, payload in (
+        (path, snapshot.data),
+        (sidecar, dr_artifacts.sidecar_text(snapshot.data).encode()),
+    ):
         try:
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as exc:
@@ -57,7 +61,7 @@ def save_file(snapshot: Snapshot, path: Path) -> None:
 
 def upload(snapshot: Snapshot, objects: ObjectStore) -> str:
     """Store the snapshot as the newest `vault-raft` backup; the key written."""
-    return store.upload(objects, artifacts.VAULT_RAFT, EXTENSION, snapshot.data)
+    return store.upload(objects, dr_artifacts.VAULT_RAFT, EXTENSION, snapshot.data)
 
 
 def load_file(path: Path) -> Snapshot:
@@ -68,7 +72,7 @@ def load_file(path: Path) -> Snapshot:
 
 def load_latest(objects: ObjectStore) -> Snapshot:
     """The newest complete `vault-raft` backup in the bucket, verified."""
-    key = store.latest_key(objects, artifacts.VAULT_RAFT)
+    key = store.latest_key(objects, dr_artifacts.VAULT_RAFT)
     data = store.download_verified(objects, key)
     return Snapshot(key, data, check_raft_snapshot(data, key))
 

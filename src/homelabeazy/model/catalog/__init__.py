@@ -24,7 +24,7 @@ from homelabeazy.model.catalog import (
     vault,
     velero,
 )
-from homelabeazy.model.catalog.base import (
+from homelabeazy.model.service import (
     COMPANION_PARTS,
     ChartPin,
     OwnedValue,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.made import made_beside
-from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.converge.selectors import as_list, as_map, dig
-from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
-from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, OwnedValue, RouteSpec, ServiceEntry
+from homelabeazy.desired.made import made_beside
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url, url_host_port
+from homelabeazy.desired.selectors import as_list, as_map, dig
+from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import health_finding
+from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import ChartPin, MetricsSpec, OutsideName, OwnedValue, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://argoproj.github.io/argo-helm", "argo-cd", "9.1.4")
 
@@ -50,6 +51,11 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         health_checks=(application_health_restored,),
         creates=redis_secret,
         metrics=(MetricsSpec("controller", (("app.kubernetes.io/name", "argocd-metrics"),), "http-metrics"),),
+        reaches=(
+            OutsideName(
+                *url_host_port(config.gitops.repo_url), ("gitops", "repo_url"), "ArgoCD (repo server)"
+            ),
+        ),
     )
 
 
@@ -96,9 +102,9 @@ REPO_SERVER_LABELS = {"app.kubernetes.io/name": "argocd-repo-server"}
 """The chart's repo-server pods: they clone Git sources and pull Helm charts."""
 
 
-def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
     """The repo-server fetches every Application source: Git repositories and Helm repositories."""
-    clients = Clients(entry(config).namespace, REPO_SERVER_LABELS, "the ArgoCD repo-server")
+    clients = Clients(entry(homelab.config).namespace, REPO_SERVER_LABELS, "the ArgoCD repo-server")
     seen: set[str] = set()
     for app in state.of_kind("Application", "argoproj.io"):
         spec = app.doc.get("spec") or {}

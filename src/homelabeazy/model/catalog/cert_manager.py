@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.converge.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url, url_host_port
+from homelabeazy.desired.state import DesiredState
+from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import ChartPin, MetricsSpec, OutsideName, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://charts.jetstack.io", "cert-manager", "v1.19.1")
+DNS_PROVIDER_API = {"cloudflare": "api.cloudflare.com", "route53": "route53.amazonaws.com"}
+"""The API each DNS-01 provider's solver calls to write the challenge record."""
 
 
 OWNED_VALUES: tuple[OwnedValue, ...] = (
@@ -22,7 +25,16 @@ def entry(config: HomelabConfig) -> ServiceEntry:
     """The ACME DNS provider token is the only secret, and only with `issuer: acme`."""
     cm = config.services.cert_manager
     secrets: tuple[SecretSpec, ...] = ()
+    reaches: tuple[OutsideName, ...] = ()
     if cm.issuer == "acme" and cm.acme is not None:
+        acme = ("services", "cert_manager", "acme")
+        host, port = url_host_port(cm.acme.server)
+        reaches = (
+            OutsideName(host, port, (*acme, "server"), "cert-manager (ACME orders)"),
+            OutsideName(
+                DNS_PROVIDER_API[cm.acme.dns_provider], 443, (*acme, "dns_provider"), "cert-manager (DNS-01)"
+            ),
+        )
         # Cloudflare takes one API token; Route 53 an access key pair.
         keys = (
             ("api_token",) if cm.acme.dns_provider == "cloudflare" else ("access_key_id", "secret_access_key")
@@ -45,6 +57,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         crd_groups=("cert-manager.io", "acme.cert-manager.io"),
         description="TLS certificates for every route",
         secrets=secrets,
+        reaches=reaches,
         metrics=(
             MetricsSpec(
                 "controller",
@@ -61,13 +74,13 @@ DNS_PROVIDER_APIS = {"cloudflare": "https://api.cloudflare.com", "route53": "htt
 """The API each DNS-01 solver calls to publish the challenge record."""
 
 
-def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
     """For each ACME issuer: its directory, its DNS-01 provider's API, and the self-check.
 
     Before asking the ACME server to validate, the controller checks the TXT record itself by
     asking the zone's authoritative name servers (outside addresses, port 53).
     """
-    clients = Clients(entry(config).namespace, CONTROLLER_LABELS, "the cert-manager controller")
+    clients = Clients(entry(homelab.config).namespace, CONTROLLER_LABELS, "the cert-manager controller")
     for kind in ("ClusterIssuer", "Issuer"):
         for issuer in state.of_kind(kind, "cert-manager.io"):
             acme = (issuer.doc.get("spec") or {}).get("acme") or {}
@@ -84,7 +97,7 @@ def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]
                         yield FlowNeed(clients, "authoritative name servers", 53, purpose, issuer, protocol)
 
 
-def tls_secrets(state: DesiredState, config: HomelabConfig) -> dict[tuple[str, str], tuple[str, ...]]:  # noqa: ARG001
+def tls_secrets(state: DesiredState, homelab: Homelab) -> dict[tuple[str, str], tuple[str, ...]]:  # noqa: ARG001
     """(namespace, Secret) -> the DNS names of the certificate cert-manager keeps in that Secret.
 
     Only `dnsNames`: TLS clients (Go's since 1.15, browsers) ignore the common name.
@@ -97,3 +110,18 @@ def tls_secrets(state: DesiredState, config: HomelabConfig) -> dict[tuple[str, s
                 str(n) for n in spec.get("dnsNames") or ()
             )
     return names
+
+
+def tls_issuers(state: DesiredState, homelab: Homelab) -> dict[tuple[str, str], str]:  # noqa: ARG001
+    """(namespace, Secret) -> the issuer of the certificate cert-manager keeps there
+    (`ClusterIssuer/homelab-ca`, `Issuer/<namespace>/<name>`): its `ca.crt` is that issuer's CA."""
+    issuers: dict[tuple[str, str], str] = {}
+    for cert in state.of_kind("Certificate", "cert-manager.io"):
+        spec = cert.doc.get("spec") or {}
+        ref = spec.get("issuerRef") or {}
+        if not spec.get("secretName") or not cert.namespace or not ref.get("name"):
+            continue
+        kind = str(ref.get("kind") or "Issuer")
+        where = "" if kind == "ClusterIssuer" else f"{cert.namespace}/"
+        issuers[(cert.namespace, str(spec["secretName"]))] = f"{kind}/{where}{ref['name']}"
+    return issuers

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.needs import Clients, FlowNeed
-from homelabeazy.converge.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.desired.needs import Clients, FlowNeed
+from homelabeazy.desired.state import DesiredState
+from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import ChartPin, OutsideName, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://cloudflare.github.io/helm-charts", "cloudflare-tunnel-remote", "0.1.2")
 TOKEN_PATH = "cloudflare-tunnel/token"  # noqa: S105 - a name, not a secret
@@ -48,6 +49,12 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
             SecretSpec(TOKEN_PATH, (TOKEN_KEY,), "cloudflared", "token of the Cloudflare tunnel", "external"),
         ),
         depends_on=("external_secrets", "traefik"),
+        reaches=(
+            OutsideName(
+                EDGE_HOST, EDGE_PORT, ("services", "cloudflare_tunnel", "enabled"), "cloudflared (edge)"
+            ),
+            OutsideName(API_HOST, 443, ("services", "cloudflare_tunnel", "enabled"), "cloudflared (API)"),
+        ),
     )
 
 
@@ -55,11 +62,11 @@ CLOUDFLARED_LABELS = {"pod": "cloudflared"}
 """The chart's pod label (its Deployment selects on it)."""
 
 
-def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:  # noqa: ARG001
+def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:  # noqa: ARG001
     """Out to the edge on 7844 (UDP and TCP) and the API on 443; in to Traefik's HTTPS port."""
-    clients = Clients(entry(config).namespace, CLOUDFLARED_LABELS, "cloudflared")
+    clients = Clients(entry(homelab.config).namespace, CLOUDFLARED_LABELS, "cloudflared")
     yield FlowNeed(clients, EDGE_HOST, EDGE_PORT, "tunnel to Cloudflare's edge (QUIC)", protocol="UDP")
     yield FlowNeed(clients, EDGE_HOST, EDGE_PORT, "tunnel to Cloudflare's edge (HTTP/2)")
     yield FlowNeed(clients, API_HOST, 443, "Cloudflare API")
-    if config.services.traefik.enabled:
+    if homelab.config.services.traefik.enabled:
         yield FlowNeed(clients, TRAEFIK_SERVICE, "websecure", "public requests into Traefik")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.model.catalog.base import STORAGE, ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
+from homelabeazy.model.service import STORAGE, ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://helm.releases.hashicorp.com", "consul", "1.9.1")
 

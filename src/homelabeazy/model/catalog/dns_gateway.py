@@ -7,7 +7,7 @@ repo through ArgoCD, not from a pfSense run. Its chart runs CoreDNS with the k8s
 from __future__ import annotations
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.model.catalog.base import ChartPin, OwnedValue, ServiceEntry
+from homelabeazy.model.service import ChartPin, OwnedValue, ServiceEntry
 
 CHART = ChartPin("https://ori-edge.github.io/k8s_gateway/", "k8s-gateway", "2.4.0")
 

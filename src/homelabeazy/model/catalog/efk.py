@@ -7,12 +7,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.made import made_beside
-from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.converge.selectors import as_list, as_map, dig
-from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
-from homelabeazy.model.catalog.base import STORAGE, ChartPin, OwnedValue, RouteSpec, ServiceEntry
+from homelabeazy.desired.made import made_beside
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.selectors import as_list, as_map, dig
+from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import containers, health_finding, json_documents
+from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import STORAGE, ChartPin, OwnedValue, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://helm.elastic.co", "eck-operator", "3.2.0")
 
@@ -203,12 +204,12 @@ def _pods(
     return DesiredObject(doc, owner.origin, owner.namespace)
 
 
-def implied_objects(state: DesiredState, config: HomelabConfig) -> Iterator[DesiredObject]:  # noqa: ARG001
+def implied_objects(state: DesiredState, homelab: Homelab) -> Iterator[DesiredObject]:  # noqa: ARG001
     """The flow check's hook: what ECK creates (`eck_objects`), its pods and Services among it."""
     return eck_objects(state)
 
 
-def certificate_names(state: DesiredState, config: HomelabConfig) -> dict[tuple[str, str], tuple[str, ...]]:  # noqa: ARG001
+def certificate_names(state: DesiredState, homelab: Homelab) -> dict[tuple[str, str], tuple[str, ...]]:  # noqa: ARG001
     """The DNS names of ECK's self-signed HTTP certificate, per Service that serves it.
 
     ECK (pkg/controller/common/certificates/http_reconcile.go) names `<name>-es-http`,
@@ -242,9 +243,9 @@ _FLUENT_KEY = re.compile(r"^\s*(host|port|scheme|ssl_verify)\s+(\S+)\s*$", re.MU
 _URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d+)?")
 
 
-def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
     """Fluentd, the retention Job, Kibana and the operator all call Elasticsearch."""
-    namespace = entry(config).namespace
+    namespace = entry(homelab.config).namespace
     for config_map in state.of_kind("ConfigMap", ""):
         text = str((config_map.doc.get("data") or {}).get("fluent.conf") or "")
         keys = dict(_FLUENT_KEY.findall(text))

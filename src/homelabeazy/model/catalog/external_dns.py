@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.needs import Clients, FlowNeed
-from homelabeazy.converge.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.desired.needs import Clients, FlowNeed
+from homelabeazy.desired.state import DesiredState
+from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import ChartPin, OutsideName, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://kubernetes-sigs.github.io/external-dns/", "external-dns", "1.21.1")
 TOKEN_PATH = "external-dns/cloudflare"  # noqa: S105 - a name, not a secret
@@ -51,13 +52,14 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
             ),
         ),
         depends_on=("external_secrets", "cloudflare_tunnel"),
+        reaches=(OutsideName(CLOUDFLARE_API, 443, ("services", "external_dns", "enabled"), "external-dns"),),
     )
 
 
 CONTROLLER_LABELS = {"app.kubernetes.io/name": "external-dns"}
 
 
-def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:  # noqa: ARG001
+def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:  # noqa: ARG001
     """The controller writes the records through Cloudflare's API."""
-    clients = Clients(entry(config).namespace, CONTROLLER_LABELS, "external-dns")
+    clients = Clients(entry(homelab.config).namespace, CONTROLLER_LABELS, "external-dns")
     yield FlowNeed(clients, CLOUDFLARE_API, 443, "DNS records at Cloudflare", tls_verify=False)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.converge.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, OwnedValue, ServiceEntry
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.state import DesiredState
+from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import ChartPin, MetricsSpec, OwnedValue, ServiceEntry
 
 CHART = ChartPin("https://charts.external-secrets.io", "external-secrets", "1.1.0")
 
@@ -57,7 +58,7 @@ CONTROLLER_LABELS = {"app.kubernetes.io/name": "external-secrets"}
 """The chart's controller pods (not its webhook or cert-controller): the ones that call Vault."""
 
 
-def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:  # noqa: ARG001
+def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:  # noqa: ARG001
     """The controller reads every (Cluster)SecretStore's Vault server."""
     clients = Clients(NAMESPACE, CONTROLLER_LABELS, "the External Secrets controller")
     for kind in ("ClusterSecretStore", "SecretStore"):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.made import labelled_pod
-from homelabeazy.converge.selectors import as_list, as_map, dig
-from homelabeazy.converge.state import DesiredObject, DesiredState
-from homelabeazy.model.catalog.base import ChartPin, OwnedValue, RouteSpec, ServiceEntry
+from homelabeazy.desired.made import labelled_pod
+from homelabeazy.desired.selectors import as_list, as_map, dig
+from homelabeazy.desired.state import DesiredObject, DesiredState
+from homelabeazy.model.service import ChartPin, OwnedValue, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://charts.longhorn.io", "longhorn", "1.10.1")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.made import made_beside
-from homelabeazy.converge.selectors import as_list, as_map, dig
-from homelabeazy.converge.state import DesiredObject, DesiredState
-from homelabeazy.model.catalog.base import ChartPin, OwnedValue, ServiceEntry
+from homelabeazy.desired.made import made_beside
+from homelabeazy.desired.selectors import as_list, as_map, dig
+from homelabeazy.desired.state import DesiredObject, DesiredState
+from homelabeazy.model.service import ChartPin, OwnedValue, ServiceEntry
 
 CHART = ChartPin("https://metallb.github.io/metallb", "metallb", "0.15.2")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from homelabeazy.model.catalog.base import OwnedValue
+from homelabeazy.model.service import OwnedValue
 
 ValuePath = tuple[str, ...]
 

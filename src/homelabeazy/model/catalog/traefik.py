@@ -6,10 +6,11 @@ import re
 from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.converge.selectors import as_list, dig
-from homelabeazy.converge.state import DesiredObject, DesiredState
-from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, OwnedValue, RouteSpec, ServiceEntry
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.selectors import as_list, dig
+from homelabeazy.desired.state import DesiredObject, DesiredState
+from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import ChartPin, MetricsSpec, OwnedValue, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://traefik.github.io/charts", "traefik", "41.3.0")
 
@@ -93,9 +94,9 @@ PROXY_LABELS = {"app.kubernetes.io/name": "traefik"}
 """The chart's proxy pods: they open every connection to a route's backend and to forwardAuth."""
 
 
-def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
     """Every IngressRoute's Services (their Service port) and every forwardAuth address."""
-    clients = Clients(entry(config).namespace, PROXY_LABELS, "Traefik")
+    clients = Clients(entry(homelab.config).namespace, PROXY_LABELS, "Traefik")
     for route in state.of_kind("IngressRoute", "traefik.io"):
         for rule in (route.doc.get("spec") or {}).get("routes") or ():
             for service in rule.get("services") or ():
@@ -113,7 +114,7 @@ def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]
 _HOST_RULE = re.compile(r"Host(?:SNI)?\(([^)]*)\)")
 
 
-def served_hosts(state: DesiredState, config: HomelabConfig) -> Iterator[tuple[DesiredObject, str, str, str]]:  # noqa: ARG001
+def served_hosts(state: DesiredState, homelab: Homelab) -> Iterator[tuple[DesiredObject, str, str, str]]:  # noqa: ARG001
     """(IngressRoute, host a browser asks for, namespace, TLS Secret Traefik answers with)."""
     for route in state.of_kind("IngressRoute", "traefik.io"):
         spec = route.doc.get("spec") or {}

@@ -9,11 +9,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.made import labelled_pod
-from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.converge.selectors import as_list, as_map, dig
-from homelabeazy.converge.state import DesiredObject, DesiredState, Finding
-from homelabeazy.model.catalog.base import STORAGE, ChartPin, MetricsSpec, OwnedValue, RouteSpec, ServiceEntry
+from homelabeazy.desired.made import labelled_pod
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.selectors import as_list, as_map, dig
+from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import (
     config_map_data,
     config_map_volumes,
@@ -21,6 +20,17 @@ from homelabeazy.model.catalog.traps import (
     replicas,
 )
 from homelabeazy.model.dr_backups import vault_snapshots_on
+from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import (
+    STORAGE,
+    ChartPin,
+    MetricsSpec,
+    OutsideName,
+    OwnedValue,
+    RouteSpec,
+    ServiceEntry,
+)
+from homelabeazy.model.velero_bucket import s3_endpoint
 
 CHART = ChartPin("https://helm.releases.hashicorp.com", "vault", "0.34.1")
 
@@ -65,7 +75,17 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         health_checks=(raft_config_takes_effect,),
         creates=labelled_pods,
         metrics=(METRICS,),
+        reaches=_snapshot_store(config),
     )
+
+
+def _snapshot_store(config: HomelabConfig) -> tuple[OutsideName, ...]:
+    """The raft snapshot CronJob uploads to Velero's S3 endpoint."""
+    target = config.services.velero.target
+    if target is None or not vault_snapshots_on(config):
+        return ()
+    host, port, path = s3_endpoint(target)
+    return (OutsideName(host, port, path, "the Vault raft snapshot CronJob"),)
 
 
 METRICS = MetricsSpec(
@@ -197,7 +217,7 @@ def labelled_pods(state: DesiredState) -> Iterator[DesiredObject]:
 
 def runtime_labels(
     state: DesiredState,
-    config: HomelabConfig,  # noqa: ARG001 - a hook's signature
+    homelab: Homelab,  # noqa: ARG001 - a hook's signature
 ) -> Iterator[tuple[str, Mapping[str, str], tuple[Mapping[str, str], ...]]]:
     """The same roles for the flow check: the labels each registering server's pods give themselves."""
     for server in registering_servers(state):
@@ -228,9 +248,9 @@ def _env(container: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
     """The snapshot CronJob reads Vault's leader and writes to the bucket (both named in its env)."""
-    namespace = entry(config).namespace
+    namespace = entry(homelab.config).namespace
     clients = Clients(namespace, SNAPSHOT_LABELS, "the Vault snapshot CronJob")
     for job in state.of_kind("CronJob", "batch"):
         pod = as_map(dig(job.doc, "spec", "jobTemplate", "spec", "template"))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.converge.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.converge.state import DesiredState
-from homelabeazy.model.catalog.base import ChartPin, MetricsSpec, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.state import DesiredState
+from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.service import ChartPin, MetricsSpec, OutsideName, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.velero_bucket import s3_endpoint
 
 CHART = ChartPin("https://vmware-tanzu.github.io/helm-charts", "velero", "12.1.0")
 
@@ -34,8 +36,13 @@ OWNED_VALUES: tuple[OwnedValue, ...] = (
 """Chart values the homelab depends on: `services.velero.values` may not set them."""
 
 
-def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
+def entry(config: HomelabConfig) -> ServiceEntry:
     """The bucket credentials are the user's, so they are external: seeded by hand, checked by status."""
+    target = config.services.velero.target
+    reaches: tuple[OutsideName, ...] = ()
+    if target is not None:
+        host, port, path = s3_endpoint(target)
+        reaches = (OutsideName(host, port, path, "Velero (server and node agents)"),)
     return ServiceEntry(
         name="velero",
         title="Velero",
@@ -55,6 +62,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         ),
         depends_on=("external_secrets",),
         metrics=(MetricsSpec("server", (("app.kubernetes.io/name", "velero"),), "http-monitoring"),),
+        reaches=reaches,
     )
 
 
@@ -63,9 +71,9 @@ SERVER_LABELS = {"app.kubernetes.io/name": "velero"}
 backups of volumes themselves)."""
 
 
-def flow_needs(state: DesiredState, config: HomelabConfig) -> Iterator[FlowNeed]:
+def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
     """Velero writes to every BackupStorageLocation's S3 URL."""
-    clients = Clients(entry(config).namespace, SERVER_LABELS, "Velero (server and node agents)")
+    clients = Clients(entry(homelab.config).namespace, SERVER_LABELS, "Velero (server and node agents)")
     for location in state.of_kind("BackupStorageLocation", "velero.io"):
         url = ((location.doc.get("spec") or {}).get("config") or {}).get("s3Url")
         if url:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homelabeazy.model import App
-from homelabeazy.model.catalog.base import ChartPin
+from homelabeazy.model.service import ChartPin
 from homelabeazy.render.k8s.bundle import Bundle
 
 

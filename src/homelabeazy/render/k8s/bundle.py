@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from homelabeazy.model.catalog.base import ChartPin
+from homelabeazy.model.service import ChartPin
 from homelabeazy.render.k8s.objects import Manifest
 
 

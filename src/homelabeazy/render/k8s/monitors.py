@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.base import MetricsSpec, ServiceEntry
+from homelabeazy.model.service import MetricsSpec, ServiceEntry
 from homelabeazy.render.k8s.objects import Manifest, dashed, meta, obj
 
 MONITORING = "monitoring"

@@ -26,7 +26,7 @@ from __future__ import annotations
 from graphlib import CycleError, TopologicalSorter
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.base import COMPANION_PARTS
+from homelabeazy.model.service import COMPANION_PARTS
 from homelabeazy.render.k8s.bundle import Bundle
 from homelabeazy.render.k8s.objects import Manifest
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.base import ServiceEntry
+from homelabeazy.model.service import ServiceEntry
 from homelabeazy.render.k8s.bundle import Bundle
 from homelabeazy.render.k8s.services import (
     argocd,

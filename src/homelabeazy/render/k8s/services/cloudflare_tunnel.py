@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.base import ServiceEntry
 from homelabeazy.model.catalog.cloudflare_tunnel import EDGE_PORT, TOKEN_PATH
+from homelabeazy.model.service import ServiceEntry
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.objects import Manifest, external_secret
 from homelabeazy.render.k8s.services.common import new_bundle, secret_spec

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homelabeazy.model.catalog.base import SecretSpec, ServiceEntry
+from homelabeazy.model.service import SecretSpec, ServiceEntry
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.objects import Manifest, dashed, external_secret
 

@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.base import ServiceEntry
 from homelabeazy.model.catalog.efk import (
     ELASTIC_VERSION,
     ELASTICSEARCH,
@@ -21,6 +20,7 @@ from homelabeazy.model.catalog.efk import (
     INDEX_PREFIX,
     index_replicas,
 )
+from homelabeazy.model.service import ServiceEntry
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.endpoints import elasticsearch_host
 from homelabeazy.render.k8s.objects import Manifest, meta, obj, secret_key_ref

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.base import ServiceEntry
 from homelabeazy.model.catalog.external_dns import TOKEN_KEY, TOKEN_PATH
+from homelabeazy.model.service import ServiceEntry
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.objects import Manifest, meta, obj, secret_key_ref
 from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret

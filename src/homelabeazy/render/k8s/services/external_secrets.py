@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.base import ServiceEntry
 from homelabeazy.model.catalog.external_secrets import SERVICE_ACCOUNT, VAULT_AUTH_MOUNT, VAULT_ROLE
+from homelabeazy.model.service import ServiceEntry
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.endpoints import vault_url
 from homelabeazy.render.k8s.objects import SECRET_STORE, meta, obj

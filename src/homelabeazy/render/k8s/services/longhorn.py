@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.base import ServiceEntry
+from homelabeazy.model.service import ServiceEntry
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.services.common import new_bundle
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.base import ServiceEntry
 from homelabeazy.model.catalog.vault import snapshots_enabled
+from homelabeazy.model.service import ServiceEntry
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.services import vault_snapshots
 from homelabeazy.render.k8s.services.common import new_bundle

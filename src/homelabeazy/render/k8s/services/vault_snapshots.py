@@ -3,7 +3,7 @@
 `homelab-dr/` is at the bucket's root, beside Velero's prefix and never under it (Velero marks a
 store holding foreign folders Unavailable); model/dr_backups decides when that is safe.
 
-The layout is the CLI's (lifecycle/dr/artifacts): the object first, then its `.sha256` sidecar
+The layout is the CLI's (model/dr_artifacts): the object first, then its `.sha256` sidecar
 ("<digest>  <size>"), then the oldest snapshots beyond `keep` are deleted. Two containers, so
 neither image needs the other's tools: Vault's own image logs in with Kubernetes auth as the
 `vault-snapshot` role (policy: read sys/storage/raft/snapshot, nothing else) and saves the snapshot
@@ -17,10 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from homelabeazy.config.schema import BackupTarget
-from homelabeazy.lifecycle.dr.artifacts import SIDECAR_SUFFIX, VAULT_RAFT, kind_prefix
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog.external_secrets import VAULT_AUTH_MOUNT
 from homelabeazy.model.catalog.vault import ACTIVE_ADDRESS, SNAPSHOT_LABELS, SNAPSHOT_NAME
+from homelabeazy.model.dr_artifacts import SIDECAR_SUFFIX, VAULT_RAFT, kind_prefix
 from homelabeazy.render.k8s.netpol import CLUSTER_POD_CIDR, CLUSTER_SERVICE_CIDR
 from homelabeazy.render.k8s.objects import Manifest, external_secret, meta, obj, secret_key_ref
 from homelabeazy.render.k8s.services.velero import S3_PATH, s3_port

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from homelabeazy.config.schema import BackupTarget
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.base import ServiceEntry
+from homelabeazy.model.service import ServiceEntry
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.objects import Manifest, meta, obj
 from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret

@@ -1,0 +1,31 @@
+"""`groups:` and `users:` of the directory Authelia authenticates against."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from homelabeazy.config.schema.fields import Label, Section
+
+
+class GroupConfig(Section):
+    """An LDAP group (groupOfNames under ou=groups)."""
+
+    name: Label
+    """Group name (cn)."""
+    description: str = ""
+    """What members may do."""
+
+
+class UserConfig(Section):
+    """An LDAP user; the initial password is generated and kept in Vault."""
+
+    username: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_.-]{0,31}$")]
+    """Login name (uid)."""
+    display_name: str = Field(min_length=1)
+    """Full name (cn)."""
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    """E-mail address (needed by Authelia for 2FA registration)."""
+    groups: list[Label] = Field(default_factory=list)
+    """Groups the user belongs to."""

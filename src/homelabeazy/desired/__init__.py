@@ -1,0 +1,7 @@
+"""The vocabulary of desired objects: what the service catalog and the convergence proof both speak.
+
+A desired object with its origin (`state`), the selectors that read its fields (`selectors`), the
+flows a service needs (`needs`) and the objects an operator makes at run time (`made`). It imports
+nothing of the project but itself, so the catalog (model) can write its knowledge in it while the
+proof engine (converge), which sits above render, reads the same words.
+"""

@@ -1,0 +1,92 @@
+"""`homelab users export` / `import`: the directory to an LDIF backup and back (the executor).
+
+Reading is one paged search of the whole tree as the directory admin (only it may read password
+hashes); restoring applies an `ImportPlan` (directory_ldif) computed from the validated backup and
+the live tree, so a backup that does not validate never reaches the server and a second import
+of the same backup changes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from homelabeazy.errors import UsageError
+from homelabeazy.lifecycle.directory_ldif import ImportPlan, RawEntry, plan_import, write_ldif
+from homelabeazy.lifecycle.dr import store
+from homelabeazy.model import dr_artifacts
+from homelabeazy.ops.atomic_file import write_atomic
+from homelabeazy.ops.ldap import LdapAdapter
+from homelabeazy.ops.objectstore import ObjectStore
+
+
+def live_entries(ldap: LdapAdapter, base_dn: str) -> list[RawEntry]:
+    """Every entry under the base DN (the base included) with its values as stored."""
+    return [RawEntry(dn, attributes) for dn, attributes in ldap.search_raw(base_dn)]
+
+
+def export_directory(ldap: LdapAdapter, base_dn: str) -> tuple[bytes, int]:
+    """The backup file's bytes and its entry count."""
+    entries = live_entries(ldap, base_dn)
+    return write_ldif(entries, base_dn), len(entries)
+
+
+def plan_restore(ldap: LdapAdapter, base_dn: str, backup: tuple[RawEntry, ...], prune: bool) -> ImportPlan:
+    """What importing `backup` would change in the live directory."""
+    return plan_import(backup, live_entries(ldap, base_dn), prune)
+
+
+def apply_restore(ldap: LdapAdapter, plan: ImportPlan) -> None:
+    """Adds (parents first), then attribute replacements, then deletions (children first).
+
+    Each step is one LDAP operation; a failure stops there with the server's answer, and running
+    the import again picks up from what is already in place.
+    """
+    for entry in plan.add:
+        ldap.add_raw(entry.dn, entry.restorable())
+    for change in plan.change:
+        ldap.replace_raw(change.dn, change.replace)
+    for dn in plan.delete:
+        ldap.delete(dn)
+
+
+def ensure_outside_repo(path: Path, repo_dir: Path) -> None:
+    """Refuse a backup path inside the homelab repository: one `git add .` would publish every
+    password hash."""
+    target, repo = path.expanduser().resolve(), repo_dir.expanduser().resolve()
+    if target == repo or repo in target.parents:
+        raise UsageError(
+            f"{path}: a directory export holds every password hash, so it must live outside the "
+            f"homelab repository {repo}; choose a path elsewhere (or leave out --to for the bucket)"
+        )
+
+
+def save_backup(path: Path, data: bytes) -> None:
+    """The backup (0600: it holds password hashes), then its checksum sidecar, as in the bucket."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, data, "the backup")
+    write_atomic(dr_artifacts.sidecar_file(path), dr_artifacts.sidecar_text(data).encode(), "the backup")
+
+
+def load_backup(path: Path) -> bytes:
+    """The bytes of a backup file, only when its sidecar vouches for them (`BackupIntegrityError`)."""
+    return store.read_verified_file(path, "backup")
+
+
+EXTENSION = "ldif"
+
+
+def upload_backup(bucket: ObjectStore, data: bytes, keep: int) -> tuple[str, list[str]]:
+    """Store the export as the newest `ldap-ldif` backup (sidecar last), then delete those beyond
+    the newest `keep`; the key written and the keys deleted."""
+    key = store.upload(bucket, dr_artifacts.LDAP_LDIF, EXTENSION, data)
+    listing = [o.key for o in bucket.list(dr_artifacts.kind_prefix(dr_artifacts.LDAP_LDIF))]
+    old = dr_artifacts.expired(dr_artifacts.LDAP_LDIF, listing, keep)
+    for name in old:
+        bucket.delete(name)
+    return key, old
+
+
+def download_latest(bucket: ObjectStore) -> tuple[bytes, str]:
+    """The newest complete export, checked against its sidecar, and its key."""
+    key = store.latest_key(bucket, dr_artifacts.LDAP_LDIF)
+    return store.download_verified(bucket, key), key
