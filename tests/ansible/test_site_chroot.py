@@ -27,7 +27,7 @@ from homelabeazy.model import build
 from homelabeazy.ops.ansible import PlaybookResult
 from tests.support.chroot_lab import TOKEN, ChrootLab, build_lab, lab_config_text, write_airgap
 from tests.support.integration import need_binary, need_root
-from tests.support.rootfs import hosts_under, mounts_below, rootfs_tarball
+from tests.support.rootfs import base_image, hosts_under, mounts_below
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ def rootfs() -> Path:
     need_root("chroot hosts")
     need_binary("debootstrap", "apt install debootstrap")
     need_binary("chroot", "coreutils")
-    return rootfs_tarball()
+    return base_image()
 
 
 @pytest.fixture(scope="module")

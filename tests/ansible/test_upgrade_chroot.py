@@ -53,7 +53,7 @@ from tests.support.chroot_lab import (
 )
 from tests.support.fake_kube import TOKEN, FakeKube, FakeKubeServer
 from tests.support.integration import need_binary, need_root
-from tests.support.rootfs import hosts_under, mounts_below, rootfs_tarball
+from tests.support.rootfs import base_image, hosts_under, mounts_below
 from tests.support.upgrade_world import UpgradeWorld
 from tests.support.vault_members import Member, vault_members
 
@@ -180,13 +180,13 @@ def upgrades(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upgrades]:
     need_binary("debootstrap", "apt install debootstrap")
     need_binary("chroot", "coreutils")
     bao_binary()
-    tarball = rootfs_tarball()
+    image = base_image()
     base = tmp_path_factory.mktemp("upgrade-lab")
     # The example's Velero prefix: the etcd snapshots are copied to S3 too (model/etcd_snapshots.py).
     text = lab_config_text(servers=3, agents=1)
     assert VELERO_PREFIX in text
     with hosts_under(base), FakeKubeServer() as kube, vault_members(base / "vault") as (members, keys):
-        lab = build_lab(build(load_config(text).config), base, tarball)
+        lab = build_lab(build(load_config(text).config), base, image)
         config = lab.repo / "homelab.yaml"
         config.write_text(text)
         lab.run(secrets=S3_KEYS)  # the cluster at START, as `homelab up` leaves it

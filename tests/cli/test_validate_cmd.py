@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import REPO
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "config"
@@ -57,6 +59,7 @@ def run_process(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # three new Python processes
 def test_python_dash_m_exit_codes() -> None:
     assert run_process("--version").stdout.strip() == "homelab 0.1.0"
     bad = run_process("validate", str(FIXTURES / "invalid" / "yaml-tab-indent.yaml"))

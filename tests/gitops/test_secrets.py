@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets as random_source
 from pathlib import Path
 
+import pytest
 import yaml
 from detect_secrets import SecretsCollection
 from detect_secrets.settings import default_settings, transient_settings
@@ -53,11 +54,13 @@ def _scan(root: Path, files: dict[str, str]) -> dict[str, list[dict[str, object]
     return found.json()
 
 
+@pytest.mark.slow  # detect-secrets over the whole rendered tree
 def test_detect_secrets_finds_nothing(example_homelab: Homelab, tmp_path: Path) -> None:
     """The whole rendered repository, every target, not only kubernetes/."""
     assert _scan(tmp_path, render_all(example_homelab)) == {}
 
 
+@pytest.mark.slow  # detect-secrets over the whole rendered tree
 def test_detect_secrets_would_find_a_planted_secret(example_homelab: Homelab, tmp_path: Path) -> None:
     """The scan above can fail: the same scan flags a password written into a values file."""
     files = render_k8s(example_homelab)

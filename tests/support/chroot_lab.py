@@ -158,7 +158,7 @@ def write_airgap(folder: Path, version: str, binary: str | None = None) -> Path:
     return folder
 
 
-def build_lab(homelab: Homelab, base: Path, tarball: Path) -> ChrootLab:
+def build_lab(homelab: Homelab, base: Path, image: Path) -> ChrootLab:
     """Render the repo, create one chroot per node, write the chroot inventory and airgap dir."""
     repo = base / "repo"
     repo.mkdir(parents=True)
@@ -166,7 +166,7 @@ def build_lab(homelab: Homelab, base: Path, tarball: Path) -> ChrootLab:
     public_key = homelab.cluster.ssh_keys[0]
     roots = {}
     for node in homelab.nodes:
-        root = make_host(tarball, base / "hosts" / node.name, homelab.cluster.ssh_user, public_key)
+        root = make_host(image, base / "hosts" / node.name, homelab.cluster.ssh_user, public_key)
         (root / STANDIN_STATE).mkdir(parents=True, exist_ok=True)
         (root / STANDIN_STATE / "kubectl.py").write_text(KUBECTL_STANDIN.read_text())
         # A swap line, as a VM with swap has, so the role's fstab edit has work to do.
