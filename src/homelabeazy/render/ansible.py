@@ -12,14 +12,13 @@ from importlib.resources.abc import Traversable
 from typing import Any
 
 from homelabeazy.model import Homelab
+from homelabeazy.model.node_setup import METRICS_PORTS, host_needs, k3s_disabled, metrics_sources
 from homelabeazy.model.service import SecretSpec
 from homelabeazy.render.inventory import inventory_for
 from homelabeazy.render.serialize import AnsibleTemplate, to_ansible_yaml, to_yaml
 from homelabeazy.toolchain import ANSIBLE_COLLECTIONS, requirements
 
 K3S_API_PORT = 6443
-K3S_DISABLED_COMPONENTS = ("traefik", "servicelb")
-"""Bundled K3s add-ons GitOps replaces (Traefik from its chart, MetalLB for LoadBalancer services)."""
 
 TOKEN_ENV = "HOMELAB_K3S_TOKEN"  # noqa: S105 - a variable name
 """Environment variable `homelab` fills from Vault (or the bootstrap file) when it runs a playbook."""
@@ -47,6 +46,15 @@ ALL_VARS_DOC = """\
 CLUSTER_VARS_DOC = """\
 # The K3s cluster. The join token is never stored here: it lives in Vault at k3s_token_vault_path
 # and `homelab` passes it as HOMELAB_K3S_TOKEN (or set k3s_token with -e @file outside the repo).
+#   k3s_disable             K3s packaged components the servers never deploy (replaced by a
+#                           service: Traefik, MetalLB, Longhorn's default StorageClass)
+#   node_needs              what the enabled services need on every node's operating system: the
+#                           node role installs these packages, enables and starts these units,
+#                           loads these kernel modules and writes these sysctls (Longhorn: iSCSI,
+#                           NFS client, dm-crypt); `homelab validate --deep` checks it against
+#                           the services homelab.yaml enables
+#   node_metrics_firewall   the plain-HTTP metrics listeners on the nodes (etcd 2381, kube-vip
+#                           2112) answer only these sources: the pod network and the nodes
 """
 
 REQUIREMENTS_DOC = """\
@@ -97,7 +105,7 @@ def cluster_vars(homelab: Homelab) -> dict[str, Any]:
         "k3s_api_host": cluster.api_host,
         "k3s_api_port": K3S_API_PORT,
         "k3s_tls_san": [vip, cluster.api_host],
-        "k3s_disable": list(K3S_DISABLED_COMPONENTS),
+        "k3s_disable": list(k3s_disabled(homelab.services)),
         "k3s_first_server": AnsibleTemplate("{{ groups['k3s_servers'][0] }}"),
         "k3s_token_vault_path": f"{homelab.vault_kv_mount}/{token.path}",
         "k3s_token_vault_key": token.keys[0],
@@ -107,6 +115,25 @@ def cluster_vars(homelab: Homelab) -> dict[str, Any]:
         ),
         "kube_vip_version": homelab.config.cluster.kube_vip_version,
         **etcd_snapshot_vars(homelab),
+        **node_vars(homelab),
+    }
+
+
+def node_vars(homelab: Homelab) -> dict[str, Any]:
+    """What the node role sets up beyond its own base: the enabled services' host needs (their
+    union, from the model) and who may reach the nodes' metrics listeners."""
+    needs = host_needs(homelab.services)
+    return {
+        "node_needs": {
+            "packages": list(needs.packages),
+            "services": list(needs.services),
+            "kernel_modules": list(needs.kernel_modules),
+            "sysctls": dict(needs.sysctls),
+        },
+        "node_metrics_firewall": {
+            "ports": list(METRICS_PORTS),
+            "sources": list(metrics_sources(homelab)),
+        },
     }
 
 

@@ -18,6 +18,7 @@ from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import health_finding
 from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.node_setup import ETCD_METRICS_PORT
 from homelabeazy.model.service import STORAGE, ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.5.3")
@@ -31,9 +32,6 @@ NOTIFY_PATH = "monitoring/notify"
 
 NODE_EXPORTER_PORT = 9100
 KUBELET_PORT = 10250
-ETCD_METRICS_PORT = 2381
-"""K3s serves etcd's metrics on each server's address with `etcd-expose-metrics: true` (the
-Ansible role sets it)."""
 API_PORT = 6443
 
 
