@@ -27,6 +27,7 @@ PACKAGES = (
     "chrony",
     "curl",
     "kmod",
+    "nftables",
     "openssh-server",
     "procps",
     "python3",
