@@ -9,21 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from homelabeazy.importer import render_import
-from homelabeazy.importer.guests import (
-    Cdrom,
-    Container,
-    Disk,
-    GuestConfigError,
-    IpConfig,
-    Vm,
-    parse_container_nic,
-    parse_guest,
-    parse_ipconfig,
-    parse_mount_point,
-    parse_qemu_disk,
-    parse_qemu_nic,
-)
+from homelabeazy.importer import Container, GuestConfigError, Vm, parse_guest, render_import
+from homelabeazy.importer.disks import Cdrom, Disk, parse_mount_point, parse_qemu_disk
+from homelabeazy.importer.nics import IpConfig, parse_container_nic, parse_ipconfig, parse_qemu_nic
 from tests.support.fake_proxmox import Estate, estate_names
 
 
@@ -247,7 +235,7 @@ def test_every_config_key_is_mapped_ignored_or_reported(name: str) -> None:
     unless it holds the value Proxmox documents as the default for an absent key."""
     from dataclasses import replace
 
-    from homelabeazy.importer.guests import INTERNAL_KEYS
+    from homelabeazy.importer.config_keys import INTERNAL_KEYS
     from tests.support.pve_apidata import ApiDescription, config_property_spec
 
     api = ApiDescription.load()

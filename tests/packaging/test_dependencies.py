@@ -111,3 +111,18 @@ def test_importing_the_cli_loads_no_heavy_library(entry: str) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env_path
     )
     assert result.stdout.split() == [], f"`import {entry}` loaded {result.stdout.strip()}"
+
+
+def test_the_project_metadata_raises_no_build_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pip install -e .` printed a deprecation for `project.license` as a TOML table: the build
+    backend (the locked setuptools) reads pyproject.toml here with every warning recorded."""
+    import warnings
+
+    from setuptools.config.pyprojecttoml import apply_configuration
+    from setuptools.dist import Distribution
+
+    monkeypatch.chdir(REPO)  # the readme and package paths are relative to the project
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        apply_configuration(Distribution(), str(REPO / "pyproject.toml"))
+    assert [f"{w.category.__name__}: {w.message}" for w in caught] == []

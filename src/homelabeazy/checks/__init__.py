@@ -24,7 +24,7 @@ from homelabeazy.checks import (
     unmanaged,
 )
 from homelabeazy.checks.base import Check, Finding, checks_of
-from homelabeazy.config.load import LoadedConfig, parse_config, problem_at
+from homelabeazy.config.load import FieldPath, LoadedConfig, Shaped, problem_at, shape_config
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.errors import ConfigError, Problem
 
@@ -60,18 +60,37 @@ def run_checks(config: HomelabConfig) -> list[Finding]:
 
 
 def load_config(text: str, file: str = "homelab.yaml") -> LoadedConfig:
-    """Parse, validate the shape, run every semantic check; raise ConfigError with all errors."""
-    loaded = parse_config(text, file)
-    findings = run_checks(loaded.config)
+    """Parse, validate the shape, run every semantic check; raise ConfigError with all errors.
+
+    All at once: when the shape has problems, the checks still run on what remains (see
+    `config.load.Shaped`), and both are reported in one run, in the order of the file.
+    """
+    shaped = shape_config(text, file)
+    if shaped.loaded is None:
+        raise ConfigError(list(shaped.problems))
+    findings = [f for f in run_checks(shaped.loaded.config) if _believable(f.path, shaped)]
     located = [
-        (f, problem_at(loaded.source, f.path, f.message, f.hint, severity=f.severity, check=f.check))
+        (f, problem_at(shaped.loaded.source, f.path, f.message, f.hint, severity=f.severity, check=f.check))
         for f in findings
     ]
     errors = [problem for f, problem in located if f.severity == "error"]
     warnings = tuple(problem for f, problem in located if f.severity != "error")
+    if shaped.problems and not errors:
+        raise ConfigError(list(shaped.problems))
+    if shaped.problems:
+        raise ConfigError(sorted([*shaped.problems, *errors], key=_order))
     if errors:
         raise ConfigError(sorted(errors, key=_order) + list(warnings))
-    return LoadedConfig(loaded.config, loaded.source, warnings)
+    return LoadedConfig(shaped.loaded.config, shaped.loaded.source, warnings)
+
+
+def _believable(path: FieldPath, shaped: Shaped) -> bool:
+    """A finding is not about a part the shape check set aside (nor, for a value that took its
+    default, about anything that holds it)."""
+    for aside in shaped.set_aside:
+        if path[: len(aside)] == aside:
+            return False
+    return not any(aside[: len(path)] == path for aside in shaped.defaulted)
 
 
 def _order(problem: Problem) -> tuple[int, int]:

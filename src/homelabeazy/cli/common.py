@@ -11,7 +11,7 @@ import typer
 from homelabeazy.errors import UsageError
 
 if TYPE_CHECKING:  # the config and model packages load pydantic: only when a command needs them
-    from homelabeazy.config import LoadedConfig
+    from homelabeazy.config.load import LoadedConfig
     from homelabeazy.model import Homelab
 
 DEFAULT_CONFIG = Path("homelab.yaml")
@@ -40,17 +40,33 @@ def read_config(path: Path) -> LoadedConfig:
     from homelabeazy.checks import load_config
     from homelabeazy.config.load import MAX_CONFIG_BYTES
 
+    if path.is_dir() and (path / DEFAULT_CONFIG).is_file():
+        path = path / DEFAULT_CONFIG
     try:
         text = read_regular_text(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
-        raise UsageError(f"{path}: no such file (create one with `homelab init`)") from None
+        raise UsageError(f"{path}: no such file ({_where_to_look(path)})") from None
     except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory, expected homelab.yaml") from None
+        raise UsageError(f"{path}: is a directory without a homelab.yaml") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: is not UTF-8 text") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot be read: {exc.strerror}") from None
     return load_config(text, file=str(path))
+
+
+def _where_to_look(path: Path) -> str:
+    """The hint for a missing config: the homelab.yaml files one folder down, when the default was
+    asked for from the folder above a homelab (`homelab init my-homelab` puts it there)."""
+    if path != DEFAULT_CONFIG:
+        return "check the path, or create one with `homelab init`"
+    try:
+        found = sorted(p for p in Path().glob(f"*/{DEFAULT_CONFIG}") if p.is_file())[:3]
+    except OSError:
+        found = []
+    if not found:
+        return "create one with `homelab init`, or name it: FILE or -c FILE"
+    return "none here; did you mean " + " or ".join(str(p) for p in found) + "? name it: FILE or -c FILE"
 
 
 def load_homelab(path: Path) -> tuple[LoadedConfig, Homelab]:
@@ -60,6 +76,11 @@ def load_homelab(path: Path) -> tuple[LoadedConfig, Homelab]:
     loaded = read_config(path)
     return loaded, build(loaded.config)
 
+
+ConfigArg = Annotated[
+    Path, typer.Argument(help="The homelab.yaml to read (or the folder holding it).", show_default=True)
+]
+"""For commands with no other argument: the config is FILE, or `-c FILE` (default ./homelab.yaml)."""
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The homelab.yaml to read.")]
 """For commands with other arguments: the config is always `-c FILE` (default ./homelab.yaml)."""

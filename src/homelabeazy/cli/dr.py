@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from homelabeazy.cli import console
-from homelabeazy.cli.common import load_homelab
+from homelabeazy.cli.common import ConfigArg, ConfigFileOption, load_homelab, pick_config
 from homelabeazy.cli.users import BindDnOption, LdapCaOption, LdapUrlOption
 from homelabeazy.cli.vault_options import (
     DEFAULT_CONFIG,
     BootstrapOption,
     CaCertOption,
-    ConfigOption,
     VaultAddrOption,
     bootstrap_path,
     vault_adapter,
@@ -55,7 +54,8 @@ IdentityOption = Annotated[
 
 @app.command()
 def drill(  # noqa: PLR0917 - every Typer option is a parameter
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     vault_addr: VaultAddrOption = None,
     ca_cert: CaCertOption = None,
     bootstrap_file: BootstrapOption = None,
@@ -67,6 +67,7 @@ def drill(  # noqa: PLR0917 - every Typer option is a parameter
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
 ) -> int:
     """Restore the newest Vault and LDAP backups into scratch servers and compare them with live."""
+    config = pick_config(config, config_file)
     from homelabeazy.lifecycle.directory import ADMIN_SECRET, vault_password
     from homelabeazy.lifecycle.dr import store
     from homelabeazy.lifecycle.dr.drill import DrillInputs, run_drill

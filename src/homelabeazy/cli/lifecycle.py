@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from homelabeazy.cli import console
-from homelabeazy.cli.common import DEFAULT_CONFIG, ConfigFileOption, ConfigOption, load_homelab, pick_config
+from homelabeazy.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigArg,
+    ConfigFileOption,
+    ConfigOption,
+    load_homelab,
+    pick_config,
+)
 from homelabeazy.cli.vault_options import (
     BootstrapOption,
     CaCertOption,
@@ -32,7 +39,6 @@ if TYPE_CHECKING:
     from homelabeazy.model import Homelab
     from homelabeazy.ops.probes import Row
 
-ConfigArg = Annotated[Path, typer.Argument(help="The homelab.yaml to read.", show_default=True)]
 KubeconfigOpt = Annotated[
     Path | None,
     typer.Option("--kubeconfig", help="Cluster kubeconfig (default: the one `homelab up` fetched)."),
@@ -390,11 +396,13 @@ def _velero(config: Path, kubeconfig: Path | None) -> tuple[Homelab, Any]:
 
 @backup_app.command("now")
 def backup_now(
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     kubeconfig: KubeconfigOpt = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for completion.")] = 3600.0,
 ) -> int:
     """Back up every namespace now and wait until Velero completes it."""
+    config = pick_config(config, config_file)
     from homelabeazy.lifecycle.backup import Waiter
     from homelabeazy.lifecycle.backup import backup_now as take
 
@@ -407,9 +415,13 @@ def backup_now(
 
 @backup_app.command("list")
 def backup_list(
-    config: ConfigOption = DEFAULT_CONFIG, kubeconfig: KubeconfigOpt = None, as_json: JsonOpt = False
+    config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
+    kubeconfig: KubeconfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> int:
     """List Velero backups, newest first."""
+    config = pick_config(config, config_file)
     from homelabeazy.lifecycle.backup import list_backups
 
     _, kube = _velero(config, kubeconfig)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from homelabeazy.cli import console
-from homelabeazy.cli.common import DEFAULT_CONFIG, ConfigOption
+from homelabeazy.cli.common import DEFAULT_CONFIG, ConfigArg, ConfigFileOption, ConfigOption, pick_config
 from homelabeazy.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:  # netpolicy loads the config schema (pydantic): only when a command runs
@@ -188,14 +188,14 @@ def _answer_json(one: NameAnswer) -> dict[str, object]:
 
 
 @app.command()
-def matrix(config: ConfigOption = DEFAULT_CONFIG) -> int:
+def matrix(config: ConfigArg = DEFAULT_CONFIG, config_file: ConfigFileOption = None) -> int:
     """Zone x zone table: what each zone (rows) may open in each zone (columns)."""
     from rich.table import Table
 
     from homelabeazy.cli.common import load_homelab
     from homelabeazy.netpolicy import compile_policy, policy_for_homelab, reach
 
-    _, homelab = load_homelab(config)
+    _, homelab = load_homelab(pick_config(config, config_file))
     policy = policy_for_homelab(homelab)
     table = compile_policy(policy)
     styles = {"all": "green", "some": "yellow", "none": "red", "local": "dim"}

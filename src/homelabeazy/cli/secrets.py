@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from homelabeazy.cli import console
-from homelabeazy.cli.common import load_homelab
+from homelabeazy.cli.common import ConfigArg, ConfigFileOption, load_homelab, pick_config
 from homelabeazy.cli.vault_options import (
     DEFAULT_CONFIG,
     BootstrapOption,
@@ -52,7 +52,8 @@ def _print(report: Report) -> None:
 
 @app.command()
 def init(  # noqa: PLR0917 - every Typer option is a parameter
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     vault_addr: VaultAddrOption = None,
     ca_cert: CaCertOption = None,
     bootstrap_file: BootstrapOption = None,
@@ -60,6 +61,7 @@ def init(  # noqa: PLR0917 - every Typer option is a parameter
     kubernetes_ca_cert: KubeCaOption = None,
 ) -> int:
     """Initialise Vault once, keep its keys in a 0600 file outside the repo, unseal, configure."""
+    config = pick_config(config, config_file)
     from homelabeazy.lifecycle import secrets
 
     _, homelab = load_homelab(config)
@@ -75,12 +77,14 @@ def init(  # noqa: PLR0917 - every Typer option is a parameter
 
 @app.command()
 def unseal(
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     vault_addr: VaultAddrOption = None,
     ca_cert: CaCertOption = None,
     bootstrap_file: BootstrapOption = None,
 ) -> int:
     """Unseal Vault with the keys of the bootstrap file (after every Vault restart)."""
+    config = pick_config(config, config_file)
     from homelabeazy.lifecycle import secrets
 
     _, homelab = load_homelab(config)
@@ -91,7 +95,8 @@ def unseal(
 
 @app.command()
 def seed(  # noqa: PLR0917 - every Typer option is a parameter
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     vault_addr: VaultAddrOption = None,
     ca_cert: CaCertOption = None,
     bootstrap_file: BootstrapOption = None,
@@ -99,6 +104,7 @@ def seed(  # noqa: PLR0917 - every Typer option is a parameter
     kubernetes_ca_cert: KubeCaOption = None,
 ) -> int:
     """Generate every missing secret, write policies and auth roles; never overwrite a secret."""
+    config = pick_config(config, config_file)
     from homelabeazy.lifecycle import secrets
 
     _, homelab = load_homelab(config)
@@ -130,7 +136,8 @@ def rotate(
 
 @app.command()
 def status(  # noqa: PLR0917 - every Typer option is a parameter
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     vault_addr: VaultAddrOption = None,
     ca_cert: CaCertOption = None,
     bootstrap_file: BootstrapOption = None,
@@ -140,6 +147,7 @@ def status(  # noqa: PLR0917 - every Typer option is a parameter
     ] = 5.0,
 ) -> int:
     """Show whether Vault is initialised and unsealed, and which secrets and policies exist."""
+    config = pick_config(config, config_file)
     from homelabeazy.lifecycle import secrets
 
     _, homelab = load_homelab(config)

@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from homelabeazy.cli import console
-from homelabeazy.cli.common import load_homelab
+from homelabeazy.cli.common import ConfigArg, ConfigFileOption, load_homelab, pick_config
 from homelabeazy.cli.vault_options import (
     DEFAULT_CONFIG,
     BootstrapOption,
     CaCertOption,
-    ConfigOption,
     VaultAddrOption,
     bootstrap_path,
     vault_adapter,
@@ -37,8 +36,9 @@ def _bucket(homelab: Homelab, vault: VaultAdapter | None) -> ObjectStore:
     return open_store(homelab.config, vault, homelab.vault_kv_mount)
 
 
-def snapshot(
-    config: ConfigOption = DEFAULT_CONFIG,
+def snapshot(  # noqa: PLR0917 - every Typer option is a parameter
+    config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     to: Annotated[
         Path | None, typer.Option("--to", help="Write the snapshot to FILE (and FILE.sha256) instead of S3.")
     ] = None,
@@ -47,6 +47,7 @@ def snapshot(
     bootstrap_file: BootstrapOption = None,
 ) -> int:
     """Take a raft snapshot of Vault and store it in the backup bucket (or a file), with its checksum."""
+    config = pick_config(config, config_file)
     from homelabeazy.lifecycle.dr import vault_snapshots
     from homelabeazy.lifecycle.dr.store import require_safe_bucket
 
@@ -78,7 +79,8 @@ def _load(homelab: Homelab, source: Path | None, latest: bool) -> Snapshot:
 
 
 def restore(  # noqa: PLR0917 - every Typer option is a parameter
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     source: Annotated[
         Path | None, typer.Option("--from", help="A snapshot file (with FILE.sha256 beside it).")
     ] = None,
@@ -91,6 +93,7 @@ def restore(  # noqa: PLR0917 - every Typer option is a parameter
     bootstrap_file: BootstrapOption = None,
 ) -> int:
     """Replace every secret in Vault with a verified raft snapshot (snapshot-force: fresh Vaults too)."""
+    config = pick_config(config, config_file)
     from homelabeazy.lifecycle.dr import vault_snapshots
 
     _, homelab = load_homelab(config)
@@ -116,10 +119,12 @@ def restore(  # noqa: PLR0917 - every Typer option is a parameter
 
 def backup(
     to: Annotated[Path, typer.Option("--to", help="The encrypted backup to write (FILE.age).")],
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     bootstrap_file: BootstrapOption = None,
 ) -> int:
     """Encrypt the bootstrap file (unseal keys, root token) to services.vault.age_recipients."""
+    config = pick_config(config, config_file)
     from homelabeazy.lifecycle.dr import bootstrap_backup
 
     _, homelab = load_homelab(config)
@@ -130,16 +135,18 @@ def backup(
     return ExitCode.OK
 
 
-def restore_bootstrap(
+def restore_bootstrap(  # noqa: PLR0917 - every Typer option is a parameter
     source: Annotated[Path, typer.Option("--from", help="The encrypted backup (FILE.age).")],
     identity: Annotated[Path, typer.Option("--identity", help="age identity file (AGE-SECRET-KEY-1…).")],
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
     bootstrap_file: BootstrapOption = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace a different bootstrap file already at its home.")
     ] = False,
 ) -> int:
     """Decrypt a bootstrap backup into the bootstrap file's 0600 home (nothing else is written)."""
+    config = pick_config(config, config_file)
     from homelabeazy.lifecycle.dr import bootstrap_backup
 
     _, homelab = load_homelab(config)

@@ -6,16 +6,20 @@ line, and is never printed; generated passwords go to Vault at users/<username>.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, get_args, get_type_hints
 
 import typer
 
 from homelabeazy.cli import console
-from homelabeazy.cli.common import load_homelab
+from homelabeazy.cli.common import ConfigArg, ConfigFileOption, load_homelab, pick_config
 from homelabeazy.cli.vault_options import (
     DEFAULT_CONFIG,
     BootstrapOption,
@@ -53,26 +57,37 @@ LdapCaOption = Annotated[
 UsernameArg = Annotated[str, typer.Argument(help="Login name (uid).")]
 
 
+@dataclass(frozen=True)
+class DirectoryOptions:
+    """The options every users command shares: the config, the directory, and Vault.
+
+    Declared once here; `_directory_command` turns these fields into each command's options.
+    """
+
+    config: ConfigOption = DEFAULT_CONFIG
+    ldap_url: LdapUrlOption = None
+    bind_dn: BindDnOption = None
+    ldap_ca_cert: LdapCaOption = None
+    vault_addr: VaultAddrOption = None
+    ca_cert: CaCertOption = None
+    bootstrap_file: BootstrapOption = None
+
+    def connect(self) -> Connection:
+        """Load the config and check the directory is named (before anything is asked of it)."""
+        return Connection(self)
+
+
 class Connection:
     """Everything a users command needs to reach LDAP and, when needed, Vault."""
 
-    def __init__(  # noqa: PLR0917 - mirrors the shared options
-        self,
-        config: Path,
-        ldap_url: str | None,
-        bind_dn: str | None,
-        ldap_ca_cert: Path | None,
-        vault_addr: str | None,
-        ca_cert: Path | None,
-        bootstrap_file: Path | None,
-    ) -> None:
-        _, self.homelab = load_homelab(config)
-        if not ldap_url:
+    def __init__(self, options: DirectoryOptions) -> None:
+        _, self.homelab = load_homelab(options.config)
+        if not options.ldap_url:
             raise UsageError("no LDAP URL: pass --ldap-url or set LDAP_URL")
-        self.ldap_url = ldap_url
-        self.bind_dn = bind_dn or self.homelab.ldap.admin_dn
-        self.ldap_ca_cert = str(ldap_ca_cert) if ldap_ca_cert else None
-        self._vault_args = (vault_addr, ca_cert, bootstrap_file)
+        self.ldap_url = options.ldap_url
+        self.bind_dn = options.bind_dn or self.homelab.ldap.admin_dn
+        self.ldap_ca_cert = str(options.ldap_ca_cert) if options.ldap_ca_cert else None
+        self._vault_args = (options.vault_addr, options.ca_cert, options.bootstrap_file)
 
     def vault(self) -> VaultAdapter:
         """The Vault adapter (only built when a command needs Vault)."""
@@ -89,16 +104,63 @@ class Connection:
         return LdapAdapter(self.ldap_url, self.bind_dn, password, self.ldap_ca_cert)
 
 
-def _connection(  # noqa: PLR0917 - mirrors the shared options
-    config: Path,
-    ldap_url: str | None,
-    bind_dn: str | None,
-    ldap_ca_cert: Path | None,
-    vault_addr: str | None,
-    ca_cert: Path | None,
-    bootstrap_file: Path | None,
-) -> Connection:
-    return Connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
+def _shared_parameters(config_argument: bool) -> list[inspect.Parameter]:
+    """The shared options as parameters; with `config_argument`, the config is also taken as the
+    command's argument (FILE), as by every command that has no argument of its own."""
+    hints = get_type_hints(DirectoryOptions, include_extras=True)
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    shared = [
+        inspect.Parameter(f.name, keyword, annotation=hints[f.name], default=f.default)
+        for f in fields(DirectoryOptions)
+    ]
+    if not config_argument:
+        return shared
+    config = [
+        inspect.Parameter("config", keyword, annotation=ConfigArg, default=DEFAULT_CONFIG),
+        inspect.Parameter("config_file", keyword, annotation=ConfigFileOption, default=None),
+    ]
+    return config + [p for p in shared if p.name != "config"]
+
+
+def _is_argument(annotation: Any) -> bool:
+    return any(isinstance(meta, typer.models.ArgumentInfo) for meta in get_args(annotation)[1:])
+
+
+def _directory_command(name: str | None = None) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Register a users command whose `options: DirectoryOptions` parameter stands for the shared options.
+
+    Typer reads options from the signature, so the command's signature is rewritten with the shared
+    options in place of `options` (where they show in --help), and they are bundled again on the
+    way in: every command keeps the same options without declaring them again.
+    """
+
+    def register(command: Callable[..., int]) -> Callable[..., int]:
+        hints = get_type_hints(command, include_extras=True)
+        config_argument = not any(_is_argument(hint) for name, hint in hints.items() if name != "return")
+        shared = _shared_parameters(config_argument)
+        parameters: list[inspect.Parameter] = []
+        for parameter in inspect.signature(command).parameters.values():
+            if parameter.name == "options":
+                parameters.extend(shared)
+            else:
+                parameters.append(
+                    parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[parameter.name])
+                )
+
+        @functools.wraps(command)
+        def with_options(**given: Any) -> int:
+            values = {p.name: given.pop(p.name) for p in shared}
+            if config_argument:
+                values["config"] = pick_config(values["config"], values.pop("config_file"))
+            options = DirectoryOptions(**values)
+            return command(options=options, **given)
+
+        with_options.__signature__ = inspect.Signature(parameters, return_annotation=int)  # type: ignore[attr-defined]
+        with_options.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": int}
+        app.command(name)(with_options)
+        return command
+
+    return register
 
 
 def _print(report: DirectoryReport) -> None:
@@ -108,15 +170,9 @@ def _print(report: DirectoryReport) -> None:
         console.info(f"  unchanged: {line}")
 
 
-@app.command()
-def bootstrap(  # noqa: PLR0917 - every Typer option is a parameter
-    config: ConfigOption = DEFAULT_CONFIG,
-    ldap_url: LdapUrlOption = None,
-    bind_dn: BindDnOption = None,
-    ldap_ca_cert: LdapCaOption = None,
-    vault_addr: VaultAddrOption = None,
-    ca_cert: CaCertOption = None,
-    bootstrap_file: BootstrapOption = None,
+@_directory_command()
+def bootstrap(
+    options: DirectoryOptions,
     print_ldif: Annotated[
         bool, typer.Option("--print-ldif", help="Print the directory's LDIF (no passwords) and stop.")
     ] = False,
@@ -125,10 +181,10 @@ def bootstrap(  # noqa: PLR0917 - every Typer option is a parameter
     from homelabeazy.lifecycle import directory
 
     if print_ldif:
-        _, homelab = load_homelab(config)
+        _, homelab = load_homelab(options.config)
         console.out.out(directory.render_ldif(directory.directory_entries(homelab)), end="")
         return ExitCode.OK
-    conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
+    conn = options.connect()
     vault = conn.vault()
     passwords = directory.passwords_from_vault(vault, conn.homelab)
     with conn.ldap() as ldap:
@@ -136,15 +192,9 @@ def bootstrap(  # noqa: PLR0917 - every Typer option is a parameter
     return ExitCode.OK
 
 
-@app.command("list")
-def list_users(  # noqa: PLR0917 - every Typer option is a parameter
-    config: ConfigOption = DEFAULT_CONFIG,
-    ldap_url: LdapUrlOption = None,
-    bind_dn: BindDnOption = None,
-    ldap_ca_cert: LdapCaOption = None,
-    vault_addr: VaultAddrOption = None,
-    ca_cert: CaCertOption = None,
-    bootstrap_file: BootstrapOption = None,
+@_directory_command("list")
+def list_users(
+    options: DirectoryOptions,
     as_json: Annotated[bool, typer.Option("--json", help="Print users as JSON on stdout.")] = False,
 ) -> int:
     """List people with their name, e-mail and groups."""
@@ -152,7 +202,7 @@ def list_users(  # noqa: PLR0917 - every Typer option is a parameter
 
     from homelabeazy.lifecycle import directory
 
-    conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
+    conn = options.connect()
     with conn.ldap() as ldap:
         rows = directory.list_users(ldap, conn.homelab.ldap)
     if as_json:
@@ -165,21 +215,16 @@ def list_users(  # noqa: PLR0917 - every Typer option is a parameter
     return ExitCode.OK
 
 
-@app.command()
-def add(  # noqa: PLR0917 - every Typer option is a parameter
+@_directory_command()
+def add(
     username: UsernameArg,
     name: Annotated[str, typer.Option("--name", help="Full name (cn).")],
     email: Annotated[str, typer.Option("--email", help="E-mail address.")],
     group: Annotated[
         list[str] | None, typer.Option("--group", "-g", help="A group to join (repeatable).")
     ] = None,
-    config: ConfigOption = DEFAULT_CONFIG,
-    ldap_url: LdapUrlOption = None,
-    bind_dn: BindDnOption = None,
-    ldap_ca_cert: LdapCaOption = None,
-    vault_addr: VaultAddrOption = None,
-    ca_cert: CaCertOption = None,
-    bootstrap_file: BootstrapOption = None,
+    *,
+    options: DirectoryOptions,
 ) -> int:
     """Add a person; the initial password is generated and kept in Vault at users/<username>."""
     from homelabeazy.config.schema import UserConfig
@@ -189,7 +234,7 @@ def add(  # noqa: PLR0917 - every Typer option is a parameter
         UserConfig(username=username, display_name=name, email=email, groups=list(group or []))
     except ValueError as exc:
         raise UsageError(f"invalid user: {exc}") from None
-    conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
+    conn = options.connect()
     layout = conn.homelab.ldap
     vault = conn.vault()
     with conn.ldap() as ldap:
@@ -202,28 +247,19 @@ def add(  # noqa: PLR0917 - every Typer option is a parameter
     return ExitCode.OK
 
 
-@app.command()
-def remove(  # noqa: PLR0917 - every Typer option is a parameter
-    username: UsernameArg,
-    config: ConfigOption = DEFAULT_CONFIG,
-    ldap_url: LdapUrlOption = None,
-    bind_dn: BindDnOption = None,
-    ldap_ca_cert: LdapCaOption = None,
-    vault_addr: VaultAddrOption = None,
-    ca_cert: CaCertOption = None,
-    bootstrap_file: BootstrapOption = None,
-) -> int:
+@_directory_command()
+def remove(username: UsernameArg, options: DirectoryOptions) -> int:
     """Remove a person from every group and delete them."""
     from homelabeazy.lifecycle import directory
 
-    conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
+    conn = options.connect()
     with conn.ldap() as ldap:
         _print(directory.remove_user(ldap, conn.homelab.ldap, username))
     return ExitCode.OK
 
 
-@app.command()
-def passwd(  # noqa: PLR0917 - every Typer option is a parameter
+@_directory_command()
+def passwd(
     username: UsernameArg,
     generate: Annotated[
         bool, typer.Option("--generate", help="Generate a new password and keep it in Vault (users/<name>).")
@@ -231,20 +267,15 @@ def passwd(  # noqa: PLR0917 - every Typer option is a parameter
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the new password from standard input.")
     ] = False,
-    config: ConfigOption = DEFAULT_CONFIG,
-    ldap_url: LdapUrlOption = None,
-    bind_dn: BindDnOption = None,
-    ldap_ca_cert: LdapCaOption = None,
-    vault_addr: VaultAddrOption = None,
-    ca_cert: CaCertOption = None,
-    bootstrap_file: BootstrapOption = None,
+    *,
+    options: DirectoryOptions,
 ) -> int:
     """Change a person's password (typed twice, from stdin, or generated into Vault)."""
     from homelabeazy.lifecycle import directory
 
     if generate and password_stdin:
         raise UsageError("choose one of --generate and --password-stdin")
-    conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
+    conn = options.connect()
     layout = conn.homelab.ldap
     with conn.ldap() as ldap:
         directory.require_user(ldap, layout, username)
@@ -262,23 +293,18 @@ def passwd(  # noqa: PLR0917 - every Typer option is a parameter
     return ExitCode.OK
 
 
-@app.command()
-def groups(  # noqa: PLR0917 - every Typer option is a parameter
+@_directory_command()
+def groups(
     username: UsernameArg,
     add: Annotated[list[str] | None, typer.Option("--add", help="Group to join (repeatable).")] = None,
     remove: Annotated[list[str] | None, typer.Option("--remove", help="Group to leave (repeatable).")] = None,
-    config: ConfigOption = DEFAULT_CONFIG,
-    ldap_url: LdapUrlOption = None,
-    bind_dn: BindDnOption = None,
-    ldap_ca_cert: LdapCaOption = None,
-    vault_addr: VaultAddrOption = None,
-    ca_cert: CaCertOption = None,
-    bootstrap_file: BootstrapOption = None,
+    *,
+    options: DirectoryOptions,
 ) -> int:
     """Show a person's groups, or change them with --add / --remove."""
     from homelabeazy.lifecycle import directory
 
-    conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
+    conn = options.connect()
     layout = conn.homelab.ldap
     with conn.ldap() as ldap:
         if add or remove:
@@ -298,19 +324,14 @@ def _backup_store(conn: Connection) -> ObjectStore:
     return store.open_store(conn.homelab.config, vault, conn.homelab.vault_kv_mount)
 
 
-@app.command("export")
-def export_directory(  # noqa: PLR0917 - every Typer option is a parameter
+@_directory_command("export")
+def export_directory(
     to: Annotated[
         Path | None,
         typer.Option("--to", help="Write the LDIF (0600) and FILE.sha256 here instead of the backup bucket."),
     ] = None,
-    config: ConfigOption = DEFAULT_CONFIG,
-    ldap_url: LdapUrlOption = None,
-    bind_dn: BindDnOption = None,
-    ldap_ca_cert: LdapCaOption = None,
-    vault_addr: VaultAddrOption = None,
-    ca_cert: CaCertOption = None,
-    bootstrap_file: BootstrapOption = None,
+    *,
+    options: DirectoryOptions,
 ) -> int:
     """Export every entry under the base DN, password hashes included, as LDIF (to the backup bucket
     under homelab-dr/ldap-ldif/ beside Velero's folder, keeping services.openldap.exports.keep of
@@ -318,10 +339,10 @@ def export_directory(  # noqa: PLR0917 - every Typer option is a parameter
     from homelabeazy.lifecycle.dr import directory_backup
     from homelabeazy.model import dr_artifacts
 
-    conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
+    conn = options.connect()
     base = conn.homelab.ldap.base_dn
     if to is not None:
-        directory_backup.ensure_outside_repo(to, config.parent)
+        directory_backup.ensure_outside_repo(to, options.config.parent)
     else:
         from homelabeazy.lifecycle.dr.store import require_safe_bucket
 
@@ -341,8 +362,8 @@ def export_directory(  # noqa: PLR0917 - every Typer option is a parameter
     return ExitCode.OK
 
 
-@app.command("import")
-def import_directory(  # noqa: PLR0917 - every Typer option is a parameter
+@_directory_command("import")
+def import_directory(
     source: Annotated[
         Path | None, typer.Option("--from", help="A backup file (FILE.sha256 must be beside it).")
     ] = None,
@@ -353,13 +374,8 @@ def import_directory(  # noqa: PLR0917 - every Typer option is a parameter
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask before changing the directory.")
     ] = False,
-    config: ConfigOption = DEFAULT_CONFIG,
-    ldap_url: LdapUrlOption = None,
-    bind_dn: BindDnOption = None,
-    ldap_ca_cert: LdapCaOption = None,
-    vault_addr: VaultAddrOption = None,
-    ca_cert: CaCertOption = None,
-    bootstrap_file: BootstrapOption = None,
+    *,
+    options: DirectoryOptions,
 ) -> int:
     """Restore users, groups and password hashes from a backup: add what is missing, replace what
     differs (and with --prune delete what the backup lacks). The backup's checksum and every entry
@@ -369,7 +385,7 @@ def import_directory(  # noqa: PLR0917 - every Typer option is a parameter
 
     if (source is None) == (not latest):
         raise UsageError("pass exactly one of --from FILE and --latest")
-    conn = _connection(config, ldap_url, bind_dn, ldap_ca_cert, vault_addr, ca_cert, bootstrap_file)
+    conn = options.connect()
     base = conn.homelab.ldap.base_dn
     if source is not None:
         data, name = directory_backup.load_backup(source), str(source)

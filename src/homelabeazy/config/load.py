@@ -445,9 +445,87 @@ def problem_at(
 def parse_config(text: str, file: str = "homelab.yaml") -> LoadedConfig:
     """Parse and validate the shape (types, patterns, unknown keys); raise ConfigError with every
     shape error. The semantic checks run above this (`homelabeazy.checks.load_config`)."""
+    shaped = shape_config(text, file)
+    if shaped.problems:
+        raise ConfigError(list(shaped.problems))
+    assert shaped.loaded is not None  # no shape problem: the config validated
+    return shaped.loaded
+
+
+@dataclass(frozen=True)
+class Shaped:
+    """The shape check of one file: its problems, and the config that remains without the parts
+    they point at (None when what remains does not validate either).
+
+    The semantic checks can still run on `loaded` when there are problems, so one run reports an
+    unknown key and a VIP outside its VLAN together; their findings on a `set_aside` path (or, for
+    a value replaced by its default, above it) are not to be believed and must be dropped.
+    """
+
+    problems: tuple[Problem, ...]
+    loaded: LoadedConfig | None
+    set_aside: tuple[FieldPath, ...] = ()
+    """Paths of the keys left out (unknown keys) and values left to their default (invalid ones)."""
+    defaulted: tuple[FieldPath, ...] = ()
+    """Of those, the values that took their default: findings about anything holding them are
+    about a value the user did not write."""
+
+
+MAX_SET_ASIDE = 50
+"""A file with more shape problems than this is not worth a semantic pass: report the shape."""
+
+
+def shape_config(text: str, file: str = "homelab.yaml") -> Shaped:
+    """Parse and validate the shape; on shape problems, validate the rest once more without the
+    keys and values they point at (see `Shaped`). Raises ConfigError only for unreadable YAML."""
     data, smap = parse_yaml(text, file)
     try:
-        config = HomelabConfig.model_validate(data)
+        return Shaped((), LoadedConfig(HomelabConfig.model_validate(data), smap))
     except ValidationError as exc:
-        raise ConfigError(_pydantic_problems(exc, smap)) from None
-    return LoadedConfig(config, smap)
+        problems = tuple(_pydantic_problems(exc, smap))
+        errors = exc.errors()
+    unknown = [_user_path(tuple(e["loc"])) for e in errors if e["type"] == "extra_forbidden"]
+    invalid = [_user_path(tuple(e["loc"])) for e in errors if e["type"] != "extra_forbidden"]
+    if len(unknown) + len(invalid) > MAX_SET_ASIDE or not _defaultable(invalid):
+        return Shaped(problems, None)
+    rest = _without(data, [*unknown, *invalid])
+    try:
+        config = HomelabConfig.model_validate(rest)
+    except ValidationError:
+        return Shaped(problems, None)
+    return Shaped(problems, LoadedConfig(config, smap), (*unknown, *invalid), tuple(invalid))
+
+
+def _defaultable(paths: list[FieldPath]) -> bool:
+    """Each invalid value is a mapping key whose field has a default: leaving it out keeps every
+    list index and every required field where it was (else the rest means something else)."""
+    for path in paths:
+        if not path or not isinstance(path[-1], str):
+            return False
+        model = _model_at(path[:-1])
+        if model is None:
+            return False
+        fields = {info.alias or name: info for name, info in model.model_fields.items()}
+        info = fields.get(path[-1])
+        if info is None or info.is_required():
+            return False
+    return True
+
+
+def _without(data: Any, paths: list[FieldPath]) -> Any:
+    """A copy of `data` without the keys at `paths` (each ends in a mapping key)."""
+    if not paths:
+        return data
+    if isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            if (key,) in paths:
+                continue
+            out[key] = _without(value, [p[1:] for p in paths if p[:1] == (key,) and len(p) > 1])
+        return out
+    if isinstance(data, list):
+        return [
+            _without(item, [p[1:] for p in paths if p[:1] == (i,) and len(p) > 1])
+            for i, item in enumerate(data)
+        ]
+    return data

@@ -4,7 +4,10 @@ No I/O here: `lifecycle/importer.py` reads the estate through `ops/proxmox.py` a
 configs to `parse_guest`; `render_import` turns the parsed guests into files for the writer.
 """
 
-from homelabeazy.importer.guests import Container, GuestConfigError, Unmapped, Vm, parse_guest
+from homelabeazy.importer.config_keys import GuestConfigError, Unmapped
+from homelabeazy.importer.guests import Guest, parse_guest
+from homelabeazy.importer.lxc import Container
+from homelabeazy.importer.qemu import Vm
 from homelabeazy.importer.terraform import render_import
 
-__all__ = ["Container", "GuestConfigError", "Unmapped", "Vm", "parse_guest", "render_import"]
+__all__ = ["Container", "Guest", "GuestConfigError", "Unmapped", "Vm", "parse_guest", "render_import"]

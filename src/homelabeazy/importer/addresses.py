@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from homelabeazy.importer.guests import Guest, Vm
+from homelabeazy.importer.guests import Guest
+from homelabeazy.importer.qemu import Vm
 
 VM_TYPE = "proxmox_virtual_environment_vm"
 CONTAINER_TYPE = "proxmox_virtual_environment_container"

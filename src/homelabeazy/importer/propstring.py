@@ -8,6 +8,8 @@ functions are the only place that syntax is understood.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import unquote
 
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)([KMGT]?)$")
@@ -100,3 +102,43 @@ def volume_datastore(volume: str) -> str | None:
     if volume.startswith("/") or ":" not in volume:
         return None
     return volume.split(":", 1)[0]
+
+
+Convert = Callable[[str, str], Any]
+"""A sub-key's value and name -> its typed value (the name goes into the error message)."""
+
+FieldSpec = Mapping[str, tuple[str, Convert]]
+"""One property-string format: dataclass field -> (the sub-key holding it, how to convert it)."""
+
+
+def as_text(value: str, _key: str) -> str:
+    """A sub-key kept as written (a cache mode, a MAC address, a file id)."""
+    return value
+
+
+def as_bool(value: str, _key: str) -> bool:
+    """A Proxmox boolean sub-key (`iothread=1`)."""
+    return parse_bool(value)
+
+
+def as_int(value: str, key: str) -> int:
+    """An integer sub-key (`tag=10`); a malformed one names the sub-key."""
+    return parse_int(value, key)
+
+
+def as_float(value: str, _key: str) -> float:
+    """A decimal sub-key (`rate=12.5`, MB/s)."""
+    return float(value)
+
+
+def read_fields(props: Mapping[str, str], spec: FieldSpec) -> dict[str, Any]:
+    """The spec's fields from split sub-keys, None where a sub-key is absent.
+
+    Converted in the spec's order, so the first malformed value is the one reported.
+    """
+    return {name: convert(props[key], key) if key in props else None for name, (key, convert) in spec.items()}
+
+
+def spec_keys(spec: FieldSpec) -> set[str]:
+    """The sub-keys a spec maps: with the format's own keys, what is *not* reported as unmapped."""
+    return {key for key, _ in spec.values()}

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from homelabeazy.importer.addresses import ReadFailure, resource_address
-from homelabeazy.importer.guests import Container, Guest
+from homelabeazy.importer.guests import Guest
+from homelabeazy.importer.lxc import Container
 
 
 def _cell(text: str) -> str:

@@ -16,15 +16,12 @@ from homelabeazy.importer.addresses import (
     resource_address,
     resource_name,
 )
-from homelabeazy.importer.guests import (
-    CloudInit,
-    Container,
-    ContainerNic,
-    Guest,
-    IpConfig,
-    Vm,
-)
+from homelabeazy.importer.cloudinit import CloudInit
+from homelabeazy.importer.guests import Guest
 from homelabeazy.importer.hcl import Attr, Block, Expr, quote, render
+from homelabeazy.importer.lxc import Container
+from homelabeazy.importer.nics import ContainerNic, IpConfig
+from homelabeazy.importer.qemu import Vm
 from homelabeazy.importer.report import report_markdown
 
 PROVIDER_SOURCE = "bpg/proxmox"

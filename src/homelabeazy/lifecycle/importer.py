@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from homelabeazy.errors import ExternalSystemError
+from homelabeazy.importer import Guest, GuestConfigError, parse_guest
 from homelabeazy.importer.addresses import ReadFailure
-from homelabeazy.importer.guests import Guest, GuestConfigError, parse_guest
 from homelabeazy.lifecycle.import_limits import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
 GUEST_KINDS = ("qemu", "lxc")
