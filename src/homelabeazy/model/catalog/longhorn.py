@@ -44,7 +44,8 @@ install; the RequiredPackages node condition; longhornctl v1.10.1 `install prefl
   explicitly, and `iscsi_tcp` is loaded before it (the docs ask for it, longhornctl does not);
 - nfs-common (`mount.nfs`, NFSv4 client) for ReadWriteMany volumes and NFS backup targets;
 - cryptsetup, dmsetup and `dm_crypt` for encrypted volumes;
-- `nfs` loaded, as longhornctl's installer does, so the NFSClientInstalled condition holds at boot.
+- `nfs` loaded at boot, as longhornctl's installer loads it on apt systems (mount.nfs would load it
+  on first use anyway).
 The experimental V2 (SPDK) data engine needs more (hugepages, vfio_pci, nvme_tcp): not declared,
 because the homelab does not turn it on."""
 
