@@ -14,6 +14,7 @@ from typing import Any
 from homelabeazy.converge.flows import check_flows
 from homelabeazy.converge.health import check_health
 from homelabeazy.converge.hosts import check_hosts
+from homelabeazy.converge.images import check_images
 from homelabeazy.converge.ordering import check_ordering
 from homelabeazy.converge.references import check_references
 from homelabeazy.converge.schema import check_schema
@@ -39,6 +40,7 @@ CHECKS: list[tuple[str, CheckFn]] = [
     ("health", check_health),
     ("storage", check_storage),
     ("host", check_hosts),
+    ("image", check_images),
 ]
 """(name, check) in the order they run and are reported."""
 

@@ -31,7 +31,8 @@ ETCD_METRICS_PORT = 2381
 """etcd's metrics and /health, plain HTTP without authentication, on each server's node address
 once `etcd-expose-metrics` is set (the k3s_server role sets it, for Prometheus)."""
 KUBE_VIP_METRICS_PORT = 2112
-"""kube-vip's Prometheus endpoint (its default `:2112`, every address of a server: host network)."""
+"""kube-vip's Prometheus endpoint (its default port), which the k3s_server role binds to each
+server's own address (`prometheus_server`; without it, every address of the host network)."""
 METRICS_PORTS = (KUBE_VIP_METRICS_PORT, ETCD_METRICS_PORT)
 """The unauthenticated metrics listeners on the nodes that only the cluster may reach."""
 

@@ -153,6 +153,15 @@ class HostNeeds:
 
 
 @dataclass(frozen=True)
+class ImageValue:
+    """Where the service's chart takes one container's image from: its values key (the mapping
+    holding `repository` and `tag`), so a finding about that image names the line to change."""
+
+    container: str
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ServiceEntry:
     """A resolved core service, as the model and every renderer see it."""
 
@@ -181,3 +190,5 @@ class ServiceEntry:
     k3s_disable: tuple[str, ...] = ()
     """K3s packaged components it replaces (`local-storage`): K3s must not deploy them, so they go
     into the servers' `disable` list."""
+    image_values: tuple[ImageValue, ...] = ()
+    """The values keys of the images its chart runs, for containers whose key is not obvious."""

@@ -18,7 +18,7 @@ from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import health_finding
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.node_setup import ETCD_METRICS_PORT
+from homelabeazy.model.node_setup import ETCD_METRICS_PORT, KUBE_VIP_METRICS_PORT
 from homelabeazy.model.service import STORAGE, ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.5.3")
@@ -274,7 +274,8 @@ def unseen_namespaces_of(state: DesiredState) -> set[str]:
 
 def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
     """Prometheus scrapes every ServiceMonitor's Services, node-exporter and the kubelet on every
-    node, etcd on every server, and the API through the VIP (how `KubeVipDown` sees the VIP);
+    node, etcd and kube-vip on every server, and the API through the VIP (how
+    `HomelabApiVipUnreachable` sees the VIP);
     Alertmanager reaches the receivers."""
     for prometheus in state.of_kind("Prometheus", GROUP):
         clients = Clients(prometheus.namespace or "", prometheus_labels(prometheus.name), "Prometheus")
@@ -286,6 +287,7 @@ def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
             yield FlowNeed(clients, str(node.ip), KUBELET_PORT, "scrape the kubelet", prometheus)
         for server in homelab.servers:
             yield FlowNeed(clients, str(server.ip), ETCD_METRICS_PORT, "scrape etcd", prometheus)
+            yield FlowNeed(clients, str(server.ip), KUBE_VIP_METRICS_PORT, "scrape kube-vip", prometheus)
         yield FlowNeed(clients, str(homelab.cluster.vip), API_PORT, "probe the API VIP", prometheus)
     notify = homelab.config.services.monitoring.notify
     for alertmanager in state.of_kind("Alertmanager", GROUP):
