@@ -37,7 +37,7 @@ NEED_FIELDS = (
 """(kind as `HostNeeds.items()` names it, key under `node_needs`)."""
 
 
-_ANSIBLE_VARS_LOADER: Any = type("AnsibleVarsLoader", (yaml.SafeLoader,), {})
+_ANSIBLE_VARS_LOADER: Any = type("AnsibleVarsLoader", (getattr(yaml, "CSafeLoader", yaml.SafeLoader),), {})
 """YAML as Ansible reads group_vars: `!unsafe` marks a string as data, and it is still a string."""
 _ANSIBLE_VARS_LOADER.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
 
