@@ -13,13 +13,21 @@ from typing import Any
 
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.made import labelled_pod, made_beside
-from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url, url_host_port
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import health_finding
 from homelabeazy.model.homelab import Homelab
 from homelabeazy.model.node_setup import ETCD_METRICS_PORT, KUBE_VIP_METRICS_PORT
-from homelabeazy.model.service import STORAGE, ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
+from homelabeazy.model.service import (
+    STORAGE,
+    ChartPin,
+    OutsideName,
+    OwnedValue,
+    RouteSpec,
+    SecretSpec,
+    ServiceEntry,
+)
 
 CHART = ChartPin("https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.5.3")
 GROUP = "monitoring.coreos.com"
@@ -107,7 +115,28 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         depends_on=(STORAGE,),
         creates=operator_objects,
         health_checks=(monitors_find_their_services,),
+        reaches=_receivers(config),
     )
+
+
+def _receivers(config: HomelabConfig) -> tuple[OutsideName, ...]:
+    """Where Alertmanager sends alerts: the ntfy server, the SMTP server, the webhook."""
+    notify = config.services.monitoring.notify
+    at = ("services", "monitoring", "notify")
+    out = []
+    if notify.ntfy is not None:
+        out.append(
+            OutsideName(*url_host_port(notify.ntfy.server), (*at, "ntfy", "server"), "Alertmanager (ntfy)")
+        )
+    if notify.email is not None:
+        out.append(
+            OutsideName(notify.email.host, notify.email.port, (*at, "email", "host"), "Alertmanager (e-mail)")
+        )
+    if notify.webhook is not None:
+        out.append(
+            OutsideName(*url_host_port(notify.webhook.url), (*at, "webhook", "url"), "Alertmanager (webhook)")
+        )
+    return tuple(out)
 
 
 def operator_objects(state: DesiredState) -> Iterator[DesiredObject]:
