@@ -113,7 +113,7 @@ PYTEST := PYTHONDONTWRITEBYTECODE= PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python 
 # The docs tests keep their Chromium screenshots in $(SHOTS); pytest's summary lists their paths.
 # CI prints the 25 slowest tests so they stay visible.
 SHOTS := $(CURDIR)/.cache/docs-screenshots
-test: setup system-deps node-tools lint typecheck
+test: setup system-deps node-tools charts lint typecheck
 	HOMELAB_SHARED=$(SHARED) HOMELAB_NODE_TOOLS=$(CURDIR)/$(NODE_TOOLS) HOMELAB_DOCS_SCREENSHOTS=$(SHOTS) \
 	  $(PYTEST) $(XDIST) --durations=25
 

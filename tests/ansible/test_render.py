@@ -14,6 +14,7 @@ from homelabeazy.model import Homelab
 from homelabeazy.model.k3s_config import PER_NODE_FLAGS
 from homelabeazy.render import ansible
 from homelabeazy.render.inventory import inventory_for
+from tests.gitops.conftest import example_data, homelab_from  # noqa: F401 - the variants' fixture
 from tests.support.golden import assert_golden
 
 
@@ -62,6 +63,37 @@ def test_cluster_vars_come_from_the_model(example_homelab: Homelab) -> None:
     assert everything["homelab_airgap"] is model.airgap
     assert everything["homelab_kubeconfig_path"] == f"~/.kube/{example_homelab.name}.yaml"
     assert everything["homelab_apply_kernel"] is everything["homelab_start_services"] is True
+
+
+def test_the_example_node_gets_no_service_needs_and_a_metrics_firewall(example_homelab: Homelab) -> None:
+    cluster = _load(ansible.render(example_homelab)["ansible/group_vars/k3s_cluster.yml"])
+    assert cluster["node_needs"] == {"packages": [], "services": [], "kernel_modules": [], "sysctls": {}}
+    assert cluster["node_metrics_firewall"] == {
+        "ports": [2112, 2381],
+        "sources": [
+            "10.42.0.0/16",
+            "10.10.10.20",
+            "10.10.10.21",
+            "10.10.10.22",
+            "10.10.10.25",
+            "10.10.10.26",
+        ],
+    }
+
+
+def test_longhorn_on_gives_every_node_its_needs_and_disables_local_path(homelab_from) -> None:  # noqa: F811
+    """Issue 25, defects 1 and 13: with Longhorn on, no node got open-iscsi or iscsid, and K3s's
+    local-path stayed a second default StorageClass."""
+    data = example_data()
+    data["services"]["longhorn"] = {"enabled": True, "replicas": 3}
+    cluster = _load(ansible.render(homelab_from(data))["ansible/group_vars/k3s_cluster.yml"])
+    assert cluster["k3s_server_config"]["disable"] == ["traefik", "servicelb", "local-storage"]
+    assert cluster["node_needs"] == {
+        "packages": ["cryptsetup", "dmsetup", "nfs-common", "open-iscsi"],
+        "services": ["iscsid.service"],
+        "kernel_modules": ["dm_crypt", "iscsi_tcp", "nfs"],
+        "sysctls": {},
+    }
 
 
 def test_model_changes_flow_into_group_vars(example_homelab: Homelab) -> None:

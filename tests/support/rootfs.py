@@ -33,6 +33,7 @@ PACKAGES = (
     "chrony",
     "curl",
     "kmod",
+    "nftables",
     "openssh-server",
     "procps",
     "python3",

@@ -22,6 +22,7 @@ from homelabeazy.model.hosts import (
 )
 from homelabeazy.model.identity import ldap_layout
 from homelabeazy.model.ipam import dns_gateway_address, node_address, node_vmid, parse_range
+from homelabeazy.model.node_setup import k3s_disabled
 from homelabeazy.model.placement import place_nodes
 from homelabeazy.model.service import SecretSpec, ServiceEntry
 
@@ -54,7 +55,7 @@ def build(config: HomelabConfig) -> Homelab:
         ssh_keys=tuple(config.cluster.ssh.public_keys),
         airgap=config.cluster.airgap,
         etcd_snapshots=etcd_snapshots.plan(config),
-        k3s_server_settings=k3s_config.server_settings(config),
+        k3s_server_settings=k3s_config.server_settings(config, k3s_disabled(services)),
     )
     return Homelab(
         name=config.name,

@@ -56,13 +56,18 @@ def _version(config: HomelabConfig) -> K3sVersion | None:
     return K3sVersion.parse(config.cluster.k3s_version)
 
 
-def server_settings(config: HomelabConfig) -> K3sServerSettings:
-    """The shared part of every server's config.yaml, from homelab.yaml and the pinned release."""
+def server_settings(
+    config: HomelabConfig, disable: tuple[str, ...] = DISABLED_COMPONENTS
+) -> K3sServerSettings:
+    """The shared part of every server's config.yaml, from homelab.yaml and the pinned release.
+
+    `disable` is K3s's packaged components the servers never deploy: ours always, plus those an
+    enabled service replaces (model/node_setup.k3s_disabled decides it from the catalog)."""
     cluster = config.cluster
     plan = etcd_snapshots.plan(config)
     items: list[tuple[str, FlagValue]] = [
         ("tls-san", (str(cluster.vip), api_host(config.domain))),
-        ("disable", DISABLED_COMPONENTS),
+        ("disable", disable),
         ("write-kubeconfig-mode", "0600"),
         ("etcd-expose-metrics", True),
         ("etcd-snapshot-schedule-cron", plan.schedule),

@@ -12,7 +12,12 @@ from importlib.resources.abc import Traversable
 from typing import Any
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.monitoring import KUBE_VIP_METRICS_PORT
+from homelabeazy.model.node_setup import (
+    KUBE_VIP_METRICS_PORT,
+    METRICS_PORTS,
+    host_needs,
+    metrics_sources,
+)
 from homelabeazy.model.service import SecretSpec
 from homelabeazy.render.inventory import inventory_for
 from homelabeazy.render.serialize import AnsibleTemplate, to_ansible_yaml, to_yaml
@@ -51,6 +56,15 @@ CLUSTER_VARS_DOC = """\
 # etcd's metrics for Prometheus, the etcd snapshot schedule and retention and, with
 # cluster.etcd_snapshots.s3, their copy to S3. Each flag is one k3s_version has (homelab validate
 # holds them against K3s's flag table); the S3 keys go into a root-only drop-in at run time.
+# Its disable list is ours (Traefik, ServiceLB) plus what an enabled service replaces (Longhorn's
+# default StorageClass replaces local-storage).
+#   node_needs              what the enabled services need on every node's operating system: the
+#                           node role installs these packages, enables and starts these units,
+#                           loads these kernel modules and writes these sysctls (Longhorn: iSCSI,
+#                           NFS client, dm-crypt); `homelab validate --deep` checks it against
+#                           the services homelab.yaml enables
+#   node_metrics_firewall   the plain-HTTP metrics listeners on the nodes (etcd 2381, kube-vip
+#                           2112) answer only these sources: the pod network and the nodes
 """
 
 REQUIREMENTS_DOC = """\
@@ -110,6 +124,25 @@ def cluster_vars(homelab: Homelab) -> dict[str, Any]:
         "kube_vip_version": homelab.config.cluster.kube_vip_version,
         "kube_vip_metrics_port": KUBE_VIP_METRICS_PORT,
         **etcd_snapshot_vars(homelab),
+        **node_vars(homelab),
+    }
+
+
+def node_vars(homelab: Homelab) -> dict[str, Any]:
+    """What the node role sets up beyond its own base: the enabled services' host needs (their
+    union, from the model) and who may reach the nodes' metrics listeners."""
+    needs = host_needs(homelab.services)
+    return {
+        "node_needs": {
+            "packages": list(needs.packages),
+            "services": list(needs.services),
+            "kernel_modules": list(needs.kernel_modules),
+            "sysctls": dict(needs.sysctls),
+        },
+        "node_metrics_firewall": {
+            "ports": list(METRICS_PORTS),
+            "sources": list(metrics_sources(homelab)),
+        },
     }
 
 
