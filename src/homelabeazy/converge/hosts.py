@@ -7,8 +7,9 @@ which K3s packaged component it replaces (`k3s_disable`); the node role installs
 `node_needs` and the servers disable what `k3s_server_config.disable` of the rendered group_vars
 lists. This check reads those variables back from the rendered tree (not from the model, so a
 renderer that drops a need is caught) and reports, on the service's homelab.yaml line, every need
-they do not cover and everything they install that no enabled service needs. It also checks the metrics firewall still
-lets every scraper in: the pod network and every node (see model/node_setup.py).
+they do not cover and everything they install that no enabled service needs. It also checks the
+metrics firewall still lets every scraper in: the pod network and every node (see
+model/node_setup.py).
 """
 
 from __future__ import annotations
