@@ -18,11 +18,12 @@ REFERENCE_LINES = [  # detect-secrets matches YAML lines as it re-writes them: v
     r'^\s*-?\s*(secretName|secretKey|existingSecret):\s*"?[A-Za-z0-9_.-]+"?$',
     r'^\s*secret:\s*"?[a-z0-9-]+-tls"?$',  # the openldap chart's initTLSSecret.secret: a Secret's name
     r'^\s*homelabeazy/configuration-sha256:\s*"?[0-9a-f]{64}"?$',
+    r'^\s*HOMELABEAZY_DIGEST:\s*"?[0-9a-f]{64}"?$',  # the CI's check of the homelabeazy it installs
     r"^\s*configuration\.yaml:",
     r'^\s*cidr: "?0\.0\.0\.0/0"?$',
 ]
 """Lines that *name* a Secret or key (KeywordDetector cannot tell a name from a value), the
-configuration hash, "any address" (IPPublicDetector reads 0.0.0.0/0 as one), and the ConfigMap
+configuration hash, the sha256 of the homelabeazy build the CI workflows install, "any address" (IPPublicDetector reads 0.0.0.0/0 as one), and the ConfigMap
 entry holding Authelia's configuration, which is scanned line by line as a file of its own."""
 
 
