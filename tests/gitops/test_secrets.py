@@ -23,7 +23,8 @@ REFERENCE_LINES = [  # detect-secrets matches YAML lines as it re-writes them: v
     r'^\s*cidr: "?0\.0\.0\.0/0"?$',
 ]
 """Lines that *name* a Secret or key (KeywordDetector cannot tell a name from a value), the
-configuration hash, the sha256 of the homelabeazy build the CI workflows install, "any address" (IPPublicDetector reads 0.0.0.0/0 as one), and the ConfigMap
+configuration hash, the sha256 of the homelabeazy build the CI workflows install, "any address"
+(IPPublicDetector reads 0.0.0.0/0 as one), and the ConfigMap
 entry holding Authelia's configuration, which is scanned line by line as a file of its own."""
 
 
