@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -92,11 +92,74 @@ def build_state(homelab: Homelab, files: Mapping[str, str], charts: helm_ops.Cha
     Raises UsageError when Helm is missing, ExternalSystemError when a chart is in no cache and
     cannot be pulled.
     """
+    return build_proof(homelab, files, charts).state
+
+
+@dataclass(frozen=True)
+class ChartRecipe:
+    """How one chart of the state was rendered: the request Helm ran (its last pass) and the text of
+    each values layer, so it can be rendered again with one layer changed."""
+
+    application: str
+    wave: int
+    prefix: str
+    """`<chart>-<version>`, the start of its objects' origin files."""
+    request: helm_ops.TemplateRequest
+    layers: tuple[str, ...]
+    crds_only: bool
+
+
+@dataclass(frozen=True)
+class BuiltState:
+    """The desired state and what it takes to render one of its charts again (the outcome check's
+    attribution re-renders a chart with part of the user's values)."""
+
+    state: DesiredState
+    helm: helm_ops.Helm
+    recipes: tuple[ChartRecipe, ...]
+
+    def rerender(
+        self, application: str, replace_layer: Callable[[Any], Any | None]
+    ) -> tuple[DesiredObject, ...] | None:
+        """The objects Application `application`'s chart renders when every values layer for which
+        `replace_layer(parsed layer)` returns a mapping is replaced by it; None when Helm refuses.
+
+        Objects are resolved as the state's were (namespaces, hooks ArgoCD skips dropped); the
+        scope of a kind is the one the state already knows.
+        """
+        recipe = next((r for r in self.recipes if r.application == application and not r.crds_only), None)
+        if recipe is None:
+            return None
+        cluster_scoped = {(o.group, o.kind) for o in self.state.objects if o.namespace is None}
+        with tempfile.TemporaryDirectory(prefix="homelab-rerender-") as tmp:
+            paths = []
+            for index, text in enumerate(recipe.layers):
+                layer = helm_ops.load_documents(text)[:1]
+                new = replace_layer(layer[0] if layer else {})
+                path = Path(tmp) / f"{index}.yaml"
+                path.write_text(text if new is None else yaml.safe_dump(new, sort_keys=False), encoding="utf-8")
+                paths.append(path)
+            request = replace(recipe.request, value_files=tuple(paths))
+            result = helm_ops.template(self.helm, request, helm_ops.render_cache_dir())
+        if result.error:
+            return None
+        objects = []
+        for template, doc in result.documents:
+            rel = template.split("/", 1)[1] if "/" in template else template
+            origin = Origin(recipe.application, recipe.wave, f"{recipe.prefix}/{rel}", "chart")
+            raw = _Raw(doc, origin, request.namespace)
+            objects.extend(_resolve_namespaces([raw], cluster_scoped))
+        return tuple(objects)
+
+
+def build_proof(homelab: Homelab, files: Mapping[str, str], charts: helm_ops.ChartCache) -> BuiltState:
+    """`build_state`, keeping how each chart was rendered (see BuiltState)."""
     helm = helm_ops.find_helm()
     with tempfile.TemporaryDirectory(prefix="homelab-converge-") as tmp:
         builder = _Builder(homelab, files, charts, helm, Path(tmp))
         builder.collect()
-        return builder.finish()
+        state = builder.finish()
+        return BuiltState(state, helm, tuple(builder.recipes))
 
 
 @dataclass
@@ -109,6 +172,7 @@ class _Builder:
     state: StateBuilder = field(default_factory=StateBuilder)
     raws: list[_Raw] = field(default_factory=list)
     renders: list[_Chart] = field(default_factory=list)
+    recipes: list[ChartRecipe] = field(default_factory=list)
 
     @property
     def root(self) -> str:
@@ -323,6 +387,13 @@ class _Builder:
             results.update(_render_all(self.helm, again, kube, apis))
         for chart in self.renders:
             self._add_output(chart, results[chart])
+            layers = tuple(p.read_text(encoding="utf-8") for p in chart.request.value_files)
+            self.recipes.append(
+                ChartRecipe(
+                    chart.application, chart.wave, f"{chart.name}-{chart.version}",
+                    results[chart].request, layers, chart.crds_only,
+                )
+            )  # fmt: skip
         self.state.objects.extend(_resolve_namespaces(self.raws))
         return self.state.freeze()
 
@@ -444,9 +515,13 @@ def _crd_kinds(docs: Iterable[Mapping[str, Any]]) -> frozenset[GVK]:
     return frozenset(out)
 
 
-def _resolve_namespaces(raws: list[_Raw]) -> list[DesiredObject]:
-    """Effective namespaces, and only what a sync applies (Helm test hooks and Skip are dropped)."""
-    scoped = set(CLUSTER_SCOPED_CORE)
+def _resolve_namespaces(
+    raws: list[_Raw], known_scoped: Iterable[tuple[str, str]] = ()
+) -> list[DesiredObject]:
+    """Effective namespaces, and only what a sync applies (Helm test hooks and Skip are dropped).
+
+    What is cluster-scoped: K3s' core kinds, the CRDs among `raws` that say so, `known_scoped`."""
+    scoped = set(CLUSTER_SCOPED_CORE) | set(known_scoped)
     for raw in raws:
         spec = raw.doc.get("spec") or {}
         if raw.doc.get("kind") == "CustomResourceDefinition" and spec.get("scope") == "Cluster":

@@ -70,6 +70,14 @@ class SecretSpec:
     generate: Literal["random", "external"] = "random"
 
 
+def secret_name(spec: SecretSpec) -> str:
+    """The Kubernetes Secret an ExternalSecret makes from a Vault path: `authelia/keys` -> `authelia-keys`.
+
+    The one derivation: the renderers name the ExternalSecret's target with it, and the catalog's
+    outcomes name the Secret a workload must read with it."""
+    return spec.path.replace("/", "-").replace("_", "-")
+
+
 @dataclass(frozen=True)
 class MetricsSpec:
     """A metrics endpoint of the service's chart, which Prometheus scrapes through a ServiceMonitor

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.effective import Effective, env_source, env_text
+from homelabeazy.desired.effective import containers as workload_containers
+from homelabeazy.desired.outcomes import Breach, Outcome, confined, env_from_secret, persists, runs
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import containers, env_value, health_finding, replicas
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import STORAGE, ChartPin, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.service import STORAGE, ChartPin, OwnedValue, SecretSpec, ServiceEntry, secret_name
 
 CHART = ChartPin("https://jp-gouin.github.io/helm-openldap", "openldap-stack-ha", "4.3.3")
+ADMIN_PATH = "openldap/admin"
+"""The Vault path of the directory's admin passwords."""
 
 
 OWNED_VALUES: tuple[OwnedValue, ...] = (
@@ -46,9 +51,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         owned_values=OWNED_VALUES,
         description="User and group directory",
         secrets=(
-            SecretSpec(
-                "openldap/admin", ("password", "config_password"), "openldap", "directory admin passwords"
-            ),
+            SecretSpec(ADMIN_PATH, ("password", "config_password"), "openldap", "directory admin passwords"),
         ),
         depends_on=(STORAGE,),
         health_checks=(replication_follows_replicas,),
@@ -141,3 +144,80 @@ def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
                     env_value(container, EXPORT_S3_ENDPOINT_ENV) or f"https://s3.{region}.amazonaws.com"
                 )
                 yield need_from_url(endpoint, clients, "upload of the export to S3", job)
+
+
+# ---------------------------------------------------------------------------------- outcomes
+
+SERVER = "openldap"
+"""The chart's StatefulSet (its `fullnameOverride`) and the Service Authelia and `homelab users` reach."""
+LDIF_VOLUME = "cm-custom-ldif-files"
+"""The chart's volume of the custom LDIF files its init container copies into the directory."""
+
+
+def _admin_is_the_layouts(homelab: Homelab) -> Callable[[Effective], Iterator[Breach]]:
+    """The directory's admin is `cn=admin` under the base DN of the domain (the image takes both
+    from its environment): `homelab users` and the export bind as it."""
+
+    def test(view: Effective) -> Iterator[Breach]:
+        expected = {"LDAP_ROOT": homelab.ldap.base_dn, "LDAP_ADMIN_USERNAME": ADMIN_USER}
+        for sts in view.named("StatefulSet", SERVER):
+            for container in workload_containers(sts, init=False):
+                for var, wanted in expected.items():
+                    source = env_source(view, sts, container, var)
+                    have = env_text(view, sts, container, var)
+                    if source.kind == "unset" and var == "LDAP_ADMIN_USERNAME":
+                        continue  # the image's default is `admin`
+                    if have != wanted:
+                        shown = have if have is not None else source.words()
+                        yield Breach(f"{var} of container {container.get('name')} is {shown}, not {wanted}", sts)
+
+    return test
+
+
+ADMIN_USER = "admin"
+"""The image's default admin name, which the layout's admin DN (`cn=admin,<base>`) assumes."""
+
+
+def _structure_is_ours(homelab: Homelab) -> Callable[[Effective], Iterator[Breach]]:
+    """The LDIF the init container loads creates the base entry and the three organisational units."""
+    needed = [homelab.ldap.base_dn, homelab.ldap.people_dn, homelab.ldap.groups_dn, homelab.ldap.services_dn]
+
+    def test(view: Effective) -> Iterator[Breach]:
+        for sts in view.named("StatefulSet", SERVER):
+            template = as_list(dig(sts.doc, "spec", "template", "spec", "volumes"))
+            volumes = {str(as_map(v).get("name")): as_map(v) for v in template}
+            name = dig(volumes.get(LDIF_VOLUME, {}), "configMap", "name")
+            found = [o for o in view.named("ConfigMap", str(name)) if o.namespace == sts.namespace] if name else []
+            if not found:
+                yield Breach(f"{sts.kind} {sts.name} loads no custom LDIF ConfigMap", sts)
+                continue
+            text = "\n".join(str(v) for v in as_map(found[0].doc.get("data")).values())
+            missing = [dn for dn in needed if f"dn: {dn}\n" not in text]
+            if missing:
+                yield Breach(f"ConfigMap {found[0].name} creates no {', '.join(missing)}", found[0])
+
+    return test
+
+
+def outcomes(homelab: Homelab) -> Iterator[Outcome]:
+    """The directory Authelia and `homelab users` rely on: its admin, its tree, its data."""
+    admin = secret_name(next(s for s in entry(homelab.config).secrets if s.path == ADMIN_PATH))
+    yield env_from_secret(
+        "StatefulSet",
+        SERVER,
+        ("LDAP_ADMIN_PASSWORD", "LDAP_CONFIG_ADMIN_PASSWORD"),
+        admin,
+        what="the directory's admin passwords (never the chart's public defaults)",
+    )
+    yield Outcome(
+        f"the directory's base DN is {homelab.ldap.base_dn} and its admin {homelab.ldap.admin_dn}, "
+        "which Authelia, `homelab users` and the export bind with",
+        _admin_is_the_layouts(homelab),
+    )
+    yield Outcome(
+        "the directory starts with the people, groups and services units Authelia searches",
+        _structure_is_ours(homelab),
+    )
+    yield runs("StatefulSet", SERVER, REPLICAS, what="the directory")
+    yield persists("StatefulSet", SERVER, "/bitnami/openldap", what="the directory")
+    yield confined()
