@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -98,14 +98,16 @@ def build_state(homelab: Homelab, files: Mapping[str, str], charts: helm_ops.Cha
 @dataclass(frozen=True)
 class ChartRecipe:
     """How one chart of the state was rendered: the request Helm ran (its last pass) and the text of
-    each values layer, so it can be rendered again with one layer changed."""
+    each values layer, so it can be rendered again with other values."""
 
     application: str
     wave: int
     prefix: str
     """`<chart>-<version>`, the start of its objects' origin files."""
     request: helm_ops.TemplateRequest
-    layers: tuple[str, ...]
+    layers: tuple[tuple[str, bool], ...]
+    """(text, read from the repo) of each values layer: the values file of the Application (or the
+    HelmChart's valuesContent), and inline values, which are not the repo's."""
     crds_only: bool
 
 
@@ -118,26 +120,23 @@ class BuiltState:
     helm: helm_ops.Helm
     recipes: tuple[ChartRecipe, ...]
 
-    def rerender(
-        self, application: str, replace_layer: Callable[[Any], Any | None]
-    ) -> tuple[DesiredObject, ...] | None:
-        """The objects Application `application`'s chart renders when every values layer for which
-        `replace_layer(parsed layer)` returns a mapping is replaced by it; None when Helm refuses.
+    def rerender(self, application: str, values: Mapping[str, Any]) -> tuple[DesiredObject, ...] | None:
+        """The objects Application `application`'s chart renders with `values` in place of the values
+        file of the repo; None when Helm refuses (or there is no such chart).
 
-        Objects are resolved as the state's were (namespaces, hooks ArgoCD skips dropped); the
-        scope of a kind is the one the state already knows.
+        Objects are resolved as the state's were (namespaces, hooks ArgoCD skips dropped); the scope
+        of a kind is the one the state already knows.
         """
         recipe = next((r for r in self.recipes if r.application == application and not r.crds_only), None)
         if recipe is None:
             return None
         cluster_scoped = {(o.group, o.kind) for o in self.state.objects if o.namespace is None}
+        new_text = yaml.safe_dump(dict(values), sort_keys=False)
         with tempfile.TemporaryDirectory(prefix="homelab-rerender-") as tmp:
             paths = []
-            for index, text in enumerate(recipe.layers):
-                layer = helm_ops.load_documents(text)[:1]
-                new = replace_layer(layer[0] if layer else {})
+            for index, (text, from_repo) in enumerate(recipe.layers):
                 path = Path(tmp) / f"{index}.yaml"
-                path.write_text(text if new is None else yaml.safe_dump(new, sort_keys=False), encoding="utf-8")
+                path.write_text(new_text if from_repo else text, encoding="utf-8")
                 paths.append(path)
             request = replace(recipe.request, value_files=tuple(paths))
             result = helm_ops.template(self.helm, request, helm_ops.render_cache_dir())
@@ -147,8 +146,7 @@ class BuiltState:
         for template, doc in result.documents:
             rel = template.split("/", 1)[1] if "/" in template else template
             origin = Origin(recipe.application, recipe.wave, f"{recipe.prefix}/{rel}", "chart")
-            raw = _Raw(doc, origin, request.namespace)
-            objects.extend(_resolve_namespaces([raw], cluster_scoped))
+            objects.extend(_resolve_namespaces([_Raw(doc, origin, request.namespace)], cluster_scoped))
         return tuple(objects)
 
 
@@ -387,7 +385,10 @@ class _Builder:
             results.update(_render_all(self.helm, again, kube, apis))
         for chart in self.renders:
             self._add_output(chart, results[chart])
-            layers = tuple(p.read_text(encoding="utf-8") for p in chart.request.value_files)
+            layers = tuple(
+                (p.read_text(encoding="utf-8"), not p.name.endswith(".inline"))
+                for p in chart.request.value_files
+            )
             self.recipes.append(
                 ChartRecipe(
                     chart.application, chart.wave, f"{chart.name}-{chart.version}",

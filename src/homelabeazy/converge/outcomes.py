@@ -31,8 +31,9 @@ from homelabeazy.model.catalog.overrides import deep_merge, dotted
 from homelabeazy.model.service import ServiceEntry
 from homelabeazy.render.k8s.services import REGISTRY as RENDERERS
 
-Rerender = Callable[[str, Callable[[Any], Any | None]], "tuple[DesiredObject, ...] | None"]
-"""(Application, layer replacer) -> its chart's objects rendered again (converge.build.BuiltState)."""
+Rerender = Callable[[str, Mapping[str, Any]], "tuple[DesiredObject, ...] | None"]
+"""(Application, values) -> its chart's objects rendered with those values in place of the repo's
+values file; None when Helm refuses (converge.build.BuiltState.rerender)."""
 
 MAX_RENDERS = 24
 """Renders one service's attribution may spend; past it, a finding stays at the key reached."""
@@ -57,7 +58,9 @@ def check_outcomes(state: DesiredState, homelab: Homelab, rerender: Rerender | N
         for outcome, breach in broken:
             paths = blame.culprits(outcome, breach) if blame is not None else [()]
             for path in paths:
-                findings.append(_finding(state, entry, outcome, breach, _config_path(entry.name, values, path)))
+                findings.append(
+                    _finding(state, entry, outcome, breach, _config_path(entry.name, values, path))
+                )
     return findings
 
 
@@ -168,7 +171,6 @@ class _Blame:
 
     def __post_init__(self) -> None:
         self.ours = RENDERERS[self.entry.name](self.homelab, self.entry).values or {}
-        self.merged = deep_merge(self.ours, self.values)
         self.cache: dict[tuple[str, str], tuple[DesiredObject, ...] | None] = {}
 
     def culprits(self, outcome: Outcome, breach: Breach) -> list[tuple[str, ...]]:
@@ -197,7 +199,9 @@ class _Blame:
             return self._search((*prefix, str(keys[0])), node[keys[0]], shows)
         if self.renders >= MAX_RENDERS:
             return [prefix]
-        hits = [k for k, hit in zip(keys, shows([_only(prefix, k, node[k]) for k in keys]), strict=True) if hit]
+        hits = [
+            k for k, hit in zip(keys, shows([_only(prefix, k, node[k]) for k in keys]), strict=True) if hit
+        ]
         if not hits:
             return [prefix]
         return [path for k in hits for path in self._search((*prefix, str(k)), node[k], shows)]
@@ -220,7 +224,9 @@ class _Blame:
                 if new is None:
                     failed = True
                     break
-                objects = [o for o in objects if not (o.origin.application == app and o.origin.source == "chart")]
+                objects = [
+                    o for o in objects if not (o.origin.application == app and o.origin.source == "chart")
+                ]
                 objects.extend(new)
             if failed:
                 results.append(False)
@@ -232,9 +238,8 @@ class _Blame:
     def _render(self, application: str, subset: Mapping[str, Any]) -> tuple[DesiredObject, ...] | None:
         key = (application, json.dumps(subset, sort_keys=True, default=str))
         if key not in self.cache:
-            merged, full = deep_merge(self.ours, subset), self.merged
             self.renders += 1
-            self.cache[key] = self.rerender(application, lambda layer: merged if layer == full else None)
+            self.cache[key] = self.rerender(application, deep_merge(self.ours, subset))
         return self.cache[key]
 
 

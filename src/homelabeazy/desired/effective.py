@@ -66,10 +66,10 @@ class Effective:
         """Every object of one of `kinds`."""
         return [o for o in self.objects if o.kind in kinds]
 
-    def keys_of(self, kind: str, namespace: str | None, name: str) -> frozenset[str] | None | Literal[False]:
+    def keys_of(self, kind: str, namespace: str | None, name: str) -> frozenset[str] | Literal[False] | None:
         """The keys of a Secret/ConfigMap; None when unknown; False when nothing makes it."""
         key = (kind, namespace, name)
-        return self.data_keys[key] if key in self.data_keys else False
+        return self.data_keys.get(key, False)
 
 
 def pod_template(obj: DesiredObject) -> Mapping[str, Any]:
@@ -316,9 +316,7 @@ def env_text(view: Effective, obj: DesiredObject, container: Mapping[str, Any], 
 
 def claimed_volumes(obj: DesiredObject) -> set[str]:
     """Names of the pod volumes a PersistentVolumeClaim backs (a StatefulSet's claim templates too)."""
-    names = {
-        str(dig(t, "metadata", "name")) for t in as_list(dig(obj.doc, "spec", "volumeClaimTemplates"))
-    }
+    names = {str(dig(t, "metadata", "name")) for t in as_list(dig(obj.doc, "spec", "volumeClaimTemplates"))}
     for volume in (as_map(v) for v in as_list(pod_spec(obj).get("volumes"))):
         if "persistentVolumeClaim" in volume:
             names.add(str(volume.get("name")))

@@ -136,7 +136,9 @@ def _serves_plain_http(view: Effective) -> Iterator[Breach]:
                 continue
             source = env_source(view, deployment, container, "ARGOCD_SERVER_INSECURE")
             if source.kind != "ConfigMap" or source.name != PARAMS_CONFIGMAP:
-                yield Breach(f"ARGOCD_SERVER_INSECURE of argocd-server comes from {source.words()}", deployment)
+                yield Breach(
+                    f"ARGOCD_SERVER_INSECURE of argocd-server comes from {source.words()}", deployment
+                )
             for value in flag_values(command_line(container), "insecure"):
                 if value.lower() != "true":
                     yield Breach(f"argocd-server is started with --insecure={value}", deployment)
@@ -166,7 +168,9 @@ def _crds_in_every_render(view: Effective) -> Iterator[Breach]:
     CRDs: the self-managed one would otherwise prune them, and every Application with them."""
     renders = {o.origin.application for o in view.objects if o.origin.source == "chart"}
     for application in sorted(renders):
-        have = {o.name for o in view.of_kind("CustomResourceDefinition") if o.origin.application == application}
+        have = {
+            o.name for o in view.of_kind("CustomResourceDefinition") if o.origin.application == application
+        }
         for crd in CRDS:
             if crd not in have:
                 yield Breach(f"the {application} render of ArgoCD's chart installs no CRD {crd}")

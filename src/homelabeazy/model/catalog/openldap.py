@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.desired.effective import Effective, env_source, env_text
 from homelabeazy.desired.effective import containers as workload_containers
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.desired.outcomes import Breach, Outcome, confined, env_from_secret, persists, runs
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
@@ -169,7 +169,9 @@ def _admin_is_the_layouts(homelab: Homelab) -> Callable[[Effective], Iterator[Br
                         continue  # the image's default is `admin`
                     if have != wanted:
                         shown = have if have is not None else source.words()
-                        yield Breach(f"{var} of container {container.get('name')} is {shown}, not {wanted}", sts)
+                        yield Breach(
+                            f"{var} of container {container.get('name')} is {shown}, not {wanted}", sts
+                        )
 
     return test
 
@@ -187,7 +189,11 @@ def _structure_is_ours(homelab: Homelab) -> Callable[[Effective], Iterator[Breac
             template = as_list(dig(sts.doc, "spec", "template", "spec", "volumes"))
             volumes = {str(as_map(v).get("name")): as_map(v) for v in template}
             name = dig(volumes.get(LDIF_VOLUME, {}), "configMap", "name")
-            found = [o for o in view.named("ConfigMap", str(name)) if o.namespace == sts.namespace] if name else []
+            found = (
+                [o for o in view.named("ConfigMap", str(name)) if o.namespace == sts.namespace]
+                if name
+                else []
+            )
             if not found:
                 yield Breach(f"{sts.kind} {sts.name} loads no custom LDIF ConfigMap", sts)
                 continue

@@ -9,9 +9,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.desired.effective import Effective, command_line, containers, env_source
 from homelabeazy.desired.made import labelled_pod
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.desired.effective import Effective, command_line, containers, env_source
 from homelabeazy.desired.outcomes import Breach, Outcome, confined, runs
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
@@ -298,7 +298,9 @@ def _server_runs_our_configuration(view: Effective) -> Iterator[Breach]:
                 yield Breach(f"vault server is started with {word}", sts)
         configs = [w for w in words if w.startswith(("-config", "--config"))]
         if configs != [f"-config={CONFIG_FILE}"]:
-            yield Breach(f"vault server reads {', '.join(configs) or 'no -config'}, not only {CONFIG_FILE}", sts)
+            yield Breach(
+                f"vault server reads {', '.join(configs) or 'no -config'}, not only {CONFIG_FILE}", sts
+            )
     yield from _env_set(view, DEV_ENV)
 
 
@@ -308,7 +310,9 @@ def _env_set(view: Effective, variables: tuple[str, ...]) -> Iterator[Breach]:
             for var in variables:
                 source = env_source(view, sts, container, var)
                 if source.kind != "unset":
-                    yield Breach(f"{var} is set in container {container.get('name')} (from {source.words()})", sts)
+                    yield Breach(
+                        f"{var} is set in container {container.get('name')} (from {source.words()})", sts
+                    )
 
 
 def _shamir_seal(view: Effective) -> Iterator[Breach]:
@@ -327,7 +331,8 @@ def outcomes(homelab: Homelab) -> Iterator[Outcome]:
         _server_runs_our_configuration,
     )
     yield Outcome(
-        "Vault is sealed by Shamir keys, which `homelab secrets init` creates and `homelab secrets unseal` uses",
+        "Vault is sealed by Shamir keys, which `homelab secrets init` creates and "
+        "`homelab secrets unseal` uses",
         _shamir_seal,
     )
     yield runs("StatefulSet", SERVER, homelab.config.services.vault.replicas, what="the Vault raft cluster")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from homelabeazy.model.service import SecretSpec, ServiceEntry
-from homelabeazy.model.service import secret_name as secret_name  # one derivation, in the model
+from homelabeazy.model.service import SecretSpec, ServiceEntry, secret_name
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.objects import Manifest, dashed, external_secret
 
