@@ -28,22 +28,21 @@ from typing import Any
 import yaml
 
 from homelabeazy.converge.kube import (
-    CLUSTER_SCOPED_CORE,
     api_version_strings,
     k3s_objects,
     schema_version,
     served_kinds,
 )
+from homelabeazy.converge.recipes import BuiltState, ChartRecipe
+from homelabeazy.converge.resolve import Raw, resolve_namespaces
 from homelabeazy.converge.values import check_values, offline_schema
 from homelabeazy.desired.state import (
     ApplicationInfo,
-    DesiredObject,
     DesiredState,
     Finding,
     Origin,
     SourceKind,
     StateBuilder,
-    hook_phases,
 )
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog import service_entry
@@ -57,15 +56,6 @@ ROOT_APP = "root"
 ARGOCD_NAMESPACE = "argocd"
 """Where the bootstrap applies the root Application (and where ArgoCD runs)."""
 GVK = tuple[str, str, str]
-
-
-@dataclass(frozen=True)
-class _Raw:
-    """A document before its namespace is resolved (CRDs decide what is cluster-scoped)."""
-
-    doc: Mapping[str, Any]
-    origin: Origin
-    default_namespace: str | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,61 +85,6 @@ def build_state(homelab: Homelab, files: Mapping[str, str], charts: helm_ops.Cha
     return build_proof(homelab, files, charts).state
 
 
-@dataclass(frozen=True)
-class ChartRecipe:
-    """How one chart of the state was rendered: the request Helm ran (its last pass) and the text of
-    each values layer, so it can be rendered again with other values."""
-
-    application: str
-    wave: int
-    prefix: str
-    """`<chart>-<version>`, the start of its objects' origin files."""
-    request: helm_ops.TemplateRequest
-    layers: tuple[tuple[str, bool], ...]
-    """(text, read from the repo) of each values layer: the values file of the Application (or the
-    HelmChart's valuesContent), and inline values, which are not the repo's."""
-    crds_only: bool
-
-
-@dataclass(frozen=True)
-class BuiltState:
-    """The desired state and what it takes to render one of its charts again (the outcome check's
-    attribution re-renders a chart with part of the user's values)."""
-
-    state: DesiredState
-    helm: helm_ops.Helm
-    recipes: tuple[ChartRecipe, ...]
-
-    def rerender(self, application: str, values: Mapping[str, Any]) -> tuple[DesiredObject, ...] | None:
-        """The objects Application `application`'s chart renders with `values` in place of the values
-        file of the repo; None when Helm refuses (or there is no such chart).
-
-        Objects are resolved as the state's were (namespaces, hooks ArgoCD skips dropped); the scope
-        of a kind is the one the state already knows.
-        """
-        recipe = next((r for r in self.recipes if r.application == application and not r.crds_only), None)
-        if recipe is None:
-            return None
-        cluster_scoped = {(o.group, o.kind) for o in self.state.objects if o.namespace is None}
-        new_text = yaml.safe_dump(dict(values), sort_keys=False)
-        with tempfile.TemporaryDirectory(prefix="homelab-rerender-") as tmp:
-            paths = []
-            for index, (text, from_repo) in enumerate(recipe.layers):
-                path = Path(tmp) / f"{index}.yaml"
-                path.write_text(new_text if from_repo else text, encoding="utf-8")
-                paths.append(path)
-            request = replace(recipe.request, value_files=tuple(paths))
-            result = helm_ops.template(self.helm, request, helm_ops.render_cache_dir())
-        if result.error:
-            return None
-        objects = []
-        for template, doc in result.documents:
-            rel = template.split("/", 1)[1] if "/" in template else template
-            origin = Origin(recipe.application, recipe.wave, f"{recipe.prefix}/{rel}", "chart")
-            objects.extend(_resolve_namespaces([_Raw(doc, origin, request.namespace)], cluster_scoped))
-        return tuple(objects)
-
-
 def build_proof(homelab: Homelab, files: Mapping[str, str], charts: helm_ops.ChartCache) -> BuiltState:
     """`build_state`, keeping how each chart was rendered (see BuiltState)."""
     helm = helm_ops.find_helm()
@@ -168,7 +103,7 @@ class _Builder:
     helm: helm_ops.Helm
     tmp: Path
     state: StateBuilder = field(default_factory=StateBuilder)
-    raws: list[_Raw] = field(default_factory=list)
+    raws: list[Raw] = field(default_factory=list)
     renders: list[_Chart] = field(default_factory=list)
     recipes: list[ChartRecipe] = field(default_factory=list)
 
@@ -186,7 +121,7 @@ class _Builder:
         """K3s, then the bootstrap files, then (through the root app) every Application."""
         self.state.applications.append(ApplicationInfo("k3s", CLUSTER_WAVE, "kube-system", "(k3s)"))
         for builtin in k3s_objects():
-            self.raws.append(_Raw(builtin, Origin("k3s", CLUSTER_WAVE, "(k3s)", "cluster"), "default"))
+            self.raws.append(Raw(builtin, Origin("k3s", CLUSTER_WAVE, "(k3s)", "cluster"), "default"))
         if not self.homelab.enabled("argocd"):
             self._external_argocd()
         folder = f"{self.root}/bootstrap"
@@ -202,7 +137,7 @@ class _Builder:
                 if not doc.get("kind"):
                     continue
                 origin = Origin("bootstrap", BOOTSTRAP_WAVE, path, "bootstrap")
-                self.raws.append(_Raw(doc, origin, ARGOCD_NAMESPACE))
+                self.raws.append(Raw(doc, origin, ARGOCD_NAMESPACE))
                 if doc.get("kind") == "HelmChart":
                     self._helm_chart(doc, path, origin)
                 elif doc.get("kind") == "Application":
@@ -215,7 +150,7 @@ class _Builder:
         version `services.argocd.version` names) are the cluster's, there before the bootstrap
         applies the root Application into it."""
         origin = Origin("k3s", CLUSTER_WAVE, "(ArgoCD managed elsewhere)", "cluster")
-        self.raws.append(_Raw(_namespace(ARGOCD_NAMESPACE), origin, None))
+        self.raws.append(Raw(_namespace(ARGOCD_NAMESPACE), origin, None))
         chart = service_entry(self.homelab.config, "argocd").chart
         assert chart is not None  # ArgoCD is a chart
         self._queue(
@@ -229,7 +164,7 @@ class _Builder:
         spec = doc.get("spec") or {}
         namespace = str(spec.get("targetNamespace") or "default")
         if spec.get("createNamespace"):
-            self.raws.append(_Raw(_namespace(namespace), origin, None))
+            self.raws.append(Raw(_namespace(namespace), origin, None))
         text = str(spec.get("valuesContent") or "")
         layers = helm_ops.load_documents(text)[:1] if text else []
         value_files = (self._write_values(f"{path}.valuesContent", text),) if text else ()
@@ -250,7 +185,7 @@ class _Builder:
         self.state.applications.append(info)
         sources = spec.get("sources") or ([spec["source"]] if spec.get("source") else [])
         if "CreateNamespace=true" in ((spec.get("syncPolicy") or {}).get("syncOptions") or []):
-            self.raws.append(_Raw(_namespace(namespace), Origin(name, wave, path, "manifest"), None))
+            self.raws.append(Raw(_namespace(namespace), Origin(name, wave, path, "manifest"), None))
         refs = {str(s["ref"]) for s in sources if s.get("ref")}
         for source in sources:
             if source.get("chart"):
@@ -260,7 +195,7 @@ class _Builder:
                 recurse = bool((source.get("directory") or {}).get("recurse"))
                 for file in _folder_files(self.files, folder, recurse):
                     for doc in _yaml_docs(self.files[file]):
-                        self.raws.append(_Raw(doc, Origin(name, wave, file, "manifest"), namespace))
+                        self.raws.append(Raw(doc, Origin(name, wave, file, "manifest"), namespace))
                         if doc.get("kind") == "Application":
                             self._application(file, doc, wave)
 
@@ -395,7 +330,7 @@ class _Builder:
                     results[chart].request, layers, chart.crds_only,
                 )
             )  # fmt: skip
-        self.state.objects.extend(_resolve_namespaces(self.raws))
+        self.state.objects.extend(resolve_namespaces(self.raws))
         return self.state.freeze()
 
     def _add_output(self, chart: _Chart, result: helm_ops.TemplateResult) -> None:
@@ -413,7 +348,7 @@ class _Builder:
             rel = template.split("/", 1)[1] if "/" in template else template
             kind: SourceKind = "cluster" if chart.crds_only else "chart"
             origin = Origin(chart.application, chart.wave, f"{prefix}/{rel}", kind)
-            self.raws.append(_Raw(doc, origin, chart.request.namespace))
+            self.raws.append(Raw(doc, origin, chart.request.namespace))
 
 
 def _render_all(
@@ -514,28 +449,3 @@ def _crd_kinds(docs: Iterable[Mapping[str, Any]]) -> frozenset[GVK]:
             if version.get("served", True):
                 out.add((str(spec.get("group", "")), str(version.get("name", "")), kind))
     return frozenset(out)
-
-
-def _resolve_namespaces(
-    raws: list[_Raw], known_scoped: Iterable[tuple[str, str]] = ()
-) -> list[DesiredObject]:
-    """Effective namespaces, and only what a sync applies (Helm test hooks and Skip are dropped).
-
-    What is cluster-scoped: K3s' core kinds, the CRDs among `raws` that say so, `known_scoped`."""
-    scoped = set(CLUSTER_SCOPED_CORE) | set(known_scoped)
-    for raw in raws:
-        spec = raw.doc.get("spec") or {}
-        if raw.doc.get("kind") == "CustomResourceDefinition" and spec.get("scope") == "Cluster":
-            scoped.add((str(spec.get("group", "")), str((spec.get("names") or {}).get("kind", ""))))
-    objects = []
-    for raw in raws:
-        meta = raw.doc.get("metadata") or {}
-        if hook_phases(meta.get("annotations") or {}) is None:
-            continue
-        group = str(raw.doc.get("apiVersion", "")).rpartition("/")[0]
-        if (group, str(raw.doc.get("kind", ""))) in scoped:
-            namespace = None
-        else:
-            namespace = str(meta.get("namespace") or raw.default_namespace or "default")
-        objects.append(DesiredObject(raw.doc, raw.origin, namespace))
-    return objects

@@ -8,6 +8,8 @@ catalog module declares the values its homelab depends on (`ServiceEntry.owned_v
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -81,5 +83,13 @@ def conflicts(
 
 
 def dotted(path: ValuePath) -> str:
-    """`('configs', 'params', 'server.insecure')` -> `configs.params."server.insecure"`."""
-    return ".".join(f'"{key}"' if "." in key else key for key in path)
+    """`('configs', 'params', 'server.insecure')` -> `configs.params."server.insecure"`: a key that
+    holds a dot, a quote, a bracket or nothing is written as a JSON string, so the path reads back."""
+    return ".".join(_quoted(key) if not key or _SPECIAL.search(key) else key for key in path)
+
+
+def _quoted(key: str) -> str:
+    return json.dumps(key, ensure_ascii=False)
+
+
+_SPECIAL = re.compile(r'[.\[\]"\\\s]')
