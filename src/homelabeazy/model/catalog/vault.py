@@ -12,7 +12,7 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.effective import Effective, command_line, containers, env_source
 from homelabeazy.desired.made import labelled_pod
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
-from homelabeazy.desired.outcomes import Breach, Outcome, confined, runs
+from homelabeazy.desired.outcomes import Breach, Outcome, confined, persists, runs
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import (
@@ -336,4 +336,5 @@ def outcomes(homelab: Homelab) -> Iterator[Outcome]:
         _shamir_seal,
     )
     yield runs("StatefulSet", SERVER, homelab.config.services.vault.replicas, what="the Vault raft cluster")
+    yield persists("StatefulSet", SERVER, "/vault/data", what="Vault's raft storage")
     yield confined()
