@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from types import ModuleType
 from typing import Any
 
@@ -27,6 +28,8 @@ from homelabeazy.desired.effective import Effective, NodeFacts
 from homelabeazy.desired.outcomes import Breach, Outcome
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model import Homelab
+from homelabeazy.model.build import app_facts
+from homelabeazy.model.catalog.apps import app_values, known_chart
 from homelabeazy.model.catalog.overrides import deep_merge, dotted
 from homelabeazy.model.service import ServiceEntry
 from homelabeazy.render.k8s.services import REGISTRY as RENDERERS
@@ -54,14 +57,49 @@ def check_outcomes(state: DesiredState, homelab: Homelab, rerender: Rerender | N
         if not broken:
             continue
         values = getattr(homelab.config.services, entry.name).values
-        blame = _Blame(entry, homelab, values, view, rerender) if values and rerender is not None else None
+        blame = None
+        if values and rerender is not None:
+            ours = RENDERERS[entry.name](homelab, entry).values or {}
+            blame = _Blame(values, partial(deep_merge, ours), view, rerender)
         for outcome, breach in broken:
             paths = blame.culprits(outcome, breach) if blame is not None else [()]
             for path in paths:
                 findings.append(
-                    _finding(state, entry, outcome, breach, _config_path(entry.name, values, path))
+                    _finding(
+                        state, entry, outcome, breach, _values_path(f"services.{entry.name}", values, path)
+                    )
                 )
-    return findings
+    return findings + _app_findings(state, homelab, facts, rerender)
+
+
+def _app_findings(
+    state: DesiredState, homelab: Homelab, facts: _Facts, rerender: Rerender | None
+) -> list[Finding]:
+    """The outcomes of the well-known app charts the homelab completes values for (Homepage): the
+    user's values are the whole of such an app's values, so a breach points at them."""
+    found: list[Finding] = []
+    for index, app in enumerate(homelab.apps):
+        source = app.config.chart
+        chart = known_chart(source.repo, source.name) if source is not None else None
+        if source is None or chart is None or chart.outcomes is None:
+            continue
+        view = facts.app_view(app.name, app.namespace)
+        if view is None:
+            continue
+        known = app_facts(app.route)
+        broken = [(o, b) for o in chart.outcomes(known) for b in o.breaches(view)]
+        blame = None
+        if source.values and rerender is not None and broken:
+            complete = partial(app_values, source.repo, source.name, facts=known)
+            blame = _Blame(source.values, complete, view, rerender)
+        for outcome, breach in broken:
+            for path in blame.culprits(outcome, breach) if blame is not None else [()]:
+                where = f"apps[{index}]" + (".chart.values" if source.values else "")
+                inner = dotted(path)
+                found.append(
+                    _located(state, app.name, outcome, breach, where + (f".{inner}" if inner else ""))
+                )
+    return found
 
 
 def _distinct(broken: list[tuple[Outcome, Breach]]) -> list[tuple[Outcome, Breach]]:
@@ -83,18 +121,23 @@ def _hook(service: str) -> Callable[[Homelab], Iterable[Outcome]] | None:
     return hook if callable(hook) else None
 
 
-def _config_path(service: str, values: Mapping[str, Any], path: tuple[str, ...]) -> str:
+def _values_path(owner: str, values: Mapping[str, Any], path: tuple[str, ...]) -> str:
+    """`<owner>.values.<path>` (the owner itself when the user wrote no values)."""
     if not values:
-        return f"services.{service}"
+        return owner
     inner = dotted(path)
-    return f"services.{service}.values" + (f".{inner}" if inner else "")
+    return f"{owner}.values" + (f".{inner}" if inner else "")
 
 
 def _finding(
     state: DesiredState, entry: ServiceEntry, outcome: Outcome, breach: Breach, config_path: str
 ) -> Finding:
+    app = breach.obj.origin.application if breach.obj is not None else _main_application(state, entry)
+    return _located(state, app, outcome, breach, config_path)
+
+
+def _located(state: DesiredState, app: str, outcome: Outcome, breach: Breach, config_path: str) -> Finding:
     obj = breach.obj
-    app = obj.origin.application if obj is not None else _main_application(state, entry)
     info = state.application(app)
     return Finding(
         check="outcome",
@@ -143,68 +186,73 @@ class _Facts:
         classes = BUILTIN_PRIORITY_CLASSES | {o.name for o in objects if o.kind == "PriorityClass"}
         return cls(state, {k: tuple(v) for k, v in owned.items()}, nodes, keys, classes)
 
-    def view(self, entry: ServiceEntry, objects: tuple[DesiredObject, ...] | None = None) -> Effective | None:
+    def view(self, entry: ServiceEntry) -> Effective | None:
         """The service's view; None when Helm refused one of its charts (the `helm` finding is it)."""
-        apps = {a.name for a in self.state.applications if a.owner == entry.name}
+        return self.app_view(entry.name, entry.namespace)
+
+    def app_view(self, owner: str, namespace: str) -> Effective | None:
+        """The view of the objects of `owner`'s Applications (a service's or an app's)."""
+        apps = {a.name for a in self.state.applications if a.owner == owner}
         if apps & self.state.unrendered:
             return None
-        return Effective(
-            entry.name,
-            entry.namespace,
-            self.owned.get(entry.name, ()) if objects is None else objects,
-            self.nodes,
-            self.data_keys,
-            self.priority_classes,
-        )
+        objects = self.owned.get(owner, ())
+        return Effective(owner, namespace, objects, self.nodes, self.data_keys, self.priority_classes)
+
+
+Shows = Callable[[list[Mapping[str, Any]]], list[bool]]
+"""For each subset of the user's values: does the breach show with only that subset?"""
+
+
+def culprits(values: Mapping[str, Any], shows: Shows, budget: Callable[[], bool]) -> list[tuple[str, ...]]:
+    """The most specific keys of the user's `values` that show a breach on their own.
+
+    Top down: a key whose subtree alone (merged over our values) still shows the breach is a
+    culprit; its own keys are tried the same way, and it stays the culprit when none of them shows
+    it alone (two keys act together) or `budget()` says no more renders. No top-level key showing
+    it alone leaves the whole `values` (the empty path). A mapping with one key needs no render:
+    alone, it is the values it is part of.
+    """
+
+    def search(prefix: tuple[str, ...], node: Any) -> list[tuple[str, ...]]:
+        if not isinstance(node, Mapping) or not node:
+            return [prefix]
+        keys = [str(k) for k in node]
+        if len(keys) == 1:
+            return search((*prefix, keys[0]), node[keys[0]])
+        if not budget():
+            return [prefix]
+        found = shows([_only(prefix, k, node[k]) for k in keys])
+        hits = [k for k, hit in zip(keys, found, strict=True) if hit]
+        if not hits:
+            return [prefix]
+        return [path for k in hits for path in search((*prefix, k), node[k])]
+
+    return search((), values)
 
 
 @dataclass
 class _Blame:
-    """Finds the user's keys that cause a breach, rendering the service's chart with subsets of them."""
+    """Renders an owner's charts with subsets of the user's values, to find the keys behind a breach."""
 
-    entry: ServiceEntry
-    homelab: Homelab
     values: Mapping[str, Any]
+    compose: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+    """A subset of the user's values -> the whole values file (ours merged, or a chart completed)."""
     view: Effective
     rerender: Rerender
     renders: int = 0
 
     def __post_init__(self) -> None:
-        self.ours = RENDERERS[self.entry.name](self.homelab, self.entry).values or {}
         self.cache: dict[tuple[str, str], tuple[DesiredObject, ...] | None] = {}
 
     def culprits(self, outcome: Outcome, breach: Breach) -> list[tuple[str, ...]]:
-        """The most specific keys of the user's values that break the promise on their own.
-
-        Top down: a key whose subtree alone, merged over our values, still shows the breach is a
-        culprit; its own keys are tried the same way, and it stays the culprit when none of them
-        shows it alone (two keys act together) or the render budget is spent. No top-level key
-        showing it alone leaves the whole `values`.
-        """
+        """The keys of the user's values behind `breach` (see `culprits`)."""
         application = breach.obj.origin.application if breach.obj is not None else None
         applications = [application] if application else self._applications()
 
         def shows(subsets: list[Mapping[str, Any]]) -> list[bool]:
             return self._show_breach(applications, outcome, breach, subsets)
 
-        return self._search((), self.values, shows)
-
-    def _search(
-        self, prefix: tuple[str, ...], node: Any, shows: Callable[[list[Mapping[str, Any]]], list[bool]]
-    ) -> list[tuple[str, ...]]:
-        if not isinstance(node, Mapping) or not node:
-            return [prefix]
-        keys = list(node)
-        if len(keys) == 1:  # the same values either way: nothing to render
-            return self._search((*prefix, str(keys[0])), node[keys[0]], shows)
-        if self.renders >= MAX_RENDERS:
-            return [prefix]
-        hits = [
-            k for k, hit in zip(keys, shows([_only(prefix, k, node[k]) for k in keys]), strict=True) if hit
-        ]
-        if not hits:
-            return [prefix]
-        return [path for k in hits for path in self._search((*prefix, str(k)), node[k], shows)]
+        return culprits(self.values, shows, lambda: self.renders < MAX_RENDERS)
 
     def _applications(self) -> list[str]:
         return sorted({o.origin.application for o in self.view.objects if o.origin.source == "chart"})
@@ -239,7 +287,7 @@ class _Blame:
         key = (application, json.dumps(subset, sort_keys=True, default=str))
         if key not in self.cache:
             self.renders += 1
-            self.cache[key] = self.rerender(application, deep_merge(self.ours, subset))
+            self.cache[key] = self.rerender(application, self.compose(subset))
         return self.cache[key]
 
 
