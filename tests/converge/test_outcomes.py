@@ -20,9 +20,9 @@ import yaml
 
 from homelabeazy.config.load import parse_config
 from homelabeazy.converge.build import build_proof
-from homelabeazy.converge.outcomes import check_outcomes
+from homelabeazy.converge.outcomes import Rerender, check_outcomes
 from homelabeazy.converge.recipes import BuiltState
-from homelabeazy.desired.state import Finding
+from homelabeazy.desired.state import DesiredState, Finding
 from homelabeazy.model import Homelab, build
 from homelabeazy.model.catalog.overrides import deep_merge
 from homelabeazy.ops.helm import ChartCache
@@ -70,24 +70,36 @@ def bases(chart_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     return out
 
 
-def attack(base: Base, service: str, values: dict[str, Any]) -> list[Finding]:
-    """The outcome findings when `services.<service>.values` is `values`, located by re-rendering."""
+def attack(
+    base: Base, service: str, values: dict[str, Any], rerender: Rerender | None = None
+) -> list[Finding]:
+    """The outcome findings when `services.<service>.values` is `values`, located by re-rendering
+    (with `rerender`, the base's when None)."""
     data = base.data()
     data["services"][service]["values"] = values
     homelab = shaped(data)
     entry = homelab.service(service)
     assert entry is not None, service
     merged = deep_merge(RENDERERS[service](homelab, entry).values or {}, values)
+    return check_outcomes(spliced(base, service, merged), homelab, rerender or base.built.rerender)
+
+
+def spliced(base: Base, owner: str, values: dict[str, Any]) -> DesiredState:
+    """The base's state with `owner`'s charts rendered with `values` (as `homelab render` writes them)."""
     state = base.built.state
     apps = {r.application for r in base.built.recipes if not r.crds_only} & {
-        a.name for a in state.applications if a.owner == service
+        a.name for a in state.applications if a.owner == owner
     }
     objects = [o for o in state.objects if not (o.origin.application in apps and o.origin.source == "chart")]
     for app in sorted(apps):
-        rendered = base.built.rerender(app, merged)
-        assert rendered is not None, f"Helm refused the attack on {app}"
+        rendered = base.built.rerender(app, values)
+        assert rendered is not None, f"Helm refused the values of {app}"
         objects.extend(rendered)
-    return check_outcomes(replace(state, objects=tuple(objects)), homelab, base.built.rerender)
+    return replace(state, objects=tuple(objects))
+
+
+def no_render(application: str, values: Any) -> None:
+    raise AssertionError(f"{application} was rendered again although every promise holds")
 
 
 # (id, base, service, values, words of the finding, the homelab.yaml path it points at)
@@ -114,7 +126,8 @@ ATTACKS: list[tuple[str, str, str, dict[str, Any], str, str]] = [
     ("ldap-zero-replicas", "example", "openldap", {"replicaCount": 0},
      "StatefulSet openldap runs 0 replicas, not 1", "replicaCount"),
     ("ldap-unschedulable", "example", "openldap", {"nodeSelector": {"disktype": "ssd"}},
-     "no node of the homelab can run its pods (nodeSelector disktype=ssd fits none)", "nodeSelector.disktype"),
+     "no node of the homelab can run its pods (nodeSelector disktype=ssd fits none)",
+     "nodeSelector.disktype"),
     ("ldap-too-big", "example", "openldap", {"resources": {"requests": {"cpu": "64"}}},
      "a request of 64000m CPU fits none", "resources.requests.cpu"),
     ("ldap-no-priority-class", "example", "openldap", {"priorityClassName": "vip"},
@@ -132,7 +145,8 @@ ATTACKS: list[tuple[str, str, str, dict[str, Any], str, str]] = [
     ("vault-recovery", "example", "vault", {"server": {"extraArgs": "-recovery"}},
      "vault server is started with -recovery", "server.extraArgs"),
     ("vault-second-config", "example", "vault", {"server": {"extraArgs": "-config=/vault/userconfig/x.hcl"}},
-     "vault server reads -config=/tmp/storageconfig.hcl, -config=/vault/userconfig/x.hcl", "server.extraArgs"),
+     "vault server reads -config=/tmp/storageconfig.hcl, -config=/vault/userconfig/x.hcl",
+     "server.extraArgs"),
     ("vault-auto-unseal", "example", "vault",
      {"server": {"extraEnvironmentVars": {"VAULT_SEAL_TYPE": "transit", "TZ": "UTC"}}},
      "VAULT_SEAL_TYPE is set in container vault", "server.extraEnvironmentVars.VAULT_SEAL_TYPE"),
@@ -143,7 +157,8 @@ ATTACKS: list[tuple[str, str, str, dict[str, Any], str, str]] = [
     ("vault-ui-load-balancer", "example", "vault", {"ui": {"serviceType": "LoadBalancer"}},
      "Service vault-ui is of type LoadBalancer", "ui.serviceType"),
     # Traefik: its entry points, its address, only the homelab's routes
-    ("traefik-redefined-web", "example", "traefik", {"additionalArguments": ["--entrypoints.web.address=:80"]},
+    ("traefik-redefined-web", "example", "traefik",
+     {"additionalArguments": ["--entrypoints.web.address=:80"]},
      "--entryPoints.web.address is :8000/tcp, :80, not :8000/tcp", "additionalArguments"),
     ("traefik-insecure-api", "example", "traefik", {"additionalArguments": ["--api.insecure=true"]},
      "--api.insecure=true is given", "additionalArguments"),
@@ -152,13 +167,16 @@ ATTACKS: list[tuple[str, str, str, dict[str, Any], str, str]] = [
      "--providers.kubernetesingress=true is given", "providers.kubernetesIngress.enabled"),
     ("traefik-trusts-forwarded-headers", "example", "traefik",
      {"ports": {"websecure": {"forwardedHeaders": {"insecure": True}}}},
-     "--entrypoints.websecure.forwardedheaders.insecure=true is given", "ports.websecure.forwardedHeaders.insecure"),
+     "--entrypoints.websecure.forwardedheaders.insecure=true is given",
+     "ports.websecure.forwardedHeaders.insecure"),
     ("traefik-cluster-ip", "example", "traefik", {"service": {"spec": {"type": "ClusterIP"}}},
      "Service traefik is of type ClusterIP, not LoadBalancer", "service.spec.type"),
     ("traefik-other-address", "example", "traefik", {"service": {"spec": {"loadBalancerIP": "10.10.10.201"}}},
      "Service traefik also asks for loadBalancerIP 10.10.10.201", "service.spec.loadBalancerIP"),
-    ("traefik-other-pool", "example", "traefik", {"service": {"annotations": {"metallb.io/address-pool": "x"}}},
-     "Service traefik asks MetalLB for an address of pool x", 'service.annotations."metallb.io/address-pool"'),
+    ("traefik-other-pool", "example", "traefik",
+     {"service": {"annotations": {"metallb.io/address-pool": "x"}}},
+     "Service traefik asks MetalLB for an address of pool x",
+     'service.annotations."metallb.io/address-pool"'),
     ("traefik-no-service", "example", "traefik", {"service": {"enabled": False}},
      "there is no Service traefik", "service.enabled"),
     ("traefik-dashboard-route", "example", "traefik", {"ingressRoute": {"dashboard": {"enabled": True}}},
@@ -226,7 +244,8 @@ ATTACKS: list[tuple[str, str, str, dict[str, Any], str, str]] = [
     ("authelia-no-volume", "example", "authelia", {"persistence": {"enabled": False}},
      "nothing is mounted at /config in Deployment authelia", "persistence.enabled"),
     # cert-manager
-    ("cert-manager-resource-namespace", "example", "cert_manager", {"clusterResourceNamespace": "kube-system"},
+    ("cert-manager-resource-namespace", "example", "cert_manager",
+     {"clusterResourceNamespace": "kube-system"},
      "the controller's --cluster-resource-namespace is kube-system", "clusterResourceNamespace"),
     ("cert-manager-controllers-off", "example", "cert_manager", {"extraArgs": ["--controllers=*,-issuers"]},
      "the controller runs only controllers *,-issuers", "extraArgs"),
@@ -239,7 +258,8 @@ ATTACKS: list[tuple[str, str, str, dict[str, Any], str, str]] = [
      "only handles Services of loadBalancerClass metallb", "loadBalancerClass"),
     ("metallb-no-speaker", "example", "metallb", {"speaker": {"enabled": False}},
      "there is no DaemonSet metallb-speaker", "speaker.enabled"),
-    ("metallb-arm-only", "example", "metallb", {"controller": {"nodeSelector": {"kubernetes.io/arch": "arm64"}}},
+    ("metallb-arm-only", "example", "metallb",
+     {"controller": {"nodeSelector": {"kubernetes.io/arch": "arm64"}}},
      "nodeSelector kubernetes.io/arch=arm64 fits none", 'controller.nodeSelector."kubernetes.io/arch"'),
     # ECK
     ("eck-other-namespace", "example", "efk", {"managedNamespaces": ["elsewhere"]},
@@ -276,7 +296,8 @@ ATTACKS: list[tuple[str, str, str, dict[str, Any], str, str]] = [
      "--source is crd, service, not crd", "sources"),
     ("cloudflared-none", "full", "cloudflare_tunnel", {"replicaCount": 0},
      "Deployment cloudflared runs 0 replicas", "replicaCount"),
-    ("grafana-anonymous-env", "full", "monitoring", {"grafana": {"env": {"GF_AUTH_ANONYMOUS_ENABLED": "true"}}},
+    ("grafana-anonymous-env", "full", "monitoring",
+     {"grafana": {"env": {"GF_AUTH_ANONYMOUS_ENABLED": "true"}}},
      "Grafana's GF_AUTH_ANONYMOUS_ENABLED is true", "grafana.env.GF_AUTH_ANONYMOUS_ENABLED"),
     ("grafana-anonymous-ini", "full", "monitoring",
      {"grafana": {"grafana.ini": {"auth.anonymous": {"enabled": True}}}},
@@ -312,7 +333,9 @@ def test_an_override_that_breaks_a_promise_is_found_at_its_key(
     assert f"services.{service}.values.{path}" in {f.config_path for f in hits}, [
         (f.config_path, f.message) for f in hits
     ]
-    assert all(f.config_path is not None and f.config_path.startswith(f"services.{service}.values") for f in findings)
+    assert all(
+        f.config_path is not None and f.config_path.startswith(f"services.{service}.values") for f in findings
+    )
 
 
 BENIGN: list[tuple[str, str, str, dict[str, Any]]] = [
@@ -323,7 +346,8 @@ BENIGN: list[tuple[str, str, str, dict[str, Any]]] = [
     # our Secret comes last among envFrom, so the ConfigMap's variable never wins
     ("ldap-password-in-the-env-configmap", "example", "openldap", {"env": {"LDAP_ADMIN_PASSWORD": "x"}}),
     ("ldap-empty-global", "example", "openldap", {"global": {}}),
-    ("ldap-resources", "example", "openldap", {"resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}),
+    ("ldap-resources", "example", "openldap",
+     {"resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}),
     ("vault-log-level", "example", "vault", {"server": {"extraArgs": "-log-level=debug"}}),
     ("vault-env", "example", "vault", {"server": {"extraEnvironmentVars": {"TZ": "UTC"}}}),
     ("argocd-reconciliation", "example", "argocd", {"configs": {"cm": {"timeout.reconciliation": "300s"}}}),
@@ -345,7 +369,41 @@ BENIGN: list[tuple[str, str, str, dict[str, Any]]] = [
 def test_an_override_that_keeps_every_promise_is_not_a_finding(
     bases: dict[str, Base], base: str, service: str, values: dict[str, Any]
 ) -> None:
-    assert attack(bases[base], service, values) == []
+    """...and costs no render: charts are rendered again only to locate a breach."""
+    assert attack(bases[base], service, values, no_render) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "path"),
+    [
+        ({"env": [{"name": "HOMEPAGE_ALLOWED_HOSTS", "value": "localhost:3000"}], "replicaCount": 1}, "env"),
+        ({"env": {"HOMEPAGE_ALLOWED_HOSTS": "other.example.com"}}, "env.HOMEPAGE_ALLOWED_HOSTS"),
+    ],
+)
+def test_homepage_must_answer_for_its_route(
+    bases: dict[str, Base], values: dict[str, Any], path: str
+) -> None:
+    """The homelab completes HOMEPAGE_ALLOWED_HOSTS unless the user's values set it: set otherwise,
+    the dashboard is empty behind Traefik."""
+    base = bases["example"]
+    data = base.data()
+    index = next(i for i, app in enumerate(data["apps"]) if app["name"] == "homepage")
+    data["apps"][index]["chart"]["values"] = values
+    homelab = shaped(data)
+    app = next(a for a in homelab.apps if a.name == "homepage")
+    assert app.values is not None
+    findings = check_outcomes(spliced(base, "homepage", app.values), homelab, base.built.rerender)
+    assert [f.config_path for f in findings] == [f"apps[{index}].chart.values.{path}"]
+    assert (
+        "HOMEPAGE_ALLOWED_HOSTS of Deployment homepage leaves out home.home.example.com"
+        in findings[0].message
+    )
+    for allowed in ("*", "home.home.example.com,localhost:3000"):
+        data["apps"][index]["chart"]["values"] = {"env": {"HOMEPAGE_ALLOWED_HOSTS": allowed}}
+        homelab = shaped(data)
+        app = next(a for a in homelab.apps if a.name == "homepage")
+        assert app.values is not None
+        assert check_outcomes(spliced(base, "homepage", app.values), homelab, no_render) == []
 
 
 @pytest.mark.parametrize("base", list(BASES))
@@ -368,8 +426,29 @@ def test_the_values_file_is_ours_merged_with_the_users(bases: dict[str, Base], b
     for entry in homelab.services:
         values = getattr(homelab.config.services, entry.name).values
         ours = RENDERERS[entry.name](homelab, entry).values
-        path = "kubernetes/bootstrap/argocd-values.yaml" if entry.name == "argocd" else (
-            f"kubernetes/values/{entry.name.replace('_', '-')}.yaml"
+        path = (
+            "kubernetes/bootstrap/argocd-values.yaml"
+            if entry.name == "argocd"
+            else (f"kubernetes/values/{entry.name.replace('_', '-')}.yaml")
         )
         if ours:
             assert yaml.safe_load(files[path]) == deep_merge(ours, values), entry.name
+
+
+def test_the_cli_prints_the_line_of_the_override(cli, tmp_path: Path, chart_dir: Path) -> None:
+    """`validate --deep` end to end (the state built from the rendered repo): the finding names the
+    line of homelab.yaml where the override that breaks the promise is written."""
+    data = example_data()
+    data["services"]["vault"]["values"] = {
+        "server": {"extraArgs": "-dev -dev-root-token-id=root", "podAnnotations": {"a": "b"}}
+    }
+    text = yaml.safe_dump(data, sort_keys=False)
+    config = tmp_path / "homelab.yaml"
+    config.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    line = next(i for i, row in enumerate(lines, 1) if row.strip().startswith("extraArgs:"))
+    result = cli("validate", "--deep", "--charts", str(chart_dir), str(config))
+    assert result.code == 2, result.err
+    out = result.out + result.err
+    assert "vault server is started with -dev" in out
+    assert f"outcome check; from {config}:{line}: services.vault.values.server.extraArgs" in out
