@@ -13,7 +13,7 @@ import yaml
 
 from homelabeazy.checks import load_config
 from homelabeazy.cli.app import run
-from homelabeazy.config import LoadedConfig
+from homelabeazy.config.load import LoadedConfig
 from homelabeazy.config.starter import example_text
 from homelabeazy.model import Homelab, build
 from tests.support.chart_cache import unassembled_subcharts

@@ -56,6 +56,8 @@ class Tool:
     required: bool = True
     for_up: bool = True
     """`homelab up` runs it (its preflight checks it); False: other commands only (validate --deep)."""
+    for_deep: bool = False
+    """`homelab validate --deep` runs it: it refuses to start, naming every such tool missing."""
 
     @property
     def wanted(self) -> str:
@@ -77,6 +79,9 @@ HELM_MIN_VERSION = (3, 16)
 """`validate --deep` renders with `--skip-schema-validation` (Helm 3.16+) for charts whose values schema
 refers to a URL Helm cannot fetch offline."""
 ANSIBLE_CORE_TESTED = "2.19.14"
+DEEP_EXTRA = "homelabeazy[deep]"
+"""What pip can bring for `validate --deep` (pyproject's `deep` extra: the `ansible` package); Helm
+is a Go binary no package index carries, so it is installed on its own."""
 
 TOOLS: tuple[Tool, ...] = (
     Tool(
@@ -90,8 +95,10 @@ TOOLS: tuple[Tool, ...] = (
         "ansible-playbook",
         (2, 16),
         f"{ANSIBLE_CORE_TESTED} (ansible-core)",
-        "up: configure the nodes and K3s",
-        f"pip install 'ansible-core=={ANSIBLE_CORE_TESTED}' (or the `ansible` package)",
+        "up: configure the nodes and K3s; validate --deep: --syntax-check the playbooks",
+        f"pip install '{DEEP_EXTRA}' (the `ansible` package: ansible-core and the collections the "
+        f"playbooks use), or pip install 'ansible-core=={ANSIBLE_CORE_TESTED}' and the collections",
+        for_deep=True,
     ),
     Tool(
         "helm",
@@ -100,6 +107,7 @@ TOOLS: tuple[Tool, ...] = (
         "validate --deep: render every chart",
         f"install Helm >= {'.'.join(map(str, HELM_MIN_VERSION))} (helm.sh/docs/intro/install), on PATH",
         for_up=False,
+        for_deep=True,
     ),
     Tool(
         "kubectl",

@@ -4,6 +4,7 @@ broken rendered tree per kind of finding the engine core reports (helm, schema).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,11 @@ def test_example_renders_every_chart_and_reports_exactly_the_known_findings(
     waves = {w.wave: w for w in report.waves}
     assert all(not w.findings for w in report.waves)
     assert "externalsecrets.external-secrets.io" in waves[3].crds
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "guides" / "convergence.md").read_text("utf-8")
+    said = re.search(r"On the example \((\d+) objects, (\d+) Applications", guide)
+    assert said is not None
+    stated = (int(said[1]), int(said[2]))
+    assert stated == (len(state.objects), len(state.applications)), "docs/guides/convergence.md is stale"
 
 
 GADGET = "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\nspec: {}\n"

@@ -117,7 +117,7 @@ def test_snapshot_cronjob_needs_vaults_leader_and_the_bucket(
     """The catalog reads both servers from the CronJob's env, and they are what the renderer wrote."""
     from homelabeazy.model.catalog.vault import flow_needs
 
-    needs = [(n.host, n.port, n.purpose) for n in flow_needs(example_state, example_homelab.config)]
+    needs = [(n.host, n.port, n.purpose) for n in flow_needs(example_state, example_homelab)]
     assert needs == [
         ("vault-active.vault.svc", 8200, "raft snapshots from Vault"),
         ("minio.home.example.com", 443, "raft snapshots to S3"),
@@ -155,3 +155,96 @@ def test_the_directory_export_reads_ldap_on_the_pod_port_within_its_namespace(
         "LDIF export of the directory: CronJob/openldap/ldap-export cannot open TCP/1389 on "
         "Service/openldap/openldap port 389"
     ]
+
+
+# --- TLS to the directory (issue 25, defect 10) -------------------------------------------------------------
+
+LDAP_HOST = "openldap.openldap.svc.cluster.local"
+
+
+def _changed(state: DesiredState, ident: str, change) -> DesiredState:
+    """The state with one object's document edited (a planted defect)."""
+    import copy
+
+    objects = []
+    for obj in state.objects:
+        if obj.ident == ident:
+            doc = copy.deepcopy(dict(obj.doc))
+            change(doc)
+            objects.append(replace(obj, doc=doc))
+        else:
+            objects.append(obj)
+    return replace(state, objects=tuple(objects))
+
+
+def test_every_ldap_client_verifies_the_directory_against_the_ca_that_signs_it(
+    example_state: DesiredState, example_homelab: Homelab
+) -> None:
+    """The proof sees both TLS connections: the name each client uses, and the CA it trusts."""
+    from homelabeazy.model.catalog import authelia, openldap
+
+    needs = [
+        *authelia.flow_needs(example_state, example_homelab),
+        *openldap.flow_needs(example_state, example_homelab),
+    ]
+    ldap = [(n.clients.namespace, n.host, n.port, n.tls_verify, n.trusts) for n in needs if n.port == 389]
+    assert ldap == [
+        ("authelia", LDAP_HOST, 389, True, (("authelia", "homelab-ca-trust"),)),
+        ("openldap", LDAP_HOST, 389, True, (("openldap", "openldap-tls"),)),
+    ]
+    from homelabeazy.model.catalog.cert_manager import tls_issuers, tls_secrets
+
+    assert LDAP_HOST in tls_secrets(example_state, example_homelab)[("openldap", "openldap-tls")]
+    issuers = tls_issuers(example_state, example_homelab)
+    assert (
+        issuers[("openldap", "openldap-tls")]
+        == issuers[("authelia", "homelab-ca-trust")]
+        == ("ClusterIssuer/homelab-ca")
+    )
+
+
+def test_a_wrong_san_on_the_directory_certificate_is_a_finding_for_each_client(
+    example_state: DesiredState, example_homelab: Homelab
+) -> None:
+    planted = _changed(
+        example_state,
+        "Certificate/openldap/openldap-tls",
+        lambda doc: doc["spec"].update(dnsNames=["ldap.home.example.com"]),
+    )
+    findings = [f for f in check_flows(planted, example_homelab) if not _known(f)]
+    as_name = f" the certificate of Service openldap/openldap as '{LDAP_HOST}'"
+    assert sorted((f.object, f.message.split(" verifies")[1].split(" (")[0]) for f in findings) == [
+        ("ConfigMap/authelia/authelia-configuration", as_name),
+        ("CronJob/openldap/ldap-export", as_name),
+    ]
+    assert all("it names: ldap.home.example.com" in f.message for f in findings)
+
+
+def test_a_client_trusting_another_ca_is_a_finding(
+    example_state: DesiredState, example_homelab: Homelab
+) -> None:
+    planted = _changed(
+        example_state,
+        "Certificate/authelia/homelab-ca-trust",
+        lambda doc: doc["spec"]["issuerRef"].update(name="letsencrypt"),
+    )
+    [finding] = [f for f in check_flows(planted, example_homelab) if not _known(f)]
+    assert finding.object == "ConfigMap/authelia/authelia-configuration"
+    assert finding.message.endswith(
+        "with the CA of Secret authelia/homelab-ca-trust (ClusterIssuer/letsencrypt), but "
+        "ClusterIssuer/homelab-ca signed it: the handshake fails"
+    )
+
+
+def test_without_certificates_directory_authelia_trusts_no_private_ca(
+    example_state: DesiredState, example_homelab: Homelab
+) -> None:
+    def drop(doc) -> None:
+        text = doc["data"]["configuration.yaml"]
+        doc["data"]["configuration.yaml"] = "\n".join(
+            line for line in text.splitlines() if not line.startswith("certificates_directory:")
+        )
+
+    planted = _changed(example_state, "ConfigMap/authelia/authelia-configuration", drop)
+    [finding] = [f for f in check_flows(planted, example_homelab) if not _known(f)]
+    assert "with the CA of Secret none (no managed issuer)" in finding.message

@@ -21,7 +21,7 @@ from homelabeazy.checks import load_config
 from homelabeazy.converge.health import check_health
 from homelabeazy.desired.state import ApplicationInfo, DesiredObject, DesiredState, Finding, Origin
 from homelabeazy.model import Homelab, build
-from homelabeazy.model.catalog import argocd, efk, openldap, vault
+from homelabeazy.model.catalog import argocd, authelia, efk, openldap, vault
 from tests.gitops.conftest import example_data, render_k8s
 from tests.support.integration import need_binary, require_tool
 
@@ -331,7 +331,8 @@ def test_check_health_runs_enabled_services_only(example_homelab: Homelab) -> No
 def test_every_service_trap_is_registered(example_homelab: Homelab) -> None:
     checks = {e.name: e.health_checks for e in example_homelab.services}
     assert checks["efk"] == (efk.replicas_fit_the_nodes,)
-    assert checks["openldap"] == (openldap.replication_follows_replicas,)
+    assert checks["openldap"] == (openldap.replication_follows_replicas, openldap.export_reads_over_tls)
+    assert checks["authelia"] == (authelia.ldap_binds_over_tls,)
     assert checks["vault"] == (vault.raft_config_takes_effect,)
     assert checks["argocd"] == (argocd.application_health_restored,)
 
@@ -375,6 +376,96 @@ def test_ldap_other_statefulsets_are_not_judged() -> None:
     other = _ldap_state("acls", 1).objects[0].doc
     doc = {**other, "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "x"}]}}}}
     assert _texts(openldap.replication_follows_replicas(_state([_obj(doc, "x", "x.yaml")]))) == []
+
+
+# --- LDAP binds carry passwords: never in clear (issue 25, defect 10) --------------------------------------
+
+
+def _authelia(ldap: dict[str, Any]) -> DesiredState:
+    text = yaml.safe_dump({"authentication_backend": {"ldap": ldap}})
+    doc = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "authelia-configuration", "namespace": "authelia"},
+        "data": {"configuration.yaml": text},
+    }
+    return _state([_obj(doc, "authelia", "kubernetes/manifests/authelia/configuration.yaml")])
+
+
+LDAP = "ldap://openldap.openldap.svc.cluster.local:389"
+
+
+@pytest.mark.parametrize(
+    "ldap",
+    [
+        {"address": LDAP, "start_tls": True, "tls": {"skip_verify": False}},
+        {"address": LDAP, "start_tls": True},  # Authelia verifies by default
+        {"address": "ldaps://openldap.openldap.svc.cluster.local:636"},
+        {"address": "LDAPS://openldap.openldap.svc:636", "start_tls": False},  # ignored with ldaps
+    ],
+)
+def test_authelia_binding_over_verified_tls(ldap: dict[str, Any]) -> None:
+    assert _texts(authelia.ldap_binds_over_tls(_authelia(ldap))) == []
+
+
+def test_authelia_binding_in_clear_is_the_defect_as_it_was() -> None:
+    """What the renderer wrote before the fix: `start_tls: false` on ldap://."""
+    [finding] = authelia.ldap_binds_over_tls(_authelia({"address": LDAP, "start_tls": False}))
+    assert finding.message == (
+        f"Authelia binds to {LDAP} without TLS: every user's password crosses the cluster network in clear"
+    )
+    assert (finding.object, finding.config_path, finding.file) == (
+        "ConfigMap/authelia/authelia-configuration",
+        "services.authelia",
+        "kubernetes/manifests/authelia/configuration.yaml",
+    )
+    [no_flag] = authelia.ldap_binds_over_tls(_authelia({"address": "openldap.openldap.svc:389"}))
+    assert "without TLS" in no_flag.message
+
+
+def test_authelia_tls_without_verification() -> None:
+    ldap = {"address": LDAP, "start_tls": True, "tls": {"skip_verify": True}}
+    [finding] = authelia.ldap_binds_over_tls(_authelia(ldap))
+    assert "without verifying the certificate" in finding.message
+
+
+def _export(script: str, env: dict[str, str]) -> DesiredState:
+    container = {
+        "name": "export",
+        "command": ["/bin/sh", "-c", script],
+        "env": [{"name": k, "value": v} for k, v in env.items()],
+    }
+    pod = {"spec": {"initContainers": [container], "containers": [{"name": "upload"}]}}
+    doc = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": openldap.EXPORT_NAME, "namespace": "openldap"},
+        "spec": {"jobTemplate": {"spec": {"template": pod}}},
+    }
+    return _state([_obj(doc, "openldap", "kubernetes/manifests/openldap/exports.yaml")])
+
+
+VERIFIED = {"LDAP_URL": LDAP, "LDAPTLS_REQCERT": "demand", "LDAPTLS_CACERT": "/tls/ca.crt"}
+
+
+@pytest.mark.parametrize(
+    ("script", "env", "found"),
+    [
+        ('ldapsearch -x -ZZ -H "$LDAP_URL"', VERIFIED, None),
+        ('ldapsearch -x -H "$LDAP_URL"', {**VERIFIED, "LDAP_URL": "ldaps://openldap:636"}, None),
+        ('ldapsearch -x -H "$LDAP_URL"', VERIFIED, "without StartTLS"),  # the script as it was
+        ('ldapsearch -x -Z -H "$LDAP_URL"', VERIFIED, "without StartTLS"),  # -Z goes on in clear
+        ('ldapsearch -x -ZZ -H "$LDAP_URL"', {**VERIFIED, "LDAPTLS_REQCERT": "never"}, "does not verify"),
+        ('ldapsearch -x -ZZ -H "$LDAP_URL"', {"LDAP_URL": LDAP}, "does not verify"),
+    ],
+    ids=["starttls", "ldaps", "clear", "optional-starttls", "reqcert-never", "reqcert-unsaid"],
+)
+def test_the_directory_export_reads_over_verified_tls(
+    script: str, env: dict[str, str], found: str | None
+) -> None:
+    findings = list(openldap.export_reads_over_tls(_export(script, env)))
+    assert [found in f.message for f in findings] == ([True] if found else [])
+    assert all(f.config_path == "services.openldap" for f in findings)
 
 
 def _argocd_cm(data: dict[str, str]) -> DesiredState:

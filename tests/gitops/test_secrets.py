@@ -15,6 +15,7 @@ from tests.gitops.conftest import documents, render_k8s
 
 REFERENCE_LINES = [  # detect-secrets matches YAML lines as it re-writes them: values quoted
     r'^\s*-?\s*(secretName|secretKey|existingSecret):\s*"?[A-Za-z0-9_.-]+"?$',
+    r'^\s*secret:\s*"?[a-z0-9-]+-tls"?$',  # the openldap chart's initTLSSecret.secret: a Secret's name
     r'^\s*homelabeazy/configuration-sha256:\s*"?[0-9a-f]{64}"?$',
     r"^\s*configuration\.yaml:",
     r'^\s*cidr: "?0\.0\.0\.0/0"?$',

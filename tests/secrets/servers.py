@@ -171,12 +171,17 @@ class SlapdServer:
     root_password: str
     port: int = field(default_factory=free_port)
     tls: tuple[Path, Path] | None = None
-    """Certificate and key: serve ldaps:// instead of ldap://."""
+    """Certificate and key: serve ldaps:// instead of ldap:// (StartTLS on ldap:// with `starttls`)."""
+    starttls: bool = False
+    """With `tls`: listen on ldap:// and offer StartTLS there, as the homelab's directory does on 389."""
+    require_tls: bool = False
+    """Refuse every operation (binds included) on a connection without TLS (`security tls=1`): a
+    bind that succeeds is a bind that went encrypted."""
     proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        scheme = "ldaps" if self.tls else "ldap"
+        scheme = "ldaps" if self.tls and not self.starttls else "ldap"
         return f"{scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
@@ -193,6 +198,8 @@ class SlapdServer:
         ]
         if self.tls:
             lines += [f"TLSCertificateFile {self.tls[0]}", f"TLSCertificateKeyFile {self.tls[1]}"]
+        if self.require_tls:
+            lines.append("security tls=1")
         lines += [
             # The ACLs a directory for Authelia needs: passwords only for binding and self-service,
             # everything else readable by bound accounts (Authelia's service account).

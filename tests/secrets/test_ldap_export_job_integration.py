@@ -3,16 +3,19 @@ AWS CLI against moto's S3, and `homelab users import --latest` restoring from wh
 
 Each container runs its own command with its own literal environment from the rendered manifest;
 only what the cluster provides is stood in for: the directory's in-cluster address (the test
-slapd's URL), the Secrets (files and variables), and each volume mount (a folder under tmp_path,
-substituted for its mountPath in the script).
+slapd's URL; it offers StartTLS with a certificate for 127.0.0.1, since the export insists on TLS),
+the Secrets (files and variables: the CA file is that certificate), and each volume mount (a folder
+under tmp_path, substituted for its mountPath in the script and the environment).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +25,39 @@ import yaml
 from homelabeazy.checks import load_config
 from homelabeazy.model import build
 from homelabeazy.render.registry import render_all
-from tests.secrets.directory_data import PREFIX, Cli, assert_identical, bucket_keys, can_bind, snapshot, wipe
-from tests.secrets.servers import SlapdServer
+from tests.secrets.directory_data import (
+    ADMIN,
+    BASE,
+    PREFIX,
+    Cli,
+    assert_identical,
+    bucket_keys,
+    can_bind,
+    snapshot,
+    wipe,
+)
+from tests.secrets.servers import SlapdServer, self_signed_cert
 from tests.support.integration import need_binary
 from tests.support.s3 import S3Server
 
 pytestmark = pytest.mark.integration
 
 EXPORTS = "kubernetes/manifests/openldap/exports.yaml"
+
+
+@pytest.fixture
+def directory_server(tmp_path: Path) -> Iterator[SlapdServer]:
+    """The directory for these tests, offering StartTLS on ldap:// as the homelab's does."""
+    tls = self_signed_cert(tmp_path, "directory")
+    server = SlapdServer(
+        tmp_path / "slapd", BASE, ADMIN, "admin-" + os.urandom(6).hex(), tls=tls, starttls=True
+    )
+    server.workdir.mkdir()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 def rendered_job(config: Path) -> dict[str, Any]:
@@ -42,13 +70,17 @@ def run_container(
     container: dict[str, Any], mounts: dict[str, Path], secrets: dict[str, str], overrides: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
     assert container["command"][:2] == ["/bin/sh", "-c"]
-    script = container["command"][2]
-    for mount in container.get("volumeMounts", []):
-        script = script.replace(mount["mountPath"] + "/", f"{mounts[mount['name']]}/")
+
+    def local(text: str) -> str:
+        for mount in container.get("volumeMounts", []):
+            text = text.replace(mount["mountPath"] + "/", f"{mounts[mount['name']]}/")
+        return text
+
+    script = local(container["command"][2])
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(mounts["work"])}
     for var in container.get("env", []):
         if "value" in var:
-            env[var["name"]] = var["value"]
+            env[var["name"]] = local(var["value"])
         else:
             env[var["name"]] = secrets[var["valueFrom"]["secretKeyRef"]["key"]]
     env.update(overrides)
@@ -61,10 +93,12 @@ def run_job(job: dict[str, Any], directory_server: SlapdServer, s3: S3Server, tm
     """One run of the Job: the init container, then the main one; the upload's output."""
     pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     run = tmp_path / f"run-{time.monotonic_ns()}"
-    mounts = {"work": run / "work", "admin": run / "admin"}
+    mounts = {"work": run / "work", "admin": run / "admin", "ca": run / "ca"}
     for folder in mounts.values():
         folder.mkdir(parents=True)
     (mounts["admin"] / "password").write_text(directory_server.root_password)  # the Secret's key, no newline
+    assert directory_server.tls is not None
+    shutil.copy(directory_server.tls[0], mounts["ca"] / "ca.crt")
     secrets = {"access_key_id": s3.access_key_id, "secret_access_key": s3.secret_access_key}
     for container in [*pod["initContainers"], *pod["containers"]]:
         done = run_container(container, mounts, secrets, {"LDAP_URL": directory_server.url})
@@ -124,10 +158,12 @@ def test_an_export_the_job_could_not_finish_is_never_the_latest(
     run_job(job, directory_server, s3_server, tmp_path)
     time.sleep(1.1)
     pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    mounts = {"work": tmp_path / "broken" / "work", "admin": tmp_path / "broken" / "admin"}
+    mounts = {n: tmp_path / "broken" / n for n in ("work", "admin", "ca")}
     for folder in mounts.values():
         folder.mkdir(parents=True)
     (mounts["admin"] / "password").write_text("not-the-password")
+    assert directory_server.tls is not None
+    shutil.copy(directory_server.tls[0], mounts["ca"] / "ca.crt")
     export = run_container(pod["initContainers"][0], mounts, {}, {"LDAP_URL": directory_server.url})
     assert export.returncode != 0
     assert len(bucket_keys(s3_server)) == 2

@@ -24,7 +24,8 @@ import yaml
 
 from homelabeazy.checks import CHECKS, load_config
 from homelabeazy.cli.app import app
-from homelabeazy.config.starter import example_text, json_schema_text
+from homelabeazy.config.json_schema import json_schema_text
+from homelabeazy.config.starter import SCHEMA_FILE, example_text
 from homelabeazy.errors import ConfigError, Problem
 from homelabeazy.model import build
 from homelabeazy.render import render_all
@@ -264,9 +265,13 @@ def checks_page() -> str:
         "",
         "# Semantic checks",
         "",
-        "After the schema accepts the shape of `homelab.yaml`, `homelab validate` runs every check",
+        "Beside the schema's checks of the shape of `homelab.yaml`, `homelab validate` runs every check",
         f"below ({len(CHECKS)} of them) and reports all problems at once as",
         "`file:line:col: field: message (hint)`. An error exits 2; a warning is printed and exits 0.",
+        "When the schema refuses a key or a value, the checks still run on the rest (that key left",
+        "out, that value left to its default), so an unknown key does not hide a VIP outside its VLAN;",
+        "where leaving a part out would change what the rest means (a required value, a list item),",
+        "the shape problems come first, alone.",
         "Each example is a test fixture: the shipped example with one mistake (the diff), and the",
         "exact line the validator prints for it.",
         "",
@@ -355,12 +360,56 @@ def example_runbook_page() -> str:
     return f"{GENERATED}\n\n{title}\n\n{intro}{rest}"
 
 
+def proxmox_token_page() -> str:
+    """docs/reference/proxmox-token.md: the token's privileges per Proxmox VE version, what each is
+    for, and the `pveum` commands, all from model/proxmox_privileges.py (the list preflight checks)."""
+    from homelabeazy.model import proxmox_privileges as privs
+
+    token = load_config(example_text()).config.proxmox.token_id
+    majors = privs.SUPPORTED_MAJORS
+    out = [
+        GENERATED,
+        "",
+        "# Proxmox API token",
+        "",
+        "`homelab up` provisions the VMs with one API token (`proxmox.token_id`); its preflight reads",
+        "the Proxmox VE version (`GET /version`) and checks that the token holds every privilege of",
+        f"that version's list on `/`, with propagation. {privs.VERSION_NOTE}. The rendered repository's",
+        "README prints these commands for your own token id; here they are for the example's",
+        f"`{token}`. `pveum` prints the token's secret once: export it as `PROXMOX_VE_API_TOKEN`, never",
+        "put it in `homelab.yaml`.",
+        "",
+        "| privilege | " + " | ".join(f"{m}.x" for m in majors) + " | needed to |",
+        "| --- | " + " | ".join("---" for _ in majors) + " | --- |",
+    ]
+    every = sorted({p for m in majors for p in privs.required_privileges(m)}, key=str.lower)
+    for name in every:
+        marks = " | ".join("yes" if name in privs.required_privileges(m) else "" for m in majors)
+        out.append(f"| `{name}` | {marks} | {privs.PURPOSE[name]} |")
+    for major in majors:
+        out += ["", f"## Proxmox VE {major}.x", "", "```sh", *privs.pveum_commands(token, major), "```"]
+    since = ".".join(map(str, privs.IMPORT_CONTENT_SINCE))
+    out += [
+        "",
+        "Downloading the cloud image needs the storage content type `import`, which Proxmox VE has",
+        f"from {since} on; older releases can only clone a template (`proxmox.template`).",
+        "`homelab import` needs only read access (the built-in `PVEAuditor` role on `/`).",
+        "",
+    ]
+    return "\n".join(out)
+
+
 PAGES = {
     "reference/configuration.md": configuration_page,
+    "reference/proxmox-token.md": proxmox_token_page,
     "reference/checks.md": checks_page,
     "reference/cli.md": cli_page,
     "example/runbook.md": example_runbook_page,
 }
+
+
+SHIPPED_SCHEMA = ROOT / "src" / "homelabeazy" / "config" / SCHEMA_FILE
+"""The JSON Schema `homelab init` copies: generated here, with the reference pages."""
 
 
 def generate() -> dict[str, str]:
@@ -375,6 +424,9 @@ def main(argv: list[str]) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         print(f"wrote {target}")
+    shipped = SHIPPED_SCHEMA
+    shipped.write_text(json_schema_text(), encoding="utf-8")
+    print(f"wrote {shipped}")
     return 0
 
 

@@ -99,6 +99,19 @@ def authelia_needs_openldap(config: HomelabConfig) -> Iterator[Finding]:
             )
 
 
+@check("openldap-tls")
+def openldap_needs_cert_manager(config: HomelabConfig) -> Iterator[Finding]:
+    """OpenLDAP serves TLS with a certificate from cert-manager's internal CA: every bind carries a
+    password, so the directory is never reached in clear."""
+    svc = config.services
+    if svc.openldap.enabled and not svc.cert_manager.enabled:
+        yield Finding(
+            ("services", "cert_manager", "enabled"),
+            "OpenLDAP's TLS certificate comes from cert-manager's internal CA, which is disabled",
+            "enable services.cert_manager or disable services.openldap",
+        )
+
+
 @check("secrets-operator")
 def secrets_need_vault(config: HomelabConfig) -> Iterator[Finding]:
     """External Secrets needs Vault as its store."""

@@ -11,7 +11,7 @@ import typer
 from homelabeazy.errors import UsageError
 
 if TYPE_CHECKING:  # the config and model packages load pydantic: only when a command needs them
-    from homelabeazy.config import LoadedConfig
+    from homelabeazy.config.load import LoadedConfig
     from homelabeazy.model import Homelab
 
 DEFAULT_CONFIG = Path("homelab.yaml")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +19,9 @@ from homelabeazy.cli.common import (
 )
 from homelabeazy.errors import ConfigError, ExitCode, RenderConflictError, UsageError
 
+if TYPE_CHECKING:  # the doctor's rows only when --deep asks for them
+    from homelabeazy.lifecycle.doctor import Row
+
 OutOption = Annotated[
     Path | None, typer.Option("--out", "-o", help="Output repo folder; defaults to the config file's folder.")
 ]
@@ -29,14 +32,14 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing homelab.yaml.")] = False,
 ) -> int:
     """Write a fully commented starter homelab.yaml and its JSON Schema (editor completion)."""
-    from homelabeazy.config.starter import SCHEMA_FILE, example_text, json_schema_text
+    from homelabeazy.config.starter import SCHEMA_FILE, example_text, schema_text
 
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / "homelab.yaml"
     if target.exists() and not force:
         raise UsageError(f"{target} already exists; use --force to replace it")
     target.write_text(example_text(), encoding="utf-8")
-    (directory / SCHEMA_FILE).write_text(json_schema_text(), encoding="utf-8")
+    (directory / SCHEMA_FILE).write_text(schema_text(), encoding="utf-8")
     console.success(f"wrote {target} and {directory / SCHEMA_FILE}")
     console.info("next: edit it, then `homelab validate` and `homelab render`")
     return ExitCode.OK
@@ -79,6 +82,14 @@ def validate(
         return ExitCode.OK
     if not as_json:
         _report(list(loaded.warnings), as_json)
+    missing = _deep_tools_missing()
+    if missing:
+        for row in missing:
+            console.failure(row.problem)
+        console.failure(
+            f"validate --deep runs {', '.join(r.check for r in missing)}: nothing was checked yet"
+        )
+        return ExitCode.FAILED
     from homelabeazy.cli.deep_output import print_deep
     from homelabeazy.converge.deep import validate_deep
     from homelabeazy.model import build
@@ -88,6 +99,16 @@ def validate(
     if code == ExitCode.OK and not as_json:
         console.success(f"{config} is valid and its cluster state converges")
     return code
+
+
+def _deep_tools_missing() -> list[Row]:
+    """Every tool `validate --deep` runs that is missing or too old, all at once, before anything is
+    rendered; the rows and fixes are doctor's (one source: toolchain.TOOLS)."""
+    from homelabeazy.lifecycle.doctor import deep_rows, deep_tool_names, failed
+    from homelabeazy.ops.doctor_facts import gather
+
+    facts = gather(deep_tool_names(), collections=False, proxmox=False, versions_of=("helm",))
+    return failed(deep_rows(facts))
 
 
 def _report(problems: list, as_json: bool) -> None:  # type: ignore[type-arg]
@@ -103,9 +124,9 @@ def _report(problems: list, as_json: bool) -> None:  # type: ignore[type-arg]
 
 def schema() -> int:
     """Print the JSON Schema of homelab.yaml."""
-    from homelabeazy.config.starter import json_schema_text
+    from homelabeazy.config.starter import schema_text
 
-    console.out.out(json_schema_text(), end="")
+    console.out.out(schema_text(), end="")
     return ExitCode.OK
 
 

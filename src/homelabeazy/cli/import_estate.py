@@ -14,7 +14,7 @@ from homelabeazy.errors import ExitCode, RenderConflictError, UsageError
 from homelabeazy.lifecycle.import_limits import DEFAULT_CONCURRENCY, DEFAULT_TOKEN_ENV, MAX_CONCURRENCY
 
 if TYPE_CHECKING:
-    from homelabeazy.config import LoadedConfig
+    from homelabeazy.config.load import LoadedConfig
     from homelabeazy.lifecycle.importer import Discovery
     from homelabeazy.ops.proxmox import ProxmoxClient
 

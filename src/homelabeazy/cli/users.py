@@ -45,14 +45,24 @@ app = typer.Typer(
 
 LdapUrlOption = Annotated[
     str | None,
-    typer.Option("--ldap-url", envvar="LDAP_URL", help="Directory URL, e.g. ldaps://ldap.lan:636."),
+    typer.Option(
+        "--ldap-url",
+        envvar="LDAP_URL",
+        help="Directory URL: ldap://127.0.0.1:PORT through a kubectl port-forward, else ldaps:// or "
+        "ldap:// (upgraded with StartTLS; never a bind in clear across a network).",
+    ),
 ]
 BindDnOption = Annotated[
     str | None,
     typer.Option("--bind-dn", envvar="LDAP_BIND_DN", help="DN to bind as; defaults to the directory admin."),
 ]
 LdapCaOption = Annotated[
-    Path | None, typer.Option("--ldap-ca-cert", envvar="LDAP_CA_CERT", help="CA bundle for ldaps://.")
+    Path | None,
+    typer.Option(
+        "--ldap-ca-cert",
+        envvar="LDAP_CA_CERT",
+        help="CA bundle verifying the directory's TLS certificate (ldaps:// and StartTLS).",
+    ),
 ]
 UsernameArg = Annotated[str, typer.Argument(help="Login name (uid).")]
 

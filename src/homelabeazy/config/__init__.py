@@ -1,7 +1,6 @@
-"""The one input, homelab.yaml: its schema, its located loading (every value's line and column),
-the starter example. The semantic checks over it stand higher (`homelabeazy.checks`)."""
+"""The one input, homelab.yaml: its schema (`schema`), its located loading (`load`: every value's
+line and column), the starter example and its JSON Schema (`starter`). The semantic checks over it
+stand higher (`homelabeazy.checks`).
 
-from homelabeazy.config.load import LoadedConfig, parse_config
-from homelabeazy.config.schema import HomelabConfig
-
-__all__ = ["HomelabConfig", "LoadedConfig", "parse_config"]
+Nothing is imported here: `homelab init` reads the starter without loading pydantic.
+"""

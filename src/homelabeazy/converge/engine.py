@@ -14,6 +14,7 @@ from typing import Any
 
 from homelabeazy.converge.flows import check_flows
 from homelabeazy.converge.health import check_health
+from homelabeazy.converge.images import check_images
 from homelabeazy.converge.ordering import check_ordering
 from homelabeazy.converge.outcomes import Rerender, check_outcomes
 from homelabeazy.converge.references import check_references
@@ -37,6 +38,7 @@ CHECKS: list[tuple[str, CheckFn]] = [
     ("ordering", check_ordering),
     ("flow", check_flows),
     ("health", check_health),
+    ("image", check_images),
     ("outcome", check_outcomes),
 ]
 """(name, check) in the order they run and are reported."""

@@ -5,7 +5,8 @@ connect where (read from the configuration the state carries: a store's server U
 host), and the cluster-wide ones are derived here — every pod to CoreDNS, every pod whose service
 account is bound to a role to the API server, the API server to every webhook. A flow to a Service
 is checked on the port the Service really targets on each pod it selects; a TLS client's name is
-checked against the names the server's certificate will carry.
+checked against the names the server's certificate will carry, and the CA it trusts against the
+issuer of that certificate.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ class _Context:
     cluster: Cluster
     homelab: Homelab
     cert_names: Mapping[tuple[str, str], tuple[str, ...]]
+    cert_issuers: Mapping[tuple[str, str], frozenset[str]]
+    """(namespace, Service) -> issuers of the managed certificates its pods mount."""
+    secret_issuers: Mapping[tuple[str, str], str]
+    """(namespace, Secret) -> the issuer of the certificate a controller keeps there."""
     known_hosts: Mapping[str, IPv4Address]
     unrendered: frozenset[str]
     """Namespaces the state cannot show (a chart that did not render, a user's own manifest folder):
@@ -83,8 +88,17 @@ def check_flows(state: DesiredState, homelab: Homelab) -> list[Finding]:
     cert_names = mounted_certificate_names(cluster, secrets)
     for found in _calls(modules, "certificate_names", state, homelab):
         cert_names.update(found)
+    issuers: dict[tuple[str, str], str] = {}
+    for found in _calls(modules, "tls_issuers", state, homelab):
+        issuers.update(found)
     ctx = _Context(
-        cluster, homelab, cert_names, model_host_addresses(homelab), unseen(state, homelab).namespaces
+        cluster,
+        homelab,
+        cert_names,
+        mounted_certificate_issuers(cluster, issuers),
+        issuers,
+        model_host_addresses(homelab),
+        unseen(state, homelab).namespaces,
     )
     needs = [
         *dns_needs(cluster),
@@ -184,6 +198,7 @@ def _check_need(ctx: _Context, need: FlowNeed) -> Iterator[Finding]:
                     yield _denied(ctx, decision, client.source, need, f"{service.ident} port {need.port}")
     if need.tls_verify:
         yield from _check_tls_name(ctx, need, (namespace, name), what)
+        yield from _check_tls_trust(ctx, need, (namespace, name), what)
 
 
 def _check_outside(ctx: _Context, need: FlowNeed, clients: list[WorkloadPod]) -> Iterator[Finding]:
@@ -248,6 +263,26 @@ def _check_tls_name(ctx: _Context, need: FlowNeed, service: tuple[str, str], wha
         f"{what} verifies the certificate of Service {service[0]}/{service[1]} as '{need.host}' "
         f"({need.purpose}), a name the certificate does not carry (it names: {', '.join(names)})",
         f"connect to one of the certificate's names, e.g. {_suggested(service, names)}",
+        obj.ident if obj is not None else "",
+    )
+
+
+def _check_tls_trust(ctx: _Context, need: FlowNeed, service: tuple[str, str], what: str) -> Iterator[Finding]:
+    """The CA the client verifies with is the one that signed the server's certificate."""
+    signed_by = ctx.cert_issuers.get(service)
+    if need.trusts is None or not signed_by or need.clients.namespace in ctx.unrendered:
+        return  # (a client whose chart did not render cannot show what it mounts)
+    trusted = {ctx.secret_issuers[t] for t in need.trusts if t in ctx.secret_issuers}
+    if trusted & signed_by:
+        return
+    obj = need.declared_by
+    anchors = ", ".join(f"{ns}/{secret}" for ns, secret in need.trusts) or "none"
+    yield _finding_for_object(
+        obj,
+        f"{what} verifies the certificate of Service {service[0]}/{service[1]} ({need.purpose}) with the "
+        f"CA of Secret {anchors} ({', '.join(sorted(trusted)) or 'no managed issuer'}), but "
+        f"{', '.join(sorted(signed_by))} signed it: the handshake fails",
+        f"give the client the ca.crt of a certificate from {sorted(signed_by)[0]}",
         obj.ident if obj is not None else "",
     )
 
@@ -334,16 +369,40 @@ def webhook_findings(ctx: _Context) -> Iterator[Finding]:
                         yield _denied(ctx, decision, obj, need, f"{service.ident} port {port}")
 
 
+SERVED_KEY = "tls.crt"
+"""A pod that mounts a Secret's certificate serves it; one that picks only `ca.crt` trusts it."""
+
+
+def _picks_certificate(source: Mapping[str, Any]) -> bool:
+    items = source.get("items")
+    return not items or any(item.get("key") == SERVED_KEY for item in items)
+
+
 def _mounted_secrets(workload: WorkloadPod) -> set[str]:
+    """The Secrets whose certificate the pod mounts (not those it takes only a CA from)."""
     spec = (pod_template(workload.source) or {}).get("spec") or {}
     names: set[str] = set()
     for volume in spec.get("volumes") or ():
-        if (volume.get("secret") or {}).get("secretName"):
-            names.add(str(volume["secret"]["secretName"]))
+        secret = volume.get("secret") or {}
+        if secret.get("secretName") and _picks_certificate(secret):
+            names.add(str(secret["secretName"]))
         for source in (volume.get("projected") or {}).get("sources") or ():
-            if (source.get("secret") or {}).get("name"):
-                names.add(str(source["secret"]["name"]))
+            projected = source.get("secret") or {}
+            if projected.get("name") and _picks_certificate(projected):
+                names.add(str(projected["name"]))
     return names
+
+
+def _served_secrets(cluster: Cluster) -> Iterator[tuple[tuple[str, str], list[str]]]:
+    """((namespace, Service), the Secrets its pods mount, sorted) for each Service with a selector."""
+    for service in cluster.objects:
+        selector = (service.doc.get("spec") or {}).get("selector") if service.kind == "Service" else None
+        if not selector or service.namespace is None:
+            continue
+        mounted: set[str] = set()
+        for workload in cluster.pods_matching(service.namespace, selector):
+            mounted |= _mounted_secrets(workload)
+        yield (service.namespace, service.name), sorted(mounted)
 
 
 def mounted_certificate_names(
@@ -351,17 +410,25 @@ def mounted_certificate_names(
 ) -> dict[tuple[str, str], tuple[str, ...]]:
     """(namespace, Service) -> names of the managed certificates its pods mount (and so serve)."""
     names: dict[tuple[str, str], tuple[str, ...]] = {}
-    for service in cluster.objects:
-        selector = (service.doc.get("spec") or {}).get("selector") if service.kind == "Service" else None
-        if not selector or service.namespace is None:
-            continue
+    for (namespace, name), mounted in _served_secrets(cluster):
         served: list[str] = []
-        for workload in cluster.pods_matching(service.namespace, selector):
-            for secret in sorted(_mounted_secrets(workload)):
-                served += [n for n in secrets.get((service.namespace, secret), ()) if n not in served]
+        for secret in mounted:
+            served += [n for n in secrets.get((namespace, secret), ()) if n not in served]
         if served:
-            names[(service.namespace, service.name)] = tuple(served)
+            names[(namespace, name)] = tuple(served)
     return names
+
+
+def mounted_certificate_issuers(
+    cluster: Cluster, issuers: Mapping[tuple[str, str], str]
+) -> dict[tuple[str, str], frozenset[str]]:
+    """(namespace, Service) -> issuers of the managed certificates its pods mount."""
+    found: dict[tuple[str, str], frozenset[str]] = {}
+    for (namespace, name), mounted in _served_secrets(cluster):
+        signed = frozenset(issuers[(namespace, s)] for s in mounted if (namespace, s) in issuers)
+        if signed:
+            found[(namespace, name)] = signed
+    return found
 
 
 def served_name_findings(

@@ -13,6 +13,9 @@ A service's catalog module may define any of these hooks, which `converge.flows`
   themselves once running, which Services may select on (see `podnet.RuntimeLabels`);
 - `tls_secrets(state, homelab) -> Mapping[(namespace, secret), names]`: the DNS names of the
   certificates a controller keeps in Secrets (cert-manager); pods mounting one serve those names;
+- `tls_issuers(state, homelab) -> Mapping[(namespace, secret), issuer]`: which issuer signed the
+  certificate a controller keeps in a Secret (`ClusterIssuer/homelab-ca`); the Secret's `ca.crt` is
+  that issuer's CA, so a client trusting it trusts exactly what that issuer signs;
 - `served_hosts(state, homelab) -> Iterable[(object, host, namespace, secret)]`: host names a proxy
   answers with the certificate in a Secret (Traefik's IngressRoutes).
 """
@@ -64,6 +67,9 @@ class FlowNeed:
     protocol: str = "TCP"
     tls_verify: bool = False
     """The client verifies the server certificate against `host`."""
+    trusts: tuple[tuple[str, str], ...] | None = None
+    """(namespace, Secret) whose `ca.crt` the client verifies the server's certificate with; None
+    when it trusts roots the state cannot show (the system's, an outside CA's)."""
 
 
 def need_from_url(
@@ -73,6 +79,7 @@ def need_from_url(
     declared_by: DesiredObject | None = None,
     *,
     tls_verify: bool | None = None,
+    trusts: tuple[tuple[str, str], ...] | None = None,
 ) -> FlowNeed:
     """A FlowNeed from a URL (`https://host:port/path`, `ldap://host`, `git@host:path`).
 
@@ -87,4 +94,4 @@ def need_from_url(
     if parts.hostname is None or port is None:
         raise ValueError(f"'{url}' names no host and port")
     verify = scheme == "https" if tls_verify is None else tls_verify
-    return FlowNeed(clients, parts.hostname, port, purpose, declared_by, tls_verify=verify)
+    return FlowNeed(clients, parts.hostname, port, purpose, declared_by, tls_verify=verify, trusts=trusts)

@@ -197,7 +197,7 @@ class DesiredState:
         return frozenset(f.application for f in self.findings if f.check == "helm")
 
 
-Check = Literal["schema", "ordering", "reference", "flow", "health", "helm", "outcome"]
+Check = Literal["schema", "ordering", "reference", "flow", "health", "helm", "image", "outcome"]
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,24 @@ def decide(facts: Facts, *, for_up: bool = False) -> list[Row]:
     return rows
 
 
+def deep_tool_names() -> list[str]:
+    """The tools `validate --deep` runs, which it checks before it renders anything."""
+    return [t.name for t in toolchain.TOOLS if t.for_deep]
+
+
+def deep_rows(facts: Facts) -> list[Row]:
+    """The rows of what `validate --deep` runs: the same verdicts and fixes doctor gives. A tool
+    found whose version was not read (deep only looks for it) counts as present."""
+    rows = []
+    for tool in (t for t in toolchain.TOOLS if t.for_deep):
+        fact = facts.tools.get(tool.name, ToolFact(tool.name))
+        if fact.path is not None and fact.version is None and not fact.error:
+            rows.append(Row(tool.name, "ok", "ok", f"found at {fact.path}", tool.wanted))
+        else:
+            rows.append(tool_row(tool, fact))
+    return rows
+
+
 def up_tool_names() -> list[str]:
     """The tools `up`'s preflight probes."""
     return [t.name for t in toolchain.TOOLS if t.for_up]

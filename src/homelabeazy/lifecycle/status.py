@@ -433,6 +433,7 @@ def _ldap(homelab: Homelab, targets: StatusTargets) -> Row:
         base=layout.people_dn,
         search_filter="(objectClass=inetOrgPerson)",
         timeout=targets.timeout,
+        ca_cert=os.environ.get("LDAP_CA_CERT") or None,
     )
     expected = len(homelab.users)
     health: Health = "ok" if count >= expected else "degraded"

@@ -48,6 +48,38 @@ COMMON_PRIVILEGES: tuple[str, ...] = (
 GUEST_AGENT_PRIVILEGE: dict[int, str] = {8: "VM.Monitor", 9: "VM.GuestAgent.Audit"}
 """The privilege that lets the provider read a VM's addresses through the QEMU guest agent."""
 
+VERSION_NOTE = (
+    "Proxmox VE 9.0 dropped `VM.Monitor` and split guest-agent access into `VM.GuestAgent.*` "
+    "privileges: reading a VM's addresses through the guest agent needs `VM.Monitor` on 8.x and "
+    "`VM.GuestAgent.Audit` on 9.x, and `pveum role add` refuses a privilege its version does not "
+    "know, so each major version has its own list"
+)
+"""Why there is one list per major version: every place that shows the lists says it in these words."""
+
+PURPOSE: dict[str, str] = {
+    "Datastore.AllocateSpace": "create the VMs' disks",
+    "Datastore.AllocateTemplate": "download the cloud image onto a storage",
+    "Datastore.Audit": "read the storages the VMs and the image go to",
+    "SDN.Use": "attach the VMs to the bridge and its VLANs",
+    "Sys.Audit": "read node facts (the image download asks for it)",
+    "Sys.Modify": "the image download (it writes onto the node's storage)",
+    "VM.Allocate": "create and remove the VMs",
+    "VM.Audit": "read the VMs' configuration",
+    "VM.Clone": "clone a template (`proxmox.template`)",
+    "VM.Config.CDROM": "the cloud-init drive (it counts as a CD-ROM)",
+    "VM.Config.Cloudinit": "cloud-init settings: user, SSH keys, addresses",
+    "VM.Config.CPU": "cores and CPU type",
+    "VM.Config.Disk": "disks: size, storage, import from the image",
+    "VM.Config.HWType": "machine type, BIOS, SCSI controller",
+    "VM.Config.Memory": "memory",
+    "VM.Config.Network": "network devices and VLAN tags",
+    "VM.Config.Options": "name, tags, boot order, agent, start on boot",
+    "VM.PowerMgmt": "start, stop and reboot the VMs",
+    "VM.Monitor": "read the VMs' addresses through the QEMU guest agent (Proxmox VE 8.x)",
+    "VM.GuestAgent.Audit": "read the VMs' addresses through the QEMU guest agent (Proxmox VE 9.x)",
+}
+"""What each privilege is needed for: the documentation's table is made from this."""
+
 SUPPORTED_MAJORS: tuple[int, ...] = tuple(sorted(GUEST_AGENT_PRIVILEGE))
 IMPORT_CONTENT_SINCE: tuple[int, int] = (8, 4)
 """First Proxmox VE release with the `import` storage content type (cloud-image downloads)."""

@@ -110,6 +110,15 @@ class OwnedValue:
 
 
 @dataclass(frozen=True)
+class ImageValue:
+    """Where the service's chart takes one container's image from: its values key (the mapping
+    holding `repository` and `tag`), so a finding about that image names the line to change."""
+
+    container: str
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ServiceEntry:
     """A resolved core service, as the model and every renderer see it."""
 
@@ -133,3 +142,5 @@ class ServiceEntry:
     """Metrics endpoints its chart serves (the service's renderer turns them on in the values)."""
     owned_values: tuple[OwnedValue, ...] = ()
     """Chart values the homelab depends on, which `services.<name>.values` may not override."""
+    image_values: tuple[ImageValue, ...] = ()
+    """The values keys of the images its chart runs, for containers whose key is not obvious."""

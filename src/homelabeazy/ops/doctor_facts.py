@@ -71,6 +71,12 @@ def tool_fact(name: str, timeout: float = 20.0) -> ToolFact:
     return ToolFact(name, found.path, found.version)
 
 
+def presence_fact(name: str) -> ToolFact:
+    """Where `name` is, without running it (a version costs a process start: for ansible-playbook
+    most of a second, which `validate --deep` does not spend before every run)."""
+    return ToolFact(name, tools.find_tool(name))
+
+
 def collections_fact(timeout: float = 60.0) -> CollectionsFact:
     """The collections the ansible-galaxy beside ansible-playbook lists; never raises."""
     try:
@@ -110,11 +116,16 @@ def gather(
     collections: bool = True,
     proxmox: bool = True,
     environ: Mapping[str, str] | None = None,
+    versions_of: Iterable[str] | None = None,
 ) -> Facts:
     """Probe the named tools, the collections and Proxmox concurrently (each probe waits on a process
-    or a socket, so threads make doctor as slow as its slowest probe, not their sum)."""
+    or a socket, so threads make doctor as slow as its slowest probe, not their sum). With
+    `versions_of`, only those tools are run for their version; the others are only looked for."""
     wanted = list(names)
-    jobs: dict[str, Callable[[], object]] = {f"tool:{n}": partial(tool_fact, n) for n in wanted}
+    run = set(wanted if versions_of is None else versions_of)
+    jobs: dict[str, Callable[[], object]] = {
+        f"tool:{n}": partial(tool_fact, n) if n in run else partial(presence_fact, n) for n in wanted
+    }
     if collections:
         jobs["collections"] = collections_fact
     if proxmox:

@@ -2,20 +2,29 @@
 
 Failures become `ExternalSystemError("LDAP", ...)` with the server's answer (result name and
 diagnostic message). Passwords are never part of an action or message: the adapter names DNs only.
+
+Every bind carries a password, so a password never crosses a network in clear (`transport`):
+`ldaps://` is TLS from the first byte; `ldap://` to another machine is upgraded with StartTLS
+before the bind, and refused when the server cannot; both verify the certificate (CA from
+--ldap-ca-cert, else the system's roots) and its name. Only `ldap://` to a loopback address goes
+unencrypted: that is a `kubectl port-forward`, whose tunnel through the API server is TLS already.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import os
 import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Literal
+from urllib.parse import urlsplit
 
 import ldap3
-from ldap3.core.exceptions import LDAPException
+from ldap3.core.exceptions import LDAPException, LDAPStartTLSError
 
 from homelabeazy.errors import ExternalSystemError
 
@@ -29,6 +38,57 @@ def ssha(password: str) -> str:
     salt = os.urandom(8)
     digest = hashlib.sha1(password.encode("utf-8") + salt).digest()  # noqa: S324 - {SSHA} is SHA-1 by definition
     return "{SSHA}" + base64.b64encode(digest + salt).decode("ascii")
+
+
+Transport = Literal["ldaps", "starttls", "loopback"]
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def transport(url: str) -> Transport:
+    """How a connection to `url` is protected: TLS from the start, StartTLS, or a loopback port-forward."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "ldaps":
+        return "ldaps"
+    return "loopback" if _loopback(parts.hostname or "") else "starttls"
+
+
+def ldap_server(url: str, ca_cert: str | None, timeout: float) -> ldap3.Server:
+    """An ldap3 Server for `url` that verifies the certificate (and its name) when TLS is used."""
+    tls = None
+    if transport(url) != "loopback":
+        tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_cert)
+    return ldap3.Server(url, connect_timeout=timeout, tls=tls, get_info=ldap3.NONE)
+
+
+STARTTLS_REFUSED = "startTLS failed - "
+
+
+class LDAPStartTLSRefusedError(LDAPException):  # type: ignore[misc]  # ldap3 ships no types
+    """The server answered the StartTLS request with an error (it offers no TLS)."""
+
+
+def secure(conn: ldap3.Connection, url: str) -> None:
+    """StartTLS on an open connection when `url` needs it; raises LDAPException when it fails
+    (LDAPStartTLSRefusedError when the server answers that it offers none)."""
+    if transport(url) != "starttls":
+        return
+    try:
+        started = conn.start_tls(read_server_info=False)
+    except LDAPStartTLSError as exc:
+        # ldap3 words a server's refusal `startTLS failed - <result>`; a failed handshake otherwise.
+        if str(exc).startswith(STARTTLS_REFUSED):
+            raise LDAPStartTLSRefusedError(str(exc)[len(STARTTLS_REFUSED) :]) from None
+        raise
+    if not started:
+        raise LDAPStartTLSRefusedError(_answer(conn.result or {}))
 
 
 @dataclass(frozen=True)
@@ -76,15 +136,9 @@ class LdapAdapter:
 
     # ------------------------------------------------------------------ connection
 
-    def _server(self) -> ldap3.Server:
-        tls = None
-        if self.url.startswith("ldaps://"):
-            tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=self._ca_cert)
-        return ldap3.Server(self.url, connect_timeout=self._timeout, tls=tls, get_info=ldap3.NONE)
-
     def _connect(self, dn: str, password: str) -> ldap3.Connection:
         conn = ldap3.Connection(
-            self._server(),
+            ldap_server(self.url, self._ca_cert, self._timeout),
             user=dn,
             password=password,
             receive_timeout=self._timeout,
@@ -93,13 +147,25 @@ class LdapAdapter:
         )
         try:
             conn.open()
+            secure(conn, self.url)
+        except LDAPStartTLSRefusedError as exc:
+            conn.unbind()
+            raise ExternalSystemError(
+                SYSTEM,
+                f"StartTLS with {self.url}",
+                f"refused ({exc})",
+                "the bind password would cross the network in clear: use ldaps://, or a "
+                "`kubectl port-forward` to 127.0.0.1",
+            ) from None
         except LDAPException as exc:
-            if "certificate" in str(exc).lower() or "ssl" in str(exc).lower():
+            text = str(exc).lower()
+            if "certificate" in text or "ssl" in text or "hostname" in text or "tls" in text:
                 raise ExternalSystemError(
                     SYSTEM,
                     f"connect to {self.url}",
-                    "TLS certificate verification failed",
-                    "pass the CA that signed the directory's certificate with --ldap-ca-cert / LDAP_CA_CERT",
+                    "TLS certificate verification failed (not signed by the given CA, or not for this name)",
+                    "pass the CA that signed the directory's certificate with --ldap-ca-cert / LDAP_CA_CERT, "
+                    "and connect by a name the certificate carries",
                 ) from None
             raise ExternalSystemError(
                 SYSTEM,

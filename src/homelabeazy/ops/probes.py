@@ -24,6 +24,7 @@ import ldap3
 from cryptography import x509
 
 from homelabeazy.errors import HomelabError
+from homelabeazy.ops.ldap import ldap_server, secure
 
 Health = Literal["ok", "degraded", "down", "skipped"]
 
@@ -201,12 +202,25 @@ def days_left(not_after: datetime, now: datetime | None = None) -> int:
 
 
 def ldap_count(
-    url: str, *, bind_dn: str, password: str, base: str, search_filter: str, timeout: float
+    url: str,
+    *,
+    bind_dn: str,
+    password: str,
+    base: str,
+    search_filter: str,
+    timeout: float,
+    ca_cert: str | None = None,
 ) -> int:
-    """Bind to `url` as `bind_dn` and count the entries under `base` matching `search_filter`."""
-    server = ldap3.Server(url, connect_timeout=timeout, get_info=ldap3.NONE)
+    """Bind to `url` as `bind_dn` and count the entries under `base` matching `search_filter`.
+
+    The transport is the LDAP adapter's: TLS (verified with `ca_cert`) unless `url` is a loopback
+    port-forward, so the bind password never crosses a network in clear.
+    """
+    server = ldap_server(url, ca_cert, timeout)
     connection = ldap3.Connection(server, user=bind_dn, password=password, receive_timeout=timeout)
     try:
+        connection.open()
+        secure(connection, url)
         if not connection.bind():
             raise ProbeError(f"bind as {bind_dn} refused: {connection.result.get('description', '?')}")
         entries = connection.extend.standard.paged_search(

@@ -14,6 +14,7 @@ from homelabeazy.model.catalog.authelia import DATA_DIR
 from homelabeazy.model.proxmox_privileges import (
     IMPORT_CONTENT_SINCE,
     SUPPORTED_MAJORS,
+    VERSION_NOTE,
     pveum_commands,
     required_privileges,
 )
@@ -165,6 +166,7 @@ def render(homelab: Homelab) -> dict[str, str]:
         "pfsensible": toolchain.pinned(toolchain.PFSENSE_COLLECTIONS[0], homelab.config.ansible.collections),
         "mail": _authelia_mail(homelab),
         "public": _public_access(homelab),
+        "privileges_note": VERSION_NOTE,
         "pveum": [
             (major, len(required_privileges(major)), pveum_commands(homelab.config.proxmox.token_id, major))
             for major in sorted(SUPPORTED_MAJORS, reverse=True)

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.desired.effective import (
-    Effective,
-    command_line,
-    containers,
-    env_source,
-    mounted_at,
-    pod_spec,
-)
+from homelabeazy.desired.effective import Effective, command_line, env_source, mounted_at
+from homelabeazy.desired.effective import containers as pod_containers
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.desired.outcomes import Breach, Outcome, confined, given_flags, persists, runs
 from homelabeazy.desired.selectors import as_list, as_map, dig
-from homelabeazy.desired.state import DesiredObject, DesiredState
+from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
+from homelabeazy.model.catalog.traps import containers, health_finding, mounted_secret, pod_spec
 from homelabeazy.model.homelab import Homelab
 from homelabeazy.model.service import ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry, secret_name
 
@@ -28,6 +24,7 @@ CHART = ChartPin(
     # The chart's values.schema.json `$ref`s its definitions by published URL.
     schema_refs=(("https://charts.authelia.com/definitions.json", "authelia/chart-definitions.json"),),
 )
+NAMESPACE = "authelia"
 SMTP_PATH = "authelia/smtp"
 SMTP_PASSWORD = SecretSpec(
     SMTP_PATH, ("password",), "authelia", "password of the SMTP account Authelia sends mail with", "external"
@@ -80,7 +77,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
     return ServiceEntry(
         name="authelia",
         title="Authelia",
-        namespace="authelia",
+        namespace=NAMESPACE,
         chart=CHART,
         owned_values=OWNED_VALUES,
         description="Single sign-on and two-factor authentication",
@@ -96,38 +93,106 @@ def entry(config: HomelabConfig) -> ServiceEntry:
             *mail,
         ),
         depends_on=("openldap", "external_secrets", "traefik"),
+        health_checks=(ldap_binds_over_tls,),
     )
 
 
 SERVER_LABELS = {"app.kubernetes.io/name": "authelia"}
 """The chart's Authelia pods: they bind to LDAP for every login."""
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+"""What the chart runs them as (`pod.kind`)."""
 
 
 def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
-    """Authelia binds to the LDAP address its configuration names (in whichever ConfigMap has it)."""
+    """Authelia binds to the LDAP address its configuration names (in whichever ConfigMap has it),
+    verifying the directory's certificate with the CAs in its `certificates_directory`."""
     namespace = entry(homelab.config).namespace
     clients = Clients(namespace, SERVER_LABELS, "Authelia")
+    for config_map, settings in _configurations(state, namespace):
+        ldap = _ldap(settings)
+        address = ldap.get("address")
+        if not address:
+            continue
+        verify = _encrypted(ldap) and as_map(ldap.get("tls")).get("skip_verify") is not True
+        trusts = _trusted_secrets(state, namespace, settings.get("certificates_directory"))
+        yield need_from_url(
+            str(address), clients, "LDAP authentication backend", config_map, tls_verify=verify, trusts=trusts
+        )
+
+
+def ldap_binds_over_tls(state: DesiredState) -> Iterator[Finding]:
+    """Every login sends the user's password to the directory in the bind: never in clear, and
+    never to a server whose certificate Authelia does not check."""
+    for config_map, settings in _configurations(state, NAMESPACE):
+        ldap = _ldap(settings)
+        address = ldap.get("address")
+        if not address:
+            continue
+        if not _encrypted(ldap):
+            yield health_finding(
+                config_map,
+                "authelia",
+                f"Authelia binds to {address} without TLS: every user's password crosses the cluster "
+                "network in clear",
+                "set authentication_backend.ldap.start_tls: true (or an ldaps:// address)",
+            )
+        elif as_map(ldap.get("tls")).get("skip_verify") is True:
+            yield health_finding(
+                config_map,
+                "authelia",
+                f"Authelia binds to {address} over TLS without verifying the certificate: anyone "
+                "answering for that name receives the passwords",
+                "set authentication_backend.ldap.tls.skip_verify: false and trust the directory's CA "
+                "through certificates_directory",
+            )
+
+
+def _encrypted(ldap: Mapping[str, Any]) -> bool:
+    """An ldaps:// address, or StartTLS on ldap:// (Authelia ignores start_tls with ldaps://)."""
+    scheme = urlsplit(str(ldap.get("address", ""))).scheme.lower()
+    return scheme == "ldaps" or (scheme in ("ldap", "") and ldap.get("start_tls") is True)
+
+
+def _ldap(settings: Mapping[str, Any]) -> Mapping[str, Any]:
+    return as_map(as_map(settings.get("authentication_backend")).get("ldap"))
+
+
+def _configurations(state: DesiredState, namespace: str) -> Iterator[tuple[DesiredObject, Mapping[str, Any]]]:
+    """(ConfigMap, parsed document) for each ConfigMap value in `namespace` that is a mapping."""
     for config_map in state.of_kind("ConfigMap", ""):
         if config_map.namespace != namespace:
             continue
         for text in (config_map.doc.get("data") or {}).values():
-            address = _ldap_address(str(text))
-            if address:
-                yield need_from_url(address, clients, "LDAP authentication backend", config_map)
+            loaded = _parsed(str(text))
+            if loaded is not None:
+                yield config_map, loaded
 
 
-def _ldap_address(text: str) -> str | None:
+def _trusted_secrets(state: DesiredState, namespace: str, directory: Any) -> tuple[tuple[str, str], ...]:
+    """The Secrets Authelia's pods mount at `certificates_directory` (none: only the system's roots)."""
+    if not isinstance(directory, str) or not directory:
+        return ()
+    found: list[tuple[str, str]] = []
+    workloads = (o for o in state.objects if o.group == "apps" and o.kind in WORKLOAD_KINDS)
+    for workload in workloads:
+        labels = as_map(dig(workload.doc, "spec", "template", "metadata", "labels"))
+        if workload.namespace != namespace or any(labels.get(k) != v for k, v in SERVER_LABELS.items()):
+            continue
+        for container in containers(workload):
+            secret = mounted_secret(pod_spec(workload), container, directory)
+            if secret is not None and (namespace, secret) not in found:
+                found.append((namespace, secret))
+    return tuple(found)
+
+
+def _parsed(text: str) -> Mapping[str, Any] | None:
     import yaml  # noqa: PLC0415 - PyYAML only when the proof reads the configuration (fast start)
 
     try:
         loaded = yaml.safe_load(text)
     except yaml.YAMLError:
         return None
-    if not isinstance(loaded, dict):
-        return None
-    ldap = (loaded.get("authentication_backend") or {}).get("ldap") or {}
-    address = ldap.get("address") if isinstance(ldap, dict) else None
-    return str(address) if address else None
+    return loaded if isinstance(loaded, dict) else None
 
 
 def secret_files(entry: ServiceEntry) -> dict[str, tuple[str, str]]:
@@ -147,7 +212,7 @@ def _configuration_is_ours(view: Effective) -> Iterator[Breach]:
     Authelia takes any `AUTHELIA_*` variable as one (`AUTHELIA_ACCESS_CONTROL_DEFAULT_POLICY=bypass`
     would open every route)."""
     for deployment in view.named("Deployment", SERVER):
-        for container in containers(deployment, init=False):
+        for container in pod_containers(deployment, init=False):
             if "config" in {name for name, _ in given_flags(command_line(container))}:
                 yield Breach("authelia is started with --config", deployment)
             source = env_source(view, deployment, container, "X_AUTHELIA_CONFIG")
@@ -195,7 +260,7 @@ def _secrets_from_vault(entry_: ServiceEntry) -> Callable[[Effective], Iterator[
             volumes = {
                 str(as_map(v).get("name")): as_map(v) for v in as_list(pod_spec(deployment).get("volumes"))
             }
-            for container in containers(deployment, init=False):
+            for container in pod_containers(deployment, init=False):
                 for var, (path, key) in files.items():
                     secret = secret_name(specs[path])
                     wanted = f"{SECRETS_DIR}/{secret}/{key}"

@@ -102,6 +102,21 @@ def tls_secrets(state: DesiredState, homelab: Homelab) -> dict[tuple[str, str], 
     return names
 
 
+def tls_issuers(state: DesiredState, homelab: Homelab) -> dict[tuple[str, str], str]:  # noqa: ARG001
+    """(namespace, Secret) -> the issuer of the certificate cert-manager keeps there
+    (`ClusterIssuer/homelab-ca`, `Issuer/<namespace>/<name>`): its `ca.crt` is that issuer's CA."""
+    issuers: dict[tuple[str, str], str] = {}
+    for cert in state.of_kind("Certificate", "cert-manager.io"):
+        spec = cert.doc.get("spec") or {}
+        ref = spec.get("issuerRef") or {}
+        if not spec.get("secretName") or not cert.namespace or not ref.get("name"):
+            continue
+        kind = str(ref.get("kind") or "Issuer")
+        where = "" if kind == "ClusterIssuer" else f"{cert.namespace}/"
+        issuers[(cert.namespace, str(spec["secretName"]))] = f"{kind}/{where}{ref['name']}"
+    return issuers
+
+
 # ---------------------------------------------------------------------------------- outcomes
 
 CONTROLLER = "cert-manager"

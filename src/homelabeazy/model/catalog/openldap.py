@@ -12,11 +12,20 @@ from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.desired.outcomes import Breach, Outcome, confined, env_from_secret, persists, runs
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
-from homelabeazy.model.catalog.traps import containers, env_value, health_finding, replicas
+from homelabeazy.model.catalog.traps import containers, env_value, health_finding, mounted_secret, replicas
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import STORAGE, ChartPin, OwnedValue, SecretSpec, ServiceEntry, secret_name
+from homelabeazy.model.service import (
+    STORAGE,
+    ChartPin,
+    ImageValue,
+    OwnedValue,
+    SecretSpec,
+    ServiceEntry,
+    secret_name,
+)
 
 CHART = ChartPin("https://jp-gouin.github.io/helm-openldap", "openldap-stack-ha", "4.3.3")
+NAMESPACE = "openldap"
 ADMIN_PATH = "openldap/admin"
 """The Vault path of the directory's admin passwords."""
 
@@ -33,28 +42,45 @@ OWNED_VALUES: tuple[OwnedValue, ...] = (
         ("customLdifFiles",), "Authelia and `homelab users` use the ou=people/groups/services tree it creates"
     ),
     OwnedValue(
+        ("initTLSSecret", "tls_enabled"),
+        "the directory serves the certificate cert-manager issues for its Service, which Authelia verifies",
+    ),
+    OwnedValue(
+        ("initTLSSecret", "secret"),
+        "the directory serves the certificate cert-manager issues for its Service, which Authelia verifies",
+    ),
+    OwnedValue(
         ("persistence", "size"),
         "it has its own key",
         "set it through services.openldap.storage instead",
     ),
 )
 """Chart values the homelab depends on: `services.openldap.values` may not set them."""
+IMAGE_VALUES = (
+    ImageValue("openldap-stack-ha", ("image",)),
+    ImageValue("init-schema", ("initSchema", "image")),
+    ImageValue("init-tls-secret", ("initTLSSecret", "image")),
+)
+"""The chart's containers and the values key of each one's image (the init images are pinned by
+the renderer: the chart defaults them to `latest`)."""
 
 
 def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
-    """No web route: only Authelia and `homelab users` talk LDAP."""
+    """No web route: only Authelia, the export and `homelab users` talk LDAP (over TLS)."""
     return ServiceEntry(
         name="openldap",
         title="OpenLDAP",
-        namespace="openldap",
+        namespace=NAMESPACE,
         chart=CHART,
         owned_values=OWNED_VALUES,
+        image_values=IMAGE_VALUES,
         description="User and group directory",
         secrets=(
             SecretSpec(ADMIN_PATH, ("password", "config_password"), "openldap", "directory admin passwords"),
         ),
-        depends_on=(STORAGE,),
-        health_checks=(replication_follows_replicas,),
+        # cert-manager: the server certificate must be issued before the pod can start.
+        depends_on=(STORAGE, "cert_manager"),
+        health_checks=(replication_follows_replicas, export_reads_over_tls),
     )
 
 
@@ -116,34 +142,96 @@ EXPORT_TRAILER = "# homelab users export: {count} entries"
 """The last line of every export, written by the CronJob and by `homelab users export`, checked by
 `homelab users import`: an LDIF cut short at an entry boundary is still valid LDIF."""
 EXPORT_LDAP_URL_ENV = "LDAP_URL"
+EXPORT_CA_ENV = "LDAPTLS_CACERT"
+EXPORT_REQCERT_ENV = "LDAPTLS_REQCERT"
+EXPORT_REQCERT = "demand"
+"""libldap's client settings (ldap.conf(5)): the CA file, and that a certificate it cannot verify
+for the URL's host ends the connection."""
 EXPORT_S3_ENDPOINT_ENV = "AWS_ENDPOINT_URL"
 """The bucket endpoint the AWS CLI uses (absent: AWS itself)."""
 
 
+def _export_pod(job: DesiredObject) -> Mapping[str, Any]:
+    return as_map(dig(job.doc, "spec", "jobTemplate", "spec", "template", "spec"))
+
+
 def _export_containers(job: DesiredObject) -> list[Mapping[str, Any]]:
-    spec = as_map(dig(job.doc, "spec", "jobTemplate", "spec", "template", "spec"))
+    spec = _export_pod(job)
     found = [*as_list(spec.get("initContainers")), *as_list(spec.get("containers"))]
     return [c for c in found if isinstance(c, Mapping)]
 
 
-def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
-    """The export reads the directory at the URL its export container names and writes to the
-    bucket endpoint its upload container names (AWS itself when none)."""
-    namespace = entry(homelab.config).namespace
+def _exports(state: DesiredState) -> Iterator[DesiredObject]:
     for job in state.of_kind("CronJob", "batch"):
-        if job.namespace != namespace or job.name != EXPORT_NAME:
-            continue
-        clients = Clients(namespace, EXPORT_LABELS, f"the directory export {job.ident}", workload=job.ident)
+        if job.namespace == NAMESPACE and job.name == EXPORT_NAME:
+            yield job
+
+
+def _verifies(container: Mapping[str, Any]) -> bool:
+    """libldap is told to end the connection on a certificate it cannot verify for the URL's host.
+
+    Said explicitly: its default is `demand`, but an image's own ldap.conf may say otherwise.
+    """
+    return (env_value(container, EXPORT_REQCERT_ENV) or "").lower() in ("demand", "hard")
+
+
+def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
+    """The export reads the directory at the URL its export container names (verifying it with the
+    CA file LDAPTLS_CACERT names) and writes to the bucket endpoint its upload container names
+    (AWS itself when none)."""
+    del homelab
+    for job in _exports(state):
+        clients = Clients(NAMESPACE, EXPORT_LABELS, f"the directory export {job.ident}", workload=job.ident)
         for container in _export_containers(job):
             url = env_value(container, EXPORT_LDAP_URL_ENV)
             if url:
-                yield need_from_url(url, clients, "LDIF export of the directory", job)
+                ca_file = env_value(container, EXPORT_CA_ENV)
+                secret = mounted_secret(_export_pod(job), container, ca_file) if ca_file else None
+                trusts = ((NAMESPACE, secret),) if secret else ()
+                yield need_from_url(
+                    url,
+                    clients,
+                    "LDIF export of the directory",
+                    job,
+                    tls_verify=_verifies(container),
+                    trusts=trusts,
+                )
             region = env_value(container, "AWS_DEFAULT_REGION")
             if region is not None:
                 endpoint = (
                     env_value(container, EXPORT_S3_ENDPOINT_ENV) or f"https://s3.{region}.amazonaws.com"
                 )
                 yield need_from_url(endpoint, clients, "upload of the export to S3", job)
+
+
+STARTTLS_FLAG = "-ZZ"
+"""ldapsearch's "StartTLS, and fail if it cannot" (`-Z` alone goes on in clear)."""
+
+
+def export_reads_over_tls(state: DesiredState) -> Iterator[Finding]:
+    """The export binds as the directory admin and reads every password hash: StartTLS (or
+    ldaps://) with the certificate verified, never in clear."""
+    for job in _exports(state):
+        for container in _export_containers(job):
+            url = env_value(container, EXPORT_LDAP_URL_ENV)
+            if not url:
+                continue
+            script = " ".join(str(part) for part in as_list(container.get("command")))
+            if not url.lower().startswith("ldaps://") and STARTTLS_FLAG not in script.split():
+                yield health_finding(
+                    job,
+                    "openldap",
+                    f"the directory export reads {url} without StartTLS: the admin password and every "
+                    "password hash cross the cluster network in clear",
+                    f"run ldapsearch with {STARTTLS_FLAG}",
+                )
+            elif not _verifies(container):
+                yield health_finding(
+                    job,
+                    "openldap",
+                    f"the directory export does not verify the certificate of {url}",
+                    f"set {EXPORT_REQCERT_ENV}={EXPORT_REQCERT} and {EXPORT_CA_ENV} to the directory's CA",
+                )
 
 
 # ---------------------------------------------------------------------------------- outcomes

@@ -78,3 +78,17 @@ def json_documents(obj: DesiredObject) -> Iterator[tuple[str, Mapping[str, Any]]
             continue
         if isinstance(value, Mapping):
             yield str(key), value
+
+
+def mounted_secret(spec: Mapping[str, Any], container: Mapping[str, Any], path: str) -> str | None:
+    """The Secret whose volume `container` mounts at `path` or at a folder above it (where a client
+    reads a CA file from), None when no Secret volume is there."""
+    volumes = {str(as_map(v).get("name")): as_map(v) for v in as_list(spec.get("volumes"))}
+    for mount in (as_map(m) for m in as_list(container.get("volumeMounts"))):
+        where = str(mount.get("mountPath", "")).rstrip("/")
+        if not where or (path.rstrip("/") != where and not path.startswith(where + "/")):
+            continue
+        secret = as_map(volumes.get(str(mount.get("name")), {}).get("secret"))
+        if secret.get("secretName"):
+            return str(secret["secretName"])
+    return None

@@ -23,11 +23,18 @@ from homelabeazy.model.identity import LdapLayout
 from homelabeazy.model.service import ServiceEntry, secret_name
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.endpoints import authelia_authz_url, openldap_url
+from homelabeazy.render.k8s.internal_tls import CA_TRUST, ca_trust, ca_volume
 from homelabeazy.render.k8s.objects import meta, obj
 from homelabeazy.render.k8s.routes import AUTH_MIDDLEWARE
 from homelabeazy.render.k8s.services.common import new_bundle, secret_spec, synced_secret
 from homelabeazy.render.serialize import to_yaml_kube
 
+CERTIFICATES_DIR = "/homelab-ca"
+"""Authelia's `certificates_directory`: the homelab CA, trusted on top of the system's roots. It
+is the only way Authelia trusts a private CA for LDAP (its `tls` block takes a client certificate,
+not a CA)."""
+CA_FILE = "homelab-ca.crt"
+"""The CA's file there (Authelia reads `.crt`, `.pem` and `.cer` files)."""
 SMTP_SCHEMES = {"starttls": ("submission", 587), "tls": ("submissions", 465)}
 """`services.authelia.smtp.security` -> Authelia's address scheme and that scheme's usual port."""
 
@@ -52,12 +59,17 @@ def access_rule(homelab: Homelab, route: Route) -> dict[str, Any]:
 
 
 def ldap_backend(homelab: Homelab, layout: LdapLayout) -> dict[str, Any]:
-    """The LDAP section, straight from the layout the directory is built with."""
+    """The LDAP section, straight from the layout the directory is built with.
+
+    Every login sends the user's password in the bind: StartTLS first, with the directory's
+    certificate verified (the CA from CERTIFICATES_DIR, the name from the address).
+    """
     return {
         "implementation": "custom",
         "address": openldap_url(homelab),
         "timeout": "5s",
-        "start_tls": False,
+        "start_tls": True,
+        "tls": {"skip_verify": False, "minimum_version": "TLS1.2"},
         "base_dn": layout.base_dn,
         "additional_users_dn": _relative(layout.people_dn, layout.base_dn),
         "users_filter": layout.users_filter,
@@ -80,6 +92,7 @@ def configuration(homelab: Homelab) -> dict[str, Any]:
     portal = next(r for r in homelab.routes if r.owner == "authelia" and r.kind == "service")
     return {
         "theme": "auto",
+        "certificates_directory": CERTIFICATES_DIR,
         "default_2fa_method": "totp",
         "server": {"address": "tcp://:9091/"},
         "log": {"level": "info"},
@@ -177,11 +190,15 @@ def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:
                 for var, (path, key) in files.items()
             ],
             "extraVolumes": [
-                {"name": name, "secret": {"secretName": name}} for name in sorted(set(secrets.values()))
+                *({"name": name, "secret": {"secretName": name}} for name in sorted(set(secrets.values()))),
+                ca_volume(CA_TRUST, CA_TRUST, CA_FILE),
             ],
             "extraVolumeMounts": [
-                {"name": name, "mountPath": f"{SECRETS_DIR}/{name}", "readOnly": True}
-                for name in sorted(set(secrets.values()))
+                *(
+                    {"name": name, "mountPath": f"{SECRETS_DIR}/{name}", "readOnly": True}
+                    for name in sorted(set(secrets.values()))
+                ),
+                {"name": CA_TRUST, "mountPath": CERTIFICATES_DIR, "readOnly": True},
             ],
         },
     }
@@ -223,6 +240,7 @@ def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
         ),
     )
     result.add("middleware", middleware(homelab, entry.namespace))
+    result.add("tls", ca_trust(entry.namespace))
     paths = sorted({path for path, _ in secret_files(entry).values()})
     result.add("secrets", *(synced_secret(entry, path) for path in paths))
     return result

@@ -1,4 +1,8 @@
-"""cert-manager: a self-signed root -> CA Certificate -> CA ClusterIssuer chain, or ACME DNS-01."""
+"""cert-manager: a self-signed root -> CA Certificate -> CA ClusterIssuer chain, and ACME DNS-01.
+
+The private CA is always there: it signs the certificates services serve inside the cluster
+(render/k8s/internal_tls.py), and the routes' certificates too unless `issuer: acme`.
+"""
 
 from __future__ import annotations
 
@@ -87,10 +91,16 @@ def acme(homelab: Homelab, entry: ServiceEntry) -> list[Manifest]:
 
 
 def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
-    """ACME needs HTTPS to the CA and DNS to check the challenge record has propagated."""
+    """ACME needs HTTPS to the CA and DNS to check the challenge record has propagated.
+
+    The CA chain is a stem of its own (not a deferrable `issuers`): it needs nothing but
+    cert-manager, so it syncs with it even when the ACME issuer waits for External Secrets.
+    """
     use_acme = homelab.config.services.cert_manager.issuer == "acme"
     needs = Needs(api=True, webhook=True, internet_ports=(53, 443) if use_acme else ())
     result = new_bundle(entry, needs)
     result.values = {"crds": {"enabled": True, "keep": True}, "prometheus": {"enabled": True}}
-    result.add("issuers", *(acme(homelab, entry) if use_acme else internal_ca(homelab, entry.namespace)))
+    result.add("ca", *internal_ca(homelab, entry.namespace))
+    if use_acme:
+        result.add("issuers", *acme(homelab, entry))
     return result

@@ -13,8 +13,19 @@ from homelabeazy.model.catalog.openldap import ADMIN_PATH, REPLICAS, replication
 from homelabeazy.model.identity import LdapLayout
 from homelabeazy.model.service import ServiceEntry, secret_name
 from homelabeazy.render.k8s.bundle import Bundle, Needs
+from homelabeazy.render.k8s.internal_tls import server_certificate, service_names
 from homelabeazy.render.k8s.services.common import new_bundle, secret_spec, synced_secret
 from homelabeazy.render.k8s.services.openldap_export import add_exports
+
+SERVICE = "openldap"
+"""The chart's Service (`fullnameOverride`), which Authelia and the export connect to."""
+TLS_SECRET = "openldap-tls"  # noqa: S105 - a Secret's name
+"""The directory's server certificate (cert-manager), which the chart copies in at pod start."""
+INIT_IMAGE = ("debian", "bookworm-20260202-slim")
+"""Repository and tag for the chart's two init containers (copying files: `sh`, `cp`, `sed`,
+`hostname`), where the chart defaults to `debian:latest` and `alpine/openssl:latest`. A dated
+tag of Debian's official image (docker-library/official-images, library/debian: Debian 12.13);
+with our own certificate the TLS init step runs no openssl, so one image serves both."""
 
 
 def structure_ldif(layout: LdapLayout, organisation: str) -> str:
@@ -38,6 +49,8 @@ def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:
     """The chart reads both admin passwords from the Secret External Secrets makes.
 
     The chart turns replication on by default, even for one replica; it follows the count here.
+    It serves StartTLS on 389 and LDAPS on 636 with the certificate cert-manager keeps in
+    TLS_SECRET (the image configures TLS from the files the chart copies in at every start).
     """
     config = homelab.config.services.openldap
     return {
@@ -49,6 +62,16 @@ def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:
             "existingSecret": secret_name(secret_spec(entry, ADMIN_PATH)),
         },
         "persistence": {"enabled": True, "size": config.storage},
+        "initSchema": {
+            "image": {"repository": INIT_IMAGE[0], "tag": INIT_IMAGE[1], "pullPolicy": "IfNotPresent"}
+        },
+        # With our certificate the chart copies tls.crt, tls.key and ca.crt from the Secret instead
+        # of making a self-signed one (CN only, no SAN, new at every start) with openssl.
+        "initTLSSecret": {
+            "tls_enabled": True,
+            "secret": TLS_SECRET,
+            "image": {"registry": "docker.io", "repository": INIT_IMAGE[0], "tag": INIT_IMAGE[1]},
+        },
         "customLdifFiles": {"00-structure.ldif": structure_ldif(homelab.ldap, config.organisation)},
         "ltb-passwd": {"enabled": False},
         "phpldapadmin": {"enabled": False},
@@ -68,5 +91,8 @@ def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
             {"LDAP_ADMIN_PASSWORD": "password", "LDAP_CONFIG_ADMIN_PASSWORD": "config_password"},
         ),
     )
-    add_exports(homelab, result, secret_name(secret_spec(entry, ADMIN_PATH)))
+    result.add(
+        "tls", server_certificate(TLS_SECRET, entry.namespace, service_names(SERVICE, entry.namespace))
+    )
+    add_exports(homelab, result, secret_name(secret_spec(entry, ADMIN_PATH)), TLS_SECRET)
     return result

@@ -28,6 +28,7 @@ from homelabeazy.model.dr_backups import ldap_exports_on
 from homelabeazy.model.service import secret_name
 from homelabeazy.render.k8s.bundle import Bundle
 from homelabeazy.render.k8s.endpoints import openldap_url
+from homelabeazy.render.k8s.internal_tls import CA_KEY, ca_volume
 from homelabeazy.render.k8s.netpol import CLUSTER_POD_CIDR, CLUSTER_SERVICE_CIDR
 from homelabeazy.render.k8s.objects import Manifest, external_secret, meta, obj, secret_key_ref
 from homelabeazy.render.k8s.services.common import secret_spec
@@ -41,13 +42,17 @@ UPLOAD_IMAGE = "amazon/aws-cli:2.27.0"
 should track it."""
 
 EXPORT_SCRIPT = """set -eu
-ldapsearch -x -H "$LDAP_URL" -D "$LDAP_BIND_DN" -y /admin/password -b "$LDAP_BASE" \\
+ldapsearch -x -ZZ -H "$LDAP_URL" -D "$LDAP_BIND_DN" -y /admin/password -b "$LDAP_BASE" \\
   -LLL -o ldif-wrap=no -E pr=500/noprompt '(objectClass=*)' '*' > /work/export.ldif
 count=$(grep -c '^dn:' /work/export.ldif)
 printf "$TRAILER_FORMAT\\n" "$count" >> /work/export.ldif
 """
 """Export every entry under the base with its user attributes (userPassword included), then the
-count line: an export cut short is refused on import."""
+count line: an export cut short is refused on import. `-ZZ`: StartTLS or nothing, so the admin
+password and every hash travel encrypted; the server's name is verified against the CA in
+LDAPTLS_CACERT (libldap's LDAPTLS_REQCERT=demand)."""
+CA_DIR = "/tls"
+"""Where the export container finds the CA that signed the directory's certificate."""
 
 AWS_CONFIG = "[default]\ns3 =\n  addressing_style = path\n"
 """MinIO, Garage and Ceph serve buckets under the path, not as virtual-host subdomains."""
@@ -102,12 +107,18 @@ def _containers(homelab: Homelab, credentials: str) -> tuple[dict[str, Any], dic
         "env": _env(
             {
                 catalog.EXPORT_LDAP_URL_ENV: openldap_url(homelab),
+                catalog.EXPORT_CA_ENV: f"{CA_DIR}/{CA_KEY}",
+                catalog.EXPORT_REQCERT_ENV: catalog.EXPORT_REQCERT,
                 "LDAP_BIND_DN": homelab.ldap.admin_dn,
                 "LDAP_BASE": homelab.ldap.base_dn,
                 "TRAILER_FORMAT": catalog.EXPORT_TRAILER.format(count="%s"),
             }
         ),
-        "volumeMounts": [work(), {"name": "admin", "mountPath": "/admin", "readOnly": True}],
+        "volumeMounts": [
+            work(),
+            {"name": "admin", "mountPath": "/admin", "readOnly": True},
+            {"name": "ca", "mountPath": CA_DIR, "readOnly": True},
+        ],
     }
     upload = {
         "name": "upload",
@@ -136,8 +147,13 @@ def _containers(homelab: Homelab, credentials: str) -> tuple[dict[str, Any], dic
     return export, upload
 
 
-def cron_job(homelab: Homelab, namespace: str, admin_secret: str, credentials: str) -> Manifest:
-    """One export per schedule tick; a run never overlaps the previous one."""
+def cron_job(
+    homelab: Homelab, namespace: str, admin_secret: str, credentials: str, tls_secret: str
+) -> Manifest:
+    """One export per schedule tick; a run never overlaps the previous one.
+
+    The CA comes from the directory's own certificate Secret (same namespace), its `ca.crt` alone.
+    """
     export, upload = _containers(homelab, credentials)
     pod = {
         "metadata": {"labels": dict(catalog.EXPORT_LABELS)},
@@ -154,6 +170,7 @@ def cron_job(homelab: Homelab, namespace: str, admin_secret: str, credentials: s
                         "items": [{"key": "LDAP_ADMIN_PASSWORD", "path": "password"}],
                     },
                 },
+                ca_volume("ca", tls_secret, CA_KEY),
             ],
         },
     }
@@ -195,7 +212,7 @@ def egress_policy(homelab: Homelab, namespace: str) -> Manifest:
     )
 
 
-def add_exports(homelab: Homelab, result: Bundle, admin_secret: str) -> None:
+def add_exports(homelab: Homelab, result: Bundle, admin_secret: str, tls_secret: str) -> None:
     """The CronJob, the bucket's keys (Velero's Vault secret, synced here too) and its egress."""
     if not enabled(homelab):
         return
@@ -205,6 +222,6 @@ def add_exports(homelab: Homelab, result: Bundle, admin_secret: str) -> None:
     result.add(
         "exports",
         external_secret(credentials, result.namespace, spec.path, keys),
-        cron_job(homelab, result.namespace, admin_secret, credentials),
+        cron_job(homelab, result.namespace, admin_secret, credentials, tls_secret),
         egress_policy(homelab, result.namespace),
     )
