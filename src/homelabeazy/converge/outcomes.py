@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from types import ModuleType
 from typing import Any
@@ -61,14 +61,10 @@ def check_outcomes(state: DesiredState, homelab: Homelab, rerender: Rerender | N
         if values and rerender is not None:
             ours = RENDERERS[entry.name](homelab, entry).values or {}
             blame = _Blame(values, partial(deep_merge, ours), view, rerender)
+        owner = f"services.{entry.name}"
         for outcome, breach in broken:
-            paths = blame.culprits(outcome, breach) if blame is not None else [()]
-            for path in paths:
-                findings.append(
-                    _finding(
-                        state, entry, outcome, breach, _values_path(f"services.{entry.name}", values, path)
-                    )
-                )
+            for path in blame.culprits(outcome, breach) if blame is not None else [()]:
+                findings.append(_finding(state, entry, outcome, breach, _values_path(owner, values, path)))
     return findings + _app_findings(state, homelab, facts, rerender)
 
 
@@ -94,11 +90,8 @@ def _app_findings(
             blame = _Blame(source.values, complete, view, rerender)
         for outcome, breach in broken:
             for path in blame.culprits(outcome, breach) if blame is not None else [()]:
-                where = f"apps[{index}]" + (".chart.values" if source.values else "")
-                inner = dotted(path)
-                found.append(
-                    _located(state, app.name, outcome, breach, where + (f".{inner}" if inner else ""))
-                )
+                where = _values_path(f"apps[{index}].chart", source.values, path)
+                found.append(_located(state, app.name, outcome, breach, where))
     return found
 
 
@@ -122,9 +115,10 @@ def _hook(service: str) -> Callable[[Homelab], Iterable[Outcome]] | None:
 
 
 def _values_path(owner: str, values: Mapping[str, Any], path: tuple[str, ...]) -> str:
-    """`<owner>.values.<path>` (the owner itself when the user wrote no values)."""
+    """`<owner>.values.<path>`; `owner` itself when the user wrote no values (an app's `chart` then
+    stands for the app: `apps[1].chart` -> `apps[1]`)."""
     if not values:
-        return owner
+        return owner.removesuffix(".chart")
     inner = dotted(path)
     return f"{owner}.values" + (f".{inner}" if inner else "")
 
@@ -243,6 +237,7 @@ class _Blame:
 
     def __post_init__(self) -> None:
         self.cache: dict[tuple[str, str], tuple[DesiredObject, ...] | None] = {}
+        """(Application, subset) -> its objects rendered with that subset, None when Helm refused."""
 
     def culprits(self, outcome: Outcome, breach: Breach) -> list[tuple[str, ...]]:
         """The keys of the user's values behind `breach` (see `culprits`)."""
@@ -260,35 +255,30 @@ class _Blame:
     def _show_breach(
         self, applications: list[str], outcome: Outcome, breach: Breach, subsets: list[Mapping[str, Any]]
     ) -> list[bool]:
-        jobs = [(app, subset) for subset in subsets for app in applications]
+        """Render each subset's charts (in parallel: each is a Helm process), then test the promise
+        on the view with those charts' objects in place of the user's. A subset Helm refuses does
+        not show the breach (it shows a `helm` finding of its own)."""
+        jobs = {(app, _key(subset)): (app, subset) for subset in subsets for app in applications}
+        missing = [job for key, job in jobs.items() if key not in self.cache]
+        self.renders += len(missing)
         with ThreadPoolExecutor(max_workers=2) as pool:
-            rendered = list(pool.map(lambda job: self._render(*job), jobs))
-        results = []
-        for index in range(len(subsets)):
-            objects = list(self.view.objects)
-            failed = False
-            for offset, app in enumerate(applications):
-                new = rendered[index * len(applications) + offset]
-                if new is None:
-                    failed = True
-                    break
-                objects = [
-                    o for o in objects if not (o.origin.application == app and o.origin.source == "chart")
-                ]
-                objects.extend(new)
-            if failed:
-                results.append(False)
-                continue
-            view = Effective(*_fields(self.view, tuple(objects)))
-            results.append(any(_same(b, breach) for b in outcome.breaches(view)))
-        return results
+            done = pool.map(lambda job: self.rerender(job[0], self.compose(job[1])), missing)
+            for (app, subset), objects in zip(missing, done, strict=True):
+                self.cache[(app, _key(subset))] = objects
+        return [self._shows(applications, outcome, breach, subset) for subset in subsets]
 
-    def _render(self, application: str, subset: Mapping[str, Any]) -> tuple[DesiredObject, ...] | None:
-        key = (application, json.dumps(subset, sort_keys=True, default=str))
-        if key not in self.cache:
-            self.renders += 1
-            self.cache[key] = self.rerender(application, self.compose(subset))
-        return self.cache[key]
+    def _shows(
+        self, applications: list[str], outcome: Outcome, breach: Breach, subset: Mapping[str, Any]
+    ) -> bool:
+        objects = list(self.view.objects)
+        for app in applications:
+            rendered = self.cache[(app, _key(subset))]
+            if rendered is None:
+                return False
+            objects = [o for o in objects if not (o.origin.application == app and o.origin.source == "chart")]
+            objects.extend(rendered)
+        view = replace(self.view, objects=tuple(objects))
+        return any(_same(b, breach) for b in outcome.breaches(view))
 
 
 def _same(one: Breach, other: Breach) -> bool:
@@ -299,8 +289,8 @@ def _same(one: Breach, other: Breach) -> bool:
     return one.what == other.what and where == there
 
 
-def _fields(view: Effective, objects: tuple[DesiredObject, ...]) -> Iterator[Any]:
-    yield from (view.service, view.namespace, objects, view.nodes, view.data_keys, view.priority_classes)
+def _key(subset: Mapping[str, Any]) -> str:
+    return json.dumps(subset, sort_keys=True, default=str)
 
 
 def _only(prefix: tuple[str, ...], key: str, value: Any) -> dict[str, Any]:
