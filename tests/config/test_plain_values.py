@@ -196,3 +196,16 @@ def test_what_validate_accepts_in_values_renders_and_reads_back(scalar: str, whe
         written = config.apps[0].chart.values["x"]  # type: ignore[union-attr]
         read = yaml.safe_load(files["kubernetes/values/whoami.yaml"])["x"]
     assert _same(written, read), (scalar, written, read)
+
+
+def test_a_json_surrogate_pair_is_the_character_it_encodes() -> None:
+    """JSON is YAML, and JSON spells U+1F600 `\\ud83d\\ude00`: YAML loaders keep the halves apart."""
+    assert rendered_x(with_value('"\\ud83d\\ude00 ok"')) == "\U0001f600 ok"
+
+
+def test_a_lone_surrogate_in_a_key_is_refused_and_printed_escaped(cli, tmp_path) -> None:
+    config = tmp_path / "homelab.yaml"
+    config.write_text('{"\\ud800": 1}', encoding="utf-8")
+    result = cli("validate", str(config))
+    assert result.code == 2
+    assert "the key '\\ud800' holds a lone surrogate escape" in result.err

@@ -22,7 +22,7 @@ from homelabeazy.config.load import parse_config
 from homelabeazy.converge.build import build_proof
 from homelabeazy.converge.outcomes import Rerender, check_outcomes
 from homelabeazy.converge.recipes import BuiltState
-from homelabeazy.desired.state import DesiredState, Finding
+from homelabeazy.desired.state import DesiredObject, DesiredState, Finding, Origin
 from homelabeazy.model import Homelab, build
 from homelabeazy.model.catalog.overrides import deep_merge
 from homelabeazy.ops.helm import ChartCache
@@ -452,3 +452,29 @@ def test_the_cli_prints_the_line_of_the_override(cli, tmp_path: Path, chart_dir:
     out = result.out + result.err
     assert "vault server is started with -dev" in out
     assert f"outcome check; from {config}:{line}: services.vault.values.server.extraArgs" in out
+
+
+def test_every_core_service_declares_its_outcomes_and_its_confinement(bases: dict[str, Base]) -> None:
+    """Each of the 16 services that take `values:` has outcomes; a NodePort Service of its chart (the
+    way past Traefik and SSO most charts offer) breaks one of them."""
+    from homelabeazy.model.catalog import REGISTRY
+
+    base = bases["full"]
+    homelab = shaped(full_data())
+    assert {e.name for e in homelab.services} == set(REGISTRY), "the full variant enables every service"
+    state = base.built.state
+    for entry in homelab.services:
+        app = next(a for a in state.applications if a.owner == entry.name and a.name != "bootstrap")
+        exposed = DesiredObject(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "exposed"},
+                "spec": {"type": "NodePort"},
+            },
+            Origin(app.name, app.wave, "chart-1.0.0/templates/service.yaml", "chart"),
+            entry.namespace,
+        )
+        findings = check_outcomes(replace(state, objects=(*state.objects, exposed)), homelab)
+        assert [f.config_path for f in findings] == [f"services.{entry.name}"], entry.name
+        assert "Service exposed is of type NodePort: reachable past Traefik and SSO" in findings[0].message

@@ -112,9 +112,10 @@ def _plain(node: Any, path: FieldPath, smap: SourceMap, seen: set[int], budget: 
         if tag is not None:
             return TaggedValue(tag, _plain_collection(node, path, smap, seen, budget))
         return _plain_collection(node, path, smap, seen, budget)
-    if isinstance(node, str) and lone_surrogate(node):
+    value = plain_scalar(node)
+    if isinstance(value, str) and lone_surrogate(value):
         raise _BadYaml(path, _SURROGATE)
-    return plain_scalar(node)
+    return value
 
 
 _SURROGATE = "holds a lone surrogate escape (\\ud800-\\udfff): that is not Unicode text, no file can hold it"
@@ -140,7 +141,8 @@ def _plain_collection(
                 if node[key] is not None and not _is_block(node[key]):
                     smap.values[child] = tuple(node.lc.value(key))
             if lone_surrogate(name):
-                raise _BadYaml(child, f"the key {_SURROGATE}", key_at)
+                shown = name.encode("ascii", "backslashreplace").decode("ascii")
+                raise _BadYaml(path, f"the key '{shown}' {_SURROGATE}", key_at)
             if name in out:
                 raise _BadYaml(child, f"key '{name}' appears twice (written differently)")
             out[name] = _plain(node[key], child, smap, seen, budget)

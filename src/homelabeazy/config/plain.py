@@ -47,9 +47,9 @@ def plain_scalar(node: Any) -> Any:
     if isinstance(node, ScalarInt):
         return int(node)
     if isinstance(node, TaggedScalar) and _tag(node) == STR_TAG:
-        return str(node.value)
+        return joined_pairs(str(node.value))
     if isinstance(node, str):
-        return str(node)
+        return joined_pairs(str(node))
     return node
 
 
@@ -62,6 +62,17 @@ def _tag(node: Any) -> str | None:
     tag = getattr(node, "tag", None)
     value = getattr(tag, "value", tag)
     return str(value) if value else None
+
+
+def joined_pairs(text: str) -> str:
+    """`text` with each UTF-16 surrogate pair joined into the character it encodes.
+
+    A JSON file is YAML, and JSON writes a character beyond U+FFFF as a pair of escapes
+    (`"\\ud83d\\ude00"`); YAML loaders keep the two halves apart. A lone half stays as it is
+    (`lone_surrogate` finds it)."""
+    if not any("\ud800" <= char <= "\udfff" for char in text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
 def lone_surrogate(text: str) -> bool:
