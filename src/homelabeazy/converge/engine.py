@@ -1,7 +1,9 @@
 """The convergence engine: build the desired state once, run every registered check, report.
 
 Checks are plain functions `(state, homelab) -> findings`, listed in CHECKS in the order they
-run; each is pure (no I/O: the state already holds every rendered object).
+run; each is pure (no I/O: the state already holds every rendered object). The one exception is
+opt-in: given a way to render a chart again, the outcome check renders the charts of a broken
+promise with parts of the user's values, to name the key that breaks it.
 """
 
 from __future__ import annotations

@@ -98,8 +98,11 @@ class MetricsSpec:
 class OwnedValue:
     """A chart value the homelab renders and depends on: `services.<name>.values` must not set it.
 
-    `path` is a key path into the chart's values; setting that key, anything below it, or
-    replacing a mapping above it with a non-mapping is a conflict `homelab validate` reports.
+    `path` is a key path into the chart's values; setting that key (to anything, an empty mapping
+    or `null` included), anything below it, or replacing a mapping above it with a non-mapping is
+    a conflict `homelab validate` reports. That is the fast path; what the homelab relies on in
+    the rendered objects, whichever key of the chart changes it, is each catalog module's
+    `outcomes` (desired.outcomes), which `validate --deep` checks.
     """
 
     path: tuple[str, ...]
