@@ -268,6 +268,18 @@ ADMIN_USER = "admin"
 """The image's default admin name, which the layout's admin DN (`cn=admin,<base>`) assumes."""
 
 
+def _image_sets_it_up(view: Effective) -> Iterator[Breach]:
+    """The image's own entrypoint starts slapd: it is what turns the environment (the admin
+    passwords, the base DN) and the LDIF files into the directory; a command or arguments of the
+    chart's values replace it."""
+    for sts in view.named("StatefulSet", SERVER):
+        for container in workload_containers(sts, init=False):
+            for field in ("command", "args"):
+                if as_list(container.get(field)):
+                    shown = " ".join(str(a) for a in as_list(container.get(field)))
+                    yield Breach(f"container {container.get('name')} runs {field} {shown}", sts)
+
+
 def _structure_is_ours(homelab: Homelab) -> Callable[[Effective], Iterator[Breach]]:
     """The LDIF the init container loads creates the base entry and the three organisational units."""
     needed = [homelab.ldap.base_dn, homelab.ldap.people_dn, homelab.ldap.groups_dn, homelab.ldap.services_dn]
@@ -307,6 +319,10 @@ def outcomes(homelab: Homelab) -> Iterator[Outcome]:
         f"the directory's base DN is {homelab.ldap.base_dn} and its admin {homelab.ldap.admin_dn}, "
         "which Authelia, `homelab users` and the export bind with",
         _admin_is_the_layouts(homelab),
+    )
+    yield Outcome(
+        "the image's entrypoint sets the directory up from that environment and the LDIF files",
+        _image_sets_it_up,
     )
     yield Outcome(
         "the directory starts with the people, groups and services units Authelia searches",
