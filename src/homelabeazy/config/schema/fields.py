@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
+from homelabeazy.config.cron import CronError, parse_cron
+
 DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 DNS_NAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 K3S_VERSION = r"^v1\.(\d+)\.(\d+)\+k3s(\d+)$"
@@ -24,7 +26,23 @@ Label = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
 DnsName = Annotated[str, StringConstraints(pattern=DNS_NAME, max_length=253)]
 Size = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*(Mi|Gi|Ti)$")]
 Duration = Annotated[str, StringConstraints(pattern=r"^([0-9]+(h|m|s))+$")]
-Cron = Annotated[str, StringConstraints(pattern=r"^(@(hourly|daily|weekly|monthly)|(\S+\s+){4}\S+)$")]
+
+
+def _check_cron(value: str) -> str:
+    """Refuse what Velero, Kubernetes and K3s would refuse (their parser: config/cron.py), and a
+    schedule that never runs: its backups' age could never be judged."""
+    try:
+        parse_cron(value)
+    except CronError as exc:
+        raise ValueError(f"{value!r} is not a schedule Velero, Kubernetes and K3s accept: {exc}") from None
+    return value
+
+
+Cron = Annotated[
+    str,
+    StringConstraints(pattern=r"^(@(hourly|daily|weekly|monthly)|(\S+\s+){4}\S+)$"),
+    AfterValidator(_check_cron),
+]
 ChartVersion = Annotated[str, StringConstraints(pattern=r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")]
 """An exact chart (or release) version, `1.2.3` or `v1.2.3`, with an optional `-pre`/`+build` part."""
 HelmValues = dict[str, Any]

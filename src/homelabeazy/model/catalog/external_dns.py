@@ -15,7 +15,14 @@ from homelabeazy.desired.needs import Clients, FlowNeed
 from homelabeazy.desired.outcomes import Outcome, confined, env_from_secret, flags_hold, runs
 from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import ChartPin, OwnedValue, SecretSpec, ServiceEntry, secret_name
+from homelabeazy.model.service import (
+    ChartPin,
+    OutsideName,
+    OwnedValue,
+    SecretSpec,
+    ServiceEntry,
+    secret_name,
+)
 
 CHART = ChartPin("https://kubernetes-sigs.github.io/external-dns/", "external-dns", "1.21.1")
 TOKEN_PATH = "external-dns/cloudflare"  # noqa: S105 - a name, not a secret
@@ -57,6 +64,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
             ),
         ),
         depends_on=("external_secrets", "cloudflare_tunnel"),
+        reaches=(OutsideName(CLOUDFLARE_API, 443, ("services", "external_dns", "enabled"), "external-dns"),),
     )
 
 

@@ -11,7 +11,16 @@ from homelabeazy.desired.outcomes import Breach, Outcome, confined, flag_values,
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import ChartPin, MetricsSpec, OwnedValue, SecretSpec, ServiceEntry, secret_name
+from homelabeazy.model.service import (
+    ChartPin,
+    MetricsSpec,
+    OutsideName,
+    OwnedValue,
+    SecretSpec,
+    ServiceEntry,
+    secret_name,
+)
+from homelabeazy.model.velero_bucket import s3_endpoint
 
 CHART = ChartPin("https://vmware-tanzu.github.io/helm-charts", "velero", "12.1.0")
 S3_PATH = "velero/s3"
@@ -44,8 +53,13 @@ OWNED_VALUES: tuple[OwnedValue, ...] = (
 """Chart values the homelab depends on: `services.velero.values` may not set them."""
 
 
-def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
+def entry(config: HomelabConfig) -> ServiceEntry:
     """The bucket credentials are the user's, so they are external: seeded by hand, checked by status."""
+    target = config.services.velero.target
+    reaches: tuple[OutsideName, ...] = ()
+    if target is not None:
+        host, port, path = s3_endpoint(target)
+        reaches = (OutsideName(host, port, path, "Velero (server and node agents)"),)
     return ServiceEntry(
         name="velero",
         title="Velero",
@@ -65,6 +79,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         ),
         depends_on=("external_secrets",),
         metrics=(MetricsSpec("server", (("app.kubernetes.io/name", "velero"),), "http-monitoring"),),
+        reaches=reaches,
     )
 
 
