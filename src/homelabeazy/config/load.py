@@ -422,9 +422,12 @@ def _pattern_words(loc: FieldPath) -> str:
         "server_name": "must be a DNS name like smtp.example.com",
         "ssh_user": "must be a lowercase login name",
         "trunk_interface": "must be a pfSense interface name like igb1 or vtnet1",
+        "find_links": "must be an https://, http:// or file:/// URL",
     }
     if last == "host" and "smtp" in loc:
         return "must be a DNS name like smtp.example.com or an IPv4 address"
+    if loc[:2] == ("ci", "actions"):
+        return "must be a release tag and its full commit, like v4.4.0@<40 hex digits>"
     return mapping.get(last, _PATTERN_WORDS["DNS_LABEL"] if last else "has an invalid format")
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from homelabeazy.converge.hosts import rendered_host_vars, rendered_k3s_disable
 from homelabeazy.converge.kube import (
     api_version_strings,
     k3s_objects,
@@ -120,7 +121,11 @@ class _Builder:
     def collect(self) -> None:
         """K3s, then the bootstrap files, then (through the root app) every Application."""
         self.state.applications.append(ApplicationInfo("k3s", CLUSTER_WAVE, "kube-system", "(k3s)"))
-        for builtin in k3s_objects():
+        # K3s as the rendered group_vars configure it: a packaged component the servers' `disable`
+        # list names is never deployed.
+        self.state.host_vars = rendered_host_vars(self.files)
+        disabled = rendered_k3s_disable(self.state.host_vars)
+        for builtin in k3s_objects(disabled):
             self.raws.append(Raw(builtin, Origin("k3s", CLUSTER_WAVE, "(k3s)", "cluster"), "default"))
         if not self.homelab.enabled("argocd"):
             self._external_argocd()

@@ -16,11 +16,13 @@ from typing import Any
 
 from homelabeazy.converge.flows import check_flows
 from homelabeazy.converge.health import check_health
+from homelabeazy.converge.hosts import check_hosts
 from homelabeazy.converge.images import check_images
 from homelabeazy.converge.ordering import check_ordering
 from homelabeazy.converge.outcomes import Rerender, check_outcomes
 from homelabeazy.converge.references import check_references
 from homelabeazy.converge.schema import check_schema
+from homelabeazy.converge.storage import check_storage
 from homelabeazy.converge.sync import Locator
 from homelabeazy.desired.state import DesiredState, Finding
 from homelabeazy.model import Homelab
@@ -40,6 +42,8 @@ CHECKS: list[tuple[str, CheckFn]] = [
     ("ordering", check_ordering),
     ("flow", check_flows),
     ("health", check_health),
+    ("storage", check_storage),
+    ("host", check_hosts),
     ("image", check_images),
     ("outcome", check_outcomes),
 ]

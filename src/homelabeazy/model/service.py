@@ -1,5 +1,6 @@
 """What the model knows of one service: chart pin, namespace, routes, secrets, what it depends on
-and provides, and the health traps it is known for (`ServiceEntry` and its parts).
+and provides, what its nodes' operating system must have, and the health traps it is known for
+(`ServiceEntry` and its parts).
 
 Each service's catalog module (model/catalog/) fills one in; the Homelab holds the enabled ones.
 Adding a service is one catalog module plus one line in the catalog's registry.
@@ -133,6 +134,56 @@ class OwnedValue:
 
 
 @dataclass(frozen=True)
+class HostNeeds:
+    """What a service needs from every K3s node's operating system, which no chart can install.
+
+    Longhorn's pods call the host's `iscsiadm` and `mount.nfs`: without open-iscsi and a running
+    iscsid its volumes never attach, however healthy the chart is. The node role installs exactly the
+    union of the enabled services' needs (model/node_setup.py computes it, the renderer writes it into
+    group_vars as data) and `validate --deep` refuses an enabled service whose needs the rendered
+    variables do not cover.
+    """
+
+    packages: tuple[str, ...] = ()
+    """Distribution packages (Debian/Ubuntu names: the node role supports only those)."""
+    services: tuple[str, ...] = ()
+    """systemd units enabled at boot and started (`iscsid.service`)."""
+    kernel_modules: tuple[str, ...] = ()
+    """Modules loaded now and at every boot (/etc/modules-load.d)."""
+    sysctls: tuple[tuple[str, str], ...] = ()
+    """(key, value) kernel settings written to /etc/sysctl.d and applied."""
+
+    def items(self) -> tuple[tuple[str, str], ...]:
+        """Every need as (kind, what): `("package", "open-iscsi")`, `("sysctl", "vm.x=1")`."""
+        return (
+            *(("package", p) for p in self.packages),
+            *(("service", s) for s in self.services),
+            *(("kernel module", m) for m in self.kernel_modules),
+            *(("sysctl", f"{k}={v}") for k, v in self.sysctls),
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.items())
+
+    def union(self, other: HostNeeds) -> HostNeeds:
+        """Both services' needs, each list sorted and without repeats.
+
+        Two services wanting one sysctl at different values cannot both be satisfied: that is a
+        catalog bug (no user input reaches these values), so it raises instead of picking one.
+        """
+        sysctls = dict(self.sysctls)
+        for key, value in other.sysctls:
+            if sysctls.setdefault(key, value) != value:
+                raise ValueError(f"sysctl {key} is needed as both {sysctls[key]} and {value}")
+        return HostNeeds(
+            packages=tuple(sorted({*self.packages, *other.packages})),
+            services=tuple(sorted({*self.services, *other.services})),
+            kernel_modules=tuple(sorted({*self.kernel_modules, *other.kernel_modules})),
+            sysctls=tuple(sorted(sysctls.items())),
+        )
+
+
+@dataclass(frozen=True)
 class ImageValue:
     """Where the service's chart takes one container's image from: its values key (the mapping
     holding `repository` and `tag`), so a finding about that image names the line to change."""
@@ -165,6 +216,11 @@ class ServiceEntry:
     """Metrics endpoints its chart serves (the service's renderer turns them on in the values)."""
     owned_values: tuple[OwnedValue, ...] = ()
     """Chart values the homelab depends on, which `services.<name>.values` may not override."""
+    host_needs: HostNeeds = HostNeeds()
+    """What every node's operating system must have for it to work (packages, units, modules)."""
+    k3s_disable: tuple[str, ...] = ()
+    """K3s packaged components it replaces (`local-storage`): K3s must not deploy them, so they go
+    into the servers' `disable` list."""
     image_values: tuple[ImageValue, ...] = ()
     """The values keys of the images its chart runs, for containers whose key is not obvious."""
     reaches: tuple[OutsideName, ...] = ()

@@ -21,6 +21,7 @@ from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import health_finding
 from homelabeazy.model.homelab import Homelab
+from homelabeazy.model.node_setup import ETCD_METRICS_PORT, KUBE_VIP_METRICS_PORT
 from homelabeazy.model.service import (
     STORAGE,
     ChartPin,
@@ -43,12 +44,7 @@ NOTIFY_PATH = "monitoring/notify"
 
 NODE_EXPORTER_PORT = 9100
 KUBELET_PORT = 10250
-ETCD_METRICS_PORT = 2381
-"""K3s serves etcd's metrics on each server's address with `etcd-expose-metrics: true` (the
-Ansible role sets it)."""
 API_PORT = 6443
-KUBE_VIP_METRICS_PORT = 2112
-"""kube-vip's metrics port (its default); the k3s_server role binds it to the server's own address."""
 
 
 def notify_keys(config: HomelabConfig) -> tuple[str, ...]:
