@@ -57,6 +57,28 @@ CLUSTER_SCOPED_CORE: frozenset[tuple[str, str]] = frozenset(
 )
 """(group, kind) of the built-in kinds that have no namespace."""
 
+BUILTIN_PRIORITY_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})
+"""PriorityClasses every Kubernetes API server creates itself."""
+
+
+def node_labels(name: str, server: bool) -> dict[str, str]:
+    """The labels K3s gives a node it registers (the homelab adds none): the kubelet's well-known
+    ones, K3s' instance type, and on servers the roles `kubectl get nodes` shows
+    (control-plane, etcd, master)."""
+    labels = {
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux",
+        "beta.kubernetes.io/arch": "amd64",
+        "node.kubernetes.io/instance-type": "k3s",
+    }
+    if server:
+        for role in ("control-plane", "etcd", "master"):
+            labels[f"node-role.kubernetes.io/{role}"] = "true"
+    return labels
+
+
 _NOT_RESOURCES = frozenset(
     {"DeleteOptions", "WatchEvent", "Status", "APIGroup", "APIGroupList", "APIResourceList", "APIVersions"}
 )

@@ -201,7 +201,9 @@ class DesiredState:
         return frozenset(f.application for f in self.findings if f.check == "helm")
 
 
-Check = Literal["schema", "ordering", "reference", "flow", "health", "helm", "image", "host", "storage"]
+Check = Literal[
+    "schema", "ordering", "reference", "flow", "health", "helm", "image", "host", "storage", "outcome"
+]
 
 
 @dataclass(frozen=True)

@@ -199,9 +199,14 @@ def _app(config: HomelabConfig, index: int) -> App:
         )
     values = None
     if app.chart is not None:
-        facts = AppFacts(hosts=(route.host,) if route is not None else ())
-        values = app_values(app.chart.repo, app.chart.name, app.chart.values, facts)
+        values = app_values(app.chart.repo, app.chart.name, app.chart.values, app_facts(route))
     return App(app.name, namespace, app, route, values)
+
+
+def app_facts(route: Route | None) -> AppFacts:
+    """What a well-known app chart may need to know of its app: the one derivation, for the values
+    the model completes and for the outcomes the proof checks."""
+    return AppFacts(hosts=(route.host,) if route is not None else ())
 
 
 def _user_secrets(config: HomelabConfig) -> list[SecretSpec]:

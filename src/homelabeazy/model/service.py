@@ -71,6 +71,14 @@ class SecretSpec:
     generate: Literal["random", "external"] = "random"
 
 
+def secret_name(spec: SecretSpec) -> str:
+    """The Kubernetes Secret an ExternalSecret makes from a Vault path: `authelia/keys` -> `authelia-keys`.
+
+    The one derivation: the renderers name the ExternalSecret's target with it, and the catalog's
+    outcomes name the Secret a workload must read with it."""
+    return spec.path.replace("/", "-").replace("_", "-")
+
+
 @dataclass(frozen=True)
 class MetricsSpec:
     """A metrics endpoint of the service's chart, which Prometheus scrapes through a ServiceMonitor
@@ -111,8 +119,11 @@ class OutsideName:
 class OwnedValue:
     """A chart value the homelab renders and depends on: `services.<name>.values` must not set it.
 
-    `path` is a key path into the chart's values; setting that key, anything below it, or
-    replacing a mapping above it with a non-mapping is a conflict `homelab validate` reports.
+    `path` is a key path into the chart's values; setting that key (to anything, an empty mapping
+    or `null` included), anything below it, or replacing a mapping above it with a non-mapping is
+    a conflict `homelab validate` reports. That is the fast path; what the homelab relies on in
+    the rendered objects, whichever key of the chart changes it, is each catalog module's
+    `outcomes` (desired.outcomes), which `validate --deep` checks.
     """
 
     path: tuple[str, ...]

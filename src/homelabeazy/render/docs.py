@@ -10,6 +10,7 @@ from typing import Any
 from homelabeazy import __version__, toolchain
 from homelabeazy.model import Homelab, Route, dr_backups, repo_credentials
 from homelabeazy.model.catalog import REGISTRY, ServiceEntry, cloudflare_tunnel, external_dns
+from homelabeazy.model.catalog.authelia import DATA_DIR
 from homelabeazy.model.proxmox_privileges import (
     IMPORT_CONTENT_SINCE,
     SUPPORTED_MAJORS,
@@ -19,7 +20,7 @@ from homelabeazy.model.proxmox_privileges import (
 )
 from homelabeazy.netpolicy import compile_policy, policy_for_homelab, reach
 from homelabeazy.render import ci
-from homelabeazy.render.k8s.services.authelia import DATA_DIR, notifier
+from homelabeazy.render.k8s.services.authelia import notifier
 from homelabeazy.render.templates import render_template
 
 GITIGNORE = """\

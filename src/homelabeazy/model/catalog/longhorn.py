@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.desired.effective import Effective
 from homelabeazy.desired.made import labelled_pod
+from homelabeazy.desired.outcomes import Breach, Outcome, confined, runs
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState
+from homelabeazy.model.homelab import Homelab
 from homelabeazy.model.service import ChartPin, HostNeeds, OwnedValue, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://charts.longhorn.io", "longhorn", "1.10.1")
@@ -119,3 +122,41 @@ def _storage_class(text: str) -> dict[str, Any] | None:
     if not isinstance(loaded, dict) or loaded.get("kind") != "StorageClass":
         return None
     return loaded
+
+
+# ---------------------------------------------------------------------------------- outcomes
+
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+
+
+def _default_class(replicas: int) -> Callable[[Effective], Iterator[Breach]]:
+    """The StorageClass Longhorn makes is the default one, with the configured replica count."""
+
+    def test(view: Effective) -> Iterator[Breach]:
+        found = view.named("ConfigMap", STORAGECLASS_CONFIGMAP)
+        if not found:
+            yield Breach(f"there is no ConfigMap {STORAGECLASS_CONFIGMAP}: Longhorn makes no StorageClass")
+        for config_map in found:
+            storage_class = as_map(
+                _storage_class(str(as_map(config_map.doc.get("data")).get("storageclass.yaml", "")))
+            )
+            default = as_map(dig(storage_class, "metadata", "annotations")).get(DEFAULT_CLASS)
+            if str(default) != "true":
+                yield Breach("Longhorn's StorageClass is not the default one", config_map)
+            count = as_map(storage_class.get("parameters")).get("numberOfReplicas")
+            if str(count) != str(replicas):
+                yield Breach(f"Longhorn's StorageClass keeps {count} replicas, not {replicas}", config_map)
+
+    return test
+
+
+def outcomes(homelab: Homelab) -> Iterator[Outcome]:
+    """Stateful services' volumes are Longhorn's, replicated as services.longhorn.replicas says."""
+    replicas = homelab.config.services.longhorn.replicas
+    yield Outcome(
+        f"volumes get Longhorn's StorageClass by default, with {replicas} replicas each",
+        _default_class(replicas),
+    )
+    yield runs("DaemonSet", "longhorn-manager", what="Longhorn's manager")
+    yield runs("Deployment", "longhorn-driver-deployer", what="Longhorn's CSI driver deployer")
+    yield confined()

@@ -28,11 +28,11 @@ from homelabeazy.model.catalog.monitoring import (
     notify_keys,
 )
 from homelabeazy.model.node_setup import ETCD_METRICS_PORT, KUBE_VIP_METRICS_PORT
-from homelabeazy.model.service import ServiceEntry
+from homelabeazy.model.service import ServiceEntry, secret_name
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.monitors import scraped_namespaces
 from homelabeazy.render.k8s.objects import Manifest, meta, obj
-from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
+from homelabeazy.render.k8s.services.common import new_bundle, secret_spec, synced_secret
 from homelabeazy.render.k8s.services.monitoring_dashboards import (
     DASHBOARD_LABEL,
     DASHBOARD_LABEL_VALUE,
