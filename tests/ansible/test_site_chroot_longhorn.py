@@ -21,6 +21,7 @@ from ipaddress import IPv4Interface
 from pathlib import Path
 
 import pytest
+import yaml
 
 from homelabeazy.checks import load_config
 from homelabeazy.model import build
@@ -131,8 +132,8 @@ def test_modules_are_loaded_at_boot_and_no_sysctl_file_is_left(runs: Runs, host:
 
 
 def test_server_disables_local_storage(runs: Runs) -> None:
-    config = (runs.lab.roots[SERVER] / "etc/rancher/k3s/config.yaml").read_text()
-    assert "disable:\n  - traefik\n  - servicelb\n  - local-storage\n" in config
+    config = yaml.safe_load((runs.lab.roots[SERVER] / "etc/rancher/k3s/config.yaml").read_text())
+    assert config["disable"] == ["traefik", "servicelb", "local-storage"]
 
 
 # ----------------------------------------------------------------------------- metrics firewall

@@ -19,6 +19,7 @@ import httpx
 
 from homelabeazy.ops.vault_bootstrap import VaultBootstrap
 from tests.secrets.servers import bao_binary, free_port
+from tests.support import leftovers
 
 SHARES, THRESHOLD = 5, 3
 
@@ -32,6 +33,8 @@ class Member:
     api: int = field(default_factory=free_port)
     cluster: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    previous_pid: int | None = None
+    """The last server process's pid (stopped or not): its owner owns the next one too."""
     starts: list[int] = field(default_factory=list)
     """Wall-clock ns of every start (the first, and each restart after an eviction)."""
 
@@ -66,6 +69,10 @@ class Member:
                 env={"PATH": os.environ.get("PATH", ""), "HOME": str(self.workdir)},
             )
         self.starts.append(time.time_ns())
+        if self.previous_pid is not None:
+            # A member restarted inside a test stays with the fixture that started the first one.
+            leftovers.keep_as(self.proc.pid, self.previous_pid)
+        self.previous_pid = self.proc.pid
         deadline = time.monotonic() + 30
         while self.seal_status() is None:
             if self.proc.poll() is not None or time.monotonic() > deadline:
