@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field
 
-from homelabeazy.config.schema.fields import Label, Section
+from homelabeazy.config.schema.fields import FreeText, IPv4, IPv4Net, Label, Login, Section, pattern
 
 Purpose = Literal["services", "guests", "management"]
 
@@ -19,15 +18,17 @@ class Vlan(Section):
     """Zone name used in firewall rules (e.g. `services`)."""
     id: int = Field(ge=1, le=4094)
     """802.1Q VLAN id (1-4094)."""
-    cidr: IPv4Network
+    cidr: IPv4Net
     """Subnet of the VLAN, e.g. 10.10.10.0/24 (no host bits set)."""
-    gateway: IPv4Address
+    gateway: IPv4
     """Router address inside the subnet (pfSense interface address)."""
     purpose: Purpose
     """What lives here: `services` (the cluster), `guests` (isolated), `management` (Proxmox, admins)."""
 
 
-PortSpec = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,5}(-[0-9]{1,5})?$")]
+PortSpec = Annotated[
+    str, pattern(r"^[0-9]{1,5}(-[0-9]{1,5})?$", "must be a port (443) or a range (8000-8100)")
+]
 
 
 class FirewallRule(Section):
@@ -43,10 +44,10 @@ class FirewallRule(Section):
     """Destination ports or ranges (`443`, `8000-8100`); empty means all. Only with tcp/udp."""
     action: Literal["allow", "deny"]
     """What happens to matching traffic."""
-    description: str = ""
+    description: FreeText = ""
     """Why the rule exists (shown by `homelab net check` and in pfSense)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
 
 class FirewallConfig(Section):
@@ -62,13 +63,15 @@ class FirewallConfig(Section):
 class PfsenseConfig(Section):
     """How Ansible reaches pfSense to apply the VLANs and the firewall policy (`network/pfsense/`)."""
 
-    address: IPv4Address
+    address: IPv4
     """An address pfSense answers SSH on *before* the playbook runs, e.g. its LAN address
     `192.168.1.1`. Not a VLAN gateway from `network.vlans` unless that interface already exists:
     the playbook creates those interfaces."""
-    ssh_user: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "admin"
+    ssh_user: Login = "admin"
     """SSH user; pfsensible.core must run as root, which on pfSense `admin` is."""
-    trunk_interface: Annotated[str, StringConstraints(pattern=r"^[a-z]+[0-9]+$")] = "igb1"
+    trunk_interface: Annotated[
+        str, pattern(r"^[a-z]{1,12}[0-9]{1,4}$", "must be a pfSense interface name like igb1 or vtnet1")
+    ] = "igb1"
     """The physical pfSense port carrying the tagged VLANs (e.g. `igb1`, `vtnet1`)."""
     dns_overrides: bool = True
     """Set every homelab name as a DNS resolver host override. pfsensible's module rewrites the whole
@@ -81,7 +84,7 @@ class NetworkConfig(Section):
 
     vlans: list[Vlan] = Field(min_length=1)
     """The VLANs; exactly one must have purpose `services` (the cluster lives there)."""
-    dns_servers: list[IPv4Address] = Field(min_length=1)
+    dns_servers: list[IPv4] = Field(min_length=1)
     """DNS resolvers handed to the VMs through cloud-init."""
     firewall: FirewallConfig = Field(default_factory=FirewallConfig)
     """Inter-VLAN firewall policy."""
