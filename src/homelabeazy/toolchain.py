@@ -131,8 +131,15 @@ ANSIBLE_COLLECTIONS: tuple[Collection, ...] = (
 PROXMOX_COLLECTIONS: tuple[Collection, ...] = (Collection("community.general", "11.4.2"),)
 """network/proxmox/playbook.yml (the VLAN-aware bridge role)."""
 
-PFSENSE_COLLECTIONS: tuple[Collection, ...] = (Collection("pfsensible.core", "0.6.0", tested=False),)
-"""network/pfsense/playbook.yml. Not on PyPI nor in the `ansible` package: pinned, never run here."""
+PFSENSE_COLLECTIONS: tuple[Collection, ...] = (Collection("pfsensible.core", "0.7.1", tested=False),)
+"""network/pfsense/playbook.yml. Not on PyPI nor in the `ansible` package: pinned, never run here
+(its modules' effect on config.xml is modelled from their source in the test suite)."""
+
+PFSENSE_RESOLVER_MIN: Version = (0, 7, 1)
+"""The oldest pfsensible.core the DNS resolver task is written for: 0.7.1 writes a domain override
+without DNS-over-TLS (0.6.x gives every one an empty `forward_tls_upstream`, which pfSense reads as
+on: pfsensible/core#209), switches a boolean off when told to, and takes interface names as pfSense
+stores them (0.6.x appends `lo0` to any interface list)."""
 
 COLLECTION_PINS: dict[str, str] = {
     c.name: c.version for c in (*ANSIBLE_COLLECTIONS, *PROXMOX_COLLECTIONS, *PFSENSE_COLLECTIONS)

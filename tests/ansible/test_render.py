@@ -100,6 +100,7 @@ KUBE_VIP_V1_0_ENV = frozenset(
         "vip_renewdeadline",
         "vip_retryperiod",
         "k8s_config_file",
+        "prometheus_server",
     }
 )
 """Environment names kube-vip v1.0.x reads (pkg/kubevip/config_envvar.go at v1.0.1), of those we may set.

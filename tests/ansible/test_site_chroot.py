@@ -154,6 +154,9 @@ def test_kube_vip_static_pod_holds_the_vip(runs: Runs, host: str) -> None:
     assert env["port"] == "6443"
     assert env["cp_enable"] == env["vip_arp"] == env["vip_leaderelection"] == "true"
     assert env["vip_subnet"] == "32"
+    # kube-vip's metrics on the server's own address, where Prometheus's kube-vip job scrapes them
+    node = next(n for n in runs.lab.homelab.nodes if n.name == host)
+    assert env["prometheus_server"] == f"{node.ip}:2112"
     assert container["image"] == "ghcr.io/kube-vip/kube-vip:v1.0.1"
     assert pod["spec"]["volumes"][0]["hostPath"]["path"] == "/etc/rancher/k3s/k3s.yaml"
 

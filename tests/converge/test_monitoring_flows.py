@@ -57,6 +57,7 @@ def test_without_the_node_ports_every_node_scrape_is_denied(
         *(("scrape node-exporter", ip) for ip in nodes),
         *(("scrape the kubelet", ip) for ip in nodes),
         *(("scrape etcd", ip) for ip in servers),
+        *(("scrape kube-vip", ip) for ip in servers),
     ]
     assert denied == sorted(expected)
     assert {f.object for f in findings} == {"StatefulSet/monitoring/prometheus-monitoring-prometheus"}

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from homelabeazy.lifecycle.dr.ages import EtcdCopies, allowed_age, judge_backup_ages, judge_etcd_age
+from homelabeazy.lifecycle.dr.ages import EtcdCopies, judge_backup_ages, judge_etcd_age
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 SIX_HOURS = {"vault-raft": timedelta(hours=6)}
@@ -19,19 +17,6 @@ def _keys(kind: str, ext: str, *stamps: str, sidecar: bool = True) -> list[str]:
         key = f"homelab-dr/{kind}/{stamp}.{ext}"
         keys += [key, key + ".sha256"] if sidecar else [key]
     return keys
-
-
-@pytest.mark.parametrize(
-    ("interval", "allowed"),
-    [
-        (timedelta(hours=1), timedelta(hours=2)),
-        (timedelta(hours=6), timedelta(hours=12)),
-        (timedelta(days=1), timedelta(hours=26)),
-        (timedelta(days=7), timedelta(days=7, hours=2)),
-    ],
-)
-def test_allowed_age(interval: timedelta, allowed: timedelta) -> None:
-    assert allowed_age(interval) == allowed
 
 
 def test_fresh_backup_is_ok() -> None:

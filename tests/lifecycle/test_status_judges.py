@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from homelabeazy.lifecycle.status import (
-    cron_period,
     exit_code,
     judge_applications,
     judge_authelia,
@@ -15,6 +14,7 @@ from homelabeazy.lifecycle.status import (
     judge_elasticsearch,
     judge_route,
     judge_vault,
+    judge_velero,
 )
 from homelabeazy.ops.probes import HttpAnswer, Row
 
@@ -66,24 +66,6 @@ def test_judge_route(status: int, protected: bool, days: int | None, health: str
     assert judge_route("a.example.com", HttpAnswer(status, ""), protected, days).health == health
 
 
-@pytest.mark.parametrize(
-    ("cron", "period"),
-    [
-        ("0 3 * * *", timedelta(days=1)),
-        ("0 4 * * 0", timedelta(days=7)),
-        ("0 1 1 * *", timedelta(days=31)),
-        ("0 */6 * * *", timedelta(hours=6)),
-        ("0 * * * *", timedelta(hours=1)),
-        ("*/15 * * * *", timedelta(minutes=15)),
-        ("0 0,12 * * *", timedelta(hours=12)),
-        ("@daily", timedelta(days=1)),
-        ("@hourly", timedelta(hours=1)),
-    ],
-)
-def test_cron_period(cron: str, period: timedelta) -> None:
-    assert cron_period(cron) == period
-
-
 def test_judge_applications_and_empty() -> None:
     assert judge_applications([])[0].health == "down"
     rows = judge_applications([{"metadata": {"name": "x"}, "status": {}}])
@@ -102,3 +84,21 @@ def test_judge_small_services() -> None:
 def test_exit_code_ignores_skipped_rows() -> None:
     assert exit_code([Row("a", "b", "ok", ""), Row("c", "d", "skipped", "")]) == 0
     assert exit_code([Row("a", "b", "ok", ""), Row("c", "d", "degraded", "")]) == 1
+
+
+def test_a_velero_row_turns_degraded_exactly_when_its_alert_fires(example_homelab) -> None:
+    """The model's `late_after`, as `HomelabBackupMissing`: daily at 26 h (1.25 x the period let
+    a daily backup be 30 h old), weekly at 7 d 2 h."""
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+    def backup(schedule: str, age: timedelta) -> dict:
+        done = (now - age).strftime("%Y-%m-%dT%H:%M:%SZ")
+        labels = {"velero.io/schedule-name": schedule}
+        return {"metadata": {"labels": labels}, "status": {"phase": "Completed", "completionTimestamp": done}}
+
+    def health(daily: timedelta, weekly: timedelta) -> list[str]:
+        rows = judge_velero(example_homelab, [backup("daily", daily), backup("weekly", weekly)], now)
+        return [r.health for r in rows]
+
+    assert health(timedelta(hours=26), timedelta(days=7, hours=2)) == ["ok", "ok"]
+    assert health(timedelta(hours=27), timedelta(days=7, hours=3)) == ["degraded", "degraded"]

@@ -90,7 +90,7 @@ def _fast_rules(homelab: Homelab) -> dict[str, Any]:
 
 
 def _sealed(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The notifications about the sealed Vault (the absent kube-vip job fires too, grouped apart)."""
+    """The notifications about the sealed Vault (the absent API VIP job fires too, grouped apart)."""
     return [p for p in received if p.get("commonLabels", {}).get("alertname") == "HomelabVaultSealed"]
 
 

@@ -66,6 +66,49 @@ class Resolver:
         assert check.returncode == 0, check.stderr + check.stdout
         self._start([unbound, "-d", "-c", str(conf)])
 
+    def serve_unbound(self, server_options: str, tail: str = "") -> None:
+        """Unbound with our loopback settings plus `server_options` (lines of its `server:` clause)
+        and `tail` (further clauses: `forward-zone:` ...), nothing else."""
+        unbound = need_binary("unbound", "apt-get install unbound")
+        checkconf = need_binary("unbound-checkconf", "apt-get install unbound")
+        self.stop()
+        conf = self.folder / "unbound.conf"
+        conf.write_text(
+            f"""server:
+    interface: 127.0.0.1
+    port: {self.port}
+    do-ip6: no
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "{self.folder}"
+    pidfile: "{self.folder}/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    module-config: "iterator"
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+{server_options}
+{tail}""",
+            encoding="utf-8",
+        )
+        check = subprocess.run([checkconf, str(conf)], capture_output=True, text=True, check=False)
+        assert check.returncode == 0, check.stderr + check.stdout + conf.read_text(encoding="utf-8")
+        self._start([unbound, "-d", "-c", str(conf)])
+
+    def answer(self, name: str) -> tuple[str, tuple[IPv4Address, ...]]:
+        """The response code and the A addresses for `name`."""
+        args = [self.dig, "@127.0.0.1", "-p", str(self.port), "+tries=1", "+time=2", name, "A"]
+        out = subprocess.run(args, capture_output=True, text=True, check=False).stdout
+        status = out.split("status: ", 1)[1].split(",", 1)[0] if "status: " in out else "timed out"
+        addresses = []
+        if ";; ANSWER SECTION:" in out:
+            for line in out.split(";; ANSWER SECTION:", 1)[1].split("\n\n", 1)[0].splitlines():
+                fields = line.split()
+                if len(fields) == 5 and fields[3] == "A":
+                    addresses.append(IPv4Address(fields[4]))
+        return status, tuple(addresses)
+
     def serve_dnsmasq(self, snippet: str | None = None, hosts: str | None = None) -> None:
         """dnsmasq answering from the snippet (`--conf-file`) or the hosts block (`--addn-hosts`).
 

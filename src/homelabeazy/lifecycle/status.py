@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from homelabeazy.errors import ExitCode
-from homelabeazy.lifecycle.dr.ages import backup_probe, backup_schedules, cron_period, etcd_copies
+from homelabeazy.lifecycle.dr.ages import backup_probe, backup_schedules, etcd_copies
 from homelabeazy.model import DnsRecord, Homelab
 from homelabeazy.model.catalog.efk import ELASTICSEARCH_HTTP_SERVICE
 from homelabeazy.model.catalog.efk import HTTP_PORT as ELASTICSEARCH_PORT
 from homelabeazy.model.catalog.monitoring import NAMESPACE as MONITORING_NAMESPACE
 from homelabeazy.model.catalog.monitoring import RELEASE as MONITORING_RELEASE
+from homelabeazy.model.schedules import late_after
 from homelabeazy.ops.dns import DnsAnswer, query_a
 from homelabeazy.ops.kube import KubeAdapter
 from homelabeazy.ops.probes import (
@@ -218,7 +219,8 @@ def _parse_time(text: str | None) -> datetime | None:
 
 
 def judge_velero(homelab: Homelab, backups: list[dict[str, Any]], now: datetime) -> list[Row]:
-    """Per schedule: the last Completed backup must be younger than the schedule's period (+ 25%)."""
+    """Per schedule: the last Completed backup must be younger than the schedule allows (the
+    model's `late_after`, the same age at which the `HomelabBackupMissing` alert fires)."""
     velero = homelab.config.services.velero
     rows = []
     for schedule in velero.schedules:
@@ -229,7 +231,7 @@ def judge_velero(homelab: Homelab, backups: list[dict[str, Any]], now: datetime)
             and b.get("status", {}).get("phase") == "Completed"
             and (t := _parse_time(b["status"].get("completionTimestamp"))) is not None
         ]
-        allowed = cron_period(schedule.cron) * 1.25
+        allowed = late_after(schedule.cron)
         if not done:
             rows.append(
                 Row("velero", schedule.name, "down", f"no completed backup (schedule {schedule.cron})")

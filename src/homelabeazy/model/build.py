@@ -11,7 +11,15 @@ from homelabeazy.model import etcd_snapshots
 from homelabeazy.model.catalog import enabled_entries
 from homelabeazy.model.catalog.apps import AppFacts, app_values
 from homelabeazy.model.homelab import App, Cluster, DnsRecord, Homelab, Node, Route, Zone, zones_of
-from homelabeazy.model.hosts import API_PORT, HTTPS_PORT, SSH_PORT, api_host, node_fqdn, route_fqdn
+from homelabeazy.model.hosts import (
+    API_PORT,
+    HTTPS_PORT,
+    SSH_PORT,
+    api_host,
+    node_fqdn,
+    record_fqdn,
+    route_fqdn,
+)
 from homelabeazy.model.identity import ldap_layout
 from homelabeazy.model.ipam import dns_gateway_address, node_address, node_vmid, parse_range
 from homelabeazy.model.placement import place_nodes
@@ -64,14 +72,15 @@ def build(config: HomelabConfig) -> Homelab:
         groups=tuple(config.groups),
         ldap=ldap_layout(config.domain),
         vault_kv_mount=config.services.vault.kv_mount,
-        dns=_dns_records(cluster, nodes, routes),
+        dns=_dns_records(cluster, nodes, routes, config),
     )
 
 
 def _dns_records(
-    cluster: Cluster, nodes: tuple[Node, ...], routes: tuple[Route, ...]
+    cluster: Cluster, nodes: tuple[Node, ...], routes: tuple[Route, ...], config: HomelabConfig
 ) -> tuple[DnsRecord, ...]:
-    """Where each name points: the API at kube-vip's VIP, a node at itself, a route at Traefik.
+    """Where each name points: the API at kube-vip's VIP, a node at itself, a route at Traefik, a
+    declared host (`network.dns_records`) where it says.
 
     Every route goes to Traefik's LoadBalancer address, which picks the backend by host name; the
     `route-hosts` and `dns-names` checks make the names unique before this runs.
@@ -82,6 +91,16 @@ def _dns_records(
         *(
             DnsRecord(r.host, cluster.traefik_ip, f"route of {r.owner} via Traefik", HTTPS_PORT, "route")
             for r in routes
+        ),
+        *(
+            DnsRecord(
+                record_fqdn(d.name, config.domain),
+                d.address,
+                d.description or "declared in network.dns_records",
+                d.port,
+                "host",
+            )
+            for d in config.network.dns_records
         ),
     )
 

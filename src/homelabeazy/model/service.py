@@ -87,6 +87,26 @@ class MetricsSpec:
 
 
 @dataclass(frozen=True)
+class OutsideName:
+    """A name outside the cluster a component opens connections to, and where homelab.yaml says it.
+
+    The `dns-path` check resolves each one the way its client would (a pod through CoreDNS and
+    every `network.dns_servers` entry, a node through the first), so a name that would be NXDOMAIN
+    is reported on the line that wrote it.
+    """
+
+    host: str
+    """A DNS name or an IPv4 address."""
+    port: int
+    path: tuple[str | int, ...]
+    """The homelab.yaml field the name comes from (`services.velero.target.s3_url`)."""
+    who: str
+    """The component, for messages (`Velero`, `the Vault snapshot CronJob`)."""
+    client: Literal["pod", "node"] = "pod"
+    """A pod resolves through CoreDNS; a node (K3s itself) through its own resolv.conf."""
+
+
+@dataclass(frozen=True)
 class OwnedValue:
     """A chart value the homelab renders and depends on: `services.<name>.values` must not set it.
 
@@ -136,3 +156,5 @@ class ServiceEntry:
     """Chart values the homelab depends on, which `services.<name>.values` may not override."""
     image_values: tuple[ImageValue, ...] = ()
     """The values keys of the images its chart runs, for containers whose key is not obvious."""
+    reaches: tuple[OutsideName, ...] = ()
+    """Names outside the cluster its pods connect to (an S3 endpoint, the ACME server, SMTP)."""

@@ -12,6 +12,7 @@ from importlib.resources.abc import Traversable
 from typing import Any
 
 from homelabeazy.model import Homelab
+from homelabeazy.model.catalog.monitoring import KUBE_VIP_METRICS_PORT
 from homelabeazy.model.service import SecretSpec
 from homelabeazy.render.inventory import inventory_for
 from homelabeazy.render.serialize import AnsibleTemplate, to_ansible_yaml, to_yaml
@@ -106,6 +107,7 @@ def cluster_vars(homelab: Homelab) -> dict[str, Any]:
             "{{ lookup('ansible.builtin.env', 'HOME') }}/.cache/homelab/k3s/{{ k3s_version }}"
         ),
         "kube_vip_version": homelab.config.cluster.kube_vip_version,
+        "kube_vip_metrics_port": KUBE_VIP_METRICS_PORT,
         **etcd_snapshot_vars(homelab),
     }
 

@@ -19,7 +19,14 @@ from homelabeazy.config.schema.cluster import (
 from homelabeazy.config.schema.fields import DNS_LABEL, DNS_NAME, K3S_VERSION, Section
 from homelabeazy.config.schema.gitops import GitopsConfig
 from homelabeazy.config.schema.identity import GroupConfig, UserConfig
-from homelabeazy.config.schema.network import FirewallConfig, FirewallRule, NetworkConfig, PfsenseConfig, Vlan
+from homelabeazy.config.schema.network import (
+    DnsRecordConfig,
+    FirewallConfig,
+    FirewallRule,
+    NetworkConfig,
+    PfsenseConfig,
+    Vlan,
+)
 from homelabeazy.config.schema.proxmox import ProxmoxConfig, ProxmoxHost, S3State, VmImage, VmTemplate
 from homelabeazy.config.schema.root import HomelabConfig
 from homelabeazy.config.schema.services import (
@@ -72,6 +79,7 @@ __all__ = [
     "ClusterConfig",
     "ConsulConfig",
     "DnsGatewayConfig",
+    "DnsRecordConfig",
     "EfkConfig",
     "EmailNotify",
     "EtcdSnapshots",

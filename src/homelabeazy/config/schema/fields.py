@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Strict, StringConstraints
 
+from homelabeazy.config.cron import CronError, parse_cron
+
 PATTERN_WORDS: dict[str, str] = {}
 """Every pattern of the schema -> what its error says the value must be (config.load reads it)."""
 
@@ -73,13 +75,25 @@ Duration = Annotated[
     str,
     pattern(r"^([0-9]{1,6}(h|m|s)){1,3}$", "must be a duration like 1h, 30m or 720h"),
 ]
+
+
+def _check_cron(value: str) -> str:
+    """Refuse what Velero, Kubernetes and K3s would refuse (their parser: config/cron.py), and a
+    schedule that never runs: its backups' age could never be judged."""
+    try:
+        parse_cron(value)
+    except CronError as exc:
+        raise ValueError(f"{value!r} is not a schedule Velero, Kubernetes and K3s accept: {exc}") from None
+    return value
+
+
 Cron = Annotated[
     str,
     pattern(
-        r"^(@(hourly|daily|weekly|monthly)|([0-9A-Za-z*?/,-]+ +){4}[0-9A-Za-z*?/,-]+)$",
+        r"^(@[a-z]{1,10}|([!-~]{1,60} +){4}[!-~]{1,60})$",
         "must be a 5-field cron expression like '0 3 * * *' or @daily",
     ),
-    StringConstraints(max_length=120),
+    AfterValidator(_check_cron),
 ]
 ChartVersion = Annotated[str, pattern(VERSION, "must be an exact version like 1.2.3")]
 """An exact chart (or release) version, `1.2.3` or `v1.2.3`, with an optional `-pre`/`+build` part."""

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from homelabeazy.config.schema.fields import FreeText, IPv4, IPv4Net, Label, Login, Section, pattern
+from homelabeazy.config.schema.fields import FreeText, HostName, IPv4, IPv4Net, Label, Login, Section, pattern
 
 Purpose = Literal["services", "guests", "management"]
 
@@ -74,9 +74,25 @@ class PfsenseConfig(Section):
     ] = "igb1"
     """The physical pfSense port carrying the tagged VLANs (e.g. `igb1`, `vtnet1`)."""
     dns_overrides: bool = True
-    """Set every homelab name as a DNS resolver host override. pfsensible's module rewrites the whole
-    resolver configuration (overrides added by hand are removed, unset options reset), so set
-    `false` if you tuned pfSense's resolver yourself and add `network/dns/` records by hand."""
+    """Set every homelab name as a DNS resolver host override (and, with `services.dns_gateway`, the
+    domain override to it). The playbook reads pfSense's resolver first and keeps every entry and
+    option that is not the homelab's; set `false` to add the `network/dns/` records by hand."""
+
+
+class DnsRecordConfig(Section):
+    """A name outside the cluster that the homelab's resolvers answer too: the NAS holding the S3
+    store, a mail relay. Every component's outside names are checked against the DNS path
+    (`dns-path`), and with `services.dns_gateway` on, a name in the domain resolves only if it is
+    a route or listed here."""
+
+    name: HostName
+    """A single label (becomes `label.<domain>`) or a full name, e.g. `minio` or `nas.lan.example.net`."""
+    address: IPv4
+    """Its IPv4 address."""
+    port: int = Field(default=443, ge=1, le=65535)
+    """The TCP port clients open there (what `homelab net resolve` checks the firewall for)."""
+    description: FreeText = ""
+    """What answers there (shown in the rendered records and in pfSense)."""
 
 
 class NetworkConfig(Section):
@@ -85,7 +101,10 @@ class NetworkConfig(Section):
     vlans: list[Vlan] = Field(min_length=1)
     """The VLANs; exactly one must have purpose `services` (the cluster lives there)."""
     dns_servers: list[IPv4] = Field(min_length=1)
-    """DNS resolvers handed to the VMs through cloud-init."""
+    """DNS resolvers handed to the VMs through cloud-init. CoreDNS forwards the pods' outside names
+    to every one of them at random, so list only resolvers that carry the homelab's names."""
+    dns_records: list[DnsRecordConfig] = Field(default_factory=list)
+    """Names outside the cluster the homelab's resolvers answer (pfSense host overrides, network/dns/)."""
     firewall: FirewallConfig = Field(default_factory=FirewallConfig)
     """Inter-VLAN firewall policy."""
     pfsense: PfsenseConfig | None = None

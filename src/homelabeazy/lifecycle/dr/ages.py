@@ -1,9 +1,9 @@
 """`homelab status` rows for the off-cluster backups: how old the newest one of each kind is.
 
 One listing of `homelab-dr/` in the bucket, judged per kind by a pure function against the kind's
-schedule. A backup is late when it is older than its schedule allows: two intervals for frequent
-schedules (one missed run is tolerated), one interval plus two hours from daily on (a daily backup
-older than 26 h is late). `cron_period` turns a schedule into its longest gap (Velero's rows use it too).
+schedule. A backup is late when it is older than its schedule allows: the model's `allowed_age`
+(model/schedules.py), which Velero's rows and the alert rules read too, against the schedule's
+longest gap between runs (`cron_period`, config/cron.py).
 
 K3s's etcd snapshots get a row too when `cluster.etcd_snapshots` copies them to S3: K3s names its own
 objects (`<folder>/etcd-snapshot-<node>-<unix time>`, maybe `.zip`, plus `<folder>/.metadata/`), so
@@ -18,53 +18,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from homelabeazy.config.cron import cron_period
 from homelabeazy.model import Homelab, dr_artifacts
 from homelabeazy.model.dr_backups import ldap_exports_on, vault_snapshots_on
+from homelabeazy.model.schedules import allowed_age
 from homelabeazy.ops.probes import Probe, Row
 
 if TYPE_CHECKING:
     from homelabeazy.ops.objectstore import ObjectStore
 
 LAYER = "backup"
-GRACE = timedelta(hours=2)
 ETCD = "k3s-etcd"
 """Row name of K3s's etcd snapshots in S3."""
 ETCD_SCHEDULED = "etcd-snapshot-"
 """How K3s names its scheduled snapshots (`etcd-snapshot-name`'s default; on-demand ones differ)."""
-
-
-def allowed_age(interval: timedelta) -> timedelta:
-    """The oldest the newest backup may be before its row warns."""
-    if interval < timedelta(hours=12):
-        return interval * 2
-    return interval + GRACE
-
-
-CRON_MACROS = {
-    "@hourly": timedelta(hours=1),
-    "@daily": timedelta(days=1),
-    "@weekly": timedelta(days=7),
-    "@monthly": timedelta(days=31),
-}
-"""The shorthands the config's Cron type accepts besides five fields."""
-
-
-def cron_period(cron: str) -> timedelta:
-    """The longest gap between runs of a simple cron schedule (enough to judge a backup's age)."""
-    if cron.strip() in CRON_MACROS:
-        return CRON_MACROS[cron.strip()]
-    minute, hour, day, _month, weekday = cron.split()
-    if day != "*":
-        return timedelta(days=31)
-    if weekday != "*":
-        return timedelta(days=7)
-    if hour == "*" or hour.startswith("*/"):
-        step = int(hour[2:]) if hour.startswith("*/") else 1
-        if step == 1 and (minute == "*" or minute.startswith("*/")):
-            return timedelta(minutes=int(minute[2:]) if minute.startswith("*/") else 1)
-        return timedelta(hours=step)
-    hours = hour.split(",")
-    return timedelta(days=1) if len(hours) == 1 else timedelta(hours=24 // len(hours))
 
 
 def backup_schedules(homelab: Homelab) -> dict[str, timedelta]:

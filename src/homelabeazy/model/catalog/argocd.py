@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.made import made_beside
-from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url, url_host_port
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import health_finding
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import ChartPin, MetricsSpec, OwnedValue, RouteSpec, ServiceEntry
+from homelabeazy.model.service import ChartPin, MetricsSpec, OutsideName, OwnedValue, RouteSpec, ServiceEntry
 
 CHART = ChartPin("https://argoproj.github.io/argo-helm", "argo-cd", "9.1.4")
 
@@ -51,6 +51,11 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         health_checks=(application_health_restored,),
         creates=redis_secret,
         metrics=(MetricsSpec("controller", (("app.kubernetes.io/name", "argocd-metrics"),), "http-metrics"),),
+        reaches=(
+            OutsideName(
+                *url_host_port(config.gitops.repo_url), ("gitops", "repo_url"), "ArgoCD (repo server)"
+            ),
+        ),
     )
 
 

@@ -12,7 +12,7 @@ from homelabeazy.desired.selectors import as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import containers, health_finding, mounted_secret, pod_spec
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
+from homelabeazy.model.service import ChartPin, OutsideName, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
 
 CHART = ChartPin(
     "https://charts.authelia.com",
@@ -70,7 +70,17 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         ),
         depends_on=("openldap", "external_secrets", "traefik"),
         health_checks=(ldap_binds_over_tls,),
+        reaches=_mail_server(config),
     )
+
+
+def _mail_server(config: HomelabConfig) -> tuple[OutsideName, ...]:
+    """The SMTP server the one-time codes go through (587 with STARTTLS, 465 with TLS unless set)."""
+    smtp = config.services.authelia.smtp
+    if smtp is None:
+        return ()
+    port = smtp.port or (587 if smtp.security == "starttls" else 465)
+    return (OutsideName(smtp.host, port, ("services", "authelia", "smtp", "host"), "Authelia (e-mail)"),)
 
 
 SERVER_LABELS = {"app.kubernetes.io/name": "authelia"}

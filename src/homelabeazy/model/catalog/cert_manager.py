@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url, url_host_port
 from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import ChartPin, MetricsSpec, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.service import ChartPin, MetricsSpec, OutsideName, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://charts.jetstack.io", "cert-manager", "v1.19.1")
+DNS_PROVIDER_API = {"cloudflare": "api.cloudflare.com", "route53": "route53.amazonaws.com"}
+"""The API each DNS-01 provider's solver calls to write the challenge record."""
 
 
 OWNED_VALUES: tuple[OwnedValue, ...] = (
@@ -23,7 +25,16 @@ def entry(config: HomelabConfig) -> ServiceEntry:
     """The ACME DNS provider token is the only secret, and only with `issuer: acme`."""
     cm = config.services.cert_manager
     secrets: tuple[SecretSpec, ...] = ()
+    reaches: tuple[OutsideName, ...] = ()
     if cm.issuer == "acme" and cm.acme is not None:
+        acme = ("services", "cert_manager", "acme")
+        host, port = url_host_port(cm.acme.server)
+        reaches = (
+            OutsideName(host, port, (*acme, "server"), "cert-manager (ACME orders)"),
+            OutsideName(
+                DNS_PROVIDER_API[cm.acme.dns_provider], 443, (*acme, "dns_provider"), "cert-manager (DNS-01)"
+            ),
+        )
         # Cloudflare takes one API token; Route 53 an access key pair.
         keys = (
             ("api_token",) if cm.acme.dns_provider == "cloudflare" else ("access_key_id", "secret_access_key")
@@ -46,6 +57,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         crd_groups=("cert-manager.io", "acme.cert-manager.io"),
         description="TLS certificates for every route",
         secrets=secrets,
+        reaches=reaches,
         metrics=(
             MetricsSpec(
                 "controller",

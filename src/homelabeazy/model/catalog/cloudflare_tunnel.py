@@ -13,7 +13,7 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.needs import Clients, FlowNeed
 from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import ChartPin, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.service import ChartPin, OutsideName, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://cloudflare.github.io/helm-charts", "cloudflare-tunnel-remote", "0.1.2")
 TOKEN_PATH = "cloudflare-tunnel/token"  # noqa: S105 - a name, not a secret
@@ -49,6 +49,12 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
             SecretSpec(TOKEN_PATH, (TOKEN_KEY,), "cloudflared", "token of the Cloudflare tunnel", "external"),
         ),
         depends_on=("external_secrets", "traefik"),
+        reaches=(
+            OutsideName(
+                EDGE_HOST, EDGE_PORT, ("services", "cloudflare_tunnel", "enabled"), "cloudflared (edge)"
+            ),
+            OutsideName(API_HOST, 443, ("services", "cloudflare_tunnel", "enabled"), "cloudflared (API)"),
+        ),
     )
 
 

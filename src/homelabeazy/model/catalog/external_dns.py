@@ -14,7 +14,7 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.needs import Clients, FlowNeed
 from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import ChartPin, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.service import ChartPin, OutsideName, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://kubernetes-sigs.github.io/external-dns/", "external-dns", "1.21.1")
 TOKEN_PATH = "external-dns/cloudflare"  # noqa: S105 - a name, not a secret
@@ -52,6 +52,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
             ),
         ),
         depends_on=("external_secrets", "cloudflare_tunnel"),
+        reaches=(OutsideName(CLOUDFLARE_API, 443, ("services", "external_dns", "enabled"), "external-dns"),),
     )
 
 

@@ -13,12 +13,20 @@ from typing import Any
 
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.made import labelled_pod, made_beside
-from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url, url_host_port
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import health_finding
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import STORAGE, ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
+from homelabeazy.model.service import (
+    STORAGE,
+    ChartPin,
+    OutsideName,
+    OwnedValue,
+    RouteSpec,
+    SecretSpec,
+    ServiceEntry,
+)
 
 CHART = ChartPin("https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.5.3")
 GROUP = "monitoring.coreos.com"
@@ -35,6 +43,8 @@ ETCD_METRICS_PORT = 2381
 """K3s serves etcd's metrics on each server's address with `etcd-expose-metrics: true` (the
 Ansible role sets it)."""
 API_PORT = 6443
+KUBE_VIP_METRICS_PORT = 2112
+"""kube-vip's metrics port (its default); the k3s_server role binds it to the server's own address."""
 
 
 def notify_keys(config: HomelabConfig) -> tuple[str, ...]:
@@ -109,7 +119,28 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         depends_on=(STORAGE,),
         creates=operator_objects,
         health_checks=(monitors_find_their_services,),
+        reaches=_receivers(config),
     )
+
+
+def _receivers(config: HomelabConfig) -> tuple[OutsideName, ...]:
+    """Where Alertmanager sends alerts: the ntfy server, the SMTP server, the webhook."""
+    notify = config.services.monitoring.notify
+    at = ("services", "monitoring", "notify")
+    out = []
+    if notify.ntfy is not None:
+        out.append(
+            OutsideName(*url_host_port(notify.ntfy.server), (*at, "ntfy", "server"), "Alertmanager (ntfy)")
+        )
+    if notify.email is not None:
+        out.append(
+            OutsideName(notify.email.host, notify.email.port, (*at, "email", "host"), "Alertmanager (e-mail)")
+        )
+    if notify.webhook is not None:
+        out.append(
+            OutsideName(*url_host_port(notify.webhook.url), (*at, "webhook", "url"), "Alertmanager (webhook)")
+        )
+    return tuple(out)
 
 
 def operator_objects(state: DesiredState) -> Iterator[DesiredObject]:
@@ -276,7 +307,8 @@ def unseen_namespaces_of(state: DesiredState) -> set[str]:
 
 def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
     """Prometheus scrapes every ServiceMonitor's Services, node-exporter and the kubelet on every
-    node, etcd on every server, and the API through the VIP (how `KubeVipDown` sees the VIP);
+    node, etcd and kube-vip on every server, and the API through the VIP (how
+    `HomelabApiVipUnreachable` sees the VIP);
     Alertmanager reaches the receivers."""
     for prometheus in state.of_kind("Prometheus", GROUP):
         clients = Clients(prometheus.namespace or "", prometheus_labels(prometheus.name), "Prometheus")
@@ -288,6 +320,7 @@ def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
             yield FlowNeed(clients, str(node.ip), KUBELET_PORT, "scrape the kubelet", prometheus)
         for server in homelab.servers:
             yield FlowNeed(clients, str(server.ip), ETCD_METRICS_PORT, "scrape etcd", prometheus)
+            yield FlowNeed(clients, str(server.ip), KUBE_VIP_METRICS_PORT, "scrape kube-vip", prometheus)
         yield FlowNeed(clients, str(homelab.cluster.vip), API_PORT, "probe the API VIP", prometheus)
     notify = homelab.config.services.monitoring.notify
     for alertmanager in state.of_kind("Alertmanager", GROUP):

@@ -10,8 +10,18 @@ from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import containers, env_value, health_finding, mounted_secret, replicas
+from homelabeazy.model.dr_backups import ldap_exports_on
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import STORAGE, ChartPin, ImageValue, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.service import (
+    STORAGE,
+    ChartPin,
+    ImageValue,
+    OutsideName,
+    OwnedValue,
+    SecretSpec,
+    ServiceEntry,
+)
+from homelabeazy.model.velero_bucket import s3_endpoint
 
 CHART = ChartPin("https://jp-gouin.github.io/helm-openldap", "openldap-stack-ha", "4.3.3")
 NAMESPACE = "openldap"
@@ -52,7 +62,7 @@ IMAGE_VALUES = (
 the renderer: the chart defaults them to `latest`)."""
 
 
-def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
+def entry(config: HomelabConfig) -> ServiceEntry:
     """No web route: only Authelia, the export and `homelab users` talk LDAP (over TLS)."""
     return ServiceEntry(
         name="openldap",
@@ -70,7 +80,17 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         # cert-manager: the server certificate must be issued before the pod can start.
         depends_on=(STORAGE, "cert_manager"),
         health_checks=(replication_follows_replicas, export_reads_over_tls),
+        reaches=_export_store(config),
     )
+
+
+def _export_store(config: HomelabConfig) -> tuple[OutsideName, ...]:
+    """The LDIF export CronJob uploads to Velero's S3 endpoint."""
+    target = config.services.velero.target
+    if target is None or not ldap_exports_on(config):
+        return ()
+    host, port, path = s3_endpoint(target)
+    return (OutsideName(host, port, path, "the LDAP export CronJob"),)
 
 
 REPLICAS = 1

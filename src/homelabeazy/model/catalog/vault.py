@@ -21,7 +21,16 @@ from homelabeazy.model.catalog.traps import (
 )
 from homelabeazy.model.dr_backups import vault_snapshots_on
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import STORAGE, ChartPin, MetricsSpec, OwnedValue, RouteSpec, ServiceEntry
+from homelabeazy.model.service import (
+    STORAGE,
+    ChartPin,
+    MetricsSpec,
+    OutsideName,
+    OwnedValue,
+    RouteSpec,
+    ServiceEntry,
+)
+from homelabeazy.model.velero_bucket import s3_endpoint
 
 CHART = ChartPin("https://helm.releases.hashicorp.com", "vault", "0.34.1")
 
@@ -66,7 +75,17 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         health_checks=(raft_config_takes_effect,),
         creates=labelled_pods,
         metrics=(METRICS,),
+        reaches=_snapshot_store(config),
     )
+
+
+def _snapshot_store(config: HomelabConfig) -> tuple[OutsideName, ...]:
+    """The raft snapshot CronJob uploads to Velero's S3 endpoint."""
+    target = config.services.velero.target
+    if target is None or not vault_snapshots_on(config):
+        return ()
+    host, port, path = s3_endpoint(target)
+    return (OutsideName(host, port, path, "the Vault raft snapshot CronJob"),)
 
 
 METRICS = MetricsSpec(

@@ -8,7 +8,8 @@ from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
 from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import ChartPin, MetricsSpec, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.service import ChartPin, MetricsSpec, OutsideName, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.velero_bucket import s3_endpoint
 
 CHART = ChartPin("https://vmware-tanzu.github.io/helm-charts", "velero", "12.1.0")
 
@@ -35,8 +36,13 @@ OWNED_VALUES: tuple[OwnedValue, ...] = (
 """Chart values the homelab depends on: `services.velero.values` may not set them."""
 
 
-def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
+def entry(config: HomelabConfig) -> ServiceEntry:
     """The bucket credentials are the user's, so they are external: seeded by hand, checked by status."""
+    target = config.services.velero.target
+    reaches: tuple[OutsideName, ...] = ()
+    if target is not None:
+        host, port, path = s3_endpoint(target)
+        reaches = (OutsideName(host, port, path, "Velero (server and node agents)"),)
     return ServiceEntry(
         name="velero",
         title="Velero",
@@ -56,6 +62,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         ),
         depends_on=("external_secrets",),
         metrics=(MetricsSpec("server", (("app.kubernetes.io/name", "velero"),), "http-monitoring"),),
+        reaches=reaches,
     )
 
 

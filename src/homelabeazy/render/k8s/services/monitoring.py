@@ -3,7 +3,10 @@ Alertmanager receivers chosen in homelab.yaml (their credentials mounted from a 
 never in the configuration), and Grafana's admin login from Vault.
 
 K3s runs the controller-manager, scheduler and proxy inside the k3s process, bound to loopback, so
-their scrape jobs are off; etcd's metrics are on each server's address (`etcd-expose-metrics`).
+their scrape jobs are off; etcd's metrics are on each server's address (`etcd-expose-metrics`), and
+so are kube-vip's (the static pod's `prometheus_server`). The VIP itself is probed by a job that asks
+the API server through it for its small health-check endpoint and keeps none of the samples: `up`
+is the answer, and no API server series is stored twice.
 The operator's admission webhook is off: rules are checked by `promtool` before they ship.
 """
 
@@ -19,6 +22,7 @@ from homelabeazy.model.catalog.monitoring import (
     API_PORT,
     ETCD_METRICS_PORT,
     GRAFANA_PATH,
+    KUBE_VIP_METRICS_PORT,
     KUBELET_PORT,
     NODE_EXPORTER_PORT,
     NOTIFY_PATH,
@@ -35,7 +39,7 @@ from homelabeazy.render.k8s.services.monitoring_dashboards import (
     DASHBOARD_LABEL_VALUE,
     dashboard_config_map,
 )
-from homelabeazy.render.k8s.services.monitoring_rules import VIP_JOB, rule_groups
+from homelabeazy.render.k8s.services.monitoring_rules import API_VIP_JOB, KUBE_VIP_JOB, rule_groups
 
 SECRETS_DIR = "/etc/alertmanager/secrets"
 """Where the operator mounts each Secret named in `alertmanagerSpec.secrets` (one folder per Secret)."""
@@ -124,18 +128,41 @@ def alertmanager_config(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]
     }
 
 
-def vip_scrape_config(homelab: Homelab) -> dict[str, Any]:
-    """The API server's own /metrics through the kube-vip address: `up` says whether the VIP
-    answers. Prometheus's service account may read /metrics (the chart's ClusterRole grants it)."""
+API_VIP_PATH = "/metrics/slis"
+"""The API server's component-health SLIs (stable since Kubernetes 1.29): a few dozen lines, where
+`/metrics` is every series of every component K3s embeds (the chart's `apiserver` job has those)."""
+
+
+def api_vip_scrape_config(homelab: Homelab) -> dict[str, Any]:
+    """The API server through the kube-vip address: `up` says whether the VIP answers (TLS, the
+    service account's token, a 200). Every sample is dropped: Prometheus sets `up` itself, after
+    metric relabelling, so nothing but `up` and the scrape's own series is stored."""
     return {
-        "job_name": VIP_JOB,
+        "job_name": API_VIP_JOB,
         "scheme": "https",
-        "metrics_path": "/metrics",
+        "metrics_path": API_VIP_PATH,
         "scrape_interval": "30s",
         "authorization": {"type": "Bearer", "credentials_file": f"{SA_DIR}/token"},
         "tls_config": {"ca_file": f"{SA_DIR}/ca.crt"},
         "static_configs": [{"targets": [f"{homelab.cluster.vip}:{API_PORT}"]}],
+        "metric_relabel_configs": [{"source_labels": ["__name__"], "regex": ".+", "action": "drop"}],
     }
+
+
+def kube_vip_scrape_config(homelab: Homelab) -> dict[str, Any]:
+    """kube-vip's own metrics (plain HTTP) on every server: a standby that is down cannot take the
+    VIP over when the leader fails, so each server's `up` matters (the chart's `TargetDown` fires)."""
+    return {
+        "job_name": KUBE_VIP_JOB,
+        "scheme": "http",
+        "metrics_path": "/metrics",
+        "scrape_interval": "30s",
+        "static_configs": [{"targets": [f"{s.ip}:{KUBE_VIP_METRICS_PORT}" for s in homelab.servers]}],
+    }
+
+
+API_VIP_RBAC = {"nonResourceURLs": [API_VIP_PATH], "verbs": ["get"]}
+"""The chart's Prometheus ClusterRole grants `/metrics` only; the VIP probe reads the SLI path."""
 
 
 def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:
@@ -168,8 +195,9 @@ def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:
                 "serviceMonitorSelectorNilUsesHelmValues": False,
                 "podMonitorSelectorNilUsesHelmValues": False,
                 "probeSelectorNilUsesHelmValues": False,
-                "additionalScrapeConfigs": [vip_scrape_config(homelab)],
-            }
+                "additionalScrapeConfigs": [api_vip_scrape_config(homelab), kube_vip_scrape_config(homelab)],
+            },
+            "additionalRulesForClusterRole": [API_VIP_RBAC],
         },
         "alertmanager": {
             "config": alertmanager_config(homelab, entry),
@@ -192,7 +220,7 @@ def rules(homelab: Homelab, namespace: str) -> Manifest:
         "monitoring.coreos.com/v1",
         "PrometheusRule",
         meta("homelab-alerts", namespace),
-        spec={"groups": rule_groups(homelab.config)},
+        spec={"groups": rule_groups(homelab)},
     )
 
 
@@ -220,7 +248,7 @@ def bundle(homelab: Homelab, entry: ServiceEntry) -> Bundle:
         # the API server's service proxy, from the nodes: how `homelab status` reads Alertmanager
         webhook=True,
         internet_ports=_notify_ports(homelab),
-        node_ports=(NODE_EXPORTER_PORT, KUBELET_PORT, ETCD_METRICS_PORT),
+        node_ports=(NODE_EXPORTER_PORT, KUBELET_PORT, ETCD_METRICS_PORT, KUBE_VIP_METRICS_PORT),
         egress_to=("kube-system", *scraped_namespaces(homelab)),
     )
     result = new_bundle(entry, needs)
