@@ -203,14 +203,21 @@ _JOINERS = frozenset("\u200c\u200d")
 """Zero-width (non-)joiner: format characters that scripts and emoji sequences need."""
 
 
+def is_control(char: str) -> bool:
+    """Whether `char` is invisible or steers the display rather than being text: a control
+    character, a format character (bidi overrides, zero-width space; not the joiners emoji and
+    some scripts need), a line or paragraph separator, or a lone surrogate."""
+    category = unicodedata.category(char)
+    return category in ("Cc", "Cs", "Zl", "Zp") or (category == "Cf" and char not in _JOINERS)
+
+
 def text_problem(value: str) -> str | None:
     """Why `value` cannot be free text (None when it can): control characters (ESC, NUL, CR, LF,
     tab), bidirectional overrides and other invisible format characters (U+202E reverses what a
     terminal or a review shows), line and paragraph separators, lone surrogates, or spaces around it
     (Markdown and LDAP trim them, so the value would not survive the trip)."""
     for char in value:
-        category = unicodedata.category(char)
-        if category in ("Cc", "Cs", "Zl", "Zp") or (category == "Cf" and char not in _JOINERS):
+        if is_control(char):
             name = unicodedata.name(char, _CONTROL_NAMES.get(char, "a control character"))
             return f"holds U+{ord(char):04X} ({name}): write plain text on one line"
     if value != value.strip():
@@ -403,6 +410,7 @@ __all__ = [
     "Section",
     "Size",
     "UrlRule",
+    "is_control",
     "is_dns_name",
     "pattern",
     "text_problem",

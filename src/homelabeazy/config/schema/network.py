@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from homelabeazy.config.schema.fields import FreeText, HostName, IPv4, IPv4Net, Label, Login, Section, pattern
 
@@ -31,6 +31,28 @@ PortSpec = Annotated[
 ]
 
 
+MAX_RULE_TEXT = 100
+"""Bytes of a rule's description: with its `#N ` it fits nftables' 128-byte rule comment whole."""
+
+
+def _fits_a_rule_comment(value: str) -> str:
+    """nftables quotes a comment with `"` and has no escape for one; and keeps at most 128 bytes."""
+    if '"' in value:
+        raise ValueError(
+            'holds a double quote ("), which an nftables rule comment cannot carry: use single quotes'
+        )
+    size = len(value.encode("utf-8"))
+    if size > MAX_RULE_TEXT:
+        raise ValueError(
+            f"is {size} bytes long: at most {MAX_RULE_TEXT} fit the rule comments of nftables and pfSense"
+        )
+    return value
+
+
+RuleText = Annotated[FreeText, AfterValidator(_fits_a_rule_comment)]
+"""A firewall rule's description: free text that nftables and pfSense carry exactly."""
+
+
 class FirewallRule(Section):
     """One ordered rule between zones; the first matching rule decides, default is deny."""
 
@@ -44,7 +66,7 @@ class FirewallRule(Section):
     """Destination ports or ranges (`443`, `8000-8100`); empty means all. Only with tcp/udp."""
     action: Literal["allow", "deny"]
     """What happens to matching traffic."""
-    description: FreeText = ""
+    description: RuleText = ""
     """Why the rule exists (shown by `homelab net check` and in pfSense)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
