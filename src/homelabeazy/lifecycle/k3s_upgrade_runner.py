@@ -17,12 +17,12 @@ chroot tests drive the very same code with the real playbook and a stand-in clus
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from homelabeazy.atomic_file import write_atomic
 from homelabeazy.errors import ExternalSystemError, UsageError
 from homelabeazy.lifecycle.journal import exclusive_run
 from homelabeazy.lifecycle.k3s_upgrade import (
@@ -139,10 +139,7 @@ def _record_version(config: Path, target: K3sVersion) -> bool:
     if new == text:
         return False
     load_config(new, file=str(config))  # the edit must leave a valid file, or nothing is written
-    temp = config.with_name(f".{config.name}.tmp")
-    temp.write_text(new, encoding="utf-8")
-    os.chmod(temp, config.stat().st_mode & 0o7777)
-    os.replace(temp, config)
+    write_atomic(config, new.encode("utf-8"), "the new K3s version", mode=0o666)  # keeps the file's mode
     return True
 
 
