@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from ipaddress import IPv4Address
 from pathlib import Path
 
 from tests.support.integration import need_binary
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.ports import free_port
 
 
 def _unbound_config(folder: Path, port: int, domain: str) -> Path:
@@ -52,7 +46,7 @@ class Resolver:
         self.dig = need_binary("dig", "apt-get install dnsutils")
         self.folder = folder
         self.domain = domain
-        self.port = _free_udp_port()
+        self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def serve(self, include: str) -> None:

@@ -22,6 +22,7 @@ from ruamel.yaml.comments import CommentedKeyMap, CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from homelabeazy.config.plain import TaggedValue, collection_tag, lone_surrogate, plain_scalar
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.config.schema.fields import PATTERN_WORDS
 from homelabeazy.errors import ConfigError, Problem
@@ -92,12 +93,29 @@ class LoadedConfig:
 
 
 def _plain(node: Any, path: FieldPath, smap: SourceMap, seen: set[int], budget: _Budget) -> Any:
-    """Copy ruamel's round-trip nodes into plain dicts/lists while recording positions."""
+    """Copy ruamel's round-trip nodes into plain dicts/lists/scalars while recording positions
+    (config.plain says what each node becomes)."""
     budget.spend(path)
     if isinstance(node, CommentedMap | CommentedSeq):
         if id(node) in seen:
             raise _RecursiveAlias(path)
         seen = seen | {id(node)}
+        tag = collection_tag(node)
+        if tag is not None:
+            return TaggedValue(tag, _plain_collection(node, path, smap, seen, budget))
+        return _plain_collection(node, path, smap, seen, budget)
+    value = plain_scalar(node)
+    if isinstance(value, str) and lone_surrogate(value):
+        raise _BadYaml(path, _SURROGATE)
+    return value
+
+
+_SURROGATE = "holds a lone surrogate escape (\\ud800-\\udfff): that is not Unicode text, no file can hold it"
+
+
+def _plain_collection(
+    node: CommentedMap | CommentedSeq, path: FieldPath, smap: SourceMap, seen: set[int], budget: _Budget
+) -> Any:
     if isinstance(node, CommentedMap):
         out: dict[str, Any] = {}
         for key in node:
@@ -114,21 +132,20 @@ def _plain(node: Any, path: FieldPath, smap: SourceMap, seen: set[int], budget: 
                 # problem with the whole section is better shown at the key the user wrote.
                 if node[key] is not None and not _is_block(node[key]):
                     smap.values[child] = tuple(node.lc.value(key))
+            if lone_surrogate(name):
+                shown = name.encode("ascii", "backslashreplace").decode("ascii")
+                raise _BadYaml(path, f"the key '{shown}' {_SURROGATE}", key_at)
             if name in out:
                 raise _BadYaml(child, f"key '{name}' appears twice (written differently)")
             out[name] = _plain(node[key], child, smap, seen, budget)
         return out
-    if isinstance(node, CommentedSeq):
-        items = []
-        for index, item in enumerate(node):
-            child = (*path, index)
-            with contextlib.suppress(KeyError, TypeError, AttributeError):
-                smap.values[child] = tuple(node.lc.item(index))
-            items.append(_plain(item, child, smap, seen, budget))
-        return items
-    if isinstance(node, str):
-        return str(node)  # drop ruamel's scalar string subclasses
-    return node
+    items = []
+    for index, item in enumerate(node):
+        child = (*path, index)
+        with contextlib.suppress(KeyError, TypeError, AttributeError):
+            smap.values[child] = tuple(node.lc.item(index))
+        items.append(_plain(item, child, smap, seen, budget))
+    return items
 
 
 def _is_block(value: Any) -> bool:
@@ -136,16 +153,20 @@ def _is_block(value: Any) -> bool:
 
 
 def _key_name(key: Any, path: FieldPath, at: tuple[int, int] | None) -> str:
-    """A mapping key as text; a list or mapping used as a key (`? [a, b]`) is refused."""
+    """A mapping key as text; a list or mapping used as a key (`? [a, b]`) is refused, and so is a
+    key whose text YAML and Helm would read differently (a timestamp, a tagged or binary key)."""
+    key = plain_scalar(key)
     if isinstance(key, str):
-        return str(key)
+        return key
     if isinstance(key, tuple | frozenset | CommentedKeyMap):
         raise _BadYaml(path, "a mapping key must be a plain word, not a list or mapping", at)
     if key is None:
         return "null"
     if isinstance(key, bool):
         return "true" if key else "false"
-    return str(key)
+    if isinstance(key, int | float):
+        return str(key)
+    raise _BadYaml(path, "a mapping key must be a plain word: quote it", at)
 
 
 class _BadYaml(Exception):

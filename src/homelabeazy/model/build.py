@@ -7,7 +7,7 @@ from dataclasses import replace
 from ipaddress import IPv4Address
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.model import etcd_snapshots
+from homelabeazy.model import etcd_snapshots, k3s_config
 from homelabeazy.model.catalog import enabled_entries
 from homelabeazy.model.catalog.apps import AppFacts, app_values
 from homelabeazy.model.homelab import App, Cluster, DnsRecord, Homelab, Node, Route, Zone, zones_of
@@ -22,6 +22,7 @@ from homelabeazy.model.hosts import (
 )
 from homelabeazy.model.identity import ldap_layout
 from homelabeazy.model.ipam import dns_gateway_address, node_address, node_vmid, parse_range
+from homelabeazy.model.node_setup import k3s_disabled
 from homelabeazy.model.placement import place_nodes
 from homelabeazy.model.service import SecretSpec, ServiceEntry
 
@@ -54,6 +55,7 @@ def build(config: HomelabConfig) -> Homelab:
         ssh_keys=tuple(config.cluster.ssh.public_keys),
         airgap=config.cluster.airgap,
         etcd_snapshots=etcd_snapshots.plan(config),
+        k3s_server_settings=k3s_config.server_settings(config, k3s_disabled(services)),
     )
     return Homelab(
         name=config.name,
@@ -197,9 +199,14 @@ def _app(config: HomelabConfig, index: int) -> App:
         )
     values = None
     if app.chart is not None:
-        facts = AppFacts(hosts=(route.host,) if route is not None else ())
-        values = app_values(app.chart.repo, app.chart.name, app.chart.values, facts)
+        values = app_values(app.chart.repo, app.chart.name, app.chart.values, app_facts(route))
     return App(app.name, namespace, app, route, values)
+
+
+def app_facts(route: Route | None) -> AppFacts:
+    """What a well-known app chart may need to know of its app: the one derivation, for the values
+    the model completes and for the outcomes the proof checks."""
+    return AppFacts(hosts=(route.host,) if route is not None else ())
 
 
 def _user_secrets(config: HomelabConfig) -> list[SecretSpec]:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from homelabeazy.config.schema import AppConfig, GroupConfig, HomelabConfig, NetworkConfig, UserConfig
 from homelabeazy.model.etcd_snapshots import EtcdSnapshotPlan
 from homelabeazy.model.identity import LdapLayout
+from homelabeazy.model.k3s_config import K3sServerSettings
 from homelabeazy.model.service import Access, SecretSpec, ServiceEntry
 
 Role = Literal["server", "agent"]
@@ -125,6 +126,8 @@ class Cluster:
     airgap: bool
     etcd_snapshots: EtcdSnapshotPlan
     """Scheduled etcd snapshots and their S3 copy (model/etcd_snapshots.py)."""
+    k3s_server_settings: K3sServerSettings
+    """What every server's K3s config.yaml carries besides its own lines (model/k3s_config.py)."""
 
 
 @dataclass(frozen=True)

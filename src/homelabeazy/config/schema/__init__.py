@@ -8,6 +8,7 @@ finds each one and the rest of the code imports them from one place.
 """
 
 from homelabeazy.config.schema.apps import AppConfig, HelmSource, ManifestSource
+from homelabeazy.config.schema.ci import CiConfig
 from homelabeazy.config.schema.cluster import (
     AnsibleConfig,
     ClusterConfig,
@@ -75,6 +76,7 @@ __all__ = [
     "BackupSchedule",
     "BackupTarget",
     "CertManagerConfig",
+    "CiConfig",
     "CloudflareTunnelConfig",
     "ClusterConfig",
     "ConsulConfig",

@@ -62,7 +62,12 @@ class EtcdSnapshots(Section):
     schedule: Cron = "0 */6 * * *"
     """When each server takes a snapshot (cron, the servers' clock). Every 6 hours by default."""
     retention: int = Field(default=28, ge=1, le=1000)
-    """Snapshots kept on each server, and in S3: 28 at the default schedule is a week."""
+    """Snapshots kept on each server: 28 at the default schedule is a week. Also how many of each
+    server's snapshots S3 keeps, unless `s3_retention` says otherwise."""
+    s3_retention: int | None = Field(default=None, ge=1, le=1000)
+    """Snapshots of each server kept in S3, if not `retention` (K3s's `etcd-s3-retention`, which
+    v1.31.12+k3s1, v1.32.8+k3s1, v1.33.4+k3s1 and 1.34 or later have; older releases keep as many in
+    S3 as on the servers, so a different number needs one of those)."""
     s3: bool | None = None
     """Copy each snapshot to Velero's S3 target (`services.velero.target`: endpoint, region and
     keys). Unset: on when that is safe, i.e. Velero has a target and either its `prefix` is set or

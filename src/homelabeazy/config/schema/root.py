@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from homelabeazy.config.schema.apps import AppConfig
+from homelabeazy.config.schema.ci import CiConfig
 from homelabeazy.config.schema.cluster import AnsibleConfig, ClusterConfig
 from homelabeazy.config.schema.fields import DnsName, Label, Section, pattern
 from homelabeazy.config.schema.gitops import GitopsConfig
@@ -41,6 +42,8 @@ class HomelabConfig(Section):
     """GitOps repository."""
     ansible: AnsibleConfig = Field(default_factory=AnsibleConfig)
     """Ansible collection pins."""
+    ci: CiConfig = Field(default_factory=CiConfig)
+    """The rendered CI workflows' action pins."""
     services: ServicesConfig = Field(default_factory=ServicesConfig)
     """Core services."""
     apps: list[AppConfig] = Field(default_factory=list)

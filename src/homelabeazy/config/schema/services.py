@@ -47,7 +47,10 @@ class ServiceBase(Section):
     merges key by key into ours, any other value (a list, a scalar, `null`) replaces ours at
     that key. Values the homelab itself depends on (listeners, ports, names its routes, network
     policies and health checks rely on, or a setting that has its own key under this service)
-    cannot be overridden: `homelab validate` names the key, what depends on it, and what to do."""
+    cannot be overridden: `homelab validate` names the key, what depends on it, and what to do.
+    `homelab validate --deep` checks what the homelab relies on in the objects the chart renders
+    with these values (the admin password from Vault, no dev mode, its addresses and routes) and
+    names the key that breaks it."""
 
 
 class ArgocdConfig(ServiceBase):

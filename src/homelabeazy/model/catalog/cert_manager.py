@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.desired.effective import Effective, command_line, containers
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url, url_host_port
+from homelabeazy.desired.outcomes import Breach, Outcome, confined, flag_values, runs
 from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.homelab import Homelab
 from homelabeazy.model.service import ChartPin, MetricsSpec, OutsideName, OwnedValue, SecretSpec, ServiceEntry
@@ -125,3 +127,45 @@ def tls_issuers(state: DesiredState, homelab: Homelab) -> dict[tuple[str, str], 
         where = "" if kind == "ClusterIssuer" else f"{cert.namespace}/"
         issuers[(cert.namespace, str(spec["secretName"]))] = f"{kind}/{where}{ref['name']}"
     return issuers
+
+
+# ---------------------------------------------------------------------------------- outcomes
+
+CONTROLLER = "cert-manager"
+COMPONENTS = (CONTROLLER, "cert-manager-webhook", "cert-manager-cainjector")
+"""The controller issues, the webhook admits cert-manager's objects, the cainjector gives the
+webhook's configurations their CA."""
+
+
+def _issues_from_our_namespace(namespace: str) -> Callable[[Effective], Iterator[Breach]]:
+    """ClusterIssuers read their Secrets (the CA key, the DNS provider's token) from cert-manager's
+    own namespace, where the homelab keeps them; every controller stays on."""
+
+    def test(view: Effective) -> Iterator[Breach]:
+        for deployment in view.named("Deployment", CONTROLLER):
+            for container in containers(deployment, init=False):
+                words = command_line(container)
+                places = flag_values(words, "cluster-resource-namespace")
+                if len(places) != 1 or places[0] not in ("$(POD_NAMESPACE)", namespace):
+                    shown = ", ".join(places) or "not given"
+                    yield Breach(
+                        f"the controller's --cluster-resource-namespace is {shown}, not {namespace}",
+                        deployment,
+                    )
+                for value in flag_values(words, "controllers"):
+                    if value.strip() not in ("*", ""):
+                        yield Breach(f"the controller runs only controllers {value}", deployment)
+
+    return test
+
+
+def outcomes(homelab: Homelab) -> Iterator[Outcome]:
+    """Every route's certificate is issued by the homelab's ClusterIssuer."""
+    namespace = entry(homelab.config).namespace
+    yield Outcome(
+        f"cert-manager issues with the Secrets the homelab keeps in {namespace}, every controller on",
+        _issues_from_our_namespace(namespace),
+    )
+    for name in COMPONENTS:
+        yield runs("Deployment", name)
+    yield confined()

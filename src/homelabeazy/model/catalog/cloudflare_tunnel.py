@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.needs import Clients, FlowNeed
+from homelabeazy.desired.outcomes import Outcome, confined, env_from_secret, runs
 from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.homelab import Homelab
 from homelabeazy.model.service import ChartPin, OutsideName, OwnedValue, SecretSpec, ServiceEntry
@@ -70,3 +71,23 @@ def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:  # 
     yield FlowNeed(clients, API_HOST, 443, "Cloudflare API")
     if homelab.config.services.traefik.enabled:
         yield FlowNeed(clients, TRAEFIK_SERVICE, "websecure", "public requests into Traefik")
+
+
+# ---------------------------------------------------------------------------------- outcomes
+
+CONNECTOR = "cloudflared"
+"""The chart's Deployment and Secret (`fullnameOverride`); External Secrets merges the token in."""
+TOKEN_ENV = "TUNNEL_TOKEN"  # noqa: S105 - a name, not a secret
+
+
+def outcomes(homelab: Homelab) -> Iterator[Outcome]:  # noqa: ARG001 - a hook's signature
+    """The tunnel opens with the token kept in Vault."""
+    yield env_from_secret(
+        "Deployment",
+        CONNECTOR,
+        (TOKEN_ENV,),
+        CONNECTOR,
+        what="cloudflared's tunnel token (merged into the chart's Secret by External Secrets)",
+    )
+    yield runs("Deployment", CONNECTOR, what="cloudflared")
+    yield confined()

@@ -9,16 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.openldap import REPLICAS, replication_enabled
+from homelabeazy.model.catalog.openldap import ADMIN_PATH, REPLICAS, replication_enabled
 from homelabeazy.model.identity import LdapLayout
 from homelabeazy.model.ldif_text import ldif_record
-from homelabeazy.model.service import ServiceEntry
+from homelabeazy.model.service import ServiceEntry, secret_name
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.internal_tls import server_certificate, service_names
-from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
+from homelabeazy.render.k8s.services.common import new_bundle, secret_spec, synced_secret
 from homelabeazy.render.k8s.services.openldap_export import add_exports
 
-ADMIN_PATH = "openldap/admin"
 SERVICE = "openldap"
 """The chart's Service (`fullnameOverride`), which Authelia and the export connect to."""
 TLS_SECRET = "openldap-tls"  # noqa: S105 - a Secret's name
