@@ -41,6 +41,7 @@ STRINGS = [leaf for leaf in LEAVES if leaf.kind is str]
 
 CHECKED_ELSEWHERE = {
     "ansible.collections{key}": "the mapping's validator refuses every name but the known collections",
+    "ci.actions{key}": "the mapping's validator refuses every action the rendered workflows do not use",
     "cluster.ssh.public_keys[]": "the ssh-keys check parses each key and refuses control characters",
 }
 """String slots without a rule of their own, and what holds them instead."""

@@ -111,6 +111,7 @@ ALLOWED = {
     "src/homelabeazy/atomic_file.py": "the writer itself",
     "src/homelabeazy/ops/scratch.py": "scratch servers' files inside their own mkdtemp folder",
     "src/homelabeazy/converge/build.py": "the proof's renders inside its own mkdtemp folder",
+    "src/homelabeazy/converge/recipes.py": "the outcome proof's values inside its own temporary folder",
     "src/homelabeazy/converge/files/ansible.py": "the syntax check's copy inside its own mkdtemp folder",
     "src/homelabeazy/ops/helm.py": "a chart unpacked into a fresh folder, renamed into the cache",
     "src/homelabeazy/render/writer.py": "renames staged files (written by create_new) into the tree",

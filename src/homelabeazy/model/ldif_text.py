@@ -2,8 +2,8 @@
 
 Two writers need it: the directory's base entries in the OpenLDAP chart's values (render) and
 `homelab users ldif` (lifecycle). A value goes out as `name: value` only when RFC 2849 calls it a
-SAFE-STRING (ASCII without NUL, LF or CR, not starting with a space, `:` or `<`) and it does not
-end with a space; anything else is `name:: <base64 of its UTF-8>`. So no value can start a line of
+SAFE-STRING of printable ASCII (no control character, not starting with a space, `:` or `<`) and it
+does not end with a space; anything else is `name:: <base64 of its UTF-8>`. So no value can start a line of
 its own: a newline in an organisation's name is part of that name, never a new entry.
 """
 
@@ -13,8 +13,11 @@ import base64
 import re
 from collections.abc import Iterable
 
-_SAFE = re.compile(r"[\x01-\x09\x0b\x0c\x0e-\x1f\x21-\x39\x3b\x3d-\x7f][\x01-\x09\x0b\x0c\x0e-\x7f]*")
-"""RFC 2849's SAFE-STRING: a SAFE-INIT-CHAR, then SAFE-CHARs (matched against the whole value)."""
+_SAFE = re.compile(r"[\x21-\x39\x3b\x3d-\x7e][\x20-\x7e]*")
+"""RFC 2849's SAFE-STRING without its control characters: a SAFE-INIT-CHAR, then SAFE-CHARs, all
+printable ASCII (matched against the whole value). RFC 2849 allows a tab or a form feed in a plain
+value, but LDIF readers strip them as white space at the ends (python-ldap's parser does), so a value
+holding one goes out in base64 too."""
 
 
 def ldif_line(name: str, value: str) -> str:
