@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from homelabeazy.checks.base import Finding, check, inside_subnet, services_vlan, usable_range
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.config.schema.fields import text_problem
 from homelabeazy.model.ipam import SERVER_SLOTS, parse_range
 from homelabeazy.model.k3s_config import flag_problems
 from homelabeazy.model.k3s_release import OLDEST_SUPPORTED_MINOR
@@ -165,6 +166,11 @@ def ssh_keys_parse(config: HomelabConfig) -> Iterator[Finding]:
         if any(ch in key for ch in "\r\n\x00"):  # a second line is a second key cloud-init would trust
             yield Finding(
                 path, "holds a line break: one entry is exactly one key", "give each key its own entry"
+            )
+            continue
+        if text_problem(key.strip()):  # ESC or a bidi override in the comment: shown in logs, docs
+            yield Finding(
+                path, text_problem(key.strip()) or "", "copy the .pub line again, as ssh-keygen wrote it"
             )
             continue
         parts = key.split()

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from homelabeazy.checks.base import Finding, check
 from homelabeazy.checks.services import route_paths
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.config.schema.fields import MAX_DNS_NAME
 from homelabeazy.model.hosts import api_host, in_domain, node_fqdn, record_fqdn, route_fqdn
 from homelabeazy.model.ipam import dns_gateway_address, node_address, parse_range
 from homelabeazy.model.outside_names import outside_names
@@ -53,6 +54,29 @@ def routes_do_not_take_other_names(config: HomelabConfig) -> Iterator[Finding]:
                 "pick another name: the LAN resolver answers one address per name",
             )
         taken.setdefault(fqdn, "declared earlier in network.dns_records")
+
+
+@check("dns-name-length")
+def every_name_fits_dns(config: HomelabConfig) -> Iterator[Finding]:
+    """Every name the LAN resolvers answer is at most 253 characters once the domain is added.
+
+    A route host or a record is checked alone by the schema; the domain it joins can push the
+    whole name past what DNS carries, and Unbound and dnsmasq then refuse their whole file.
+    """
+    too_long = f"is longer than {MAX_DNS_NAME} characters, the most a DNS name can be"
+    longest = max((node_fqdn(n, config.domain) for n in node_names(config.cluster)), key=len, default="")
+    for name in (api_host(config.domain), longest):
+        if len(name) > MAX_DNS_NAME:
+            yield Finding(("domain",), f"{name} {too_long}", "use a shorter domain")
+            return
+    for path, host in route_paths(config):
+        fqdn = route_fqdn(host, config.domain)
+        if fqdn is not None and len(fqdn) > MAX_DNS_NAME:
+            yield Finding(path, f"{fqdn} {too_long}", "use a shorter host")
+    for i, record in enumerate(config.network.dns_records):
+        fqdn = record_fqdn(record.name, config.domain)
+        if len(fqdn) > MAX_DNS_NAME:
+            yield Finding(("network", "dns_records", i, "name"), f"{fqdn} {too_long}", "use a shorter name")
 
 
 @check("dns-records-addresses")

@@ -23,13 +23,13 @@ Kubernetes API and real OpenBao servers.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from homelabeazy.atomic_file import write_atomic
 from homelabeazy.errors import ExternalSystemError, UsageError
 from homelabeazy.lifecycle.drain_plan import (
     NodeDrain,
@@ -327,10 +327,7 @@ def _record_version(config: Path, target: K3sVersion) -> bool:
     if new == text:
         return False
     load_config(new, file=str(config))  # the edit must leave a valid file, or nothing is written
-    temp = config.with_name(f".{config.name}.tmp")
-    temp.write_text(new, encoding="utf-8")
-    os.chmod(temp, config.stat().st_mode & 0o7777)
-    os.replace(temp, config)
+    write_atomic(config, new.encode("utf-8"), "the new K3s version", mode=0o666)  # keeps the file's mode
     return True
 
 

@@ -103,6 +103,12 @@ def _ports(rule: Rule) -> list[str | None]:
     return list(rule.ports.specs())
 
 
+def rule_name(rule: Rule) -> str:
+    """`hlNNN description`: the rule's name in pfSense (pfsensible finds its rules by it), the
+    description exactly as written (the schema keeps it to one line of at most 100 bytes)."""
+    return f"hl{rule.number:03d} {rule.description or rule.label()}"
+
+
 def pfsense_rules(policy: Policy) -> list[PfRule]:
     """Every pfSense rule, grouped by nothing: in effective order, each anchored on its interface."""
     last: dict[str, str] = {}
@@ -114,8 +120,7 @@ def pfsense_rules(policy: Policy) -> list[PfRule]:
             pieces = [(d, p) for d in _destinations(policy, rule, source) for p in _ports(rule)]
             for k, (destination, port) in enumerate(pieces):
                 suffix = f" [{k + 1}/{len(pieces)}]" if len(pieces) > 1 else ""
-                text = " ".join((rule.description or rule.label()).split())
-                name = f"hl{rule.number:03d} {text}"[:100] + suffix
+                name = rule_name(rule) + suffix
                 out.append(
                     PfRule(
                         name=name,
