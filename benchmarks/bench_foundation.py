@@ -46,6 +46,8 @@ def generated_config(vms: int, apps: int) -> str:
         node_ip_range="10.10.8.20-10.10.10.255",
         loadbalancer_range="10.10.11.0-10.10.11.250",
     )
+    # the NAS with the S3 store moves out of the (now much larger) node range
+    data["network"]["dns_records"][0]["address"] = "10.10.11.253"
     data["cluster"]["servers"]["count"] = 3
     data["cluster"]["agents"]["count"] = vms - 3
     # A big lab pins and sizes many nodes by hand: the input grows with the VMs, as in real life.

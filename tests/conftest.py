@@ -1,8 +1,11 @@
-"""Shared test fixtures: the example config, the CLI runner, and the integration-skip policy."""
+"""Shared test fixtures: the example config, the CLI runner, and the integration-skip policy;
+how the suite runs on several xdist workers (file order, a private temp dir per process) and the
+check that no process outlives the test that started it (tests/support/leftovers.py)."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +30,20 @@ os.environ.setdefault("HOMELAB_SCHEMAS", str(SHARED / "schemas"))
 SHARED_SCHEMAS = Path(os.environ["HOMELAB_SCHEMAS"])
 MONITORING_CHART = "kube-prometheus-stack-88.5.3"
 """The chart `needs_subcharts` tests render; the shared copy holds only `charts/crds/`."""
+
+pytest_plugins = ["tests.support.leftovers", "tests.support.s3"]
+"""The process check, and the `s3_server` fixture (one moto server per test process, reset per test)."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_tmpdir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`$TMPDIR` (and `tempfile`'s default) inside this process's own pytest temp folder, so what
+    the product and the tools it runs put in the temp dir never meets another xdist worker's or
+    another test run's (a test that looks for its leftovers there sees only its own)."""
+    folder = tmp_path_factory.getbasetemp() / "tmp"
+    folder.mkdir(exist_ok=True)
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = None  # the next gettempdir() reads $TMPDIR again
 
 
 @dataclass
@@ -82,11 +99,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     Not a skip: they are not runnable here (the shared chart itself is incomplete, no tool is
     missing), so they are removed from the run and its counts, reported as deselected, and listed
-    in the README, as the pfSense syntax check is. Only tests carrying that marker are affected."""
+    in the README, as the pfSense syntax check is. Only tests carrying that marker are affected.
+
+    Then the order xdist hands out the files in (`make test`: `--dist loadfile
+    --no-loadscope-reorder`, one file at a time to a worker, so a module's fixtures are built once
+    and its tests keep their order): files holding integration tests first, each file in one piece
+    and in its own order. They hold the long tests, mostly waiting on servers and tools; started
+    early, the quick unit tests fill in at the end instead of a long test starting last."""
     kept, left_out = split_without_subcharts(items, SHARED)
     if left_out:
         config.hook.pytest_deselected(items=left_out)
         items[:] = kept
+    busy = {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker("integration")}
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in busy)
 
 
 def split_without_subcharts(

@@ -3,16 +3,20 @@
 One source of truth for three readers: the rendered `ansible/requirements.yml` (and the network
 playbooks' requirements), the rendered README's "Tested with" table, and `homelab doctor` /
 `up`'s preflight, which compare what is installed against these numbers. Pure data; the only
-read is of the package's own blueprint (Terraform's `required_version`), so the version doctor
-demands is exactly the one `terraform init` of the rendered tree enforces.
+reads are of the package's own files: the blueprint (Terraform's `required_version`, so the version
+doctor demands is exactly the one `terraform init` of the rendered tree enforces) and, for the
+rendered CI, the digest of this build (`package_digest`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from importlib.resources import files
+from pathlib import Path
 
 Version = tuple[int, ...]
 
@@ -131,8 +135,15 @@ ANSIBLE_COLLECTIONS: tuple[Collection, ...] = (
 PROXMOX_COLLECTIONS: tuple[Collection, ...] = (Collection("community.general", "11.4.2"),)
 """network/proxmox/playbook.yml (the VLAN-aware bridge role)."""
 
-PFSENSE_COLLECTIONS: tuple[Collection, ...] = (Collection("pfsensible.core", "0.6.0", tested=False),)
-"""network/pfsense/playbook.yml. Not on PyPI nor in the `ansible` package: pinned, never run here."""
+PFSENSE_COLLECTIONS: tuple[Collection, ...] = (Collection("pfsensible.core", "0.7.1", tested=False),)
+"""network/pfsense/playbook.yml. Not on PyPI nor in the `ansible` package: pinned, never run here
+(its modules' effect on config.xml is modelled from their source in the test suite)."""
+
+PFSENSE_RESOLVER_MIN: Version = (0, 7, 1)
+"""The oldest pfsensible.core the DNS resolver task is written for: 0.7.1 writes a domain override
+without DNS-over-TLS (0.6.x gives every one an empty `forward_tls_upstream`, which pfSense reads as
+on: pfsensible/core#209), switches a boolean off when told to, and takes interface names as pfSense
+stores them (0.6.x appends `lo0` to any interface list)."""
 
 COLLECTION_PINS: dict[str, str] = {
     c.name: c.version for c in (*ANSIBLE_COLLECTIONS, *PROXMOX_COLLECTIONS, *PFSENSE_COLLECTIONS)
@@ -170,3 +181,74 @@ def requirements(
     """An ansible-galaxy requirements.yml document pinning `collections` exactly, each at the
     version `chosen` names for it (homelab.yaml's `ansible.collections`), else its tested pin."""
     return {"collections": [{"name": c.name, "version": pinned(c, chosen)} for c in collections]}
+
+
+# ----------------------------------------------------------------------------- the rendered CI
+
+
+@dataclass(frozen=True)
+class ActionPin:
+    """A GitHub Action the rendered workflows use: its repository, the release tag tested and the
+    commit that tag points at. Workflows name the commit (a tag can be moved; a commit cannot) and
+    keep the tag beside it for people and Renovate (`uses: owner/repo@<commit> # <tag>`)."""
+
+    repo: str
+    version: str
+    commit: str
+
+    @property
+    def ref(self) -> str:
+        """`<tag>@<commit>`, as `ci.actions` in homelab.yaml writes it."""
+        return f"{self.version}@{self.commit}"
+
+    @classmethod
+    def parse(cls, repo: str, ref: str) -> ActionPin:
+        """From `ci.actions`' `<tag>@<commit>` (the schema has checked its shape)."""
+        version, commit = ref.split("@", 1)
+        return cls(repo, version, commit)
+
+
+ACTIONS: tuple[ActionPin, ...] = (
+    ActionPin("actions/checkout", "v4.4.0", "11d5960a326750d5838078e36cf38b85af677262"),
+    ActionPin("actions/setup-python", "v5.6.0", "a26af69be951a213d495a4c3e4e4022e16d87065"),
+    ActionPin("actions/cache", "v4.3.0", "0057852bfaa89a56745cba8c7296529d2fc39830"),
+)
+"""The newest releases that still declare `runs.using: node20`: Forgejo and Gitea runners (act
+forks) run a JavaScript action with the `node` of the job's container, and older ones refuse
+`node24`; GitHub runs them on its own Node. Commits read from each repository's tags."""
+
+ACTION_PINS: dict[str, ActionPin] = {a.repo: a for a in ACTIONS}
+"""`owner/repo` -> its tested pin (`ci.actions` in homelab.yaml defaults to these)."""
+
+CI_PYTHON = "3.11"
+"""The Python the rendered CI runs homelabeazy on: Debian 12's, the oldest homelabeazy supports,
+and the one the shipped CI lock's wheels are chosen for."""
+
+HELM_ARCHIVES: dict[str, str] = {
+    "amd64": "70b2c30a19da4db264dfd68c8a3664e05093a361cefd89572ffb36f8abfa3d09",
+    "arm64": "13d03672be289045d2ff00e4e345d61de1c6f21c1257a45955a30e8ae036d8f1",
+}
+"""SHA-256 of `helm-v<tested>-linux-<arch>.tar.gz` as Helm's release notes publish them: the
+rendered CI checks the download against these, not against a checksum fetched from the same place."""
+
+PACKAGE = "homelabeazy"
+
+
+@cache
+def package_digest() -> str:
+    """SHA-256 over this homelabeazy's own files: one line `<sha256 of file>  <path>` per file under
+    the package folder (bytecode caches left out), sorted by path, hashed together.
+
+    Whatever way a homelabeazy arrives (a wheel from PyPI, a release asset, a build of the git tag),
+    its installed files are the wheel's files byte for byte, so this names the exact build that
+    rendered a repository. The rendered CI recomputes it after installing and before running
+    anything of it. Reads only the package's own files, like `terraform_min_version`.
+    """
+    root = Path(__file__).resolve().parent
+    lines = []
+    for path in root.rglob("*"):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        rel = path.relative_to(root.parent).as_posix()
+        lines.append((rel, f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {rel}\n"))
+    return hashlib.sha256("".join(line for _, line in sorted(lines)).encode("utf-8")).hexdigest()

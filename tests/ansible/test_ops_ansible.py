@@ -68,6 +68,16 @@ def test_other_events_are_not_task_results() -> None:
             "error: timed out waiting",
         ),
         ({"msg": "non-zero return code", "stderr": "", "rc": 1}, "non-zero return code"),
+        (  # kubectl drain warns about DaemonSet pods before it says why it failed
+            {
+                "msg": "non-zero return code",
+                "stderr": "Warning: ignoring DaemonSet-managed Pods: logging/fluentd-x\n"
+                'error when evicting pods/"vault-1" -n "vault" (will retry after 5s): Cannot evict pod',
+                "rc": 1,
+            },
+            'error when evicting pods/"vault-1" -n "vault" (will retry after 5s): Cannot evict pod',
+        ),
+        ({"stderr": "Warning: only a warning", "rc": 1}, "Warning: only a warning"),
         ({}, "no details"),
     ],
 )

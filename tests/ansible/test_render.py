@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+from typing import Any
 
+import jinja2
 from ruamel.yaml import YAML
 
 from homelabeazy.model import Homelab
+from homelabeazy.model.k3s_config import PER_NODE_FLAGS
 from homelabeazy.render import ansible
 from homelabeazy.render.inventory import inventory_for
+from tests.gitops.conftest import example_data, homelab_from  # noqa: F401 - the variants' fixture
 from tests.support.golden import assert_golden
 
 
@@ -46,8 +51,10 @@ def test_cluster_vars_come_from_the_model(example_homelab: Homelab) -> None:
     model = example_homelab.cluster
     assert cluster["k3s_version"] == model.k3s_version
     assert cluster["k3s_api_vip"] == str(model.vip)
-    assert cluster["k3s_tls_san"] == [str(model.vip), model.api_host]
-    assert cluster["k3s_disable"] == ["traefik", "servicelb"]
+    settings = cluster["k3s_server_config"]
+    assert settings["tls-san"] == [str(model.vip), model.api_host]
+    assert settings["disable"] == ["traefik", "servicelb"]
+    assert cluster["k3s_etcd_s3"] is True
     assert cluster["k3s_token_vault_path"] == f"{example_homelab.vault_kv_mount}/cluster/k3s"
     assert cluster["k3s_token"] == "{{ lookup('ansible.builtin.env', 'HOMELAB_K3S_TOKEN') }}"
     everything = _load(files["ansible/group_vars/all.yml"])
@@ -56,6 +63,37 @@ def test_cluster_vars_come_from_the_model(example_homelab: Homelab) -> None:
     assert everything["homelab_airgap"] is model.airgap
     assert everything["homelab_kubeconfig_path"] == f"~/.kube/{example_homelab.name}.yaml"
     assert everything["homelab_apply_kernel"] is everything["homelab_start_services"] is True
+
+
+def test_the_example_node_gets_no_service_needs_and_a_metrics_firewall(example_homelab: Homelab) -> None:
+    cluster = _load(ansible.render(example_homelab)["ansible/group_vars/k3s_cluster.yml"])
+    assert cluster["node_needs"] == {"packages": [], "services": [], "kernel_modules": [], "sysctls": {}}
+    assert cluster["node_metrics_firewall"] == {
+        "ports": [2112, 2381],
+        "sources": [
+            "10.42.0.0/16",
+            "10.10.10.20",
+            "10.10.10.21",
+            "10.10.10.22",
+            "10.10.10.25",
+            "10.10.10.26",
+        ],
+    }
+
+
+def test_longhorn_on_gives_every_node_its_needs_and_disables_local_path(homelab_from) -> None:  # noqa: F811
+    """Issue 25, defects 1 and 13: with Longhorn on, no node got open-iscsi or iscsid, and K3s's
+    local-path stayed a second default StorageClass."""
+    data = example_data()
+    data["services"]["longhorn"] = {"enabled": True, "replicas": 3}
+    cluster = _load(ansible.render(homelab_from(data))["ansible/group_vars/k3s_cluster.yml"])
+    assert cluster["k3s_server_config"]["disable"] == ["traefik", "servicelb", "local-storage"]
+    assert cluster["node_needs"] == {
+        "packages": ["cryptsetup", "dmsetup", "nfs-common", "open-iscsi"],
+        "services": ["iscsid.service"],
+        "kernel_modules": ["dm_crypt", "iscsi_tcp", "nfs"],
+        "sysctls": {},
+    }
 
 
 def test_model_changes_flow_into_group_vars(example_homelab: Homelab) -> None:
@@ -121,3 +159,45 @@ def test_kube_vip_manifest_sets_only_names_the_pinned_release_reads(example_home
     assert names, "no env names found in the kube-vip manifest"
     assert set(names) <= KUBE_VIP_V1_0_ENV, sorted(set(names) - KUBE_VIP_V1_0_ENV)
     assert "vip_subnet" in names
+
+
+def test_every_server_keeps_as_many_snapshots_in_s3_as_asked(example_homelab: Homelab) -> None:
+    """K3s v1.33.4+k3s1 and later keep etcd-s3-retention (default 5) apart from
+    etcd-snapshot-retention: the example's 28 must reach S3 too, not only the servers' disks."""
+    settings = _load(ansible.render(example_homelab)["ansible/group_vars/k3s_cluster.yml"])
+    config = settings["k3s_server_config"]  # type: ignore[index]
+    assert (config["etcd-snapshot-retention"], config["etcd-s3-retention"]) == (28, 28)
+
+
+def _server_config(example_homelab: Homelab, host: str) -> dict[str, Any]:
+    """config.yaml as the k3s_server role's template writes it for `host` (Jinja, Ansible's filters)."""
+    files = ansible.render(example_homelab)
+    variables = _load(files["ansible/group_vars/k3s_cluster.yml"])
+    assert isinstance(variables, dict)
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["to_json"] = json.dumps
+    template = env.from_string(files["ansible/roles/k3s_server/templates/config.yaml.j2"])
+    first = example_homelab.servers[0].name
+    text = template.render(
+        **{**variables, "k3s_first_server": first},
+        ansible_managed="managed",
+        inventory_hostname=host,
+        node_ip="10.10.10.21",
+    )
+    loaded = _load(text)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def test_server_config_is_the_models_settings_and_the_nodes_own(example_homelab: Homelab) -> None:
+    """The template writes exactly the per-node flags the flag table expects of it, then the model's
+    settings in order, as YAML values K3s reads back unchanged."""
+    settings = example_homelab.cluster.k3s_server_settings
+    for server in example_homelab.servers:
+        config = _server_config(example_homelab, server.name)
+        own = [key for key in config if key not in settings.names]
+        assert set(own) <= set(PER_NODE_FLAGS)
+        assert "cluster-init" in own if server == example_homelab.servers[0] else "server" in own
+        shared = {key: value for key, value in config.items() if key in settings.names}
+        assert shared == settings.as_dict()
+        assert list(shared) == list(settings.names)

@@ -14,7 +14,6 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import venv
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from ruamel.yaml import YAML
 from homelabeazy import toolchain
 from homelabeazy.model import Homelab
 from homelabeazy.render import render_all
+from tests.support.collections import build_tarball, bundled_collections
 from tests.support.integration import require_tool
 
 TASK_LISTS = ("tasks", "pre_tasks", "post_tasks", "handlers", "block", "rescue", "always")
@@ -92,18 +92,6 @@ def test_the_scan_sees_a_collection_module(example_homelab: Homelab) -> None:
     assert "pfsensible.core" in collections_called(files, "network/pfsense")
 
 
-def bundled_collections() -> Path:
-    """site-packages/ansible_collections of the `ansible` package (skip/fail when not installed)."""
-    spec = importlib.util.find_spec("ansible_collections")
-    if spec is None or not spec.submodule_search_locations:
-        require_tool(
-            "the `ansible` package (with its bundled collections) is not installed: pip install ansible"
-        )
-    assert spec is not None
-    assert spec.submodule_search_locations is not None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def bundled_version(root: Path, name: str) -> str:
     namespace, collection = name.split(".")
     manifest = root / namespace / collection / "MANIFEST.json"
@@ -163,44 +151,6 @@ def _isolated_env(bin_dir: Path, home: Path, collections: Path) -> dict[str, str
     }
 
 
-GALAXY_KEYS = (
-    "namespace",
-    "name",
-    "version",
-    "readme",
-    "authors",
-    "description",
-    "license",
-    "tags",
-    "dependencies",
-)
-
-
-def build_tarball(bin_dir: Path, name: str, version: str, work: Path, env: dict[str, str]) -> Path:
-    """A collection artifact built with `ansible-galaxy collection build` from the `ansible`
-    package's installed copy of `name`.
-
-    An installed copy has MANIFEST.json but no galaxy.yml (and lacks files its FILES.json lists, so
-    it cannot simply be tarred up): copy it, write galaxy.yml from the manifest, build.
-    """
-    namespace, collection = name.split(".")
-    installed = bundled_collections() / namespace / collection
-    info = json.loads((installed / "MANIFEST.json").read_text())["collection_info"]
-    assert info["version"] == version, (
-        f"{name}: the `ansible` package bundles {info['version']}, pinned {version}"
-    )
-    source = work / "src" / name
-    shutil.copytree(
-        installed, source, ignore=shutil.ignore_patterns("__pycache__", "MANIFEST.json", "FILES.json")
-    )
-    galaxy = {key: info[key] for key in GALAXY_KEYS if info.get(key) not in (None, "", [])}
-    (source / "galaxy.yml").write_text(json.dumps(galaxy))  # JSON is YAML
-    argv = [str(bin_dir / "ansible-galaxy"), "collection", "build", str(source), "--output-path", str(work)]
-    done = _run(argv, work, env)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return work / f"{namespace}-{collection}-{version}.tar.gz"
-
-
 def install_requirements(
     bin_dir: Path, folder: Path, env: dict[str, str], collections: Path, work: Path
 ) -> None:
@@ -211,7 +161,7 @@ def install_requirements(
         name, version = entry["name"], entry["version"]
         tarball = work / f"{name.replace('.', '-')}-{version}.tar.gz"
         if not tarball.exists():
-            tarball = build_tarball(bin_dir, name, version, work, env)
+            tarball = build_tarball(bin_dir / "ansible-galaxy", name, version, work, env)
         local.append({"name": str(tarball), "type": "file", "version": version})
     offline = work / f"requirements-{folder.name}.yml"
     offline.write_text(json.dumps({"collections": local}))

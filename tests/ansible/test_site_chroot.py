@@ -27,7 +27,7 @@ from homelabeazy.model import build
 from homelabeazy.ops.ansible import PlaybookResult
 from tests.support.chroot_lab import TOKEN, ChrootLab, build_lab, lab_config_text, write_airgap
 from tests.support.integration import need_binary, need_root
-from tests.support.rootfs import hosts_under, mounts_below, rootfs_tarball
+from tests.support.rootfs import base_image, hosts_under, mounts_below
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ def rootfs() -> Path:
     need_root("chroot hosts")
     need_binary("debootstrap", "apt install debootstrap")
     need_binary("chroot", "coreutils")
-    return rootfs_tarball()
+    return base_image()
 
 
 @pytest.fixture(scope="module")
@@ -208,6 +208,21 @@ def test_kernel_settings_written_not_applied(runs: Runs) -> None:
     modules = (root / "etc/modules-load.d/kubernetes.conf").read_text().splitlines()
     assert modules[1:] == ["overlay", "br_netfilter"]
     assert "# /swapfile none swap sw 0 0" in (root / "etc/fstab").read_text().splitlines()
+    # No enabled service of the example needs anything more from the node (Longhorn is off).
+    assert not (root / "etc/modules-load.d/homelab-services.conf").exists()
+    assert not (root / "etc/sysctl.d/91-homelab-services.conf").exists()
+
+
+@pytest.mark.parametrize("host", [*SERVERS, AGENT])
+def test_metrics_firewall_written_and_enabled_not_loaded(runs: Runs, host: str) -> None:
+    """The ruleset is on disk and enabled at boot; no chroot loads it (it would land in this machine's
+    kernel). Its packets are tested in test_site_chroot_longhorn."""
+    root = runs.lab.roots[host]
+    rules = (root / "etc/homelab/node-metrics.nft").read_text()
+    assert "tcp dport { 2112, 2381 } jump metrics" in rules
+    nodes = ", ".join(str(n.ip) for n in runs.lab.homelab.nodes)
+    assert f"elements = {{ 10.42.0.0/16, {nodes} }}" in rules
+    assert (root / "etc/systemd/system/sysinit.target.wants/homelab-node-metrics.service").is_symlink()
 
 
 def test_time_ntp_and_upgrades(runs: Runs) -> None:

@@ -44,7 +44,9 @@ def test_defaults_copy_the_examples_snapshots_beside_velero() -> None:
     plan = build(load_config(example_text()).config).cluster.etcd_snapshots
     # The example's Velero target has a prefix: the bucket's root is free for k3s-etcd/.
     assert plan == EtcdSnapshotPlan(
-        "0 */6 * * *", 28, EtcdS3("minio.home.example.com", False, "homelab-backups", "us-east-1", "k3s-etcd")
+        "0 */6 * * *",
+        28,
+        EtcdS3("minio.home.example.com", False, "homelab-backups", "us-east-1", "k3s-etcd", 28),
     )
 
 
@@ -55,7 +57,7 @@ def test_without_a_velero_prefix_they_stay_on_the_servers() -> None:
 
 def test_a_velero_prefix_turns_the_s3_copy_on() -> None:
     plan = build(load_config(config_text(prefix="velero")).config).cluster.etcd_snapshots
-    assert plan.s3 == EtcdS3("minio.home.example.com", False, "homelab-backups", "us-east-1", "k3s-etcd")
+    assert plan.s3 == EtcdS3("minio.home.example.com", False, "homelab-backups", "us-east-1", "k3s-etcd", 28)
 
 
 def test_own_bucket_needs_no_prefix_and_http_is_insecure() -> None:
@@ -65,8 +67,15 @@ def test_own_bucket_needs_no_prefix_and_http_is_insecure() -> None:
     )
     plan = build(load_config(text).config).cluster.etcd_snapshots
     assert plan == EtcdSnapshotPlan(
-        "@daily", 7, EtcdS3("10.10.30.9:9000", True, "etcd-backups", "us-east-1", "lab1")
+        "@daily", 7, EtcdS3("10.10.30.9:9000", True, "etcd-backups", "us-east-1", "lab1", 7)
     )
+
+
+def test_s3_keeps_its_own_depth_when_asked() -> None:
+    """`s3_retention` is how many of each server's snapshots S3 keeps (K3s's etcd-s3-retention)."""
+    text = config_text("    s3_retention: 60\n", prefix="velero")
+    plan = build(load_config(text).config).cluster.etcd_snapshots
+    assert (plan.retention, plan.s3.retention if plan.s3 else None) == (28, 60)
 
 
 def test_s3_false_keeps_them_on_the_servers() -> None:
@@ -80,6 +89,8 @@ def test_s3_false_keeps_them_on_the_servers() -> None:
         ('    schedule: "every day"\n', "cluster.etcd_snapshots.schedule: "),
         ("    retention: 0\n", "cluster.etcd_snapshots.retention: "),
         ("    retention: 1001\n", "cluster.etcd_snapshots.retention: "),
+        ("    s3_retention: 0\n", "cluster.etcd_snapshots.s3_retention: "),
+        ("    s3_retention: 1001\n", "cluster.etcd_snapshots.s3_retention: "),
         ("    folder: a/b\n", "cluster.etcd_snapshots.folder: "),
         ("    bucket: Not_A_Bucket\n", "cluster.etcd_snapshots.bucket: "),
         ("    keep: 3\n", "cluster.etcd_snapshots.keep: "),

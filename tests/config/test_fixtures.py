@@ -162,6 +162,7 @@ def test_exact_node_range_gives_the_last_agent_the_last_address() -> None:
     assert agents[-1].ip == last
 
 
+@pytest.mark.slow  # every fixture through `validate`
 def test_every_finding_word_for_word() -> None:
     """Every fixture's findings exactly as the user reads them, hints included (tests/golden/config/).
 

@@ -21,6 +21,8 @@ from homelabeazy.config.starter import example_text
 from homelabeazy.model import build
 from homelabeazy.render import render_all
 
+pytestmark = pytest.mark.slow  # hypothesis feeds hundreds of inputs through `validate`
+
 EXAMPLE_LINES = example_text().splitlines()
 VALUE_LINES = [i for i, row in enumerate(EXAMPLE_LINES) if ":" in row and not row.lstrip().startswith("#")]
 
@@ -214,7 +216,8 @@ def test_any_service_selection_builds_or_is_refused(off: set[str], access: str) 
 # --- issue 14, class 4: resource exhaustion from a small file ---------------------------------------
 
 BUDGET_S = float(os.environ.get("HOMELAB_FUZZ_BUDGET_S", "6"))
-"""Wall time one hostile input may take through `validate` (generous: the machine is shared)."""
+"""CPU time one hostile input may take through `validate` (in this process). CPU, not wall time:
+a blow-up is work done, and the suite shares its cores with other xdist workers and other jobs."""
 
 
 @st.composite
@@ -248,9 +251,9 @@ def alias_bomb(draw: st.DrawFn) -> str:
 def test_alias_bomb_is_refused_within_budget(text: str, capsys: pytest.CaptureFixture[str]) -> None:
     import time
 
-    started = time.monotonic()
+    started = time.process_time()
     code, err = _validate(text, capsys)
-    elapsed = time.monotonic() - started
+    elapsed = time.process_time() - started
     assert elapsed < BUDGET_S, f"took {elapsed:.1f}s"
     _assert_clean(text, code, err)
 
@@ -274,9 +277,9 @@ def test_oversized_config_is_refused_within_budget(
     count = size // len(filler) + 1
     body = "".join(filler.format(i) for i in range(count)) if "{}" in filler else filler * count
     text = example_text() + body
-    started = time.monotonic()
+    started = time.process_time()
     code, err = _validate(text, capsys)
-    elapsed = time.monotonic() - started
+    elapsed = time.process_time() - started
     assert code == 2
     assert "larger than" in err
     assert elapsed < BUDGET_S, f"took {elapsed:.1f}s"

@@ -184,6 +184,46 @@ def test_variants_have_no_other_findings(variant: str, homelab_from, deep) -> No
     assert _found(report) <= known
 
 
+def test_longhorn_variant_has_one_default_storage_class_and_no_local_path(homelab_from, deep) -> None:
+    """Issue 25, defect 13: K3s's local-path stayed a default beside Longhorn's class."""
+    from homelabeazy.converge.storage import default_classes
+
+    homelab = homelab_from(_variant("longhorn"))
+    state, report = deep(homelab, render_all(homelab))
+    assert [(c.name, c.origin.application) for c in default_classes(state, homelab)] == [
+        ("longhorn", "longhorn")
+    ]
+    assert not [o for o in state.of_kind("StorageClass") if o.name == "local-path"]
+    assert report.checks["storage"] == report.checks["host"] == 0
+
+
+def test_cli_validate_deep_names_the_service_line_of_an_unmet_host_need(
+    cli, tmp_path: Path, chart_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planted bug: the renderer forgets iscsid; `validate --deep` refuses Longhorn, on its line."""
+    from homelabeazy.render import ansible as render_ansible
+
+    config = tmp_path / "homelab.yaml"
+    config.write_text(yaml.safe_dump(_variant("longhorn"), sort_keys=False))
+    real = render_ansible.node_vars
+
+    def forgetful(homelab: Homelab) -> dict[str, Any]:
+        result = real(homelab)
+        result["node_needs"]["services"] = []
+        return result
+
+    monkeypatch.setattr(render_ansible, "node_vars", forgetful)
+    result = cli("validate", "--deep", "--charts", str(chart_dir), str(config))
+    assert result.code == 2, result.err
+    assert (
+        "ansible/group_vars/k3s_cluster.yml: Longhorn needs the service iscsid.service on every node, "
+        "but node_needs.services does not give it"
+    ) in result.err
+    assert (
+        f"    host check; from {config}:{_line_of(str(config), 'longhorn:')}: services.longhorn" in result.err
+    )
+
+
 def test_cli_validate_deep_json_and_exit_code(
     cli, tmp_path: Path, chart_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,6 +12,8 @@ from homelabeazy.checks import CHECKS
 from tests.support import docs_reference
 from tests.support.docs_reference import ROOT
 
+pytestmark = pytest.mark.slow  # renders every reference page, the example's runbook included
+
 DOCS = ROOT / "docs"
 
 

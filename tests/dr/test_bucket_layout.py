@@ -18,7 +18,7 @@ import yaml
 
 from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
-from homelabeazy.errors import UsageError
+from homelabeazy.errors import ConfigError, UsageError
 from homelabeazy.lifecycle.dr import store
 from homelabeazy.model import Homelab, build, dr_artifacts
 from homelabeazy.model.dr_backups import ldap_exports_on, vault_snapshots_on
@@ -65,7 +65,7 @@ def _outside(key: str, velero_prefix: str) -> None:
     assert _top(key) != _top(prefix), f"{key} shares Velero's top-level folder {_top(prefix)}/"
 
 
-@pytest.mark.parametrize("prefix", ["velero", "/velero/", "backups/velero", "k3s/velero"])
+@pytest.mark.parametrize("prefix", ["velero", "backups/velero", "k3s/velero"])
 def test_every_backup_key_is_beside_velero(prefix: str) -> None:
     homelab = _homelab(prefix)
     assert vault_snapshots_on(homelab.config)
@@ -86,7 +86,7 @@ def test_every_backup_key_is_beside_velero(prefix: str) -> None:
     _outside(f"{etcd.folder}/etcd-snapshot-k3s-server-1", prefix)
 
 
-@pytest.mark.parametrize("prefix", [None, "", "/", "homelab-dr", "homelab-dr/velero"])
+@pytest.mark.parametrize("prefix", [None, "", "homelab-dr", "homelab-dr/velero"])
 def test_without_room_beside_velero_nothing_is_written(prefix: str | None) -> None:
     homelab = _homelab(prefix)
     assert not vault_snapshots_on(homelab.config)
@@ -98,6 +98,13 @@ def test_without_room_beside_velero_nothing_is_written(prefix: str | None) -> No
         store.require_safe_bucket(homelab.config, "the raft snapshot")
     assert "prefix: velero" in str(refused.value)
     assert "--to FILE" in str(refused.value)
+
+
+@pytest.mark.parametrize("prefix", ["/", "/velero/", "velero/", "a//b"])
+def test_a_prefix_with_stray_slashes_is_refused(prefix: str) -> None:
+    """Velero's and the DR keys' layout is decided from the folder's names: no empty name."""
+    with pytest.raises(ConfigError, match="must be a folder inside the bucket"):
+        _homelab(prefix)
 
 
 def test_unset_flags_follow_the_bucket_explicit_false_wins() -> None:

@@ -25,7 +25,7 @@ def _bucket(server: S3Server) -> ObjectStore:
     return ObjectStore(
         S3Target(server.bucket, server.region, server.endpoint),
         S3Credentials(server.access_key_id, server.secret_access_key),
-        timeout=3,
+        timeout=30,  # a hang guard: these reads succeed (an unreachable store has its own test)
     )
 
 

@@ -10,7 +10,6 @@ Authelia are small loopback servers standing in for the pods.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import threading
 import time
@@ -26,15 +25,10 @@ import yaml
 from homelabeazy.model import Homelab
 from tests.gitops.conftest import documents, render_k8s
 from tests.support.integration import need_binary
+from tests.support.ports import free_port
 from tests.support.processes import stop
 
 SESSION = "authelia_session=valid"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class _Backend(BaseHTTPRequestHandler):
@@ -113,7 +107,7 @@ def traefik(example_homelab: Homelab, tmp_path_factory: pytest.TempPathFactory) 
     files = render_k8s(example_homelab)
     values = yaml.safe_load(files["kubernetes/values/traefik.yaml"])
     backend, authelia = _serve(_Backend), _serve(_Authelia)
-    web, websecure = _free_port(), _free_port()
+    web, websecure = free_port(), free_port()
     dynamic = tmp_path / "dynamic.yaml"
     dynamic.write_text(
         yaml.safe_dump(

@@ -9,11 +9,12 @@ import pytest
 
 from homelabeazy.lifecycle.doctor import Row, decide, failed, proxmox_row
 from homelabeazy.ops.doctor_facts import CollectionsFact, Facts, ProxmoxFact, ToolFact, proxmox_fact
-from homelabeazy.toolchain import TOOLS
+from homelabeazy.toolchain import PFSENSE_COLLECTIONS, TOOLS
 from tests.support.fake_proxmox import DEFAULT_TOKEN
 
 GALAXY = "cd ansible && ansible-galaxy collection install -r requirements.yml"
-INSTALLED = {"ansible.posix": ("2.1.0",), "community.general": ("11.4.2",), "pfsensible.core": ("0.6.0",)}
+PFSENSIBLE = PFSENSE_COLLECTIONS[0].version
+INSTALLED = {"ansible.posix": ("2.1.0",), "community.general": ("11.4.2",), "pfsensible.core": (PFSENSIBLE,)}
 
 
 def healthy(**changes: ToolFact) -> Facts:
@@ -133,7 +134,7 @@ def test_collections_missing_older_and_unlisted() -> None:
         "missing",
         "warn",
         "not installed",
-        "0.6.0 (pinned), untested",
+        f"{PFSENSIBLE} (pinned), untested",
         "cd network/pfsense && ansible-galaxy collection install -r requirements.yml",
     )
     unlisted = Facts(

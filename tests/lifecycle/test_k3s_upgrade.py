@@ -21,6 +21,7 @@ from homelabeazy.lifecycle.k3s_upgrade import (
     node_facts,
     parse_version,
     preflight_problems,
+    rollback_steps,
     set_k3s_version,
 )
 from homelabeazy.lifecycle.k3s_upgrade_runner import (
@@ -180,10 +181,17 @@ def _upgrade(config: Path, target: str, recorder: Recorder) -> Callable[[], obje
     )
 
 
+ALL = ",".join(NODES)
+
+
 def test_success_runs_the_playbook_then_records_the_version(config: Path) -> None:
     recorder = Recorder(_facts())
     outcome = _upgrade(config, "v1.34.1+k3s1", recorder)()
-    assert recorder.log == ["read", "playbook {'k3s_version': 'v1.34.1+k3s1'}"]
+    assert recorder.log == [
+        "read",
+        f"playbook {{'k3s_version': 'v1.34.1+k3s1', 'upgrade_hosts': '{ALL}', 'upgrade_snapshot': True}}",
+        "read",
+    ]
     assert config.read_text() == example_text().replace(START, "v1.34.1+k3s1")
     assert config.stat().st_mode & 0o777 == 0o640
     assert outcome.summary(config) == (  # type: ignore[attr-defined]
@@ -235,9 +243,25 @@ def test_failing_node_names_it_and_leaves_homelab_yaml(config: Path) -> None:
     assert lines[2] == f"homelab.yaml still says {START}."
     assert f"`homelab upgrade k3s --to v1.34.1+k3s1 {config}`" in lines[3]
     assert lines[5].startswith("  1. on every node: `systemctl stop k3s`")
-    assert "k3s server --cluster-reset --cluster-reset-restore-path=" in lines[7]
+    # The first server (the others have `server:`, where K3s refuses a reset), and the local file
+    # past the S3 settings of config.yaml (K3s would fetch the path from the bucket otherwise).
+    assert lines[7] == (
+        "  3. on k3s-server-1 (the first server: the reset refuses to run where config.yaml has `server:`): "
+        "`k3s etcd-snapshot ls` shows pre-upgrade-v1.34.1-k3s1-k3s-server-1-<timestamp> (in "
+        "/var/lib/rancher/k3s/server/db/snapshots/); run `k3s server --cluster-reset "
+        "--cluster-reset-restore-path=/var/lib/rancher/k3s/server/db/snapshots/<that file> --etcd-s3=false` "
+        "(without --etcd-s3=false K3s would fetch that path from S3), then `systemctl start k3s`"
+    )
     assert lines[-1] == "  5. on every agent: `systemctl start k3s-agent`"
     assert config.read_text() == example_text()
+
+
+def test_rollback_without_s3_restores_the_file_as_it_is() -> None:
+    text = example_text().replace("      prefix: velero\n", "", 1)
+    homelab = build(load_config(text).config)
+    steps = rollback_steps(homelab, parse_version("v1.34.1+k3s1"), parse_version(START))
+    assert "--cluster-reset-restore-path=/var/lib/rancher/k3s/server/db/snapshots/<that file>`," in steps[2]
+    assert "etcd-s3" not in steps[2]
 
 
 def test_failed_snapshot_says_nothing_was_upgraded(config: Path) -> None:

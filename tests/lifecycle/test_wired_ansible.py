@@ -4,6 +4,7 @@ recording runner."""
 
 from __future__ import annotations
 
+import contextlib
 import stat
 from pathlib import Path
 from typing import Any
@@ -197,10 +198,33 @@ SLOW = """\
 """
 
 
+def _processes_marked(mark: str) -> list[str]:
+    """Command lines of the live processes whose environment holds `HOMELAB_TEST_MARK=mark`, in
+    any session or process group (Ansible's workers `setsid()` into their own)."""
+    needle = f"HOMELAB_TEST_MARK={mark}".encode()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if needle not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            if (entry / "stat").read_text().rpartition(")")[2].split()[0] in ("Z", "X"):
+                continue  # exited, only not reaped yet
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            found.append(f"{entry.name}: {command}")
+        except (OSError, IndexError):
+            continue
+    return found
+
+
 @pytest.mark.integration
 def test_ctrl_c_during_configure_is_an_interruption_exit_130(repo: Path, tmp_path: Path) -> None:
-    """SIGINT while ansible-playbook runs: exit 130, journal `interrupted`, no ansible left, no token kept."""
+    """SIGINT while ansible-playbook runs: exit 130, journal `interrupted`, no ansible left, no token kept.
+
+    "No ansible left" in any session: ansible-runner SIGKILLs ansible-playbook's process group,
+    but the worker running the 120 s pause has `setsid()`ed out of it. Everything the run started
+    inherits this test's mark in its environment; none of it may be alive once homelab has exited."""
     import os
+    import secrets
     import signal
     import subprocess
     import sys
@@ -210,7 +234,13 @@ def test_ctrl_c_during_configure_is_an_interruption_exit_130(repo: Path, tmp_pat
 
     (repo / "ansible" / "site.yml").write_text(SLOW)
     src = str(Path(homelabeazy.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": src, "HOMELAB_STATE_HOME": str(tmp_path / "state")}
+    mark = secrets.token_hex(8)
+    env = {
+        **os.environ,
+        "PYTHONPATH": src,
+        "HOMELAB_STATE_HOME": str(tmp_path / "state"),
+        "HOMELAB_TEST_MARK": mark,
+    }
     env.pop(TOKEN_ENV, None)
     proc = subprocess.Popen(
         [
@@ -229,27 +259,34 @@ def test_ctrl_c_during_configure_is_an_interruption_exit_130(repo: Path, tmp_pat
         text=True,
         start_new_session=True,
     )
-    started = tmp_path / "state" / "homelab" / "kubeconfig.started"
-    deadline = time.monotonic() + 120
-    while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    assert started.exists(), proc.communicate(timeout=30)
-    time.sleep(1)
-    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
     try:
-        _, err = proc.communicate(timeout=60)
+        started = tmp_path / "state" / "homelab" / "kubeconfig.started"
+        deadline = time.monotonic() + 120
+        while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert started.exists(), proc.communicate(timeout=30)
+        assert any("ansible-playbook" in line for line in _processes_marked(mark)), (
+            "the mark is not inherited"
+        )
+        time.sleep(1)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+        try:
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert proc.returncode == 130, err
+        record = load_journal(repo).get("configure")
+        assert record is not None
+        assert record.result == "interrupted", record
+        assert _processes_marked(mark) == [], "ansible-playbook processes outlived the run"
+        runs = tmp_path / "state" / "homelab" / "ansible-runs"
+        assert runs.is_dir()
+        assert list(runs.iterdir()) == [], "the runner's private dir (token in its artifacts) was kept"
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, err
-    record = load_journal(repo).get("configure")
-    assert record is not None
-    assert record.result == "interrupted", record
-    leftover = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True, check=False)
-    assert leftover.stdout.strip() == "", "ansible-playbook workers outlived the run"
-    runs = tmp_path / "state" / "homelab" / "ansible-runs"
-    assert runs.is_dir()
-    assert list(runs.iterdir()) == [], "the runner's private dir (token in its artifacts) was kept"
+        for line in _processes_marked(mark):  # whatever the outcome, none outlives this test
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(line.split(":", 1)[0]), signal.SIGKILL)
 
 
 def test_a_killed_runs_private_dir_is_swept_before_the_next(tmp_path: Path) -> None:

@@ -52,6 +52,8 @@ def test_a_key_at_below_or_replacing_an_owned_value_conflicts() -> None:
     web_port = ("ports", "web", "port")
     assert found({"deployment": {"replicas": 3}}) == [(replicas, replicas)]
     assert found({"ports": {"web": {"port": {"x": 1}}}}) == [((*web_port, "x"), web_port)]
+    assert found({"deployment": {"replicas": None}}) == [(replicas, replicas)]
+    assert found({"deployment": {"replicas": "3"}}) == [(replicas, replicas)]
     assert found({"ports": None}) == [(("ports",), ("ports", "web", "port"))]
     assert found({"ports": {"web": []}}) == [(("ports", "web"), ("ports", "web", "port"))]
 
@@ -81,3 +83,36 @@ def test_every_catalog_module_declares_its_owned_values_with_a_reason(example_lo
             assert all((value.path, value.why, value.fix)), (name, value)
             if "own key" in value.why:
                 assert value.fix.startswith("set it through "), (name, value)
+
+
+SECRET = (OwnedValue(("global", "existingSecret"), "the admin password is the one kept in Vault"),)
+
+
+def test_an_empty_mapping_at_or_inside_an_owned_value_conflicts() -> None:
+    """Issue 26: merged over our Secret name, `{}` replaced it and the chart made its own Secret."""
+    assert [p for p, _ in conflicts({"global": {"existingSecret": {}}}, SECRET)] == [
+        ("global", "existingSecret")
+    ]
+    assert [p for p, _ in conflicts({"ports": {"web": {"port": {}}}}, OWNED)] == [("ports", "web", "port")]
+    assert [p for p, _ in conflicts({"deployment": {"replicas": {"a": {}}}}, OWNED)] == [
+        ("deployment", "replicas", "a")
+    ]
+
+
+def test_an_empty_mapping_above_an_owned_value_changes_nothing() -> None:
+    ours = {"global": {"existingSecret": "openldap-admin", "ldapDomain": "x"}}
+    for user in ({"global": {}}, {"global": {"other": {}}}):
+        assert list(conflicts(user, SECRET)) == [], user
+        assert deep_merge(ours, user)["global"]["existingSecret"] == "openldap-admin"
+
+
+def test_null_or_another_type_at_or_above_an_owned_value_conflicts() -> None:
+    for user in (
+        {"global": {"existingSecret": None}},
+        {"global": {"existingSecret": 5}},
+        {"global": {"existingSecret": ["a"]}},
+        {"global": None},
+        {"global": "x"},
+        {"global": []},
+    ):
+        assert len(list(conflicts(user, SECRET))) == 1, user

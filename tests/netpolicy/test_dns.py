@@ -50,6 +50,7 @@ def _expected(homelab: Homelab) -> dict[str, IPv4Address]:
     names = {homelab.cluster.api_host: homelab.cluster.vip}
     names.update((node.fqdn, node.ip) for node in homelab.nodes)
     names.update((route.host, homelab.cluster.traefik_ip) for route in homelab.routes)
+    names.update((f"{r.name}.{homelab.domain}", r.address) for r in homelab.config.network.dns_records)
     return names
 
 
@@ -61,6 +62,7 @@ def test_every_record_is_derived_once_in_the_model(example_homelab: Homelab) -> 
     assert records["k3s.home.example.com"] == IPv4Address("10.10.10.10")
     assert records["vault.home.example.com"] == IPv4Address("10.10.10.200")
     assert records["whoami.home.example.com"] == IPv4Address("10.10.10.200")
+    assert records["minio.home.example.com"] == IPv4Address("10.10.10.15")
     services = example_homelab.services_zone.cidr
     assert all(r.address in services for r in example_homelab.dns)
 

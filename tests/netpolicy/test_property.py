@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from homelabeazy.config.schema import NetworkConfig
@@ -17,6 +18,8 @@ from homelabeazy.netpolicy import compile_policy, policy_from_network, shadowed_
 from homelabeazy.netpolicy.decide import Endpoint
 from tests.netpolicy.oracle import brute_decide, zone_of
 from tests.netpolicy.strategies import DEFAULT_PORTS, DNS_CHOICES, ORDINARY, PORTS, ZONES, networks
+
+pytestmark = pytest.mark.slow  # hypothesis: random policies against a brute-force checker
 
 
 def universe(network: NetworkConfig) -> list[tuple[str, IPv4Address, str, int | None]]:

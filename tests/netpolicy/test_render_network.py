@@ -63,17 +63,46 @@ PFSENSIBLE_OPTIONS: dict[str, dict[str, tuple[str, ...] | None]] = {
         "before": None,
         "log": None,
     },
-    # a settings module (one call, no loop) with nested `hosts` entries, options as of 0.6.0
-    "pfsense_dns_resolver": {
-        "state": ("present", "absent"),
-        "dnssec": None,
-        "forwarding": None,
-        "hosts": None,
-        "domainoverrides": None,
-        "custom_options": None,
-        "active_interface": None,
-        "outgoing_interface": None,
-    },
+    # a settings module (one call, no loop) with nested `hosts` entries, options as of 0.7.1
+    # (plugins/modules/pfsense_dns_resolver.py, DNS_RESOLVER_ARGUMENT_SPEC)
+    "pfsense_dns_resolver": dict.fromkeys(
+        (
+            "state",
+            "port",
+            "enablessl",
+            "sslcert",
+            "tlsport",
+            "active_interface",
+            "outgoing_interface",
+            "system_domain_local_zone_type",
+            "dnssec",
+            "forwarding",
+            "forward_tls_upstream",
+            "regdhcp",
+            "regdhcpstatic",
+            "regovpnclients",
+            "custom_options",
+            "hosts",
+            "domainoverrides",
+            "hideidentity",
+            "hideversion",
+            "prefetch",
+            "prefetchkey",
+            "dnssecstripped",
+            "msgcachesize",
+            "outgoing_num_tcp",
+            "incoming_num_tcp",
+            "edns_buffer_size",
+            "num_queries_per_thread",
+            "jostle_timeout",
+            "cache_max_ttl",
+            "cache_min_ttl",
+            "infra_host_ttl",
+            "infra_cache_numhosts",
+            "unwanted_reply_threshold",
+            "log_verbosity",
+        )
+    ),
 }
 RESOLVER_HOST_OPTIONS = {"host", "domain", "ip", "descr", "aliases"}
 RESOLVER_HOST_REQUIRED = {"host", "domain", "ip"}
@@ -140,25 +169,35 @@ def test_pfsense_playbook_uses_only_documented_module_options(richer: Homelab) -
     assert play["vars_files"] == ["vars/homelab.yml"]
     modules = []
     for task in play["tasks"]:
-        (module,) = [k for k in task if k.startswith("pfsensible.core.")]
+        (module,) = [k for k in task if k.startswith(("pfsensible.core.", "ansible.builtin."))]
+        modules.append(module)
+        if module.startswith("ansible.builtin."):
+            continue
         short = module.removeprefix("pfsensible.core.")
-        modules.append(short)
         args = task[module]
         assert set(args) <= set(PFSENSIBLE_OPTIONS[short]), short
         assert REQUIRED[short] <= set(args), short
         if short == "pfsense_dns_resolver":
-            assert args["hosts"].strip("{} ") in data
+            # every setting and both lists come from the filter that read pfSense's config.xml
+            assert set(args) == set(PFSENSIBLE_OPTIONS[short]) - {"sslcert"}
+            assert all(v.startswith("{{ homelab_resolver.") for k, v in args.items() if k != "state")
         else:
             assert task["loop"].strip("{} ") in data
     assert modules == [
-        "pfsense_vlan",
-        "pfsense_interface",
-        "pfsense_alias",
-        "pfsense_rule",
-        "pfsense_dns_resolver",
+        "ansible.builtin.slurp",
+        "ansible.builtin.assert",
+        "pfsensible.core.pfsense_vlan",
+        "pfsensible.core.pfsense_interface",
+        "pfsensible.core.pfsense_alias",
+        "pfsensible.core.pfsense_rule",
+        "ansible.builtin.slurp",
+        "ansible.builtin.set_fact",
+        "pfsensible.core.pfsense_dns_resolver",
     ]
+    assert all(t["no_log"] for t in play["tasks"] if "ansible.builtin.slurp" in t), "config.xml holds secrets"
     for host in data["homelab_dns_hosts"]:
         assert RESOLVER_HOST_REQUIRED <= set(host) <= RESOLVER_HOST_OPTIONS
+        assert host["descr"].startswith(data["homelab_dns_tag"])
     for alias in data["homelab_aliases"]:
         assert alias["type"] in PFSENSIBLE_OPTIONS["pfsense_alias"]["type"]  # type: ignore[operator]
         assert len(alias["name"]) <= 31
@@ -275,8 +314,7 @@ def test_dns_overrides_can_be_left_to_the_user() -> None:
 
 def test_dns_gateway_domain_override_uses_documented_options() -> None:
     path = Path(__file__).parents[1] / "fixtures" / "config" / "valid" / "dns-gateway.yaml"
-    playbook, data = _pf(build(load_config(path.read_text(encoding="utf-8")).config))
-    (task,) = [t for t in playbook[0]["tasks"] if "pfsensible.core.pfsense_dns_resolver" in t]
-    assert task["pfsensible.core.pfsense_dns_resolver"]["domainoverrides"].strip("{} ") in data
+    _playbook, data = _pf(build(load_config(path.read_text(encoding="utf-8")).config))
     (domain,) = data["homelab_dns_domains"]
     assert RESOLVER_DOMAIN_REQUIRED <= set(domain) <= RESOLVER_DOMAIN_OPTIONS
+    assert "forward_tls_upstream" not in domain, "k8s-gateway answers plain DNS on port 53"

@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src" / "homelabeazy"
+BLUEPRINT = SRC / "blueprint"
 
 USED_WITHOUT_IMPORT = {
     "kubernetes-validate": "its JSON schemas are read as package data (importlib.resources)",
@@ -41,6 +42,8 @@ def third_party_imports(root: Path) -> dict[str, set[str]]:
     """Top-level module name -> files under `root` that import it (stdlib and own package left out)."""
     found: dict[str, set[str]] = {}
     for path in sorted(root.rglob("*.py")):
+        if BLUEPRINT in path.parents:
+            continue  # files of the rendered repository: they run under Ansible, not this package
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]

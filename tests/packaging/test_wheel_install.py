@@ -140,7 +140,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     target = Installed(root / "venv", work, home)
     pip = target.bin / "pip"
     result = subprocess.run(
-        [pip, "install", "-q", "--disable-pip-version-check", wheel],
+        # No byte-compiling of every installed module up front (a third of the install's CPU): what
+        # runs compiles what it imports, inside the venv.
+        [pip, "install", "-q", "--disable-pip-version-check", "--no-compile", wheel],
         capture_output=True,
         text=True,
         check=False,

@@ -4,7 +4,10 @@ version bump run for real against a local Git remote."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,21 +37,28 @@ def load(text: str) -> dict[str, Any]:
 
 def workflows(homelab: Homelab) -> dict[str, dict[str, Any]]:
     files = render_all(homelab, ["ci"])
-    assert sorted(files) == sorted(PATHS)
-    return {path: load(text) for path, text in files.items()}
+    return {path: load(files[path]) for path in PATHS}
 
 
-def run_scripts(workflow: dict[str, Any]) -> dict[str, str]:
+def steps(workflow: dict[str, Any], job: str = "check") -> list[dict[str, Any]]:
+    return list(workflow["jobs"][job]["steps"])
+
+
+def run_scripts(workflow: dict[str, Any], job: str = "check") -> dict[str, str]:
     """Step name -> its `run:` script."""
-    return {
-        step.get("name", step["run"]): step["run"]
-        for step in workflow["jobs"]["check"]["steps"]
-        if "run" in step
-    }
+    return {step.get("name", step["run"]): step["run"] for step in steps(workflow, job) if "run" in step}
+
+
+def without_digest(files: dict[str, str]) -> dict[str, str]:
+    """The workflows with this build's digest named, not written (it changes with every source edit)."""
+    digest = toolchain.package_digest()
+    return {path: text.replace(digest, "<package digest>") for path, text in files.items() if path in PATHS}
 
 
 def test_golden(example_homelab: Homelab) -> None:
-    assert_golden(render_all(example_homelab, ["ci"]), "ci")
+    files = render_all(example_homelab, ["ci"])
+    assert sorted(files) == sorted([*PATHS, ci.LOCK_PATH])
+    assert_golden(without_digest(files), "ci")
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -61,17 +71,138 @@ def test_checks_the_tree_and_validates_deeply_on_every_push_and_pull_request(
         "every branch but Renovate's (checked by its pull requests)"
     )
     assert workflow["on"]["push"]["branches-ignore"] == [f"{renovate.RENOVATE_BRANCH_PREFIX}**"]
-    scripts = " ".join(run_scripts(workflow).values())
-    assert "homelab render --check homelab.yaml" in scripts
-    assert "homelab validate --deep homelab.yaml" in scripts
-    assert f'"homelabeazy=={__version__}"' in scripts
-    assert f"version=v{toolchain.tool('helm').tested}" in scripts
+    check = workflow["jobs"]["check"]
+    assert "if" not in check, "the check runs on every event"
+    scripts = list(run_scripts(workflow).values())
+    order = [
+        next(i for i, s in enumerate(scripts) if needle in s)
+        for needle in (
+            "pip install",
+            "sha256sum -c",
+            "ansible-galaxy collection install",
+            "render --check",
+            "validate --deep",
+        )
+    ]
+    assert order == sorted(order), "install, Helm, collections, then the checks"
+    assert f"version=v{toolchain.tool('helm').tested}" in " ".join(scripts)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_least_privilege(example_homelab: Homelab, path: str) -> None:
+    """Read at the top; write only on the job that pushes, only for same-repository pull requests;
+    no checkout leaves its token in .git/config; only the push step is handed a token."""
+    workflow = workflows(example_homelab)[path]
+    assert workflow["permissions"] == {"contents": "read"}
+    writers = {name for name, job in workflow["jobs"].items() if "write" in job["permissions"].values()}
+    assert writers == {"render"}
+    assert workflow["jobs"]["render"]["permissions"] == {"contents": "write"}
+    assert workflow["jobs"]["render"]["if"] == ci.SAME_REPO_PR
+    assert workflow["jobs"]["check"]["permissions"] == {"contents": "read"}
+    for name, job in workflow["jobs"].items():
+        for step in job["steps"]:
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, name
+                assert "token" not in step["with"], name
+            handed = " ".join(str(v) for v in step.get("env", {}).values()) + " ".join(
+                str(v) for v in step.get("with", {}).values()
+            )
+            if "token" in handed or "secrets." in handed:
+                assert "git push" in step["run"], (name, step.get("name"))
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_actions_are_pinned_by_commit_with_their_tag(example_homelab: Homelab, path: str) -> None:
+    text = render_all(example_homelab, ["ci"])[path]
+    uses = re.findall(r"uses: (\S+)@(\S+)(.*)", text)
+    assert uses
+    for repo, ref, comment in uses:
+        pin = toolchain.ACTION_PINS[repo]
+        assert re.fullmatch(r"[0-9a-f]{40}", ref), (repo, ref)
+        assert (ref, comment) == (pin.commit, f" # {pin.version}")
+
+
+def test_a_pin_in_homelab_yaml_reaches_every_workflow() -> None:
+    """Renovate edits ci.actions in homelab.yaml; the re-render carries it into the workflows."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    text = example_text().replace(toolchain.ACTION_PINS["actions/checkout"].ref, f"v4.9.9@{commit}")
+    files = render_all(build(load_config(text).config), ["ci"])
+    for path in PATHS:
+        assert files[path].count(f"actions/checkout@{commit} # v4.9.9") == 2, path
+        assert toolchain.ACTION_PINS["actions/checkout"].commit not in files[path]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_homelabeazy_installs_by_hash_and_is_checked_against_this_build(
+    example_homelab: Homelab, path: str
+) -> None:
+    workflow = workflows(example_homelab)[path]
+    for job in ("check", "render"):
+        install = next(s for s in steps(workflow, job) if "pip install" in s.get("run", ""))
+        assert f"--no-deps --only-binary=:all: --require-hashes -r {ci.LOCK_PATH}" in install["run"]
+        assert f'"homelabeazy=={__version__}"' in install["run"]
+        assert install["env"]["HOMELABEAZY_DIGEST"] == toolchain.package_digest()
+        assert ci.VERIFY in install["run"]
+
+
+def test_the_verify_script_computes_the_package_digest(tmp_path: Path) -> None:
+    """The workflow's check, run over this checkout's package as if it were installed."""
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "src" / "homelabeazy", site / "homelabeazy")
+    (site / "homelabeazy" / "__pycache__").mkdir(exist_ok=True)
+    (site / "homelabeazy" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"bytecode is not the build")
+    script = ci.VERIFY.replace('sysconfig.get_paths()["purelib"]', repr(str(site)))
+    good = subprocess.run(
+        [sys.executable, "-I", "-", toolchain.package_digest()],
+        input=script,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert good.returncode == 0, good.stderr
+    (site / "homelabeazy" / "render" / "ci.py").write_text("# another build\n", encoding="utf-8")
+    bad = subprocess.run(
+        [sys.executable, "-I", "-", toolchain.package_digest()],
+        input=script,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert "install the homelabeazy that rendered it" in bad.stderr
+
+
+def test_the_lock_is_dev_locks_closure_with_hashes(example_homelab: Homelab) -> None:
+    """What CI installs is what the suite ran on: every entry copied from dev.lock, hashes and all."""
+    text = render_all(example_homelab, ["ci"])[ci.LOCK_PATH]
+    spec = importlib.util.spec_from_file_location("ci_lock", REPO / "tools" / "ci_lock.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert text == module.render(), "run `make lock` (tools/ci_lock.py)"
+    entries = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)((?: \\\n +--hash=sha256:[0-9a-f]{64})+)", text, re.M)
+    names = {name for name, _, _ in entries}
+    assert len(entries) == text.count("==")
+    assert ("ansible-core", toolchain.ANSIBLE_CORE_TESTED) in {(n, v) for n, v, _ in entries}
+    assert {"pydantic", "typer", "jinja2"} <= names
+    assert not {"homelabeazy", "pytest"} & names
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_helm_is_checked_against_the_published_hash(example_homelab: Homelab, path: str) -> None:
+    script = next(
+        s for n, s in run_scripts(workflows(example_homelab)[path]).items() if n.startswith("Install Helm")
+    )
+    for sha in toolchain.HELM_ARCHIVES.values():
+        assert f"sum={sha}" in script
+    assert ".sha256sum" not in script, "a checksum fetched from the archive's own server proves little"
 
 
 def test_render_commits_are_ignored_by_renovate(example_homelab: Homelab) -> None:
     """Renovate keeps rebasing its branch after CI added the re-render onto it."""
-    script = run_scripts(workflows(example_homelab)[ci.GITHUB.path])
-    rerender = next(s for name, s in script.items() if name.startswith("Re-render"))
+    script = run_scripts(workflows(example_homelab)[ci.GITHUB.path], "render")
+    rerender = next(s for s in script.values() if "git push" in s)
     assert renovate.RENDER_BOT_EMAIL in rerender
     assert renovate.config(example_homelab)["gitIgnoredAuthors"] == [renovate.RENDER_BOT_EMAIL]
 
@@ -79,9 +210,11 @@ def test_render_commits_are_ignored_by_renovate(example_homelab: Homelab) -> Non
 @pytest.mark.parametrize("path", PATHS)
 def test_every_script_is_valid_bash(example_homelab: Homelab, path: str) -> None:
     bash = need_binary("bash", "apt-get install bash")
-    for name, script in run_scripts(workflows(example_homelab)[path]).items():
-        result = subprocess.run([bash, "-n"], input=script, capture_output=True, text=True, check=False)
-        assert result.returncode == 0, f"{path}: {name}: {result.stderr}"
+    workflow = workflows(example_homelab)[path]
+    for job in workflow["jobs"]:
+        for name, script in run_scripts(workflow, job).items():
+            result = subprocess.run([bash, "-n"], input=script, capture_output=True, text=True, check=False)
+            assert result.returncode == 0, f"{path}: {job}: {name}: {result.stderr}"
 
 
 @pytest.mark.integration
@@ -158,10 +291,15 @@ def test_a_bump_pull_request_gets_its_re_render(tmp_path: Path) -> None:
     git(work, "commit", "-q", "-am", "chore(deps): update helm release traefik to v99")
     git(work, "push", "-q", "origin", branch)
 
-    scripts = run_scripts(load(render_all(build(load_config(before).config), ["ci"])[ci.GITHUB.path]))
-    rerender = next(s for name, s in scripts.items() if name.startswith("Re-render"))
-    check = next(s for s in scripts.values() if "render --check" in s)
+    workflow = load(render_all(build(load_config(before).config), ["ci"])[ci.GITHUB.path])
+    rerender = next(s for s in run_scripts(workflow, "render").values() if "git push" in s)
+    check = next(s for s in run_scripts(workflow).values() if "render --check" in s)
     step_env = {**env, "HEAD_REF": branch, "GITHUB_PATH": str(tmp_path / "github_path")}
+    step_env |= {"PUSH_TOKEN": "not-a-real-token", "SERVER_URL": "https://forge.invalid"}
+    stale = subprocess.run(
+        [bash, "-e", "-c", check], cwd=work, env=step_env, capture_output=True, check=False
+    )
+    assert stale.returncode != 0, "the bump's own commit is out of date until the re-render"
     for _ in range(2):  # the second run finds nothing to commit
         subprocess.run([bash, "-e", "-c", rerender], cwd=work, env=step_env, check=True, capture_output=True)
 

@@ -64,3 +64,35 @@ def test_runbook_has_no_pfsense_row_without_pfsense() -> None:
     runbook = runbook_of(minimal)
     assert "## How to recover" in runbook
     assert ("pfSense" in runbook) == ("pfsense:" in minimal)
+
+
+def test_runbook_restores_a_local_snapshot_past_the_s3_settings() -> None:
+    """With S3 in config.yaml K3s looks the restore path up in the bucket: a local file needs
+    `--etcd-s3=false`, and the reset runs on the first server (the others have `server:`)."""
+    with_s3 = " ".join(runbook_of(example_text()).split())
+    local = (
+        "--cluster-reset-restore-path=/var/lib/rancher/k3s/server/db/snapshots/<snapshot> --etcd-s3=false`"
+    )
+    assert local in with_s3
+    assert (
+        "On k3s-server-1 (the first server: the reset refuses to run where config.yaml has `server:`)"
+        in with_s3
+    )
+    assert "`k3s server --cluster-reset --cluster-reset-restore-path=<snapshot>` (K3s downloads it" in with_s3
+    without = " ".join(runbook_of(example_text().replace("      prefix: velero\n", "", 1)).split())
+    assert "--etcd-s3=false" not in without
+    assert "--cluster-reset-restore-path=/var/lib/rancher/k3s/server/db/snapshots/<snapshot>`" in without
+
+
+def test_runbook_says_how_the_upgrade_handles_vault() -> None:
+    runbook = " ".join(runbook_of(example_text()).split())
+    assert "`kubectl -n vault exec -ti <pod> -- vault operator unseal` (3 times" in runbook
+    assert "single Vault replica" not in runbook
+    single = " ".join(
+        runbook_of(
+            example_text().replace(
+                "    replicas: 3\n    storage: 10Gi", "    replicas: 1\n    storage: 10Gi", 1
+            )
+        ).split()
+    )
+    assert "this homelab's single Vault replica is one" in single

@@ -51,7 +51,7 @@ def test_omitted_pins_default_to_the_tested_ones() -> None:
             {"ansible/requirements.yml", "network/proxmox/requirements.yml", "README.md"},
         ),
         (
-            lambda d: d["ansible"]["collections"].update({"pfsensible.core": "0.6.1"}),
+            lambda d: d["ansible"]["collections"].update({"pfsensible.core": "0.7.2"}),
             {"network/pfsense/requirements.yml", "network/README.md", "README.md"},
         ),
     ],

@@ -19,10 +19,13 @@ def test_golden(example_homelab: Homelab) -> None:
 
 
 def test_only_the_custom_managers_run(example_homelab: Homelab) -> None:
-    """Renovate's helm/terraform/ansible-galaxy managers would edit rendered files; they are off."""
+    """Renovate's helm/terraform/ansible-galaxy/github-actions managers would edit rendered files;
+    they are off. The one regex manager reads ci.actions (a tag and its commit in one scalar)."""
     data = json.loads(render_all(example_homelab)["renovate.json"])
-    assert data["enabledManagers"] == ["custom.jsonata"]
-    assert {m["customType"] for m in data["customManagers"]} == {"jsonata"}
+    assert data["enabledManagers"] == ["custom.jsonata", "custom.regex"]
+    kinds = [m["customType"] for m in data["customManagers"]]
+    assert kinds.count("regex") == 1
+    assert set(kinds) == {"jsonata", "regex"}
     for manager in data["customManagers"]:
         assert manager["fileMatch"] == ["^homelab[.]yaml$"]
         assert len(manager["matchStrings"]) == 1, "one query per manager: an empty one drops its siblings"

@@ -58,6 +58,7 @@ class Dep:
     dep_name: str
     current_value: str
     registry_url: str | None = None
+    current_digest: str | None = None
 
 
 def example_with_more_apps() -> str:
@@ -106,6 +107,10 @@ def expected_deps(config: HomelabConfig) -> dict[Dep, Path_]:
     if "collections" in config.ansible.model_fields_set:
         for name, version in config.ansible.collections.items():
             deps[Dep("galaxy-collection", name, version)] = ("ansible", "collections", name)
+    if "ci" in config.model_fields_set and "actions" in config.ci.model_fields_set:
+        for repo, ref in config.ci.actions.items():
+            version, commit = ref.split("@")
+            deps[Dep("github-tags", repo, version, current_digest=commit)] = ("ci", "actions", repo)
     return deps
 
 
@@ -142,7 +147,7 @@ def without_optional_pins() -> str:
     data = yaml.safe_load(example_text())
     for service in data["services"].values():
         service.pop("version", None)
-    del data["proxmox"]["provider_version"], data["cluster"]["kube_vip_version"], data["ansible"]
+    del data["proxmox"]["provider_version"], data["cluster"]["kube_vip_version"], data["ansible"], data["ci"]
     return yaml.safe_dump(data, sort_keys=False)
 
 
@@ -210,7 +215,7 @@ def as_dep(raw: dict[str, Any]) -> Dep:
     urls = raw.get("registryUrls") or [None]
     assert len(urls) == 1, raw
     url = urls[0].rstrip("/") if urls[0] else None
-    return Dep(raw["datasource"], raw["depName"], raw["currentValue"], url)
+    return Dep(raw["datasource"], raw["depName"], raw["currentValue"], url, raw.get("currentDigest"))
 
 
 def test_renovate_is_the_locked_version() -> None:
@@ -220,14 +225,17 @@ def test_renovate_is_the_locked_version() -> None:
 
 def test_renovate_extracts_every_pin(rendered_repo: Path, report: dict[str, Any]) -> None:
     files, problems = extracted(report)
-    # Renovate's own managers found nothing to edit in the rendered files.
-    assert set(files) == {"jsonata"}, sorted(files)
-    assert {f["packageFile"] for f in files["jsonata"]} == {"homelab.yaml"}
-    raw = [dep for package_file in files["jsonata"] for dep in package_file["deps"]]
+    # Renovate's own managers found nothing to edit in the rendered files; the regex manager is
+    # ci.actions' (tag and commit in one scalar), found only when homelab.yaml states them.
+    config = load_config((rendered_repo / "homelab.yaml").read_text(encoding="utf-8")).config
+    assert set(files) == ({"jsonata", "regex"} if "ci" in config.model_fields_set else {"jsonata"}), sorted(
+        files
+    )
+    assert {f["packageFile"] for manager in files.values() for f in manager} == {"homelab.yaml"}
+    raw = [dep for manager in files.values() for package_file in manager for dep in package_file["deps"]]
     assert {dep.get("skipReason") for dep in raw} <= {None, "github-token-required"}, raw
     got = [as_dep(dep) for dep in raw]
     assert len(got) == len(set(got)), "a pin was extracted twice"
-    config = load_config((rendered_repo / "homelab.yaml").read_text(encoding="utf-8")).config
     assert sorted(got) == sorted(expected_deps(config))
     assert {p["msg"] for p in problems} <= ALLOWED_PROBLEMS, problems
 
@@ -238,26 +246,13 @@ def test_renovate_updates_exactly_that_pin(rendered_repo: Path, report: dict[str
     example holds the same version twice (`2.1.0`: an app's chart and an Ansible collection), so a
     manager that let Renovate edit the first match would fail here."""
     files, _ = extracted(report)
-    package_files = []
-    for package_file in files["jsonata"]:
-        deps = [
-            {**dep, "newValue": f"987.{n}.{len(package_files)}"} for n, dep in enumerate(package_file["deps"])
-        ]
-        package_files.append({**package_file, "deps": deps})
-    node = need_binary("node", "install Node.js 20")
-    work = {"localDir": str(rendered_repo), "manager": "jsonata", "packageFiles": package_files}
-    result = subprocess.run(
-        [node, str(AUTOREPLACE)],
-        input=json.dumps(work),
-        env={**os.environ, "NODE_PATH": str(node_modules()), "LOG_LEVEL": "warn"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    git(rendered_repo, "checkout", "--", "homelab.yaml")  # Renovate wrote its attempts into the tree
-    assert result.returncode == 0, result.stderr
-    updates = json.loads(result.stdout)
+    updates = []
+    for manager, manager_files in files.items():
+        package_files = []
+        for package_file in manager_files:
+            deps = [bumped(dep, n, len(package_files)) for n, dep in enumerate(package_file["deps"])]
+            package_files.append({**package_file, "deps": deps})
+        updates += autoreplace(rendered_repo, manager, package_files)
     original = (rendered_repo / "homelab.yaml").read_text(encoding="utf-8")
     where = expected_deps(load_config(original).config)
     assert len(updates) == len(where)
@@ -275,7 +270,36 @@ def test_renovate_updates_exactly_that_pin(rendered_repo: Path, report: dict[str
         pin = pins.get((update["depName"], update["currentValue"]))
         assert pin is not None, f"{update['depName']} {update['currentValue']} is no pin of homelab.yaml"
         assert changed == {pin}, (update["depName"], changed)
-        assert after[pin] == update["newValue"]
+        if pin[:2] == ("ci", "actions"):  # the tag and its commit, in one scalar
+            assert after[pin] == f"{update['newValue']}@{update['newDigest']}"
+        else:
+            assert after[pin] == update["newValue"]
+
+
+def bumped(dep: dict[str, Any], n: int, m: int) -> dict[str, Any]:
+    """`dep` with a made-up newer version (and commit, for an action pinned by commit)."""
+    if dep.get("currentDigest"):  # a release tag and its commit
+        return {**dep, "newValue": f"v987.{n}.{m}", "newDigest": f"{n:02d}{m:02d}" + "e" * 36}
+    return {**dep, "newValue": f"987.{n}.{m}"}
+
+
+def autoreplace(repo: Path, manager: str, package_files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Renovate's own file update for each dependency of `package_files`, one at a time."""
+    node = need_binary("node", "install Node.js 20")
+    work = {"localDir": str(repo), "manager": manager, "packageFiles": package_files}
+    result = subprocess.run(
+        [node, str(AUTOREPLACE)],
+        input=json.dumps(work),
+        env={**os.environ, "NODE_PATH": str(node_modules()), "LOG_LEVEL": "warn"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    git(repo, "checkout", "--", "homelab.yaml")  # Renovate wrote its attempts into the tree
+    assert result.returncode == 0, result.stderr
+    updates: list[dict[str, Any]] = json.loads(result.stdout)
+    return updates
 
 
 def test_renovate_json_passes_renovates_validator(rendered_repo: Path, tmp_path: Path) -> None:

@@ -18,7 +18,6 @@ from tests.secrets.directory_data import (  # noqa: F401 - registers the directo
     populated,
 )
 from tests.secrets.servers import BaoServer
-from tests.support.s3 import s3_server  # noqa: F401 - registers the fixture (moto's S3 on loopback)
 
 ENV_VARS = (
     "VAULT_ADDR",

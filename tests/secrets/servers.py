@@ -19,14 +19,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.support import leftovers
 from tests.support.integration import need_binary, require_tool
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.ports import free_port
 
 
 def _stop(proc: subprocess.Popen[bytes] | None) -> None:
@@ -115,8 +110,12 @@ class BaoServer:
         self.proc = None
 
     def restart(self) -> None:
+        """A new server process on the same data and ports; whoever owned the old one owns it."""
+        old = self.proc.pid if self.proc is not None else None
         self.stop()
         self.start()
+        if old is not None and self.proc is not None:
+            leftovers.keep_as(self.proc.pid, old)
 
 
 def self_signed_cert(folder: Path, name: str = "server") -> tuple[Path, Path]:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from homelabeazy.config.schema import GroupConfig, UserConfig
 from homelabeazy.lifecycle import directory
 from homelabeazy.model import Homelab
+from homelabeazy.model.ldif_text import ldif_line
 from homelabeazy.ops.ldap import LdapEntry, ssha
 
 BASE = "dc=home,dc=example,dc=com"
@@ -63,9 +64,9 @@ def test_ldif_is_deterministic_password_free_and_encodes_non_ascii(example_homel
 
 
 def test_ldif_base64_rules() -> None:
-    assert directory._ldif_line("cn", "plain") == "cn: plain"
+    assert ldif_line("cn", "plain") == "cn: plain"
     for unsafe in (" leading", "trailing ", ":colon", "<angle", "new\nline", ""):
-        line = directory._ldif_line("cn", unsafe)
+        line = ldif_line("cn", unsafe)
         assert line.startswith("cn:: ")
         assert base64.b64decode(line[5:]).decode() == unsafe
 

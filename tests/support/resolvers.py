@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from ipaddress import IPv4Address
 from pathlib import Path
 
 from tests.support.integration import need_binary
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.ports import free_port
 
 
 def _unbound_config(folder: Path, port: int, domain: str) -> Path:
@@ -52,7 +46,7 @@ class Resolver:
         self.dig = need_binary("dig", "apt-get install dnsutils")
         self.folder = folder
         self.domain = domain
-        self.port = _free_udp_port()
+        self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def serve(self, include: str) -> None:
@@ -65,6 +59,49 @@ class Resolver:
         check = subprocess.run([checkconf, str(conf)], capture_output=True, text=True, check=False)
         assert check.returncode == 0, check.stderr + check.stdout
         self._start([unbound, "-d", "-c", str(conf)])
+
+    def serve_unbound(self, server_options: str, tail: str = "") -> None:
+        """Unbound with our loopback settings plus `server_options` (lines of its `server:` clause)
+        and `tail` (further clauses: `forward-zone:` ...), nothing else."""
+        unbound = need_binary("unbound", "apt-get install unbound")
+        checkconf = need_binary("unbound-checkconf", "apt-get install unbound")
+        self.stop()
+        conf = self.folder / "unbound.conf"
+        conf.write_text(
+            f"""server:
+    interface: 127.0.0.1
+    port: {self.port}
+    do-ip6: no
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "{self.folder}"
+    pidfile: "{self.folder}/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    module-config: "iterator"
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+{server_options}
+{tail}""",
+            encoding="utf-8",
+        )
+        check = subprocess.run([checkconf, str(conf)], capture_output=True, text=True, check=False)
+        assert check.returncode == 0, check.stderr + check.stdout + conf.read_text(encoding="utf-8")
+        self._start([unbound, "-d", "-c", str(conf)])
+
+    def answer(self, name: str) -> tuple[str, tuple[IPv4Address, ...]]:
+        """The response code and the A addresses for `name`."""
+        args = [self.dig, "@127.0.0.1", "-p", str(self.port), "+tries=1", "+time=2", name, "A"]
+        out = subprocess.run(args, capture_output=True, text=True, check=False).stdout
+        status = out.split("status: ", 1)[1].split(",", 1)[0] if "status: " in out else "timed out"
+        addresses = []
+        if ";; ANSWER SECTION:" in out:
+            for line in out.split(";; ANSWER SECTION:", 1)[1].split("\n\n", 1)[0].splitlines():
+                fields = line.split()
+                if len(fields) == 5 and fields[3] == "A":
+                    addresses.append(IPv4Address(fields[4]))
+        return status, tuple(addresses)
 
     def serve_dnsmasq(self, snippet: str | None = None, hosts: str | None = None) -> None:
         """dnsmasq answering from the snippet (`--conf-file`) or the hosts block (`--addn-hosts`).

@@ -1,13 +1,16 @@
-"""A real S3 endpoint on loopback: moto's server (PyPI `moto[server]`), one per test that asks for it.
+"""A real S3 endpoint on loopback: moto's server (PyPI `moto[server]`).
 
 Use the `s3_server` fixture (import it into a conftest: `from tests.support.s3 import s3_server`) or the
 `moto_s3()` context manager. The server has a bucket already; any key pair is accepted, so tests use
 fixed dummy keys and can check they never show up in output.
+
+The fixture gives each test a fresh S3: one moto server per test process (an xdist worker runs one
+test at a time) is reset through moto's own API before each test — every bucket and object gone —
+and the test's bucket created again. Starting moto costs seconds (its imports); a reset, milliseconds.
 """
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 import urllib.error
@@ -17,10 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 
 from tests.support.integration import need_binary
+from tests.support.ports import free_port
 from tests.support.processes import stop
 
 ACCESS_KEY_ID = "AKIAHOMELABTEST0001"
@@ -39,6 +42,8 @@ class S3Server:
 
     def client(self) -> object:
         """A plain boto3 client, for tests that tamper with objects behind the product's back."""
+        import boto3  # heavy: imported only when a test asks (this module is a plugin of every run)
+
         return boto3.client(
             "s3",
             endpoint_url=self.endpoint,
@@ -50,12 +55,6 @@ class S3Server:
     def env(self) -> dict[str, str]:
         """The environment variables the product reads the keys from."""
         return {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_ready(endpoint: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
@@ -71,11 +70,21 @@ def _wait_ready(endpoint: str, process: subprocess.Popen[bytes], log: Path, time
     raise RuntimeError(f"moto_server did not answer on {endpoint} within {timeout}s")
 
 
+def reset(server: S3Server) -> None:
+    """Forget every bucket and object (moto's reset API), then create the server's bucket again."""
+    request = urllib.request.Request(f"{server.endpoint}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 200, answer.status
+    client = server.client()
+    assert client.list_buckets()["Buckets"] == []  # type: ignore[attr-defined]
+    client.create_bucket(Bucket=server.bucket)  # type: ignore[attr-defined]
+
+
 @contextmanager
 def moto_s3(workdir: Path, bucket: str = "homelab-backups") -> Iterator[S3Server]:
     """Start moto's S3 server on a free loopback port with `bucket` created; stopped on exit."""
     binary = need_binary("moto_server", "PyPI package moto[server]")
-    port = _free_port()
+    port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "moto.log"
     with open(log, "wb") as out:
@@ -91,8 +100,15 @@ def moto_s3(workdir: Path, bucket: str = "homelab-backups") -> Iterator[S3Server
         stop(process)
 
 
-@pytest.fixture
-def s3_server(tmp_path: Path) -> Iterator[S3Server]:
-    """A fresh moto S3 server with one empty bucket, for this test only."""
-    with moto_s3(tmp_path / "moto") as server:
+@pytest.fixture(scope="session")
+def _moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """This test process's moto server (see the module's docstring)."""
+    with moto_s3(tmp_path_factory.mktemp("moto")) as server:
         yield server
+
+
+@pytest.fixture
+def s3_server(_moto_server: S3Server) -> S3Server:
+    """A fresh S3 for this test: nothing but one empty bucket."""
+    reset(_moto_server)
+    return _moto_server

@@ -31,6 +31,7 @@ def test_render_writes_the_terraform_tree(tmp_path: Path, cli: Callable[..., Any
     assert "0 created, 0 updated, 0 deleted" in again.err
 
 
+@pytest.mark.slow  # the whole deep validation
 def test_validate_deep_runs_the_terraform_validator(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -57,6 +57,7 @@ def test_every_tf_file_parses_and_fits_the_provider_schema(example_homelab: Home
     assert used == {"proxmox_virtual_environment_vm", "proxmox_virtual_environment_download_file"}
 
 
+@pytest.mark.slow  # the whole deep validation
 def test_deep_validator_is_registered_and_clean(example_homelab: Homelab) -> None:
     assert validate_terraform in VALIDATORS
     assert validate_rendered(example_homelab, None) == []

@@ -11,7 +11,10 @@ from collections.abc import Iterator
 
 from homelabeazy.checks.base import Finding, check, inside_subnet, services_vlan, usable_range
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.config.schema.fields import text_problem
 from homelabeazy.model.ipam import SERVER_SLOTS, parse_range
+from homelabeazy.model.k3s_config import flag_problems
+from homelabeazy.model.k3s_release import OLDEST_SUPPORTED_MINOR
 from homelabeazy.model.placement import node_names
 
 
@@ -128,12 +131,22 @@ def server_count_quorum(config: HomelabConfig) -> Iterator[Finding]:
 def k3s_version_supported(config: HomelabConfig) -> Iterator[Finding]:
     """The K3s release is one this tool's roles and manifests support (Kubernetes 1.29+)."""
     match = re.match(r"^v1\.(\d+)\.", config.cluster.k3s_version)
-    if match and int(match.group(1)) < 29:
+    if match and int(match.group(1)) < OLDEST_SUPPORTED_MINOR:
         yield Finding(
             ("cluster", "k3s_version"),
-            f"{config.cluster.k3s_version} is older than Kubernetes 1.29",
+            f"{config.cluster.k3s_version} is older than Kubernetes 1.{OLDEST_SUPPORTED_MINOR}",
             "use a supported release such as v1.33.5+k3s1",
         )
+
+
+@check("k3s-flags")
+def k3s_flags_match_the_release(config: HomelabConfig) -> Iterator[Finding]:
+    """The K3s release has every flag the rendered K3s configuration sets, and each one this homelab needs."""
+    match = re.match(r"^v1\.(\d+)\.", config.cluster.k3s_version)
+    if match and int(match.group(1)) < OLDEST_SUPPORTED_MINOR:
+        return  # `k3s-version` refuses the release already
+    for problem in flag_problems(config):
+        yield Finding(("cluster", "k3s_version"), problem.message, problem.hint)
 
 
 @check("ssh-keys")
@@ -153,6 +166,11 @@ def ssh_keys_parse(config: HomelabConfig) -> Iterator[Finding]:
         if any(ch in key for ch in "\r\n\x00"):  # a second line is a second key cloud-init would trust
             yield Finding(
                 path, "holds a line break: one entry is exactly one key", "give each key its own entry"
+            )
+            continue
+        if text_problem(key.strip()):  # ESC or a bidi override in the comment: shown in logs, docs
+            yield Finding(
+                path, text_problem(key.strip()) or "", "copy the .pub line again, as ssh-keygen wrote it"
             )
             continue
         parts = key.split()

@@ -1,4 +1,5 @@
-"""The firewall policy as a whole: rules no packet can reach, admin interfaces left without SSO."""
+"""The firewall policy as a whole: rules no packet can reach, admin interfaces left without SSO, and
+the pfsensible.core release the pfSense playbook is written for."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from homelabeazy.checks.base import Finding, check
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.model.catalog import enabled_entries
 from homelabeazy.netpolicy import PolicyError, compile_policy, policy_from_network, shadowed_rules
+from homelabeazy.toolchain import PFSENSE_RESOLVER_MIN, parse_version_text, version_text
 
 
 @check("firewall-shadowing")
@@ -44,3 +46,22 @@ def admin_uis_without_sso(config: HomelabConfig) -> Iterator[Finding]:
                 "enable services.authelia to reach it through Traefik, or use kubectl port-forward",
                 "warning",
             )
+
+
+@check("pfsense-collection")
+def pfsense_collection_writes_the_resolver_safely(config: HomelabConfig) -> Iterator[Finding]:
+    """pfsensible.core older than 0.7.1 cannot write the DNS resolver without changing what is not ours."""
+    pfsense = config.network.pfsense
+    if pfsense is not None and not pfsense.dns_overrides:
+        return
+    chosen = config.ansible.collections.get("pfsensible.core")
+    if chosen is None or parse_version_text(chosen) >= PFSENSE_RESOLVER_MIN:
+        return
+    yield Finding(
+        ("ansible", "collections", "pfsensible.core"),
+        f"{chosen} is older than {version_text(PFSENSE_RESOLVER_MIN)}, which the pfSense playbook's DNS "
+        "resolver task needs: older releases mark every domain override DNS-over-TLS (pfsensible/core#209, "
+        "also the ones you made), cannot switch a resolver option off, and append lo0 to the listening "
+        "interfaces",
+        f"use {version_text(PFSENSE_RESOLVER_MIN)} or newer, or set network.pfsense.dns_overrides: false",
+    )

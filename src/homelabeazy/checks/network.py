@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from homelabeazy.checks.base import Finding, check, inside_subnet, usable_range
 from homelabeazy.config.load import FieldPath
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.model.node_setup import POD_CIDR, SERVICE_CIDR
 
 
 @check("vlan-id-unique")
@@ -54,6 +55,20 @@ def cidrs_do_not_overlap(config: HomelabConfig) -> Iterator[Finding]:
                     ("network", "vlans", i, "cidr"),
                     f"{vlan.cidr} overlaps network.vlans[{j}] ({vlans[j].cidr})",
                     "routed VLANs need disjoint subnets",
+                )
+
+
+@check("k3s-networks-free")
+def vlans_clear_of_k3s_networks(config: HomelabConfig) -> Iterator[Finding]:
+    """No VLAN overlaps K3s's pod or Service network: a node, or a host pods must reach, inside it
+    is routed into the cluster instead (and the nodes' metrics firewall admits the pod network)."""
+    for i, vlan in enumerate(config.network.vlans):
+        for name, network in (("pod", POD_CIDR), ("Service", SERVICE_CIDR)):
+            if vlan.cidr.overlaps(network):
+                yield Finding(
+                    ("network", "vlans", i, "cidr"),
+                    f"{vlan.cidr} overlaps K3s's {name} network {network}",
+                    "K3s gives pods 10.42.0.0/16 and Services 10.43.0.0/16: choose a subnet outside both",
                 )
 
 

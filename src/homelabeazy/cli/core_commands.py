@@ -38,8 +38,10 @@ def init(
     target = directory / "homelab.yaml"
     if target.exists() and not force:
         raise UsageError(f"{target} already exists; use --force to replace it")
-    target.write_text(example_text(), encoding="utf-8")
-    (directory / SCHEMA_FILE).write_text(schema_text(), encoding="utf-8")
+    from homelabeazy.atomic_file import write_atomic
+
+    write_atomic(target, example_text().encode("utf-8"), "the starter homelab.yaml", mode=0o666)
+    write_atomic(directory / SCHEMA_FILE, schema_text().encode("utf-8"), "the JSON Schema", mode=0o666)
     console.success(f"wrote {target} and {directory / SCHEMA_FILE}")
     console.info("next: edit it, then `homelab validate` and `homelab render`")
     return ExitCode.OK

@@ -18,16 +18,31 @@ def config_line(finding: Finding, loaded: LoadedConfig) -> str | None:
     """`homelab.yaml:12: services.vault` for a finding that knows its config path."""
     if not finding.config_path:
         return None
-    steps: list[str | int] = []
-    for part in finding.config_path.split("."):
-        match = re.fullmatch(r"([^\[]+)((?:\[\d+\])*)", part)
-        if match is None:
-            return None
-        steps.append(match.group(1))
-        steps.extend(int(i) for i in re.findall(r"\[(\d+)\]", match.group(2)))
+    steps = config_steps(finding.config_path)
+    if steps is None:
+        return None
     line, _ = loaded.source.locate(tuple(steps), prefer_key=True)
     where = f"{loaded.source.file}:{line}" if line else loaded.source.file
     return f"{where}: {finding.config_path}"
+
+
+_STEP = re.compile(r'(?:"((?:[^"\\]|\\.)*)"|([^.\[\]"]+))((?:\[\d+\])*)(?:\.|$)')
+
+
+def config_steps(path: str) -> list[str | int] | None:
+    """`apps[1].chart.values.configs.params."server.insecure"` -> its keys and indexes; a key holding
+    a dot is quoted (model.catalog.overrides.dotted writes it so). None when it is not such a path."""
+    steps: list[str | int] = []
+    position = 0
+    while position < len(path):
+        match = _STEP.match(path, position)
+        if match is None or match.end() == position:
+            return None
+        quoted, plain, indexes = match.groups()
+        steps.append(json.loads(f'"{quoted}"') if quoted is not None else plain)
+        steps.extend(int(i) for i in re.findall(r"\[(\d+)\]", indexes))
+        position = match.end()
+    return steps
 
 
 def _summary(report: Report) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -139,15 +137,9 @@ def _record(path: Path, loaded: LoadedConfig, found: Discovery) -> None:
         console.success(f"{path}: unmanaged inventory already up to date")
         return
     recorded_config = load_config(updated, file=str(path))  # never write a file that would not validate
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(updated)
-        os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from homelabeazy.atomic_file import write_atomic
+
+    write_atomic(path, updated.encode("utf-8"), "the unmanaged inventory", mode=0o666)  # keeps its mode
     recorded = sum(1 for g in found.guests if not is_managed(g, managed))
     console.success(f"{path}: recorded {recorded} unmanaged guests")
     for problem in recorded_config.warnings:

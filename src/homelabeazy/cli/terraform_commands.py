@@ -46,7 +46,9 @@ def tf_inventory(
         return ExitCode.OK
     out.mkdir(parents=True, exist_ok=True)
     target = out / INVENTORY_FILE
-    target.write_text(text, encoding="utf-8")
+    from homelabeazy.atomic_file import write_atomic
+
+    write_atomic(target, text.encode("utf-8"), "the inventory", mode=0o666)
     console.success(f"wrote {target}")
     return ExitCode.OK
 

@@ -22,22 +22,15 @@ from ruamel.yaml.comments import CommentedKeyMap, CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from homelabeazy.config.plain import TaggedValue, collection_tag, lone_surrogate, plain_scalar
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.config.schema.fields import PATTERN_WORDS
 from homelabeazy.errors import ConfigError, Problem
 
 FieldPath = tuple[str | int, ...]
 """Where a value sits in homelab.yaml: keys and list indexes, `('apps', 1, 'host')`."""
 
 # Friendly words for the regex patterns of schema.py; a raw regex is no help to a user.
-_PATTERN_WORDS = {
-    "DNS_LABEL": "must be a DNS label: lowercase letters, digits and '-', at most 63 characters",
-    "K3S": "must be a K3s release like v1.33.5+k3s1",
-    "token_id": "must look like user@realm!tokenname",
-    "endpoint": "must be an https:// URL like https://10.10.30.2:8006/",
-    "size": "must be a Kubernetes size like 10Gi or 512Mi",
-    "duration": "must be a duration like 1h, 30m or 720h",
-}
-
 _TOO_DEEP = "YAML could not be read: it is nested too deeply for a homelab config"
 
 MAX_CONFIG_BYTES = 256 * 1024
@@ -100,12 +93,29 @@ class LoadedConfig:
 
 
 def _plain(node: Any, path: FieldPath, smap: SourceMap, seen: set[int], budget: _Budget) -> Any:
-    """Copy ruamel's round-trip nodes into plain dicts/lists while recording positions."""
+    """Copy ruamel's round-trip nodes into plain dicts/lists/scalars while recording positions
+    (config.plain says what each node becomes)."""
     budget.spend(path)
     if isinstance(node, CommentedMap | CommentedSeq):
         if id(node) in seen:
             raise _RecursiveAlias(path)
         seen = seen | {id(node)}
+        tag = collection_tag(node)
+        if tag is not None:
+            return TaggedValue(tag, _plain_collection(node, path, smap, seen, budget))
+        return _plain_collection(node, path, smap, seen, budget)
+    value = plain_scalar(node)
+    if isinstance(value, str) and lone_surrogate(value):
+        raise _BadYaml(path, _SURROGATE)
+    return value
+
+
+_SURROGATE = "holds a lone surrogate escape (\\ud800-\\udfff): that is not Unicode text, no file can hold it"
+
+
+def _plain_collection(
+    node: CommentedMap | CommentedSeq, path: FieldPath, smap: SourceMap, seen: set[int], budget: _Budget
+) -> Any:
     if isinstance(node, CommentedMap):
         out: dict[str, Any] = {}
         for key in node:
@@ -122,21 +132,20 @@ def _plain(node: Any, path: FieldPath, smap: SourceMap, seen: set[int], budget: 
                 # problem with the whole section is better shown at the key the user wrote.
                 if node[key] is not None and not _is_block(node[key]):
                     smap.values[child] = tuple(node.lc.value(key))
+            if lone_surrogate(name):
+                shown = name.encode("ascii", "backslashreplace").decode("ascii")
+                raise _BadYaml(path, f"the key '{shown}' {_SURROGATE}", key_at)
             if name in out:
                 raise _BadYaml(child, f"key '{name}' appears twice (written differently)")
             out[name] = _plain(node[key], child, smap, seen, budget)
         return out
-    if isinstance(node, CommentedSeq):
-        items = []
-        for index, item in enumerate(node):
-            child = (*path, index)
-            with contextlib.suppress(KeyError, TypeError, AttributeError):
-                smap.values[child] = tuple(node.lc.item(index))
-            items.append(_plain(item, child, smap, seen, budget))
-        return items
-    if isinstance(node, str):
-        return str(node)  # drop ruamel's scalar string subclasses
-    return node
+    items = []
+    for index, item in enumerate(node):
+        child = (*path, index)
+        with contextlib.suppress(KeyError, TypeError, AttributeError):
+            smap.values[child] = tuple(node.lc.item(index))
+        items.append(_plain(item, child, smap, seen, budget))
+    return items
 
 
 def _is_block(value: Any) -> bool:
@@ -144,16 +153,20 @@ def _is_block(value: Any) -> bool:
 
 
 def _key_name(key: Any, path: FieldPath, at: tuple[int, int] | None) -> str:
-    """A mapping key as text; a list or mapping used as a key (`? [a, b]`) is refused."""
+    """A mapping key as text; a list or mapping used as a key (`? [a, b]`) is refused, and so is a
+    key whose text YAML and Helm would read differently (a timestamp, a tagged or binary key)."""
+    key = plain_scalar(key)
     if isinstance(key, str):
-        return str(key)
+        return key
     if isinstance(key, tuple | frozenset | CommentedKeyMap):
         raise _BadYaml(path, "a mapping key must be a plain word, not a list or mapping", at)
     if key is None:
         return "null"
     if isinstance(key, bool):
         return "true" if key else "false"
-    return str(key)
+    if isinstance(key, int | float):
+        return str(key)
+    raise _BadYaml(path, "a mapping key must be a plain word: quote it", at)
 
 
 class _BadYaml(Exception):
@@ -344,13 +357,29 @@ def _describe(error: Any) -> tuple[str, str]:
     if kind == "missing":
         return "is required but missing", "add it (see homelab.schema.json for what it means)"
     if kind == "string_pattern_mismatch":
-        return f"{error['input']!r} {_pattern_words(loc)}", ""
+        return f"{error['input']!r} {_pattern_words(error['ctx']['pattern'])}", ""
+    if kind == "string_type" and isinstance(error["input"], bool) and _field_pattern(loc):
+        return (
+            f"{_shown(error['input'])} {_pattern_words(_field_pattern(loc))}",
+            "",
+        )
+    if kind == "bool_type":
+        return f"{_shown(error['input'])} must be true or false", (
+            "YAML reads yes, no, on and off as text here: write true or false"
+            if isinstance(error["input"], str)
+            else ""
+        )
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        value = error["input"]
+        numeric = isinstance(value, str) and value.strip().lstrip("+-").isdecimal()
+        hint = "true and false are not numbers" if isinstance(value, bool) else ""
+        return f"{_shown(value)} must be a whole number", "write it without quotes" if numeric else hint
     if kind == "ip_v4_network":
         return _network_words(error["input"])
     last = str(loc[-1]) if loc else ""
     if kind == "string_type" and last.endswith("version") and isinstance(error["input"], int | float):
         return (
-            f"{error['input']!r} is a number, not a version: {_pattern_words(loc)}",
+            f"{error['input']!r} is a number, not a version: {_pattern_words(_field_pattern(loc))}",
             "write the whole version; YAML reads 1.2 as a number",
         )
     if kind == "dict_type" and last == "values":
@@ -373,38 +402,42 @@ def _network_words(value: Any) -> tuple[str, str]:
     return f"{value} has host bits set", f"the subnet is {network}"
 
 
-def _pattern_words(loc: FieldPath) -> str:
-    last = str(loc[-1]) if loc and not isinstance(loc[-1], int) else str(loc[-2]) if len(loc) > 1 else ""
-    mapping = {
-        "k3s_version": _PATTERN_WORDS["K3S"],
-        "token_id": _PATTERN_WORDS["token_id"],
-        "endpoint": _PATTERN_WORDS["endpoint"],
-        "storage": _PATTERN_WORDS["size"],
-        "ttl": _PATTERN_WORDS["duration"],
-        "session_expiration": _PATTERN_WORDS["duration"],
-        "session_inactivity": _PATTERN_WORDS["duration"],
-        "cron": "must be a 5-field cron expression like '0 3 * * *' or @daily",
-        "schedule": "must be a 5-field cron expression like '0 3 * * *' or @daily",
-        "domain": "must be a DNS name like home.example.com (lowercase)",
-        "email": "must be an e-mail address",
-        "repo_url": "must be an https://, ssh:// or git@host:path Git URL",
-        "version": "must be an exact version like 1.2.3",
-        "provider_version": "must be an exact version like 0.111.1",
-        "kube_vip_version": "must be a kube-vip release like v1.0.1",
-        "username": "must be a lowercase login name (letters, digits, '_', '.', '-')",
-        "user": "must be a lowercase login name",
-        "ports": "must be a port (443) or a range (8000-8100)",
-        "bridge": "must be a Linux bridge name like vmbr0",
-        "checksum": "must be a hex digest",
-        "token_secret_env": "must be an environment variable name like PROXMOX_VE_API_TOKEN",
-        "sender": "must be a bare e-mail address like auth@example.com",
-        "server_name": "must be a DNS name like smtp.example.com",
-        "ssh_user": "must be a lowercase login name",
-        "trunk_interface": "must be a pfSense interface name like igb1 or vtnet1",
-    }
-    if last == "host" and "smtp" in loc:
-        return "must be a DNS name like smtp.example.com or an IPv4 address"
-    return mapping.get(last, _PATTERN_WORDS["DNS_LABEL"] if last else "has an invalid format")
+def _pattern_words(regex: str | None) -> str:
+    """What a value of this pattern must be, in the words the schema registered with it."""
+    return PATTERN_WORDS.get(regex or "", "has an invalid format")
+
+
+def _field_pattern(loc: FieldPath) -> str | None:
+    """The pattern of the string field (or list item) at `loc`, for an error that is not a pattern
+    mismatch (a number or a boolean where text belongs)."""
+    found: list[Any] = []
+    if loc and isinstance(loc[-1], str):
+        parent = _model_at(loc[:-1])
+        info = parent.model_fields.get(loc[-1]) if parent is not None else None
+        if info is not None:
+            found = [*info.metadata, *_annotated_metadata(info.annotation)]
+    elif loc:
+        current: Any = HomelabConfig
+        for step in loc:
+            current = _step(current, step) if current is not None else None
+        found = _annotated_metadata(current)
+    return next((m.pattern for m in found if isinstance(getattr(m, "pattern", None), str)), None)
+
+
+def _shown(value: object) -> str:
+    """A value as the user wrote it: YAML's `true` and `null`, not Python's `True` and `None`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null (an empty value)" if value is None else repr(value)
+
+
+def _annotated_metadata(annotation: Any) -> list[Any]:
+    """Every `Annotated[...]` metadata item inside `annotation` (through unions)."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return list(annotation.__metadata__) + _annotated_metadata(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in _annotated_metadata(arg)]
+    return []
 
 
 def _pydantic_problems(exc: ValidationError, smap: SourceMap) -> list[Problem]:

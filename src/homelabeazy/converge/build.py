@@ -27,23 +27,23 @@ from typing import Any
 
 import yaml
 
+from homelabeazy.converge.hosts import rendered_host_vars, rendered_k3s_disable
 from homelabeazy.converge.kube import (
-    CLUSTER_SCOPED_CORE,
     api_version_strings,
     k3s_objects,
     schema_version,
     served_kinds,
 )
+from homelabeazy.converge.recipes import BuiltState, ChartRecipe
+from homelabeazy.converge.resolve import Raw, resolve_namespaces
 from homelabeazy.converge.values import check_values, offline_schema
 from homelabeazy.desired.state import (
     ApplicationInfo,
-    DesiredObject,
     DesiredState,
     Finding,
     Origin,
     SourceKind,
     StateBuilder,
-    hook_phases,
 )
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog import service_entry
@@ -57,15 +57,6 @@ ROOT_APP = "root"
 ARGOCD_NAMESPACE = "argocd"
 """Where the bootstrap applies the root Application (and where ArgoCD runs)."""
 GVK = tuple[str, str, str]
-
-
-@dataclass(frozen=True)
-class _Raw:
-    """A document before its namespace is resolved (CRDs decide what is cluster-scoped)."""
-
-    doc: Mapping[str, Any]
-    origin: Origin
-    default_namespace: str | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,11 +83,17 @@ def build_state(homelab: Homelab, files: Mapping[str, str], charts: helm_ops.Cha
     Raises UsageError when Helm is missing, ExternalSystemError when a chart is in no cache and
     cannot be pulled.
     """
+    return build_proof(homelab, files, charts).state
+
+
+def build_proof(homelab: Homelab, files: Mapping[str, str], charts: helm_ops.ChartCache) -> BuiltState:
+    """`build_state`, keeping how each chart was rendered (see BuiltState)."""
     helm = helm_ops.find_helm()
     with tempfile.TemporaryDirectory(prefix="homelab-converge-") as tmp:
         builder = _Builder(homelab, files, charts, helm, Path(tmp))
         builder.collect()
-        return builder.finish()
+        state = builder.finish()
+        return BuiltState(state, helm, tuple(builder.recipes))
 
 
 @dataclass
@@ -107,8 +104,9 @@ class _Builder:
     helm: helm_ops.Helm
     tmp: Path
     state: StateBuilder = field(default_factory=StateBuilder)
-    raws: list[_Raw] = field(default_factory=list)
+    raws: list[Raw] = field(default_factory=list)
     renders: list[_Chart] = field(default_factory=list)
+    recipes: list[ChartRecipe] = field(default_factory=list)
 
     @property
     def root(self) -> str:
@@ -123,8 +121,12 @@ class _Builder:
     def collect(self) -> None:
         """K3s, then the bootstrap files, then (through the root app) every Application."""
         self.state.applications.append(ApplicationInfo("k3s", CLUSTER_WAVE, "kube-system", "(k3s)"))
-        for builtin in k3s_objects():
-            self.raws.append(_Raw(builtin, Origin("k3s", CLUSTER_WAVE, "(k3s)", "cluster"), "default"))
+        # K3s as the rendered group_vars configure it: a packaged component the servers' `disable`
+        # list names is never deployed.
+        self.state.host_vars = rendered_host_vars(self.files)
+        disabled = rendered_k3s_disable(self.state.host_vars)
+        for builtin in k3s_objects(disabled):
+            self.raws.append(Raw(builtin, Origin("k3s", CLUSTER_WAVE, "(k3s)", "cluster"), "default"))
         if not self.homelab.enabled("argocd"):
             self._external_argocd()
         folder = f"{self.root}/bootstrap"
@@ -140,7 +142,7 @@ class _Builder:
                 if not doc.get("kind"):
                     continue
                 origin = Origin("bootstrap", BOOTSTRAP_WAVE, path, "bootstrap")
-                self.raws.append(_Raw(doc, origin, ARGOCD_NAMESPACE))
+                self.raws.append(Raw(doc, origin, ARGOCD_NAMESPACE))
                 if doc.get("kind") == "HelmChart":
                     self._helm_chart(doc, path, origin)
                 elif doc.get("kind") == "Application":
@@ -153,7 +155,7 @@ class _Builder:
         version `services.argocd.version` names) are the cluster's, there before the bootstrap
         applies the root Application into it."""
         origin = Origin("k3s", CLUSTER_WAVE, "(ArgoCD managed elsewhere)", "cluster")
-        self.raws.append(_Raw(_namespace(ARGOCD_NAMESPACE), origin, None))
+        self.raws.append(Raw(_namespace(ARGOCD_NAMESPACE), origin, None))
         chart = service_entry(self.homelab.config, "argocd").chart
         assert chart is not None  # ArgoCD is a chart
         self._queue(
@@ -167,7 +169,7 @@ class _Builder:
         spec = doc.get("spec") or {}
         namespace = str(spec.get("targetNamespace") or "default")
         if spec.get("createNamespace"):
-            self.raws.append(_Raw(_namespace(namespace), origin, None))
+            self.raws.append(Raw(_namespace(namespace), origin, None))
         text = str(spec.get("valuesContent") or "")
         layers = helm_ops.load_documents(text)[:1] if text else []
         value_files = (self._write_values(f"{path}.valuesContent", text),) if text else ()
@@ -188,7 +190,7 @@ class _Builder:
         self.state.applications.append(info)
         sources = spec.get("sources") or ([spec["source"]] if spec.get("source") else [])
         if "CreateNamespace=true" in ((spec.get("syncPolicy") or {}).get("syncOptions") or []):
-            self.raws.append(_Raw(_namespace(namespace), Origin(name, wave, path, "manifest"), None))
+            self.raws.append(Raw(_namespace(namespace), Origin(name, wave, path, "manifest"), None))
         refs = {str(s["ref"]) for s in sources if s.get("ref")}
         for source in sources:
             if source.get("chart"):
@@ -198,7 +200,7 @@ class _Builder:
                 recurse = bool((source.get("directory") or {}).get("recurse"))
                 for file in _folder_files(self.files, folder, recurse):
                     for doc in _yaml_docs(self.files[file]):
-                        self.raws.append(_Raw(doc, Origin(name, wave, file, "manifest"), namespace))
+                        self.raws.append(Raw(doc, Origin(name, wave, file, "manifest"), namespace))
                         if doc.get("kind") == "Application":
                             self._application(file, doc, wave)
 
@@ -323,7 +325,17 @@ class _Builder:
             results.update(_render_all(self.helm, again, kube, apis))
         for chart in self.renders:
             self._add_output(chart, results[chart])
-        self.state.objects.extend(_resolve_namespaces(self.raws))
+            layers = tuple(
+                (p.read_text(encoding="utf-8"), not p.name.endswith(".inline"))
+                for p in chart.request.value_files
+            )
+            self.recipes.append(
+                ChartRecipe(
+                    chart.application, chart.wave, f"{chart.name}-{chart.version}",
+                    results[chart].request, layers, chart.crds_only,
+                )
+            )  # fmt: skip
+        self.state.objects.extend(resolve_namespaces(self.raws))
         return self.state.freeze()
 
     def _add_output(self, chart: _Chart, result: helm_ops.TemplateResult) -> None:
@@ -341,7 +353,7 @@ class _Builder:
             rel = template.split("/", 1)[1] if "/" in template else template
             kind: SourceKind = "cluster" if chart.crds_only else "chart"
             origin = Origin(chart.application, chart.wave, f"{prefix}/{rel}", kind)
-            self.raws.append(_Raw(doc, origin, chart.request.namespace))
+            self.raws.append(Raw(doc, origin, chart.request.namespace))
 
 
 def _render_all(
@@ -442,24 +454,3 @@ def _crd_kinds(docs: Iterable[Mapping[str, Any]]) -> frozenset[GVK]:
             if version.get("served", True):
                 out.add((str(spec.get("group", "")), str(version.get("name", "")), kind))
     return frozenset(out)
-
-
-def _resolve_namespaces(raws: list[_Raw]) -> list[DesiredObject]:
-    """Effective namespaces, and only what a sync applies (Helm test hooks and Skip are dropped)."""
-    scoped = set(CLUSTER_SCOPED_CORE)
-    for raw in raws:
-        spec = raw.doc.get("spec") or {}
-        if raw.doc.get("kind") == "CustomResourceDefinition" and spec.get("scope") == "Cluster":
-            scoped.add((str(spec.get("group", "")), str((spec.get("names") or {}).get("kind", ""))))
-    objects = []
-    for raw in raws:
-        meta = raw.doc.get("metadata") or {}
-        if hook_phases(meta.get("annotations") or {}) is None:
-            continue
-        group = str(raw.doc.get("apiVersion", "")).rpartition("/")[0]
-        if (group, str(raw.doc.get("kind", ""))) in scoped:
-            namespace = None
-        else:
-            namespace = str(meta.get("namespace") or raw.default_namespace or "default")
-        objects.append(DesiredObject(raw.doc, raw.origin, namespace))
-    return objects

@@ -59,7 +59,8 @@ def validate_deep(homelab: Homelab, charts: Path | None = None) -> DeepResult:
     # The file validators mostly wait on subprocesses (ansible, terraform): run them meanwhile.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(_file_problems, files)
-        report = run_checks(build.build_state(homelab, files, cache), homelab)
+        built = build.build_proof(homelab, files, cache)
+        report = run_checks(built.state, homelab, rerender=built.rerender)
         problems = pending.result()
     write_json(memo_path, {key: schema.MEMO[key] for key in sorted(schema.USED)})
     return DeepResult(problems, report)

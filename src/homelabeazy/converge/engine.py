@@ -1,7 +1,9 @@
 """The convergence engine: build the desired state once, run every registered check, report.
 
 Checks are plain functions `(state, homelab) -> findings`, listed in CHECKS in the order they
-run; each is pure (no I/O: the state already holds every rendered object).
+run; each is pure (no I/O: the state already holds every rendered object). The one exception is
+opt-in: given a way to render a chart again, the outcome check renders the charts of a broken
+promise with parts of the user's values, to name the key that breaks it.
 """
 
 from __future__ import annotations
@@ -9,14 +11,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from homelabeazy.converge.flows import check_flows
 from homelabeazy.converge.health import check_health
+from homelabeazy.converge.hosts import check_hosts
 from homelabeazy.converge.images import check_images
 from homelabeazy.converge.ordering import check_ordering
+from homelabeazy.converge.outcomes import Rerender, check_outcomes
 from homelabeazy.converge.references import check_references
 from homelabeazy.converge.schema import check_schema
+from homelabeazy.converge.storage import check_storage
 from homelabeazy.converge.sync import Locator
 from homelabeazy.desired.state import DesiredState, Finding
 from homelabeazy.model import Homelab
@@ -36,7 +42,10 @@ CHECKS: list[tuple[str, CheckFn]] = [
     ("ordering", check_ordering),
     ("flow", check_flows),
     ("health", check_health),
+    ("storage", check_storage),
+    ("host", check_hosts),
     ("image", check_images),
+    ("outcome", check_outcomes),
 ]
 """(name, check) in the order they run and are reported."""
 
@@ -95,14 +104,22 @@ class Report:
 
 
 def run_checks(
-    state: DesiredState, homelab: Homelab, checks: list[tuple[str, CheckFn]] | None = None
+    state: DesiredState,
+    homelab: Homelab,
+    checks: list[tuple[str, CheckFn]] | None = None,
+    rerender: Rerender | None = None,
 ) -> Report:
-    """Run every check over the state; findings get the homelab.yaml path of their Application."""
+    """Run every check over the state; findings get the homelab.yaml path of their Application.
+
+    With `rerender` (a way to render one chart again, `BuiltState.rerender`), the outcome check
+    points each breach at the user's override that causes it; without, at the service's values.
+    """
     found: list[Finding] = []
     per_check: dict[str, int] = {}
     at = Locator(state, tuple(a.name for a in homelab.apps))
     for name, check in checks if checks is not None else CHECKS:
-        results = [_locate(f, at) for f in check(state, homelab)]
+        run = partial(check_outcomes, rerender=rerender) if check is check_outcomes else check
+        results = [_locate(f, at) for f in run(state, homelab)]
         per_check[name] = len(results)
         found.extend(results)
     found = sorted(set(found), key=lambda f: (_wave_of(f, state), f.file, f.object, f.check, f.message))

@@ -57,6 +57,28 @@ CLUSTER_SCOPED_CORE: frozenset[tuple[str, str]] = frozenset(
 )
 """(group, kind) of the built-in kinds that have no namespace."""
 
+BUILTIN_PRIORITY_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})
+"""PriorityClasses every Kubernetes API server creates itself."""
+
+
+def node_labels(name: str, server: bool) -> dict[str, str]:
+    """The labels K3s gives a node it registers (the homelab adds none): the kubelet's well-known
+    ones, K3s' instance type, and on servers the roles `kubectl get nodes` shows
+    (control-plane, etcd, master)."""
+    labels = {
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux",
+        "beta.kubernetes.io/arch": "amd64",
+        "node.kubernetes.io/instance-type": "k3s",
+    }
+    if server:
+        for role in ("control-plane", "etcd", "master"):
+            labels[f"node-role.kubernetes.io/{role}"] = "true"
+    return labels
+
+
 _NOT_RESOURCES = frozenset(
     {"DeleteOptions", "WatchEvent", "Status", "APIGroup", "APIGroupList", "APIResourceList", "APIVersions"}
 )
@@ -73,11 +95,19 @@ def load_documents(text: str) -> list[Any]:
     return [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
 
 
+K3S_PACKAGED = ("local-storage",)
+"""K3s packaged components the proof models (k3s-<component>.yaml): present unless disabled.
+Traefik and servicelb are not modelled: the homelab always disables them."""
+
+
 @cache
-def k3s_objects() -> tuple[dict[str, Any], ...]:
-    """K3s' built-in objects and the CRDs it installs itself (helm.cattle.io, k3s.cattle.io)."""
+def k3s_objects(disabled: frozenset[str] = frozenset()) -> tuple[dict[str, Any], ...]:
+    """K3s' built-in objects, the CRDs it installs itself (helm.cattle.io, k3s.cattle.io) and the
+    packaged components the servers' `disable` list does not name."""
+    names = ["k3s-cluster.yaml", "k3s-crds.yaml"]
+    names += [f"k3s-{component}.yaml" for component in K3S_PACKAGED if component not in disabled]
     docs = []
-    for name in ("k3s-cluster.yaml", "k3s-crds.yaml"):
+    for name in names:
         docs.extend(load_documents(data_path(name).read_text(encoding="utf-8")))
     return tuple(docs)
 

@@ -40,7 +40,7 @@ from homelabeazy.converge.kube import (
 from homelabeazy.converge.values import errors
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model import Homelab
-from homelabeazy.render.k8s.services.authelia import CONFIG_KEY, CONFIG_MAP
+from homelabeazy.model.catalog.authelia import CONFIG_KEY, CONFIG_MAP
 
 MAX_ERRORS = 5
 """Per object: the first few say what is wrong; hundreds would drown the report."""

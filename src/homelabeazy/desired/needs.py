@@ -72,6 +72,17 @@ class FlowNeed:
     when it trusts roots the state cannot show (the system's, an outside CA's)."""
 
 
+def url_host_port(url: str) -> tuple[str, int]:
+    """The server a URL names and the port it implies (`git@host:path` is SSH on 22)."""
+    if "://" not in url and "@" in url and ":" in url:
+        return url.split("@", 1)[1].split(":", 1)[0], 22
+    parts = urlsplit(url)
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+    if parts.hostname is None or port is None:
+        raise ValueError(f"'{url}' names no host and port")
+    return parts.hostname, port
+
+
 def need_from_url(
     url: str,
     clients: Clients,

@@ -174,6 +174,10 @@ class DesiredState:
     findings: tuple[Finding, ...] = ()
     """What building the state itself found (a chart Helm cannot render, values its schema
     rejects); the `helm` check reports them."""
+    host_vars: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    """The Ansible variables every K3s node is configured with, as rendered (group_vars all, then
+    k3s_cluster): which K3s components the servers disable, what the node role installs and
+    loads, who may reach the metrics listeners. Empty when the state holds no ansible/ tree."""
 
     def of_kind(self, kind: str, group: str | None = None) -> Iterator[DesiredObject]:
         """Objects of one kind (and API group, when given)."""
@@ -197,7 +201,9 @@ class DesiredState:
         return frozenset(f.application for f in self.findings if f.check == "helm")
 
 
-Check = Literal["schema", "ordering", "reference", "flow", "health", "helm", "image"]
+Check = Literal[
+    "schema", "ordering", "reference", "flow", "health", "helm", "image", "host", "storage", "outcome"
+]
 
 
 @dataclass(frozen=True)
@@ -232,9 +238,12 @@ class StateBuilder:
     applications: list[ApplicationInfo] = field(default_factory=list)
     objects: list[DesiredObject] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    host_vars: dict[str, Any] = field(default_factory=dict)
 
     def freeze(self) -> DesiredState:
         """The immutable state, objects in application-wave order."""
         order = {a.name: (a.wave, i) for i, a in enumerate(self.applications)}
         objects = sorted(self.objects, key=lambda o: order.get(o.origin.application, (-1, -1)))
-        return DesiredState(tuple(self.applications), tuple(objects), tuple(self.findings))
+        return DesiredState(
+            tuple(self.applications), tuple(objects), tuple(self.findings), dict(self.host_vars)
+        )

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from homelabeazy.atomic_file import create_new
 from homelabeazy.lifecycle.runners import Progress, quiet
 from homelabeazy.render.ansible import ETCD_S3_ENV, TOKEN_ENV
 
@@ -39,9 +40,7 @@ def read_or_create_token(path: Path) -> str:
         return path.read_text(encoding="utf-8").strip()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     token = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(token + "\n")
+    create_new(path, (token + "\n").encode("utf-8"), "the K3s token")
     return token
 
 

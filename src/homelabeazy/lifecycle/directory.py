@@ -8,8 +8,6 @@ Password Modify extended operation (slapd hashes) on change.
 
 from __future__ import annotations
 
-import base64
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -21,6 +19,7 @@ from homelabeazy.errors import ExternalSystemError, UsageError
 from homelabeazy.lifecycle.secrets import generate_value
 from homelabeazy.model import Homelab
 from homelabeazy.model.identity import LdapLayout
+from homelabeazy.model.ldif_text import ldif_record
 from homelabeazy.ops.ldap import LdapAdapter, LdapEntry, ssha
 from homelabeazy.ops.vault import VaultAdapter
 
@@ -113,16 +112,6 @@ def service_entry(layout: LdapLayout) -> LdapEntry:
     )
 
 
-_SAFE = re.compile(r"^[\x01-\x09\x0b\x0c\x0e-\x1f\x21-\x39\x3b\x3d-\x7f][\x01-\x09\x0b\x0c\x0e-\x7f]*$")
-
-
-def _ldif_line(name: str, value: str) -> str:
-    """`name: value`, or `name:: base64` when RFC 2849 says the value is not a SAFE-STRING."""
-    if value and _SAFE.match(value) and not value.endswith(" "):
-        return f"{name}: {value}"
-    return f"{name}:: {base64.b64encode(value.encode('utf-8')).decode('ascii')}"
-
-
 def render_ldif(entries: tuple[LdapEntry, ...]) -> str:
     """RFC 2849 LDIF of `entries`, deterministic (input order, attribute order as built).
 
@@ -133,9 +122,11 @@ def render_ldif(entries: tuple[LdapEntry, ...]) -> str:
     for entry in entries:
         if "simpleSecurityObject" in entry.values("objectClass"):
             continue
-        lines = [_ldif_line("dn", entry.dn)]
-        lines += [_ldif_line(name, value) for name, values in entry.attributes.items() for value in values]
-        blocks.append("\n".join(lines))
+        blocks.append(
+            ldif_record(
+                entry.dn, ((name, value) for name, values in entry.attributes.items() for value in values)
+            )
+        )
     return "\n\n".join(blocks) + "\n"
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -18,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from homelabeazy.atomic_file import write_atomic
 from homelabeazy.errors import UsageError
 
 JOURNAL_PATH = ".homelab/state.json"
@@ -129,12 +129,7 @@ def save_journal(repo: Path, journal: Journal) -> None:
     """Write the journal atomically: a reader sees the old or the new file, never a torn one."""
     path = repo / JOURNAL_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(path.name + ".tmp")
-    with open(temp, "w", encoding="utf-8") as handle:
-        handle.write(journal.to_json())
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    write_atomic(path, journal.to_json().encode("utf-8"), "the `homelab up` journal", mode=0o666)
 
 
 @contextmanager
@@ -146,7 +141,7 @@ def exclusive_run(repo: Path) -> Iterator[None]:
     """
     path = repo / LOCK_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as handle:
+    with open(path, "a", encoding="utf-8") as handle:  # a lock: flock only, nothing written
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

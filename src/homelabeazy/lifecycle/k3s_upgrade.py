@@ -11,7 +11,6 @@ in ops/ (see k3s_upgrade_runner.py, which ties them together).
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,47 +18,29 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-from homelabeazy.config.schema import K3S_VERSION
 from homelabeazy.errors import UsageError
+from homelabeazy.lifecycle.drain_plan import BudgetFact, PodFact
 from homelabeazy.model import Homelab
+from homelabeazy.model.k3s_release import K3sVersion
 
 SNAPSHOT_PREFIX = "pre-upgrade-"
 """Name of the etcd snapshot upgrade.yml takes first; K3s appends the node name and a timestamp."""
 
 
-@dataclass(frozen=True, order=True)
-class K3sVersion:
-    """A K3s release `v1.MINOR.PATCH+k3sBUILD`, ordered as releases are."""
-
-    minor: int
-    patch: int
-    build: int
-
-    @property
-    def text(self) -> str:
-        """The release tag, e.g. `v1.33.5+k3s1`."""
-        return f"v1.{self.minor}.{self.patch}+k3s{self.build}"
-
-
 def parse_version(text: str, what: str = "--to") -> K3sVersion:
     """`v1.33.5+k3s1` -> K3sVersion; anything else is a usage error naming `what`."""
-    match = re.match(K3S_VERSION, text.strip())
-    if match is None:
+    parsed = K3sVersion.parse(text)
+    if parsed is None:
         raise UsageError(
             f"{what} {text!r}: not a K3s release; expected vMAJOR.MINOR.PATCH+k3sN, e.g. v1.34.1+k3s1 "
             "(the tags of https://github.com/k3s-io/k3s/releases)"
         )
-    minor, patch, build = (int(part) for part in match.groups())
-    return K3sVersion(minor, patch, build)
+    return parsed
 
 
 def kubelet_version(text: str) -> K3sVersion | None:
     """A node's `status.nodeInfo.kubeletVersion` (K3s reports `v1.33.5+k3s1`), or None if not K3s's."""
-    match = re.match(K3S_VERSION, text.strip())
-    if match is None:
-        return None
-    minor, patch, build = (int(part) for part in match.groups())
-    return K3sVersion(minor, patch, build)
+    return K3sVersion.parse(text)
 
 
 def check_step(current: K3sVersion, target: K3sVersion) -> None:
@@ -91,11 +72,13 @@ class NodeFact:
 
 @dataclass(frozen=True)
 class ClusterFacts:
-    """What the preflight reads from the cluster: its nodes and etcd's health check."""
+    """What the preflight reads from the cluster: nodes, etcd's health, pods and their budgets."""
 
     nodes: tuple[NodeFact, ...]
     etcd: str
     """`ok`, or what the API server's `/readyz/etcd` answered."""
+    pods: tuple[PodFact, ...] = ()
+    budgets: tuple[BudgetFact, ...] = ()
 
 
 def node_facts(items: Sequence[Mapping[str, Any]]) -> tuple[NodeFact, ...]:
@@ -152,6 +135,11 @@ def node_order(homelab: Homelab) -> list[str]:
     return [node.name for node in (*homelab.servers, *homelab.agents)]
 
 
+def nodes_behind(facts: ClusterFacts, target: K3sVersion) -> set[str]:
+    """Nodes whose kubelet reports another release than `target` (the ones the playbook drains)."""
+    return {fact.name for fact in facts.nodes if kubelet_version(fact.version) != target}
+
+
 def snapshot_name(target: K3sVersion) -> str:
     """The pre-upgrade snapshot's name as upgrade.yml gives it (`+` is not safe in S3 keys)."""
     return SNAPSHOT_PREFIX + target.text.replace("+", "-")
@@ -162,19 +150,32 @@ def resume_command(config: str, target: K3sVersion) -> str:
     return f"homelab upgrade k3s --to {target.text} {config}"
 
 
+SNAPSHOT_DIR = "/var/lib/rancher/k3s/server/db/snapshots"
+
+
 def rollback_steps(homelab: Homelab, target: K3sVersion, previous: K3sVersion) -> list[str]:
-    """How to go back to `previous` with the pre-upgrade snapshot, numbered for the failure message."""
+    """How to go back to `previous` with the pre-upgrade snapshot, numbered for the failure message.
+
+    The reset runs on the first server: K3s refuses `--cluster-reset` where config.yaml has
+    `server:`, which every other server has. With S3 in the config K3s looks the restore path up in
+    the bucket, so the local file needs `--etcd-s3=false` (the same snapshot is in S3 by its name).
+    """
     first = homelab.servers[0].name
     others = [s.name for s in homelab.servers[1:]]
     snap = snapshot_name(target)
+    s3 = homelab.cluster.etcd_snapshots.s3 is not None
+    restore = f"`k3s server --cluster-reset --cluster-reset-restore-path={SNAPSHOT_DIR}/<that file>" + (
+        " --etcd-s3=false`" if s3 else "`"
+    )
     steps = [
         "on every node: `systemctl stop k3s` (servers) or `systemctl stop k3s-agent` (agents)",
         f"put the {previous.text} binary back without starting anything: from ansible/, with "
         f"HOMELAB_K3S_TOKEN exported, `ansible-playbook upgrade.yml -e k3s_version={previous.text} "
         "-e homelab_cluster_api=false -e homelab_start_services=false`",
-        f"on {first}: `k3s etcd-snapshot ls` shows {snap}-{first}-<timestamp> (in "
-        "/var/lib/rancher/k3s/server/db/snapshots/); run `k3s server --cluster-reset "
-        "--cluster-reset-restore-path=<that file>`, then `systemctl start k3s`",
+        f"on {first} (the first server: the reset refuses to run where config.yaml has `server:`): "
+        f"`k3s etcd-snapshot ls` shows {snap}-{first}-<timestamp> (in {SNAPSHOT_DIR}/); run {restore}"
+        + (" (without --etcd-s3=false K3s would fetch that path from S3)" if s3 else "")
+        + ", then `systemctl start k3s`",
     ]
     if others:
         steps.append(
@@ -186,6 +187,14 @@ def rollback_steps(homelab: Homelab, target: K3sVersion, previous: K3sVersion) -
     return steps
 
 
+DRAIN_TASKS = (
+    "Drain the node",
+    "Cordon the node before deleting pods no budget lets go",
+    "Delete the pods no budget lets go (accepted downtime)",
+)
+"""upgrade.yml's tasks before the new binary: a failure there leaves the node on its old release."""
+
+
 def failure_text(
     homelab: Homelab,
     config: str,
@@ -195,14 +204,29 @@ def failure_text(
     answer: str,
     target: K3sVersion,
     previous: K3sVersion,
+    now: Sequence[str] = (),
 ) -> str:
-    """What a failed upgrade tells the user: which node, what is done, how to resume or roll back."""
-    order = node_order(homelab)
+    """What a failed upgrade tells the user: which node, what is done, how to resume or roll back.
+
+    `now` is what a fresh look at the cluster found blocking (budgets short of healthy pods,
+    sealed Vault pods), for a failed drain.
+    """
     if task.startswith("Take the pre-upgrade etcd snapshot"):
         return (
             f"the etcd snapshot on {failed_node} failed ({answer}); no node was upgraded. Fix etcd, "
             f"then re-run `{resume_command(config, target)}`"
         )
+    if task in DRAIN_TASKS:
+        return drain_stop_text(
+            homelab,
+            config,
+            node=failed_node,
+            what=f"'{task}' failed: {answer}",
+            now=now,
+            target=target,
+            previous=previous,
+        )
+    order = node_order(homelab)
     done = order[: order.index(failed_node)] if failed_node in order else []
     untouched = order[order.index(failed_node) + 1 :] if failed_node in order else []
     lines = [
@@ -218,6 +242,55 @@ def failure_text(
     steps = rollback_steps(homelab, target, previous)
     lines += [f"  {number}. {step}" for number, step in enumerate(steps, 1)]
     return "\n".join(lines)
+
+
+def drain_stop_text(
+    homelab: Homelab,
+    config: str,
+    *,
+    node: str,
+    what: str,
+    now: Sequence[str],
+    target: K3sVersion,
+    previous: K3sVersion,
+    cordoned: bool = True,
+) -> str:
+    """A stop before `node`'s new binary: a drain refused (or one that would be), never an etcd matter.
+
+    Nothing needs rolling back: the node still runs its old release, the nodes before it run the
+    new one as intended, and a mixed cluster within one minor step is what a rolling upgrade is.
+    """
+    order = node_order(homelab)
+    done = order[: order.index(node)] if node in order else []
+    rest = order[order.index(node) :] if node in order else [node]
+    lines = [f"node {node} was not upgraded to {target.text}: {what}"]
+    lines += [f"  now: {line}" for line in now]
+    lines += [
+        f"already at {target.text}: {', '.join(done) or 'none'}; still at {previous.text}: {', '.join(rest)}",
+        f"homelab.yaml still says {previous.text}. Nothing to roll back: no etcd restore is needed, "
+        f"{node} still runs {previous.text}.",
+        "To resume: "
+        + (
+            "make those budgets whole again (each blocked pod Ready; for a sealed Vault pod see above), "
+            if now
+            else "find the PodDisruptionBudget that refused the eviction (`kubectl get pdb -A`: "
+            "ALLOWED DISRUPTIONS 0) and let its pods become Ready, "
+        )
+        + f"then re-run `{resume_command(config, target)}` (nodes already upgraded are skipped).",
+    ]
+    if cordoned:
+        lines.append(f"To put {node} back into service meanwhile: `kubectl uncordon {node}`.")
+    return "\n".join(lines)
+
+
+def unseal_instructions(homelab: Homelab, pods: Sequence[str]) -> list[str]:
+    """Exactly what to run to unseal Vault pods by hand: each pod takes the threshold of key shares."""
+    vault = homelab.config.services.vault
+    return [
+        f"Vault pod {pod} is sealed: run `kubectl -n {pod.split('/')[0]} exec -ti {pod.split('/')[1]} -- "
+        f"vault operator unseal` {vault.key_threshold} times, one key share each (of {vault.key_shares})"
+        for pod in pods
+    ]
 
 
 def _yaml() -> YAML:

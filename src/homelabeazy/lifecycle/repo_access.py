@@ -30,6 +30,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from homelabeazy.atomic_file import create_new, write_atomic
 from homelabeazy.config.schema import GitopsConfig
 from homelabeazy.errors import ExternalSystemError, UsageError
 from homelabeazy.lifecycle.stages import StageContext
@@ -122,7 +123,7 @@ def load_deploy_key(state: Path, comment: str) -> DeployKey | None:
     public = _public_line(private, comment)
     public_file = state / f"{KEY_FILE}.pub"
     if not public_file.exists() or public_file.read_text(encoding="ascii").strip() != public:
-        public_file.write_text(public + "\n", encoding="ascii")
+        write_atomic(public_file, (public + "\n").encode("ascii"), "the deploy key's public half", mode=0o644)
     return DeployKey(path, public)
 
 
@@ -137,14 +138,14 @@ def ensure_deploy_key(state: Path, comment: str) -> DeployKey:
         serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
     )
     path = state / KEY_FILE
-    try:  # O_EXCL: a concurrent run that got there first wins, and its key is the one kept
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:  # exclusive: a concurrent run that got there first wins, and its key is the one kept
+        create_new(path, pem, "the deploy key")
     except FileExistsError:
         return ensure_deploy_key(state, comment)
-    with os.fdopen(fd, "wb") as out:
-        out.write(pem)
     public = _public_line(private, comment)
-    (state / f"{KEY_FILE}.pub").write_text(public + "\n", encoding="ascii")
+    write_atomic(
+        state / f"{KEY_FILE}.pub", (public + "\n").encode("ascii"), "the deploy key's public half", mode=0o644
+    )
     return DeployKey(path, public, created=True)
 
 

@@ -428,25 +428,34 @@ def bootstrap_file_check(path: Path, repo_dir: Path) -> None:
 
 def unseal_with(vault: VaultAdapter, keys: vault_bootstrap.VaultBootstrap, report: Report) -> None:
     """Unseal with the stored keys (a no-op when already unsealed) and wait until active."""
+    unseal_member(vault, keys, report, "Vault")
+    vault.wait_active()
+
+
+def unseal_member(
+    vault: VaultAdapter, keys: vault_bootstrap.VaultBootstrap, report: Report, name: str
+) -> None:
+    """Unseal one Vault server with the stored keys; a no-op when it is unsealed already.
+
+    No wait for it to become active: in an HA cluster a restarted member rejoins as a standby, and
+    a standby is what `homelab upgrade k3s` waits for (its readiness probe passes once unsealed).
+    """
+    action = f"unseal {vault.address}" if name == "Vault" else f"unseal {name}"
     seal = vault.seal_status()
     if not seal.initialized:
-        raise ExternalSystemError(
-            "Vault", f"unseal {vault.address}", "Vault is not initialised", "run `homelab secrets init`"
-        )
+        raise ExternalSystemError("Vault", action, "Vault is not initialised", "run `homelab secrets init`")
     if not seal.sealed:
-        report.unchanged.append("Vault is unsealed")
-    else:
-        after = vault.unseal(keys.unseal_keys)
-        if after.sealed:
-            raise ExternalSystemError(
-                "Vault",
-                f"unseal {vault.address}",
-                f"still sealed after {len(keys.unseal_keys)} keys "
-                f"(progress {after.progress}/{after.threshold})",
-                "the bootstrap file does not belong to this Vault; pass the right --bootstrap-file",
-            )
-        report.done.append("unsealed Vault")
-    vault.wait_active()
+        report.unchanged.append(f"{name} is unsealed")
+        return
+    after = vault.unseal(keys.unseal_keys)
+    if after.sealed:
+        raise ExternalSystemError(
+            "Vault",
+            action,
+            f"still sealed after {len(keys.unseal_keys)} keys (progress {after.progress}/{after.threshold})",
+            "the bootstrap file does not belong to this Vault; pass the right --bootstrap-file",
+        )
+    report.done.append(f"unsealed {name}")
 
 
 def unseal(vault: VaultAdapter, bootstrap_path: Path) -> Report:

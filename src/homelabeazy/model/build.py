@@ -7,13 +7,22 @@ from dataclasses import replace
 from ipaddress import IPv4Address
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.model import etcd_snapshots
+from homelabeazy.model import etcd_snapshots, k3s_config
 from homelabeazy.model.catalog import enabled_entries
 from homelabeazy.model.catalog.apps import AppFacts, app_values
 from homelabeazy.model.homelab import App, Cluster, DnsRecord, Homelab, Node, Route, Zone, zones_of
-from homelabeazy.model.hosts import API_PORT, HTTPS_PORT, SSH_PORT, api_host, node_fqdn, route_fqdn
+from homelabeazy.model.hosts import (
+    API_PORT,
+    HTTPS_PORT,
+    SSH_PORT,
+    api_host,
+    node_fqdn,
+    record_fqdn,
+    route_fqdn,
+)
 from homelabeazy.model.identity import ldap_layout
 from homelabeazy.model.ipam import dns_gateway_address, node_address, node_vmid, parse_range
+from homelabeazy.model.node_setup import k3s_disabled
 from homelabeazy.model.placement import place_nodes
 from homelabeazy.model.service import SecretSpec, ServiceEntry
 
@@ -46,6 +55,7 @@ def build(config: HomelabConfig) -> Homelab:
         ssh_keys=tuple(config.cluster.ssh.public_keys),
         airgap=config.cluster.airgap,
         etcd_snapshots=etcd_snapshots.plan(config),
+        k3s_server_settings=k3s_config.server_settings(config, k3s_disabled(services)),
     )
     return Homelab(
         name=config.name,
@@ -64,14 +74,15 @@ def build(config: HomelabConfig) -> Homelab:
         groups=tuple(config.groups),
         ldap=ldap_layout(config.domain),
         vault_kv_mount=config.services.vault.kv_mount,
-        dns=_dns_records(cluster, nodes, routes),
+        dns=_dns_records(cluster, nodes, routes, config),
     )
 
 
 def _dns_records(
-    cluster: Cluster, nodes: tuple[Node, ...], routes: tuple[Route, ...]
+    cluster: Cluster, nodes: tuple[Node, ...], routes: tuple[Route, ...], config: HomelabConfig
 ) -> tuple[DnsRecord, ...]:
-    """Where each name points: the API at kube-vip's VIP, a node at itself, a route at Traefik.
+    """Where each name points: the API at kube-vip's VIP, a node at itself, a route at Traefik, a
+    declared host (`network.dns_records`) where it says.
 
     Every route goes to Traefik's LoadBalancer address, which picks the backend by host name; the
     `route-hosts` and `dns-names` checks make the names unique before this runs.
@@ -82,6 +93,16 @@ def _dns_records(
         *(
             DnsRecord(r.host, cluster.traefik_ip, f"route of {r.owner} via Traefik", HTTPS_PORT, "route")
             for r in routes
+        ),
+        *(
+            DnsRecord(
+                record_fqdn(d.name, config.domain),
+                d.address,
+                d.description or "declared in network.dns_records",
+                d.port,
+                "host",
+            )
+            for d in config.network.dns_records
         ),
     )
 
@@ -178,9 +199,14 @@ def _app(config: HomelabConfig, index: int) -> App:
         )
     values = None
     if app.chart is not None:
-        facts = AppFacts(hosts=(route.host,) if route is not None else ())
-        values = app_values(app.chart.repo, app.chart.name, app.chart.values, facts)
+        values = app_values(app.chart.repo, app.chart.name, app.chart.values, app_facts(route))
     return App(app.name, namespace, app, route, values)
+
+
+def app_facts(route: Route | None) -> AppFacts:
+    """What a well-known app chart may need to know of its app: the one derivation, for the values
+    the model completes and for the outcomes the proof checks."""
+    return AppFacts(hosts=(route.host,) if route is not None else ())
 
 
 def _user_secrets(config: HomelabConfig) -> list[SecretSpec]:

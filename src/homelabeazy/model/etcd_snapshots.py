@@ -30,6 +30,8 @@ class EtcdS3:
     bucket: str
     region: str
     folder: str
+    retention: int
+    """Snapshots of each server kept in S3 (`etcd-s3-retention`: K3s prunes per node name)."""
 
 
 @dataclass(frozen=True)
@@ -73,5 +75,6 @@ def plan(config: HomelabConfig) -> EtcdSnapshotPlan:
             bucket=wanted.bucket or target.bucket,
             region=target.region,
             folder=wanted.folder,
+            retention=wanted.s3_retention or wanted.retention,
         )
     return EtcdSnapshotPlan(wanted.schedule, wanted.retention, s3)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from homelabeazy.config.schema import AppConfig, GroupConfig, HomelabConfig, NetworkConfig, UserConfig
 from homelabeazy.model.etcd_snapshots import EtcdSnapshotPlan
 from homelabeazy.model.identity import LdapLayout
+from homelabeazy.model.k3s_config import K3sServerSettings
 from homelabeazy.model.service import Access, SecretSpec, ServiceEntry
 
 Role = Literal["server", "agent"]
@@ -101,8 +102,10 @@ class DnsRecord:
     """What answers there, for the rendered comments and `homelab net` (`route of vault via Traefik`)."""
     port: int
     """The TCP port a client opens there (443 on Traefik, 6443 on the API, 22 on a node)."""
-    kind: Literal["api", "node", "route"]
-    """Routes may be answered by the in-cluster DNS gateway; the API and nodes never (it runs on them)."""
+    kind: Literal["api", "node", "route", "host"]
+    """Routes may be answered by the in-cluster DNS gateway; the API and nodes never (it runs on
+    them), nor the hosts of `network.dns_records` (outside the cluster: the S3 store must resolve
+    while the cluster is down, to restore it)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ class Cluster:
     airgap: bool
     etcd_snapshots: EtcdSnapshotPlan
     """Scheduled etcd snapshots and their S3 copy (model/etcd_snapshots.py)."""
+    k3s_server_settings: K3sServerSettings
+    """What every server's K3s config.yaml carries besides its own lines (model/k3s_config.py)."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,8 @@ class Homelab:
     ldap: LdapLayout
     vault_kv_mount: str
     dns: tuple[DnsRecord, ...]
-    """The API name, every node and every route host with its address, in that order."""
+    """The API name, every node, every route host and every `network.dns_records` name with its
+    address, in that order."""
 
     @property
     def servers(self) -> tuple[Node, ...]:

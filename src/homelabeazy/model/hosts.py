@@ -21,6 +21,18 @@ def route_fqdn(host: str, domain: str) -> str | None:
     return None
 
 
+def record_fqdn(name: str, domain: str) -> str:
+    """A declared record's name (`network.dns_records`): a label joins the domain, a dotted name is
+    taken as written (it may lie outside the domain: a resolver answers any name it is given)."""
+    return f"{name}.{domain}" if "." not in name else name
+
+
+def in_domain(name: str, domain: str) -> bool:
+    """Whether `name` is the domain or a name under it."""
+    name, domain = name.lower().rstrip("."), domain.lower().rstrip(".")
+    return name == domain or name.endswith("." + domain)
+
+
 def api_host(domain: str) -> str:
     """The Kubernetes API's name (kube-vip's VIP answers it; the K3s certificate carries it)."""
     return f"k3s.{domain}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 from homelabeazy.config.schema import BackupTarget
+from homelabeazy.desired.needs import url_host_port
 
 Clash = Literal["root", "inside"]
 
@@ -26,3 +27,12 @@ def velero_clash(target: BackupTarget, folder: str) -> Clash | None:
     if prefix.split("/")[0] == folder:
         return "inside"
     return None
+
+
+def s3_endpoint(target: BackupTarget) -> tuple[str, int, tuple[str, ...]]:
+    """The S3 server Velero's target names, its port, and the field that says so: `s3_url`, or AWS's
+    regional endpoint when there is none (what Velero's aws plugin and K3s then use)."""
+    if target.s3_url:
+        host, port = url_host_port(target.s3_url)
+        return host, port, ("services", "velero", "target", "s3_url")
+    return f"s3.{target.region}.amazonaws.com", 443, ("services", "velero", "target", "region")

@@ -51,9 +51,18 @@ def _protocol_match(rule: Rule) -> str:
     return f"{listed} th dport {port_text}" if with_ports else listed
 
 
+MAX_COMMENT = 128
+"""Bytes nftables keeps of a comment (it refuses a longer one)."""
+
+
 def _comment(rule: Rule) -> str:
-    text = " ".join(f"#{rule.number} {rule.description}".split()).replace('"', "'").replace("\\", "/")
-    return text.encode("utf-8")[:120].decode("utf-8", "ignore")
+    """`#N description`, exactly: the schema keeps a description to what an nft comment holds (no
+    `"`, which nft strings cannot escape; at most 100 bytes), so nothing is dropped or rewritten and
+    `nft list` shows the description as written."""
+    text = f"#{rule.number} {rule.description}" if rule.description else f"#{rule.number}"
+    if '"' in text or len(text.encode("utf-8")) > MAX_COMMENT:
+        raise ValueError(f"rule #{rule.number}: its description cannot be an nftables comment")
+    return text
 
 
 def rule_line(policy: Policy, rule: Rule) -> str:

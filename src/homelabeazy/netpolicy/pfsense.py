@@ -20,6 +20,12 @@ from homelabeazy.netpolicy.policy import INTERNET, PORT_PROTOCOLS, Policy, Rule
 WAN = "wan"
 VLANS_ALIAS = "hl_vlans"
 MODULE_PREFIX = "pfsensible.core."
+OWNED_TAG = "homelabeazy: "
+"""How a DNS resolver entry on pfSense says it is the homelab's: its description starts with this.
+Entries without it are the user's, and the playbook passes them on untouched."""
+GATEWAY_PURPOSE = "homelab DNS gateway (k8s-gateway)"
+CONFIG_XML = "/cf/conf/config.xml"
+"""pfSense's configuration, which the pfsensible.core modules edit in place."""
 DEFAULT_TRUNK = "igb1"
 """The trunk port when `network.pfsense` is not given (the schema's default too)."""
 
@@ -97,6 +103,12 @@ def _ports(rule: Rule) -> list[str | None]:
     return list(rule.ports.specs())
 
 
+def rule_name(rule: Rule) -> str:
+    """`hlNNN description`: the rule's name in pfSense (pfsensible finds its rules by it), the
+    description exactly as written (the schema keeps it to one line of at most 100 bytes)."""
+    return f"hl{rule.number:03d} {rule.description or rule.label()}"
+
+
 def pfsense_rules(policy: Policy) -> list[PfRule]:
     """Every pfSense rule, grouped by nothing: in effective order, each anchored on its interface."""
     last: dict[str, str] = {}
@@ -108,8 +120,7 @@ def pfsense_rules(policy: Policy) -> list[PfRule]:
             pieces = [(d, p) for d in _destinations(policy, rule, source) for p in _ports(rule)]
             for k, (destination, port) in enumerate(pieces):
                 suffix = f" [{k + 1}/{len(pieces)}]" if len(pieces) > 1 else ""
-                text = " ".join((rule.description or rule.label()).split())
-                name = f"hl{rule.number:03d} {text}"[:100] + suffix
+                name = rule_name(rule) + suffix
                 out.append(
                     PfRule(
                         name=name,
@@ -132,7 +143,8 @@ def dns_host_overrides(records: tuple[DnsRecord, ...]) -> list[dict[str, str]]:
     out = []
     for record in records:
         host, _, domain = record.name.partition(".")
-        out.append({"host": host, "domain": domain, "ip": str(record.address), "descr": record.purpose})
+        descr = OWNED_TAG + record.purpose
+        out.append({"host": host, "domain": domain, "ip": str(record.address), "descr": descr})
     return out
 
 
@@ -153,9 +165,7 @@ class PfDns:
         """The domain forwarded to the DNS gateway (none without it)."""
         if self.gateway is None:
             return []
-        return [
-            {"domain": self.domain, "ip": str(self.gateway), "descr": "homelab DNS gateway (k8s-gateway)"}
-        ]
+        return [{"domain": self.domain, "ip": str(self.gateway), "descr": OWNED_TAG + GATEWAY_PURPOSE}]
 
 
 def pfsense_vars(
@@ -200,6 +210,7 @@ def pfsense_vars(
                 }
             )
     return {
+        "pfsense_config_xml": CONFIG_XML,
         "pfsense_trunk_interface": trunk_interface,
         "homelab_vlans": vlans,
         "homelab_aliases": aliases,
@@ -211,11 +222,17 @@ def pfsense_vars(
 def _dns_vars(dns: PfDns | None) -> dict[str, Any]:
     if dns is None:
         return {}
-    return {"homelab_dns_hosts": dns.overrides(), "homelab_dns_domains": dns.domain_overrides()}
+    return {
+        "homelab_dns_tag": OWNED_TAG,
+        "homelab_dns_hosts": dns.overrides(),
+        "homelab_dns_domains": dns.domain_overrides(),
+    }
 
 
 def pfsense_playbook(dns_overrides: bool = True) -> list[dict[str, Any]]:
-    """The playbook: every task loops over the generated data, in order; DNS last, if wanted."""
+    """The playbook: a read of pfSense's configuration that stops before any change when a task would
+    take over an object that is not the homelab's, then every task over the generated data, in
+    order; DNS last, if wanted."""
 
     def task(name: str, module: str, args: dict[str, Any], loop: str, label: str) -> dict[str, Any]:
         return {
@@ -232,6 +249,21 @@ def pfsense_playbook(dns_overrides: bool = True) -> list[dict[str, Any]]:
             "gather_facts": False,
             "vars_files": ["vars/homelab.yml"],
             "tasks": [
+                _read_config("Read pfSense's configuration (what is there before any change)"),
+                {
+                    "name": "Stop before taking over a VLAN, interface, alias or rule not the homelab's",
+                    "ansible.builtin.assert": {
+                        "that": "homelab_pfsense_conflicts | length == 0",
+                        "fail_msg": "{{ homelab_pfsense_conflicts | join('; ') }}",
+                        "quiet": True,
+                    },
+                    "vars": {
+                        "homelab_pfsense_conflicts": (
+                            "{{ homelab_pfsense_config.content | b64decode | homelab_pfsense_conflicts("
+                            "pfsense_trunk_interface, homelab_vlans, homelab_aliases, homelab_rules) }}"
+                        )
+                    },
+                },
                 task(
                     "Declare the VLANs on the trunk interface",
                     "pfsense_vlan",
@@ -290,25 +322,89 @@ def pfsense_playbook(dns_overrides: bool = True) -> list[dict[str, Any]]:
                     "homelab_rules",
                     "item.name",
                 ),
-                *([_resolver_task()] if dns_overrides else []),
+                *(_resolver_tasks() if dns_overrides else []),
             ],
         }
     ]
 
 
-def _resolver_task() -> dict[str, Any]:
-    """The DNS resolver's host overrides: every homelab name answered on every VLAN.
-
-    pfsense_dns_resolver (pfsensible.core 0.6.0) writes the whole resolver configuration: its
-    `hosts` replace the existing overrides and unset options take the module's defaults. DNSSEC is
-    on in a fresh pfSense but off by the module's default, so it is passed explicitly.
-    """
+def _read_config(name: str) -> dict[str, Any]:
+    """Slurp config.xml; never logged (it holds password hashes and keys)."""
     return {
-        "name": "Answer the homelab's names on the DNS resolver (host overrides)",
-        MODULE_PREFIX + "pfsense_dns_resolver": {
-            "state": "present",
-            "dnssec": True,
-            "hosts": "{{ homelab_dns_hosts }}",
-            "domainoverrides": "{{ homelab_dns_domains }}",
-        },
+        "name": name,
+        "ansible.builtin.slurp": {"src": "{{ pfsense_config_xml }}"},
+        "register": "homelab_pfsense_config",
+        "no_log": True,
     }
+
+
+RESOLVER_SETTINGS: tuple[str, ...] = (
+    "active_interface",
+    "outgoing_interface",
+    "custom_options",
+    "enablessl",
+    "dnssec",
+    "forwarding",
+    "forward_tls_upstream",
+    "regdhcp",
+    "regdhcpstatic",
+    "regovpnclients",
+    "hideidentity",
+    "hideversion",
+    "prefetch",
+    "prefetchkey",
+    "dnssecstripped",
+)
+"""pfsense_dns_resolver arguments always passed, read back from pfSense (booleans as on or off)."""
+
+RESOLVER_OPTIONAL: tuple[str, ...] = (
+    "port",
+    "tlsport",
+    "system_domain_local_zone_type",
+    "msgcachesize",
+    "outgoing_num_tcp",
+    "incoming_num_tcp",
+    "edns_buffer_size",
+    "num_queries_per_thread",
+    "jostle_timeout",
+    "cache_max_ttl",
+    "cache_min_ttl",
+    "infra_host_ttl",
+    "infra_cache_numhosts",
+    "unwanted_reply_threshold",
+    "log_verbosity",
+)
+"""Passed as pfSense holds them; one it does not hold yet is omitted (the module writes its default)."""
+
+
+def _resolver_tasks() -> list[dict[str, Any]]:
+    """The resolver's host and domain overrides: every homelab name answered on every VLAN.
+
+    pfsense_dns_resolver (pfsensible.core 0.7.1) writes the resolver's whole configuration: a list
+    it gets replaces pfSense's entry by entry, a setting it does not get takes the module's default
+    and a boolean it does not get is switched off. So the filter `homelab_resolver`
+    (filter_plugins/homelab_pfsense.py) reads pfSense's configuration first and hands the module
+    every setting exactly as it is, and the override lists with only the homelab's own entries
+    (description starting with `homelab_dns_tag`) replaced.
+    """
+    args: dict[str, Any] = {"state": "present"}
+    args.update({name: "{{ homelab_resolver." + name + " }}" for name in RESOLVER_SETTINGS})
+    args.update({name: "{{ homelab_resolver." + name + " | default(omit) }}" for name in RESOLVER_OPTIONAL})
+    args["hosts"] = "{{ homelab_resolver.hosts }}"
+    args["domainoverrides"] = "{{ homelab_resolver.domainoverrides }}"
+    return [
+        _read_config("Read pfSense's configuration again (the resolver as it is now)"),
+        {
+            "name": "Merge the homelab's names into the resolver's own entries and settings",
+            "ansible.builtin.set_fact": {
+                "homelab_resolver": (
+                    "{{ homelab_pfsense_config.content | b64decode | homelab_resolver("
+                    "homelab_dns_hosts, homelab_dns_domains, homelab_dns_tag) }}"
+                )
+            },
+        },
+        {
+            "name": "Answer the homelab's names on the DNS resolver (host and domain overrides)",
+            MODULE_PREFIX + "pfsense_dns_resolver": args,
+        },
+    ]

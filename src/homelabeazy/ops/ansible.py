@@ -11,14 +11,21 @@ puts extra vars on the command line and would write env files to disk, so secret
 artifact (a 0600 file): that lives in the runner's private data dir, a temporary 0700 directory
 removed when the run ends, success or failure. The tasks that handle secrets are `no_log`, and
 every message we pass on is redacted against the secret values we were given.
+
+Nothing of a run outlives it: ansible-playbook's workers `setsid()` into sessions of their own, so
+when ansible-runner kills ansible-playbook's process group (Ctrl-C, a timeout) they would keep
+running their task. Every process of a run carries a mark in its environment, and whatever still
+carries it when the run ends is killed (Linux: found through /proc).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,8 +151,15 @@ def _message(res: Any) -> str:
         value = res.get(key)
         if value:
             text = str(value).strip()
-            return text.splitlines()[0] if key != "msg" else " ".join(text.split())
+            return _telling_line(text) if key != "msg" else " ".join(text.split())
     return "no details"
+
+
+def _telling_line(text: str) -> str:
+    """The first line that is not a warning (kubectl drain warns about DaemonSet pods first)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    said = [line for line in lines if not line.lower().startswith("warning")]
+    return (said or lines)[0]
 
 
 def recap_of(stats: Mapping[str, Mapping[str, int]] | None) -> dict[str, HostStats]:
@@ -179,14 +193,47 @@ def ansible_playbook_binary() -> str:
     return found
 
 
-def _environment(secret_env: Mapping[str, str] | None) -> dict[str, str]:
-    """The secrets plus a PATH that finds our ansible-playbook first.
+RUN_MARK = "HOMELAB_ANSIBLE_RUN"
+"""The environment variable that marks every process of one run (its value is unique to the run)."""
+
+
+def _environment(secret_env: Mapping[str, str] | None, mark: str) -> dict[str, str]:
+    """The secrets, the run's mark, and a PATH that finds our ansible-playbook first.
 
     ansible-runner only adds the playbook and its event callback when it runs `ansible-playbook`
     by name (a `binary` path switches it to raw mode), so the right one must win on PATH.
     """
     folder = str(Path(ansible_playbook_binary()).parent)
-    return {**(secret_env or {}), "PATH": os.pathsep.join([folder, os.environ.get("PATH", "")])}
+    path = os.pathsep.join([folder, os.environ.get("PATH", "")])
+    return {**(secret_env or {}), RUN_MARK: mark, "PATH": path}
+
+
+def marked_processes(mark: str, proc: Path = Path("/proc")) -> list[int]:
+    """The pids of the live processes whose environment holds `RUN_MARK=mark` (none without /proc)."""
+    needle = f"{RUN_MARK}={mark}".encode()
+    found = []
+    for entry in proc.glob("[0-9]*"):
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except (OSError, ValueError):
+            continue  # gone meanwhile, or not ours to read
+    return found
+
+
+def end_run_processes(mark: str, attempts: int = 20) -> None:
+    """SIGKILL every process still carrying the run's mark, until none is left (each kill can
+    free a child that forked meanwhile)."""
+    for _ in range(attempts):
+        pids = [pid for pid in marked_processes(mark) if pid != os.getpid()]
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                continue
+        time.sleep(0.05)
 
 
 def run_playbook(
@@ -230,20 +277,24 @@ def run_playbook(
 
     if scratch is not None:
         sweep_scratch(scratch)
+    mark = os.urandom(16).hex()
     with tempfile.TemporaryDirectory(prefix="homelab-ansible-", dir=scratch) as private:
-        runner = ansible_runner.run(
-            private_data_dir=private,
-            project_dir=str(ansible_dir),
-            playbook=playbook,
-            inventory=str(inventory),
-            extravars=dict(extravars or {}),
-            envvars=_environment(secret_env),
-            limit=limit,
-            event_handler=on_event,
-            quiet=True,
-            suppress_env_files=True,
-            timeout=timeout,
-        )
+        try:
+            runner = ansible_runner.run(
+                private_data_dir=private,
+                project_dir=str(ansible_dir),
+                playbook=playbook,
+                inventory=str(inventory),
+                extravars=dict(extravars or {}),
+                envvars=_environment(secret_env, mark),
+                limit=limit,
+                event_handler=on_event,
+                quiet=True,
+                suppress_env_files=True,
+                timeout=timeout,
+            )
+        finally:
+            end_run_processes(mark)
         status, rc, stats = runner.status, runner.rc, runner.stats
         output = runner.stdout.read() if status != "successful" and not failures else ""
 

@@ -9,7 +9,11 @@ discovery, as kubectl does, so any kind (ArgoCD's CRDs included) can be applied.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import selectors
+import socket
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,18 @@ class ApiResource:
 
     plural: str
     namespaced: bool
+
+
+def _stream_failure(exc: BaseException) -> str:
+    """The WebSocket handshake's own answer ("Handshake status 404 Not Found ..."): the client wraps it
+    in an ApiException, and in some releases fails while doing so, leaving it as the context."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        reason = getattr(seen, "reason", None)
+        if reason:
+            return str(reason).split(" -+-+- ")[0].splitlines()[0]
+        seen = seen.__context__
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 class KubeApiError(ExternalSystemError):
@@ -194,3 +210,96 @@ class KubeAdapter:
             )
             count += 1
         return count
+
+    # ------------------------------------------------------------------ port-forward
+
+    @contextmanager
+    def port_forward(self, namespace: str, pod: str, port: int) -> Iterator[int]:
+        """A loopback port that reaches `port` inside `pod`, as `kubectl port-forward` does.
+
+        The stream runs through the API server and the kubelet into the pod's own network
+        namespace, so NetworkPolicies (which guard the pod's address) do not stand in the way and
+        nothing leaves loopback unencrypted on this side. Each connection to the local port opens
+        its own stream. The first stream is opened here, so a missing pod or a refused permission
+        is an error now, not a reset connection later.
+        """
+        self._open_stream(namespace, pod, port).close()
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        stop = threading.Event()
+        accepting = threading.Thread(
+            target=self._accept, args=(listener, stop, namespace, pod, port), daemon=True
+        )
+        accepting.start()
+        try:
+            yield int(listener.getsockname()[1])
+        finally:
+            stop.set()
+            with suppress(OSError):
+                socket.create_connection(listener.getsockname(), timeout=1).close()  # wake accept()
+            listener.close()
+            accepting.join(5)
+
+    def _open_stream(self, namespace: str, pod: str, port: int) -> Any:
+        from kubernetes.client import CoreV1Api  # noqa: PLC0415 - the generated API is heavy
+        from kubernetes.stream import portforward  # noqa: PLC0415
+
+        api = CoreV1Api(self._api())
+        try:
+            return portforward(api.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port))
+        except Exception as exc:  # the client wraps every WebSocket failure (and sometimes fails doing so)
+            raise ExternalSystemError(
+                "kubernetes",
+                f"port-forward to {namespace}/{pod}:{port}",
+                _stream_failure(exc),
+                "is the pod running, and may the kubeconfig's user open pods/portforward?",
+            ) from None
+
+    def _accept(
+        self, listener: socket.socket, stop: threading.Event, namespace: str, pod: str, port: int
+    ) -> None:
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            if stop.is_set():
+                client.close()
+                return
+            threading.Thread(
+                target=self._relay, args=(client, stop, namespace, pod, port), daemon=True
+            ).start()
+
+    def _relay(
+        self, client: socket.socket, stop: threading.Event, namespace: str, pod: str, port: int
+    ) -> None:
+        """Copy bytes both ways between a local connection and a fresh stream into the pod."""
+        try:
+            forward = self._open_stream(namespace, pod, port)
+        except ExternalSystemError:
+            client.close()
+            return
+        remote = forward.socket(port)
+        remote.setblocking(True)
+        pairs = {client.fileno(): (client, remote), remote.fileno(): (remote, client)}
+        with selectors.DefaultSelector() as selector:
+            for sock, _ in pairs.values():
+                selector.register(sock, selectors.EVENT_READ)
+            closed = False
+            while not closed and not stop.is_set():
+                for key, _ in selector.select(timeout=0.5):
+                    source, target = pairs[key.fd]
+                    try:
+                        data = source.recv(65536)
+                    except OSError:
+                        data = b""
+                    if not data:  # either side hung up: the other is done too (HTTP, one request stream)
+                        closed = True
+                        break
+                    with suppress(OSError):
+                        target.sendall(data)
+        for sock in (client, remote):
+            with suppress(OSError):
+                sock.close()
+        forward.close()

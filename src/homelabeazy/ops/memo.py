@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from homelabeazy.atomic_file import write_atomic
+from homelabeazy.errors import UsageError
 
 
 def cache_root() -> Path:
@@ -30,8 +32,6 @@ def write_json(path: Path, value: Any) -> None:
     """Replace `path` atomically with `value` as JSON; errors are swallowed (it is a cache)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as out:
-            json.dump(value, out, separators=(",", ":"))
-        os.replace(out.name, path)
-    except OSError:
+        write_atomic(path, json.dumps(value, separators=(",", ":")).encode("utf-8"), "a cache", mode=0o666)
+    except (OSError, UsageError):
         return

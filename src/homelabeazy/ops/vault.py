@@ -80,6 +80,10 @@ class VaultAdapter:
         """Use `token` for every following call."""
         self._client.token = token
 
+    def close(self) -> None:
+        """Close the kept-alive connections (a port-forward's stream ends with them)."""
+        self._client.adapter.close()
+
     # ------------------------------------------------------------------ plumbing
 
     def _call(self, action: str, func: Callable[[], T], fix: str = "", missing_ok: bool = False) -> T:

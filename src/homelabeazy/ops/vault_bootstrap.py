@@ -13,8 +13,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from homelabeazy.atomic_file import create_new, write_atomic
 from homelabeazy.errors import UsageError
-from homelabeazy.ops.atomic_file import write_atomic
 
 
 @dataclass(frozen=True, repr=False)
@@ -52,15 +52,12 @@ def reserve(path: Path) -> None:
     """Create `path` empty with mode 0600 (parents 0700); refuse when it already exists."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        create_new(path, b"", "the bootstrap file")
     except FileExistsError:
         raise UsageError(
             f"{path} already exists: it may hold the keys of another Vault; move it away or pass "
             "--bootstrap-file with a new path"
         ) from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot create the bootstrap file: {exc.strerror}") from None
-    os.close(fd)
 
 
 def release(path: Path) -> None:
@@ -82,12 +79,7 @@ def store(path: Path, bootstrap: VaultBootstrap) -> None:
         indent=2,
         sort_keys=True,
     )
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(path, 0o600)
+    write_atomic(path, (text + "\n").encode("utf-8"), "the bootstrap file")
 
 
 def load(path: Path) -> VaultBootstrap:

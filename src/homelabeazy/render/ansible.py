@@ -12,15 +12,18 @@ from importlib.resources.abc import Traversable
 from typing import Any
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.monitoring import KUBE_VIP_METRICS_PORT
+from homelabeazy.model.node_setup import (
+    KUBE_VIP_METRICS_PORT,
+    METRICS_PORTS,
+    host_needs,
+    metrics_sources,
+)
 from homelabeazy.model.service import SecretSpec
 from homelabeazy.render.inventory import inventory_for
 from homelabeazy.render.serialize import AnsibleTemplate, to_ansible_yaml, to_yaml
 from homelabeazy.toolchain import ANSIBLE_COLLECTIONS, requirements
 
 K3S_API_PORT = 6443
-K3S_DISABLED_COMPONENTS = ("traefik", "servicelb")
-"""Bundled K3s add-ons GitOps replaces (Traefik from its chart, MetalLB for LoadBalancer services)."""
 
 TOKEN_ENV = "HOMELAB_K3S_TOKEN"  # noqa: S105 - a variable name
 """Environment variable `homelab` fills from Vault (or the bootstrap file) when it runs a playbook."""
@@ -48,6 +51,20 @@ ALL_VARS_DOC = """\
 CLUSTER_VARS_DOC = """\
 # The K3s cluster. The join token is never stored here: it lives in Vault at k3s_token_vault_path
 # and `homelab` passes it as HOMELAB_K3S_TOKEN (or set k3s_token with -e @file outside the repo).
+# k3s_server_config is what every server's /etc/rancher/k3s/config.yaml carries below its own
+# lines: the API certificate's names (tls-san), the bundled add-ons GitOps replaces (disable),
+# etcd's metrics for Prometheus, the etcd snapshot schedule and retention and, with
+# cluster.etcd_snapshots.s3, their copy to S3. Each flag is one k3s_version has (homelab validate
+# holds them against K3s's flag table); the S3 keys go into a root-only drop-in at run time.
+# Its disable list is ours (Traefik, ServiceLB) plus what an enabled service replaces (Longhorn's
+# default StorageClass replaces local-storage).
+#   node_needs              what the enabled services need on every node's operating system: the
+#                           node role installs these packages, enables and starts these units,
+#                           loads these kernel modules and writes these sysctls (Longhorn: iSCSI,
+#                           NFS client, dm-crypt); `homelab validate --deep` checks it against
+#                           the services homelab.yaml enables
+#   node_metrics_firewall   the plain-HTTP metrics listeners on the nodes (etcd 2381, kube-vip
+#                           2112) answer only these sources: the pod network and the nodes
 """
 
 REQUIREMENTS_DOC = """\
@@ -97,8 +114,6 @@ def cluster_vars(homelab: Homelab) -> dict[str, Any]:
         "k3s_api_vip": vip,
         "k3s_api_host": cluster.api_host,
         "k3s_api_port": K3S_API_PORT,
-        "k3s_tls_san": [vip, cluster.api_host],
-        "k3s_disable": list(K3S_DISABLED_COMPONENTS),
         "k3s_first_server": AnsibleTemplate("{{ groups['k3s_servers'][0] }}"),
         "k3s_token_vault_path": f"{homelab.vault_kv_mount}/{token.path}",
         "k3s_token_vault_key": token.keys[0],
@@ -109,29 +124,39 @@ def cluster_vars(homelab: Homelab) -> dict[str, Any]:
         "kube_vip_version": homelab.config.cluster.kube_vip_version,
         "kube_vip_metrics_port": KUBE_VIP_METRICS_PORT,
         **etcd_snapshot_vars(homelab),
+        **node_vars(homelab),
+    }
+
+
+def node_vars(homelab: Homelab) -> dict[str, Any]:
+    """What the node role sets up beyond its own base: the enabled services' host needs (their
+    union, from the model) and who may reach the nodes' metrics listeners."""
+    needs = host_needs(homelab.services)
+    return {
+        "node_needs": {
+            "packages": list(needs.packages),
+            "services": list(needs.services),
+            "kernel_modules": list(needs.kernel_modules),
+            "sysctls": dict(needs.sysctls),
+        },
+        "node_metrics_firewall": {
+            "ports": list(METRICS_PORTS),
+            "sources": list(metrics_sources(homelab)),
+        },
     }
 
 
 def etcd_snapshot_vars(homelab: Homelab) -> dict[str, Any]:
-    """The etcd snapshot schedule and S3 copy the k3s_server role writes into K3s's config.
+    """The servers' shared K3s settings (etcd snapshots and their S3 copy among them) and the keys.
 
-    Only where and when: the bucket's keys reach the servers at run time from the environment
-    (ETCD_S3_ENV, filled from Vault's velero/s3) into a root-only drop-in, never through the repo.
+    The settings are the model's, in config.yaml's order. The bucket's keys reach the servers at
+    run time from the environment (ETCD_S3_ENV, filled from Vault's velero/s3) into a root-only
+    drop-in, never through the repo.
     """
-    snapshots = homelab.cluster.etcd_snapshots
-    s3 = snapshots.s3
+    cluster = homelab.cluster
     return {
-        "k3s_etcd_snapshot_schedule": snapshots.schedule,
-        "k3s_etcd_snapshot_retention": snapshots.retention,
-        "k3s_etcd_s3": None
-        if s3 is None
-        else {
-            "endpoint": s3.endpoint,
-            "insecure": s3.insecure,
-            "bucket": s3.bucket,
-            "region": s3.region,
-            "folder": s3.folder,
-        },
+        "k3s_server_config": cluster.k3s_server_settings.as_dict(),
+        "k3s_etcd_s3": cluster.etcd_snapshots.s3 is not None,
         "k3s_etcd_s3_access_key": AnsibleTemplate(
             f"{{{{ lookup('ansible.builtin.env', '{ETCD_S3_ENV[0]}') }}}}"
         ),

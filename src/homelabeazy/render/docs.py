@@ -7,9 +7,10 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from homelabeazy import toolchain
+from homelabeazy import __version__, toolchain
 from homelabeazy.model import Homelab, Route, dr_backups, repo_credentials
 from homelabeazy.model.catalog import REGISTRY, ServiceEntry, cloudflare_tunnel, external_dns
+from homelabeazy.model.catalog.authelia import DATA_DIR
 from homelabeazy.model.proxmox_privileges import (
     IMPORT_CONTENT_SINCE,
     SUPPORTED_MAJORS,
@@ -18,7 +19,8 @@ from homelabeazy.model.proxmox_privileges import (
     required_privileges,
 )
 from homelabeazy.netpolicy import compile_policy, policy_for_homelab, reach
-from homelabeazy.render.k8s.services.authelia import DATA_DIR, notifier
+from homelabeazy.render import ci
+from homelabeazy.render.k8s.services.authelia import notifier
 from homelabeazy.render.templates import render_template
 
 GITIGNORE = """\
@@ -176,6 +178,15 @@ def render(homelab: Homelab) -> dict[str, str]:
         "groups": group_members(homelab),
         "backup": homelab.config.services.velero if homelab.enabled("velero") else None,
         "dr": _dr_backups(homelab),
+        "ci": {
+            "version": __version__,
+            "lock": ci.LOCK_PATH,
+            "find_links": homelab.config.ci.find_links,
+            "helm": toolchain.tool("helm").tested,
+            "container": ci.CONTAINER,
+            "secret": ci.PUSH_TOKEN_SECRET,
+            "helm_env": ci.HELM_MIRROR_ENV,
+        },
     }
     return {
         "README.md": render_template("docs/README.md.j2", context),

@@ -9,8 +9,11 @@ Why these managers look the way they do:
   from the model and the catalog, so the file names no fact twice.
 - One query per manager: Renovate drops all of a manager's results when one of its queries
   matches nothing, and a homelab without apps must still get its K3s updates.
-- Only these custom managers are enabled: Renovate's own helm, terraform and ansible-galaxy
-  managers would edit the rendered files, which `homelab render` regenerates from homelab.yaml.
+- Only these custom managers are enabled: Renovate's own helm, terraform, ansible-galaxy and
+  github-actions managers would edit the rendered files, which `homelab render` regenerates from
+  homelab.yaml (and `render --check` would then fail, and the CI's re-render refuse to overwrite
+  the edit). So the CI workflows' actions are pins in homelab.yaml too (`ci.actions`, a tag and its
+  commit in one scalar), found by the one regex manager (see `_actions_manager`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from homelabeazy.model.catalog import REGISTRY, ChartPin
 CONFIG_FILE = "homelab.yaml"
 """The rendered repository's input, at its root (where `homelab init` puts it)."""
 PATH = "renovate.json"
-CUSTOM_MANAGER = "custom.jsonata"
+CUSTOM_MANAGERS = ("custom.jsonata", "custom.regex")
 RENDER_BOT_NAME = "homelab render"
 RENDER_BOT_EMAIL = "homelab-render@users.noreply.homelabeazy.invalid"
 """Author of the commits CI adds to a pull request after re-rendering it. Renovate ignores
@@ -54,6 +57,7 @@ K3S = DepType("k3s", "the K3s version (`cluster.k3s_version`)")
 KUBE_VIP = DepType("kube-vip", "the kube-vip image holding the API VIP (`cluster.kube_vip_version`)")
 PROVIDER = DepType("terraform-provider", "the bpg/proxmox Terraform provider (`proxmox.provider_version`)")
 COLLECTION = DepType("ansible-collection", "the Ansible collections (`ansible.collections`)")
+ACTION = DepType("ci-action", "the actions the CI workflows run (`ci.actions`), by release and commit")
 
 KUBE_VIP_IMAGE = "ghcr.io/kube-vip/kube-vip"
 """The image `cluster.kube_vip_version` tags (the k3s_server role's default; a test keeps them equal)."""
@@ -145,6 +149,30 @@ def _collections_query() -> str:
     return f"$each(ansible.collections, function($v, $k) {{{dep_object(fields)}}})"
 
 
+ACTION_PATTERN = (
+    r"(?<depName>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)[\"']?\s*:\s*[\"']?"
+    r"(?<currentValue>v[0-9]+(?:\.[0-9]+){0,2})@(?<currentDigest>[0-9a-f]{40})\b"
+)
+"""`owner/repo: <tag>@<commit>` of `ci.actions`, quoted or not, block or flow style."""
+
+
+def _actions_manager() -> dict[str, Any]:
+    """`ci.actions`: a regex manager, the one kind whose update rewrites a tag and its commit together.
+
+    Renovate's JSONata managers give an update no string to replace but the version itself, so a
+    digest beside it would be left behind (Renovate 39 then reports an update failure). Each pin
+    is one scalar (`v4.4.0@<commit>`), so no key order or layout can hide it from the pattern.
+    """
+    return {
+        "customType": "regex",
+        "description": f"{CONFIG_FILE}: {ACTION.description}",
+        "fileMatch": [f"^{CONFIG_FILE.replace('.', '[.]')}$"],
+        "matchStrings": [ACTION_PATTERN],
+        "datasourceTemplate": "github-tags",
+        "depTypeTemplate": ACTION.name,
+    }
+
+
 def _manager(description: str, query: str) -> dict[str, Any]:
     return {
         "customType": "jsonata",
@@ -181,6 +209,7 @@ def managers(homelab: Homelab) -> list[dict[str, Any]]:
         _manager(f"{CONFIG_FILE}: {KUBE_VIP.description}", _kube_vip_query()),
         _manager(f"{CONFIG_FILE}: {PROVIDER.description}", _provider_query()),
         _manager(f"{CONFIG_FILE}: {COLLECTION.description}", _collections_query()),
+        _actions_manager(),
     ]
 
 
@@ -223,6 +252,22 @@ def package_rules() -> list[dict[str, Any]]:
             "matchDepTypes": [COLLECTION.name],
             "groupName": "Ansible collections",
         },
+        {
+            "description": "The CI workflows' actions' minor, patch and digest updates together.",
+            "matchDepTypes": [ACTION.name],
+            "matchUpdateTypes": ["minor", "patch", "digest"],
+            "groupName": "CI actions",
+        },
+        {
+            "description": "What a CI action update needs beyond the merge.",
+            "matchDepTypes": [ACTION.name],
+            "prBodyNotes": [
+                "The re-render changes the workflow files: GitHub lets only a token with the `workflows` "
+                "permission push them, so set the secret `HOMELAB_CI_TOKEN` to one (or re-render locally). "
+                "Forgejo and Gitea runners run these actions with the job container's Node: a major "
+                "release that needs a newer Node than the container's fails there."
+            ],
+        },
     ]
 
 
@@ -239,7 +284,7 @@ def config(homelab: Homelab) -> dict[str, Any]:
             "request's branch), then checks it (`homelab render --check`, `homelab validate --deep`).",
         ],
         "extends": ["config:recommended"],
-        "enabledManagers": [CUSTOM_MANAGER],
+        "enabledManagers": list(CUSTOM_MANAGERS),
         "branchPrefix": RENOVATE_BRANCH_PREFIX,
         "customManagers": managers(homelab),
         "packageRules": package_rules(),

@@ -31,6 +31,41 @@ class Block(str):
     __slots__ = ()
 
 
+class Commented(str):
+    """A scalar written with a comment after it on its line (`uses: a/b@<commit> # v4.4.0`).
+
+    The safe emitter writes no comments, so `to_yaml` appends them to the lines that end in the
+    scalar: meant for values unique in their file (a commit hash), never for user text.
+    """
+
+    __slots__ = ("comment",)
+    comment: str
+
+    def __new__(cls, value: str, comment: str) -> Commented:
+        if "\n" in value or "\n" in comment:
+            raise ValueError("a commented scalar and its comment are one line each")
+        self = super().__new__(cls, value)
+        self.comment = comment
+        return self
+
+
+def _comments(data: Any, found: dict[str, str]) -> dict[str, str]:
+    """Every Commented scalar below `data` -> its comment."""
+    if isinstance(data, Commented):
+        found[str(data)] = data.comment
+    elif isinstance(data, dict):
+        for value in data.values():
+            _comments(value, found)
+    elif isinstance(data, list | tuple):
+        for item in data:
+            _comments(item, found)
+    return found
+
+
+def _represent_commented(representer: Any, value: Commented) -> Any:
+    return representer.represent_scalar("tag:yaml.org,2002:str", str(value))
+
+
 def _represent_unsafe(representer: Any, value: _Unsafe) -> Any:
     return representer.represent_scalar("!unsafe", str(value))
 
@@ -47,6 +82,7 @@ def _yaml() -> YAML:
     yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
     yaml.representer.add_representer(_Unsafe, _represent_unsafe)
     yaml.representer.add_representer(Block, _represent_block)
+    yaml.representer.add_representer(Commented, _represent_commented)
     return yaml
 
 
@@ -76,7 +112,19 @@ def to_yaml(data: Any, header: str = "") -> str:
     """One YAML document; keys keep their insertion order (renderers build them in a fixed order)."""
     stream = io.StringIO()
     _yaml().dump(data, stream)
-    return header + stream.getvalue()
+    text = stream.getvalue()
+    comments = _comments(data, {})
+    if comments:
+        text = "".join(_with_comment(line, comments) for line in text.splitlines(keepends=True))
+    return header + text
+
+
+def _with_comment(line: str, comments: dict[str, str]) -> str:
+    body = line.rstrip("\n")
+    for value, comment in comments.items():
+        if body.endswith((f": {value}", f"- {value}")):
+            return f"{body} # {comment}\n"
+    return line
 
 
 def to_yaml_documents(documents: Iterable[Any], header: str = "") -> str:

@@ -27,7 +27,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from homelabeazy import __version__
-from homelabeazy.errors import ExitCode, HomelabError
+from homelabeazy.atomic_file import create_new
+from homelabeazy.errors import ExitCode, HomelabError, UsageError
 
 STATE_DIR = ".homelab"
 MANIFEST = f"{STATE_DIR}/manifest.json"
@@ -222,12 +223,15 @@ def _temp_for(out: Path, rel: str) -> Path:
 
 
 def _write_temp(out: Path, rel: str, text: str) -> Path:
+    """Stage `rel` under its fixed name in the staging folder, created anew (never opened through
+    whatever sits at that name: a leftover or a planted symlink is removed first, not followed)."""
     temp = _temp_for(out, rel)
     temp.parent.mkdir(parents=True, exist_ok=True)
-    with open(temp, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
+    temp.unlink(missing_ok=True)
+    try:
+        create_new(temp, text.encode("utf-8"), f"the staged {rel}", mode=0o666)
+    except (FileExistsError, UsageError) as exc:
+        raise WriterError(f"{temp}: cannot stage {rel}: {exc}") from None
     return temp
 
 

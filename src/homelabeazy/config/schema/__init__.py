@@ -8,6 +8,7 @@ finds each one and the rest of the code imports them from one place.
 """
 
 from homelabeazy.config.schema.apps import AppConfig, HelmSource, ManifestSource
+from homelabeazy.config.schema.ci import CiConfig
 from homelabeazy.config.schema.cluster import (
     AnsibleConfig,
     ClusterConfig,
@@ -19,7 +20,14 @@ from homelabeazy.config.schema.cluster import (
 from homelabeazy.config.schema.fields import DNS_LABEL, DNS_NAME, K3S_VERSION, Section
 from homelabeazy.config.schema.gitops import GitopsConfig
 from homelabeazy.config.schema.identity import GroupConfig, UserConfig
-from homelabeazy.config.schema.network import FirewallConfig, FirewallRule, NetworkConfig, PfsenseConfig, Vlan
+from homelabeazy.config.schema.network import (
+    DnsRecordConfig,
+    FirewallConfig,
+    FirewallRule,
+    NetworkConfig,
+    PfsenseConfig,
+    Vlan,
+)
 from homelabeazy.config.schema.proxmox import ProxmoxConfig, ProxmoxHost, S3State, VmImage, VmTemplate
 from homelabeazy.config.schema.root import HomelabConfig
 from homelabeazy.config.schema.services import (
@@ -68,10 +76,12 @@ __all__ = [
     "BackupSchedule",
     "BackupTarget",
     "CertManagerConfig",
+    "CiConfig",
     "CloudflareTunnelConfig",
     "ClusterConfig",
     "ConsulConfig",
     "DnsGatewayConfig",
+    "DnsRecordConfig",
     "EfkConfig",
     "EmailNotify",
     "EtcdSnapshots",

@@ -4,20 +4,34 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
-from homelabeazy.config.schema.fields import HostName, Label, RepoPath, Section
+from homelabeazy.config.schema.fields import ChartVersion, HostName, Label, RepoPath, Section, pattern, url
 from homelabeazy.config.schema.services import Access
 
 
 class HelmSource(Section):
     """A Helm chart from a chart repository."""
 
-    repo: Annotated[str, StringConstraints(pattern=r"^(https://|oci://)\S+$")]
+    repo: Annotated[
+        str,
+        url(
+            "https",
+            "oci",
+            secrets_go="a private chart repository's credentials go into an ArgoCD repository Secret you "
+            "create in the cluster, never into homelab.yaml",
+        ),
+    ]
     """Chart repository URL (https:// or oci://)."""
-    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+    name: Annotated[
+        str,
+        pattern(
+            r"^[a-z0-9][a-z0-9._-]{0,99}$",
+            "must be a chart name: lowercase letters, digits, '.', '_' and '-'",
+        ),
+    ]
     """Chart name."""
-    version: Annotated[str, StringConstraints(pattern=r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")]
+    version: ChartVersion
     """Exact chart version (pinned: ranges make renders non-reproducible)."""
     values: dict[str, object] = Field(default_factory=dict)
     """Values passed to the chart, exactly as in a Helm values file; written to

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field
 
 from homelabeazy import toolchain
-from homelabeazy.config.schema.fields import K3S_VERSION, Cron, IpRange, Label, Section
+from homelabeazy.config.schema.fields import (
+    Cron,
+    IpRange,
+    IPv4,
+    K3sVersion,
+    Label,
+    Login,
+    Section,
+    pattern,
+)
 from homelabeazy.config.schema.proxmox import MAX_MEMORY_MB
 
 
@@ -41,9 +49,9 @@ class NodeOverride(Section):
 class SshConfig(Section):
     """The admin account cloud-init creates on every node."""
 
-    user: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "homelab"
+    user: Login = "homelab"
     """Login user (not root: root login is disabled)."""
-    public_keys: list[str] = Field(min_length=1)
+    public_keys: list[Annotated[str, Field(max_length=16384)]] = Field(min_length=1)
     """OpenSSH public keys allowed to log in (`ssh-ed25519 AAAA... comment`)."""
 
 
@@ -54,7 +62,12 @@ class EtcdSnapshots(Section):
     schedule: Cron = "0 */6 * * *"
     """When each server takes a snapshot (cron, the servers' clock). Every 6 hours by default."""
     retention: int = Field(default=28, ge=1, le=1000)
-    """Snapshots kept on each server, and in S3: 28 at the default schedule is a week."""
+    """Snapshots kept on each server: 28 at the default schedule is a week. Also how many of each
+    server's snapshots S3 keeps, unless `s3_retention` says otherwise."""
+    s3_retention: int | None = Field(default=None, ge=1, le=1000)
+    """Snapshots of each server kept in S3, if not `retention` (K3s's `etcd-s3-retention`, which
+    v1.31.12+k3s1, v1.32.8+k3s1, v1.33.4+k3s1 and 1.34 or later have; older releases keep as many in
+    S3 as on the servers, so a different number needs one of those)."""
     s3: bool | None = None
     """Copy each snapshot to Velero's S3 target (`services.velero.target`: endpoint, region and
     keys). Unset: on when that is safe, i.e. Velero has a target and either its `prefix` is set or
@@ -63,16 +76,22 @@ class EtcdSnapshots(Section):
     into a root-only file on the servers, never into the repository."""
     bucket: Label | None = None
     """Another bucket on the same endpoint for the snapshots (default: Velero's bucket)."""
-    folder: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")] = "k3s-etcd"
+    folder: Annotated[
+        str,
+        pattern(
+            r"^[a-z0-9][a-z0-9._-]{0,62}$",
+            "must be one folder name: lowercase letters, digits, '.', '_' and '-'",
+        ),
+    ] = "k3s-etcd"
     """Folder inside the bucket for the snapshots (one level: letters, digits, `.`, `_`, `-`)."""
 
 
 class ClusterConfig(Section):
     """The HA K3s cluster on Proxmox VMs."""
 
-    k3s_version: Annotated[str, StringConstraints(pattern=K3S_VERSION)]
+    k3s_version: K3sVersion
     """K3s release, e.g. `v1.33.5+k3s1`."""
-    vip: IPv4Address
+    vip: IPv4
     """Virtual IP of the Kubernetes API held by kube-vip; agents and kubectl use it."""
     node_ip_range: IpRange
     """Addresses for node VMs in the services VLAN. The first 5 are reserved for servers."""
@@ -82,15 +101,15 @@ class ClusterConfig(Section):
     """Control-plane nodes with embedded etcd: 1, 3 or 5."""
     agents: NodeSize = Field(default_factory=lambda: NodeSize(count=2, cores=4, memory_mb=8192, disk_gb=64))
     """Worker nodes."""
-    node_overrides: dict[str, NodeOverride] = Field(default_factory=dict)
+    node_overrides: dict[Label, NodeOverride] = Field(default_factory=dict)
     """Per-node overrides keyed by node name (`k3s-server-1`, `k3s-agent-2`, ...)."""
     ssh: SshConfig
     """Admin SSH access to the nodes."""
     airgap: bool = False
     """Install K3s from a local directory (binary + image tarball) instead of the release download."""
-    kube_vip_version: Annotated[str, StringConstraints(pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$")] = (
-        toolchain.KUBE_VIP_VERSION
-    )
+    kube_vip_version: Annotated[
+        str, pattern(r"^v[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}$", "must be a kube-vip release like v1.0.1")
+    ] = toolchain.KUBE_VIP_VERSION
     """kube-vip release (its image tag, `ghcr.io/kube-vip/kube-vip`) holding the API VIP; the
     default is the one homelabeazy is tested with."""
 
@@ -111,7 +130,12 @@ def _known_collections(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-GalaxyVersion = Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")]
+GalaxyVersion = Annotated[
+    str,
+    pattern(
+        r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$", "must be an exact collection version like 11.4.2"
+    ),
+]
 
 
 class AnsibleConfig(Section):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import StringConstraints
-
-from homelabeazy.config.schema.fields import RepoPath, Section, _no_url_credentials
+from homelabeazy.config.schema.fields import EnvName, RepoPath, Section, pattern, url
 
 
 class GitopsConfig(Section):
@@ -14,14 +12,22 @@ class GitopsConfig(Section):
 
     repo_url: Annotated[
         str,
-        StringConstraints(pattern=r"^(https://\S+|ssh://\S+|git@[^\s:]+:\S+)$"),
-        _no_url_credentials(
-            "for a private repository set `private: true`; the token goes in the environment variable "
-            "named by `token_env`, an SSH deploy key is created by `homelab up`"
+        url(
+            "https",
+            "ssh",
+            scp=True,
+            secrets_go="for a private repository set `private: true`; the token goes in the environment "
+            "variable named by `token_env`, an SSH deploy key is created by `homelab up`",
         ),
     ]
     """Git URL of the repository `homelab render` writes into."""
-    revision: str = "main"
+    revision: Annotated[
+        str,
+        pattern(
+            r"^[A-Za-z0-9_][A-Za-z0-9._/+-]{0,199}$",
+            "must be a branch, tag or commit: letters, digits, '.', '_', '/', '+' and '-'",
+        ),
+    ] = "main"
     """Branch, tag or commit ArgoCD follows."""
     path: RepoPath = "kubernetes"
     """Folder in the repository holding the Kubernetes tree."""
@@ -33,9 +39,14 @@ class GitopsConfig(Section):
     in Vault; the public half is printed, to be added as a read-only deploy key); for an
     `https://` URL it uses the access token in the environment variable `token_env`. Neither is
     ever written into the repository. Leave false for a public repository: no credentials."""
-    token_env: Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$")] = "HOMELAB_GIT_TOKEN"  # noqa: S105 - the variable's name, not a secret
+    token_env: EnvName = "HOMELAB_GIT_TOKEN"  # noqa: S105 - the variable's name, not a secret
     """`https://` private repositories only: the environment variable holding a read-only access
     token (a GitHub fine-grained token with Contents: read, a GitLab deploy token, ...)."""
-    token_username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._@+-]{1,100}$")] = "git"  # noqa: S105 - a user name, not a secret
+    token_username: Annotated[
+        str,
+        pattern(
+            r"^[A-Za-z0-9._@+-]{1,100}$", "must be a user name: letters, digits, '.', '_', '@', '+' and '-'"
+        ),
+    ] = "git"  # noqa: S105 - a user name, not a secret
     """`https://` private repositories only: the user name sent with the token (a GitLab deploy
     token has its own; GitHub and Gitea accept any non-empty name)."""

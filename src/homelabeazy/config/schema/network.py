@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field
 
-from homelabeazy.config.schema.fields import Label, Section
+from homelabeazy.config.schema.fields import FreeText, HostName, IPv4, IPv4Net, Label, Login, Section, pattern
 
 Purpose = Literal["services", "guests", "management"]
 
@@ -19,15 +18,39 @@ class Vlan(Section):
     """Zone name used in firewall rules (e.g. `services`)."""
     id: int = Field(ge=1, le=4094)
     """802.1Q VLAN id (1-4094)."""
-    cidr: IPv4Network
+    cidr: IPv4Net
     """Subnet of the VLAN, e.g. 10.10.10.0/24 (no host bits set)."""
-    gateway: IPv4Address
+    gateway: IPv4
     """Router address inside the subnet (pfSense interface address)."""
     purpose: Purpose
     """What lives here: `services` (the cluster), `guests` (isolated), `management` (Proxmox, admins)."""
 
 
-PortSpec = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,5}(-[0-9]{1,5})?$")]
+PortSpec = Annotated[
+    str, pattern(r"^[0-9]{1,5}(-[0-9]{1,5})?$", "must be a port (443) or a range (8000-8100)")
+]
+
+
+MAX_RULE_TEXT = 100
+"""Bytes of a rule's description: with its `#N ` it fits nftables' 128-byte rule comment whole."""
+
+
+def _fits_a_rule_comment(value: str) -> str:
+    """nftables quotes a comment with `"` and has no escape for one; and keeps at most 128 bytes."""
+    if '"' in value:
+        raise ValueError(
+            'holds a double quote ("), which an nftables rule comment cannot carry: use single quotes'
+        )
+    size = len(value.encode("utf-8"))
+    if size > MAX_RULE_TEXT:
+        raise ValueError(
+            f"is {size} bytes long: at most {MAX_RULE_TEXT} fit the rule comments of nftables and pfSense"
+        )
+    return value
+
+
+RuleText = Annotated[FreeText, AfterValidator(_fits_a_rule_comment)]
+"""A firewall rule's description: free text that nftables and pfSense carry exactly."""
 
 
 class FirewallRule(Section):
@@ -43,10 +66,10 @@ class FirewallRule(Section):
     """Destination ports or ranges (`443`, `8000-8100`); empty means all. Only with tcp/udp."""
     action: Literal["allow", "deny"]
     """What happens to matching traffic."""
-    description: str = ""
+    description: RuleText = ""
     """Why the rule exists (shown by `homelab net check` and in pfSense)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
 
 class FirewallConfig(Section):
@@ -62,18 +85,36 @@ class FirewallConfig(Section):
 class PfsenseConfig(Section):
     """How Ansible reaches pfSense to apply the VLANs and the firewall policy (`network/pfsense/`)."""
 
-    address: IPv4Address
+    address: IPv4
     """An address pfSense answers SSH on *before* the playbook runs, e.g. its LAN address
     `192.168.1.1`. Not a VLAN gateway from `network.vlans` unless that interface already exists:
     the playbook creates those interfaces."""
-    ssh_user: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")] = "admin"
+    ssh_user: Login = "admin"
     """SSH user; pfsensible.core must run as root, which on pfSense `admin` is."""
-    trunk_interface: Annotated[str, StringConstraints(pattern=r"^[a-z]+[0-9]+$")] = "igb1"
+    trunk_interface: Annotated[
+        str, pattern(r"^[a-z]{1,12}[0-9]{1,4}$", "must be a pfSense interface name like igb1 or vtnet1")
+    ] = "igb1"
     """The physical pfSense port carrying the tagged VLANs (e.g. `igb1`, `vtnet1`)."""
     dns_overrides: bool = True
-    """Set every homelab name as a DNS resolver host override. pfsensible's module rewrites the whole
-    resolver configuration (overrides added by hand are removed, unset options reset), so set
-    `false` if you tuned pfSense's resolver yourself and add `network/dns/` records by hand."""
+    """Set every homelab name as a DNS resolver host override (and, with `services.dns_gateway`, the
+    domain override to it). The playbook reads pfSense's resolver first and keeps every entry and
+    option that is not the homelab's; set `false` to add the `network/dns/` records by hand."""
+
+
+class DnsRecordConfig(Section):
+    """A name outside the cluster that the homelab's resolvers answer too: the NAS holding the S3
+    store, a mail relay. Every component's outside names are checked against the DNS path
+    (`dns-path`), and with `services.dns_gateway` on, a name in the domain resolves only if it is
+    a route or listed here."""
+
+    name: HostName
+    """A single label (becomes `label.<domain>`) or a full name, e.g. `minio` or `nas.lan.example.net`."""
+    address: IPv4
+    """Its IPv4 address."""
+    port: int = Field(default=443, ge=1, le=65535)
+    """The TCP port clients open there (what `homelab net resolve` checks the firewall for)."""
+    description: FreeText = ""
+    """What answers there (shown in the rendered records and in pfSense)."""
 
 
 class NetworkConfig(Section):
@@ -81,8 +122,11 @@ class NetworkConfig(Section):
 
     vlans: list[Vlan] = Field(min_length=1)
     """The VLANs; exactly one must have purpose `services` (the cluster lives there)."""
-    dns_servers: list[IPv4Address] = Field(min_length=1)
-    """DNS resolvers handed to the VMs through cloud-init."""
+    dns_servers: list[IPv4] = Field(min_length=1)
+    """DNS resolvers handed to the VMs through cloud-init. CoreDNS forwards the pods' outside names
+    to every one of them at random, so list only resolvers that carry the homelab's names."""
+    dns_records: list[DnsRecordConfig] = Field(default_factory=list)
+    """Names outside the cluster the homelab's resolvers answer (pfSense host overrides, network/dns/)."""
     firewall: FirewallConfig = Field(default_factory=FirewallConfig)
     """Inter-VLAN firewall policy."""
     pfsense: PfsenseConfig | None = None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from homelabeazy.config.schema.apps import AppConfig
+from homelabeazy.config.schema.ci import CiConfig
 from homelabeazy.config.schema.cluster import AnsibleConfig, ClusterConfig
-from homelabeazy.config.schema.fields import DnsName, Label, Section
+from homelabeazy.config.schema.fields import DnsName, Label, Section, pattern
 from homelabeazy.config.schema.gitops import GitopsConfig
 from homelabeazy.config.schema.identity import GroupConfig, UserConfig
 from homelabeazy.config.schema.network import NetworkConfig
@@ -24,7 +25,12 @@ class HomelabConfig(Section):
     """Short name of this homelab (used in tags, Terraform and ArgoCD project names)."""
     domain: DnsName
     """DNS domain every route lives under, e.g. `home.example.com`."""
-    timezone: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$")] = "UTC"
+    timezone: Annotated[
+        str,
+        pattern(
+            r"^[A-Za-z_]{1,32}(/[A-Za-z0-9_+-]{1,32}){0,3}$", "must be an IANA time zone like Europe/Berlin"
+        ),
+    ] = "UTC"
     """IANA time zone of the nodes, e.g. `Europe/Berlin`."""
     proxmox: ProxmoxConfig
     """Proxmox API and hosts."""
@@ -36,6 +42,8 @@ class HomelabConfig(Section):
     """GitOps repository."""
     ansible: AnsibleConfig = Field(default_factory=AnsibleConfig)
     """Ansible collection pins."""
+    ci: CiConfig = Field(default_factory=CiConfig)
+    """The rendered CI workflows' action pins."""
     services: ServicesConfig = Field(default_factory=ServicesConfig)
     """Core services."""
     apps: list[AppConfig] = Field(default_factory=list)

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field
 
 from homelabeazy.config.schema.fields import (
-    SENDER,
     ChartVersion,
     Cron,
     DnsName,
     Duration,
+    Email,
+    FreeText,
     HelmValues,
     HostName,
+    IPv4,
     Label,
+    Mailbox,
+    Region,
     Section,
     Size,
-    _no_url_credentials,
+    pattern,
+    url,
 )
 
 Access = Literal["public", "one_factor", "two_factor", "group"]
@@ -43,7 +47,10 @@ class ServiceBase(Section):
     merges key by key into ours, any other value (a list, a scalar, `null`) replaces ours at
     that key. Values the homelab itself depends on (listeners, ports, names its routes, network
     policies and health checks rely on, or a setting that has its own key under this service)
-    cannot be overridden: `homelab validate` names the key, what depends on it, and what to do."""
+    cannot be overridden: `homelab validate` names the key, what depends on it, and what to do.
+    `homelab validate --deep` checks what the homelab relies on in the objects the chart renders
+    with these values (the admin password from Vault, no dev mode, its addresses and routes) and
+    names the key that breaks it."""
 
 
 class ArgocdConfig(ServiceBase):
@@ -60,7 +67,7 @@ class TraefikConfig(ServiceBase):
     """Dashboard host (always behind SSO)."""
     replicas: int = Field(default=2, ge=1, le=10)
     """Traefik pods."""
-    loadbalancer_ip: IPv4Address | None = None
+    loadbalancer_ip: IPv4 | None = None
     """Fixed LoadBalancer IP; defaults to the first address of the LoadBalancer range."""
 
 
@@ -90,9 +97,9 @@ class AutheliaSmtp(Section):
     security: Literal["starttls", "tls"] = "starttls"
     """`starttls`: plain connection upgraded with STARTTLS (submission, port 587); `tls`: TLS from
     the first byte (submissions, port 465). Authelia refuses to send without TLS either way."""
-    sender: Annotated[str, StringConstraints(pattern=SENDER)]
+    sender: Mailbox
     """From address, e.g. `auth@example.com`."""
-    username: str | None = Field(default=None, min_length=1)
+    username: FreeText | None = Field(default=None, min_length=1)
     """Login of the SMTP account; omit for a relay that needs none (then no password is read)."""
     tls: SmtpTls = Field(default_factory=SmtpTls)
     """Certificate checks."""
@@ -136,7 +143,7 @@ class OpenldapConfig(ServiceBase):
     exports: LdapExports = Field(default_factory=LdapExports)
     """Scheduled LDIF exports to S3, password hashes included (`homelab users import --latest`
     restores the newest)."""
-    organisation: str = "Homelab"
+    organisation: FreeText = Field(default="Homelab", min_length=1)
     """Organisation name of the base entry."""
 
 
@@ -204,19 +211,26 @@ class BackupTarget(Section):
     """Velero object store plugin (`aws` serves every S3-compatible store)."""
     bucket: Label
     """Bucket name."""
-    prefix: str = ""
+    prefix: Annotated[
+        str,
+        pattern(
+            r"^([A-Za-z0-9_-][A-Za-z0-9._-]{0,62}(/[A-Za-z0-9_-][A-Za-z0-9._-]{0,62}){0,7})?$",
+            "must be a folder inside the bucket: '/'-separated names of letters, digits, '.', '_' and '-'",
+        ),
+    ] = ""
     """Folder inside the bucket for Velero's store. Set it (e.g. `velero`): Velero marks a store
     holding folders not its own Unavailable, so the disaster-recovery backups (`homelab-dr/`) and
     etcd snapshots go beside it, at the bucket's root, and only when the root is not Velero's."""
-    region: str = "us-east-1"
-    """Region (any value for MinIO)."""
+    region: Region = "us-east-1"
+    """Region (any name for MinIO, e.g. `us-east-1`)."""
     s3_url: (
         Annotated[
             str,
-            StringConstraints(pattern=r"^https?://\S+$"),
-            _no_url_credentials(
-                "the bucket's keys are a Vault secret (`velero/s3`: access_key_id, secret_access_key), "
-                "seeded with `homelab secrets`"
+            url(
+                "https",
+                "http",
+                secrets_go="the bucket's keys are a Vault secret (`velero/s3`: access_key_id, "
+                "secret_access_key), seeded with `homelab secrets`",
             ),
         ]
         | None
@@ -277,11 +291,16 @@ class ConsulConfig(ServiceBase):
 class AcmeConfig(Section):
     """Let's Encrypt through a DNS-01 challenge."""
 
-    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    email: Email
     """Account e-mail."""
-    server: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = (
-        "https://acme-v02.api.letsencrypt.org/directory"
-    )
+    server: Annotated[
+        str,
+        url(
+            "https",
+            secrets_go="an ACME account key is created by cert-manager; an EAB key belongs in a Secret, "
+            "never in the directory URL",
+        ),
+    ] = "https://acme-v02.api.letsencrypt.org/directory"
     """ACME directory URL."""
     dns_provider: Literal["cloudflare", "route53"] = "cloudflare"
     """DNS provider solving the challenge (its API token comes from Vault)."""
@@ -321,7 +340,7 @@ class DnsGatewayConfig(ServiceBase):
     enabled: bool = False
     """Deploy it. Then pfSense keeps host overrides only for the API and the nodes and forwards the
     rest of the domain here, so a new app resolves once ArgoCD syncs, with no pfSense run."""
-    loadbalancer_ip: IPv4Address | None = None
+    loadbalancer_ip: IPv4 | None = None
     """Its LoadBalancer IP (DNS on port 53); defaults to the first address of the LoadBalancer range
     Traefik does not use."""
 
@@ -350,7 +369,11 @@ class CloudflareTunnelConfig(ServiceBase):
     """Deploy it."""
     tunnel_id: (
         Annotated[
-            str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+            str,
+            pattern(
+                r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+                "must be a tunnel UUID like 6ff42ae2-765d-4adf-8112-31c55c1551ef (lowercase hex)",
+            ),
         ]
         | None
     ) = None
@@ -361,9 +384,14 @@ class CloudflareTunnelConfig(ServiceBase):
 class NtfyNotify(Section):
     """Push alerts to a ntfy topic (ntfy 2.10 or newer: it turns Alertmanager's JSON into a message)."""
 
-    server: Annotated[str, StringConstraints(pattern=r"^https?://[^/\s?#]+$")] = "https://ntfy.sh"
+    server: Annotated[
+        str,
+        url("https", "http", path=False, secrets_go="set `token: true`: the token is kept in Vault"),
+    ] = "https://ntfy.sh"
     """ntfy server, scheme and host only."""
-    topic: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    topic: Annotated[
+        str, pattern(r"^[A-Za-z0-9_-]{1,64}$", "must be a ntfy topic: letters, digits, '_' and '-'")
+    ]
     """Topic to publish to (on ntfy.sh, anyone knowing it can read it: pick a long one or use a token)."""
     token: bool = False
     """Send an access token, kept in Vault at `<kv_mount>/monitoring/notify`, key `ntfy_token`."""
@@ -372,22 +400,22 @@ class NtfyNotify(Section):
 class EmailNotify(Section):
     """Send alerts by e-mail through an SMTP server (STARTTLS required)."""
 
-    to: Annotated[str, StringConstraints(pattern=SENDER)]
+    to: Mailbox
     """Recipient mailbox."""
-    sender: Annotated[str, StringConstraints(pattern=SENDER)]
+    sender: Mailbox
     """From address."""
     host: DnsName
     """SMTP server name."""
     port: int = Field(default=587, ge=1, le=65535)
     """SMTP submission port."""
-    username: str | None = Field(default=None, min_length=1)
+    username: FreeText | None = Field(default=None, min_length=1)
     """SMTP login; its password is in Vault at `<kv_mount>/monitoring/notify`, key `smtp_password`."""
 
 
 class WebhookNotify(Section):
     """POST Alertmanager's JSON to a URL of your own."""
 
-    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s?#]+$")]
+    url: Annotated[str, url("https", "http", secrets_go="set `token: true`: the token is kept in Vault")]
     """Endpoint (no query: anything secret goes in the token)."""
     token: bool = False
     """Send `Authorization: Bearer <token>`, the token kept in Vault at `<kv_mount>/monitoring/notify`,

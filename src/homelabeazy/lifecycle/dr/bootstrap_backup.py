@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pyrage
 
+from homelabeazy.atomic_file import write_atomic
 from homelabeazy.errors import UsageError
 from homelabeazy.ops import vault_bootstrap
-from homelabeazy.ops.atomic_file import write_atomic
 
 
 def _recipients(values: list[str]) -> list[pyrage.x25519.Recipient]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from homelabeazy.atomic_file import write_atomic
 from homelabeazy.errors import UsageError
 from homelabeazy.lifecycle.directory_ldif import ImportPlan, RawEntry, plan_import, write_ldif
 from homelabeazy.lifecycle.dr import store
 from homelabeazy.model import dr_artifacts
-from homelabeazy.ops.atomic_file import write_atomic
 from homelabeazy.ops.ldap import LdapAdapter
 from homelabeazy.ops.objectstore import ObjectStore
 

@@ -9,11 +9,11 @@ bootstrap backup).
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from homelabeazy.atomic_file import create_new
 from homelabeazy.errors import ExternalSystemError, UsageError
 from homelabeazy.lifecycle.dr import store
 from homelabeazy.lifecycle.dr.raft_snapshot import RaftSnapshotInfo, check_raft_snapshot
@@ -50,13 +50,9 @@ def save_file(snapshot: Snapshot, path: Path) -> None:
         (sidecar, dr_artifacts.sidecar_text(snapshot.data).encode()),
     ):
         try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError as exc:
-            raise UsageError(f"{target}: cannot create it: {exc.strerror}") from None
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+            create_new(target, payload, "the snapshot")
+        except FileExistsError:
+            raise UsageError(f"{target} already exists; choose a new file name") from None
 
 
 def upload(snapshot: Snapshot, objects: ObjectStore) -> str:

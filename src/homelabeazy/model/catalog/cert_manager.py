@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from homelabeazy.config.schema import HomelabConfig
-from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.effective import Effective, command_line, containers
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url, url_host_port
+from homelabeazy.desired.outcomes import Breach, Outcome, confined, flag_values, runs
 from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import ChartPin, MetricsSpec, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.service import ChartPin, MetricsSpec, OutsideName, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://charts.jetstack.io", "cert-manager", "v1.19.1")
+DNS_PROVIDER_API = {"cloudflare": "api.cloudflare.com", "route53": "route53.amazonaws.com"}
+"""The API each DNS-01 provider's solver calls to write the challenge record."""
 
 
 OWNED_VALUES: tuple[OwnedValue, ...] = (
@@ -23,7 +27,16 @@ def entry(config: HomelabConfig) -> ServiceEntry:
     """The ACME DNS provider token is the only secret, and only with `issuer: acme`."""
     cm = config.services.cert_manager
     secrets: tuple[SecretSpec, ...] = ()
+    reaches: tuple[OutsideName, ...] = ()
     if cm.issuer == "acme" and cm.acme is not None:
+        acme = ("services", "cert_manager", "acme")
+        host, port = url_host_port(cm.acme.server)
+        reaches = (
+            OutsideName(host, port, (*acme, "server"), "cert-manager (ACME orders)"),
+            OutsideName(
+                DNS_PROVIDER_API[cm.acme.dns_provider], 443, (*acme, "dns_provider"), "cert-manager (DNS-01)"
+            ),
+        )
         # Cloudflare takes one API token; Route 53 an access key pair.
         keys = (
             ("api_token",) if cm.acme.dns_provider == "cloudflare" else ("access_key_id", "secret_access_key")
@@ -46,6 +59,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         crd_groups=("cert-manager.io", "acme.cert-manager.io"),
         description="TLS certificates for every route",
         secrets=secrets,
+        reaches=reaches,
         metrics=(
             MetricsSpec(
                 "controller",
@@ -113,3 +127,45 @@ def tls_issuers(state: DesiredState, homelab: Homelab) -> dict[tuple[str, str], 
         where = "" if kind == "ClusterIssuer" else f"{cert.namespace}/"
         issuers[(cert.namespace, str(spec["secretName"]))] = f"{kind}/{where}{ref['name']}"
     return issuers
+
+
+# ---------------------------------------------------------------------------------- outcomes
+
+CONTROLLER = "cert-manager"
+COMPONENTS = (CONTROLLER, "cert-manager-webhook", "cert-manager-cainjector")
+"""The controller issues, the webhook admits cert-manager's objects, the cainjector gives the
+webhook's configurations their CA."""
+
+
+def _issues_from_our_namespace(namespace: str) -> Callable[[Effective], Iterator[Breach]]:
+    """ClusterIssuers read their Secrets (the CA key, the DNS provider's token) from cert-manager's
+    own namespace, where the homelab keeps them; every controller stays on."""
+
+    def test(view: Effective) -> Iterator[Breach]:
+        for deployment in view.named("Deployment", CONTROLLER):
+            for container in containers(deployment, init=False):
+                words = command_line(container)
+                places = flag_values(words, "cluster-resource-namespace")
+                if len(places) != 1 or places[0] not in ("$(POD_NAMESPACE)", namespace):
+                    shown = ", ".join(places) or "not given"
+                    yield Breach(
+                        f"the controller's --cluster-resource-namespace is {shown}, not {namespace}",
+                        deployment,
+                    )
+                for value in flag_values(words, "controllers"):
+                    if value.strip() not in ("*", ""):
+                        yield Breach(f"the controller runs only controllers {value}", deployment)
+
+    return test
+
+
+def outcomes(homelab: Homelab) -> Iterator[Outcome]:
+    """Every route's certificate is issued by the homelab's ClusterIssuer."""
+    namespace = entry(homelab.config).namespace
+    yield Outcome(
+        f"cert-manager issues with the Secrets the homelab keeps in {namespace}, every controller on",
+        _issues_from_our_namespace(namespace),
+    )
+    for name in COMPONENTS:
+        yield runs("Deployment", name)
+    yield confined()

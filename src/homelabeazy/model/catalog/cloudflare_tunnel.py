@@ -11,9 +11,10 @@ from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.needs import Clients, FlowNeed
+from homelabeazy.desired.outcomes import Outcome, confined, env_from_secret, runs
 from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import ChartPin, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.service import ChartPin, OutsideName, OwnedValue, SecretSpec, ServiceEntry
 
 CHART = ChartPin("https://cloudflare.github.io/helm-charts", "cloudflare-tunnel-remote", "0.1.2")
 TOKEN_PATH = "cloudflare-tunnel/token"  # noqa: S105 - a name, not a secret
@@ -49,6 +50,12 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
             SecretSpec(TOKEN_PATH, (TOKEN_KEY,), "cloudflared", "token of the Cloudflare tunnel", "external"),
         ),
         depends_on=("external_secrets", "traefik"),
+        reaches=(
+            OutsideName(
+                EDGE_HOST, EDGE_PORT, ("services", "cloudflare_tunnel", "enabled"), "cloudflared (edge)"
+            ),
+            OutsideName(API_HOST, 443, ("services", "cloudflare_tunnel", "enabled"), "cloudflared (API)"),
+        ),
     )
 
 
@@ -64,3 +71,23 @@ def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:  # 
     yield FlowNeed(clients, API_HOST, 443, "Cloudflare API")
     if homelab.config.services.traefik.enabled:
         yield FlowNeed(clients, TRAEFIK_SERVICE, "websecure", "public requests into Traefik")
+
+
+# ---------------------------------------------------------------------------------- outcomes
+
+CONNECTOR = "cloudflared"
+"""The chart's Deployment and Secret (`fullnameOverride`); External Secrets merges the token in."""
+TOKEN_ENV = "TUNNEL_TOKEN"  # noqa: S105 - a name, not a secret
+
+
+def outcomes(homelab: Homelab) -> Iterator[Outcome]:  # noqa: ARG001 - a hook's signature
+    """The tunnel opens with the token kept in Vault."""
+    yield env_from_secret(
+        "Deployment",
+        CONNECTOR,
+        (TOKEN_ENV,),
+        CONNECTOR,
+        what="cloudflared's tunnel token (merged into the chart's Secret by External Secrets)",
+    )
+    yield runs("Deployment", CONNECTOR, what="cloudflared")
+    yield confined()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.desired.effective import Effective, command_line
+from homelabeazy.desired.effective import containers as operator_containers
 from homelabeazy.desired.made import made_beside
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.outcomes import Breach, Outcome, confined, flag_values, runs
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import containers, health_finding, json_documents
@@ -277,3 +280,44 @@ def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
         url = f"{_scheme(es)}://{es.name}-es-internal-http.{es.namespace}.svc:{HTTP_PORT}"
         clients = Clients(namespace, OPERATOR_LABELS, "the ECK operator")
         yield need_from_url(url, clients, f"ECK managing {es.ident}", es)
+
+
+# ---------------------------------------------------------------------------------- outcomes
+
+OPERATOR = "elastic-operator"
+"""The ECK operator's StatefulSet and the ConfigMap of its `eck.yaml`."""
+
+
+def _manages_logging(namespace: str) -> Callable[[Effective], Iterator[Breach]]:
+    """The operator reconciles the namespace holding our Elasticsearch and Kibana."""
+
+    def test(view: Effective) -> Iterator[Breach]:
+        import yaml  # noqa: PLC0415 - PyYAML only when the proof reads the configuration (fast start)
+
+        for operator in view.named("StatefulSet", OPERATOR):
+            for container in operator_containers(operator, init=False):
+                words = command_line(container)
+                places = [p for value in flag_values(words, "namespaces") for p in value.split(",") if p]
+                if places and namespace not in places:
+                    yield Breach(f"the operator manages only namespaces {', '.join(places)}", operator)
+        for config_map in view.named("ConfigMap", OPERATOR):
+            try:
+                settings = as_map(yaml.safe_load(str(as_map(config_map.doc.get("data")).get("eck.yaml", ""))))
+            except yaml.YAMLError:
+                settings = {}
+            managed = [str(n) for n in as_list(settings.get("namespaces"))]
+            if managed and namespace not in managed:
+                yield Breach(f"eck.yaml manages namespaces {', '.join(managed)}, not {namespace}", config_map)
+
+    return test
+
+
+def outcomes(homelab: Homelab) -> Iterator[Outcome]:
+    """ECK runs the homelab's Elasticsearch and Kibana."""
+    namespace = entry(homelab.config).namespace
+    yield Outcome(
+        f"the ECK operator manages namespace {namespace}, where the homelab's Elasticsearch and Kibana are",
+        _manages_logging(namespace),
+    )
+    yield runs("StatefulSet", OPERATOR, what="the ECK operator")
+    yield confined()

@@ -12,13 +12,25 @@ from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.needs import Clients, FlowNeed
+from homelabeazy.desired.outcomes import Outcome, confined, env_from_secret, flags_hold, runs
 from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import ChartPin, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.service import (
+    ChartPin,
+    OutsideName,
+    OwnedValue,
+    SecretSpec,
+    ServiceEntry,
+    secret_name,
+)
 
 CHART = ChartPin("https://kubernetes-sigs.github.io/external-dns/", "external-dns", "1.21.1")
 TOKEN_PATH = "external-dns/cloudflare"  # noqa: S105 - a name, not a secret
 TOKEN_KEY = "api_token"  # noqa: S105 - a name, not a secret
+TOKEN_ENV = "CF_API_TOKEN"  # noqa: S105 - a name, not a secret
+"""The variable the cloudflare provider reads its API token from."""
+TXT_OWNER = "homelabeazy"
+"""The owner id of the TXT registry: external-dns touches only records it marked with it."""
 CLOUDFLARE_API = "api.cloudflare.com"
 """Cloudflare's API, which the cloudflare provider calls over HTTPS."""
 
@@ -52,6 +64,7 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
             ),
         ),
         depends_on=("external_secrets", "cloudflare_tunnel"),
+        reaches=(OutsideName(CLOUDFLARE_API, 443, ("services", "external_dns", "enabled"), "external-dns"),),
     )
 
 
@@ -62,3 +75,38 @@ def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:  # 
     """The controller writes the records through Cloudflare's API."""
     clients = Clients(entry(homelab.config).namespace, CONTROLLER_LABELS, "external-dns")
     yield FlowNeed(clients, CLOUDFLARE_API, 443, "DNS records at Cloudflare", tls_verify=False)
+
+
+# ---------------------------------------------------------------------------------- outcomes
+
+CONTROLLER = "external-dns"
+NARROWING_ONLY = ("regex-domain-filter", "regex-domain-exclusion", "label-filter", "annotation-filter")
+"""Flags that replace the domain filter with a pattern of their own, or hide the homelab's
+DNSEndpoints from it."""
+
+
+def outcomes(homelab: Homelab) -> Iterator[Outcome]:
+    """Only the public routes, only in the homelab's zone, only records it owns."""
+    token = secret_name(next(s for s in entry(homelab.config).secrets if s.path == TOKEN_PATH))
+    yield flags_hold(
+        "Deployment",
+        CONTROLLER,
+        CONTROLLER,
+        {
+            "provider": ("cloudflare",),
+            "source": ("crd",),
+            "domain-filter": (homelab.domain,),
+            "registry": ("txt",),
+            "txt-owner-id": (TXT_OWNER,),
+            "policy": ("sync",),
+            "cloudflare-proxied": ("true",),
+        },
+        forbidden=NARROWING_ONLY,
+        what=f"external-dns publishes only the homelab's DNSEndpoints, only in {homelab.domain}, only "
+        f"records it owns ({TXT_OWNER}), proxied, and removes those of routes that stop being public",
+    )
+    yield env_from_secret(
+        "Deployment", CONTROLLER, (TOKEN_ENV,), token, what="external-dns' Cloudflare API token"
+    )
+    yield runs("Deployment", CONTROLLER, what="external-dns")
+    yield confined()

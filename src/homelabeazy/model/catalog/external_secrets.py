@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.desired.effective import Effective, command_line, containers, pod_spec
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.outcomes import Breach, Outcome, confined, flag_values, runs
 from homelabeazy.desired.state import DesiredState
 from homelabeazy.model.homelab import Homelab
 from homelabeazy.model.service import ChartPin, MetricsSpec, OwnedValue, ServiceEntry
@@ -66,3 +68,40 @@ def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:  # 
             vault = ((store.doc.get("spec") or {}).get("provider") or {}).get("vault") or {}
             if vault.get("server"):
                 yield need_from_url(str(vault["server"]), clients, "secrets from Vault", store)
+
+
+# ---------------------------------------------------------------------------------- outcomes
+
+CONTROLLER = "external-secrets"
+
+
+def _reads_every_namespace(view: Effective) -> Iterator[Breach]:
+    """The controller runs as the service account Vault's role is bound to, and reconciles the
+    ClusterSecretStore and ExternalSecrets of every namespace."""
+    for deployment in view.named("Deployment", CONTROLLER):
+        account = pod_spec(deployment).get("serviceAccountName") or "default"
+        if account != SERVICE_ACCOUNT:
+            yield Breach(
+                f"the controller runs as service account {account}, not {SERVICE_ACCOUNT}", deployment
+            )
+        for container in containers(deployment, init=False):
+            words = command_line(container)
+            for value in flag_values(words, "namespace"):
+                if value:
+                    yield Breach(f"the controller only watches namespace {value}", deployment)
+            for flag in ("enable-cluster-store-reconciler",):
+                for value in flag_values(words, flag):
+                    if value.lower() == "false":
+                        yield Breach(f"the controller runs with --{flag}=false", deployment)
+
+
+def outcomes(homelab: Homelab) -> Iterator[Outcome]:  # noqa: ARG001 - a hook's signature
+    """Every ExternalSecret of the homelab is filled from Vault."""
+    yield Outcome(
+        "External Secrets syncs every namespace's ExternalSecrets through the ClusterSecretStore, "
+        f"logging in to Vault as service account {SERVICE_ACCOUNT}",
+        _reads_every_namespace,
+    )
+    for name in (CONTROLLER, f"{CONTROLLER}-webhook", f"{CONTROLLER}-cert-controller"):
+        yield runs("Deployment", name)
+    yield confined()

@@ -8,17 +8,30 @@ convergence proof checks that the NetworkPolicies let Prometheus scrape exactly 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.desired.effective import Effective, containers, env_text
 from homelabeazy.desired.made import labelled_pod, made_beside
-from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url, url_host_port
+from homelabeazy.desired.outcomes import Breach, Outcome, confined, env_from_secret, runs
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import health_finding
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import STORAGE, ChartPin, OwnedValue, RouteSpec, SecretSpec, ServiceEntry
+from homelabeazy.model.node_setup import ETCD_METRICS_PORT, KUBE_VIP_METRICS_PORT
+from homelabeazy.model.service import (
+    STORAGE,
+    ChartPin,
+    OutsideName,
+    OwnedValue,
+    RouteSpec,
+    SecretSpec,
+    ServiceEntry,
+    secret_name,
+)
 
 CHART = ChartPin("https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "88.5.3")
 GROUP = "monitoring.coreos.com"
@@ -31,12 +44,7 @@ NOTIFY_PATH = "monitoring/notify"
 
 NODE_EXPORTER_PORT = 9100
 KUBELET_PORT = 10250
-ETCD_METRICS_PORT = 2381
-"""K3s serves etcd's metrics on each server's address with `etcd-expose-metrics: true` (the
-Ansible role sets it)."""
 API_PORT = 6443
-KUBE_VIP_METRICS_PORT = 2112
-"""kube-vip's metrics port (its default); the k3s_server role binds it to the server's own address."""
 
 
 def notify_keys(config: HomelabConfig) -> tuple[str, ...]:
@@ -111,7 +119,28 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         depends_on=(STORAGE,),
         creates=operator_objects,
         health_checks=(monitors_find_their_services,),
+        reaches=_receivers(config),
     )
+
+
+def _receivers(config: HomelabConfig) -> tuple[OutsideName, ...]:
+    """Where Alertmanager sends alerts: the ntfy server, the SMTP server, the webhook."""
+    notify = config.services.monitoring.notify
+    at = ("services", "monitoring", "notify")
+    out = []
+    if notify.ntfy is not None:
+        out.append(
+            OutsideName(*url_host_port(notify.ntfy.server), (*at, "ntfy", "server"), "Alertmanager (ntfy)")
+        )
+    if notify.email is not None:
+        out.append(
+            OutsideName(notify.email.host, notify.email.port, (*at, "email", "host"), "Alertmanager (e-mail)")
+        )
+    if notify.webhook is not None:
+        out.append(
+            OutsideName(*url_host_port(notify.webhook.url), (*at, "webhook", "url"), "Alertmanager (webhook)")
+        )
+    return tuple(out)
 
 
 def operator_objects(state: DesiredState) -> Iterator[DesiredObject]:
@@ -304,3 +333,87 @@ def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
             yield need_from_url(notify.webhook.url, clients, "alerts to the webhook", alertmanager)
         if notify.email is not None:
             yield FlowNeed(clients, notify.email.host, notify.email.port, "alerts by e-mail", alertmanager)
+
+
+# ---------------------------------------------------------------------------------- outcomes
+
+GRAFANA = f"{RELEASE}-grafana"
+"""Grafana's Deployment, its ConfigMap (grafana.ini) and its Service."""
+SELECTS_EVERYTHING = (
+    "serviceMonitorSelector",
+    "serviceMonitorNamespaceSelector",
+    "ruleSelector",
+    "ruleNamespaceSelector",
+)
+"""Prometheus' selectors that must be empty (`{}`: every object, every namespace) for it to load
+the ServiceMonitors and alert rules the homelab renders beside each service. A missing one selects
+nothing, or only Prometheus' own namespace."""
+_ANONYMOUS = re.compile(r"(?ms)^\[auth\.anonymous\][^\[]*?^\s*enabled\s*=\s*true\b")
+
+
+def _grafana_login(view: Effective) -> Iterator[Breach]:
+    """No anonymous access: everyone who opens Grafana logs in."""
+    for deployment in view.named("Deployment", GRAFANA):
+        for container in containers(deployment, init=False):
+            if str(env_text(view, deployment, container, "GF_AUTH_ANONYMOUS_ENABLED")).lower() == "true":
+                yield Breach("Grafana's GF_AUTH_ANONYMOUS_ENABLED is true", deployment)
+    for config_map in view.named("ConfigMap", GRAFANA):
+        if _ANONYMOUS.search(str(as_map(config_map.doc.get("data")).get("grafana.ini", ""))):
+            yield Breach("grafana.ini enables [auth.anonymous]", config_map)
+
+
+def _prometheus_loads_ours(view: Effective) -> Iterator[Breach]:
+    for prometheus in view.of_kind("Prometheus"):
+        spec = as_map(prometheus.doc.get("spec"))
+        for name in SELECTS_EVERYTHING:
+            if spec.get(name) != {}:
+                yield Breach(
+                    f"Prometheus {prometheus.name} has {name} {spec.get(name)!r}, not {{}}", prometheus
+                )
+
+
+def _alertmanager_config_is_ours(view: Effective) -> Iterator[Breach]:
+    for alertmanager in view.of_kind("Alertmanager"):
+        secret = as_map(alertmanager.doc.get("spec")).get("configSecret")
+        if secret:
+            yield Breach(
+                f"Alertmanager {alertmanager.name} reads its configuration from Secret {secret}", alertmanager
+            )
+
+
+def _operated_replicas(view: Effective) -> Iterator[Breach]:
+    for kind in ("Prometheus", "Alertmanager"):
+        found = view.of_kind(kind)
+        if not found:
+            yield Breach(f"there is no {kind}")
+        for obj in found:
+            count = as_map(obj.doc.get("spec")).get("replicas", 1)
+            if count == 0:
+                yield Breach(f"{kind} {obj.name} runs 0 replicas", obj)
+
+
+def outcomes(homelab: Homelab) -> Iterator[Outcome]:
+    """Every alert of the homelab reaches its receivers; Grafana keeps its login from Vault."""
+    admin = secret_name(next(s for s in entry(homelab.config).secrets if s.path == GRAFANA_PATH))
+    yield env_from_secret(
+        "Deployment", GRAFANA, ("GF_SECURITY_ADMIN_PASSWORD",), admin, what="Grafana's admin password"
+    )
+    yield Outcome("everyone who opens Grafana logs in (no anonymous access)", _grafana_login)
+    yield Outcome(
+        "Prometheus loads the ServiceMonitors and alert rules the homelab renders in every namespace",
+        _prometheus_loads_ours,
+    )
+    yield Outcome(
+        "Alertmanager sends alerts with the configuration the homelab renders from "
+        "services.monitoring.notify",
+        _alertmanager_config_is_ours,
+    )
+    yield Outcome("Prometheus and Alertmanager run", _operated_replicas)
+    for kind, name in (
+        ("Deployment", f"{RELEASE}-operator"),
+        ("Deployment", GRAFANA),
+        ("Deployment", f"{RELEASE}-kube-state-metrics"),
+        ("DaemonSet", f"{RELEASE}-prometheus-node-exporter"),
+    ):
+        yield runs(kind, name)
+    yield confined(on_the_host=(f"{RELEASE}-prometheus-node-exporter",))

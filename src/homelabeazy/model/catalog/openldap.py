@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.desired.effective import Effective, env_source, env_text
+from homelabeazy.desired.effective import containers as workload_containers
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.outcomes import Breach, Outcome, confined, env_from_secret, persists, runs
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import containers, env_value, health_finding, mounted_secret, replicas
+from homelabeazy.model.dr_backups import ldap_exports_on
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import STORAGE, ChartPin, ImageValue, OwnedValue, SecretSpec, ServiceEntry
+from homelabeazy.model.service import (
+    STORAGE,
+    ChartPin,
+    ImageValue,
+    OutsideName,
+    OwnedValue,
+    SecretSpec,
+    ServiceEntry,
+    secret_name,
+)
+from homelabeazy.model.velero_bucket import s3_endpoint
 
 CHART = ChartPin("https://jp-gouin.github.io/helm-openldap", "openldap-stack-ha", "4.3.3")
 NAMESPACE = "openldap"
+ADMIN_PATH = "openldap/admin"
+"""The Vault path of the directory's admin passwords."""
 
 
 OWNED_VALUES: tuple[OwnedValue, ...] = (
@@ -52,7 +68,7 @@ IMAGE_VALUES = (
 the renderer: the chart defaults them to `latest`)."""
 
 
-def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform catalog signature
+def entry(config: HomelabConfig) -> ServiceEntry:
     """No web route: only Authelia, the export and `homelab users` talk LDAP (over TLS)."""
     return ServiceEntry(
         name="openldap",
@@ -63,14 +79,22 @@ def entry(config: HomelabConfig) -> ServiceEntry:  # noqa: ARG001 - uniform cata
         image_values=IMAGE_VALUES,
         description="User and group directory",
         secrets=(
-            SecretSpec(
-                "openldap/admin", ("password", "config_password"), "openldap", "directory admin passwords"
-            ),
+            SecretSpec(ADMIN_PATH, ("password", "config_password"), "openldap", "directory admin passwords"),
         ),
         # cert-manager: the server certificate must be issued before the pod can start.
         depends_on=(STORAGE, "cert_manager"),
         health_checks=(replication_follows_replicas, export_reads_over_tls),
+        reaches=_export_store(config),
     )
+
+
+def _export_store(config: HomelabConfig) -> tuple[OutsideName, ...]:
+    """The LDIF export CronJob uploads to Velero's S3 endpoint."""
+    target = config.services.velero.target
+    if target is None or not ldap_exports_on(config):
+        return ()
+    host, port, path = s3_endpoint(target)
+    return (OutsideName(host, port, path, "the LDAP export CronJob"),)
 
 
 REPLICAS = 1
@@ -221,3 +245,102 @@ def export_reads_over_tls(state: DesiredState) -> Iterator[Finding]:
                     f"the directory export does not verify the certificate of {url}",
                     f"set {EXPORT_REQCERT_ENV}={EXPORT_REQCERT} and {EXPORT_CA_ENV} to the directory's CA",
                 )
+
+
+# ---------------------------------------------------------------------------------- outcomes
+
+SERVER = "openldap"
+"""The chart's StatefulSet (its `fullnameOverride`) and the Service Authelia and `homelab users` reach."""
+LDIF_VOLUME = "cm-custom-ldif-files"
+"""The chart's volume of the custom LDIF files its init container copies into the directory."""
+
+
+def _admin_is_the_layouts(homelab: Homelab) -> Callable[[Effective], Iterator[Breach]]:
+    """The directory's admin is `cn=admin` under the base DN of the domain (the image takes both
+    from its environment): `homelab users` and the export bind as it."""
+
+    def test(view: Effective) -> Iterator[Breach]:
+        expected = {"LDAP_ROOT": homelab.ldap.base_dn, "LDAP_ADMIN_USERNAME": ADMIN_USER}
+        for sts in view.named("StatefulSet", SERVER):
+            for container in workload_containers(sts, init=False):
+                for var, wanted in expected.items():
+                    source = env_source(view, sts, container, var)
+                    have = env_text(view, sts, container, var)
+                    if source.kind == "unset" and var == "LDAP_ADMIN_USERNAME":
+                        continue  # the image's default is `admin`
+                    if have != wanted:
+                        shown = have if have is not None else source.words()
+                        yield Breach(
+                            f"{var} of container {container.get('name')} is {shown}, not {wanted}", sts
+                        )
+
+    return test
+
+
+ADMIN_USER = "admin"
+"""The image's default admin name, which the layout's admin DN (`cn=admin,<base>`) assumes."""
+
+
+def _image_sets_it_up(view: Effective) -> Iterator[Breach]:
+    """The image's own entrypoint starts slapd: it is what turns the environment (the admin
+    passwords, the base DN) and the LDIF files into the directory; a command or arguments of the
+    chart's values replace it."""
+    for sts in view.named("StatefulSet", SERVER):
+        for container in workload_containers(sts, init=False):
+            for field in ("command", "args"):
+                if as_list(container.get(field)):
+                    shown = " ".join(str(a) for a in as_list(container.get(field)))
+                    yield Breach(f"container {container.get('name')} runs {field} {shown}", sts)
+
+
+def _structure_is_ours(homelab: Homelab) -> Callable[[Effective], Iterator[Breach]]:
+    """The LDIF the init container loads creates the base entry and the three organisational units."""
+    needed = [homelab.ldap.base_dn, homelab.ldap.people_dn, homelab.ldap.groups_dn, homelab.ldap.services_dn]
+
+    def test(view: Effective) -> Iterator[Breach]:
+        for sts in view.named("StatefulSet", SERVER):
+            template = as_list(dig(sts.doc, "spec", "template", "spec", "volumes"))
+            volumes = {str(as_map(v).get("name")): as_map(v) for v in template}
+            name = dig(volumes.get(LDIF_VOLUME, {}), "configMap", "name")
+            found = (
+                [o for o in view.named("ConfigMap", str(name)) if o.namespace == sts.namespace]
+                if name
+                else []
+            )
+            if not found:
+                yield Breach(f"{sts.kind} {sts.name} loads no custom LDIF ConfigMap", sts)
+                continue
+            text = "\n".join(str(v) for v in as_map(found[0].doc.get("data")).values())
+            missing = [dn for dn in needed if f"dn: {dn}\n" not in text]
+            if missing:
+                yield Breach(f"ConfigMap {found[0].name} creates no {', '.join(missing)}", found[0])
+
+    return test
+
+
+def outcomes(homelab: Homelab) -> Iterator[Outcome]:
+    """The directory Authelia and `homelab users` rely on: its admin, its tree, its data."""
+    admin = secret_name(next(s for s in entry(homelab.config).secrets if s.path == ADMIN_PATH))
+    yield env_from_secret(
+        "StatefulSet",
+        SERVER,
+        ("LDAP_ADMIN_PASSWORD", "LDAP_CONFIG_ADMIN_PASSWORD"),
+        admin,
+        what="the directory's admin passwords (never the chart's public defaults)",
+    )
+    yield Outcome(
+        f"the directory's base DN is {homelab.ldap.base_dn} and its admin {homelab.ldap.admin_dn}, "
+        "which Authelia, `homelab users` and the export bind with",
+        _admin_is_the_layouts(homelab),
+    )
+    yield Outcome(
+        "the image's entrypoint sets the directory up from that environment and the LDIF files",
+        _image_sets_it_up,
+    )
+    yield Outcome(
+        "the directory starts with the people, groups and services units Authelia searches",
+        _structure_is_ours(homelab),
+    )
+    yield runs("StatefulSet", SERVER, REPLICAS, what="the directory")
+    yield persists("StatefulSet", SERVER, "/bitnami/openldap", what="the directory")
+    yield confined()

@@ -8,6 +8,8 @@ catalog module declares the values its homelab depends on (`ServiceEntry.owned_v
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -40,7 +42,7 @@ def _plain(value: Any) -> Any:
 
 def leaves(values: Mapping[str, Any], prefix: ValuePath = ()) -> Iterator[ValuePath]:
     """The paths the user sets: every key whose value is not a mapping (an empty mapping sets
-    nothing: merged, it changes no key)."""
+    nothing: merged over a mapping, it changes no key)."""
     for key, value in values.items():
         path = (*prefix, str(key))
         if isinstance(value, Mapping):
@@ -49,18 +51,45 @@ def leaves(values: Mapping[str, Any], prefix: ValuePath = ()) -> Iterator[ValueP
             yield path
 
 
+def _set(values: Mapping[str, Any], prefix: ValuePath = ()) -> Iterator[tuple[ValuePath, bool]]:
+    """(path, is an empty mapping) for every key the user wrote that holds no keys of its own."""
+    for key, value in values.items():
+        path = (*prefix, str(key))
+        if isinstance(value, Mapping) and value:
+            yield from _set(value, path)
+        else:
+            yield path, isinstance(value, Mapping)
+
+
 def conflicts(
     values: Mapping[str, Any], owned: tuple[OwnedValue, ...]
 ) -> Iterator[tuple[ValuePath, OwnedValue]]:
-    """(user's path, the owned value it changes): a key at or below an owned path, or a
-    non-mapping that replaces a mapping holding one. Each user path is reported once."""
-    for path in leaves(values):
+    """(user's path, the owned value it changes), each user path once:
+
+    - anything at an owned path, or inside one: a value, `null`, a list, and an empty mapping too
+      (merged over our scalar, `existingSecret: {}` replaces it with a mapping the chart reads as
+      unset);
+    - anything but a mapping above one (`global: null`, `global: 5` replace the mapping holding it).
+
+    An empty mapping above an owned path is a no-op (merged into ours, it changes no key).
+    """
+    for path, empty in _set(values):
         for value in owned:
-            if path[: len(value.path)] == value.path or value.path[: len(path)] == path:
+            at_or_inside = path[: len(value.path)] == value.path
+            above = len(path) < len(value.path) and value.path[: len(path)] == path
+            if at_or_inside or (above and not empty):
                 yield path, value
                 break
 
 
 def dotted(path: ValuePath) -> str:
-    """`('configs', 'params', 'server.insecure')` -> `configs.params."server.insecure"`."""
-    return ".".join(f'"{key}"' if "." in key else key for key in path)
+    """`('configs', 'params', 'server.insecure')` -> `configs.params."server.insecure"`: a key that
+    holds a dot, a quote, a bracket or nothing is written as a JSON string, so the path reads back."""
+    return ".".join(_quoted(key) if not key or _SPECIAL.search(key) else key for key in path)
+
+
+def _quoted(key: str) -> str:
+    return json.dumps(key, ensure_ascii=False)
+
+
+_SPECIAL = re.compile(r'[.\[\]"\\\s]')

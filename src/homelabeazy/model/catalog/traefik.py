@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from homelabeazy.config.schema import HomelabConfig
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.outcomes import Outcome, confined, flags_hold, runs, service_shape
 from homelabeazy.desired.selectors import as_list, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState
 from homelabeazy.model.homelab import Homelab
@@ -125,3 +126,64 @@ def served_hosts(state: DesiredState, homelab: Homelab) -> Iterator[tuple[Desire
             for args in _HOST_RULE.findall(str(rule.get("match", ""))):
                 for host in re.findall(r"`([^`]*)`", args):
                     yield route, host, route.namespace, str(secret)
+
+
+# ---------------------------------------------------------------------------------- outcomes
+
+PROXY = "traefik"
+"""The chart's Deployment, its container and its LoadBalancer Service."""
+ENTRYPOINTS = {
+    "entryPoints.web.address": (":8000/tcp",),
+    "entryPoints.websecure.address": (":8443/tcp",),
+    "entryPoints.web.http.redirections.entryPoint.to": (":443",),
+    "entryPoints.web.http.redirections.entryPoint.scheme": ("https",),
+    "entryPoints.websecure.http.tls": ("true",),
+    "providers.kubernetescrd": ("true",),
+}
+"""The entry points the NetworkPolicies open and every route is served on (web only redirects),
+and the CRD provider every route is an object of."""
+ROUTE_SOURCES_NOT_OURS = (
+    "api.insecure",
+    "providers.kubernetesingress",
+    "providers.kubernetesgateway",
+    "providers.file",
+    "providers.kubernetescrd.namespaces",
+    "providers.kubernetescrd.labelselector",
+    "entryPoints.web.forwardedHeaders.insecure",
+    "entryPoints.websecure.forwardedHeaders.insecure",
+)
+"""Flags that serve routes the homelab did not render (the dashboard without login, Ingresses and
+Gateway routes of any app, files), hide the homelab's routes from Traefik, or let any client
+forge the X-Forwarded-* headers Authelia decides on."""
+
+
+def outcomes(homelab: Homelab) -> Iterator[Outcome]:
+    """Every route's name resolves to Traefik's address, where web redirects to websecure."""
+    config = homelab.config.services.traefik
+    yield flags_hold(
+        "Deployment",
+        PROXY,
+        PROXY,
+        ENTRYPOINTS,
+        what="Traefik listens on web (:8000, redirecting to https) and websecure (:8443, TLS) and serves "
+        "the homelab's IngressRoutes",
+    )
+    yield flags_hold(
+        "Deployment",
+        PROXY,
+        PROXY,
+        {},
+        forbidden=ROUTE_SOURCES_NOT_OURS,
+        what="every route Traefik serves is one the homelab renders (with its SSO), and Authelia reads "
+        "forwarded headers only Traefik sets",
+    )
+    yield service_shape(
+        PROXY,
+        type_="LoadBalancer",
+        ports=(80, 443),
+        address=str(homelab.cluster.traefik_ip),
+        what=f"Traefik answers on {homelab.cluster.traefik_ip} ports 80 and 443, the address every route's "
+        "name resolves to (pfSense, the DNS gateway, the docs)",
+    )
+    yield runs("Deployment", PROXY, config.replicas, what="Traefik")
+    yield confined(load_balancers=(PROXY,))

@@ -9,8 +9,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from homelabeazy.config.schema import HomelabConfig
+from homelabeazy.desired.effective import Effective, command_line, containers, env_source
 from homelabeazy.desired.made import labelled_pod
 from homelabeazy.desired.needs import Clients, FlowNeed, need_from_url
+from homelabeazy.desired.outcomes import Breach, Outcome, confined, persists, runs
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState, Finding
 from homelabeazy.model.catalog.traps import (
@@ -21,7 +23,16 @@ from homelabeazy.model.catalog.traps import (
 )
 from homelabeazy.model.dr_backups import vault_snapshots_on
 from homelabeazy.model.homelab import Homelab
-from homelabeazy.model.service import STORAGE, ChartPin, MetricsSpec, OwnedValue, RouteSpec, ServiceEntry
+from homelabeazy.model.service import (
+    STORAGE,
+    ChartPin,
+    MetricsSpec,
+    OutsideName,
+    OwnedValue,
+    RouteSpec,
+    ServiceEntry,
+)
+from homelabeazy.model.velero_bucket import s3_endpoint
 
 CHART = ChartPin("https://helm.releases.hashicorp.com", "vault", "0.34.1")
 
@@ -66,7 +77,17 @@ def entry(config: HomelabConfig) -> ServiceEntry:
         health_checks=(raft_config_takes_effect,),
         creates=labelled_pods,
         metrics=(METRICS,),
+        reaches=_snapshot_store(config),
     )
+
+
+def _snapshot_store(config: HomelabConfig) -> tuple[OutsideName, ...]:
+    """The raft snapshot CronJob uploads to Velero's S3 endpoint."""
+    target = config.services.velero.target
+    if target is None or not vault_snapshots_on(config):
+        return ()
+    host, port, path = s3_endpoint(target)
+    return (OutsideName(host, port, path, "the Vault raft snapshot CronJob"),)
 
 
 METRICS = MetricsSpec(
@@ -129,6 +150,8 @@ def raft_config_takes_effect(state: DesiredState) -> Iterator[Finding]:
     for app in (a for a in state.applications if a.owner == "vault"):
         objects = [o for o in state.objects if o.origin.application == app.name]
         servers = [o for o in objects if o.kind == "StatefulSet" and _server_config(state, o) is not None]
+        if any(o.kind == "StatefulSet" and dev_mode(o) for o in objects):
+            continue  # dev mode has no configuration at all: the outcome check reports it
         if objects and not servers:
             anchor = next((o for o in objects if o.kind == "StatefulSet"), objects[0])
             yield health_finding(
@@ -251,3 +274,86 @@ def flow_needs(state: DesiredState, homelab: Homelab) -> Iterator[FlowNeed]:
                     or f"https://s3.{env.get('AWS_DEFAULT_REGION', 'us-east-1')}.amazonaws.com"
                 )
                 yield need_from_url(url, clients, "raft snapshots to S3", job)
+
+
+# ---------------------------------------------------------------------------------- outcomes
+
+SERVER = "vault"
+"""The chart's server StatefulSet and its container."""
+CONFIG_FILE = "/tmp/storageconfig.hcl"  # noqa: S108 - the path inside the pod the chart's script writes
+"""Where the chart's start script copies our configuration; the server must read it and nothing else."""
+DEV_FLAGS = re.compile(r"^-{1,2}(dev|recovery)([-=]|$)")
+"""`vault server` flags that replace the sealed, raft-backed server: dev mode (in memory, unsealed,
+a known root token) and recovery mode."""
+DEV_ENV = ("VAULT_DEV_ROOT_TOKEN_ID", "VAULT_DEV_LISTEN_ADDRESS")
+"""Environment variables of dev mode (the chart sets them with `server.dev.enabled`)."""
+SEAL_ENV = ("VAULT_SEAL_TYPE",)
+"""Environment variables that choose an auto-unseal seal: `homelab secrets init/unseal` rely on
+Shamir keys."""
+_SEAL_STANZA = re.compile(r'(?m)^\s*"?seal"?\s*[:={"]')
+
+
+def server_words(sts: DesiredObject) -> list[str]:
+    """The words of the server container's command line (the chart's `sh -ec` script included)."""
+    for container in containers(sts):
+        if container.get("name") == SERVER:
+            return [w for part in command_line(container) for w in re.split(r"[\s;]+", part) if w]
+    return []
+
+
+def dev_mode(sts: DesiredObject) -> bool:
+    """Whether the server container starts Vault in dev or recovery mode."""
+    return any(DEV_FLAGS.match(word) for word in server_words(sts))
+
+
+def _server_runs_our_configuration(view: Effective) -> Iterator[Breach]:
+    for sts in view.named("StatefulSet", SERVER):
+        words = server_words(sts)
+        if "server" not in words:
+            yield Breach("the vault container does not run `vault server`", sts)
+            continue
+        for word in words:
+            if DEV_FLAGS.match(word):
+                yield Breach(f"vault server is started with {word}", sts)
+        configs = [w for w in words if w.startswith(("-config", "--config"))]
+        if configs != [f"-config={CONFIG_FILE}"]:
+            yield Breach(
+                f"vault server reads {', '.join(configs) or 'no -config'}, not only {CONFIG_FILE}", sts
+            )
+    yield from _env_set(view, DEV_ENV)
+
+
+def _env_set(view: Effective, variables: tuple[str, ...]) -> Iterator[Breach]:
+    for sts in view.named("StatefulSet", SERVER):
+        for container in containers(sts):
+            for var in variables:
+                source = env_source(view, sts, container, var)
+                if source.kind != "unset":
+                    yield Breach(
+                        f"{var} is set in container {container.get('name')} (from {source.words()})", sts
+                    )
+
+
+def _shamir_seal(view: Effective) -> Iterator[Breach]:
+    yield from _env_set(view, SEAL_ENV)
+    for config_map in view.named("ConfigMap", f"{SERVER}-config"):
+        text = str(as_map(config_map.doc.get("data")).get(CONFIG_KEY, ""))
+        if _SEAL_STANZA.search(text):
+            yield Breach("the server configuration has a seal stanza", config_map)
+
+
+def outcomes(homelab: Homelab) -> Iterator[Outcome]:
+    """Vault is the sealed, raft-backed store `homelab secrets` initialises and unseals."""
+    yield Outcome(
+        f"Vault runs `vault server` from the homelab's configuration ({CONFIG_FILE}) alone, never in dev "
+        "or recovery mode (in memory, unsealed, with a known root token)",
+        _server_runs_our_configuration,
+    )
+    yield Outcome(
+        "Vault is sealed by Shamir keys, which `homelab secrets init` creates and "
+        "`homelab secrets unseal` uses",
+        _shamir_seal,
+    )
+    yield runs("StatefulSet", SERVER, homelab.config.services.vault.replicas, what="the Vault raft cluster")
+    yield persists("StatefulSet", SERVER, "/vault/data", what="Vault's raft storage")
+    yield confined()

@@ -12,15 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from homelabeazy.model import Homelab
+from homelabeazy.model.node_setup import POD_CIDR, SERVICE_CIDR
 from homelabeazy.render.k8s.bundle import Bundle
 from homelabeazy.render.k8s.monitors import monitoring_namespace
 from homelabeazy.render.k8s.objects import Manifest, meta, obj
 
 NS_LABEL = "kubernetes.io/metadata.name"
 API_PORT = 6443
-CLUSTER_POD_CIDR = "10.42.0.0/16"
-CLUSTER_SERVICE_CIDR = "10.43.0.0/16"
-"""K3s defaults; excluded from `internet` egress so it cannot be used to reach other namespaces."""
+CLUSTER_POD_CIDR = str(POD_CIDR)
+CLUSTER_SERVICE_CIDR = str(SERVICE_CIDR)
+"""K3s defaults (model/node_setup.py); excluded from `internet` egress so it cannot be used to reach
+other namespaces."""
 
 
 def _policy(name: str, namespace: str, spec: dict[str, Any]) -> Manifest:

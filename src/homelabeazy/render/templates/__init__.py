@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from homelabeazy.config.schema.fields import is_control
 
 _ENV = Environment(
     loader=PackageLoader("homelabeazy.render", "templates"),
@@ -14,11 +17,21 @@ _ENV = Environment(
 )
 
 
+_PUNCTUATION = frozenset(string.punctuation)
+"""CommonMark lets every ASCII punctuation character be escaped with a backslash, and reads an
+escaped one as itself: escaping them all leaves no emphasis, link, code, HTML or entity to parse."""
+
+
 def markdown_cell(value: object) -> str:
-    """User text as one Markdown table cell: a `|` or a line break would end the cell or the row,
-    and control characters (terminal escapes) have no business in a document."""
-    text = "".join(ch if ch.isprintable() else " " for ch in str(value).replace("\r\n", "\n"))
-    return " ".join(text.split()).replace("|", "\\|")
+    """User text as one Markdown table cell that reads back as exactly that text.
+
+    Every ASCII punctuation character is backslash-escaped (`|` would end the cell; `*`, `_`, `[`,
+    `` ` ``, `<` and `&` would turn into emphasis, links, code, HTML or entities). Control and
+    format characters never get here (the schema refuses them in free text); should one, it
+    becomes a space rather than a line break or a terminal escape in a document.
+    """
+    text = "".join(" " if is_control(ch) else f"\\{ch}" if ch in _PUNCTUATION else ch for ch in str(value))
+    return text.strip()
 
 
 _ENV.filters["cell"] = markdown_cell

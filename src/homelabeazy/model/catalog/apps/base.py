@@ -7,9 +7,11 @@ completes the user's values, never overriding what the user wrote.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from homelabeazy.desired.outcomes import Outcome
 
 Values = dict[str, Any]
 
@@ -31,6 +33,9 @@ class KnownChart:
     """Repository URLs publishing it, without a trailing `/` (a same-named chart elsewhere is not it)."""
     complete: Callable[[Values, AppFacts], Values]
     """User values (a copy, safe to change) and the app's facts -> the values to render."""
+    outcomes: Callable[[AppFacts], Iterable[Outcome]] | None = None
+    """What the homelab relies on in the chart's rendered objects (the values it completes can
+    still be set otherwise by the user's own): checked by `validate --deep`."""
 
     def matches(self, repo: str, name: str) -> bool:
         """Whether `name` from `repo` is this chart."""

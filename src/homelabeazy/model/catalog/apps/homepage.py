@@ -9,6 +9,10 @@ must be given. Traefik passes the client's Host unchanged (no port on 443): the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
+from homelabeazy.desired.effective import Effective, containers, env_source, env_text, workloads
+from homelabeazy.desired.outcomes import Breach, Outcome
 from homelabeazy.model.catalog.apps.base import AppFacts, KnownChart, Values, with_env
 
 ALLOWED_HOSTS = "HOMEPAGE_ALLOWED_HOSTS"
@@ -21,4 +25,37 @@ def complete(values: Values, facts: AppFacts) -> Values:
     return with_env(values, ALLOWED_HOSTS, ",".join(facts.hosts))
 
 
-CHART = KnownChart("homepage", frozenset({"https://jameswynn.github.io/helm-charts"}), complete)
+def _hosts_allowed(hosts: tuple[str, ...]) -> Callable[[Effective], Iterator[Breach]]:
+    """Every container that sets the variable lets the route hosts in (`*` lets every host in)."""
+
+    def test(view: Effective) -> Iterator[Breach]:
+        found = False
+        for obj in workloads(view):
+            for container in containers(obj, init=False):
+                if env_source(view, obj, container, ALLOWED_HOSTS).kind == "unset":
+                    continue
+                found = True
+                text = env_text(view, obj, container, ALLOWED_HOSTS)
+                allowed = {h.strip() for h in (text or "").split(",")}
+                missing = [h for h in hosts if h not in allowed and "*" not in allowed]
+                if text is not None and missing:
+                    yield Breach(
+                        f"{ALLOWED_HOSTS} of {obj.kind} {obj.name} leaves out {', '.join(missing)}", obj
+                    )
+        if not found:
+            yield Breach(f"no container sets {ALLOWED_HOSTS}")
+
+    return test
+
+
+def outcomes(facts: AppFacts) -> Iterator[Outcome]:
+    """Behind its route, Homepage answers for the route's host."""
+    if facts.hosts:
+        yield Outcome(
+            f"Homepage's API answers requests for {', '.join(facts.hosts)} (else the dashboard is empty "
+            "behind Traefik)",
+            _hosts_allowed(facts.hosts),
+        )
+
+
+CHART = KnownChart("homepage", frozenset({"https://jameswynn.github.io/helm-charts"}), complete, outcomes)

@@ -12,39 +12,29 @@ from typing import Any
 
 from homelabeazy.config.schema import AutheliaSmtp
 from homelabeazy.model import Homelab, Route
-from homelabeazy.model.catalog.authelia import SMTP_PATH
+from homelabeazy.model.catalog.authelia import (
+    CONFIG_KEY,
+    CONFIG_MAP,
+    DATA_DIR,
+    SECRETS_DIR,
+    secret_files,
+)
 from homelabeazy.model.identity import LdapLayout
-from homelabeazy.model.service import ServiceEntry
+from homelabeazy.model.service import ServiceEntry, secret_name
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.endpoints import authelia_authz_url, openldap_url
 from homelabeazy.render.k8s.internal_tls import CA_TRUST, ca_trust, ca_volume
 from homelabeazy.render.k8s.objects import meta, obj
 from homelabeazy.render.k8s.routes import AUTH_MIDDLEWARE
-from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
+from homelabeazy.render.k8s.services.common import new_bundle, secret_spec, synced_secret
 from homelabeazy.render.serialize import to_yaml_kube
 
-KEYS_PATH = "authelia/keys"
-LDAP_PATH = "authelia/ldap"
-CONFIG_MAP = "authelia-configuration"
-CONFIG_KEY = "configuration.yaml"
-SECRETS_DIR = "/homelab-secrets"
-DATA_DIR = "/config"
 CERTIFICATES_DIR = "/homelab-ca"
 """Authelia's `certificates_directory`: the homelab CA, trusted on top of the system's roots. It
 is the only way Authelia trusts a private CA for LDAP (its `tls` block takes a client certificate,
 not a CA)."""
 CA_FILE = "homelab-ca.crt"
 """The CA's file there (Authelia reads `.crt`, `.pem` and `.cer` files)."""
-
-SECRET_FILES = {
-    "AUTHELIA_IDENTITY_VALIDATION_RESET_PASSWORD_JWT_SECRET_FILE": (KEYS_PATH, "jwt_secret"),
-    "AUTHELIA_SESSION_SECRET_FILE": (KEYS_PATH, "session_secret"),
-    "AUTHELIA_STORAGE_ENCRYPTION_KEY_FILE": (KEYS_PATH, "storage_encryption_key"),
-    "AUTHELIA_AUTHENTICATION_BACKEND_LDAP_PASSWORD_FILE": (LDAP_PATH, "password"),
-}
-"""Environment variable -> (Vault path, key) of each secret Authelia always reads from a file."""
-SMTP_PASSWORD_FILE = {"AUTHELIA_NOTIFIER_SMTP_PASSWORD_FILE": (SMTP_PATH, "password")}
-"""The SMTP password's file, when the catalog declares that secret (an SMTP account with a login)."""
 SMTP_SCHEMES = {"starttls": ("submission", 587), "tls": ("submissions", 465)}
 """`services.authelia.smtp.security` -> Authelia's address scheme and that scheme's usual port."""
 
@@ -163,12 +153,6 @@ def notifier(smtp: AutheliaSmtp | None, portal_host: str) -> dict[str, Any]:
     if smtp.username is not None:
         settings["username"] = smtp.username
     return {"smtp": settings}
-
-
-def secret_files(entry: ServiceEntry) -> dict[str, tuple[str, str]]:
-    """Every secret file Authelia reads: the fixed ones, and the SMTP password when it has one."""
-    declared = {spec.path for spec in entry.secrets}
-    return {**SECRET_FILES, **(SMTP_PASSWORD_FILE if SMTP_PATH in declared else {})}
 
 
 def configuration_text(homelab: Homelab) -> str:

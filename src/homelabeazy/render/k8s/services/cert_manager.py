@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.service import ServiceEntry
+from homelabeazy.model.service import ServiceEntry, secret_name
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.objects import CLUSTER_ISSUER_ACME, CLUSTER_ISSUER_CA, Manifest, meta, obj
-from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
+from homelabeazy.render.k8s.services.common import new_bundle, secret_spec, synced_secret
 from homelabeazy.render.k8s.waves import AFTER_WEBHOOK, WAVE_ANNOTATION
 
 SELF_SIGNED = "selfsigned"

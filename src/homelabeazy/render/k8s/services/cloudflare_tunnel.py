@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.cloudflare_tunnel import EDGE_PORT, TOKEN_PATH
+from homelabeazy.model.catalog.cloudflare_tunnel import CONNECTOR, EDGE_PORT, TOKEN_PATH
 from homelabeazy.model.service import ServiceEntry
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.objects import Manifest, external_secret
 from homelabeazy.render.k8s.services.common import new_bundle, secret_spec
 
-FULLNAME = "cloudflared"
+FULLNAME = CONNECTOR
 """The chart's fullname, hence its Secret's and Deployment's name."""
 CHART_SECRET_KEY = "tunnelToken"  # noqa: S105 - a name, not a secret
 IMAGE_TAG = "2025.8.0"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homelabeazy.model.service import SecretSpec, ServiceEntry
+from homelabeazy.model.service import SecretSpec, ServiceEntry, secret_name
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.objects import Manifest, dashed, external_secret
 
@@ -24,11 +24,6 @@ def secret_spec(entry: ServiceEntry, path: str) -> SecretSpec:
         if spec.path == path:
             return spec
     raise KeyError(f"catalog entry {entry.name} declares no secret at {path}")
-
-
-def secret_name(spec: SecretSpec) -> str:
-    """The Kubernetes Secret an ExternalSecret makes from a Vault path: `authelia/keys` -> `authelia-keys`."""
-    return spec.path.replace("/", "-").replace("_", "-")
 
 
 def synced_secret(

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.service import ServiceEntry
+from homelabeazy.model.catalog.consul import GOSSIP_PATH
+from homelabeazy.model.service import ServiceEntry, secret_name
 from homelabeazy.render.k8s.bundle import Bundle, Needs
-from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
-
-GOSSIP_PATH = "consul/gossip"
+from homelabeazy.render.k8s.services.common import new_bundle, secret_spec, synced_secret
 
 
 def values(homelab: Homelab, entry: ServiceEntry) -> dict[str, Any]:

@@ -3,7 +3,10 @@
 The chart's Corefile runs, in CoreDNS's fixed plugin order, `hosts` before `k8s_gateway`: our
 `hosts` block answers every route host with Traefik's address and falls through, so k8s_gateway
 still answers LoadBalancer Services and Ingresses by name. Nothing is forwarded upstream: pfSense
-sends only this domain here.
+sends only this domain here. k8s_gateway's own `fallthrough` stays off: the only resolver that
+knows the domain's other names is the one that forwards the domain here, so falling through would
+loop. Those names (an S3 store on the NAS) are `network.dns_records`, which pfSense answers as host
+overrides before it forwards (the `dns-path` check holds every name a component needs to that).
 """
 
 from __future__ import annotations

@@ -10,15 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.external_dns import TOKEN_KEY, TOKEN_PATH
-from homelabeazy.model.service import ServiceEntry
+from homelabeazy.model.catalog.external_dns import TOKEN_ENV, TOKEN_KEY, TOKEN_PATH, TXT_OWNER
+from homelabeazy.model.service import ServiceEntry, secret_name
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.objects import Manifest, meta, obj, secret_key_ref
-from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
-
-TOKEN_ENV = "CF_API_TOKEN"  # noqa: S105 - a name, not a secret
-"""The variable the cloudflare provider reads its API token from."""
-TXT_OWNER = "homelabeazy"
+from homelabeazy.render.k8s.services.common import new_bundle, secret_spec, synced_secret
 
 
 def tunnel_target(homelab: Homelab) -> str:

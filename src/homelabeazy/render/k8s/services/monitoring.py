@@ -20,20 +20,19 @@ from homelabeazy.config.schema import NotifyConfig
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog.monitoring import (
     API_PORT,
-    ETCD_METRICS_PORT,
     GRAFANA_PATH,
-    KUBE_VIP_METRICS_PORT,
     KUBELET_PORT,
     NODE_EXPORTER_PORT,
     NOTIFY_PATH,
     RELEASE,
     notify_keys,
 )
-from homelabeazy.model.service import ServiceEntry
+from homelabeazy.model.node_setup import ETCD_METRICS_PORT, KUBE_VIP_METRICS_PORT
+from homelabeazy.model.service import ServiceEntry, secret_name
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.monitors import scraped_namespaces
 from homelabeazy.render.k8s.objects import Manifest, meta, obj
-from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
+from homelabeazy.render.k8s.services.common import new_bundle, secret_spec, synced_secret
 from homelabeazy.render.k8s.services.monitoring_dashboards import (
     DASHBOARD_LABEL,
     DASHBOARD_LABEL_VALUE,

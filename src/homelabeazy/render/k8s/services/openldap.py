@@ -9,15 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from homelabeazy.model import Homelab
-from homelabeazy.model.catalog.openldap import REPLICAS, replication_enabled
+from homelabeazy.model.catalog.openldap import ADMIN_PATH, REPLICAS, replication_enabled
 from homelabeazy.model.identity import LdapLayout
-from homelabeazy.model.service import ServiceEntry
+from homelabeazy.model.ldif_text import ldif_record
+from homelabeazy.model.service import ServiceEntry, secret_name
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.internal_tls import server_certificate, service_names
-from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
+from homelabeazy.render.k8s.services.common import new_bundle, secret_spec, synced_secret
 from homelabeazy.render.k8s.services.openldap_export import add_exports
 
-ADMIN_PATH = "openldap/admin"
 SERVICE = "openldap"
 """The chart's Service (`fullnameOverride`), which Authelia and the export connect to."""
 TLS_SECRET = "openldap-tls"  # noqa: S105 - a Secret's name
@@ -33,16 +33,20 @@ def structure_ldif(layout: LdapLayout, organisation: str) -> str:
     """The base entry and the organisational units, one LDIF record each.
 
     The base entry is included because the image skips its own default tree as soon as custom
-    LDIF files are given.
+    LDIF files are given. Every value goes through `ldif_line`: the organisation is the user's
+    text, and in LDIF a value that starts a new line would start a new entry.
     """
     first_dc = layout.base_dn.split(",", 1)[0].split("=", 1)[1]
-    records = [
-        f"dn: {layout.base_dn}\nobjectClass: dcObject\nobjectClass: organization\ndc: {first_dc}\n"
-        f"o: {organisation}\n"
-    ]
+    base = (
+        ("objectClass", "dcObject"),
+        ("objectClass", "organization"),
+        ("dc", first_dc),
+        ("o", organisation),
+    )
+    records = [ldif_record(layout.base_dn, base) + "\n"]
     for dn in (layout.people_dn, layout.groups_dn, layout.services_dn):
         ou = dn.split(",", 1)[0].split("=", 1)[1]
-        records.append(f"dn: {dn}\nobjectClass: organizationalUnit\nou: {ou}\n")
+        records.append(ldif_record(dn, (("objectClass", "organizationalUnit"), ("ou", ou))) + "\n")
     return "\n".join(records)
 
 

@@ -22,15 +22,17 @@ from typing import Any
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog import openldap as catalog
 from homelabeazy.model.catalog import velero
+from homelabeazy.model.catalog.velero import S3_PATH
 from homelabeazy.model.dr_artifacts import LDAP_LDIF, kind_prefix
 from homelabeazy.model.dr_backups import ldap_exports_on
+from homelabeazy.model.service import secret_name
 from homelabeazy.render.k8s.bundle import Bundle
 from homelabeazy.render.k8s.endpoints import openldap_url
 from homelabeazy.render.k8s.internal_tls import CA_KEY, ca_volume
 from homelabeazy.render.k8s.netpol import CLUSTER_POD_CIDR, CLUSTER_SERVICE_CIDR
 from homelabeazy.render.k8s.objects import Manifest, external_secret, meta, obj, secret_key_ref
-from homelabeazy.render.k8s.services.common import secret_name, secret_spec
-from homelabeazy.render.k8s.services.velero import S3_PATH, s3_port
+from homelabeazy.render.k8s.services.common import secret_spec
+from homelabeazy.render.k8s.services.velero import s3_port
 
 DIRECTORY_IMAGE = "jpgouin/openldap:2.6.9-fix"
 """The image the pinned chart runs the directory with: it has `ldapsearch`. Same pin as the chart's

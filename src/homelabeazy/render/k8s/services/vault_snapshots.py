@@ -20,10 +20,11 @@ from homelabeazy.config.schema import BackupTarget
 from homelabeazy.model import Homelab
 from homelabeazy.model.catalog.external_secrets import VAULT_AUTH_MOUNT
 from homelabeazy.model.catalog.vault import ACTIVE_ADDRESS, SNAPSHOT_LABELS, SNAPSHOT_NAME
+from homelabeazy.model.catalog.velero import S3_PATH
 from homelabeazy.model.dr_artifacts import SIDECAR_SUFFIX, VAULT_RAFT, kind_prefix
 from homelabeazy.render.k8s.netpol import CLUSTER_POD_CIDR, CLUSTER_SERVICE_CIDR
 from homelabeazy.render.k8s.objects import Manifest, external_secret, meta, obj, secret_key_ref
-from homelabeazy.render.k8s.services.velero import S3_PATH, s3_port
+from homelabeazy.render.k8s.services.velero import s3_port
 
 STEM = "backups"
 VAULT_IMAGE = "hashicorp/vault:2.0.4"

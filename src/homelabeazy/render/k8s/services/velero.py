@@ -7,14 +7,13 @@ from urllib.parse import urlsplit
 
 from homelabeazy.config.schema import BackupTarget
 from homelabeazy.model import Homelab
-from homelabeazy.model.service import ServiceEntry
+from homelabeazy.model.catalog.velero import LOCATION, PLUGIN_IMAGE, S3_PATH
+from homelabeazy.model.service import ServiceEntry, secret_name
 from homelabeazy.render.k8s.bundle import Bundle, Needs
 from homelabeazy.render.k8s.objects import Manifest, meta, obj
-from homelabeazy.render.k8s.services.common import new_bundle, secret_name, secret_spec, synced_secret
+from homelabeazy.render.k8s.services.common import new_bundle, secret_spec, synced_secret
 
-S3_PATH = "velero/s3"
-AWS_PLUGIN = "velero/velero-plugin-for-aws:v1.13.1"
-LOCATION = "default"
+AWS_PLUGIN = f"{PLUGIN_IMAGE}:v1.13.1"
 CREDENTIALS_KEY = "cloud"
 CREDENTIALS_TEMPLATE = (
     "[default]\naws_access_key_id={{ .access_key_id }}\naws_secret_access_key={{ .secret_access_key }}\n"
