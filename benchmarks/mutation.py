@@ -225,7 +225,8 @@ def unwrap(text: str, wrappers: tuple[str, ...], caches: tuple[str, ...] = ()) -
                 continue
             if len(node.decorator_list) != 1:
                 raise SystemExit(f"unwrap: {node.name} has more decorators than @{name.id}")
-            assert decorator.end_lineno is not None and node.end_lineno is not None
+            assert decorator.end_lineno is not None
+            assert node.end_lineno is not None
             call = None
             if name.id in wrappers:
                 wrapper = ast.get_source_segment(text, decorator)
