@@ -68,3 +68,8 @@ def info(message: str) -> None:
 def failure(message: str) -> None:
     """A red failure report (no traceback)."""
     _console(True).print(f"[bold red]error[/]: {escape(message)}")
+
+
+def plain(text: str) -> str:
+    """`text` with terminal control characters shown as \\xNN, for output printed without markup."""
+    return text.translate(_CONTROL)

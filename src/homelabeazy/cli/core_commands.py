@@ -22,6 +22,14 @@ from homelabeazy.errors import ConfigError, ExitCode, RenderConflictError, Usage
 if TYPE_CHECKING:  # the doctor's rows only when --deep asks for them
     from homelabeazy.lifecycle.doctor import Row
 
+ChartsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--charts",
+        help="Chart cache for --deep and --objects, laid out <chart>-<version>/ (default $HOMELAB_CHARTS, "
+        "then pulled into ~/.cache/homelabeazy/charts).",
+    ),
+]
 OutOption = Annotated[
     Path | None, typer.Option("--out", "-o", help="Output repo folder; defaults to the config file's folder.")
 ]
@@ -47,7 +55,7 @@ def init(
     return ExitCode.OK
 
 
-def validate(
+def validate(  # noqa: PLR0917 - every Typer option is a parameter
     config: ConfigArg = DEFAULT_CONFIG,
     config_file: ConfigFileOption = None,
     as_json: Annotated[
@@ -61,17 +69,22 @@ def validate(
             "(real Helm over every chart).",
         ),
     ] = False,
-    charts: Annotated[
+    charts: ChartsOption = None,
+    dump_objects: Annotated[
         Path | None,
         typer.Option(
-            "--charts",
-            help="Chart cache for --deep, laid out <chart>-<version>/ (default $HOMELAB_CHARTS, then "
-            "pulled into ~/.cache/homelabeazy/charts).",
+            "--dump-objects",
+            metavar="DIR",
+            help="With --deep: write every effective object into DIR, one YAML file per Application "
+            "(Secret values replaced by a placeholder, keys kept); DIR must be new, empty or an "
+            "earlier dump.",
         ),
     ] = None,
 ) -> int:
     """Check homelab.yaml and report every problem at once as file:line:col: field: message."""
     config = pick_config(config, config_file)
+    if dump_objects is not None and not deep:
+        raise UsageError("--dump-objects goes with --deep (the objects are what --deep builds)")
     try:
         loaded = read_config(config)
     except ConfigError as exc:
@@ -97,6 +110,11 @@ def validate(
     from homelabeazy.model import build
 
     result = validate_deep(build(loaded.config), charts)
+    if dump_objects is not None and result.state is not None:
+        from homelabeazy.cli.objects import dump_objects as write_dump
+
+        written = write_dump(dump_objects, result.state)
+        console.info(f"wrote the objects of {written} Application(s) into {dump_objects}")
     code = print_deep(result, loaded, as_json)
     if code == ExitCode.OK and not as_json:
         console.success(f"{config} is valid and its cluster state converges")
@@ -182,11 +200,53 @@ def render(
     return ExitCode.OK
 
 
-def diff(
-    config: ConfigArg = DEFAULT_CONFIG, config_file: ConfigFileOption = None, out: OutOption = None
+def diff(  # noqa: PLR0917 - every Typer option is a parameter
+    config: ConfigArg = DEFAULT_CONFIG,
+    config_file: ConfigFileOption = None,
+    out: OutOption = None,
+    objects: Annotated[
+        bool,
+        typer.Option(
+            "--objects",
+            help="Compare the effective Kubernetes objects (charts rendered by real Helm) of homelab.yaml "
+            "at a git revision with the working tree's, grouped by Application.",
+        ),
+    ] = False,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            metavar="REV",
+            help="With --objects: the git revision to compare against (default HEAD).",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --objects: print the object diff as JSON on stdout.")
+    ] = False,
+    charts: ChartsOption = None,
 ) -> int:
-    """Show, as a unified diff, what `homelab render` would change."""
+    """Show, as a unified diff, what `homelab render` would change.
+
+    With --objects: what the change does to the cluster (objects added, removed, changed, with the
+    fields that change; Secret values never shown). Exit codes as diff(1): 0 no object differs,
+    1 objects differ, 2 trouble (bad input, a base revision that does not validate, git or Helm failing).
+    """
     config = pick_config(config, config_file)
+    if not objects:
+        given = [
+            name for name, value in (("--base", base), ("--json", as_json), ("--charts", charts)) if value
+        ]
+        if given:
+            raise UsageError(f"{', '.join(given)} only go with --objects")
+        return _file_diff(config, out)
+    if out is not None:
+        raise UsageError("--out does not go with --objects (it compares objects, not the rendered tree)")
+    from homelabeazy.cli.objects import object_diff
+
+    return object_diff(config, base or "HEAD", as_json, charts)
+
+
+def _file_diff(config: Path, out: Path | None) -> int:
     from homelabeazy.render import render_all, writer
 
     _, homelab = load_homelab(config)

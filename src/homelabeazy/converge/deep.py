@@ -29,6 +29,7 @@ from homelabeazy.converge.engine import Report, run_checks
 from homelabeazy.converge.files.ansible import validate_ansible
 from homelabeazy.converge.files.nftables import validate_nftables
 from homelabeazy.converge.files.terraform import validate_terraform
+from homelabeazy.desired.state import DesiredState
 from homelabeazy.model import Homelab
 from homelabeazy.ops.helm import ChartCache
 from homelabeazy.ops.memo import cache_root, fingerprint, read_json, tool_files, write_json
@@ -69,6 +70,8 @@ class DeepResult:
 
     problems: list[str]
     report: Report
+    state: DesiredState | None = None
+    """The desired state the proof checked (for `--dump-objects`)."""
 
 
 def validate_deep(homelab: Homelab, charts: Path | None = None) -> DeepResult:
@@ -87,7 +90,7 @@ def validate_deep(homelab: Homelab, charts: Path | None = None) -> DeepResult:
         report = run_checks(built.state, homelab, rerender=built.rerender)
         problems = pending.result()
     write_json(memo_path, {key: schema.MEMO[key] for key in sorted(schema.USED)})
-    return DeepResult(problems, report)
+    return DeepResult(problems, report, built.state)
 
 
 def _file_problems(files: dict[str, str], memo: Path | None = None) -> list[str]:
