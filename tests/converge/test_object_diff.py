@@ -207,3 +207,15 @@ def test_redacted_leaves_the_input_alone(kind: str) -> None:
     out = redacted(original)
     assert original == copy
     assert (out["data"]["k"] == REDACTED) == (kind == "Secret")
+
+
+def test_embedded_yaml_text_is_compared_by_key() -> None:
+    ident = ObjectId("helm.cattle.io", "HelmChart", "kube-system", "argocd")
+    old = {"spec": {"valuesContent": "a: 1\nb:\n  c: [x]\n"}}
+    new = {"spec": {"valuesContent": "a: 1\nb:\n  c: [x, y]\n"}}
+    assert [c.text for c in diff_object(ident, old, new)] == ['spec.valuesContent(yaml).b.c[1]: (none) → "y"']
+    # Text that is not a YAML mapping on both sides stays one value.
+    (change,) = diff_object(ident, {"s": "- a\n- b\n"}, {"s": "a: 1\nb: 2\n"})
+    assert change.path == "s"
+    (change,) = diff_object(ident, {"s": "one line"}, {"s": "other: line"})
+    assert change.path == "s"

@@ -5,6 +5,9 @@ Application, the objects added, removed and changed, and for a changed one a com
 diff (`spec.replicas: 2 → 3`). An object is the same object on both sides when its API group, kind,
 namespace and name are (its API version is a field: `v1beta1 → v1` is a change, not a swap).
 
+Multi-line strings that are both YAML mappings (a HelmChart's `valuesContent`, a configuration
+file in a ConfigMap) are compared key by key: `spec.valuesContent(yaml).deployment.replicas: 1 → 2`.
+
 Lists of mappings that each carry a distinct `name` (containers, ports, env, volumes) are compared
 by name, so inserting a container does not report every later one as changed; other lists by index.
 
@@ -19,6 +22,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import yaml
 
 from homelabeazy.desired.state import DesiredObject, DesiredState
 
@@ -258,7 +263,25 @@ def _diff_value(path: str, old: Any, new: Any) -> Iterable[FieldChange]:
     if isinstance(old, list) and isinstance(new, list):
         yield from _diff_list(path, old, new)
         return
+    embedded = _embedded_yaml(old, new)
+    if embedded is not None:
+        yield from _diff_value(f"{path}(yaml)", *embedded)
+        return
     yield FieldChange(path or "(object)", "changed", before=old, after=new)
+
+
+def _embedded_yaml(old: Any, new: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]] | None:
+    """Both sides as mappings when both are multi-line YAML text (a HelmChart's `valuesContent`, a
+    ConfigMap's configuration file): their keys are compared, not two long strings."""
+    if not (isinstance(old, str) and isinstance(new, str) and "\n" in old and "\n" in new):
+        return None
+    try:
+        parsed = (yaml.safe_load(old), yaml.safe_load(new))
+    except yaml.YAMLError:
+        return None
+    if not all(isinstance(p, Mapping) for p in parsed):
+        return None
+    return parsed[0], parsed[1]
 
 
 def _diff_list(path: str, old: list[Any], new: list[Any]) -> Iterable[FieldChange]:
