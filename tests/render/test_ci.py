@@ -95,10 +95,13 @@ def test_least_privilege(example_homelab: Homelab, path: str) -> None:
     workflow = workflows(example_homelab)[path]
     assert workflow["permissions"] == {"contents": "read"}
     writers = {name for name, job in workflow["jobs"].items() if "write" in job["permissions"].values()}
-    assert writers == {"render"}
+    assert writers == {"render", "objects"}
     assert workflow["jobs"]["render"]["permissions"] == {"contents": "write"}
     assert workflow["jobs"]["render"]["if"] == ci.SAME_REPO_PR
     assert workflow["jobs"]["check"]["permissions"] == {"contents": "read"}
+    # The comment job may write pull requests' comments, nothing else; never for a fork's.
+    assert workflow["jobs"]["objects"]["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert workflow["jobs"]["objects"]["if"] == f"always() && {ci.SAME_REPO_PR}"
     for name, job in workflow["jobs"].items():
         for step in job["steps"]:
             if str(step.get("uses", "")).startswith("actions/checkout@"):
@@ -108,7 +111,8 @@ def test_least_privilege(example_homelab: Homelab, path: str) -> None:
                 str(v) for v in step.get("with", {}).values()
             )
             if "token" in handed or "secrets." in handed:
-                assert "git push" in step["run"], (name, step.get("name"))
+                # the push, or the comment (github.token only, to the comments API)
+                assert "git push" in step["run"] or step == ci.comment_step(), (name, step.get("name"))
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -128,7 +132,7 @@ def test_a_pin_in_homelab_yaml_reaches_every_workflow() -> None:
     text = example_text().replace(toolchain.ACTION_PINS["actions/checkout"].ref, f"v4.9.9@{commit}")
     files = render_all(build(load_config(text).config), ["ci"])
     for path in PATHS:
-        assert files[path].count(f"actions/checkout@{commit} # v4.9.9") == 2, path
+        assert files[path].count(f"actions/checkout@{commit} # v4.9.9") == 3, path  # one per job
         assert toolchain.ACTION_PINS["actions/checkout"].commit not in files[path]
 
 

@@ -4,6 +4,8 @@ On every push and pull request the `check` job proves the repository with the ve
 that rendered it: `homelab render --check` (the tree is what homelab.yaml gives) and `homelab
 validate --deep` (every chart through Helm, every playbook through `ansible-playbook
 --syntax-check`, the desired state converges). On a pull request from a branch of this repository
+the `objects` job (after `check`) comments what the change does to the cluster (`homelab diff
+--objects` against the base) and whether the proof passed, one comment updated in place; and
 the `render` job commits what homelab.yaml now gives onto that branch (Renovate's bumps arrive with
 their consequences), as the author Renovate is told to ignore.
 
@@ -33,6 +35,7 @@ from typing import Any
 
 from homelabeazy import __version__, toolchain
 from homelabeazy.model import Homelab
+from homelabeazy.render import ci_comment
 from homelabeazy.render.renovate import CONFIG_FILE, RENDER_BOT_EMAIL, RENDER_BOT_NAME, RENOVATE_BRANCH_PREFIX
 from homelabeazy.render.serialize import Block, Commented, to_yaml
 
@@ -60,7 +63,8 @@ HEADER = (
     "# check: `homelab render --check` and `homelab validate --deep` on every push and pull request,\n"
     f"# with the homelabeazy build that rendered this repository (checked by hash). render: on a pull\n"
     f"# request from a branch of this repository, commits what {CONFIG_FILE} now gives onto it (set a\n"
-    f"# secret {PUSH_TOKEN_SECRET}, a token that may push, for that commit to start a new run).\n"
+    f"# secret {PUSH_TOKEN_SECRET}, a token that may push, for that commit to start a new run). objects:\n"
+    "# on such a pull request, one comment with `homelab diff --objects` and the check's result.\n"
 )
 
 
@@ -110,11 +114,14 @@ def action(homelab: Homelab, repo: str) -> Commented:
     return Commented(f"{repo}@{pin.commit}", pin.version)
 
 
-def checkout(homelab: Homelab, ref: str | None = None) -> dict[str, Any]:
-    """The repository, with no token left behind in `.git/config` for later steps to use."""
+def checkout(homelab: Homelab, ref: str | None = None, history: bool = False) -> dict[str, Any]:
+    """The repository, with no token left behind in `.git/config` for later steps to use; with
+    `history`, every commit (`fetch-depth: 0`), so a pull request's base commit is there to read."""
     options: dict[str, Any] = {"persist-credentials": False}
     if ref is not None:
         options = {"ref": ref, **options}
+    if history:
+        options["fetch-depth"] = 0
     return {"uses": action(homelab, "actions/checkout"), "with": options}
 
 
@@ -279,9 +286,72 @@ def render_job(homelab: Homelab, platform: Platform) -> dict[str, Any]:
     )
 
 
+def objects_step() -> dict[str, Any]:
+    """`homelab diff --objects` against the pull request's base commit; its exit code is the step's
+    output (0 same objects, 1 objects differ, 2 trouble), the step itself never fails the job."""
+    script = Block(
+        'out="${RUNNER_TEMP:-/tmp}/homelab-objects"\n'
+        "code=0\n"
+        f'homelab diff --objects --base "$BASE_SHA" {CONFIG_FILE} >"$out.txt" 2>"$out.err" || code=$?\n'
+        'cat "$out.txt"\n'
+        'cat "$out.err" >&2\n'
+        'echo "code=$code" >>"$GITHUB_OUTPUT"\n'
+    )
+    return {
+        "name": "The objects this pull request changes",
+        "id": "objects",
+        "env": {"BASE_SHA": "${{ github.event.pull_request.base.sha }}"},
+        "run": script,
+    }
+
+
+def comment_step() -> dict[str, Any]:
+    """One comment on the pull request, updated in place: the object diff and the proof's result.
+    The only step handed the token, which may write pull requests' comments and nothing else."""
+    return {
+        "name": "Comment the object diff and the convergence proof on the pull request",
+        "env": {
+            "COMMENT_TOKEN": "${{ github.token }}",
+            "API_URL": "${{ github.api_url }}",
+            "REPOSITORY": "${{ github.repository }}",
+            "PR_NUMBER": "${{ github.event.pull_request.number }}",
+            "DIFF_CODE": "${{ steps.objects.outputs.code }}",
+            "PROOF": "${{ needs.check.result }}",
+        },
+        "run": Block(f"python3 -I - <<'PY'\n{ci_comment.SCRIPT}PY\n"),
+    }
+
+
+def objects_job(homelab: Homelab, platform: Platform) -> dict[str, Any]:
+    """On a same-repository pull request, after `check`: what it does to the cluster, as a comment."""
+    steps = [
+        checkout(homelab, history=True),
+        *python_steps(homelab, platform),
+        install_step(homelab),
+        helm_step(),
+        cache_step(homelab),
+        objects_step(),
+        comment_step(),
+    ]
+    return _job(
+        platform,
+        "object diff and proof as a pull request comment",
+        steps,
+        **{
+            "needs": "check",
+            "if": f"always() && {SAME_REPO_PR}",
+            "permissions": {"contents": "read", "pull-requests": "write"},
+        },
+    )
+
+
 def jobs(homelab: Homelab, platform: Platform) -> dict[str, dict[str, Any]]:
     """Every job of one workflow, by id."""
-    return {"check": check_job(homelab, platform), "render": render_job(homelab, platform)}
+    return {
+        "check": check_job(homelab, platform),
+        "render": render_job(homelab, platform),
+        "objects": objects_job(homelab, platform),
+    }
 
 
 def workflow(homelab: Homelab, platform: Platform) -> dict[str, Any]:
