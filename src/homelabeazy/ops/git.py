@@ -60,7 +60,10 @@ def show_file(file: Path, revision: str, limit: int) -> RevisionFile:
     if top.returncode != 0:
         raise UsageError(f"git: {folder} is not inside a git repository ({_answer(top)})")
     root = Path(top.stdout.decode().strip())
-    rel = file.resolve().relative_to(root.resolve()).as_posix()
+    try:
+        rel = file.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:  # a symlink into another repository: its history is not this one's
+        raise UsageError(f"git: {file} resolves outside the repository {root}") from None
     commit = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}")
     if commit.returncode != 0:
         raise UsageError(f"git: no revision {revision} in {root}")
