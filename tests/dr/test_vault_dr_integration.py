@@ -240,7 +240,7 @@ def test_damaged_snapshot_in_s3_is_refused_and_vault_untouched(
         result = homelab_cli(
             "secrets", "restore", "--latest", "--yes", "-c", config, "--vault-addr", bao.address
         )
-        assert result.code == 1, result.err
+        assert result.code == 2, result.err
         assert words in result.err.replace("\n", "")
         assert "nothing live was touched" in result.err.replace("\n", "")
     assert "Traceback" not in result.err
@@ -273,7 +273,7 @@ def test_damaged_snapshot_file_is_refused(
     result = homelab_cli(
         "secrets", "restore", "--from", str(saved), "--yes", "-c", config, "--vault-addr", bao.address
     )
-    assert result.code == 1
+    assert result.code == 2
     assert f"{saved}: truncated: " in result.err.replace("\n", "")
     assert read_everything(client) == before
     again = homelab_cli("secrets", "snapshot", "--to", str(saved), "-c", config, "--vault-addr", bao.address)

@@ -215,7 +215,7 @@ def test_a_damaged_backup_fails_its_checksum_and_nothing_live_changes(
     assert damaged != original
     backup.write_bytes(damaged)
     result = backup_users("import", "--from", str(backup), "--yes", "--prune")
-    assert result.code == 1, result.err
+    assert result.code == 2, result.err
     assert "refusing to restore it (nothing live was touched)" in result.err
     assert "Traceback" not in result.err
     assert_identical(live, snapshot(directory_server))
@@ -227,7 +227,7 @@ def test_a_backup_without_its_checksum_is_refused(
     backup, live = drifted
     backup.with_name(backup.name + ".sha256").unlink()
     result = backup_users("import", "--from", str(backup), "--yes")
-    assert result.code == 1, result.err
+    assert result.code == 2, result.err
     assert "missing sidecar" in result.err
     assert_identical(live, snapshot(directory_server))
 
@@ -278,7 +278,7 @@ def test_a_corrupted_latest_export_in_the_bucket_is_refused(
     client.put_object(Bucket=s3_server.bucket, Key=key, Body=data[: len(data) - 100])  # type: ignore[attr-defined]
     wipe(directory_server)
     result = bucket_users("import", "--latest", "--yes")
-    assert result.code == 1, result.err
+    assert result.code == 2, result.err
     assert "truncated" in result.err
     assert "nothing live was touched" in result.err
     assert snapshot(directory_server) == {}
