@@ -413,7 +413,7 @@ def import_directory(
     data, name = loaded or directory_backup.download_latest(_backup_store(conn), moment)
     backup = directory_ldif.parse_ldif(data, base, name)
     with conn.ldap() as ldap:
-        plan = directory_backup.plan_restore(ldap, base, backup, prune)
+        plan = directory_backup.plan_restore(ldap, base, backup, prune, name)
         if plan.empty:
             console.success(f"nothing to do: all {len(plan.unchanged)} entries are as in {name}")
             return ExitCode.OK

@@ -12,7 +12,14 @@ from datetime import datetime
 from pathlib import Path
 
 from homelabeazy.atomic_file import write_atomic
-from homelabeazy.lifecycle.directory_ldif import ImportPlan, RawEntry, plan_import, write_ldif
+from homelabeazy.lifecycle import directory_schema
+from homelabeazy.lifecycle.directory_ldif import (
+    ImportPlan,
+    InvalidBackupError,
+    RawEntry,
+    plan_import,
+    write_ldif,
+)
 from homelabeazy.lifecycle.dr import store
 from homelabeazy.model import dr_artifacts
 from homelabeazy.ops.ldap import LdapAdapter
@@ -30,8 +37,24 @@ def export_directory(ldap: LdapAdapter, base_dn: str) -> tuple[bytes, int]:
     return write_ldif(entries, base_dn), len(entries)
 
 
-def plan_restore(ldap: LdapAdapter, base_dn: str, backup: tuple[RawEntry, ...], prune: bool) -> ImportPlan:
-    """What importing `backup` would change in the live directory."""
+def check_schema(ldap: LdapAdapter, backup: tuple[RawEntry, ...], source: str) -> None:
+    """Refuse (exit 2, nothing changed) a backup with any entry the server's schema refuses."""
+    schema = directory_schema.parse_schema(*ldap.schema_definitions())
+    problems = directory_schema.backup_problems(backup, schema)
+    if problems:
+        raise InvalidBackupError(
+            source,
+            f"{len(problems)} problem(s) against the server's schema: {directory_schema.summary(problems)}",
+        )
+
+
+def plan_restore(
+    ldap: LdapAdapter, base_dn: str, backup: tuple[RawEntry, ...], prune: bool, source: str = "the backup"
+) -> ImportPlan:
+    """What importing `backup` would change in the live directory, once every entry of it has passed
+    the server's schema (`check_schema`): a plan is never made from a backup the server would
+    refuse half way through."""
+    check_schema(ldap, backup, source)
     return plan_import(backup, live_entries(ldap, base_dn), prune)
 
 
