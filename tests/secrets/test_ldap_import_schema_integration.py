@@ -37,7 +37,11 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
         (),
         "preferredLanguage: 2 values, the schema allows one",
     ),
-    "unknown-object-class": (("objectClass: spaceship",), (), "objectClass: 'spaceship' is not in the server's schema"),
+    "unknown-object-class": (
+        ("objectClass: spaceship",),
+        (),
+        "objectClass: 'spaceship' is not in the server's schema",
+    ),
 }
 
 
