@@ -345,7 +345,8 @@ def test_a_future_dated_damaged_newest_snapshot_is_passed_with_before(
     assert passed.code == 0, passed.err
     assert key in passed.err
     after = read_everything(client)
-    assert "after/snapshot" in before and "after/snapshot" not in after, "the older snapshot was restored"
+    assert "after/snapshot" in before
+    assert "after/snapshot" not in after, "the older snapshot was restored"
 
     none = homelab_cli("secrets", "restore", "--latest", "--before", "2000-01-01", "--yes", *addr)
     assert none.code == 2

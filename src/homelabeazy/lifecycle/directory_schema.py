@@ -91,10 +91,10 @@ def parse_schema(object_classes: Iterable[str], attribute_types: Iterable[str]) 
 
     attributes: dict[str, AttributeRule] = {}
     for key, info in types.items():
-        canonical = _names(info)[0].lower()
+        primary = _names(info)[0].lower()
         attributes[key] = AttributeRule(
             name=_names(info)[0],
-            syntax=str(inherited(canonical, "syntax") or ""),
+            syntax=str(inherited(primary, "syntax") or ""),
             single_value=bool(getattr(info, "single_value", False)),
             user_modifiable=not getattr(info, "no_user_modification", False),
         )
@@ -152,13 +152,13 @@ def entry_problems(entry: RawEntry, schema: DirectorySchema) -> list[str]:
     required: set[str] = set()
     anything = False
     for name in class_names:
-        rule = schema.classes.get(name.lower())
-        if rule is None:
+        class_rule = schema.classes.get(name.lower())
+        if class_rule is None:
             problems.append(f"{entry.dn}: objectClass: {name!r} is not in the server's schema")
             continue
         anything |= name.lower() == "extensibleobject"
-        allowed |= rule.must | rule.may
-        required |= rule.must
+        allowed |= class_rule.must | class_rule.may
+        required |= class_rule.must
     present: set[str] = set()
     for name, values in attributes.items():
         rule = schema.attribute(name)
