@@ -107,4 +107,4 @@ def upload_backup(bucket: ObjectStore, data: bytes, keep: int) -> tuple[str, lis
 def download_latest(bucket: ObjectStore, before: datetime | None = None) -> tuple[bytes, str]:
     """The newest complete export (taken before `before`), checked against its sidecar, and its key."""
     key = store.latest_key(bucket, dr_artifacts.LDAP_LDIF, before)
-    return store.download_verified(bucket, key), key
+    return store.download_verified(bucket, key, MAX_BYTES), key

@@ -128,11 +128,13 @@ def read_verified_file(path: Path, what: str, limit: int) -> bytes:
     return data
 
 
-def download_verified(store: ObjectStore, key: str) -> bytes:
-    """The bytes of `key`, only when its sidecar vouches for them (else `BackupIntegrityError`)."""
-    data = store.get(key)
+def download_verified(store: ObjectStore, key: str, limit: int) -> bytes:
+    """The bytes of `key`, only when its sidecar vouches for them (else `BackupIntegrityError`);
+    at most `limit` bytes of it are read (a larger object is refused, exit 2)."""
+    data = store.get(key, limit)
     try:
-        sidecar: str | None = store.get(dr_artifacts.sidecar_key(key)).decode("utf-8", errors="replace")
+        raw = store.get(dr_artifacts.sidecar_key(key), SIDECAR_MAX_BYTES)
+        sidecar: str | None = raw.decode("utf-8", errors="replace")
     except ObjectMissingError:
         sidecar = None
     dr_artifacts.verify(data, sidecar, key)

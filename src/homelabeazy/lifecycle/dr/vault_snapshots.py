@@ -77,7 +77,7 @@ def load_file(path: Path) -> Snapshot:
 def load_latest(objects: ObjectStore, before: datetime | None = None) -> Snapshot:
     """The newest complete `vault-raft` backup in the bucket (taken before `before`), verified."""
     key = store.latest_key(objects, dr_artifacts.VAULT_RAFT, before)
-    data = store.download_verified(objects, key)
+    data = store.download_verified(objects, key, MAX_FILE_BYTES)
     return Snapshot(key, data, check_raft_snapshot(data, key))
 
 
