@@ -310,7 +310,7 @@ def test_usage_mistakes_are_refused_before_the_directory_is_touched(
     assert_identical(live, snapshot(directory_server))
     missing = backup_users("import", "--from", str(tmp_path / "nothing.ldif"), "--yes")
     assert missing.code == 2
-    assert "cannot read the backup" in missing.err
+    assert "nothing.ldif: no such file (the backup)" in missing.err
 
 
 def test_a_future_dated_damaged_newest_export_is_passed_with_before(
