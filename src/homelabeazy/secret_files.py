@@ -56,7 +56,7 @@ def read_input(path: Path, what: str, limit: int) -> bytes:
     """The bytes of the regular file `path`, at most `limit` of them; a usage error (exit 2)
     naming `path` when it is missing, unreadable, not a regular file, or larger than `limit`."""
     try:
-        fd = os.open(path, _READ_FLAGS)
+        fd = os.open(path, _READ_FLAGS)  # read only: O_RDONLY, never a write
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file (the {what})") from None
     except OSError as exc:
