@@ -9,6 +9,7 @@ from typing import Any
 
 from homelabeazy import __version__, toolchain
 from homelabeazy.model import Homelab, Route, dr_backups, repo_credentials
+from homelabeazy.model.total_loss import total_loss_steps
 from homelabeazy.model.catalog import REGISTRY, ServiceEntry, cloudflare_tunnel, external_dns
 from homelabeazy.model.catalog.authelia import DATA_DIR
 from homelabeazy.model.proxmox_privileges import (
@@ -178,6 +179,7 @@ def render(homelab: Homelab) -> dict[str, str]:
         "groups": group_members(homelab),
         "backup": homelab.config.services.velero if homelab.enabled("velero") else None,
         "dr": _dr_backups(homelab),
+        "total_loss": total_loss_steps(homelab),
         "ci": {
             "version": __version__,
             "lock": ci.LOCK_PATH,
