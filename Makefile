@@ -30,8 +30,8 @@ setup: $(STAMP)
 	@$(MAKE) --no-print-directory $(BIN)/helm
 
 # `make demo` needs only the package, Helm and the chart cache: requirements/demo.lock (the run-time
-# closure, ansible-core and setuptools, with dev.lock's versions and hashes; tools/ci_lock.py writes
-# it) into the same $(VENV), instead of the 161 packages of the dev lock. Nothing to do once the full
+# closure, the `deep` extra and setuptools, with dev.lock's versions and hashes; tools/ci_lock.py
+# writes it) into the same $(VENV), instead of the 161 packages of the dev lock. Nothing to do once the full
 # dev environment is there; `make setup` later installs the rest of the dev lock over it.
 DEMO_LOCK := requirements/demo.lock
 DEMO_STAMP := $(VENV)/.demo-$(shell cat pyproject.toml $(DEMO_LOCK) | sha256sum | cut -c1-12)
