@@ -79,7 +79,9 @@ def test_every_command_of_the_order_exists_with_its_options(command: str) -> Non
 def test_every_stage_the_docs_name_for_only_or_from_exists(page: Path) -> None:
     """`homelab up --only X` / `--from X` in the hand-written docs name one real stage each."""
     stages = {spec.name for spec in STAGES}
-    named = re.findall(r"homelab up[^`\n]*?--(?:only|from)[ =]([a-z][^\s`\]]*)", page.read_text(encoding="utf-8"))
+    named = re.findall(
+        r"homelab up[^`\n]*?--(?:only|from)[ =]([a-z][^\s`\]]*)", page.read_text(encoding="utf-8")
+    )
     assert set(named) <= stages, f"unknown stages (one name per --only/--from): {set(named) - stages}"
 
 

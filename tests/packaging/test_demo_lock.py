@@ -6,12 +6,19 @@ tools/ci_lock.py keeps it fresh (`make lock`)."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from homelabeazy import toolchain
+from homelabeazy.model import Homelab
+from homelabeazy.render import ansible
+from tests.support.integration import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_LOCK = REPO / "requirements" / "demo.lock"
@@ -62,3 +69,39 @@ def test_make_demo_installs_the_demo_lock_and_never_the_dev_lock(tmp_path: Path)
     assert "homelab validate --deep" in demo
     setup = _plan("setup", tmp_path)
     assert "--require-hashes --no-deps -r requirements/dev.lock" in setup
+
+
+@pytest.mark.integration
+def test_the_demo_collections_alone_resolve_every_playbook(example_homelab: Homelab, tmp_path: Path) -> None:
+    """The two collections tools/demo_collections.py unpacks from dev.lock's `ansible` wheel are all
+    the rendered playbooks need: their syntax check passes with nothing else on the collection path."""
+    playbook = Path(sys.executable).parent / "ansible-playbook"
+    if not playbook.is_file():
+        require_tool("ansible-playbook not beside this Python (make setup)")
+    pip = Path(sys.executable).parent / "pip"
+    collections = tmp_path / "collections"
+    subprocess.run(
+        [sys.executable, str(REPO / "tools" / "demo_collections.py"), str(pip), str(collections)], check=True
+    )
+    manifests = (collections / "ansible_collections").glob("*/*/MANIFEST.json")
+    found = {p.parent.relative_to(collections / "ansible_collections").as_posix() for p in manifests}
+    assert found == {c.name.replace(".", "/") for c in toolchain.ANSIBLE_COLLECTIONS}
+    for rel, text in ansible.render(example_homelab).items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    env = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": str(collections),
+        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
+        "PATH": f"{playbook.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    for name in ("site.yml", "upgrade.yml", "reset.yml"):
+        done = subprocess.run(
+            [str(playbook), "--syntax-check", name],
+            cwd=tmp_path / "ansible",
+            check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -136,5 +136,7 @@ def test_readme_pushes_the_tree_argocd_syncs_before_homelab_up(example_homelab: 
     assert push in lines
     commit = next(i for i, line in enumerate(lines) if line.startswith("git add -A && git commit"))
     assert commit < lines.index(push) < lines.index("homelab up")
-    other = render_all(build(load_config(example_text().replace("revision: main", "revision: prod")).config), ["docs"])
+    other = render_all(
+        build(load_config(example_text().replace("revision: main", "revision: prod")).config), ["docs"]
+    )
     assert f"git push {gitops.repo_url} HEAD:prod" in other["README.md"]

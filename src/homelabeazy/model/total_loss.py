@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from homelabeazy.model.homelab import Homelab
 
+
 @dataclass(frozen=True)
 class RecoveryStep:
     """One step of the total-loss restore: what it brings back and the commands, in order."""
@@ -38,7 +39,9 @@ TOTAL_LOSS: tuple[RecoveryStep, ...] = (
     ),
     RecoveryStep(
         "A cluster to restore into",
-        tuple(f"homelab up --only {stage} --yes" for stage in ("provision", "wait", "configure", "bootstrap")),
+        tuple(
+            f"homelab up --only {stage} --yes" for stage in ("provision", "wait", "configure", "bootstrap")
+        ),
         "VMs, K3s and ArgoCD again, one stage at a time (Vault and OpenLDAP come up empty)",
     ),
     RecoveryStep(

@@ -9,7 +9,6 @@ from typing import Any
 
 from homelabeazy import __version__, toolchain
 from homelabeazy.model import Homelab, Route, dr_backups, repo_credentials
-from homelabeazy.model.total_loss import total_loss_steps
 from homelabeazy.model.catalog import REGISTRY, ServiceEntry, cloudflare_tunnel, external_dns
 from homelabeazy.model.catalog.authelia import DATA_DIR
 from homelabeazy.model.proxmox_privileges import (
@@ -19,6 +18,7 @@ from homelabeazy.model.proxmox_privileges import (
     pveum_commands,
     required_privileges,
 )
+from homelabeazy.model.total_loss import total_loss_steps
 from homelabeazy.netpolicy import compile_policy, policy_for_homelab, reach
 from homelabeazy.render import ci
 from homelabeazy.render.k8s.services.authelia import notifier
