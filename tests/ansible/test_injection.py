@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -80,7 +82,15 @@ def _template_everything(folder: Path, inventory: Path, vars_files: list[Path]) 
 
 @pytest.mark.integration
 def test_rendered_ansible_files_keep_user_text_as_data(tmp_path: Path) -> None:
-    marker = tmp_path / "pwned"
+    # A short path: a rule description holds at most 100 bytes (nftables' and pfSense's comments).
+    short = Path(tempfile.mkdtemp(prefix="inj", dir="/tmp"))
+    try:
+        _keep_user_text_as_data(tmp_path, short / "pwned")
+    finally:
+        shutil.rmtree(short)
+
+
+def _keep_user_text_as_data(tmp_path: Path, marker: Path) -> None:
     strings = nasty(marker)
     text = example_text()
     plain = "description: guests may use the web apps through Traefik"

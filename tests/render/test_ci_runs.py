@@ -143,21 +143,33 @@ def galaxy_mirror(folder: Path, requirements: str) -> None:
 
 
 def homelabeazy_wheel(folder: Path) -> Path:
-    """This checkout, built as a wheel (what PyPI or a release would serve)."""
-    run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(folder),
-            str(REPO),
-        ]
-    )
+    """This checkout, built as a wheel (what PyPI or a release would serve).
+
+    Built from a copy of what the package is made of: setuptools reuses a `build/` folder a
+    previous build left in the checkout, so a file since removed from the sources would ride along
+    in the wheel (and its digest would not be the checkout's)."""
+    source = Path(tempfile.mkdtemp(prefix="homelabeazy-sdist-"))
+    try:
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy2(REPO / name, source / name)
+        skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
+        shutil.copytree(REPO / "src", source / "src", ignore=skip)
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "--no-build-isolation",
+                "-w",
+                str(folder),
+                str(source),
+            ]
+        )
+    finally:
+        shutil.rmtree(source, ignore_errors=True)
     wheels = list(folder.glob("homelabeazy-*.whl"))
     assert len(wheels) == 1, wheels
     return wheels[0]

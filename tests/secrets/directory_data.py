@@ -158,7 +158,7 @@ def bucket_users(
     config = repo / "homelab.yaml"
     text = config.read_text(encoding="utf-8")
     assert "      prefix: velero\n" in text
-    text = text.replace("      prefix: velero\n", f"      prefix: /{PREFIX}\n", 1)
+    text = text.replace("      prefix: velero\n", f"      prefix: {PREFIX.rstrip('/')}\n", 1)
     text = text.replace("s3_url: https://minio.home.example.com", f"s3_url: {s3_server.endpoint}")
     text = text.replace(
         "organisation: Example Homelab\n", "organisation: Example Homelab\n    exports:\n      keep: 2\n"

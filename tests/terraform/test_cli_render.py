@@ -37,9 +37,13 @@ def test_validate_deep_runs_the_terraform_validator(
 ) -> None:
     # The convergence proof (real Helm over every chart) has its own tests in tests/converge.
     from homelabeazy.converge import build as converge_build
+    from homelabeazy.converge import deep
+    from homelabeazy.converge.engine import Report
     from homelabeazy.desired.state import DesiredState
 
-    monkeypatch.setattr(converge_build, "build_state", lambda *_args: DesiredState((), ()))
+    empty = converge_build.BuiltState(DesiredState((), ()), None, ())  # type: ignore[arg-type]
+    monkeypatch.setattr(converge_build, "build_proof", lambda *_args: empty)
+    monkeypatch.setattr(deep, "run_checks", lambda *_args, **_kw: Report((), {}, (), 0))
     config = tmp_path / "homelab.yaml"
     config.write_text(example_text(), encoding="utf-8")
     result = cli("validate", str(config), "--deep")

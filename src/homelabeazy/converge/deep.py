@@ -6,15 +6,24 @@
   and runs its checks over it.
 
 Both read one render of the model, so what is proven is what `homelab render` writes.
+
+A file validator's clean answer is remembered (`file-checks.json` in the user's cache) under a hash
+of everything it depends on: the rendered files it reads, the tools it runs (their size and time;
+for Ansible every installed collection's manifest too) and this homelabeazy. A warm re-run with an
+unchanged input and unchanged tools skips the subprocess; any change runs the check again. Problems
+are never remembered: a failing check always runs.
 """
 
 from __future__ import annotations
 
+import hashlib
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from homelabeazy import __version__
 from homelabeazy.converge import build, schema
 from homelabeazy.converge.engine import Report, run_checks
 from homelabeazy.converge.files.ansible import validate_ansible
@@ -22,12 +31,27 @@ from homelabeazy.converge.files.nftables import validate_nftables
 from homelabeazy.converge.files.terraform import validate_terraform
 from homelabeazy.model import Homelab
 from homelabeazy.ops.helm import ChartCache
-from homelabeazy.ops.memo import cache_root, read_json, write_json
+from homelabeazy.ops.memo import cache_root, fingerprint, read_json, tool_files, write_json
 from homelabeazy.render.registry import render_all
 
 Validator = Callable[[dict[str, str], Path | None], list[str]]
 
-VALIDATORS: tuple[Validator, ...] = (validate_terraform, validate_nftables, validate_ansible)
+
+@dataclass(frozen=True)
+class FileCheck:
+    """A file validator, the rendered folder it reads and the tools it runs."""
+
+    validator: Validator
+    folder: str
+    tools: tuple[str, ...]
+
+
+FILE_CHECKS: tuple[FileCheck, ...] = (
+    FileCheck(validate_terraform, "terraform/", ()),
+    FileCheck(validate_nftables, "network/nftables/", ("nft", "unshare")),
+    FileCheck(validate_ansible, "ansible/", ("ansible-playbook",)),
+)
+VALIDATORS: tuple[Validator, ...] = tuple(c.validator for c in FILE_CHECKS)
 """Each takes the rendered files (and a folder argument none of them uses any more, kept for
 their signature), returns problems as text."""
 
@@ -58,7 +82,7 @@ def validate_deep(homelab: Homelab, charts: Path | None = None) -> DeepResult:
     schema.USED.clear()
     # The file validators mostly wait on subprocesses (ansible, terraform): run them meanwhile.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(_file_problems, files)
+        pending = pool.submit(_file_problems, files, cache_root() / "file-checks.json")
         built = build.build_proof(homelab, files, cache)
         report = run_checks(built.state, homelab, rerender=built.rerender)
         problems = pending.result()
@@ -66,8 +90,35 @@ def validate_deep(homelab: Homelab, charts: Path | None = None) -> DeepResult:
     return DeepResult(problems, report)
 
 
-def _file_problems(files: dict[str, str]) -> list[str]:
+def _file_problems(files: dict[str, str], memo: Path | None = None) -> list[str]:
+    """Every validator's problems; with `memo`, a check whose inputs and tools are unchanged since
+    it last passed is not run again."""
+    known = read_json(memo) if memo is not None else None
+    passed = set(known) if isinstance(known, list) else set()
+    now: list[str] = []
     problems: list[str] = []
-    for validator in VALIDATORS:
-        problems.extend(validator(files, None))
+    for check in FILE_CHECKS:
+        key = _input_key(check, files)
+        if key in passed:
+            now.append(key)
+            continue
+        found = check.validator(files, None)
+        problems.extend(found)
+        if not found:
+            now.append(key)
+    if memo is not None and sorted(now) != sorted(passed):
+        write_json(memo, sorted(now))
     return problems
+
+
+def _input_key(check: FileCheck, files: dict[str, str]) -> str:
+    """A hash of everything the check's answer depends on."""
+    module = check.validator.__module__
+    name = getattr(check.validator, "__name__", type(check.validator).__name__)
+    digest = hashlib.sha256(f"{__version__}\n{module}.{name}\n".encode())
+    code = [Path(str(getattr(sys.modules[module], "__file__", "")))]
+    digest.update(fingerprint([*code, *tool_files(check.tools)]).encode())
+    for path in sorted(p for p in files if p.startswith(check.folder)):
+        digest.update(f"\0{path}\0{len(files[path])}\0".encode())
+        digest.update(files[path].encode())
+    return digest.hexdigest()
