@@ -144,11 +144,16 @@ SETS: dict[str, ModuleSet] = {
         registrars=("check",),
     ),
     "secret-paths": ModuleSet(
-        ("ops/vault_bootstrap.py", "lifecycle/dr/directory_backup.py", "lifecycle/secrets.py"),
-        ("tests/secrets/test_secrets_plan.py", "tests/secrets/test_secret_paths.py"),
+        ("secret_files.py", "lifecycle/secrets.py"),
+        (
+            "tests/secrets/test_secrets_plan.py",
+            "tests/secrets/test_secret_paths.py",
+            "tests/dr/test_input_files.py",
+            "-m",
+            "not integration",
+        ),
         functions=(
-            "homelabeazy.ops.vault_bootstrap.x_ensure_outside__mutmut_*",
-            "homelabeazy.lifecycle.dr.directory_backup.x_ensure_outside_repo__mutmut_*",
+            "homelabeazy.secret_files.x_*",
             "homelabeazy.lifecycle.secrets.x_bootstrap_file_check__mutmut_*",
         ),
     ),

@@ -192,8 +192,10 @@ def test_verify_says_exactly_what_is_wrong(
     assert (caught.value.name, caught.value.reason) == ("homelab-dr/vault-raft/x.snap", reason)
     assert str(caught.value) == (
         f"homelab-dr/vault-raft/x.snap: {reason.replace('-', ' ')}: {detail}; refusing to restore it "
-        "(nothing live was touched) — restore an older backup instead"
+        "(nothing live was touched) — restore an older backup instead (`--latest --before STAMP` takes "
+        "the newest one older than STAMP)"
     )
+    assert caught.value.exit_code == 2, "a damaged backup is bad input"
 
 
 @pytest.mark.parametrize(

@@ -30,13 +30,13 @@ def test_round_trip_restores_the_same_bytes_0600(tmp_path: Path) -> None:
     bootstrap_backup.write_ciphertext(backup, bootstrap_backup.encrypt(original, [recipient]))
     assert TOKEN.encode() not in backup.read_bytes()
     home = tmp_path / "new" / "homelab" / "vault-bootstrap.json"
-    done = bootstrap_backup.restore(backup, keyfile, home, force=False)
+    done = bootstrap_backup.restore(backup, keyfile, home, tmp_path / "repo", force=False)
     assert done.written
     assert home.read_bytes() == original.read_bytes()
     assert stat.S_IMODE(home.stat().st_mode) == 0o600
     assert stat.S_IMODE(home.parent.stat().st_mode) == 0o700
     assert sorted(p.name for p in home.parent.iterdir()) == ["vault-bootstrap.json"], "no temp file left"
-    assert not bootstrap_backup.restore(backup, keyfile, home, force=False).written
+    assert not bootstrap_backup.restore(backup, keyfile, home, tmp_path / "repo", force=False).written
 
 
 def test_a_different_home_file_is_kept_unless_forced(tmp_path: Path) -> None:
@@ -48,9 +48,9 @@ def test_a_different_home_file_is_kept_unless_forced(tmp_path: Path) -> None:
     home = _bootstrap(tmp_path / "home" / "vault-bootstrap.json", token="s.other")
     before = home.read_bytes()
     with pytest.raises(UsageError, match="holds other keys"):
-        bootstrap_backup.restore(backup, keyfile, home, force=False)
+        bootstrap_backup.restore(backup, keyfile, home, tmp_path / "repo", force=False)
     assert home.read_bytes() == before
-    assert bootstrap_backup.restore(backup, keyfile, home, force=True).written
+    assert bootstrap_backup.restore(backup, keyfile, home, tmp_path / "repo", force=True).written
     assert TOKEN in home.read_text()
 
 
@@ -73,9 +73,9 @@ def test_only_age_names_and_only_bootstrap_plaintexts(tmp_path: Path) -> None:
     foreign = tmp_path / "foreign.age"
     foreign.write_bytes(pyrage.encrypt(b"not json", [pyrage.x25519.Recipient.from_str(recipient)]))
     with pytest.raises(UsageError, match="not a Vault bootstrap file"):
-        bootstrap_backup.restore(foreign, keyfile, tmp_path / "home.json", force=False)
+        bootstrap_backup.restore(foreign, keyfile, tmp_path / "home.json", tmp_path / "repo", force=False)
     garbage = tmp_path / "garbage.age"
     garbage.write_bytes(b"age-encryption.org/v1\nnonsense")
     with pytest.raises(UsageError, match="not a readable age-encrypted file"):
-        bootstrap_backup.restore(garbage, keyfile, tmp_path / "home.json", force=False)
+        bootstrap_backup.restore(garbage, keyfile, tmp_path / "home.json", tmp_path / "repo", force=False)
     assert not (tmp_path / "home.json").exists()

@@ -86,12 +86,14 @@ def test_cronjob_writes_what_the_cli_restores(s3_server: S3Server, tmp_path: Pat
     target = store.target_from_config(build(load_config(text_for(s3_server)).config).config)
     objects = ObjectStore(target, S3Credentials(s3_server.access_key_id, s3_server.secret_access_key))
     newest = store.latest_key(objects, dr_artifacts.VAULT_RAFT)
-    assert store.download_verified(objects, newest) == uploads[-1]
+    assert store.download_verified(objects, newest, 1 << 20) == uploads[-1]
     assert check_raft_snapshot(uploads[-1], newest).index == 42
     survivors = [
         a.key for a in dr_artifacts.artifacts(dr_artifacts.VAULT_RAFT, [o.key for o in objects.list()])
     ]
-    assert [store.download_verified(objects, k) for k in survivors] == uploads[1:], "the oldest was pruned"
+    assert [store.download_verified(objects, k, 1 << 20) for k in survivors] == uploads[1:], (
+        "the oldest was pruned"
+    )
 
     calls = [line.split() for line in log.read_text().splitlines()]
     cps = [c for c in calls if c[:2] == ["s3", "cp"]]

@@ -107,7 +107,7 @@ def test_corrupted_snapshot_is_refused_before_anything_starts(
     result = homelab_cli(
         "dr", "drill", "-c", config, "--ldap-url", "ldap://127.0.0.1:9", "--bootstrap-file", str(path)
     )
-    assert result.code == 1
+    assert result.code == 2
     assert "homelab-dr/vault-raft/" in result.err
     assert "refusing to restore it" in result.err
     assert _leftovers() == before

@@ -69,7 +69,7 @@ def test_upload_then_latest_then_verified_download(s3_server: S3Server) -> None:
     new = store.upload(objects, "vault-raft", "snap", b"new", datetime(2026, 2, 1, tzinfo=UTC))
     assert old < new
     assert store.latest_key(objects, "vault-raft") == new
-    assert store.download_verified(objects, new) == b"new"
+    assert store.download_verified(objects, new, 1 << 20) == b"new"
     assert objects.get(dr_artifacts.sidecar_key(new)).decode() == dr_artifacts.sidecar_text(b"new")
     with pytest.raises(UsageError, match="no complete ldap-ldif backup"):
         store.latest_key(objects, "ldap-ldif")
@@ -80,10 +80,26 @@ def test_tampered_download_is_refused(s3_server: S3Server) -> None:
     key = store.upload(objects, "vault-raft", "snap", b"the real snapshot")
     objects.put(key, b"the real snapsho")
     with pytest.raises(BackupIntegrityError, match="truncated"):
-        store.download_verified(objects, key)
+        store.download_verified(objects, key, 1 << 20)
     objects.delete(dr_artifacts.sidecar_key(key))
     with pytest.raises(BackupIntegrityError, match="missing sidecar"):
-        store.download_verified(objects, key)
+        store.download_verified(objects, key, 1 << 20)
+
+
+def test_a_download_is_bounded_exactly_at_its_limit(s3_server: S3Server) -> None:
+    """A bucket object larger than the limit is refused (exit 2, the key named) after reading at most
+    limit + 1 bytes; one exactly at the limit is taken. The same for its sidecar."""
+    objects = _store(s3_server)
+    key = store.upload(objects, "vault-raft", "snap", b"x" * 64)
+    assert store.download_verified(objects, key, 64) == b"x" * 64
+    with pytest.raises(
+        UsageError, match=r"homelab-dr/vault-raft/\S+\.snap: larger than the 63 bytes"
+    ) as caught:
+        store.download_verified(objects, key, 63)
+    assert caught.value.exit_code == 2
+    objects.put(dr_artifacts.sidecar_key(key), b"0" * (store.SIDECAR_MAX_BYTES + 1))
+    with pytest.raises(UsageError, match=r"\.snap\.sha256: larger than the 4096 bytes"):
+        store.download_verified(objects, key, 64)
 
 
 def test_credentials_env_first_then_vault_then_precise_error() -> None:

@@ -243,7 +243,7 @@ def test_damaged_snapshot_in_s3_is_refused_and_vault_untouched(
         result = homelab_cli(
             "secrets", "restore", "--latest", "--yes", "-c", config, "--vault-addr", bao.address
         )
-        assert result.code == 1, result.err
+        assert result.code == 2, result.err
         assert words in result.err.replace("\n", "")
         assert "nothing live was touched" in result.err.replace("\n", "")
     assert "Traceback" not in result.err
@@ -276,7 +276,7 @@ def test_damaged_snapshot_file_is_refused(
     result = homelab_cli(
         "secrets", "restore", "--from", str(saved), "--yes", "-c", config, "--vault-addr", bao.address
     )
-    assert result.code == 1
+    assert result.code == 2
     assert f"{saved}: truncated: " in result.err.replace("\n", "")
     assert read_everything(client) == before
     again = homelab_cli("secrets", "snapshot", "--to", str(saved), "-c", config, "--vault-addr", bao.address)
@@ -309,3 +309,48 @@ def test_wrong_age_identity_is_refused_and_nothing_written(
     assert junk.code == 2
     assert "junk.txt:1: not an age X25519 identity" in junk.err.replace("\n", "")
     assert not bootstrap_file(isolated).exists()
+
+
+FUTURE = "20991231T235959Z"
+
+
+def test_a_future_dated_damaged_newest_snapshot_is_passed_with_before(
+    bao: BaoServer,
+    repo: Path,
+    isolated: Path,
+    s3_server: S3Server,
+    homelab_cli: Cli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A wrong clock stamped a damaged snapshot in 2099: `--latest` picks it every time and refuses it
+    (exit 2, the key named, Vault untouched); `--latest --before 2099…` restores the good one."""
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    config, client, key = _fresh_vault_with_a_snapshot(bao, repo, isolated, s3_server, homelab_cli, tmp_path)
+    s3 = s3_server.client()
+    good = s3.get_object(Bucket=s3_server.bucket, Key=key)["Body"].read()  # type: ignore[attr-defined]
+    future = f"homelab-dr/vault-raft/{FUTURE}.snap"
+    s3.put_object(Bucket=s3_server.bucket, Key=future, Body=_flip(good, len(good) // 2))  # type: ignore[attr-defined]
+    s3.put_object(
+        Bucket=s3_server.bucket, Key=future + ".sha256", Body=dr_artifacts.sidecar_text(good).encode()
+    )  # type: ignore[attr-defined]
+    before = read_everything(client)
+    addr = ("-c", config, "--vault-addr", bao.address)
+
+    blocked = homelab_cli("secrets", "restore", "--latest", "--yes", *addr)
+    assert blocked.code == 2, blocked.err
+    assert f"{future}: corrupted: " in blocked.err.replace("\n", "")
+    assert "--latest --before STAMP" in blocked.err.replace("\n", "")
+    assert read_everything(client) == before
+
+    passed = homelab_cli("secrets", "restore", "--latest", "--before", FUTURE, "--yes", *addr)
+    assert passed.code == 0, passed.err
+    assert key in passed.err
+    after = read_everything(client)
+    assert "after/snapshot" in before
+    assert "after/snapshot" not in after, "the older snapshot was restored"
+
+    none = homelab_cli("secrets", "restore", "--latest", "--before", "2000-01-01", "--yes", *addr)
+    assert none.code == 2
+    assert "no complete vault-raft backup taken before 20000101T000000Z" in none.err.replace("\n", "")

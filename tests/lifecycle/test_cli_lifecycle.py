@@ -54,6 +54,21 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # --- up --------------------------------------------------------------------------------------------
 
 
+def test_up_refuses_a_state_folder_inside_the_repo(
+    cli, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deploy key and the K3s token are written there: the rule of every secret-bearing file
+    (outside the repo, on the resolved path), checked before any stage, even a dry run."""
+    state = config.parent / "backups" / ".." / "state"
+    monkeypatch.setenv("HOMELAB_STATE_HOME", str(state))
+    result = cli("up", "--dry-run", str(config))
+    assert result.code == 2, result.err
+    err = result.err.replace("\n", "")
+    assert f"{state / 'homelab'}: the state folder (deploy key, K3s token, kubeconfig" in err
+    assert f"must live outside the homelab repository {config.parent.resolve()}" in err
+    assert not (config.parent / "state").exists()
+
+
 def test_up_dry_run_prints_every_stage_and_runs_nothing(cli, config: Path) -> None:
     assert cli("render", str(config)).code == 0
     result = cli("up", "--dry-run", str(config))

@@ -215,7 +215,7 @@ def test_a_damaged_backup_fails_its_checksum_and_nothing_live_changes(
     assert damaged != original
     backup.write_bytes(damaged)
     result = backup_users("import", "--from", str(backup), "--yes", "--prune")
-    assert result.code == 1, result.err
+    assert result.code == 2, result.err
     assert "refusing to restore it (nothing live was touched)" in result.err
     assert "Traceback" not in result.err
     assert_identical(live, snapshot(directory_server))
@@ -227,7 +227,7 @@ def test_a_backup_without_its_checksum_is_refused(
     backup, live = drifted
     backup.with_name(backup.name + ".sha256").unlink()
     result = backup_users("import", "--from", str(backup), "--yes")
-    assert result.code == 1, result.err
+    assert result.code == 2, result.err
     assert "missing sidecar" in result.err
     assert_identical(live, snapshot(directory_server))
 
@@ -278,7 +278,7 @@ def test_a_corrupted_latest_export_in_the_bucket_is_refused(
     client.put_object(Bucket=s3_server.bucket, Key=key, Body=data[: len(data) - 100])  # type: ignore[attr-defined]
     wipe(directory_server)
     result = bucket_users("import", "--latest", "--yes")
-    assert result.code == 1, result.err
+    assert result.code == 2, result.err
     assert "truncated" in result.err
     assert "nothing live was touched" in result.err
     assert snapshot(directory_server) == {}
@@ -310,4 +310,34 @@ def test_usage_mistakes_are_refused_before_the_directory_is_touched(
     assert_identical(live, snapshot(directory_server))
     missing = backup_users("import", "--from", str(tmp_path / "nothing.ldif"), "--yes")
     assert missing.code == 2
-    assert "cannot read the backup" in missing.err
+    assert "nothing.ldif: no such file (the backup)" in missing.err
+
+
+def test_a_future_dated_damaged_newest_export_is_passed_with_before(
+    bucket_users: Cli, directory_server: SlapdServer, s3_server: S3Server, populated: dict[str, str]
+) -> None:
+    """A wrong clock stamped a damaged export in 2099: `--latest` refuses it every time (exit 2, the
+    key named, nothing changed); `--latest --before 2099…` imports the good one."""
+    del populated
+    before = snapshot(directory_server)
+    exported = bucket_users("export")
+    assert exported.code == 0, exported.err
+    key = bucket_keys(s3_server)[0]
+    client = s3_server.client()
+    good = client.get_object(Bucket=s3_server.bucket, Key=key)["Body"].read()  # type: ignore[attr-defined]
+    future = "homelab-dr/ldap-ldif/20991231T235959Z.ldif"
+    client.put_object(Bucket=s3_server.bucket, Key=future, Body=good[: len(good) - 100])  # type: ignore[attr-defined]
+    client.put_object(
+        Bucket=s3_server.bucket, Key=future + ".sha256", Body=dr_artifacts.sidecar_text(good).encode()
+    )  # type: ignore[attr-defined]
+    wipe(directory_server)
+
+    blocked = bucket_users("import", "--latest", "--yes")
+    assert blocked.code == 2, blocked.err
+    assert f"{future}: truncated: " in blocked.err.replace("\n", "")
+    assert snapshot(directory_server) == {}
+
+    passed = bucket_users("import", "--latest", "--before", "20991231T235959Z", "--yes")
+    assert passed.code == 0, passed.err
+    assert key in passed.err
+    assert_identical(before, snapshot(directory_server))

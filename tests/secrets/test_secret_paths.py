@@ -1,9 +1,9 @@
 """Files holding secrets never land inside the homelab repository, whatever the path looks like.
 
-Two refusals guard them: the Vault bootstrap file (unseal keys and root token,
-`ops/vault_bootstrap.ensure_outside`, run by `lifecycle/secrets.bootstrap_file_check` before Vault
-is initialised) and a directory export (every password hash, `directory_backup.ensure_outside_repo`).
-One `git add .` would publish either. The rule is about where the bytes end up, not how the path is
+One rule guards them all (`secret_files.ensure_outside_repo`): the Vault bootstrap file (unseal keys
+and root token, run by `lifecycle/secrets.bootstrap_file_check` before Vault is initialised and by
+`restore-bootstrap`), a directory export and a raft snapshot written with --to. One `git add .` would
+publish any of them. The rule is about where the bytes end up, not how the path is
 spelt: each bypass below (`..` through a sibling, a symlink into the repo, the repo named through a
 symlink, `~`) is refused, and each near miss (a sibling whose name starts like the repo's, the repo's
 parent, an absolute path elsewhere) is accepted. A check written with `absolute()` instead of
@@ -19,18 +19,22 @@ import pytest
 
 from homelabeazy.errors import UsageError
 from homelabeazy.lifecycle import secrets
-from homelabeazy.lifecycle.dr import directory_backup
+from homelabeazy.lifecycle.dr import directory_backup, vault_snapshots
 from homelabeazy.ops import vault_bootstrap
+from homelabeazy.secret_files import ensure_outside_repo
 
 Guard = Callable[[Path, Path], None]
 
+
+def _rule(what: str) -> Guard:
+    return lambda path, repo_dir: ensure_outside_repo(path, repo_dir, what)
+
+
 GUARDS: dict[str, tuple[Guard, str]] = {
-    "vault-bootstrap": (vault_bootstrap.ensure_outside, "the Vault bootstrap file must live outside"),
-    "directory-export": (
-        directory_backup.ensure_outside_repo,
-        "a directory export holds every password hash",
-    ),
-    "bootstrap-file-check": (secrets.bootstrap_file_check, "the Vault bootstrap file must live outside"),
+    "vault-bootstrap": (_rule(vault_bootstrap.WHAT), "the Vault bootstrap file (it holds the unseal keys"),
+    "directory-export": (_rule(directory_backup.WHAT), "a directory export (it holds every password hash)"),
+    "raft-snapshot": (_rule(vault_snapshots.WHAT), "a raft snapshot (it holds every secret in Vault)"),
+    "bootstrap-file-check": (secrets.bootstrap_file_check, "the Vault bootstrap file (it holds the unseal"),
 }
 
 

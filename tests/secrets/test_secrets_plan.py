@@ -16,6 +16,7 @@ from homelabeazy.model import Homelab, secrets_plan
 from homelabeazy.model.service import SecretSpec
 from homelabeazy.ops import vault_bootstrap
 from homelabeazy.ops.vault import InitResult, StoredSecret
+from homelabeazy.secret_files import ensure_outside_repo
 
 A = SecretSpec("a/one", ("x", "y"), "alpha", "two generated keys")
 B = SecretSpec("b/two", ("token",), "beta", "one generated key")
@@ -146,12 +147,12 @@ def test_default_bootstrap_path_is_under_the_config_home(
 @pytest.mark.parametrize("relative", ["keys.json", "sub/dir/keys.json", "."])
 def test_bootstrap_inside_the_repo_is_refused(tmp_path: Path, relative: str) -> None:
     with pytest.raises(UsageError, match="outside the homelab repository"):
-        vault_bootstrap.ensure_outside(tmp_path / relative, tmp_path)
+        ensure_outside_repo(tmp_path / relative, tmp_path, vault_bootstrap.WHAT)
 
 
 def test_bootstrap_beside_the_repo_is_accepted(tmp_path: Path) -> None:
     (tmp_path / "repo").mkdir()
-    vault_bootstrap.ensure_outside(tmp_path / "repo-keys" / "k.json", tmp_path / "repo")
+    ensure_outside_repo(tmp_path / "repo-keys" / "k.json", tmp_path / "repo", vault_bootstrap.WHAT)
 
 
 def test_bootstrap_through_a_symlink_into_the_repo_is_refused(tmp_path: Path) -> None:
@@ -159,7 +160,7 @@ def test_bootstrap_through_a_symlink_into_the_repo_is_refused(tmp_path: Path) ->
     repo.mkdir()
     (tmp_path / "link").symlink_to(repo)
     with pytest.raises(UsageError):
-        vault_bootstrap.ensure_outside(tmp_path / "link" / "k.json", repo)
+        ensure_outside_repo(tmp_path / "link" / "k.json", repo, vault_bootstrap.WHAT)
 
 
 def test_bootstrap_file_round_trip_is_0600_and_exclusive(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -89,6 +90,31 @@ ConfigFileOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="The homelab.yaml to read (same as the argument).")
 ]
 """Every command that reads the config accepts `-c FILE`; those with no other argument also take FILE."""
+
+BeforeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--before",
+        metavar="STAMP",
+        help=(
+            "With --latest: the newest backup taken before STAMP (a backup's stamp as in its key, "
+            "20261208T021500Z, or an ISO date/time, UTC when no zone is given). The way past a newest "
+            "backup that is damaged or stamped in the future."
+        ),
+    ),
+]
+"""`--before STAMP` for the restores that take the newest backup from the bucket."""
+
+
+def before_moment(before: str | None, latest: bool) -> datetime | None:
+    """The moment `--before` names (UTC), or None; a usage error without --latest."""
+    if before is None:
+        return None
+    if not latest:
+        raise UsageError("--before picks among the bucket's backups: use it with --latest")
+    from homelabeazy.model.dr_artifacts import parse_before
+
+    return parse_before(before)
 
 
 def pick_config(argument: Path, option: Path | None) -> Path:

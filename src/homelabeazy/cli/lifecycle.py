@@ -166,6 +166,13 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
 
     _, homelab = load_homelab(config)
     repo = config.resolve().parent
+    # The deploy key, the K3s token and the kubeconfig go there: the rule of every secret-bearing file.
+    from homelabeazy.lifecycle.runners import state_dir
+    from homelabeazy.secret_files import ensure_outside_repo
+
+    ensure_outside_repo(
+        state_dir(homelab), repo, "the state folder (deploy key, K3s token, kubeconfig; $HOMELAB_STATE_HOME)"
+    )
     targets = _targets(
         kubeconfig=kubeconfig,
         traefik=None,

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from homelabeazy.cli import console
-from homelabeazy.cli.common import ConfigArg, ConfigFileOption, load_homelab, pick_config
+from homelabeazy.cli.common import (
+    BeforeOption,
+    ConfigArg,
+    ConfigFileOption,
+    before_moment,
+    load_homelab,
+    pick_config,
+)
 from homelabeazy.cli.vault_options import (
     DEFAULT_CONFIG,
     BootstrapOption,
@@ -50,15 +57,18 @@ def snapshot(  # noqa: PLR0917 - every Typer option is a parameter
     config = pick_config(config, config_file)
     from homelabeazy.lifecycle.dr import vault_snapshots
     from homelabeazy.lifecycle.dr.store import require_safe_bucket
+    from homelabeazy.secret_files import ensure_outside_repo
 
     _, homelab = load_homelab(config)
     if to is None:
         require_safe_bucket(homelab.config, "the raft snapshot")
+    else:  # refused before Vault is asked for anything
+        ensure_outside_repo(to, config.resolve().parent, vault_snapshots.WHAT)
     vault = vault_adapter(homelab, vault_addr, ca_cert, bootstrap_file)
     taken = vault_snapshots.take(vault)
     where: str
     if to is not None:
-        vault_snapshots.save_file(taken, to)
+        vault_snapshots.save_file(taken, to, config.resolve().parent)
         where = str(to)
     else:
         bucket = _bucket(homelab, vault)
@@ -67,15 +77,16 @@ def snapshot(  # noqa: PLR0917 - every Typer option is a parameter
     return ExitCode.OK
 
 
-def _load(homelab: Homelab, source: Path | None, latest: bool) -> Snapshot:
+def _load(homelab: Homelab, source: Path | None, latest: bool, before: str | None) -> Snapshot:
     from homelabeazy.lifecycle.dr import vault_snapshots
 
     if (source is None) == (not latest):
         raise UsageError("say where the snapshot comes from: --from FILE or --latest (the newest in S3)")
+    moment = before_moment(before, latest)
     if source is not None:
         return vault_snapshots.load_file(source)
     # Vault may be gone: the bucket's keys come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY then.
-    return vault_snapshots.load_latest(_bucket(homelab, None))
+    return vault_snapshots.load_latest(_bucket(homelab, None), moment)
 
 
 def restore(  # noqa: PLR0917 - every Typer option is a parameter
@@ -87,17 +98,21 @@ def restore(  # noqa: PLR0917 - every Typer option is a parameter
     latest: Annotated[
         bool, typer.Option("--latest", help="The newest snapshot in the backup bucket.")
     ] = False,
+    before: BeforeOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before replacing Vault's data.")] = False,
     vault_addr: VaultAddrOption = None,
     ca_cert: CaCertOption = None,
     bootstrap_file: BootstrapOption = None,
 ) -> int:
-    """Replace every secret in Vault with a verified raft snapshot (snapshot-force: fresh Vaults too)."""
+    """Replace every secret in Vault with a verified raft snapshot (snapshot-force: fresh Vaults too).
+
+    A damaged or mismatched snapshot is refused before Vault is touched (exit 2); when the newest
+    one in the bucket is damaged, `--latest --before STAMP` takes the newest one older than it."""
     config = pick_config(config, config_file)
     from homelabeazy.lifecycle.dr import vault_snapshots
 
     _, homelab = load_homelab(config)
-    chosen = _load(homelab, source, latest)
+    chosen = _load(homelab, source, latest, before)
     console.success(f"{chosen.name}: checksum and snapshot format verified (raft index {chosen.info.index})")
     vault = vault_adapter(homelab, vault_addr, ca_cert, bootstrap_file)
     if not yes:
@@ -151,7 +166,7 @@ def restore_bootstrap(  # noqa: PLR0917 - every Typer option is a parameter
 
     _, homelab = load_homelab(config)
     home = bootstrap_path(homelab, bootstrap_file)
-    done = bootstrap_backup.restore(source, identity, home, force=force)
+    done = bootstrap_backup.restore(source, identity, home, config.resolve().parent, force=force)
     if done.written:
         console.success(f"bootstrap file for {done.address} restored to {done.path} (0600)")
     else:

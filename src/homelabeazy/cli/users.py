@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Annotated, Any, get_args, get_type_hints
 import typer
 
 from homelabeazy.cli import console
-from homelabeazy.cli.common import ConfigArg, ConfigFileOption, load_homelab, pick_config
+from homelabeazy.cli.common import (
+    BeforeOption,
+    ConfigArg,
+    ConfigFileOption,
+    before_moment,
+    load_homelab,
+    pick_config,
+)
 from homelabeazy.cli.vault_options import (
     DEFAULT_CONFIG,
     BootstrapOption,
@@ -348,12 +355,13 @@ def export_directory(
     them, or to --to FILE)."""
     from homelabeazy.lifecycle.dr import directory_backup
     from homelabeazy.model import dr_artifacts
+    from homelabeazy.secret_files import ensure_outside_repo
 
+    if to is not None:  # refused before any server is asked for anything
+        ensure_outside_repo(to, options.config.resolve().parent, directory_backup.WHAT)
     conn = options.connect()
     base = conn.homelab.ldap.base_dn
-    if to is not None:
-        directory_backup.ensure_outside_repo(to, options.config.parent)
-    else:
+    if to is None:
         from homelabeazy.lifecycle.dr.store import require_safe_bucket
 
         require_safe_bucket(conn.homelab.config, "the LDIF export")
@@ -378,6 +386,7 @@ def import_directory(
         Path | None, typer.Option("--from", help="A backup file (FILE.sha256 must be beside it).")
     ] = None,
     latest: Annotated[bool, typer.Option("--latest", help="The newest export in the backup bucket.")] = False,
+    before: BeforeOption = None,
     prune: Annotated[
         bool, typer.Option("--prune", help="Also delete entries that are not in the backup.")
     ] = False,
@@ -389,21 +398,22 @@ def import_directory(
 ) -> int:
     """Restore users, groups and password hashes from a backup: add what is missing, replace what
     differs (and with --prune delete what the backup lacks). The backup's checksum and every entry
-    are checked before the directory is touched."""
+    are checked before the directory is touched (a damaged backup: exit 2, nothing changed; when the
+    newest export in the bucket is damaged, `--latest --before STAMP` takes the newest one older)."""
     from homelabeazy.lifecycle import directory_ldif
     from homelabeazy.lifecycle.dr import directory_backup
 
     if (source is None) == (not latest):
         raise UsageError("pass exactly one of --from FILE and --latest")
+    moment = before_moment(before, latest)
+    # A file is read (bounded, a regular file only) and verified before any server is asked anything.
+    loaded = (directory_backup.load_backup(source), str(source)) if source is not None else None
     conn = options.connect()
     base = conn.homelab.ldap.base_dn
-    if source is not None:
-        data, name = directory_backup.load_backup(source), str(source)
-    else:
-        data, name = directory_backup.download_latest(_backup_store(conn))
+    data, name = loaded or directory_backup.download_latest(_backup_store(conn), moment)
     backup = directory_ldif.parse_ldif(data, base, name)
     with conn.ldap() as ldap:
-        plan = directory_backup.plan_restore(ldap, base, backup, prune)
+        plan = directory_backup.plan_restore(ldap, base, backup, prune, name)
         if plan.empty:
             console.success(f"nothing to do: all {len(plan.unchanged)} entries are as in {name}")
             return ExitCode.OK

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from homelabeazy.converge.sync import applied
+from homelabeazy.desired.effective import POD_TEMPLATES
 from homelabeazy.desired.selectors import as_list, as_map, dig
 from homelabeazy.desired.state import DesiredObject, DesiredState
 
@@ -25,15 +26,6 @@ Key = tuple[str, str | None, str]
 PER_NAMESPACE = {"ServiceAccount": "default", "ConfigMap": "kube-root-ca.crt"}
 """What Kubernetes creates in every namespace."""
 CERTIFICATE_KEYS = frozenset({"tls.crt", "tls.key", "ca.crt"})
-
-POD_TEMPLATE_KINDS = {
-    "Deployment": ("spec", "template"),
-    "StatefulSet": ("spec", "template"),
-    "DaemonSet": ("spec", "template"),
-    "ReplicaSet": ("spec", "template"),
-    "Job": ("spec", "template"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template"),
-}
 
 
 @dataclass
@@ -111,7 +103,7 @@ def pod_templates(objects: Iterable[DesiredObject]) -> Iterator[tuple[DesiredObj
         if obj.kind == "Pod" and obj.group == "":
             yield obj, obj.doc
             continue
-        path = POD_TEMPLATE_KINDS.get(obj.kind)
+        path = POD_TEMPLATES.get(obj.kind)
         if path is not None and obj.group in ("apps", "batch"):
             template = dig(obj.doc, *path)
             if isinstance(template, Mapping):

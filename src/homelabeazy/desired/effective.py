@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from homelabeazy.desired.selectors import as_list, as_map, dig
+from homelabeazy.desired.selectors import as_list, as_map, dig, expression_matches
 from homelabeazy.desired.state import DesiredObject
 
 Key = tuple[str, str | None, str]
@@ -259,31 +259,9 @@ def _term_matches(term: Mapping[str, Any], node: NodeFacts) -> bool:
     if not expressions and not fields:
         return False
     field_values = {"metadata.name": node.name}
-    return all(_expression(e, node.labels) for e in expressions) and all(
-        _expression(e, field_values) for e in fields
+    return all(expression_matches(e, node.labels) for e in expressions) and all(
+        expression_matches(e, field_values) for e in fields
     )
-
-
-def _expression(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    key = str(expression.get("key"))
-    operator = expression.get("operator")
-    values = [str(v) for v in as_list(expression.get("values"))]
-    present = key in labels
-    if operator == "In":
-        return present and labels[key] in values
-    if operator == "NotIn":
-        return not present or labels[key] not in values
-    if operator == "Exists":
-        return present
-    if operator == "DoesNotExist":
-        return not present
-    if operator in ("Gt", "Lt") and present and values:
-        try:
-            have, bound = int(labels[key]), int(values[0])
-        except ValueError:
-            return False
-        return have > bound if operator == "Gt" else have < bound
-    return False
 
 
 def workloads(view: Effective) -> Iterator[DesiredObject]:

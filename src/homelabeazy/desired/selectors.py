@@ -35,22 +35,33 @@ def labels_match(selector: Any, labels: Mapping[str, Any]) -> bool:
     for key, value in as_map(selector.get("matchLabels")).items():
         if labels.get(key) != value:
             return False
-    return all(_expression_matches(e, labels) for e in as_list(selector.get("matchExpressions")))
+    return all(expression_matches(e, labels) for e in as_list(selector.get("matchExpressions")))
 
 
-def _expression_matches(expression: Any, labels: Mapping[str, Any]) -> bool:
+def expression_matches(expression: Any, labels: Mapping[str, Any]) -> bool:
+    """One `matchExpressions` entry against a label set. `In`, `NotIn`, `Exists`, `DoesNotExist`
+    are a LabelSelector's operators; `Gt` and `Lt` (integers) a node selector term's. An operator
+    the API server does not know matches nothing (the schema check reports the object)."""
     if not isinstance(expression, Mapping):
         return False
     key, operator = str(expression.get("key")), expression.get("operator")
-    values = as_list(expression.get("values"))
+    values = [str(v) for v in as_list(expression.get("values"))]
+    present = key in labels
+    have = str(labels[key]) if present else ""
     if operator == "In":
-        return key in labels and labels[key] in values
+        return present and have in values
     if operator == "NotIn":
-        return key not in labels or labels[key] not in values
+        return not present or have not in values
     if operator == "Exists":
-        return key in labels
+        return present
     if operator == "DoesNotExist":
-        return key not in labels
+        return not present
+    if operator in ("Gt", "Lt") and present and values:
+        try:
+            number, bound = int(have), int(values[0])
+        except ValueError:
+            return False
+        return number > bound if operator == "Gt" else number < bound
     return False
 
 

@@ -35,6 +35,7 @@ from homelabeazy.model.secrets_plan import (
 )
 from homelabeazy.ops import vault_bootstrap
 from homelabeazy.ops.vault import StoredSecret, VaultAdapter
+from homelabeazy.secret_files import ensure_outside_repo
 
 ValueFormat = Literal["password", "gossip_key"]
 
@@ -418,7 +419,7 @@ def _threshold(homelab: Homelab) -> int:
 
 def bootstrap_file_check(path: Path, repo_dir: Path) -> None:
     """The bootstrap path must be outside the repo and not exist yet (checked before init)."""
-    vault_bootstrap.ensure_outside(path, repo_dir)
+    ensure_outside_repo(path, repo_dir, vault_bootstrap.WHAT)
     if path.exists():
         raise UsageError(
             f"{path} already exists but Vault at this address is not initialised: it may hold the keys "

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from homelabeazy.errors import ExitCode, HomelabError
+from homelabeazy.errors import ExitCode, HomelabError, UsageError
 from homelabeazy.model.dr_backups import FOLDER
 
 ROOT = FOLDER
@@ -35,21 +35,27 @@ LDAP_LDIF = "ldap-ldif"
 _KIND = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _EXT = re.compile(r"^[a-z0-9]+(\.[a-z0-9]+)*$")
 _NAME = re.compile(r"^(?P<stamp>\d{8}T\d{6}Z)\.(?P<ext>[a-z0-9]+(?:\.[a-z0-9]+)*)$")
+_STAMP = re.compile(r"^\d{8}T\d{6}Z$")
 _SIDECAR = re.compile(r"^(?P<digest>[0-9a-f]{64})\s+(?P<size>\d+)\s*$")
 
 
 class BackupIntegrityError(HomelabError):
     """A backup failed its integrity check; `reason` is one of missing-sidecar, bad-sidecar,
-    truncated, oversized, corrupted, bad-format. Nothing may be restored from it."""
+    truncated, oversized, corrupted, bad-format. Nothing may be restored from it.
 
-    exit_code = ExitCode.FAILED
+    A damaged or mismatched backup is bad input, whether it is a raft snapshot or an LDIF export,
+    a file or an object in the bucket: exit 2, the message naming the file or key (as for an LDIF
+    export that does not parse, `directory_ldif.InvalidBackupError`)."""
+
+    exit_code = ExitCode.BAD_INPUT
 
     def __init__(self, name: str, reason: str, detail: str) -> None:
         self.name = name
         self.reason = reason
         super().__init__(
             f"{name}: {reason.replace('-', ' ')}: {detail}; refusing to restore it "
-            "(nothing live was touched) — restore an older backup instead"
+            "(nothing live was touched) — restore an older backup instead (`--latest --before STAMP` "
+            "takes the newest one older than STAMP)"
         )
 
 
@@ -120,13 +126,34 @@ def artifacts(kind: str, listing: Iterable[str]) -> list[Artifact]:
     return sorted(a for a in found if a.sidecar in keys)
 
 
-def latest(kind: str, listing: Iterable[str]) -> Artifact | None:
+def latest(kind: str, listing: Iterable[str], before: datetime | None = None) -> Artifact | None:
     """The newest complete backup of `kind` in a bucket listing (keys), or None when there is none.
 
     An object whose sidecar is not listed yet is an upload still running (or one that died): skipped.
+    With `before`, only backups taken strictly earlier count: the way past a newest backup that is
+    damaged (or stamped in the future by a wrong clock) and would otherwise be chosen every time.
     """
-    complete = artifacts(kind, listing)
+    complete = [a for a in artifacts(kind, listing) if before is None or a.taken < before]
     return complete[-1] if complete else None
+
+
+def parse_before(text: str) -> datetime:
+    """The moment `--before` names: a backup's own stamp (`20261208T021500Z`, as in its key) or an
+    ISO 8601 date or time (`2026-12-08`, `2026-12-08T02:15:00Z`); a time without a zone is UTC.
+    A usage error (exit 2) names the value and the forms accepted."""
+    value = text.strip()
+    try:
+        moment = (
+            datetime.strptime(value, STAMP_FORMAT) if _STAMP.match(value) else datetime.fromisoformat(value)
+        )
+    except ValueError:
+        moment = None
+    if moment is None or not value.isascii():
+        raise UsageError(
+            f"--before {text!r}: not a time; give a backup's stamp (20261208T021500Z, as in its key) "
+            "or an ISO 8601 date or time (2026-12-08, 2026-12-08T02:15:00Z)"
+        )
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def expired(kind: str, listing: Iterable[str], keep: int) -> list[str]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any, Literal
 
+from homelabeazy.desired.selectors import labels_match
 from homelabeazy.netpolicy.ports import PortSet
 
 NS_LABEL = "kubernetes.io/metadata.name"
@@ -84,28 +85,7 @@ def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> 
     The empty selector matches everything. An operator the API server does not know matches
     nothing (the schema check reports the object).
     """
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expression in selector.get("matchExpressions") or ():
-        if not _expression_matches(expression, labels):
-            return False
-    return True
-
-
-def _expression_matches(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    key, operator = str(expression.get("key")), expression.get("operator")
-    values = {str(v) for v in expression.get("values") or ()}
-    present = key in labels
-    if operator == "In":
-        return present and labels[key] in values
-    if operator == "NotIn":
-        return not present or labels[key] not in values
-    if operator == "Exists":
-        return present
-    if operator == "DoesNotExist":
-        return not present
-    return False
+    return labels_match(selector, labels)
 
 
 @dataclass(frozen=True)

@@ -258,6 +258,22 @@ class LdapAdapter:
             self._check(False, action)
         return found
 
+    def schema_definitions(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The server's object class and attribute type definitions (RFC 4512 text), read from the
+        subschema entry its root DSE names: what an import checks every entry against first."""
+        root = self.search("", "(objectClass=*)", ("subschemaSubentry",), scope="BASE")
+        where = root[0].first("subschemaSubentry") if root else ""
+        if not where:
+            raise ExternalSystemError(
+                SYSTEM, f"read the schema of {self.url}", "the root DSE names no subschema"
+            )
+        found = self.search(
+            where, "(objectClass=subschema)", ("objectClasses", "attributeTypes"), scope="BASE"
+        )
+        if not found:
+            raise ExternalSystemError(SYSTEM, f"read the schema of {self.url}", f"{where} is not readable")
+        return found[0].values("objectClasses"), found[0].values("attributeTypes")
+
     def read(self, dn: str, attributes: Iterable[str] = ("*",)) -> LdapEntry | None:
         """The entry at `dn`, or None."""
         found = self.search(dn, "(objectClass=*)", attributes, scope="BASE")

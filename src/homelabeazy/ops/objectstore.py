@@ -19,7 +19,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from homelabeazy.errors import ExternalSystemError
+from homelabeazy.errors import ExternalSystemError, UsageError
 
 SYSTEM = "S3"
 T = TypeVar("T")
@@ -158,15 +158,23 @@ class ObjectStore:
             lambda: self._client.put_object(Bucket=self.target.bucket, Key=full, Body=data),
         )
 
-    def get(self, key: str) -> bytes:
-        """The bytes of `key`; `ObjectMissingError` when there is no such object."""
+    def get(self, key: str, limit: int | None = None) -> bytes:
+        """The bytes of `key`; `ObjectMissingError` when there is no such object. With `limit`, an
+        object larger than that is refused (exit 2) after reading at most `limit + 1` bytes: a
+        backup that is far too big is bad input, and must not fill the memory."""
         full = self._full(key)
 
         def fetch() -> bytes:
             answer = self._client.get_object(Bucket=self.target.bucket, Key=full)
-            return bytes(answer["Body"].read())
+            body = answer["Body"]
+            return bytes(body.read() if limit is None else body.read(limit + 1))
 
-        return self._call(f"download {full}", fetch)
+        data = self._call(f"download {full}", fetch)
+        if limit is not None and len(data) > limit:
+            raise UsageError(
+                f"{full}: larger than the {limit} bytes this command reads; refusing to download it"
+            )
+        return data
 
     def list(self, prefix: str = "") -> list[StoredObject]:
         """Every object whose key starts with `prefix`, sorted by key."""

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from homelabeazy.atomic_file import create_new, write_atomic
 from homelabeazy.errors import UsageError
+from homelabeazy.secret_files import read_input
 
 
 @dataclass(frozen=True, repr=False)
@@ -37,15 +38,10 @@ def default_bootstrap_path(homelab_name: str) -> Path:
     return Path(base) / "homelabeazy" / homelab_name / "vault-bootstrap.json"
 
 
-def ensure_outside(path: Path, repo_dir: Path) -> None:
-    """Refuse a bootstrap path inside the repo: one `git add .` would publish the root token."""
-    target = path.expanduser().resolve()
-    repo = repo_dir.expanduser().resolve()
-    if target == repo or repo in target.parents:
-        raise UsageError(
-            f"{path}: the Vault bootstrap file must live outside the homelab repository {repo} "
-            "(it holds the unseal keys and root token); choose a path under ~/.config"
-        )
+WHAT = "the Vault bootstrap file (it holds the unseal keys and root token)"
+"""How `secret_files.ensure_outside_repo` names the bootstrap file when it refuses a path."""
+MAX_BYTES = 64 * 1024
+"""A bootstrap file is a few hundred bytes; anything past this is not one (and is not read)."""
 
 
 def reserve(path: Path) -> None:
@@ -86,12 +82,15 @@ def load(path: Path) -> VaultBootstrap:
     """Read the bootstrap file; refuse one others can read."""
     try:
         mode = path.stat().st_mode
-        raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(
             f"{path}: no Vault bootstrap file (run `homelab secrets init`, or pass --bootstrap-file)"
         ) from None
-    except (OSError, ValueError):
+    except OSError:
+        raise UsageError(f"{path}: not a readable Vault bootstrap file") from None
+    try:
+        raw = json.loads(read_input(path, "Vault bootstrap file", MAX_BYTES).decode("utf-8"))
+    except ValueError:
         raise UsageError(f"{path}: not a readable Vault bootstrap file") from None
     if stat.S_IMODE(mode) & 0o077:
         raise UsageError(f"{path}: readable by other users; run `chmod 600 {path}` first")

@@ -16,6 +16,12 @@ import pyrage
 from homelabeazy.atomic_file import write_atomic
 from homelabeazy.errors import UsageError
 from homelabeazy.ops import vault_bootstrap
+from homelabeazy.secret_files import ensure_outside_repo, read_input
+
+MAX_BACKUP_BYTES = 1024 * 1024
+"""An encrypted bootstrap file is well under a kilobyte; a larger `--from` is not one (and is not read)."""
+MAX_IDENTITY_BYTES = 64 * 1024
+"""An age identity file holds a few keys of ~75 characters each."""
 
 
 def _recipients(values: list[str]) -> list[pyrage.x25519.Recipient]:
@@ -44,9 +50,9 @@ def write_ciphertext(path: Path, ciphertext: bytes) -> None:
 
 def _identities(keyfile: Path) -> list[pyrage.x25519.Identity]:
     try:
-        lines = keyfile.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        raise UsageError(f"{keyfile}: cannot read the age identity file") from None
+        lines = read_input(keyfile, "age identity file", MAX_IDENTITY_BYTES).decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise UsageError(f"{keyfile}: cannot read the age identity file (not UTF-8 text)") from None
     found = []
     for number, line in enumerate(lines, start=1):
         text = line.strip()
@@ -74,10 +80,7 @@ class RestoredBootstrap:
 
 def decrypt(backup: Path, keyfile: Path) -> bytes:
     """The plaintext of `backup` (in memory), decrypted with the identities in `keyfile`."""
-    try:
-        ciphertext = backup.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{backup}: cannot read the backup: {exc.strerror}") from None
+    ciphertext = read_input(backup, "encrypted bootstrap backup", MAX_BACKUP_BYTES)
     identities = _identities(keyfile)
     try:
         return bytes(pyrage.decrypt(ciphertext, identities))
@@ -90,8 +93,17 @@ def decrypt(backup: Path, keyfile: Path) -> bytes:
         raise UsageError(f"{backup}: not a readable age-encrypted file ({exc})") from None
 
 
-def restore(backup: Path, keyfile: Path, home: Path, *, force: bool) -> RestoredBootstrap:
-    """Decrypt `backup` and write it to `home` (0600) unless a different bootstrap file is there."""
+def restore(backup: Path, keyfile: Path, home: Path, repo_dir: Path, *, force: bool) -> RestoredBootstrap:
+    """Decrypt `backup` and write it to `home` (0600) unless a different bootstrap file is there.
+
+    `home` follows the rule every secret-bearing file follows (outside the repository) and must be
+    a file path: a directory or a device there is bad input, found before anything is decrypted."""
+    ensure_outside_repo(home, repo_dir, vault_bootstrap.WHAT)
+    if home.is_symlink() or (home.exists() and not home.is_file()):
+        raise UsageError(
+            f"{home}: not a regular file (a directory, link or device); name the bootstrap file itself "
+            "with --bootstrap-file FILE"
+        )
     plaintext = decrypt(backup, keyfile)
     try:
         text = plaintext.decode("utf-8")
@@ -99,7 +111,7 @@ def restore(backup: Path, keyfile: Path, home: Path, *, force: bool) -> Restored
         raise UsageError(f"{backup}: decrypts to something that is not a Vault bootstrap file") from None
     restored = vault_bootstrap.parse(text, f"{backup} (decrypted)")
     if home.exists():
-        if home.read_bytes() == plaintext:
+        if read_input(home, "Vault bootstrap file", vault_bootstrap.MAX_BYTES) == plaintext:
             return RestoredBootstrap(home, False, restored.address)
         if not force:
             raise UsageError(

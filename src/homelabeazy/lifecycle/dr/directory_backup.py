@@ -8,11 +8,18 @@ of the same backup changes nothing.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from homelabeazy.atomic_file import write_atomic
-from homelabeazy.errors import UsageError
-from homelabeazy.lifecycle.directory_ldif import ImportPlan, RawEntry, plan_import, write_ldif
+from homelabeazy.lifecycle import directory_schema
+from homelabeazy.lifecycle.directory_ldif import (
+    ImportPlan,
+    InvalidBackupError,
+    RawEntry,
+    plan_import,
+    write_ldif,
+)
 from homelabeazy.lifecycle.dr import store
 from homelabeazy.model import dr_artifacts
 from homelabeazy.ops.ldap import LdapAdapter
@@ -30,8 +37,24 @@ def export_directory(ldap: LdapAdapter, base_dn: str) -> tuple[bytes, int]:
     return write_ldif(entries, base_dn), len(entries)
 
 
-def plan_restore(ldap: LdapAdapter, base_dn: str, backup: tuple[RawEntry, ...], prune: bool) -> ImportPlan:
-    """What importing `backup` would change in the live directory."""
+def check_schema(ldap: LdapAdapter, backup: tuple[RawEntry, ...], source: str) -> None:
+    """Refuse (exit 2, nothing changed) a backup with any entry the server's schema refuses."""
+    schema = directory_schema.parse_schema(*ldap.schema_definitions())
+    problems = directory_schema.backup_problems(backup, schema)
+    if problems:
+        raise InvalidBackupError(
+            source,
+            f"{len(problems)} problem(s) against the server's schema: {directory_schema.summary(problems)}",
+        )
+
+
+def plan_restore(
+    ldap: LdapAdapter, base_dn: str, backup: tuple[RawEntry, ...], prune: bool, source: str = "the backup"
+) -> ImportPlan:
+    """What importing `backup` would change in the live directory, once every entry of it has passed
+    the server's schema (`check_schema`): a plan is never made from a backup the server would
+    refuse half way through."""
+    check_schema(ldap, backup, source)
     return plan_import(backup, live_entries(ldap, base_dn), prune)
 
 
@@ -49,15 +72,10 @@ def apply_restore(ldap: LdapAdapter, plan: ImportPlan) -> None:
         ldap.delete(dn)
 
 
-def ensure_outside_repo(path: Path, repo_dir: Path) -> None:
-    """Refuse a backup path inside the homelab repository: one `git add .` would publish every
-    password hash."""
-    target, repo = path.expanduser().resolve(), repo_dir.expanduser().resolve()
-    if target == repo or repo in target.parents:
-        raise UsageError(
-            f"{path}: a directory export holds every password hash, so it must live outside the "
-            f"homelab repository {repo}; choose a path elsewhere (or leave out --to for the bucket)"
-        )
+WHAT = "a directory export (it holds every password hash)"
+"""How `secret_files.ensure_outside_repo` names an export written with --to when it refuses a path."""
+MAX_BYTES = 256 * 1024**2
+"""The largest export `users import --from` reads (a homelab's directory is kilobytes to megabytes)."""
 
 
 def save_backup(path: Path, data: bytes) -> None:
@@ -69,7 +87,7 @@ def save_backup(path: Path, data: bytes) -> None:
 
 def load_backup(path: Path) -> bytes:
     """The bytes of a backup file, only when its sidecar vouches for them (`BackupIntegrityError`)."""
-    return store.read_verified_file(path, "backup")
+    return store.read_verified_file(path, "backup", MAX_BYTES)
 
 
 EXTENSION = "ldif"
@@ -86,7 +104,7 @@ def upload_backup(bucket: ObjectStore, data: bytes, keep: int) -> tuple[str, lis
     return key, old
 
 
-def download_latest(bucket: ObjectStore) -> tuple[bytes, str]:
-    """The newest complete export, checked against its sidecar, and its key."""
-    key = store.latest_key(bucket, dr_artifacts.LDAP_LDIF)
-    return store.download_verified(bucket, key), key
+def download_latest(bucket: ObjectStore, before: datetime | None = None) -> tuple[bytes, str]:
+    """The newest complete export (taken before `before`), checked against its sidecar, and its key."""
+    key = store.latest_key(bucket, dr_artifacts.LDAP_LDIF, before)
+    return store.download_verified(bucket, key, MAX_BYTES), key

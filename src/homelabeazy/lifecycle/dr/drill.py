@@ -21,7 +21,7 @@ from typing import Any
 
 from homelabeazy.errors import ExternalSystemError
 from homelabeazy.lifecycle.directory_ldif import RawEntry, parse_ldif
-from homelabeazy.lifecycle.dr import store, vault_snapshots
+from homelabeazy.lifecycle.dr import directory_backup, store, vault_snapshots
 from homelabeazy.lifecycle.dr.compare import (
     Difference,
     Directory,
@@ -148,7 +148,7 @@ def _fetch_ldif(bucket: ObjectStore, base_dn: str, now: datetime) -> tuple[tuple
     """The newest LDAP export, its sidecar checked and the whole file validated."""
     start = time.monotonic()
     key = store.latest_key(bucket, dr_artifacts.LDAP_LDIF)
-    data = store.download_verified(bucket, key)
+    data = store.download_verified(bucket, key, directory_backup.MAX_BYTES)
     entries = parse_ldif(data, base_dn, key)
     used = _used(dr_artifacts.LDAP_LDIF, key, len(data), now)
     return entries, _Fetched(used, data, time.monotonic() - start)

@@ -28,6 +28,7 @@ from homelabeazy.ops.objectstore import (
     S3Target,
     credentials_from_env,
 )
+from homelabeazy.secret_files import read_input
 
 if TYPE_CHECKING:
     from homelabeazy.config.schema import HomelabConfig
@@ -94,40 +95,46 @@ def upload(store: ObjectStore, kind: str, ext: str, data: bytes, taken: datetime
     return key
 
 
-def latest_key(store: ObjectStore, kind: str) -> str:
-    """The key of the newest complete backup of `kind`; a usage error when there is none."""
+def latest_key(store: ObjectStore, kind: str, before: datetime | None = None) -> str:
+    """The key of the newest complete backup of `kind` (taken before `before` when given); a usage
+    error when there is none."""
     listing = [o.key for o in store.list(dr_artifacts.kind_prefix(kind))]
-    newest = dr_artifacts.latest(kind, listing)
+    newest = dr_artifacts.latest(kind, listing, before)
     if newest is None:
+        when = f" taken before {before.strftime(dr_artifacts.STAMP_FORMAT)}" if before else ""
         raise UsageError(
-            f"no complete {kind} backup under {dr_artifacts.kind_prefix(kind)} in {store.target.where}"
+            f"no complete {kind} backup{when} under {dr_artifacts.kind_prefix(kind)} in {store.target.where}"
         )
     return newest.key
 
 
-def read_verified_file(path: Path, what: str) -> bytes:
+SIDECAR_MAX_BYTES = 4096
+"""A sidecar is one line (digest, size); a longer file is not one."""
+
+
+def read_verified_file(path: Path, what: str, limit: int) -> bytes:
     """The bytes of a backup file, only when the `.sha256` sidecar beside it vouches for them (else
-    `BackupIntegrityError`): the same rule as for the bucket's objects."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+    `BackupIntegrityError`): the same rule as for the bucket's objects.
+
+    Both are read with `secret_files.read_input`: a regular file of at most `limit` bytes (a FIFO
+    or `/dev/zero` is refused before a byte is read, exit 2)."""
+    data = read_input(path, what, limit)
     sidecar_path = dr_artifacts.sidecar_file(path)
-    try:
-        sidecar: str | None = sidecar_path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        sidecar = None
-    except OSError as exc:
-        raise UsageError(f"{sidecar_path}: cannot read the checksum: {exc.strerror}") from None
+    sidecar: str | None = None
+    if sidecar_path.exists() or sidecar_path.is_symlink():
+        raw = read_input(sidecar_path, f"checksum of the {what}", SIDECAR_MAX_BYTES)
+        sidecar = raw.decode("utf-8", errors="replace")
     dr_artifacts.verify(data, sidecar, str(path))
     return data
 
 
-def download_verified(store: ObjectStore, key: str) -> bytes:
-    """The bytes of `key`, only when its sidecar vouches for them (else `BackupIntegrityError`)."""
-    data = store.get(key)
+def download_verified(store: ObjectStore, key: str, limit: int) -> bytes:
+    """The bytes of `key`, only when its sidecar vouches for them (else `BackupIntegrityError`);
+    at most `limit` bytes of it are read (a larger object is refused, exit 2)."""
+    data = store.get(key, limit)
     try:
-        sidecar: str | None = store.get(dr_artifacts.sidecar_key(key)).decode("utf-8", errors="replace")
+        raw = store.get(dr_artifacts.sidecar_key(key), SIDECAR_MAX_BYTES)
+        sidecar: str | None = raw.decode("utf-8", errors="replace")
     except ObjectMissingError:
         sidecar = None
     dr_artifacts.verify(data, sidecar, key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from homelabeazy.atomic_file import create_new
@@ -20,8 +21,13 @@ from homelabeazy.lifecycle.dr.raft_snapshot import RaftSnapshotInfo, check_raft_
 from homelabeazy.model import dr_artifacts
 from homelabeazy.ops.objectstore import ObjectStore
 from homelabeazy.ops.vault import VaultAdapter
+from homelabeazy.secret_files import ensure_outside_repo
 
 EXTENSION = "snap"
+MAX_FILE_BYTES = 2 * 1024**3
+"""The largest snapshot `secrets restore --from` reads into memory (a homelab's Vault is megabytes)."""
+WHAT = "a raft snapshot (it holds every secret in Vault)"
+"""How `secret_files.ensure_outside_repo` names a snapshot written with --to when it refuses a path."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,10 @@ def take(vault: VaultAdapter) -> Snapshot:
     return Snapshot(name, data, check_raft_snapshot(data, name))
 
 
-def save_file(snapshot: Snapshot, path: Path) -> None:
-    """Write the snapshot (0600, never over an existing file), then its sidecar beside it."""
+def save_file(snapshot: Snapshot, path: Path, repo_dir: Path) -> None:
+    """Write the snapshot (0600, never over an existing file, never inside the repository), then its
+    sidecar beside it."""
+    ensure_outside_repo(path, repo_dir, WHAT)
     sidecar = dr_artifacts.sidecar_file(path)
     for target in (path, sidecar):
         if target.exists():
@@ -62,14 +70,14 @@ def upload(snapshot: Snapshot, objects: ObjectStore) -> str:
 
 def load_file(path: Path) -> Snapshot:
     """A snapshot file and its `.sha256` sidecar, both verified."""
-    data = store.read_verified_file(path, "snapshot")
+    data = store.read_verified_file(path, "snapshot", MAX_FILE_BYTES)
     return Snapshot(str(path), data, check_raft_snapshot(data, str(path)))
 
 
-def load_latest(objects: ObjectStore) -> Snapshot:
-    """The newest complete `vault-raft` backup in the bucket, verified."""
-    key = store.latest_key(objects, dr_artifacts.VAULT_RAFT)
-    data = store.download_verified(objects, key)
+def load_latest(objects: ObjectStore, before: datetime | None = None) -> Snapshot:
+    """The newest complete `vault-raft` backup in the bucket (taken before `before`), verified."""
+    key = store.latest_key(objects, dr_artifacts.VAULT_RAFT, before)
+    data = store.download_verified(objects, key, MAX_FILE_BYTES)
     return Snapshot(key, data, check_raft_snapshot(data, key))
 
 
