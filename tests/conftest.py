@@ -29,7 +29,7 @@ SHARED = Path(os.environ.get("HOMELAB_SHARED", REPO.parent / "shared"))
 os.environ.setdefault("HOMELAB_SCHEMAS", str(SHARED / "schemas"))
 SHARED_SCHEMAS = Path(os.environ["HOMELAB_SCHEMAS"])
 MONITORING_CHART = "kube-prometheus-stack-88.5.3"
-"""The chart `needs_subcharts` tests render; the shared copy holds only `charts/crds/`."""
+"""The chart `needs_subcharts` tests render; the shared copy holds its subcharts in `charts/`."""
 
 pytest_plugins = ["tests.support.leftovers", "tests.support.s3"]
 """The process check, and the `s3_server` fixture (one moto server per test process, reset per test)."""
@@ -81,8 +81,8 @@ def example_homelab(example_loaded: LoadedConfig) -> Homelab:
 
 
 def monitored_example_data() -> dict[str, Any]:
-    """The example as plain data with monitoring switched on: it is off by default, because the
-    shared kube-prometheus-stack cannot be rendered by Helm here (its subcharts are missing)."""
+    """The example as plain data with monitoring switched on (it is off by default: switching it on
+    by default is a change of its own)."""
     data: dict[str, Any] = yaml.safe_load(example_text())
     data["services"].setdefault("monitoring", {})["enabled"] = True
     return data

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from homelabeazy.checks import load_config
 from homelabeazy.config.starter import example_text
 from homelabeazy.model import Homelab, build
+from homelabeazy.model.total_loss import TOTAL_LOSS, total_loss_steps
 from homelabeazy.render import render_all
 from homelabeazy.render.docs import access_label, mermaid
 from tests.support.golden import assert_golden
@@ -96,3 +98,45 @@ def test_runbook_says_how_the_upgrade_handles_vault() -> None:
         ).split()
     )
     assert "this homelab's single Vault replica is one" in single
+
+
+def _total_loss_commands(runbook: str) -> list[str]:
+    """The commands of the runbook's "After a total loss" section, in order."""
+    section = runbook.split("## After a total loss", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^   - `([^`]+)`$", section, flags=re.MULTILINE)
+
+
+def test_runbook_restores_a_total_loss_in_the_one_order(example_homelab: Homelab) -> None:
+    """Issue 29: the runbook had its own order (etcd before Vault) and none of the restore commands."""
+    runbook = render_all(example_homelab, ["docs"])["docs/RUNBOOK.md"]
+    assert _total_loss_commands(runbook) == [c for step in TOTAL_LOSS for c in step.commands]
+    for command in ("secrets restore-bootstrap", "secrets restore --latest", "users import", "dr drill"):
+        assert f"`homelab {command}" in runbook
+    assert "[Restoring etcd](#restoring-etcd)" in runbook
+    assert "### Restoring etcd" in runbook
+
+
+def test_runbook_leaves_out_the_restore_steps_of_services_switched_off() -> None:
+    text = example_text().replace("  velero:\n", "  velero:\n    enabled: false\n", 1)
+    homelab = build(load_config(text).config)
+    commands = _total_loss_commands(render_all(homelab, ["docs"])["docs/RUNBOOK.md"])
+    assert commands == [c for step in total_loss_steps(homelab) for c in step.commands]
+    assert "homelab backup list" not in commands
+    assert "homelab users import --latest" in commands
+
+
+def test_readme_pushes_the_tree_argocd_syncs_before_homelab_up(example_homelab: Homelab) -> None:
+    """Issue 29: "Bring it up" went straight to `homelab up`, but ArgoCD pulls from the Git remote,
+    which holds nothing yet: the push to `gitops.repo_url` at `gitops.revision` comes first."""
+    readme = render_all(example_homelab, ["docs"])["README.md"]
+    block = readme.split("## Bring it up", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = block.splitlines()
+    gitops = example_homelab.config.gitops
+    push = f"git push {gitops.repo_url} HEAD:{gitops.revision}"
+    assert push in lines
+    commit = next(i for i, line in enumerate(lines) if line.startswith("git add -A && git commit"))
+    assert commit < lines.index(push) < lines.index("homelab up")
+    other = render_all(
+        build(load_config(example_text().replace("revision: main", "revision: prod")).config), ["docs"]
+    )
+    assert f"git push {gitops.repo_url} HEAD:prod" in other["README.md"]

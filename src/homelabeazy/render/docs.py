@@ -18,6 +18,7 @@ from homelabeazy.model.proxmox_privileges import (
     pveum_commands,
     required_privileges,
 )
+from homelabeazy.model.total_loss import total_loss_steps
 from homelabeazy.netpolicy import compile_policy, policy_for_homelab, reach
 from homelabeazy.render import ci
 from homelabeazy.render.k8s.services.authelia import notifier
@@ -178,6 +179,7 @@ def render(homelab: Homelab) -> dict[str, str]:
         "groups": group_members(homelab),
         "backup": homelab.config.services.velero if homelab.enabled("velero") else None,
         "dr": _dr_backups(homelab),
+        "total_loss": total_loss_steps(homelab),
         "ci": {
             "version": __version__,
             "lock": ci.LOCK_PATH,
