@@ -112,7 +112,7 @@ SETS: dict[str, ModuleSet] = {
     "dr-compare": ModuleSet(("lifecycle/dr/compare.py",), ("tests/dr/test_compare.py",)),
     "k3s-upgrade": ModuleSet(
         ("lifecycle/k3s_upgrade.py",),
-        ("tests/lifecycle/test_k3s_upgrade.py",),
+        ("tests/lifecycle/test_k3s_upgrade.py", "tests/lifecycle/test_k3s_upgrade_plan.py"),
         wrappers=("property",),
     ),
     "renovate": ModuleSet(("render/renovate.py",), ("tests/render/test_renovate.py",)),

@@ -19,7 +19,7 @@ from homelabeazy.config.schema import BackupTarget, HomelabConfig
 from homelabeazy.config.starter import example_text
 from homelabeazy.model import dr_backups, etcd_snapshots
 from homelabeazy.model.etcd_snapshots import AWS_ENDPOINT, EtcdS3
-from homelabeazy.model.velero_bucket import velero_clash
+from homelabeazy.model.velero_bucket import s3_endpoint, velero_clash
 from tests.support.bucket_configs import with_backups
 
 BUCKET = "homelab-backups"
@@ -182,6 +182,26 @@ def test_etcd_plan_copies_only_when_safe(
     plan = etcd_snapshots.plan(with_backups(example, prefix=prefix, etcd={"s3": s3}))
     assert (plan.s3 is not None) is copied
     assert (plan.schedule, plan.retention) == ("0 */6 * * *", 28)
+
+
+@pytest.mark.parametrize(
+    ("s3_url", "region", "expected"),
+    [
+        ("https://minio.home.example.com", "us-east-1", ("minio.home.example.com", 443, "s3_url")),
+        ("http://10.10.30.9:9000", "us-east-1", ("10.10.30.9", 9000, "s3_url")),
+        ("https://10.10.30.9:9443/", "eu-west-3", ("10.10.30.9", 9443, "s3_url")),
+        (None, "us-east-1", ("s3.us-east-1.amazonaws.com", 443, "region")),
+        (None, "eu-central-1", ("s3.eu-central-1.amazonaws.com", 443, "region")),
+    ],
+)
+def test_s3_endpoint_is_the_url_s_host_and_port_else_aws_regional(
+    s3_url: str | None, region: str, expected: tuple[str, int, str]
+) -> None:
+    """What every consumer of the bucket (Velero, the DR CronJobs, K3s, the name check) reaches,
+    and the homelab.yaml field a finding about it points at."""
+    target = BackupTarget(bucket=BUCKET, prefix="velero", s3_url=s3_url, region=region)
+    host, port, field = expected
+    assert s3_endpoint(target) == (host, port, ("services", "velero", "target", field))
 
 
 @pytest.mark.parametrize(
