@@ -169,6 +169,7 @@ def _same(written: object, read: object) -> bool:
     return written == read
 
 
+@pytest.mark.slow  # seconds per case: left out of `make check`, run by `make test`
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scalar=YAML_SCALARS, where=st.sampled_from(["service", "app"]))
 def test_what_validate_accepts_in_values_renders_and_reads_back(scalar: str, where: str) -> None:

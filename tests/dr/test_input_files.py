@@ -225,6 +225,7 @@ def _commands(repo: Path, source: Path, keyfile: Path) -> dict[str, list[str]]:
 COMMANDS = ("secrets-restore", "users-import", "restore-bootstrap", "restore-bootstrap-identity")
 
 
+@pytest.mark.slow  # seconds per case: left out of `make check`, run by `make test`
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_fifo_is_refused_without_blocking(
     repo: Path, fifo: Path, child_env: dict[str, str], tmp_path: Path, command: str
@@ -239,6 +240,7 @@ def test_a_fifo_is_refused_without_blocking(
     assert "internal error" not in done.stderr
 
 
+@pytest.mark.slow  # seconds per case: left out of `make check`, run by `make test`
 @pytest.mark.parametrize("command", COMMANDS)
 def test_dev_zero_is_refused_before_a_byte_is_read(
     repo: Path, child_env: dict[str, str], tmp_path: Path, command: str
@@ -252,6 +254,7 @@ def test_dev_zero_is_refused_before_a_byte_is_read(
     assert "internal error" not in done.stderr
 
 
+@pytest.mark.slow  # seconds per case: left out of `make check`, run by `make test`
 def test_a_fifo_as_the_checksum_sidecar_is_refused_too(
     repo: Path, child_env: dict[str, str], tmp_path: Path
 ) -> None:

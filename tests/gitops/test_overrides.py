@@ -43,6 +43,7 @@ def test_the_example_pins_every_service_it_lists_at_the_tested_version(example_l
         assert version == REGISTRY[name](config).chart.version, name  # type: ignore[union-attr]
 
 
+@pytest.mark.slow  # seconds per case: left out of `make check`, run by `make test`
 @pytest.mark.parametrize(("service", "version"), _pinned_services())
 def test_bumping_one_chart_version_changes_exactly_that_application(service: str, version: str) -> None:
     """What a Renovate pull request does: one `version:` line of homelab.yaml, then a re-render."""

@@ -116,6 +116,7 @@ def test_a_markdown_cell_reads_back_as_the_text(value: str) -> None:
     assert _cells(row) == [value, "end"]
 
 
+@pytest.mark.slow  # seconds per case: left out of `make check`, run by `make test`
 @settings(max_examples=15, deadline=None)
 @given(descriptions)
 def test_the_runbook_and_network_readme_show_the_description_as_written(value: str) -> None:
@@ -174,6 +175,7 @@ def _ansible_load(text: str) -> Any:
     return AnsibleLoader(text).get_single_data()
 
 
+@pytest.mark.slow  # seconds per case: left out of `make check`, run by `make test`
 @SETTINGS
 @given(descriptions)
 def test_pfsense_stores_the_rule_name_exactly(value: str) -> None:
