@@ -169,6 +169,18 @@ FLOORS: dict[str, float] = {
     "netpolicy/ports.py": 97.0,  # the 2 survivors are equivalent (an empty interval, dropped)
     "netpolicy/policy.py": 93.0,
     "render/writer.py": 82.0,  # below the 85 aimed at: see the survivors (conflict writes, damaged journal)
+    # Round 3's modules, measured 2026-12-08 (MUTATION_JOBS=1, a busy machine):
+    "config/cron.py": 93.0,
+    "model/schedules.py": 100.0,
+    "model/dr_artifacts.py": 87.0,
+    "model/dr_backups.py": 97.0,
+    "model/etcd_snapshots.py": 100.0,
+    "model/velero_bucket.py": 100.0,  # 45 % until s3_endpoint got a test of its own
+    "lifecycle/dr/ages.py": 97.0,
+    "lifecycle/dr/compare.py": 96.0,
+    "render/renovate.py": 99.0,
+    "netpolicy/names.py": 89.0,
+    "render/dns.py": 100.0,
 }
 """Per module (path under src/homelabeazy): the lowest acceptable score, in percent, as measured
 when set (a ratchet: raise it as tests improve). The checks/ modules have none: the bounded
