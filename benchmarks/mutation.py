@@ -181,6 +181,7 @@ FLOORS: dict[str, float] = {
     "render/renovate.py": 99.0,
     "netpolicy/names.py": 89.0,
     "render/dns.py": 100.0,
+    "lifecycle/k3s_upgrade.py": 77.0,  # 50 mutants in functions no unit test of the set reaches
 }
 """Per module (path under src/homelabeazy): the lowest acceptable score, in percent, as measured
 when set (a ratchet: raise it as tests improve). The checks/ modules have none: the bounded
