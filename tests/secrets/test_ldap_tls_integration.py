@@ -16,6 +16,7 @@ bind-mounted /etc/hosts, `unshare`) for ldapsearch, and through `socket.getaddri
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -37,7 +38,8 @@ from tests.support.integration import need_binary, require_tool
 
 pytestmark = pytest.mark.integration
 
-ADMIN_PASSWORD = "directory-admin-secret"
+ADMIN_PASSWORD = secrets.token_urlsafe(18)
+"""The test directory's admin password: made per run, so no password-like literal is committed."""
 
 
 @dataclass(frozen=True)
