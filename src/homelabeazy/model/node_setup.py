@@ -17,12 +17,6 @@ from homelabeazy.model.homelab import Homelab
 from homelabeazy.model.k3s_config import DISABLED_COMPONENTS
 from homelabeazy.model.service import HostNeeds, ServiceEntry
 
-K3S_ALWAYS_DISABLED = DISABLED_COMPONENTS
-"""Bundled K3s add-ons GitOps always replaces (Traefik from its chart, MetalLB for LoadBalancer
-Services). Every value here and in a catalog's `k3s_disable` must be one K3s's `disable` accepts
-(`coredns, servicelb, traefik, local-storage, metrics-server`, in every release since long before
-the oldest one homelab.yaml allows, docs.k3s.io installation/packaged-components)."""
-
 POD_CIDR = IPv4Network("10.42.0.0/16")
 """K3s's default `cluster-cidr` (the homelab never changes it): every pod address."""
 SERVICE_CIDR = IPv4Network("10.43.0.0/16")
@@ -47,9 +41,12 @@ def host_needs(services: tuple[ServiceEntry, ...]) -> HostNeeds:
 
 
 def k3s_disabled(services: tuple[ServiceEntry, ...]) -> tuple[str, ...]:
-    """K3s's `disable` list: ours first, then each component an enabled service replaces, once."""
+    """K3s's `disable` list: ours first (k3s_config.DISABLED_COMPONENTS), then each component an
+    enabled service replaces, once. Every value must be one K3s's `disable` accepts (`coredns,
+    servicelb, traefik, local-storage, metrics-server`, in every release since long before the
+    oldest one homelab.yaml allows, docs.k3s.io installation/packaged-components)."""
     replaced = [c for entry in services for c in entry.k3s_disable]
-    return tuple(dict.fromkeys((*K3S_ALWAYS_DISABLED, *replaced)))
+    return tuple(dict.fromkeys((*DISABLED_COMPONENTS, *replaced)))
 
 
 def metrics_sources(homelab: Homelab) -> tuple[str, ...]:
